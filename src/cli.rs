@@ -1,0 +1,216 @@
+//! The `frontdesk` command line (clap): `kb check | test | import`, `eval`, `ask`.
+//! Each command prints for a person by default; `--json` where a machine reads the result.
+//! Exit status: 0 success, 1 the check or test found errors, 2 the command could not run.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::knowledge_base::{self, KnowledgeBase, Problem};
+use crate::matcher::{Matcher, Memory};
+use crate::{eval, kb_test};
+
+/// The default knowledge base folder.
+pub const DEFAULT_KB_DIR: &str = "knowledge_base";
+
+#[derive(Debug, Parser)]
+#[command(name = "frontdesk", version, about = "Rules-based customer-service chatbot with human handoff")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Knowledge base tools for content editors.
+    #[command(subcommand)]
+    Kb(KbCommand),
+    /// Measure the matcher on labelled cases (`text,label` CSV; label `oos` = must not answer).
+    Eval {
+        #[arg(long, default_value = DEFAULT_KB_DIR)]
+        kb: PathBuf,
+        #[arg(long)]
+        cases: PathBuf,
+        /// Print one JSON object instead of a report.
+        #[arg(long)]
+        json: bool,
+        /// Also write every case's decision and explanation to this file (JSON lines).
+        #[arg(long)]
+        details: Option<PathBuf>,
+    },
+    /// Ask the bot: print its decision and explanation for each message (one conversation).
+    Ask {
+        #[arg(long, default_value = DEFAULT_KB_DIR)]
+        kb: PathBuf,
+        /// Messages, in order, as one visitor would send them.
+        #[arg(required = true)]
+        messages: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KbCommand {
+    /// Validate a knowledge base: every error and warning with file, line and field.
+    Check {
+        #[arg(default_value = DEFAULT_KB_DIR)]
+        dir: PathBuf,
+    },
+    /// Self-test: each phrasing, held out of the index, must still find its FAQ.
+    Test {
+        #[arg(default_value = DEFAULT_KB_DIR)]
+        dir: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Turn a labelled CSV (`text,label`) into a knowledge base: one FAQ per label.
+    Import {
+        #[arg(long)]
+        csv: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        /// Keep at most this many phrasings per label (the first ones).
+        #[arg(long)]
+        per_label: Option<usize>,
+    },
+}
+
+pub fn run(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Kb(KbCommand::Check { dir }) => check(&dir),
+        Command::Kb(KbCommand::Test { dir, json }) => test(&dir, json),
+        Command::Kb(KbCommand::Import { csv, out, per_label }) => import(&csv, &out, per_label),
+        Command::Eval { kb, cases, json, details } => run_eval(&kb, &cases, json, details.as_deref()),
+        Command::Ask { kb, messages } => ask(&kb, &messages),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Loads a knowledge base, printing its problems; `None` if it has errors.
+fn load_reporting(dir: &Path) -> Option<KnowledgeBase> {
+    match knowledge_base::load(dir) {
+        Ok(loaded) => {
+            print_problems(dir, &loaded.warnings);
+            Some(loaded.kb)
+        }
+        Err(errors) => {
+            print_problems(dir, &errors.problems);
+            None
+        }
+    }
+}
+
+fn print_problems(dir: &Path, problems: &[Problem]) {
+    for p in problems {
+        let mut located = p.clone();
+        located.file = dir.join(&p.file);
+        eprintln!("{located}");
+    }
+}
+
+fn check(dir: &Path) -> anyhow::Result<ExitCode> {
+    let Some(kb) = load_reporting(dir) else {
+        eprintln!("{}: knowledge base has errors", dir.display());
+        return Ok(ExitCode::from(1));
+    };
+    let faqs = kb.faqs.len();
+    let phrasings: usize = kb.faqs.iter().map(|f| f.questions.len()).sum();
+    let rules = kb.rules.rules.len();
+    let matcher = Matcher::build(kb)?;
+    let overlaps = kb_test::overlaps(&matcher);
+    for (faq, phrasing, other) in &overlaps {
+        eprintln!("warning: faq `{faq}`: phrasing \"{phrasing}\" lands on faq `{other}`: reword it or merge the two FAQs");
+    }
+    println!(
+        "{}: ok: {faqs} FAQs, {phrasings} phrasings, {rules} rules, {} overlap warning(s)",
+        dir.display(),
+        overlaps.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn test(dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    let Some(kb) = load_reporting(dir) else {
+        return Ok(ExitCode::from(1));
+    };
+    let report = kb_test::self_test(&kb)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        for m in &report.misses {
+            println!("MISS {}: \"{}\" -> {}\n     {}", m.faq, m.phrasing, m.outcome, m.explanation);
+        }
+        if !report.confusions.is_empty() {
+            println!("confusions (expected -> answered):");
+            for (pair, n) in &report.confusions {
+                println!("  {n:>3}  {pair}");
+            }
+        }
+        println!(
+            "{}: {}/{} phrasings find their FAQ ({})",
+            if report.passed() { "PASS" } else { "FAIL" },
+            report.found,
+            report.phrasings,
+            report.method
+        );
+    }
+    Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn import(csv: &Path, out: &Path, per_label: Option<usize>) -> anyhow::Result<ExitCode> {
+    let rows = knowledge_base::import::read_labelled_csv(csv)?;
+    let imported = knowledge_base::import::import(&rows, out, per_label)?;
+    println!(
+        "wrote {} FAQs with {} phrasings to {}",
+        imported.faqs,
+        imported.phrasings,
+        out.join("faq").display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_eval(kb_dir: &Path, cases: &Path, json: bool, details: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let kb = knowledge_base::load(kb_dir).with_context(|| format!("loading {}", kb_dir.display()))?.kb;
+    let rows = knowledge_base::import::read_labelled_csv(cases)?;
+    let matcher = Matcher::build(kb)?;
+    let mut lines = String::new();
+    let report = eval::evaluate_with(&matcher, &rows, |detail| {
+        if details.is_some() {
+            // Serialising plain data structures cannot fail.
+            lines.push_str(&serde_json::to_string(&detail).unwrap_or_default());
+            lines.push('\n');
+        }
+    });
+    if let Some(path) = details {
+        std::fs::write(path, lines).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print!("{report}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn ask(kb_dir: &Path, messages: &[String]) -> anyhow::Result<ExitCode> {
+    let Some(kb) = load_reporting(kb_dir) else {
+        return Ok(ExitCode::from(1));
+    };
+    let matcher = Matcher::build(kb)?;
+    let mut memory = Memory::default();
+    for message in messages {
+        let turn = matcher.decide(&memory, message);
+        println!("> {message}");
+        println!("  {}", serde_json::to_string(&turn.decision)?);
+        println!("  {}", turn.explanation.summary());
+        memory = turn.memory;
+    }
+    Ok(ExitCode::SUCCESS)
+}

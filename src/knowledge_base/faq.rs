@@ -1,0 +1,322 @@
+//! One FAQ file: `+++` TOML front matter (id, title, phrasings, tags, handoff, related) and a
+//! Markdown answer, rendered once at load to safe HTML and to plain text.
+//!
+//! Owns the FAQ file format and its validation; cross-file checks (duplicate ids, unknown
+//! `related` ids) belong to the loader in `mod.rs`.
+
+use std::fmt;
+use std::path::Path;
+
+use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+use serde::Deserialize;
+
+use super::problem::{self, Problem};
+
+/// An FAQ id: lowercase ASCII letters, digits, `-` and `_`, starting with a letter or digit. It
+/// equals the file stem, so it is also a safe URL and file-name component.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(transparent)]
+pub struct FaqId(String);
+
+impl FaqId {
+    pub fn parse(raw: &str) -> Result<FaqId, String> {
+        let valid = !raw.is_empty()
+            && raw.len() <= 80
+            && raw.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && raw
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        if valid {
+            Ok(FaqId(raw.to_owned()))
+        } else {
+            Err(format!(
+                "`{raw}` is not a valid id: use 1-80 lowercase letters, digits, `-` or `_`"
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for FaqId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What happens around a human when this FAQ answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HandoffMode {
+    /// Answer, then offer to connect a person.
+    Offer,
+    /// Answer, and hand the conversation to a person straight away.
+    Always,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FrontMatter {
+    id: String,
+    title: String,
+    questions: Vec<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    handoff: Option<HandoffMode>,
+    #[serde(default)]
+    related: Vec<String>,
+}
+
+/// A validated FAQ, ready for the matcher and for display.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Faq {
+    pub id: FaqId,
+    pub title: String,
+    pub questions: Vec<String>,
+    pub tags: Vec<String>,
+    pub handoff: Option<HandoffMode>,
+    pub related: Vec<FaqId>,
+    /// The answer as HTML that is safe to insert in a page (raw HTML dropped, links http/https/mailto).
+    pub answer_html: String,
+    /// The answer as plain text (for logs, transcripts, e-mail, the terminal).
+    pub answer_text: String,
+}
+
+/// Parses one FAQ file. `source` is the whole file; problems name `file`.
+pub(crate) fn parse(file: &Path, source: &str) -> Result<(Faq, Vec<Problem>), Vec<Problem>> {
+    let source = source.strip_prefix('\u{feff}').unwrap_or(source);
+    let Some((front, body)) = split_front_matter(source) else {
+        return Err(vec![Problem::error(
+            file,
+            "an FAQ file starts with a `+++` line, then TOML front matter, then a closing `+++` line",
+        )
+        .at(Some(1), None)]);
+    };
+    // Front matter starts on the line after the opening `+++`.
+    const FRONT_FIRST_LINE: usize = 2;
+    let fm: FrontMatter = toml::from_str(front)
+        .map_err(|e| vec![problem::from_toml(file, front, FRONT_FIRST_LINE, &e)])?;
+
+    let at = |key: &str| problem::line_of_key(front, FRONT_FIRST_LINE, key);
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
+
+    let id = match FaqId::parse(&fm.id) {
+        Ok(id) => Some(id),
+        Err(msg) => {
+            errors.push(Problem::error(file, msg).at(at("id"), Some("id")));
+            None
+        }
+    };
+    let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    if let Some(id) = &id
+        && id.as_str() != stem
+    {
+        errors.push(
+            Problem::error(file, format!("id `{id}` must equal the file name `{stem}`"))
+                .at(at("id"), Some("id")),
+        );
+    }
+    if fm.title.trim().is_empty() {
+        errors.push(Problem::error(file, "the title is empty").at(at("title"), Some("title")));
+    }
+    let questions: Vec<String> = fm
+        .questions
+        .iter()
+        .map(|q| q.trim().to_owned())
+        .filter(|q| !q.is_empty())
+        .collect();
+    if questions.is_empty() {
+        errors.push(
+            Problem::error(file, "list at least one phrasing a visitor would type")
+                .at(at("questions"), Some("questions")),
+        );
+    } else if questions.len() < 3 {
+        warnings.push(
+            Problem::warning(
+                file,
+                format!(
+                    "only {} phrasing(s): add at least 3 varied ones so visitors' wordings find this FAQ",
+                    questions.len()
+                ),
+            )
+            .at(at("questions"), Some("questions")),
+        );
+    }
+    let mut related = Vec::new();
+    for r in &fm.related {
+        match FaqId::parse(r) {
+            Ok(r) => related.push(r),
+            Err(msg) => errors.push(Problem::error(file, msg).at(at("related"), Some("related"))),
+        }
+    }
+    if body.trim().is_empty() {
+        errors.push(
+            Problem::error(file, "the answer (Markdown below the closing `+++`) is empty")
+                .at(Some(source.lines().count()), None),
+        );
+    }
+    match id {
+        Some(id) if errors.is_empty() => {
+            let (answer_html, answer_text) = render_markdown(body);
+            Ok((
+                Faq {
+                    id,
+                    title: fm.title.trim().to_owned(),
+                    questions,
+                    tags: fm.tags,
+                    handoff: fm.handoff,
+                    related,
+                    answer_html,
+                    answer_text,
+                },
+                warnings,
+            ))
+        }
+        _ => Err(errors),
+    }
+}
+
+/// Splits `+++\n<front>\n+++\n<body>`; `None` when the delimiters are missing.
+fn split_front_matter(source: &str) -> Option<(&str, &str)> {
+    let rest = source
+        .strip_prefix("+++\n")
+        .or_else(|| source.strip_prefix("+++\r\n"))?;
+    let mut offset = 0;
+    for line in rest.split_inclusive('\n') {
+        if line.trim_end() == "+++" {
+            return Some((&rest[..offset], &rest[offset + line.len()..]));
+        }
+        offset += line.len();
+    }
+    None
+}
+
+/// Renders Markdown to (safe HTML, plain text). Raw HTML is dropped, not escaped into view, and a
+/// link or image whose target is not http, https or mailto loses its target but keeps its text.
+pub fn render_markdown(markdown: &str) -> (String, String) {
+    let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
+    // For each open link/image: was it kept? Needed to drop the matching end tag.
+    let mut kept_links: Vec<bool> = Vec::new();
+    let events: Vec<Event> = Parser::new_ext(markdown, options)
+        .filter_map(|event| match event {
+            Event::Html(_) | Event::InlineHtml(_) => None,
+            Event::Start(Tag::Link { ref dest_url, .. }) => {
+                let keep = safe_url(dest_url);
+                kept_links.push(keep);
+                keep.then_some(event)
+            }
+            Event::Start(Tag::Image { .. }) => {
+                // Images are not part of a chat answer: keep only their alt text.
+                kept_links.push(false);
+                None
+            }
+            Event::End(TagEnd::Link | TagEnd::Image) => {
+                let keep = kept_links.pop().unwrap_or(false);
+                keep.then_some(event)
+            }
+            other => Some(other),
+        })
+        .collect();
+
+    let mut html = String::new();
+    pulldown_cmark::html::push_html(&mut html, events.iter().cloned());
+    (html.trim_end().to_owned(), plain_text(&events))
+}
+
+fn safe_url(url: &str) -> bool {
+    let lower = url.trim().to_ascii_lowercase();
+    ["http://", "https://", "mailto:"]
+        .iter()
+        .any(|scheme| lower.starts_with(scheme))
+}
+
+fn plain_text(events: &[Event]) -> String {
+    let mut text = String::new();
+    for event in events {
+        match event {
+            Event::Text(t) | Event::Code(t) => text.push_str(t),
+            Event::SoftBreak => text.push(' '),
+            Event::HardBreak => text.push('\n'),
+            Event::Start(Tag::Item) => text.push_str("- "),
+            Event::End(TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::Item | TagEnd::TableRow) => {
+                text.push('\n')
+            }
+            Event::End(TagEnd::TableCell) => text.push('\t'),
+            _ => {}
+        }
+    }
+    let lines: Vec<&str> = text.lines().map(str::trim_end).filter(|l| !l.is_empty()).collect();
+    lines.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "+++\nid = \"return-policy\"\ntitle = \"Return policy\"\nquestions = [\"can I return an item\", \"how do returns work\", \"send something back\"]\n+++\nYou can return within **30 days**.\n";
+
+    #[test]
+    fn a_well_formed_faq_parses_and_renders() {
+        let (faq, warnings) = parse(Path::new("faq/return-policy.md"), GOOD).unwrap();
+        assert_eq!(faq.id.as_str(), "return-policy");
+        assert_eq!(faq.questions.len(), 3);
+        assert!(warnings.is_empty());
+        assert_eq!(faq.answer_html, "<p>You can return within <strong>30 days</strong>.</p>");
+        assert_eq!(faq.answer_text, "You can return within 30 days.");
+    }
+
+    #[test]
+    fn raw_html_and_unsafe_links_are_dropped() {
+        let (html, text) = render_markdown(
+            "Hi <script>alert(1)</script> [ok](https://x.test) [bad](javascript:alert(1)) ![i](https://x.test/i.png)\n\n<div onclick=x>block</div>\n",
+        );
+        assert!(!html.contains("<script"), "{html}");
+        assert!(!html.contains("javascript:"), "{html}");
+        assert!(!html.contains("<div"), "{html}");
+        assert!(!html.contains("<img"), "{html}");
+        assert!(html.contains("<a href=\"https://x.test\">ok</a>"), "{html}");
+        assert!(html.contains("bad"), "link text stays: {html}");
+        assert!(text.contains("ok") && text.contains("bad"));
+    }
+
+    #[test]
+    fn an_unknown_field_is_an_error_with_file_line_and_field() {
+        let src = GOOD.replace("title =", "titel =");
+        let errs = parse(Path::new("faq/return-policy.md"), &src).unwrap_err();
+        assert_eq!(errs[0].line, Some(3));
+        assert_eq!(errs[0].field.as_deref(), Some("titel"));
+        assert!(errs[0].to_string().starts_with("error: faq/return-policy.md:3"));
+    }
+
+    #[test]
+    fn an_id_that_differs_from_the_file_name_is_an_error_on_the_id_line() {
+        let errs = parse(Path::new("faq/returns.md"), GOOD).unwrap_err();
+        assert_eq!(errs[0].line, Some(2));
+        assert_eq!(errs[0].field.as_deref(), Some("id"));
+    }
+
+    #[test]
+    fn a_wrong_type_points_at_its_line() {
+        let src = GOOD.replace("questions = [", "questions = 3 #[");
+        let errs = parse(Path::new("faq/return-policy.md"), &src).unwrap_err();
+        assert_eq!(errs[0].line, Some(4));
+        assert_eq!(errs[0].field.as_deref(), Some("questions"));
+    }
+
+    #[test]
+    fn missing_front_matter_is_reported_on_line_one() {
+        let errs = parse(Path::new("faq/x.md"), "just text").unwrap_err();
+        assert_eq!(errs[0].line, Some(1));
+    }
+
+    #[test]
+    fn few_phrasings_are_a_warning() {
+        let src = GOOD.replace(", \"how do returns work\", \"send something back\"", "");
+        let (_, warnings) = parse(Path::new("faq/return-policy.md"), &src).unwrap();
+        assert_eq!(warnings.len(), 1);
+        assert_eq!(warnings[0].field.as_deref(), Some("questions"));
+    }
+}

@@ -1,0 +1,222 @@
+//! Loads and validates a knowledge base directory: `faq/**/<id>.md`, `rules.toml`,
+//! `synonyms.toml`. Every problem is collected (file, line, field) so editors fix a change in one
+//! pass; any error rejects the whole knowledge base, so a running server keeps its last good one.
+//!
+//! Owns: the on-disk format and its validation. Leaves matching to `matcher`, and watching files
+//! for hot reload to the server.
+
+mod faq;
+pub mod import;
+mod problem;
+mod rules;
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+pub use faq::{Faq, FaqId, HandoffMode, render_markdown};
+pub use problem::{KbErrors, Problem, Severity};
+pub use rules::{
+    FrustrationSettings, PolicySettings, Rule, RuleAction, RuleScope, RuleSet, WeightedPhrase,
+};
+
+/// A validated knowledge base: what the matcher is built from.
+#[derive(Debug, Clone, Default)]
+pub struct KnowledgeBase {
+    pub faqs: Vec<Faq>,
+    pub rules: RuleSet,
+    /// Groups of equivalent terms; the first term names the group.
+    pub synonyms: Vec<Vec<String>>,
+}
+
+impl KnowledgeBase {
+    pub fn faq(&self, id: &FaqId) -> Option<&Faq> {
+        self.faqs.iter().find(|f| &f.id == id)
+    }
+}
+
+/// A knowledge base that loaded, with the warnings found on the way.
+#[derive(Debug)]
+pub struct Loaded {
+    pub kb: KnowledgeBase,
+    pub warnings: Vec<Problem>,
+}
+
+/// Loads `dir`. `Err` lists every problem when any of them is an error.
+pub fn load(dir: &Path) -> Result<Loaded, KbErrors> {
+    let mut problems = Vec::new();
+    let faq_dir = dir.join("faq");
+    if !faq_dir.is_dir() {
+        return Err(KbErrors {
+            problems: vec![Problem::error(
+                &faq_dir,
+                "no `faq/` folder: a knowledge base keeps one Markdown file per FAQ under faq/",
+            )],
+        });
+    }
+
+    let mut faqs: Vec<(PathBuf, Faq)> = Vec::new();
+    for path in faq_files(&faq_dir, &mut problems) {
+        let shown = path.strip_prefix(dir).unwrap_or(&path).to_path_buf();
+        match std::fs::read_to_string(&path) {
+            Ok(source) => match faq::parse(&shown, &source) {
+                Ok((faq, warnings)) => {
+                    problems.extend(warnings);
+                    faqs.push((shown, faq));
+                }
+                Err(errors) => problems.extend(errors),
+            },
+            Err(e) => problems.push(Problem::error(&shown, format!("cannot read: {e}"))),
+        }
+    }
+    if faqs.is_empty() && !problems.iter().any(Problem::is_error) {
+        problems.push(Problem::error(&faq_dir, "no FAQ files (`*.md`) found"));
+    }
+    let mut first_file: HashMap<FaqId, PathBuf> = HashMap::new();
+    for (file, faq) in &faqs {
+        if let Some(first) = first_file.get(&faq.id) {
+            problems.push(
+                Problem::error(
+                    file,
+                    format!("id `{}` is already used by {}", faq.id, first.display()),
+                )
+                .at(None, Some("id")),
+            );
+        } else {
+            first_file.insert(faq.id.clone(), file.clone());
+        }
+    }
+    for (file, faq) in &faqs {
+        for r in &faq.related {
+            if !first_file.contains_key(r) {
+                problems.push(
+                    Problem::error(file, format!("related FAQ `{r}` does not exist"))
+                        .at(None, Some("related")),
+                );
+            }
+        }
+    }
+
+    let rules = read_optional(dir, "rules.toml", &mut problems, rules::parse_rules).unwrap_or_default();
+    for rule in &rules.rules {
+        for s in &rule.suggest {
+            if !first_file.contains_key(s) {
+                problems.push(
+                    Problem::error(
+                        Path::new("rules.toml"),
+                        format!("rule `{}` suggests FAQ `{s}`, which does not exist", rule.id),
+                    )
+                    .at(None, Some("suggest")),
+                );
+            }
+        }
+    }
+    let synonyms =
+        read_optional(dir, "synonyms.toml", &mut problems, rules::parse_synonyms).unwrap_or_default();
+
+    if problems.iter().any(Problem::is_error) {
+        return Err(KbErrors { problems });
+    }
+    Ok(Loaded {
+        kb: KnowledgeBase {
+            faqs: faqs.into_iter().map(|(_, f)| f).collect(),
+            rules,
+            synonyms,
+        },
+        warnings: problems,
+    })
+}
+
+/// Reads and parses `dir/name` if it exists; a missing optional file means defaults.
+fn read_optional<T>(
+    dir: &Path,
+    name: &str,
+    problems: &mut Vec<Problem>,
+    parse: fn(&Path, &str) -> Result<T, Vec<Problem>>,
+) -> Option<T> {
+    let path = dir.join(name);
+    if !path.exists() {
+        return None;
+    }
+    let shown = Path::new(name);
+    match std::fs::read_to_string(&path) {
+        Ok(source) => match parse(shown, &source) {
+            Ok(t) => Some(t),
+            Err(errors) => {
+                problems.extend(errors);
+                None
+            }
+        },
+        Err(e) => {
+            problems.push(Problem::error(shown, format!("cannot read: {e}")));
+            None
+        }
+    }
+}
+
+/// Every `*.md` under `faq_dir`, in a stable (sorted) order.
+fn faq_files(faq_dir: &Path, problems: &mut Vec<Problem>) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut seen = HashSet::new();
+    for entry in walkdir::WalkDir::new(faq_dir).sort_by_file_name() {
+        match entry {
+            Ok(e) if e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "md") => {
+                if seen.insert(e.path().to_path_buf()) {
+                    files.push(e.path().to_path_buf());
+                }
+            }
+            Ok(_) => {}
+            Err(e) => problems.push(Problem::error(faq_dir, format!("cannot list: {e}"))),
+        }
+    }
+    files
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, rel: &str, text: &str) {
+        let path = dir.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    fn faq(id: &str) -> String {
+        format!("+++\nid = \"{id}\"\ntitle = \"T {id}\"\nquestions = [\"a {id}\", \"b {id}\", \"c {id}\"]\n+++\nAnswer.\n")
+    }
+
+    #[test]
+    fn every_error_is_reported_at_once_with_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "faq/shipping/ok.md", &faq("ok"));
+        write(dir.path(), "faq/bad-one.md", "+++\nid = \"bad-one\"\n+++\nx\n");
+        write(dir.path(), "faq/orders/bad-two.md", &faq("bad-two").replace("tags", "x").replace("title", "tilte"));
+        write(dir.path(), "rules.toml", "[[rule]]\nid = \"hi\"\nphrases = [\"hi\"]\naction = \"reply\"\n");
+        let errs = load(dir.path()).unwrap_err();
+        let files: Vec<String> = errs.errors().map(|p| p.file.display().to_string()).collect();
+        assert!(files.contains(&"faq/bad-one.md".to_string()), "{files:?}");
+        assert!(files.contains(&"faq/orders/bad-two.md".to_string()), "{files:?}");
+        assert!(files.contains(&"rules.toml".to_string()), "{files:?}");
+    }
+
+    #[test]
+    fn duplicate_ids_and_dangling_references_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "faq/a/same.md", &faq("same"));
+        write(dir.path(), "faq/b/same.md", &faq("same"));
+        write(dir.path(), "faq/c.md", &faq("c").replace("+++\nA", "related = [\"nope\"]\n+++\nA"));
+        let errs = load(dir.path()).unwrap_err();
+        let messages: Vec<String> = errs.errors().map(ToString::to_string).collect();
+        assert!(messages.iter().any(|m| m.contains("already used by faq/a/same.md")), "{messages:?}");
+        assert!(messages.iter().any(|m| m.contains("`nope` does not exist")), "{messages:?}");
+    }
+
+    #[test]
+    fn a_folder_of_good_faqs_loads_without_optional_files() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "faq/x.md", &faq("x"));
+        let loaded = load(dir.path()).unwrap();
+        assert_eq!(loaded.kb.faqs.len(), 1);
+        assert!(loaded.kb.rules.rules.is_empty());
+    }
+}

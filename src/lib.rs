@@ -1,0 +1,24 @@
+//! frontdesk: a rules-based customer-service chatbot with human handoff.
+//!
+//! # Layout
+//! - [`knowledge_base`]: loads and validates `knowledge_base/` (FAQ Markdown files, `rules.toml`,
+//!   `synonyms.toml`), reporting every problem with its file, line and field.
+//! - [`matcher`]: the pure, synchronous brain. `Matcher::build(kb)` compiles a knowledge base
+//!   once (tantivy RAM index, aho-corasick rules, spelling index, logistic-regression model);
+//!   `Matcher::decide(memory, text)` turns one visitor message into one explained `Decision`.
+//! - [`eval`]: accuracy, coverage and latency on labelled CSV cases (`frontdesk eval`).
+//! - [`kb_test`]: the knowledge base's self-test (`frontdesk kb test`) and overlap warnings.
+//! - [`cli`]: the `frontdesk` command line.
+//!
+//! # Data flow
+//! ```text
+//! knowledge_base/ --load+validate--> KnowledgeBase --build--> Matcher (immutable, shareable)
+//! visitor text + Memory --decide--> normalise -> rules -> FAQ scoring -> frustration -> policy
+//!                                   --> Turn { Decision, Explanation, next Memory }
+//! ```
+
+pub mod cli;
+pub mod eval;
+pub mod kb_test;
+pub mod knowledge_base;
+pub mod matcher;

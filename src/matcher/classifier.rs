@@ -1,0 +1,199 @@
+//! A multinomial logistic-regression model over the phrasings (terms and adjacent pairs, TF-IDF
+//! weighted), trained at load time by a fixed number of SGD passes in a fixed order, so the same
+//! knowledge base always gives the same model.
+//!
+//! It learns which words tell FAQs apart, which plain retrieval cannot. The weights are dense
+//! (features x FAQs), so it is only trained when that stays small (see `MAX_WEIGHTS`); larger
+//! knowledge bases are matched by retrieval alone.
+
+use std::collections::HashMap;
+
+use super::faq_index::pair_terms;
+
+/// Dense weights are features x classes floats; above this (64 MB) the model is not built.
+const MAX_WEIGHTS: usize = 16_000_000;
+/// Above this many classes training time grows past the load budget.
+const MAX_CLASSES: usize = 600;
+const EPOCHS: usize = 25;
+const LEARNING_RATE: f32 = 0.8;
+/// Pair features count less than single terms.
+const PAIR_WEIGHT: f32 = 0.6;
+
+/// A trained model.
+pub struct Classifier {
+    features: HashMap<String, u32>,
+    idf: Vec<f32>,
+    classes: usize,
+    /// `weights[feature * classes + class]`.
+    weights: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+impl Classifier {
+    /// Trains on (terms, class) examples; `None` when the model would be too large to train in
+    /// the load-time budget.
+    pub fn train(examples: &[(&[String], u32)], classes: usize) -> Option<Classifier> {
+        if classes < 2 || classes > MAX_CLASSES || examples.is_empty() {
+            return None;
+        }
+        let mut features: HashMap<String, u32> = HashMap::new();
+        let mut df: Vec<u32> = Vec::new();
+        for (terms, _) in examples {
+            let mut seen = Vec::new();
+            for f in raw_features(terms) {
+                let next = features.len() as u32;
+                let id = *features.entry(f.0).or_insert(next);
+                if id as usize == df.len() {
+                    df.push(0);
+                }
+                if !seen.contains(&id) {
+                    seen.push(id);
+                    df[id as usize] += 1;
+                }
+            }
+        }
+        if features.len().saturating_mul(classes) > MAX_WEIGHTS {
+            return None;
+        }
+        let n = examples.len() as f32;
+        let idf = df.iter().map(|&d| (n / d as f32).ln() + 1.0).collect();
+        let mut model = Classifier {
+            features,
+            idf,
+            classes,
+            weights: vec![0.0; 0],
+            bias: vec![0.0; classes],
+        };
+        model.weights = vec![0.0; model.features.len() * classes];
+        let vectors: Vec<Vec<(u32, f32)>> = examples.iter().map(|(t, _)| model.vectorize(t)).collect();
+        let order = interleaved_order(examples);
+        let mut probs = vec![0.0f32; classes];
+        for epoch in 0..EPOCHS {
+            let rate = LEARNING_RATE / (1.0 + epoch as f32 * 0.2);
+            for &i in &order {
+                let x = &vectors[i];
+                model.scores_into(x, &mut probs);
+                softmax(&mut probs);
+                probs[examples[i].1 as usize] -= 1.0;
+                for &(f, v) in x {
+                    let row = &mut model.weights[f as usize * classes..(f as usize + 1) * classes];
+                    for (w, g) in row.iter_mut().zip(&probs) {
+                        *w -= rate * v * g;
+                    }
+                }
+                for (b, g) in model.bias.iter_mut().zip(&probs) {
+                    *b -= rate * 0.1 * g;
+                }
+            }
+        }
+        Some(model)
+    }
+
+    /// Class probabilities for `terms` (all zero-free, summing to 1).
+    pub fn predict(&self, terms: &[String]) -> Vec<f32> {
+        let x = self.vectorize(terms);
+        let mut p = vec![0.0; self.classes];
+        self.scores_into(&x, &mut p);
+        softmax(&mut p);
+        p
+    }
+
+    fn scores_into(&self, x: &[(u32, f32)], out: &mut [f32]) {
+        out.copy_from_slice(&self.bias);
+        for &(f, v) in x {
+            let row = &self.weights[f as usize * self.classes..(f as usize + 1) * self.classes];
+            for (o, w) in out.iter_mut().zip(row) {
+                *o += v * w;
+            }
+        }
+    }
+
+    /// Sparse, L2-normalised TF-IDF vector of the known features of `terms`.
+    fn vectorize(&self, terms: &[String]) -> Vec<(u32, f32)> {
+        let mut x: Vec<(u32, f32)> = Vec::new();
+        for (f, weight) in raw_features(terms) {
+            if let Some(&id) = self.features.get(&f) {
+                match x.iter_mut().find(|(i, _)| *i == id) {
+                    Some((_, v)) => *v += weight,
+                    None => x.push((id, weight)),
+                }
+            }
+        }
+        for (id, v) in &mut x {
+            *v = (1.0 + v.ln().max(0.0)) * self.idf[*id as usize] * (*v).min(1.0);
+        }
+        let norm = x.iter().map(|(_, v)| v * v).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            for (_, v) in &mut x {
+                *v /= norm;
+            }
+        }
+        x
+    }
+}
+
+/// Features of a term sequence with their base weights: every term, and every adjacent pair.
+fn raw_features(terms: &[String]) -> impl Iterator<Item = (String, f32)> + '_ {
+    terms
+        .iter()
+        .map(|t| (t.clone(), 1.0))
+        .chain(pair_terms(terms).into_iter().map(|p| (p, PAIR_WEIGHT)))
+}
+
+/// Examples ordered round-robin across classes (1st of each class, then 2nd, ...): a fixed order
+/// that keeps SGD from seeing one class in a long run.
+fn interleaved_order(examples: &[(&[String], u32)]) -> Vec<usize> {
+    let mut rank_in_class: HashMap<u32, usize> = HashMap::new();
+    let mut keyed: Vec<(usize, u32, usize)> = examples
+        .iter()
+        .enumerate()
+        .map(|(i, (_, c))| {
+            let r = rank_in_class.entry(*c).or_default();
+            *r += 1;
+            (*r, *c, i)
+        })
+        .collect();
+    keyed.sort_unstable();
+    keyed.into_iter().map(|(_, _, i)| i).collect()
+}
+
+fn softmax(v: &mut [f32]) {
+    let max = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for x in v.iter_mut() {
+        *x = (*x - max).exp();
+        sum += *x;
+    }
+    for x in v.iter_mut() {
+        *x /= sum;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn it_learns_which_words_tell_classes_apart() {
+        let data = [
+            (t("where is my order"), 0),
+            (t("track my order"), 0),
+            (t("order status"), 0),
+            (t("cancel my order"), 1),
+            (t("i want to cancel the order"), 1),
+            (t("stop my order"), 1),
+        ];
+        let examples: Vec<(&[String], u32)> = data.iter().map(|(x, y)| (x.as_slice(), *y)).collect();
+        let model = Classifier::train(&examples, 2).unwrap();
+        let p = model.predict(&t("please cancel order"));
+        assert!(p[1] > 0.8, "{p:?}");
+        let p = model.predict(&t("where is the order"));
+        assert!(p[0] > 0.8, "{p:?}");
+        let sum: f32 = model.predict(&t("unknown words")).iter().sum();
+        assert!((sum - 1.0).abs() < 1e-4);
+    }
+}

@@ -1,0 +1,210 @@
+//! The frustration meter: lexicon hits, SHOUTING, "!!!"/"???", the same question asked again,
+//! repeated misses and negative feedback add to a per-conversation score; a calm turn decays it.
+//! Crossing the knowledge base's threshold hands the conversation to a person.
+//!
+//! Pure: the conversation's `Memory` goes in and comes out; the caller stores it.
+
+use serde::Serialize;
+
+use super::normalize::Analyzed;
+use super::phrases::{PhraseHit, PhraseSet};
+use crate::knowledge_base::FrustrationSettings;
+
+/// How many earlier questions are remembered to spot a repeat.
+const REMEMBERED_QUESTIONS: usize = 3;
+/// A message needs this many letters before capitals count as shouting ("OK" is not).
+const SHOUTING_MIN_LETTERS: usize = 6;
+
+/// What fired, and how much it added.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "signal", rename_all = "snake_case")]
+pub enum Signal {
+    Phrase { phrase: String, weight: f32 },
+    Shouting { weight: f32 },
+    Punctuation { weight: f32 },
+    RepeatedQuestion { weight: f32 },
+    RepeatedFallback { weight: f32 },
+    NegativeFeedback { weight: f32 },
+}
+
+impl Signal {
+    pub fn weight(&self) -> f32 {
+        match self {
+            Signal::Phrase { weight, .. }
+            | Signal::Shouting { weight }
+            | Signal::Punctuation { weight }
+            | Signal::RepeatedQuestion { weight }
+            | Signal::RepeatedFallback { weight }
+            | Signal::NegativeFeedback { weight } => *weight,
+        }
+    }
+}
+
+/// What the matcher remembers of a conversation between turns. Small and serialisable, so the
+/// store can keep it with the conversation.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct Memory {
+    /// The frustration score.
+    pub frustration: f32,
+    /// Fallbacks in a row, up to and including the last turn.
+    pub fallbacks_in_row: u32,
+    /// The last few questions, as their sorted matching terms.
+    pub recent_questions: Vec<String>,
+}
+
+/// The frustration lexicon, built once per knowledge base.
+pub struct Meter {
+    settings: FrustrationSettings,
+    lexicon: PhraseSet,
+}
+
+impl Meter {
+    pub fn new(settings: FrustrationSettings, lexicon: PhraseSet) -> Meter {
+        Meter { settings, lexicon }
+    }
+
+    pub fn threshold(&self) -> f32 {
+        self.settings.threshold
+    }
+
+    /// The signals a message fires, before knowing whether the bot can answer it.
+    pub fn message_signals(&self, raw: &str, analyzed: &Analyzed, memory: &Memory) -> Vec<Signal> {
+        let s = &self.settings;
+        let mut signals: Vec<Signal> = self
+            .lexicon
+            .find(&analyzed.terms)
+            .into_iter()
+            .map(|PhraseHit { owner, phrase, .. }| Signal::Phrase {
+                phrase,
+                weight: s.phrases[owner].weight,
+            })
+            .collect();
+        if is_shouting(raw) {
+            signals.push(Signal::Shouting { weight: s.shouting });
+        }
+        if raw.contains("!!!") || raw.contains("???") || raw.contains("?!?") || raw.contains("!?!") {
+            signals.push(Signal::Punctuation {
+                weight: s.punctuation,
+            });
+        }
+        let key = question_key(analyzed);
+        if !key.is_empty() && memory.recent_questions.contains(&key) {
+            signals.push(Signal::RepeatedQuestion {
+                weight: s.repeated_question,
+            });
+        }
+        signals
+    }
+
+    /// The signal for a fallback that follows another one.
+    pub fn repeated_fallback(&self, memory: &Memory) -> Option<Signal> {
+        (memory.fallbacks_in_row >= 1).then_some(Signal::RepeatedFallback {
+            weight: self.settings.repeated_fallback,
+        })
+    }
+
+    pub fn negative_feedback(&self) -> Signal {
+        Signal::NegativeFeedback {
+            weight: self.settings.negative_feedback,
+        }
+    }
+
+    /// The score after a turn: signals add up; a turn without any decays the score.
+    pub fn next_score(&self, previous: f32, signals: &[Signal]) -> f32 {
+        if signals.is_empty() {
+            previous * self.settings.decay
+        } else {
+            previous + signals.iter().map(Signal::weight).sum::<f32>()
+        }
+    }
+
+    /// Remembers the question of this turn for repeat detection.
+    pub fn remember(memory: &mut Memory, analyzed: &Analyzed) {
+        let key = question_key(analyzed);
+        if key.is_empty() {
+            return;
+        }
+        memory.recent_questions.retain(|q| q != &key);
+        memory.recent_questions.push(key);
+        if memory.recent_questions.len() > REMEMBERED_QUESTIONS {
+            memory.recent_questions.remove(0);
+        }
+    }
+}
+
+/// A question's identity for repeat detection: its distinct terms, sorted, so "where is my order"
+/// and "my order, where is it?" count as the same question.
+fn question_key(analyzed: &Analyzed) -> String {
+    let mut terms: Vec<&str> = analyzed.terms.iter().map(String::as_str).collect();
+    terms.sort_unstable();
+    terms.dedup();
+    if terms.len() < 2 {
+        // "yes", "ok", "no" repeat without any frustration.
+        return String::new();
+    }
+    terms.join(" ")
+}
+
+fn is_shouting(raw: &str) -> bool {
+    let letters: Vec<char> = raw.chars().filter(|c| c.is_alphabetic()).collect();
+    let upper = letters.iter().filter(|c| c.is_uppercase()).count();
+    letters.len() >= SHOUTING_MIN_LETTERS && upper * 10 >= letters.len() * 8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::knowledge_base::WeightedPhrase;
+    use crate::matcher::normalize::Normalizer;
+
+    fn meter() -> (Normalizer, Meter) {
+        let n = Normalizer::new(&[]);
+        let settings = FrustrationSettings {
+            phrases: vec![
+                WeightedPhrase { phrase: "useless".into(), weight: 0.6 },
+                WeightedPhrase { phrase: "waste of time".into(), weight: 0.7 },
+            ],
+            ..FrustrationSettings::default()
+        };
+        let lexicon = PhraseSet::new(&n, settings.phrases.iter().enumerate().map(|(i, p)| (i, p.phrase.as_str())));
+        (n, Meter::new(settings, lexicon))
+    }
+
+    fn signals(text: &str, memory: &Memory) -> Vec<Signal> {
+        let (n, m) = meter();
+        m.message_signals(text, &n.analyze(text, None), memory)
+    }
+
+    #[test]
+    fn lexicon_shouting_and_punctuation_fire() {
+        let s = signals("THIS IS USELESS!!!", &Memory::default());
+        assert!(s.iter().any(|s| matches!(s, Signal::Phrase { phrase, .. } if phrase == "useless")));
+        assert!(s.iter().any(|s| matches!(s, Signal::Shouting { .. })));
+        assert!(s.iter().any(|s| matches!(s, Signal::Punctuation { .. })));
+    }
+
+    #[test]
+    fn a_calm_message_fires_nothing() {
+        assert!(signals("Where is my order? I ordered on Monday.", &Memory::default()).is_empty());
+        assert!(signals("OK", &Memory::default()).is_empty(), "short capitals are not shouting");
+    }
+
+    #[test]
+    fn the_same_question_again_fires_in_any_word_order() {
+        let (n, _) = meter();
+        let mut memory = Memory::default();
+        Meter::remember(&mut memory, &n.analyze("where is my order", None));
+        let s = signals("my order, where is it", &memory);
+        assert!(s.iter().any(|s| matches!(s, Signal::RepeatedQuestion { .. })), "{s:?}");
+    }
+
+    #[test]
+    fn the_score_adds_up_and_decays_on_calm_turns() {
+        let (_, m) = meter();
+        let s = m.next_score(0.0, &[Signal::Shouting { weight: 0.4 }, Signal::Punctuation { weight: 0.3 }]);
+        assert!((s - 0.7).abs() < 1e-6);
+        let calm = m.next_score(s, &[]);
+        assert!((calm - 0.35).abs() < 1e-6);
+        assert!(m.next_score(calm, &[]) < calm);
+    }
+}
