@@ -124,8 +124,8 @@ pub struct PolicySettings {
 impl Default for PolicySettings {
     fn default() -> Self {
         PolicySettings {
-            answer_confidence: 0.3,
-            clarify_confidence: 0.15,
+            answer_confidence: 0.125,
+            clarify_confidence: 0.07,
             offer_human_after_fallbacks: 2,
             handoff_after_fallbacks: 3,
         }

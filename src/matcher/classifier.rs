@@ -16,12 +16,29 @@ const MAX_WEIGHTS: usize = 16_000_000;
 const MAX_CLASSES: usize = 600;
 const EPOCHS: usize = 25;
 const LEARNING_RATE: f32 = 0.8;
+/// The learning rate of epoch `e` is `LEARNING_RATE / (1 + e * LEARNING_RATE_DECAY)`.
+const LEARNING_RATE_DECAY: f32 = 0.2;
+/// Bias terms learn slower than weights.
+const BIAS_RATE: f32 = 0.1;
 /// Pair features count less than single terms.
 const PAIR_WEIGHT: f32 = 0.6;
+
+/// How much the message's meaning vector (see `embedding`) counts next to its words.
+const DENSE_WEIGHT: f32 = 1.5;
+
+/// One training phrasing.
+pub struct Example<'a> {
+    pub terms: &'a [String],
+    /// The phrasing's meaning vector (may be empty: no dense features).
+    pub dense: &'a [f32],
+    pub class: u32,
+}
 
 /// A trained model.
 pub struct Classifier {
     features: HashMap<String, u32>,
+    /// Dense features follow the sparse ones: feature `features.len() + j` is dimension `j`.
+    dense_dims: usize,
     idf: Vec<f32>,
     classes: usize,
     /// `weights[feature * classes + class]`.
@@ -32,13 +49,14 @@ pub struct Classifier {
 impl Classifier {
     /// Trains on (terms, class) examples; `None` when the model would be too large to train in
     /// the load-time budget.
-    pub fn train(examples: &[(&[String], u32)], classes: usize) -> Option<Classifier> {
+    pub fn train(examples: &[Example], classes: usize) -> Option<Classifier> {
         if classes < 2 || classes > MAX_CLASSES || examples.is_empty() {
             return None;
         }
+        let dense_dims = examples[0].dense.len();
         let mut features: HashMap<String, u32> = HashMap::new();
         let mut df: Vec<u32> = Vec::new();
-        for (terms, _) in examples {
+        for Example { terms, .. } in examples {
             let mut seen = Vec::new();
             for f in raw_features(terms) {
                 let next = features.len() as u32;
@@ -52,46 +70,61 @@ impl Classifier {
                 }
             }
         }
-        if features.len().saturating_mul(classes) > MAX_WEIGHTS {
+        if (features.len() + dense_dims).saturating_mul(classes) > MAX_WEIGHTS {
             return None;
         }
         let n = examples.len() as f32;
         let idf = df.iter().map(|&d| (n / d as f32).ln() + 1.0).collect();
         let mut model = Classifier {
             features,
+            dense_dims,
             idf,
             classes,
             weights: vec![0.0; 0],
             bias: vec![0.0; classes],
         };
-        model.weights = vec![0.0; model.features.len() * classes];
-        let vectors: Vec<Vec<(u32, f32)>> = examples.iter().map(|(t, _)| model.vectorize(t)).collect();
+        model.weights = vec![0.0; (model.features.len() + dense_dims) * classes];
+        let vectors: Vec<Vec<(u32, f32)>> = examples.iter().map(|e| model.vectorize(e.terms, e.dense)).collect();
         let order = interleaved_order(examples);
         let mut probs = vec![0.0f32; classes];
+        // Averaged SGD: the returned weights are the mean over all steps, kept cheaply as
+        // `w - u / t` where `u` sums each update times its step number.
+        let mut u = vec![0.0f32; model.weights.len()];
+        let mut ub = vec![0.0f32; classes];
+        let mut t = 1.0f32;
         for epoch in 0..EPOCHS {
-            let rate = LEARNING_RATE / (1.0 + epoch as f32 * 0.2);
+            let rate = LEARNING_RATE / (1.0 + epoch as f32 * LEARNING_RATE_DECAY);
             for &i in &order {
                 let x = &vectors[i];
                 model.scores_into(x, &mut probs);
                 softmax(&mut probs);
-                probs[examples[i].1 as usize] -= 1.0;
+                probs[examples[i].class as usize] -= 1.0;
                 for &(f, v) in x {
-                    let row = &mut model.weights[f as usize * classes..(f as usize + 1) * classes];
-                    for (w, g) in row.iter_mut().zip(&probs) {
-                        *w -= rate * v * g;
+                    let range = f as usize * classes..(f as usize + 1) * classes;
+                    let row = &mut model.weights[range.clone()];
+                    let urow = &mut u[range];
+                    for ((w, uw), g) in row.iter_mut().zip(urow.iter_mut()).zip(&probs) {
+                        let step = rate * v * g;
+                        *w -= step;
+                        *uw -= t * step;
                     }
                 }
-                for (b, g) in model.bias.iter_mut().zip(&probs) {
-                    *b -= rate * 0.1 * g;
+                for ((b, ubb), g) in model.bias.iter_mut().zip(ub.iter_mut()).zip(&probs) {
+                    let step = rate * BIAS_RATE * g;
+                    *b -= step;
+                    *ubb -= t * step;
                 }
+                t += 1.0;
             }
         }
+        model.weights.iter_mut().zip(&u).for_each(|(w, uw)| *w -= uw / t);
+        model.bias.iter_mut().zip(&ub).for_each(|(b, ubb)| *b -= ubb / t);
         Some(model)
     }
 
-    /// Class probabilities for `terms` (all zero-free, summing to 1).
-    pub fn predict(&self, terms: &[String]) -> Vec<f32> {
-        let x = self.vectorize(terms);
+    /// Class probabilities for a message's terms and meaning vector (summing to 1).
+    pub fn predict(&self, terms: &[String], dense: &[f32]) -> Vec<f32> {
+        let x = self.vectorize(terms, dense);
         let mut p = vec![0.0; self.classes];
         self.scores_into(&x, &mut p);
         softmax(&mut p);
@@ -108,8 +141,9 @@ impl Classifier {
         }
     }
 
-    /// Sparse, L2-normalised TF-IDF vector of the known features of `terms`.
-    fn vectorize(&self, terms: &[String]) -> Vec<(u32, f32)> {
+    /// The L2-normalised TF-IDF vector of the known features of `terms`, followed by the dense
+    /// vector (already normalised) times `DENSE_WEIGHT`.
+    fn vectorize(&self, terms: &[String], dense: &[f32]) -> Vec<(u32, f32)> {
         let mut x: Vec<(u32, f32)> = Vec::new();
         for (f, weight) in raw_features(terms) {
             if let Some(&id) = self.features.get(&f) {
@@ -128,6 +162,8 @@ impl Classifier {
                 *v /= norm;
             }
         }
+        let first_dense = self.features.len() as u32;
+        x.extend(dense.iter().take(self.dense_dims).enumerate().map(|(j, &d)| (first_dense + j as u32, d * DENSE_WEIGHT)));
         x
     }
 }
@@ -142,15 +178,15 @@ fn raw_features(terms: &[String]) -> impl Iterator<Item = (String, f32)> + '_ {
 
 /// Examples ordered round-robin across classes (1st of each class, then 2nd, ...): a fixed order
 /// that keeps SGD from seeing one class in a long run.
-fn interleaved_order(examples: &[(&[String], u32)]) -> Vec<usize> {
+fn interleaved_order(examples: &[Example]) -> Vec<usize> {
     let mut rank_in_class: HashMap<u32, usize> = HashMap::new();
     let mut keyed: Vec<(usize, u32, usize)> = examples
         .iter()
         .enumerate()
-        .map(|(i, (_, c))| {
-            let r = rank_in_class.entry(*c).or_default();
+        .map(|(i, e)| {
+            let r = rank_in_class.entry(e.class).or_default();
             *r += 1;
-            (*r, *c, i)
+            (*r, e.class, i)
         })
         .collect();
     keyed.sort_unstable();
@@ -187,13 +223,15 @@ mod tests {
             (t("i want to cancel the order"), 1),
             (t("stop my order"), 1),
         ];
-        let examples: Vec<(&[String], u32)> = data.iter().map(|(x, y)| (x.as_slice(), *y)).collect();
+        let examples: Vec<Example> =
+            data.iter().map(|(x, y)| Example { terms: x, dense: &[], class: *y }).collect();
         let model = Classifier::train(&examples, 2).unwrap();
-        let p = model.predict(&t("please cancel order"));
+        let p = model.predict(&t("please cancel order"), &[]);
         assert!(p[1] > 0.8, "{p:?}");
-        let p = model.predict(&t("where is the order"));
+        let p = model.predict(&t("where is the order"), &[]);
         assert!(p[0] > 0.8, "{p:?}");
-        let sum: f32 = model.predict(&t("unknown words")).iter().sum();
+        let sum: f32 = model.predict(&t("unknown words"), &[]).iter().sum();
         assert!((sum - 1.0).abs() < 1e-4);
     }
 }
+

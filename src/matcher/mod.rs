@@ -7,6 +7,7 @@
 //! frustration meter -> policy (thresholds from `rules.toml`).
 
 mod classifier;
+mod embedding;
 mod faq_index;
 pub mod frustration;
 pub mod normalize;
@@ -20,7 +21,7 @@ pub use frustration::{Memory, Signal};
 pub use policy::{Candidate, Decision, Explanation, HandoffReason, Source};
 
 use crate::knowledge_base::{FaqId, HandoffMode, KnowledgeBase, RuleAction, RuleScope};
-use classifier::Classifier;
+use classifier::{Classifier, Example};
 use faq_index::FaqIndex;
 use frustration::Meter;
 use normalize::{Analyzed, Normalizer, is_stopword};
@@ -51,8 +52,14 @@ pub struct Matcher {
     /// Inverse document frequency of each known term over phrasings; unknown terms get `max_idf`.
     idf: HashMap<String, f32>,
     max_idf: f32,
+    /// How much of an in-scope message the knowledge base typically knows: the mean known share
+    /// of each phrasing against all the others. A small knowledge base knows fewer of its
+    /// visitors' words, so a message's known share is judged relative to this.
+    expected_known: f32,
     stop_terms: HashSet<String>,
     by_id: HashMap<FaqId, usize>,
+    /// Per FAQ: the normalised mean meaning vector of its phrasings.
+    centroids: Vec<Vec<f32>>,
     classifier: Option<Classifier>,
 }
 
@@ -98,6 +105,7 @@ impl Matcher {
         let bm25_idf = |d: f32| (1.0 + (n - d + 0.5) / (d + 0.5)).ln();
         let idf: HashMap<String, f32> = df.iter().map(|(t, &d)| (t.clone(), bm25_idf(d as f32))).collect();
         let max_idf = bm25_idf(0.0);
+        let expected_known = expected_known_share(&terms, &df, &idf, max_idf);
 
         let mut vocabulary: Vec<String> = analyzed.iter().flat_map(|a| a.words.iter().cloned()).collect();
         let rule_phrases = kb.rules.rules.iter().flat_map(|r| r.phrases.iter());
@@ -120,12 +128,38 @@ impl Matcher {
         let meter = Meter::new(kb.rules.frustration.clone(), lexicon);
         let stop_terms = normalize::STOPWORDS.iter().map(|w| normalizer.stem(w)).collect();
 
-        let examples: Vec<(&[String], u32)> =
-            terms.iter().zip(&phrasings).map(|(t, (faq, _))| (t.as_slice(), *faq)).collect();
+        let meanings: Vec<Vec<f32>> = analyzed.iter().map(|a| embedding::shared().sentence(&a.words)).collect();
+        // The answers teach the model too: they hold the words visitors use that editors did not
+        // think to put in a phrasing ("phone", "Klarna", "customs").
+        let answers: Vec<(u32, Analyzed, Vec<f32>)> = kb
+            .faqs
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let a = normalizer.analyze(&f.answer_text, None);
+                let m = embedding::shared().sentence(&a.words);
+                (i as u32, a, m)
+            })
+            .filter(|(_, a, _)| !a.terms.is_empty())
+            .collect();
+        let examples: Vec<Example> = terms
+            .iter()
+            .zip(&phrasings)
+            .zip(&meanings)
+            .map(|((t, (faq, _)), m)| Example { terms: t, dense: m, class: *faq })
+            .chain(answers.iter().map(|(faq, a, m)| Example { terms: &a.terms, dense: m, class: *faq }))
+            .collect();
         let classifier = Classifier::train(&examples, kb.faqs.len());
+        let mut centroids = vec![vec![0.0f32; embedding::shared().dims()]; kb.faqs.len()];
+        for ((faq, _), m) in phrasings.iter().zip(&meanings) {
+            centroids[*faq as usize].iter_mut().zip(m).for_each(|(c, x)| *c += x);
+        }
+        centroids.iter_mut().for_each(|c| embedding::normalize(c));
 
         let by_id = kb.faqs.iter().enumerate().map(|(i, f)| (f.id.clone(), i)).collect();
         Ok(Matcher {
+            expected_known,
+            centroids,
             by_id,
             kb,
             normalizer,
@@ -258,7 +292,7 @@ impl Matcher {
 
     /// Scores the FAQs for a message and applies the confidence thresholds.
     fn faq_decision(&self, analyzed: &Analyzed, explanation: &mut Explanation) -> Decision {
-        let candidates = self.candidates(&analyzed.terms);
+        let candidates = self.candidates(analyzed);
         let policy = &self.kb.rules.policy;
         let best = candidates.first().map(|c| c.confidence).unwrap_or(0.0);
         let second = candidates.get(1).map(|c| c.confidence).unwrap_or(0.0);
@@ -297,7 +331,9 @@ impl Matcher {
     }
 
     /// FAQ candidates for a message, best first.
-    pub fn candidates(&self, terms: &[String]) -> Vec<Candidate> {
+    pub fn candidates(&self, analyzed: &Analyzed) -> Vec<Candidate> {
+        let terms = &analyzed.terms;
+        let meaning = embedding::shared().sentence(&analyzed.words);
         let hits = self.index.search(terms, RETRIEVED_PHRASINGS);
         // Per FAQ: its best phrasing scores (best first) and the nearest phrasing.
         let mut per_faq: HashMap<u32, (Vec<f32>, u32)> = HashMap::new();
@@ -312,7 +348,7 @@ impl Matcher {
 
         let probability: Vec<(u32, f32)> = match &self.classifier {
             Some(model) => {
-                let p = model.predict(terms);
+                let p = model.predict(terms, &meaning);
                 let mut ranked: Vec<(u32, f32)> = p.into_iter().enumerate().map(|(i, p)| (i as u32, p)).collect();
                 ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
                 ranked.truncate(MAX_OPTIONS + 2);
@@ -343,10 +379,12 @@ impl Matcher {
                 let coverage = if information > 0.0 { covered / information } else { 0.0 };
                 // The strongest rival: the runner-up for the best candidate, the best for the others.
                 let rival = probability.get(if rank == 0 { 1 } else { 0 }).map_or(0.0, |r| r.1);
+                let similarity = self.centroids[f as usize].iter().zip(&meaning).map(|(a, b)| a * b).sum();
                 Candidate {
                     faq: self.kb.faqs[f as usize].id.clone(),
-                    confidence: confidence(p, rival, known),
+                    confidence: confidence(p, rival, known, similarity),
                     probability: p,
+                    similarity,
                     coverage,
                     nearest_phrasing: per_faq.get(&f).map(|(_, p)| self.phrasings[*p as usize].1.clone()),
                 }
@@ -357,10 +395,11 @@ impl Matcher {
     }
 
     /// Share of a message's information carried by terms the knowledge base knows.
+    /// Relative to what the knowledge base usually knows (`expected_known`), capped at 1.
     fn known_share(&self, distinct: &[String]) -> f32 {
         let total: f32 = distinct.iter().map(|t| self.idf_of(t)).sum();
         let known: f32 = distinct.iter().filter_map(|t| self.idf.get(t)).sum();
-        if total > 0.0 { known / total } else { 0.0 }
+        if total > 0.0 { (known / total / self.expected_known).min(1.0) } else { 0.0 }
     }
 
     fn idf_of(&self, term: &str) -> f32 {
@@ -375,14 +414,34 @@ impl Matcher {
     }
 }
 
+/// The mean, over phrasings, of the share of a phrasing's information that the *other* phrasings
+/// know (a term is known to them if it occurs in another phrasing).
+fn expected_known_share(phrasings: &[Vec<String>], df: &HashMap<String, u32>, idf: &HashMap<String, f32>, max_idf: f32) -> f32 {
+    let mut sum = 0.0;
+    let mut n = 0;
+    for terms in phrasings {
+        let distinct = unique(terms.iter());
+        let total: f32 = distinct.iter().map(|t| idf.get(t).copied().unwrap_or(max_idf)).sum();
+        let known: f32 = distinct.iter().filter(|t| df.get(*t).is_some_and(|&d| d > 1)).map(|t| idf[t]).sum();
+        if total > 0.0 {
+            sum += known / total;
+            n += 1;
+        }
+    }
+    if n == 0 { 1.0 } else { (sum / n as f32).max(0.1) }
+}
+
 /// Confidence in one FAQ, in 0..=1, from its probability `p`, its strongest rival's probability,
-/// and the share of the message the knowledge base knows at all (`known`). Unknown words weigh
-/// most: a message about something the knowledge base never mentions ("set an alarm for 7") must
-/// not be answered however the probabilities fall. The margin to the rival counts next, and the
-/// absolute probability a little (many FAQs can split the probability of a clear message).
-fn confidence(p: f32, rival: f32, known: f32) -> f32 {
+/// the share of the message the knowledge base knows at all (`known`, relative to what it usually
+/// knows), and the cosine similarity of the message's meaning to the FAQ's (`similarity`).
+/// Unknown words weigh most: a message about something the knowledge base never mentions ("set an
+/// alarm for 7") must not be answered however the probabilities fall. Then the margin to the
+/// rival, the meaning, and a little the absolute probability (many FAQs can split the probability
+/// of a clear message). Chosen on the development sets for a single threshold across knowledge
+/// bases of very different sizes; see docs/knowledge-base.md.
+fn confidence(p: f32, rival: f32, known: f32, similarity: f32) -> f32 {
     let share = if p + rival > 0.0 { p / (p + rival) } else { 0.0 };
-    known.powi(2) * share.sqrt() * p.powf(0.25)
+    known.powi(2) * share * p.powf(0.25) * similarity.max(0.0)
 }
 
 fn unique<'a>(terms: impl Iterator<Item = &'a String>) -> Vec<String> {

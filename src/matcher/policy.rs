@@ -77,6 +77,8 @@ pub struct Candidate {
     pub confidence: f32,
     /// The scorer's probability for this FAQ, before coverage.
     pub probability: f32,
+    /// Cosine similarity of the message's meaning to the FAQ's phrasings' mean meaning.
+    pub similarity: f32,
     /// Share of the message's information (IDF-weighted terms) found in this FAQ's phrasings.
     pub coverage: f32,
     /// The FAQ's phrasing closest to the message (BM25), when retrieval found one.

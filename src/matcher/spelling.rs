@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 /// Words shorter than this are never corrected: too many short words are one edit apart.
-const MIN_WORD_LEN: usize = 4;
+const MIN_WORD_LEN: usize = 5;
 /// Words at least this long may be two edits away.
 const TWO_EDITS_FROM_LEN: usize = 8;
 
