@@ -2,7 +2,7 @@
 //! FAQ when it is not in the index itself?
 //!
 //! Each phrasing is held out of the knowledge base, the matcher is rebuilt without it, and the
-//! phrasing must be answered with its own FAQ. Knowledge bases with more than `MAX_LEAVE_ONE_OUT`
+//! phrasing must find its own FAQ: answered with it, or offered it as the first option to choose. Knowledge bases with more than `MAX_LEAVE_ONE_OUT`
 //! phrasings are tested in `FOLDS` folds instead (each phrasing held out with a tenth of the
 //! others), so the test stays seconds long.
 
@@ -75,7 +75,8 @@ pub fn self_test(kb: &KnowledgeBase) -> anyhow::Result<SelfTest> {
             let faq = &kb.faqs[f];
             let phrasing = &faq.questions[q];
             let turn = matcher.decide(&Memory::default(), phrasing);
-            if turn.decision.answered_faq() == Some(&faq.id) {
+            let offered_first = matches!(&turn.decision, Decision::Clarify { options } if options.first() == Some(&faq.id));
+            if turn.decision.answered_faq() == Some(&faq.id) || offered_first {
                 result.found += 1;
                 continue;
             }
