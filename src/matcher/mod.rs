@@ -333,6 +333,10 @@ impl Matcher {
     /// FAQ candidates for a message, best first.
     pub fn candidates(&self, analyzed: &Analyzed) -> Vec<Candidate> {
         let terms = &analyzed.terms;
+        if terms.iter().all(|t| self.stop_terms.contains(t) || is_stopword(t)) {
+            // "and or not", "is it": nothing to go on.
+            return Vec::new();
+        }
         let meaning = embedding::shared().sentence(&analyzed.words);
         let hits = self.index.search(terms, RETRIEVED_PHRASINGS);
         // Per FAQ: its best phrasing scores (best first) and the nearest phrasing.
