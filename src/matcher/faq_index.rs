@@ -1,6 +1,7 @@
 //! FAQ retrieval: a RAM tantivy index with one document per phrasing (titles count as phrasings).
-//! Documents hold the already-normalised terms (whitespace tokenised), plus adjacent-term pairs in
-//! a second field so that word order counts a little. BM25 ranks phrasings; the matcher groups them
+//! Documents hold the already-normalised content terms (whitespace tokenised; the matcher leaves
+//! function words out), plus adjacent-term pairs in a second field so that word order counts a
+//! little. BM25 ranks phrasings; the matcher groups them
 //! by FAQ.
 //!
 //! One searcher for the life of the index: the knowledge base is immutable once built, and a new

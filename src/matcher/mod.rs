@@ -29,7 +29,7 @@ use phrases::{PhraseHit, PhraseSet};
 use spelling::Speller;
 
 /// Phrasings fetched from the index per message.
-const RETRIEVED_PHRASINGS: usize = 40;
+const RETRIEVED_PHRASINGS: usize = 20;
 /// Weights of an FAQ's 1st, 2nd and 3rd best phrasing in its retrieval score.
 const PHRASING_WEIGHTS: [f32; 3] = [1.0, 0.5, 0.25];
 /// Options offered in a clarify decision.
@@ -88,7 +88,9 @@ impl Matcher {
             }
         }
         let terms: Vec<Vec<String>> = analyzed.iter().map(|a| a.terms.clone()).collect();
-        let index = FaqIndex::build(&terms)?;
+        let stop_terms: HashSet<String> = normalize::STOPWORDS.iter().map(|w| normalizer.stem(w)).collect();
+        let content = |t: &Vec<String>| -> Vec<String> { t.iter().filter(|x| !stop_terms.contains(*x)).cloned().collect() };
+        let index = FaqIndex::build(&terms.iter().map(content).collect::<Vec<_>>())?;
 
         let mut faq_terms = vec![HashSet::new(); kb.faqs.len()];
         let mut df: HashMap<String, u32> = HashMap::new();
@@ -126,7 +128,6 @@ impl Matcher {
             kb.rules.frustration.phrases.iter().enumerate().map(|(i, p)| (i, p.phrase.as_str())),
         );
         let meter = Meter::new(kb.rules.frustration.clone(), lexicon);
-        let stop_terms = normalize::STOPWORDS.iter().map(|w| normalizer.stem(w)).collect();
 
         let meanings: Vec<Vec<f32>> = analyzed.iter().map(|a| embedding::shared().sentence(&a.words)).collect();
         // The answers teach the model too: they hold the words visitors use that editors did not
@@ -338,7 +339,10 @@ impl Matcher {
             return Vec::new();
         }
         let meaning = embedding::shared().sentence(&analyzed.words);
-        let hits = self.index.search(terms, RETRIEVED_PHRASINGS);
+        // Function words match half the index and add little to BM25: leave them out of the
+        // query (they still count in the model and in coverage).
+        let content: Vec<String> = terms.iter().filter(|t| !self.stop_terms.contains(*t)).cloned().collect();
+        let hits = self.index.search(&content, RETRIEVED_PHRASINGS);
         // Per FAQ: its best phrasing scores (best first) and the nearest phrasing.
         let mut per_faq: HashMap<u32, (Vec<f32>, u32)> = HashMap::new();
         for &(p, score) in &hits {

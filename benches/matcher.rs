@@ -1,0 +1,99 @@
+//! Matcher benchmarks (criterion): `decide()` on the sample knowledge base and on a synthetic
+//! 1,000-FAQ x 10-phrasing one, and building (loading + indexing + training) knowledge bases of
+//! 1,000 and 10,000 FAQs. Also prints decide() latency percentiles over many messages, which
+//! criterion's mean does not show. Run: `cargo bench --bench matcher`.
+
+mod synthetic;
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use frontdesk::knowledge_base;
+use frontdesk::matcher::{Matcher, Memory};
+
+/// Messages per latency-percentile run.
+const LATENCY_SAMPLES: usize = 20_000;
+
+fn percentiles(name: &str, matcher: &Matcher, messages: &[String]) {
+    let memory = Memory::default();
+    // Warm up caches and the lazily parsed embedding table.
+    for m in messages.iter().take(500) {
+        black_box(matcher.decide(&memory, m));
+    }
+    let mut micros: Vec<f64> = messages
+        .iter()
+        .cycle()
+        .take(LATENCY_SAMPLES)
+        .map(|m| {
+            let start = Instant::now();
+            black_box(matcher.decide(&memory, m));
+            start.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    micros.sort_by(f64::total_cmp);
+    let p = |q: f64| frontdesk::eval::percentile(&micros, q);
+    println!(
+        "decide latency [{name}]: p50 {:.1} us, p90 {:.1} us, p99 {:.1} us, max {:.1} us ({} messages)",
+        p(0.5),
+        p(0.9),
+        p(0.99),
+        micros.last().copied().unwrap_or(0.0),
+        micros.len()
+    );
+}
+
+fn bench(c: &mut Criterion) {
+    let sample = knowledge_base::load(Path::new("knowledge_base"))
+        .expect("the sample knowledge base loads")
+        .kb;
+    let sample_matcher = Matcher::build(sample).expect("builds");
+    let sample_messages: Vec<String> = [
+        "where is my parcel",
+        "can I get my money back",
+        "I forgot my password",
+        "do you ship to canada",
+        "hi there",
+        "I want to talk to a human",
+        "set an alarm for 7am",
+        "THIS IS USELESS!!!",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+
+    let big = synthetic::knowledge_base(1_000, 10);
+    let big_matcher = Matcher::build(big).expect("builds");
+    let big_messages = synthetic::messages(1_000);
+
+    percentiles("sample kb, 48 FAQs, model", &sample_matcher, &sample_messages);
+    percentiles("synthetic 1,000 FAQs x 10", &big_matcher, &big_messages);
+
+    let memory = Memory::default();
+    c.bench_function("decide/sample_kb", |b| {
+        let mut i = 0;
+        b.iter(|| {
+            i = (i + 1) % sample_messages.len();
+            black_box(sample_matcher.decide(&memory, &sample_messages[i]))
+        })
+    });
+    c.bench_function("decide/1000_faqs_x_10", |b| {
+        let mut i = 0;
+        b.iter(|| {
+            i = (i + 1) % big_messages.len();
+            black_box(big_matcher.decide(&memory, &big_messages[i]))
+        })
+    });
+
+    let mut build = c.benchmark_group("build");
+    build.sample_size(10).measurement_time(Duration::from_secs(20));
+    let kb_1k = synthetic::knowledge_base(1_000, 10);
+    build.bench_function("1000_faqs_x_10", |b| b.iter(|| Matcher::build(kb_1k.clone()).expect("builds")));
+    let kb_10k = synthetic::knowledge_base(10_000, 10);
+    build.bench_function("10000_faqs_x_10", |b| b.iter(|| Matcher::build(kb_10k.clone()).expect("builds")));
+    build.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
