@@ -1,4 +1,5 @@
-//! The `frontdesk` command line (clap): `kb check | test | import`, `eval`, `ask`.
+//! The `frontdesk` command line (clap): `chat` (the default), `kb check | test | import`, `eval`,
+//! `ask`.
 //! Each command prints for a person by default; `--json` where a machine reads the result.
 //! Exit status: 0 success, 1 the check or test found errors, 2 the command could not run.
 
@@ -9,7 +10,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::knowledge_base::{self, KnowledgeBase, Problem};
-use crate::matcher::{Matcher, Memory};
+use crate::matcher::{Decision, Matcher, Memory, Source};
 use crate::{eval, kb_test};
 
 /// The default knowledge base folder.
@@ -18,12 +19,21 @@ pub const DEFAULT_KB_DIR: &str = "knowledge_base";
 #[derive(Debug, Parser)]
 #[command(name = "frontdesk", version, about = "Rules-based customer-service chatbot with human handoff")]
 pub struct Cli {
+    /// Without a command: chat with the bot in this terminal, on `knowledge_base/`.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Chat with the bot in this terminal (one conversation; Ctrl-D ends it).
+    Chat {
+        #[arg(long, default_value = DEFAULT_KB_DIR)]
+        kb: PathBuf,
+        /// Show each decision's explanation.
+        #[arg(long)]
+        explain: bool,
+    },
     /// Knowledge base tools for content editors.
     #[command(subcommand)]
     Kb(KbCommand),
@@ -63,6 +73,10 @@ pub enum KbCommand {
         dir: PathBuf,
         #[arg(long)]
         json: bool,
+        /// Leave-one-out whatever the size (one rebuild per phrasing; default above 100
+        /// phrasings: 10 folds).
+        #[arg(long)]
+        exact: bool,
     },
     /// Turn a labelled CSV (`text,label`) into a knowledge base: one FAQ per label.
     Import {
@@ -77,9 +91,14 @@ pub enum KbCommand {
 }
 
 pub fn run(cli: Cli) -> ExitCode {
-    let result = match cli.command {
+    let command = cli.command.unwrap_or(Command::Chat {
+        kb: PathBuf::from(DEFAULT_KB_DIR),
+        explain: false,
+    });
+    let result = match command {
+        Command::Chat { kb, explain } => chat(&kb, explain),
         Command::Kb(KbCommand::Check { dir }) => check(&dir),
-        Command::Kb(KbCommand::Test { dir, json }) => test(&dir, json),
+        Command::Kb(KbCommand::Test { dir, json, exact }) => test(&dir, json, exact),
         Command::Kb(KbCommand::Import { csv, out, per_label }) => import(&csv, &out, per_label),
         Command::Eval { kb, cases, json, details } => run_eval(&kb, &cases, json, details.as_deref()),
         Command::Ask { kb, messages } => ask(&kb, &messages),
@@ -136,11 +155,11 @@ fn check(dir: &Path) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn test(dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
+fn test(dir: &Path, json: bool, exact: bool) -> anyhow::Result<ExitCode> {
     let Some(kb) = load_reporting(dir) else {
         return Ok(ExitCode::from(1));
     };
-    let report = kb_test::self_test(&kb)?;
+    let report = kb_test::self_test(&kb, exact)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -211,6 +230,56 @@ fn ask(kb_dir: &Path, messages: &[String]) -> anyhow::Result<ExitCode> {
         println!("  {}", serde_json::to_string(&turn.decision)?);
         println!("  {}", turn.explanation.summary());
         memory = turn.memory;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn chat(kb_dir: &Path, explain: bool) -> anyhow::Result<ExitCode> {
+    use std::io::BufRead;
+
+    let Some(kb) = load_reporting(kb_dir) else {
+        return Ok(ExitCode::from(1));
+    };
+    let matcher = Matcher::build(kb)?;
+    let kb = matcher.knowledge_base();
+    let title = |id: &crate::knowledge_base::FaqId| kb.faq(id).map_or(id.to_string(), |f| f.title.clone());
+    println!("frontdesk: chatting with the bot on {} ({} FAQs). Type a message; Ctrl-D ends.", kb_dir.display(), kb.faqs.len());
+    let mut memory = Memory::default();
+    for line in std::io::stdin().lock().lines() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let turn = matcher.decide(&memory, &line);
+        memory = turn.memory;
+        let (text, options): (String, &[crate::knowledge_base::FaqId]) = match &turn.decision {
+            Decision::Answer { source: Source::Faq(id), options, offer_human } => {
+                let faq = kb.faq(id).expect("invariant: decisions name FAQs of this knowledge base");
+                let offer = if *offer_human { "\n(Would you like to talk to a person?)" } else { "" };
+                (format!("{}{offer}", faq.answer_text), options)
+            }
+            Decision::Answer { source: Source::Rule(id), options, .. } => {
+                let rule = kb.rules.rules.iter().find(|r| &r.id == id).expect("invariant: decisions name rules of this knowledge base");
+                (rule.reply_text.clone(), options)
+            }
+            Decision::Clarify { options } => ("Which of these do you mean?".into(), options),
+            Decision::Fallback { offer_human } => (
+                if *offer_human {
+                    "Sorry, I still don't have an answer. Would you like to talk to a person?".into()
+                } else {
+                    "Sorry, I don't have an answer for that. Could you say it another way?".into()
+                },
+                &[],
+            ),
+            Decision::Handoff { reason } => (format!("I'm passing you to a person ({reason:?}); in the web chat an agent takes over here."), &[]),
+        };
+        println!("bot: {text}");
+        for (i, id) in options.iter().enumerate() {
+            println!("     {}. {}", i + 1, title(id));
+        }
+        if explain {
+            println!("     [{}]", turn.explanation.summary());
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -14,7 +14,7 @@ use tantivy::schema::{FAST, Field, IndexRecordOption, Schema, TextFieldIndexing,
 use tantivy::{Index, IndexWriter, Searcher, TantivyDocument, Term};
 
 /// Indexing memory for the single writer thread (tantivy's per-thread minimum is 15 MB).
-const WRITER_MEMORY_BYTES: usize = 64_000_000;
+const WRITER_MEMORY_BYTES: usize = 20_000_000;
 /// How much a matching pair of adjacent terms counts next to a single term.
 const PAIR_BOOST: f32 = 0.5;
 

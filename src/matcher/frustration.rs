@@ -12,6 +12,8 @@ use crate::knowledge_base::FrustrationSettings;
 
 /// How many earlier questions are remembered to spot a repeat.
 const REMEMBERED_QUESTIONS: usize = 3;
+/// Two questions whose term sets overlap this much (Jaccard) count as the same question.
+const SAME_QUESTION_OVERLAP: f32 = 0.75;
 /// A message needs this many letters before capitals count as shouting ("OK" is not).
 const SHOUTING_MIN_LETTERS: usize = 6;
 
@@ -88,7 +90,7 @@ impl Meter {
             });
         }
         let key = question_key(analyzed);
-        if !key.is_empty() && memory.recent_questions.contains(&key) {
+        if !key.is_empty() && memory.recent_questions.iter().any(|q| overlap(q, &key) >= SAME_QUESTION_OVERLAP) {
             signals.push(Signal::RepeatedQuestion {
                 weight: s.repeated_question,
             });
@@ -132,8 +134,8 @@ impl Meter {
     }
 }
 
-/// A question's identity for repeat detection: its distinct terms, sorted, so "where is my order"
-/// and "my order, where is it?" count as the same question.
+/// A question's identity for repeat detection: its distinct terms, sorted; questions are compared
+/// by overlap, so "where is my order" and "my order, where is it?" count as the same question.
 fn question_key(analyzed: &Analyzed) -> String {
     let mut terms: Vec<&str> = analyzed.terms.iter().map(String::as_str).collect();
     terms.sort_unstable();
@@ -143,6 +145,15 @@ fn question_key(analyzed: &Analyzed) -> String {
         return String::new();
     }
     terms.join(" ")
+}
+
+/// Jaccard overlap of two question keys (space-separated sorted terms).
+fn overlap(a: &str, b: &str) -> f32 {
+    let a: Vec<&str> = a.split(' ').collect();
+    let b: Vec<&str> = b.split(' ').collect();
+    let shared = a.iter().filter(|t| b.contains(t)).count();
+    let union = a.len() + b.len() - shared;
+    if union == 0 { 0.0 } else { shared as f32 / union as f32 }
 }
 
 fn is_shouting(raw: &str) -> bool {
@@ -196,6 +207,15 @@ mod tests {
         Meter::remember(&mut memory, &n.analyze("where is my order", None));
         let s = signals("my order, where is it", &memory);
         assert!(s.iter().any(|s| matches!(s, Signal::RepeatedQuestion { .. })), "{s:?}");
+    }
+
+    #[test]
+    fn a_different_question_is_not_a_repeat() {
+        let (n, _) = meter();
+        let mut memory = Memory::default();
+        Meter::remember(&mut memory, &n.analyze("where is my order", None));
+        let s = signals("how do I reset my password", &memory);
+        assert!(s.is_empty(), "{s:?}");
     }
 
     #[test]
