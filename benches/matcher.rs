@@ -67,7 +67,11 @@ fn bench(c: &mut Criterion) {
     let big_matcher = Matcher::build(big).expect("builds");
     let big_messages = synthetic::messages(1_000);
 
-    percentiles("sample kb, 48 FAQs, model", &sample_matcher, &sample_messages);
+    percentiles(
+        "sample kb, 48 FAQs, model",
+        &sample_matcher,
+        &sample_messages,
+    );
     percentiles("synthetic 1,000 FAQs x 10", &big_matcher, &big_messages);
 
     let memory = Memory::default();
@@ -87,11 +91,17 @@ fn bench(c: &mut Criterion) {
     });
 
     let mut build = c.benchmark_group("build");
-    build.sample_size(10).measurement_time(Duration::from_secs(20));
+    build
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20));
     let kb_1k = synthetic::knowledge_base(1_000, 10);
-    build.bench_function("1000_faqs_x_10", |b| b.iter(|| Matcher::build(kb_1k.clone()).expect("builds")));
+    build.bench_function("1000_faqs_x_10", |b| {
+        b.iter(|| Matcher::build(kb_1k.clone()).expect("builds"))
+    });
     let kb_10k = synthetic::knowledge_base(10_000, 10);
-    build.bench_function("10000_faqs_x_10", |b| b.iter(|| Matcher::build(kb_10k.clone()).expect("builds")));
+    build.bench_function("10000_faqs_x_10", |b| {
+        b.iter(|| Matcher::build(kb_10k.clone()).expect("builds"))
+    });
     build.finish();
 }
 

@@ -24,24 +24,97 @@ const VERBS: &[&str] = &[
     "replace", "confirm", "transfer", "download", "activate", "redeem",
 ];
 const NOUNS: &[&str] = &[
-    "order", "parcel", "account", "password", "invoice", "card", "address", "subscription",
-    "voucher", "warranty", "battery", "sofa", "lamp", "jacket", "ticket", "booking", "membership",
-    "laptop", "phone", "bike", "mattress", "table", "camera", "printer", "blender", "kettle",
-    "towel", "curtain", "rug", "mirror", "shelf", "desk", "chair", "pillow", "blanket", "vase",
-    "candle", "plant", "stroller", "helmet", "tent", "backpack", "watch", "ring", "necklace",
-    "perfume", "shampoo", "coffee", "tea", "wine", "cheese", "bread", "pasta", "sauce",
+    "order",
+    "parcel",
+    "account",
+    "password",
+    "invoice",
+    "card",
+    "address",
+    "subscription",
+    "voucher",
+    "warranty",
+    "battery",
+    "sofa",
+    "lamp",
+    "jacket",
+    "ticket",
+    "booking",
+    "membership",
+    "laptop",
+    "phone",
+    "bike",
+    "mattress",
+    "table",
+    "camera",
+    "printer",
+    "blender",
+    "kettle",
+    "towel",
+    "curtain",
+    "rug",
+    "mirror",
+    "shelf",
+    "desk",
+    "chair",
+    "pillow",
+    "blanket",
+    "vase",
+    "candle",
+    "plant",
+    "stroller",
+    "helmet",
+    "tent",
+    "backpack",
+    "watch",
+    "ring",
+    "necklace",
+    "perfume",
+    "shampoo",
+    "coffee",
+    "tea",
+    "wine",
+    "cheese",
+    "bread",
+    "pasta",
+    "sauce",
 ];
 const QUALIFIERS: &[&str] = &[
-    "online", "today", "express", "international", "broken", "missing", "late", "new", "old",
-    "gift", "premium", "free", "extra", "large", "small", "wrong", "damaged", "second", "monthly",
-    "yearly", "student", "family", "business", "digital", "physical",
+    "online",
+    "today",
+    "express",
+    "international",
+    "broken",
+    "missing",
+    "late",
+    "new",
+    "old",
+    "gift",
+    "premium",
+    "free",
+    "extra",
+    "large",
+    "small",
+    "wrong",
+    "damaged",
+    "second",
+    "monthly",
+    "yearly",
+    "student",
+    "family",
+    "business",
+    "digital",
+    "physical",
 ];
 
 struct Lcg(u64);
 
 impl Lcg {
     fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         items[((self.0 >> 33) as usize) % items.len()]
     }
 }
@@ -88,7 +161,11 @@ pub fn messages(count: usize) -> Vec<String> {
                 .replace("{a}", rng.pick(VERBS))
                 .replace("{b}", rng.pick(NOUNS))
                 .replace("{c}", rng.pick(QUALIFIERS));
-            if i % 3 == 0 { format!("{msg} model{}", i % 1000) } else { msg }
+            if i % 3 == 0 {
+                format!("{msg} model{}", i % 1000)
+            } else {
+                msg
+            }
         })
         .collect()
 }

@@ -17,7 +17,11 @@ use crate::{eval, kb_test};
 pub const DEFAULT_KB_DIR: &str = "knowledge_base";
 
 #[derive(Debug, Parser)]
-#[command(name = "frontdesk", version, about = "Rules-based customer-service chatbot with human handoff")]
+#[command(
+    name = "frontdesk",
+    version,
+    about = "Rules-based customer-service chatbot with human handoff"
+)]
 pub struct Cli {
     /// Without a command: chat with the bot in this terminal, on `knowledge_base/`.
     #[command(subcommand)]
@@ -99,8 +103,17 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Chat { kb, explain } => chat(&kb, explain),
         Command::Kb(KbCommand::Check { dir }) => check(&dir),
         Command::Kb(KbCommand::Test { dir, json, exact }) => test(&dir, json, exact),
-        Command::Kb(KbCommand::Import { csv, out, per_label }) => import(&csv, &out, per_label),
-        Command::Eval { kb, cases, json, details } => run_eval(&kb, &cases, json, details.as_deref()),
+        Command::Kb(KbCommand::Import {
+            csv,
+            out,
+            per_label,
+        }) => import(&csv, &out, per_label),
+        Command::Eval {
+            kb,
+            cases,
+            json,
+            details,
+        } => run_eval(&kb, &cases, json, details.as_deref()),
         Command::Ask { kb, messages } => ask(&kb, &messages),
     };
     match result {
@@ -145,7 +158,9 @@ fn check(dir: &Path) -> anyhow::Result<ExitCode> {
     let matcher = Matcher::build(kb)?;
     let overlaps = kb_test::overlaps(&matcher);
     for (faq, phrasing, other) in &overlaps {
-        eprintln!("warning: faq `{faq}`: phrasing \"{phrasing}\" lands on faq `{other}`: reword it or merge the two FAQs");
+        eprintln!(
+            "warning: faq `{faq}`: phrasing \"{phrasing}\" lands on faq `{other}`: reword it or merge the two FAQs"
+        );
     }
     println!(
         "{}: ok: {faqs} FAQs, {phrasings} phrasings, {rules} rules, {} overlap warning(s)",
@@ -164,7 +179,10 @@ fn test(dir: &Path, json: bool, exact: bool) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         for m in &report.misses {
-            println!("MISS {}: \"{}\" -> {}\n     {}", m.faq, m.phrasing, m.outcome, m.explanation);
+            println!(
+                "MISS {}: \"{}\" -> {}\n     {}",
+                m.faq, m.phrasing, m.outcome, m.explanation
+            );
         }
         if !report.confusions.is_empty() {
             println!("confusions (expected -> answered):");
@@ -180,7 +198,11 @@ fn test(dir: &Path, json: bool, exact: bool) -> anyhow::Result<ExitCode> {
             report.method
         );
     }
-    Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn import(csv: &Path, out: &Path, per_label: Option<usize>) -> anyhow::Result<ExitCode> {
@@ -195,8 +217,15 @@ fn import(csv: &Path, out: &Path, per_label: Option<usize>) -> anyhow::Result<Ex
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_eval(kb_dir: &Path, cases: &Path, json: bool, details: Option<&Path>) -> anyhow::Result<ExitCode> {
-    let kb = knowledge_base::load(kb_dir).with_context(|| format!("loading {}", kb_dir.display()))?.kb;
+fn run_eval(
+    kb_dir: &Path,
+    cases: &Path,
+    json: bool,
+    details: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let kb = knowledge_base::load(kb_dir)
+        .with_context(|| format!("loading {}", kb_dir.display()))?
+        .kb;
     let rows = knowledge_base::import::read_labelled_csv(cases)?;
     let matcher = Matcher::build(kb)?;
     let mut lines = String::new();
@@ -242,8 +271,13 @@ fn chat(kb_dir: &Path, explain: bool) -> anyhow::Result<ExitCode> {
     };
     let matcher = Matcher::build(kb)?;
     let kb = matcher.knowledge_base();
-    let title = |id: &crate::knowledge_base::FaqId| kb.faq(id).map_or(id.to_string(), |f| f.title.clone());
-    println!("frontdesk: chatting with the bot on {} ({} FAQs). Type a message; Ctrl-D ends.", kb_dir.display(), kb.faqs.len());
+    let title =
+        |id: &crate::knowledge_base::FaqId| kb.faq(id).map_or(id.to_string(), |f| f.title.clone());
+    println!(
+        "frontdesk: chatting with the bot on {} ({} FAQs). Type a message; Ctrl-D ends.",
+        kb_dir.display(),
+        kb.faqs.len()
+    );
     let mut memory = Memory::default();
     for line in std::io::stdin().lock().lines() {
         let line = line?;
@@ -253,25 +287,50 @@ fn chat(kb_dir: &Path, explain: bool) -> anyhow::Result<ExitCode> {
         let turn = matcher.decide(&memory, &line);
         memory = turn.memory;
         let (text, options): (String, &[crate::knowledge_base::FaqId]) = match &turn.decision {
-            Decision::Answer { source: Source::Faq(id), options, offer_human } => {
-                let faq = kb.faq(id).expect("invariant: decisions name FAQs of this knowledge base");
-                let offer = if *offer_human { "\n(Would you like to talk to a person?)" } else { "" };
+            Decision::Answer {
+                source: Source::Faq(id),
+                options,
+                offer_human,
+            } => {
+                let faq = kb
+                    .faq(id)
+                    .expect("invariant: decisions name FAQs of this knowledge base");
+                let offer = if *offer_human {
+                    "\n(Would you like to talk to a person?)"
+                } else {
+                    ""
+                };
                 (format!("{}{offer}", faq.answer_text), options)
             }
-            Decision::Answer { source: Source::Rule(id), options, .. } => {
-                let rule = kb.rules.rules.iter().find(|r| &r.id == id).expect("invariant: decisions name rules of this knowledge base");
+            Decision::Answer {
+                source: Source::Rule(id),
+                options,
+                ..
+            } => {
+                let rule = kb
+                    .rules
+                    .rules
+                    .iter()
+                    .find(|r| &r.id == id)
+                    .expect("invariant: decisions name rules of this knowledge base");
                 (rule.reply_text.clone(), options)
             }
             Decision::Clarify { options } => ("Which of these do you mean?".into(), options),
             Decision::Fallback { offer_human } => (
                 if *offer_human {
-                    "Sorry, I still don't have an answer. Would you like to talk to a person?".into()
+                    "Sorry, I still don't have an answer. Would you like to talk to a person?"
+                        .into()
                 } else {
                     "Sorry, I don't have an answer for that. Could you say it another way?".into()
                 },
                 &[],
             ),
-            Decision::Handoff { reason } => (format!("I'm passing you to a person ({reason:?}); in the web chat an agent takes over here."), &[]),
+            Decision::Handoff { reason } => (
+                format!(
+                    "I'm passing you to a person ({reason:?}); in the web chat an agent takes over here."
+                ),
+                &[],
+            ),
         };
         println!("bot: {text}");
         for (i, id) in options.iter().enumerate() {

@@ -86,7 +86,11 @@ pub fn evaluate(matcher: &Matcher, cases: &[LabelledRow]) -> Report {
 }
 
 /// `evaluate`, handing every case's outcome to `each` (for `eval --details`).
-pub fn evaluate_with(matcher: &Matcher, cases: &[LabelledRow], mut each: impl FnMut(CaseDetail)) -> Report {
+pub fn evaluate_with(
+    matcher: &Matcher,
+    cases: &[LabelledRow],
+    mut each: impl FnMut(CaseDetail),
+) -> Report {
     let mut in_scope = Tally::default();
     let mut per_label: HashMap<&str, (usize, usize, HashMap<String, usize>)> = HashMap::new();
     let (mut oos_rows, mut oos_declined, mut declined) = (0usize, 0usize, 0usize);
@@ -104,7 +108,12 @@ pub fn evaluate_with(matcher: &Matcher, cases: &[LabelledRow], mut each: impl Fn
         if case.label == OUT_OF_SCOPE {
             oos_rows += 1;
             oos_declined += answered.is_none() as usize;
-            each(CaseDetail { text: &case.text, label: &case.label, decision: turn.decision, explanation: turn.explanation });
+            each(CaseDetail {
+                text: &case.text,
+                label: &case.label,
+                decision: turn.decision,
+                explanation: turn.explanation,
+            });
             continue;
         }
         let expected = label_to_id(&case.label);
@@ -132,7 +141,12 @@ pub fn evaluate_with(matcher: &Matcher, cases: &[LabelledRow], mut each: impl Fn
             Decision::Fallback { .. } => t.fallback += 1,
             Decision::Handoff { .. } => t.handoff += 1,
         }
-        each(CaseDetail { text: &case.text, label: &case.label, decision: turn.decision, explanation: turn.explanation });
+        each(CaseDetail {
+            text: &case.text,
+            label: &case.label,
+            decision: turn.decision,
+            explanation: turn.explanation,
+        });
     }
     latencies.sort_by(f64::total_cmp);
     let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
@@ -142,10 +156,17 @@ pub fn evaluate_with(matcher: &Matcher, cases: &[LabelledRow], mut each: impl Fn
             label: label.to_owned(),
             rows,
             accuracy: ratio(correct, rows),
-            confused_with: confusions.into_iter().max_by_key(|(id, n)| (*n, std::cmp::Reverse(id.clone()))).map(|(id, _)| id),
+            confused_with: confusions
+                .into_iter()
+                .max_by_key(|(id, n)| (*n, std::cmp::Reverse(id.clone())))
+                .map(|(id, _)| id),
         })
         .collect();
-    worst.sort_by(|a, b| a.accuracy.total_cmp(&b.accuracy).then(a.label.cmp(&b.label)));
+    worst.sort_by(|a, b| {
+        a.accuracy
+            .total_cmp(&b.accuracy)
+            .then(a.label.cmp(&b.label))
+    });
     worst.truncate(WORST_LABELS);
     let t = &in_scope;
     Report {
@@ -183,19 +204,51 @@ pub fn percentile(sorted: &[f64], q: f64) -> f64 {
 impl std::fmt::Display for Report {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(f, "cases: {} ({} in scope)", self.cases, self.in_scope)?;
-        writeln!(f, "scoring: {}", if self.model { "logistic regression + retrieval" } else { "retrieval (BM25) only" })?;
-        writeln!(f, "accuracy:          {:.4}  (best-ranked FAQ right: {:.4})", self.accuracy, self.top1_accuracy)?;
-        writeln!(f, "answer rate:       {:.4}  (wrong answers {:.4})", self.answer_rate, self.wrong_answer_rate)?;
-        writeln!(f, "clarify rate:      {:.4}  (right FAQ among the options {:.4})", self.clarify_rate, self.clarify_accuracy)?;
+        writeln!(
+            f,
+            "scoring: {}",
+            if self.model {
+                "logistic regression + retrieval"
+            } else {
+                "retrieval (BM25) only"
+            }
+        )?;
+        writeln!(
+            f,
+            "accuracy:          {:.4}  (best-ranked FAQ right: {:.4})",
+            self.accuracy, self.top1_accuracy
+        )?;
+        writeln!(
+            f,
+            "answer rate:       {:.4}  (wrong answers {:.4})",
+            self.answer_rate, self.wrong_answer_rate
+        )?;
+        writeln!(
+            f,
+            "clarify rate:      {:.4}  (right FAQ among the options {:.4})",
+            self.clarify_rate, self.clarify_accuracy
+        )?;
         writeln!(f, "fallback rate:     {:.4}", self.fallback_rate)?;
         writeln!(f, "handoff rate:      {:.4}", self.handoff_rate)?;
         if let Some(o) = &self.out_of_scope {
-            writeln!(f, "out of scope:      {} rows, recall {:.4}, precision {:.4}", o.rows, o.recall, o.precision)?;
+            writeln!(
+                f,
+                "out of scope:      {} rows, recall {:.4}, precision {:.4}",
+                o.rows, o.recall, o.precision
+            )?;
         }
-        writeln!(f, "latency:           p50 {:.1} us, p99 {:.1} us", self.latency_p50_us, self.latency_p99_us)?;
+        writeln!(
+            f,
+            "latency:           p50 {:.1} us, p99 {:.1} us",
+            self.latency_p50_us, self.latency_p99_us
+        )?;
         writeln!(f, "worst labels:")?;
         for l in &self.worst_labels {
-            write!(f, "  {:<32} {:>4} rows  accuracy {:.3}", l.label, l.rows, l.accuracy)?;
+            write!(
+                f,
+                "  {:<32} {:>4} rows  accuracy {:.3}",
+                l.label, l.rows, l.accuracy
+            )?;
             match &l.confused_with {
                 Some(c) => writeln!(f, "  (most often answered as {c})")?,
                 None => writeln!(f)?,

@@ -51,16 +51,29 @@ pub fn self_test(kb: &KnowledgeBase, exact: bool) -> anyhow::Result<SelfTest> {
         .enumerate()
         .flat_map(|(f, faq)| (0..faq.questions.len()).map(move |q| (f, q)))
         .collect();
-    let folds = if exact || all.len() <= MAX_LEAVE_ONE_OUT { all.len() } else { FOLDS };
+    let folds = if exact || all.len() <= MAX_LEAVE_ONE_OUT {
+        all.len()
+    } else {
+        FOLDS
+    };
     let mut result = SelfTest {
         phrasings: all.len(),
         found: 0,
-        method: if folds == all.len() { "leave-one-out".into() } else { format!("{folds}-fold") },
+        method: if folds == all.len() {
+            "leave-one-out".into()
+        } else {
+            format!("{folds}-fold")
+        },
         misses: Vec::new(),
         confusions: BTreeMap::new(),
     };
     for fold in 0..folds {
-        let held: Vec<(usize, usize)> = all.iter().enumerate().filter(|(i, _)| i % folds == fold).map(|(_, p)| *p).collect();
+        let held: Vec<(usize, usize)> = all
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % folds == fold)
+            .map(|(_, p)| *p)
+            .collect();
         let mut reduced = kb.clone();
         for faq in reduced.faqs.iter_mut().enumerate() {
             let (f, faq) = faq;
@@ -82,13 +95,29 @@ pub fn self_test(kb: &KnowledgeBase, exact: bool) -> anyhow::Result<SelfTest> {
                 continue;
             }
             let outcome = match &turn.decision {
-                Decision::Answer { source: Source::Faq(other), .. } => {
-                    *result.confusions.entry(format!("{} -> {}", faq.id, other)).or_default() += 1;
+                Decision::Answer {
+                    source: Source::Faq(other),
+                    ..
+                } => {
+                    *result
+                        .confusions
+                        .entry(format!("{} -> {}", faq.id, other))
+                        .or_default() += 1;
                     format!("answered {other}")
                 }
-                Decision::Answer { source: Source::Rule(rule), .. } => format!("rule {rule} replied"),
+                Decision::Answer {
+                    source: Source::Rule(rule),
+                    ..
+                } => format!("rule {rule} replied"),
                 Decision::Clarify { options } => {
-                    format!("asked to choose: {}", options.iter().map(FaqId::as_str).collect::<Vec<_>>().join(" | "))
+                    format!(
+                        "asked to choose: {}",
+                        options
+                            .iter()
+                            .map(FaqId::as_str)
+                            .collect::<Vec<_>>()
+                            .join(" | ")
+                    )
                 }
                 Decision::Fallback { .. } => "fell back (not confident)".into(),
                 Decision::Handoff { reason } => format!("handed off ({reason:?})"),
@@ -101,7 +130,9 @@ pub fn self_test(kb: &KnowledgeBase, exact: bool) -> anyhow::Result<SelfTest> {
             });
         }
     }
-    result.misses.sort_by(|a, b| a.faq.cmp(&b.faq).then(a.phrasing.cmp(&b.phrasing)));
+    result
+        .misses
+        .sort_by(|a, b| a.faq.cmp(&b.faq).then(a.phrasing.cmp(&b.phrasing)));
     Ok(result)
 }
 

@@ -154,8 +154,11 @@ pub(crate) fn parse(file: &Path, source: &str) -> Result<(Faq, Vec<Problem>), Ve
     }
     if body.trim().is_empty() {
         errors.push(
-            Problem::error(file, "the answer (Markdown below the closing `+++`) is empty")
-                .at(Some(source.lines().count()), None),
+            Problem::error(
+                file,
+                "the answer (Markdown below the closing `+++`) is empty",
+            )
+            .at(Some(source.lines().count()), None),
         );
     }
     match id {
@@ -241,14 +244,18 @@ fn plain_text(events: &[Event]) -> String {
             Event::SoftBreak => text.push(' '),
             Event::HardBreak => text.push('\n'),
             Event::Start(Tag::Item) => text.push_str("- "),
-            Event::End(TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::Item | TagEnd::TableRow) => {
-                text.push('\n')
-            }
+            Event::End(
+                TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::Item | TagEnd::TableRow,
+            ) => text.push('\n'),
             Event::End(TagEnd::TableCell) => text.push('\t'),
             _ => {}
         }
     }
-    let lines: Vec<&str> = text.lines().map(str::trim_end).filter(|l| !l.is_empty()).collect();
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.is_empty())
+        .collect();
     lines.join("\n")
 }
 
@@ -264,7 +271,10 @@ mod tests {
         assert_eq!(faq.id.as_str(), "return-policy");
         assert_eq!(faq.questions.len(), 3);
         assert!(warnings.is_empty());
-        assert_eq!(faq.answer_html, "<p>You can return within <strong>30 days</strong>.</p>");
+        assert_eq!(
+            faq.answer_html,
+            "<p>You can return within <strong>30 days</strong>.</p>"
+        );
         assert_eq!(faq.answer_text, "You can return within 30 days.");
     }
 
@@ -288,7 +298,11 @@ mod tests {
         let errs = parse(Path::new("faq/return-policy.md"), &src).unwrap_err();
         assert_eq!(errs[0].line, Some(3));
         assert_eq!(errs[0].field.as_deref(), Some("titel"));
-        assert!(errs[0].to_string().starts_with("error: faq/return-policy.md:3"));
+        assert!(
+            errs[0]
+                .to_string()
+                .starts_with("error: faq/return-policy.md:3")
+        );
     }
 
     #[test]

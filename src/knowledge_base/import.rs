@@ -19,8 +19,8 @@ pub struct LabelledRow {
 
 /// Reads a `text,label` CSV (RFC 4180 quoting, header required).
 pub fn read_labelled_csv(path: &Path) -> anyhow::Result<Vec<LabelledRow>> {
-    let mut reader = csv::Reader::from_path(path)
-        .with_context(|| format!("cannot open {}", path.display()))?;
+    let mut reader =
+        csv::Reader::from_path(path).with_context(|| format!("cannot open {}", path.display()))?;
     let mut rows = Vec::new();
     for (i, row) in reader.deserialize().enumerate() {
         let row: LabelledRow =
@@ -37,7 +37,13 @@ pub fn label_to_id(label: &str) -> Option<FaqId> {
         .trim()
         .to_lowercase()
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     FaqId::parse(slug.trim_matches('-')).ok()
 }
@@ -59,7 +65,11 @@ pub struct Imported {
 
 /// Writes `out/faq/<id>.md` for every label of `rows`, with at most `per_label` phrasings each
 /// (the first ones in file order; duplicates skipped).
-pub fn import(rows: &[LabelledRow], out: &Path, per_label: Option<usize>) -> anyhow::Result<Imported> {
+pub fn import(
+    rows: &[LabelledRow],
+    out: &Path,
+    per_label: Option<usize>,
+) -> anyhow::Result<Imported> {
     let mut order: Vec<FaqId> = Vec::new();
     let mut by_label: HashMap<FaqId, (String, Vec<&str>)> = HashMap::new();
     for row in rows {
@@ -78,7 +88,8 @@ pub fn import(rows: &[LabelledRow], out: &Path, per_label: Option<usize>) -> any
         }
     }
     let faq_dir = out.join("faq");
-    std::fs::create_dir_all(&faq_dir).with_context(|| format!("cannot create {}", faq_dir.display()))?;
+    std::fs::create_dir_all(&faq_dir)
+        .with_context(|| format!("cannot create {}", faq_dir.display()))?;
     let mut phrasings = 0;
     for id in &order {
         let (label, questions) = &by_label[id];
@@ -97,7 +108,10 @@ pub fn import(rows: &[LabelledRow], out: &Path, per_label: Option<usize>) -> any
         let path = faq_dir.join(format!("{id}.md"));
         std::fs::write(&path, body).with_context(|| format!("cannot write {}", path.display()))?;
     }
-    Ok(Imported { faqs: order.len(), phrasings })
+    Ok(Imported {
+        faqs: order.len(),
+        phrasings,
+    })
 }
 
 fn humanize(label: &str) -> String {
@@ -115,7 +129,10 @@ mod tests {
 
     #[test]
     fn labels_become_valid_ids() {
-        assert_eq!(label_to_id("cancel_order").unwrap().as_str(), "cancel_order");
+        assert_eq!(
+            label_to_id("cancel_order").unwrap().as_str(),
+            "cancel_order"
+        );
         assert_eq!(label_to_id("Play Music!").unwrap().as_str(), "play-music");
         assert!(label_to_id("!!!").is_none());
     }
@@ -131,13 +148,23 @@ mod tests {
             ("cancel it", "cancel_order"),
         ]
         .iter()
-        .map(|(t, l)| LabelledRow { text: t.to_string(), label: l.to_string() })
+        .map(|(t, l)| LabelledRow {
+            text: t.to_string(),
+            label: l.to_string(),
+        })
         .collect();
         let imported = import(&rows, dir.path(), Some(2)).unwrap();
         assert_eq!(imported.faqs, 2);
         assert_eq!(imported.phrasings, 3);
         let kb = super::super::load(dir.path()).unwrap().kb;
-        let track = kb.faqs.iter().find(|f| f.id.as_str() == "track_order").unwrap();
-        assert_eq!(track.questions, vec!["where is my \"parcel\"", "track my order"]);
+        let track = kb
+            .faqs
+            .iter()
+            .find(|f| f.id.as_str() == "track_order")
+            .unwrap();
+        assert_eq!(
+            track.questions,
+            vec!["where is my \"parcel\"", "track my order"]
+        );
     }
 }

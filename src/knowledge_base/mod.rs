@@ -96,22 +96,26 @@ pub fn load(dir: &Path) -> Result<Loaded, KbErrors> {
         }
     }
 
-    let rules = read_optional(dir, "rules.toml", &mut problems, rules::parse_rules).unwrap_or_default();
+    let rules =
+        read_optional(dir, "rules.toml", &mut problems, rules::parse_rules).unwrap_or_default();
     for rule in &rules.rules {
         for s in &rule.suggest {
             if !first_file.contains_key(s) {
                 problems.push(
                     Problem::error(
                         Path::new("rules.toml"),
-                        format!("rule `{}` suggests FAQ `{s}`, which does not exist", rule.id),
+                        format!(
+                            "rule `{}` suggests FAQ `{s}`, which does not exist",
+                            rule.id
+                        ),
                     )
                     .at(None, Some("suggest")),
                 );
             }
         }
     }
-    let synonyms =
-        read_optional(dir, "synonyms.toml", &mut problems, rules::parse_synonyms).unwrap_or_default();
+    let synonyms = read_optional(dir, "synonyms.toml", &mut problems, rules::parse_synonyms)
+        .unwrap_or_default();
 
     if problems.iter().any(Problem::is_error) {
         return Err(KbErrors { problems });
@@ -182,20 +186,42 @@ mod tests {
     }
 
     fn faq(id: &str) -> String {
-        format!("+++\nid = \"{id}\"\ntitle = \"T {id}\"\nquestions = [\"a {id}\", \"b {id}\", \"c {id}\"]\n+++\nAnswer.\n")
+        format!(
+            "+++\nid = \"{id}\"\ntitle = \"T {id}\"\nquestions = [\"a {id}\", \"b {id}\", \"c {id}\"]\n+++\nAnswer.\n"
+        )
     }
 
     #[test]
     fn every_error_is_reported_at_once_with_its_file() {
         let dir = tempfile::tempdir().unwrap();
         write(dir.path(), "faq/shipping/ok.md", &faq("ok"));
-        write(dir.path(), "faq/bad-one.md", "+++\nid = \"bad-one\"\n+++\nx\n");
-        write(dir.path(), "faq/orders/bad-two.md", &faq("bad-two").replace("tags", "x").replace("title", "tilte"));
-        write(dir.path(), "rules.toml", "[[rule]]\nid = \"hi\"\nphrases = [\"hi\"]\naction = \"reply\"\n");
+        write(
+            dir.path(),
+            "faq/bad-one.md",
+            "+++\nid = \"bad-one\"\n+++\nx\n",
+        );
+        write(
+            dir.path(),
+            "faq/orders/bad-two.md",
+            &faq("bad-two")
+                .replace("tags", "x")
+                .replace("title", "tilte"),
+        );
+        write(
+            dir.path(),
+            "rules.toml",
+            "[[rule]]\nid = \"hi\"\nphrases = [\"hi\"]\naction = \"reply\"\n",
+        );
         let errs = load(dir.path()).unwrap_err();
-        let files: Vec<String> = errs.errors().map(|p| p.file.display().to_string()).collect();
+        let files: Vec<String> = errs
+            .errors()
+            .map(|p| p.file.display().to_string())
+            .collect();
         assert!(files.contains(&"faq/bad-one.md".to_string()), "{files:?}");
-        assert!(files.contains(&"faq/orders/bad-two.md".to_string()), "{files:?}");
+        assert!(
+            files.contains(&"faq/orders/bad-two.md".to_string()),
+            "{files:?}"
+        );
         assert!(files.contains(&"rules.toml".to_string()), "{files:?}");
     }
 
@@ -204,11 +230,23 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         write(dir.path(), "faq/a/same.md", &faq("same"));
         write(dir.path(), "faq/b/same.md", &faq("same"));
-        write(dir.path(), "faq/c.md", &faq("c").replace("+++\nA", "related = [\"nope\"]\n+++\nA"));
+        write(
+            dir.path(),
+            "faq/c.md",
+            &faq("c").replace("+++\nA", "related = [\"nope\"]\n+++\nA"),
+        );
         let errs = load(dir.path()).unwrap_err();
         let messages: Vec<String> = errs.errors().map(ToString::to_string).collect();
-        assert!(messages.iter().any(|m| m.contains("already used by faq/a/same.md")), "{messages:?}");
-        assert!(messages.iter().any(|m| m.contains("`nope` does not exist")), "{messages:?}");
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("already used by faq/a/same.md")),
+            "{messages:?}"
+        );
+        assert!(
+            messages.iter().any(|m| m.contains("`nope` does not exist")),
+            "{messages:?}"
+        );
     }
 
     #[test]

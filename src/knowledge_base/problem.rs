@@ -88,7 +88,12 @@ impl KbErrors {
 
 /// A TOML deserialisation error turned into a located problem. `first_line` is the file line on
 /// which `source` starts (front matter starts on line 2 of an FAQ file).
-pub(crate) fn from_toml(file: &Path, source: &str, first_line: usize, err: &toml::de::Error) -> Problem {
+pub(crate) fn from_toml(
+    file: &Path,
+    source: &str,
+    first_line: usize,
+    err: &toml::de::Error,
+) -> Problem {
     let (line, field) = match err.span() {
         Some(span) => {
             let line_index = source[..span.start.min(source.len())].matches('\n').count();
@@ -111,7 +116,12 @@ pub(crate) fn line_of_key(source: &str, first_line: usize, key: &str) -> Option<
 }
 
 /// The 1-based file line of the first line containing `needle` at or after line `after`.
-pub(crate) fn line_containing(source: &str, first_line: usize, needle: &str, after: usize) -> Option<usize> {
+pub(crate) fn line_containing(
+    source: &str,
+    first_line: usize,
+    needle: &str,
+    after: usize,
+) -> Option<usize> {
     source
         .lines()
         .enumerate()
@@ -123,8 +133,11 @@ pub(crate) fn line_containing(source: &str, first_line: usize, needle: &str, aft
 fn key_of_line(line: &str) -> Option<String> {
     let (key, _) = line.split_once('=')?;
     let key = key.trim().trim_matches('"');
-    (!key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.'))
-        .then(|| key.to_owned())
+    (!key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.'))
+    .then(|| key.to_owned())
 }
 
 fn unknown_field_name(message: &str) -> Option<String> {

@@ -183,7 +183,11 @@ pub(crate) fn parse_rules(file: &Path, source: &str) -> Result<RuleSet, Vec<Prob
         if phrases.is_empty() {
             errors.push(err("list at least one phrase".into(), "phrases"));
         }
-        let reply = def.reply.as_deref().map(str::trim).filter(|r| !r.is_empty());
+        let reply = def
+            .reply
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty());
         if def.action == RuleAction::Reply && reply.is_none() {
             errors.push(err("a `reply` rule needs a `reply` text".into(), "reply"));
         }
@@ -212,18 +216,28 @@ pub(crate) fn parse_rules(file: &Path, source: &str) -> Result<RuleSet, Vec<Prob
         });
     }
     let f = &parsed.frustration;
-    if !(f.threshold > 0.0) {
-        errors.push(frustration_error(file, source, "threshold", "must be above 0"));
+    if f.threshold.is_nan() || f.threshold <= 0.0 {
+        errors.push(frustration_error(
+            file,
+            source,
+            "threshold",
+            "must be above 0",
+        ));
     }
     if !(0.0..=1.0).contains(&f.decay) {
-        errors.push(frustration_error(file, source, "decay", "must be between 0 and 1"));
+        errors.push(frustration_error(
+            file,
+            source,
+            "decay",
+            "must be between 0 and 1",
+        ));
     }
     let p = &parsed.policy;
     if !(0.0..=1.0).contains(&p.answer_confidence) || !(0.0..=1.0).contains(&p.clarify_confidence) {
-        errors.push(
-            Problem::error(file, "confidences are between 0 and 1")
-                .at(problem::line_of_key(source, 1, "answer_confidence"), Some("answer_confidence")),
-        );
+        errors.push(Problem::error(file, "confidences are between 0 and 1").at(
+            problem::line_of_key(source, 1, "answer_confidence"),
+            Some("answer_confidence"),
+        ));
     }
     if errors.is_empty() {
         Ok(RuleSet {
@@ -258,7 +272,8 @@ pub(crate) fn parse_synonyms(file: &Path, source: &str) -> Result<Vec<Vec<String
                 .first()
                 .and_then(|t| problem::line_containing(source, 1, &format!("\"{t}\""), 1));
             errors.push(
-                Problem::error(file, "a synonym group needs at least two terms").at(line, Some("groups")),
+                Problem::error(file, "a synonym group needs at least two terms")
+                    .at(line, Some("groups")),
             );
         }
     }
@@ -300,8 +315,11 @@ mod tests {
 
     #[test]
     fn a_one_term_synonym_group_is_an_error() {
-        let errs = parse_synonyms(Path::new("synonyms.toml"), "groups = [\n  [\"parcel\", \"package\"],\n  [\"lonely\"],\n]\n")
-            .unwrap_err();
+        let errs = parse_synonyms(
+            Path::new("synonyms.toml"),
+            "groups = [\n  [\"parcel\", \"package\"],\n  [\"lonely\"],\n]\n",
+        )
+        .unwrap_err();
         assert_eq!(errs[0].line, Some(3));
     }
 }

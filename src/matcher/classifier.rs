@@ -50,7 +50,7 @@ impl Classifier {
     /// Trains on (terms, class) examples; `None` when the model would be too large to train in
     /// the load-time budget.
     pub fn train(examples: &[Example], classes: usize) -> Option<Classifier> {
-        if classes < 2 || classes > MAX_CLASSES || examples.is_empty() {
+        if !(2..=MAX_CLASSES).contains(&classes) || examples.is_empty() {
             return None;
         }
         let dense_dims = examples[0].dense.len();
@@ -84,7 +84,10 @@ impl Classifier {
             bias: vec![0.0; classes],
         };
         model.weights = vec![0.0; (model.features.len() + dense_dims) * classes];
-        let vectors: Vec<Vec<(u32, f32)>> = examples.iter().map(|e| model.vectorize(e.terms, e.dense)).collect();
+        let vectors: Vec<Vec<(u32, f32)>> = examples
+            .iter()
+            .map(|e| model.vectorize(e.terms, e.dense))
+            .collect();
         let order = interleaved_order(examples);
         let mut probs = vec![0.0f32; classes];
         // Averaged SGD: the returned weights are the mean over all steps, kept cheaply as
@@ -117,8 +120,16 @@ impl Classifier {
                 t += 1.0;
             }
         }
-        model.weights.iter_mut().zip(&u).for_each(|(w, uw)| *w -= uw / t);
-        model.bias.iter_mut().zip(&ub).for_each(|(b, ubb)| *b -= ubb / t);
+        model
+            .weights
+            .iter_mut()
+            .zip(&u)
+            .for_each(|(w, uw)| *w -= uw / t);
+        model
+            .bias
+            .iter_mut()
+            .zip(&ub)
+            .for_each(|(b, ubb)| *b -= ubb / t);
         Some(model)
     }
 
@@ -163,7 +174,13 @@ impl Classifier {
             }
         }
         let first_dense = self.features.len() as u32;
-        x.extend(dense.iter().take(self.dense_dims).enumerate().map(|(j, &d)| (first_dense + j as u32, d * DENSE_WEIGHT)));
+        x.extend(
+            dense
+                .iter()
+                .take(self.dense_dims)
+                .enumerate()
+                .map(|(j, &d)| (first_dense + j as u32, d * DENSE_WEIGHT)),
+        );
         x
     }
 }
@@ -223,8 +240,14 @@ mod tests {
             (t("i want to cancel the order"), 1),
             (t("stop my order"), 1),
         ];
-        let examples: Vec<Example> =
-            data.iter().map(|(x, y)| Example { terms: x, dense: &[], class: *y }).collect();
+        let examples: Vec<Example> = data
+            .iter()
+            .map(|(x, y)| Example {
+                terms: x,
+                dense: &[],
+                class: *y,
+            })
+            .collect();
         let model = Classifier::train(&examples, 2).unwrap();
         // "order" is in both classes: the deciding words are "cancel" and "where".
         let p = model.predict(&t("please cancel order"), &[]);
@@ -235,4 +258,3 @@ mod tests {
         assert!((sum - 1.0).abs() < 1e-4);
     }
 }
-

@@ -30,14 +30,16 @@ pub struct Embeddings {
 pub fn shared() -> &'static Embeddings {
     static SHARED: OnceLock<Embeddings> = OnceLock::new();
     SHARED.get_or_init(|| {
-        Embeddings::parse(TABLE).expect("invariant: the embedded table is written by scripts/distill-embeddings.py")
+        Embeddings::parse(TABLE)
+            .expect("invariant: the embedded table is written by scripts/distill-embeddings.py")
     })
 }
 
 impl Embeddings {
     fn parse(bytes: &'static [u8]) -> Option<Embeddings> {
         let rest = bytes.strip_prefix(MAGIC)?;
-        let u32_at = |b: &[u8], at: usize| Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?));
+        let u32_at =
+            |b: &[u8], at: usize| Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?));
         let count = u32_at(rest, 0)? as usize;
         let dims = u32_at(rest, 4)? as usize;
         let mut at = 8;
@@ -76,7 +78,11 @@ impl Embeddings {
             if !self.word_pieces(word, &mut pieces) {
                 continue;
             }
-            let weight = if is_stopword(word) { STOPWORD_WEIGHT } else { 1.0 };
+            let weight = if is_stopword(word) {
+                STOPWORD_WEIGHT
+            } else {
+                1.0
+            };
             for &p in &pieces {
                 let row = &self.values[p as usize * self.dims..(p as usize + 1) * self.dims];
                 for ((o, &q), s) in v.iter_mut().zip(row).zip(&self.scale) {
@@ -154,6 +160,9 @@ mod tests {
         assert!(s("日本").iter().all(|x| *x == 0.0));
         let v = s("unbelievablyxq");
         let n: f32 = v.iter().map(|x| x * x).sum();
-        assert!(n == 0.0 || (n - 1.0).abs() < 1e-3, "word-pieces cover most words: {n}");
+        assert!(
+            n == 0.0 || (n - 1.0).abs() < 1e-3,
+            "word-pieces cover most words: {n}"
+        );
     }
 }

@@ -96,12 +96,18 @@ impl FaqIndex {
 }
 
 fn term_query(field: Field, text: &str) -> TermQuery {
-    TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::WithFreqs)
+    TermQuery::new(
+        Term::from_field_text(field, text),
+        IndexRecordOption::WithFreqs,
+    )
 }
 
 /// Adjacent term pairs, as single tokens ("track" "order" -> "track_order").
 pub(crate) fn pair_terms(terms: &[String]) -> Vec<String> {
-    terms.windows(2).map(|w| format!("{}_{}", w[0], w[1])).collect()
+    terms
+        .windows(2)
+        .map(|w| format!("{}_{}", w[0], w[1]))
+        .collect()
 }
 
 #[cfg(test)]
@@ -114,7 +120,12 @@ mod tests {
 
     #[test]
     fn the_closest_phrasing_ranks_first() {
-        let index = FaqIndex::build(&[terms("track my order"), terms("cancel my order"), terms("reset password")]).unwrap();
+        let index = FaqIndex::build(&[
+            terms("track my order"),
+            terms("cancel my order"),
+            terms("reset password"),
+        ])
+        .unwrap();
         let hits = index.search(&terms("cancel order"), 3);
         assert_eq!(hits[0].0, 1);
         assert!(index.search(&terms("weather"), 3).is_empty());

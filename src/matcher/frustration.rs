@@ -84,13 +84,19 @@ impl Meter {
         if is_shouting(raw) {
             signals.push(Signal::Shouting { weight: s.shouting });
         }
-        if raw.contains("!!!") || raw.contains("???") || raw.contains("?!?") || raw.contains("!?!") {
+        if raw.contains("!!!") || raw.contains("???") || raw.contains("?!?") || raw.contains("!?!")
+        {
             signals.push(Signal::Punctuation {
                 weight: s.punctuation,
             });
         }
         let key = question_key(analyzed);
-        if !key.is_empty() && memory.recent_questions.iter().any(|q| overlap(q, &key) >= SAME_QUESTION_OVERLAP) {
+        if !key.is_empty()
+            && memory
+                .recent_questions
+                .iter()
+                .any(|q| overlap(q, &key) >= SAME_QUESTION_OVERLAP)
+        {
             signals.push(Signal::RepeatedQuestion {
                 weight: s.repeated_question,
             });
@@ -153,7 +159,11 @@ fn overlap(a: &str, b: &str) -> f32 {
     let b: Vec<&str> = b.split(' ').collect();
     let shared = a.iter().filter(|t| b.contains(t)).count();
     let union = a.len() + b.len() - shared;
-    if union == 0 { 0.0 } else { shared as f32 / union as f32 }
+    if union == 0 {
+        0.0
+    } else {
+        shared as f32 / union as f32
+    }
 }
 
 fn is_shouting(raw: &str) -> bool {
@@ -172,12 +182,25 @@ mod tests {
         let n = Normalizer::new(&[]);
         let settings = FrustrationSettings {
             phrases: vec![
-                WeightedPhrase { phrase: "useless".into(), weight: 0.6 },
-                WeightedPhrase { phrase: "waste of time".into(), weight: 0.7 },
+                WeightedPhrase {
+                    phrase: "useless".into(),
+                    weight: 0.6,
+                },
+                WeightedPhrase {
+                    phrase: "waste of time".into(),
+                    weight: 0.7,
+                },
             ],
             ..FrustrationSettings::default()
         };
-        let lexicon = PhraseSet::new(&n, settings.phrases.iter().enumerate().map(|(i, p)| (i, p.phrase.as_str())));
+        let lexicon = PhraseSet::new(
+            &n,
+            settings
+                .phrases
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (i, p.phrase.as_str())),
+        );
         (n, Meter::new(settings, lexicon))
     }
 
@@ -189,15 +212,27 @@ mod tests {
     #[test]
     fn lexicon_shouting_and_punctuation_fire() {
         let s = signals("THIS IS USELESS!!!", &Memory::default());
-        assert!(s.iter().any(|s| matches!(s, Signal::Phrase { phrase, .. } if phrase == "useless")));
+        assert!(
+            s.iter()
+                .any(|s| matches!(s, Signal::Phrase { phrase, .. } if phrase == "useless"))
+        );
         assert!(s.iter().any(|s| matches!(s, Signal::Shouting { .. })));
         assert!(s.iter().any(|s| matches!(s, Signal::Punctuation { .. })));
     }
 
     #[test]
     fn a_calm_message_fires_nothing() {
-        assert!(signals("Where is my order? I ordered on Monday.", &Memory::default()).is_empty());
-        assert!(signals("OK", &Memory::default()).is_empty(), "short capitals are not shouting");
+        assert!(
+            signals(
+                "Where is my order? I ordered on Monday.",
+                &Memory::default()
+            )
+            .is_empty()
+        );
+        assert!(
+            signals("OK", &Memory::default()).is_empty(),
+            "short capitals are not shouting"
+        );
     }
 
     #[test]
@@ -206,7 +241,11 @@ mod tests {
         let mut memory = Memory::default();
         Meter::remember(&mut memory, &n.analyze("where is my order", None));
         let s = signals("my order, where is it", &memory);
-        assert!(s.iter().any(|s| matches!(s, Signal::RepeatedQuestion { .. })), "{s:?}");
+        assert!(
+            s.iter()
+                .any(|s| matches!(s, Signal::RepeatedQuestion { .. })),
+            "{s:?}"
+        );
     }
 
     #[test]
@@ -221,7 +260,13 @@ mod tests {
     #[test]
     fn the_score_adds_up_and_decays_on_calm_turns() {
         let (_, m) = meter();
-        let s = m.next_score(0.0, &[Signal::Shouting { weight: 0.4 }, Signal::Punctuation { weight: 0.3 }]);
+        let s = m.next_score(
+            0.0,
+            &[
+                Signal::Shouting { weight: 0.4 },
+                Signal::Punctuation { weight: 0.3 },
+            ],
+        );
         assert!((s - 0.7).abs() < 1e-6);
         let calm = m.next_score(s, &[]);
         assert!((calm - 0.35).abs() < 1e-6);

@@ -88,8 +88,16 @@ impl Matcher {
             }
         }
         let terms: Vec<Vec<String>> = analyzed.iter().map(|a| a.terms.clone()).collect();
-        let stop_terms: HashSet<String> = normalize::STOPWORDS.iter().map(|w| normalizer.stem(w)).collect();
-        let content = |t: &Vec<String>| -> Vec<String> { t.iter().filter(|x| !stop_terms.contains(*x)).cloned().collect() };
+        let stop_terms: HashSet<String> = normalize::STOPWORDS
+            .iter()
+            .map(|w| normalizer.stem(w))
+            .collect();
+        let content = |t: &Vec<String>| -> Vec<String> {
+            t.iter()
+                .filter(|x| !stop_terms.contains(*x))
+                .cloned()
+                .collect()
+        };
         let index = FaqIndex::build(&terms.iter().map(content).collect::<Vec<_>>())?;
 
         let mut faq_terms = vec![HashSet::new(); kb.faqs.len()];
@@ -105,11 +113,17 @@ impl Matcher {
         }
         let n = terms.len().max(1) as f32;
         let bm25_idf = |d: f32| (1.0 + (n - d + 0.5) / (d + 0.5)).ln();
-        let idf: HashMap<String, f32> = df.iter().map(|(t, &d)| (t.clone(), bm25_idf(d as f32))).collect();
+        let idf: HashMap<String, f32> = df
+            .iter()
+            .map(|(t, &d)| (t.clone(), bm25_idf(d as f32)))
+            .collect();
         let max_idf = bm25_idf(0.0);
         let expected_known = expected_known_share(&terms, &df, &idf, max_idf);
 
-        let mut vocabulary: Vec<String> = analyzed.iter().flat_map(|a| a.words.iter().cloned()).collect();
+        let mut vocabulary: Vec<String> = analyzed
+            .iter()
+            .flat_map(|a| a.words.iter().cloned())
+            .collect();
         let rule_phrases = kb.rules.rules.iter().flat_map(|r| r.phrases.iter());
         let lexicon = kb.rules.frustration.phrases.iter().map(|p| &p.phrase);
         for phrase in rule_phrases.chain(lexicon) {
@@ -121,15 +135,27 @@ impl Matcher {
 
         let rules = PhraseSet::new(
             &normalizer,
-            kb.rules.rules.iter().enumerate().flat_map(|(i, r)| r.phrases.iter().map(move |p| (i, p.as_str()))),
+            kb.rules
+                .rules
+                .iter()
+                .enumerate()
+                .flat_map(|(i, r)| r.phrases.iter().map(move |p| (i, p.as_str()))),
         );
         let lexicon = PhraseSet::new(
             &normalizer,
-            kb.rules.frustration.phrases.iter().enumerate().map(|(i, p)| (i, p.phrase.as_str())),
+            kb.rules
+                .frustration
+                .phrases
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (i, p.phrase.as_str())),
         );
         let meter = Meter::new(kb.rules.frustration.clone(), lexicon);
 
-        let meanings: Vec<Vec<f32>> = analyzed.iter().map(|a| embedding::shared().sentence(&a.words)).collect();
+        let meanings: Vec<Vec<f32>> = analyzed
+            .iter()
+            .map(|a| embedding::shared().sentence(&a.words))
+            .collect();
         // The answers teach the model too: they hold the words visitors use that editors did not
         // think to put in a phrasing ("phone", "Klarna", "customs").
         let answers: Vec<(u32, Analyzed, Vec<f32>)> = kb
@@ -147,17 +173,33 @@ impl Matcher {
             .iter()
             .zip(&phrasings)
             .zip(&meanings)
-            .map(|((t, (faq, _)), m)| Example { terms: t, dense: m, class: *faq })
-            .chain(answers.iter().map(|(faq, a, m)| Example { terms: &a.terms, dense: m, class: *faq }))
+            .map(|((t, (faq, _)), m)| Example {
+                terms: t,
+                dense: m,
+                class: *faq,
+            })
+            .chain(answers.iter().map(|(faq, a, m)| Example {
+                terms: &a.terms,
+                dense: m,
+                class: *faq,
+            }))
             .collect();
         let classifier = Classifier::train(&examples, kb.faqs.len());
         let mut centroids = vec![vec![0.0f32; embedding::shared().dims()]; kb.faqs.len()];
         for ((faq, _), m) in phrasings.iter().zip(&meanings) {
-            centroids[*faq as usize].iter_mut().zip(m).for_each(|(c, x)| *c += x);
+            centroids[*faq as usize]
+                .iter_mut()
+                .zip(m)
+                .for_each(|(c, x)| *c += x);
         }
         centroids.iter_mut().for_each(|c| embedding::normalize(c));
 
-        let by_id = kb.faqs.iter().enumerate().map(|(i, f)| (f.id.clone(), i)).collect();
+        let by_id = kb
+            .faqs
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.id.clone(), i))
+            .collect();
         Ok(Matcher {
             expected_known,
             centroids,
@@ -223,14 +265,21 @@ impl Matcher {
         let score = self.meter.next_score(memory.frustration, &signals);
         let policy = &self.kb.rules.policy;
         let mut next = memory.clone();
-        next.fallbacks_in_row = if is_fallback { memory.fallbacks_in_row + 1 } else { 0 };
+        next.fallbacks_in_row = if is_fallback {
+            memory.fallbacks_in_row + 1
+        } else {
+            0
+        };
         let decision = if matches!(tentative, Decision::Handoff { .. }) {
             tentative
         } else if score >= self.meter.threshold() {
             Decision::Handoff {
                 reason: HandoffReason::Frustrated,
             }
-        } else if is_fallback && policy.handoff_after_fallbacks > 0 && next.fallbacks_in_row >= policy.handoff_after_fallbacks {
+        } else if is_fallback
+            && policy.handoff_after_fallbacks > 0
+            && next.fallbacks_in_row >= policy.handoff_after_fallbacks
+        {
             Decision::Handoff {
                 reason: HandoffReason::RepeatedMisses,
             }
@@ -263,7 +312,9 @@ impl Matcher {
         if helpful {
             return None;
         }
-        memory.frustration = self.meter.next_score(memory.frustration, &[self.meter.negative_feedback()]);
+        memory.frustration = self
+            .meter
+            .next_score(memory.frustration, &[self.meter.negative_feedback()]);
         (memory.frustration >= self.meter.threshold()).then(|| {
             memory.frustration = 0.0;
             HandoffReason::Frustrated
@@ -284,7 +335,9 @@ impl Matcher {
             .zip(&covered)
             .all(|(t, c)| *c || self.stop_terms.contains(t) || is_stopword(t));
         hits.into_iter()
-            .filter(|h| self.kb.rules.rules[h.owner].scope == RuleScope::Anywhere || only_filler_left)
+            .filter(|h| {
+                self.kb.rules.rules[h.owner].scope == RuleScope::Anywhere || only_filler_left
+            })
             .min_by_key(|h| {
                 let rule = &self.kb.rules.rules[h.owner];
                 (rule.action != RuleAction::Handoff, h.owner)
@@ -301,7 +354,12 @@ impl Matcher {
         explanation.known = self.known_share(&unique(analyzed.terms.iter()));
         if let Some(top) = candidates.first() {
             let faq = self.faq_index(&top.faq);
-            explanation.matched_terms = unique(analyzed.terms.iter().filter(|t| self.faq_terms[faq].contains(*t)));
+            explanation.matched_terms = unique(
+                analyzed
+                    .terms
+                    .iter()
+                    .filter(|t| self.faq_terms[faq].contains(*t)),
+            );
         }
         explanation.candidates = candidates.iter().take(MAX_OPTIONS).cloned().collect();
 
@@ -334,41 +392,70 @@ impl Matcher {
     /// FAQ candidates for a message, best first.
     pub fn candidates(&self, analyzed: &Analyzed) -> Vec<Candidate> {
         let terms = &analyzed.terms;
-        if terms.iter().all(|t| self.stop_terms.contains(t) || is_stopword(t)) {
+        if terms
+            .iter()
+            .all(|t| self.stop_terms.contains(t) || is_stopword(t))
+        {
             // "and or not", "is it": nothing to go on.
             return Vec::new();
         }
         let meaning = embedding::shared().sentence(&analyzed.words);
         // Function words match half the index and add little to BM25: leave them out of the
         // query (they still count in the model and in coverage).
-        let content: Vec<String> = terms.iter().filter(|t| !self.stop_terms.contains(*t)).cloned().collect();
+        let content: Vec<String> = terms
+            .iter()
+            .filter(|t| !self.stop_terms.contains(*t))
+            .cloned()
+            .collect();
         let hits = self.index.search(&content, RETRIEVED_PHRASINGS);
         // Per FAQ: its best phrasing scores (best first) and the nearest phrasing.
         let mut per_faq: HashMap<u32, (Vec<f32>, u32)> = HashMap::new();
         for &(p, score) in &hits {
             let faq = self.phrasings[p as usize].0;
-            per_faq.entry(faq).or_insert_with(|| (Vec::new(), p)).0.push(score);
+            per_faq
+                .entry(faq)
+                .or_insert_with(|| (Vec::new(), p))
+                .0
+                .push(score);
         }
         let retrieval: HashMap<u32, f32> = per_faq
             .iter()
-            .map(|(&f, (scores, _))| (f, scores.iter().zip(PHRASING_WEIGHTS).map(|(s, w)| s * w).sum()))
+            .map(|(&f, (scores, _))| {
+                (
+                    f,
+                    scores
+                        .iter()
+                        .zip(PHRASING_WEIGHTS)
+                        .map(|(s, w)| s * w)
+                        .sum(),
+                )
+            })
             .collect();
 
         let probability: Vec<(u32, f32)> = match &self.classifier {
             Some(model) => {
                 let p = model.predict(terms, &meaning);
-                let mut ranked: Vec<(u32, f32)> = p.into_iter().enumerate().map(|(i, p)| (i as u32, p)).collect();
+                let mut ranked: Vec<(u32, f32)> = p
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, p)| (i as u32, p))
+                    .collect();
                 ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
                 ranked.truncate(MAX_OPTIONS + 2);
                 ranked
             }
             None => {
-                let mut ranked: Vec<(u32, f32)> =
-                    retrieval.iter().map(|(&f, &s)| (f, s.powf(RETRIEVAL_SHARPNESS))).collect();
+                let mut ranked: Vec<(u32, f32)> = retrieval
+                    .iter()
+                    .map(|(&f, &s)| (f, s.powf(RETRIEVAL_SHARPNESS)))
+                    .collect();
                 ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
                 ranked.truncate(MAX_OPTIONS + 2);
                 let total: f32 = ranked.iter().map(|(_, s)| s).sum();
-                ranked.iter().map(|&(f, s)| (f, if total > 0.0 { s / total } else { 0.0 })).collect()
+                ranked
+                    .iter()
+                    .map(|&(f, s)| (f, if total > 0.0 { s / total } else { 0.0 }))
+                    .collect()
             }
         };
 
@@ -384,17 +471,29 @@ impl Matcher {
                     .filter(|t| self.faq_terms[f as usize].contains(*t))
                     .map(|t| self.idf_of(t))
                     .sum();
-                let coverage = if information > 0.0 { covered / information } else { 0.0 };
+                let coverage = if information > 0.0 {
+                    covered / information
+                } else {
+                    0.0
+                };
                 // The strongest rival: the runner-up for the best candidate, the best for the others.
-                let rival = probability.get(if rank == 0 { 1 } else { 0 }).map_or(0.0, |r| r.1);
-                let similarity = self.centroids[f as usize].iter().zip(&meaning).map(|(a, b)| a * b).sum();
+                let rival = probability
+                    .get(if rank == 0 { 1 } else { 0 })
+                    .map_or(0.0, |r| r.1);
+                let similarity = self.centroids[f as usize]
+                    .iter()
+                    .zip(&meaning)
+                    .map(|(a, b)| a * b)
+                    .sum();
                 Candidate {
                     faq: self.kb.faqs[f as usize].id.clone(),
                     confidence: confidence(p, rival, known, similarity),
                     probability: p,
                     similarity,
                     coverage,
-                    nearest_phrasing: per_faq.get(&f).map(|(_, p)| self.phrasings[*p as usize].1.clone()),
+                    nearest_phrasing: per_faq
+                        .get(&f)
+                        .map(|(_, p)| self.phrasings[*p as usize].1.clone()),
                 }
             })
             .collect();
@@ -407,7 +506,11 @@ impl Matcher {
     fn known_share(&self, distinct: &[String]) -> f32 {
         let total: f32 = distinct.iter().map(|t| self.idf_of(t)).sum();
         let known: f32 = distinct.iter().filter_map(|t| self.idf.get(t)).sum();
-        if total > 0.0 { (known / total / self.expected_known).min(1.0) } else { 0.0 }
+        if total > 0.0 {
+            (known / total / self.expected_known).min(1.0)
+        } else {
+            0.0
+        }
     }
 
     fn idf_of(&self, term: &str) -> f32 {
@@ -424,19 +527,35 @@ impl Matcher {
 
 /// The mean, over phrasings, of the share of a phrasing's information that the *other* phrasings
 /// know (a term is known to them if it occurs in another phrasing).
-fn expected_known_share(phrasings: &[Vec<String>], df: &HashMap<String, u32>, idf: &HashMap<String, f32>, max_idf: f32) -> f32 {
+fn expected_known_share(
+    phrasings: &[Vec<String>],
+    df: &HashMap<String, u32>,
+    idf: &HashMap<String, f32>,
+    max_idf: f32,
+) -> f32 {
     let mut sum = 0.0;
     let mut n = 0;
     for terms in phrasings {
         let distinct = unique(terms.iter());
-        let total: f32 = distinct.iter().map(|t| idf.get(t).copied().unwrap_or(max_idf)).sum();
-        let known: f32 = distinct.iter().filter(|t| df.get(*t).is_some_and(|&d| d > 1)).map(|t| idf[t]).sum();
+        let total: f32 = distinct
+            .iter()
+            .map(|t| idf.get(t).copied().unwrap_or(max_idf))
+            .sum();
+        let known: f32 = distinct
+            .iter()
+            .filter(|t| df.get(*t).is_some_and(|&d| d > 1))
+            .map(|t| idf[t])
+            .sum();
         if total > 0.0 {
             sum += known / total;
             n += 1;
         }
     }
-    if n == 0 { 1.0 } else { (sum / n as f32).max(0.1) }
+    if n == 0 {
+        1.0
+    } else {
+        (sum / n as f32).max(0.1)
+    }
 }
 
 /// Confidence in one FAQ, in 0..=1, from its probability `p`, its strongest rival's probability,
@@ -448,7 +567,11 @@ fn expected_known_share(phrasings: &[Vec<String>], df: &HashMap<String, u32>, id
 /// of a clear message). Chosen on the development sets for a single threshold across knowledge
 /// bases of very different sizes; see docs/knowledge-base.md.
 fn confidence(p: f32, rival: f32, known: f32, similarity: f32) -> f32 {
-    let share = if p + rival > 0.0 { p / (p + rival) } else { 0.0 };
+    let share = if p + rival > 0.0 {
+        p / (p + rival)
+    } else {
+        0.0
+    };
     known.powi(2) * share * p.powf(0.25) * similarity.max(0.0)
 }
 

@@ -17,14 +17,107 @@ pub const NUMBER_TERM: &str = "#num";
 /// Words that carry little meaning on their own: a message made only of these and a rule's phrase
 /// counts as "the phrase alone", and they weigh little in coverage.
 pub(crate) const STOPWORDS: &[&str] = &[
-    "a", "about", "am", "an", "and", "any", "are", "as", "at", "be", "been", "but", "by", "can",
-    "could", "did", "do", "does", "for", "from", "get", "got", "had", "has", "have", "hello", "hey",
-    "hi", "how", "i", "if", "im", "in", "is", "it", "its", "just", "let", "me", "much", "my", "need",
-    "no", "not", "now", "of", "oh", "ok", "okay", "on", "or", "please", "pls", "so", "some", "that",
-    "the", "then", "there", "these", "this", "to", "u", "us", "very", "want", "was", "we", "well",
-    "what", "when", "where", "which", "who", "why", "will", "with", "would", "yes", "you", "your",
-    "again", "all", "also", "really", "thank", "thanks", "too", "would", "there", "guys", "team",
-    "dear", "sir", "madam", "folks", "everyone", "morning", "afternoon", "evening", "good",
+    "a",
+    "about",
+    "am",
+    "an",
+    "and",
+    "any",
+    "are",
+    "as",
+    "at",
+    "be",
+    "been",
+    "but",
+    "by",
+    "can",
+    "could",
+    "did",
+    "do",
+    "does",
+    "for",
+    "from",
+    "get",
+    "got",
+    "had",
+    "has",
+    "have",
+    "hello",
+    "hey",
+    "hi",
+    "how",
+    "i",
+    "if",
+    "im",
+    "in",
+    "is",
+    "it",
+    "its",
+    "just",
+    "let",
+    "me",
+    "much",
+    "my",
+    "need",
+    "no",
+    "not",
+    "now",
+    "of",
+    "oh",
+    "ok",
+    "okay",
+    "on",
+    "or",
+    "please",
+    "pls",
+    "so",
+    "some",
+    "that",
+    "the",
+    "then",
+    "there",
+    "these",
+    "this",
+    "to",
+    "u",
+    "us",
+    "very",
+    "want",
+    "was",
+    "we",
+    "well",
+    "what",
+    "when",
+    "where",
+    "which",
+    "who",
+    "why",
+    "will",
+    "with",
+    "would",
+    "yes",
+    "you",
+    "your",
+    "again",
+    "all",
+    "also",
+    "really",
+    "thank",
+    "thanks",
+    "too",
+    "would",
+    "there",
+    "guys",
+    "team",
+    "dear",
+    "sir",
+    "madam",
+    "folks",
+    "everyone",
+    "morning",
+    "afternoon",
+    "evening",
+    "good",
 ];
 
 /// Lowercases, removes accents and unifies apostrophes: "Où est ma COMMANDE’s" -> "ou est ma commande's".
@@ -133,7 +226,8 @@ impl Normalizer {
             longest_synonym: 1,
         };
         for group in synonym_groups {
-            let members: Vec<Vec<String>> = group.iter().map(|t| n.stem_all(&words(&fold(t)))).collect();
+            let members: Vec<Vec<String>> =
+                group.iter().map(|t| n.stem_all(&words(&fold(t)))).collect();
             let Some(head) = members.first().filter(|h| !h.is_empty()) else {
                 continue;
             };
@@ -224,20 +318,38 @@ mod tests {
 
     #[test]
     fn contractions_are_expanded() {
-        assert_eq!(words("i can't log in"), vec!["i", "can", "not", "log", "in"]);
-        assert_eq!(words("it doesn't work, i'm sad"), vec!["it", "does", "not", "work", "i", "am", "sad"]);
-        assert_eq!(words("where's my order's status"), vec!["where", "my", "order", "status"]);
-        assert_eq!(words("you'll, we've, they'd"), vec!["you", "will", "we", "have", "they", "would"]);
+        assert_eq!(
+            words("i can't log in"),
+            vec!["i", "can", "not", "log", "in"]
+        );
+        assert_eq!(
+            words("it doesn't work, i'm sad"),
+            vec!["it", "does", "not", "work", "i", "am", "sad"]
+        );
+        assert_eq!(
+            words("where's my order's status"),
+            vec!["where", "my", "order", "status"]
+        );
+        assert_eq!(
+            words("you'll, we've, they'd"),
+            vec!["you", "will", "we", "have", "they", "would"]
+        );
     }
 
     #[test]
     fn long_numbers_collapse_to_one_term() {
-        assert_eq!(words("order 113542617735902 and 7am"), vec!["order", NUMBER_TERM, "and", "7am"]);
+        assert_eq!(
+            words("order 113542617735902 and 7am"),
+            vec!["order", NUMBER_TERM, "and", "7am"]
+        );
     }
 
     #[test]
     fn punctuation_and_query_syntax_are_just_separators() {
-        assert_eq!(words("what's \"refund\":policy?"), vec!["what", "refund", "policy"]);
+        assert_eq!(
+            words("what's \"refund\":policy?"),
+            vec!["what", "refund", "policy"]
+        );
         assert_eq!(words(&fold("AND OR NOT ((")), vec!["and", "or", "not"]);
         assert!(words("?!*&^%").is_empty());
     }
@@ -248,8 +360,14 @@ mod tests {
             vec!["refund".into(), "money back".into()],
             vec!["parcel".into(), "package".into()],
         ]);
-        assert_eq!(n.analyze("I want my money back", None).terms, vec!["i", "want", "my", "refund"]);
-        assert_eq!(n.analyze("where are my packages", None).terms, vec!["where", "are", "my", "parcel"]);
+        assert_eq!(
+            n.analyze("I want my money back", None).terms,
+            vec!["i", "want", "my", "refund"]
+        );
+        assert_eq!(
+            n.analyze("where are my packages", None).terms,
+            vec!["where", "are", "my", "parcel"]
+        );
         assert_eq!(n.analyze("Refunds", None).terms, vec!["refund"]);
     }
 }

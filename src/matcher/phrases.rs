@@ -32,7 +32,10 @@ pub struct PhraseHit {
 
 impl PhraseSet {
     /// `phrases`: (owner, phrase). Phrases that normalise to nothing are ignored.
-    pub fn new<'a>(normalizer: &Normalizer, phrases: impl IntoIterator<Item = (usize, &'a str)>) -> PhraseSet {
+    pub fn new<'a>(
+        normalizer: &Normalizer,
+        phrases: impl IntoIterator<Item = (usize, &'a str)>,
+    ) -> PhraseSet {
         let mut patterns = Vec::new();
         let mut needles = Vec::new();
         for (owner, phrase) in phrases {
@@ -89,7 +92,10 @@ mod tests {
     }
 
     fn owners(n: &Normalizer, s: &PhraseSet, text: &str) -> Vec<usize> {
-        s.find(&n.analyze(text, None).terms).iter().map(|h| h.owner).collect()
+        s.find(&n.analyze(text, None).terms)
+            .iter()
+            .map(|h| h.owner)
+            .collect()
     }
 
     #[test]

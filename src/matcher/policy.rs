@@ -127,7 +127,12 @@ impl Explanation {
             let names: Vec<String> = self
                 .signals
                 .iter()
-                .map(|sig| serde_json::to_value(sig).ok().and_then(|v| v["signal"].as_str().map(str::to_owned)).unwrap_or_default())
+                .map(|sig| {
+                    serde_json::to_value(sig)
+                        .ok()
+                        .and_then(|v| v["signal"].as_str().map(str::to_owned))
+                        .unwrap_or_default()
+                })
                 .collect();
             s.push_str(&format!(" ({})", names.join(", ")));
         }

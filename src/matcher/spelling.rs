@@ -29,7 +29,9 @@ impl Speller {
         }
         let mut vocab: Vec<(String, u32)> = freq
             .into_iter()
-            .filter(|(w, _)| w.chars().count() >= MIN_WORD_LEN - 1 && !w.chars().any(|c| c.is_ascii_digit()))
+            .filter(|(w, _)| {
+                w.chars().count() >= MIN_WORD_LEN - 1 && !w.chars().any(|c| c.is_ascii_digit())
+            })
             .map(|(w, f)| (w.to_owned(), f))
             .collect();
         vocab.sort();
@@ -117,7 +119,16 @@ mod tests {
     use super::*;
 
     fn speller() -> Speller {
-        let words = ["refund", "refund", "return", "delivery", "password", "shipping", "order", "reimbursement"];
+        let words = [
+            "refund",
+            "refund",
+            "return",
+            "delivery",
+            "password",
+            "shipping",
+            "order",
+            "reimbursement",
+        ];
         Speller::new(words, HashSet::new())
     }
 
@@ -133,7 +144,11 @@ mod tests {
     fn long_words_tolerate_two_typos() {
         assert_eq!(speller().correct("delivey"), Some("delivery"));
         assert_eq!(speller().correct("reimbrusment"), Some("reimbursement"));
-        assert_eq!(speller().correct("dleivey"), None, "seven letters allow one edit");
+        assert_eq!(
+            speller().correct("dleivey"),
+            None,
+            "seven letters allow one edit"
+        );
     }
 
     #[test]
@@ -143,6 +158,10 @@ mod tests {
         let s2 = Speller::new(["all", "money"], HashSet::new());
         assert_eq!(s2.correct("call"), None, "short words are left alone");
         assert_eq!(s.correct("banana"), None);
-        assert_eq!(s.correct("refund"), None, "a known word needs no correction");
+        assert_eq!(
+            s.correct("refund"),
+            None,
+            "a known word needs no correction"
+        );
     }
 }

@@ -1,0 +1,238 @@
+//! The `frontdesk` binary, run as a subprocess with a deadline on every run.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// No CLI command here should come near this; a hang fails the test instead of CI.
+const DEADLINE: Duration = Duration::from_secs(120);
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs `frontdesk args...` in the repository root and returns its output.
+fn frontdesk(args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+        .args(args)
+        .current_dir(repo())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the frontdesk binary starts");
+    let start = Instant::now();
+    loop {
+        if child.try_wait().expect("can poll the child").is_some() {
+            return child.wait_with_output().expect("output is readable");
+        }
+        if start.elapsed() > DEADLINE {
+            let _ = child.kill();
+            panic!("frontdesk {args:?} did not finish within {DEADLINE:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn write(dir: &Path, rel: &str, body: &str) {
+    let path = dir.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, body).unwrap();
+}
+
+#[test]
+fn the_sample_knowledge_base_passes_kb_check() {
+    let out = frontdesk(&["kb", "check", "knowledge_base"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("ok: 48 FAQs"), "{stdout}");
+}
+
+#[test]
+fn golden_the_sample_knowledge_base_passes_its_self_test() {
+    let out = frontdesk(&["kb", "test", "knowledge_base"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "kb test failed:\n{stdout}");
+    assert!(stdout.contains("PASS"), "{stdout}");
+}
+
+#[test]
+fn kb_check_reports_every_broken_file_with_line_and_field_and_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "faq/good.md",
+        "+++\nid = \"good\"\ntitle = \"Good\"\nquestions = [\"a\", \"b\", \"c\"]\n+++\nFine.\n",
+    );
+    write(
+        dir.path(),
+        "faq/shipping/typo.md",
+        "+++\nid = \"typo\"\ntitle = \"T\"\nquestoins = [\"a\"]\n+++\nx\n",
+    );
+    write(
+        dir.path(),
+        "rules.toml",
+        "[[rule]]\nid = \"hi\"\nphrases = [\"hi\"]\naction = \"wave\"\n",
+    );
+    let out = frontdesk(&["kb", "check", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("faq/shipping/typo.md:4: field `questoins`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("rules.toml:4: field `action`"), "{stderr}");
+}
+
+#[test]
+fn kb_test_prints_the_confusions_of_a_bad_knowledge_base_and_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let faq = |id: &str, qs: &str| {
+        format!("+++\nid = \"{id}\"\ntitle = \"{id}\"\nquestions = [{qs}]\n+++\nAnswer.\n")
+    };
+    write(
+        dir.path(),
+        "faq/a.md",
+        &faq(
+            "a",
+            "\"track my order\", \"where is my order\", \"order status\"",
+        ),
+    );
+    write(
+        dir.path(),
+        "faq/b.md",
+        &faq(
+            "b",
+            "\"my order status\", \"status of the order\", \"where is the order now\"",
+        ),
+    );
+    write(
+        dir.path(),
+        "faq/c.md",
+        &faq(
+            "c",
+            "\"reset my password\", \"forgot password\", \"password reset\"",
+        ),
+    );
+    let out = frontdesk(&["kb", "test", dir.path().to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("MISS"), "{stdout}");
+    assert!(stdout.contains("FAIL"), "{stdout}");
+}
+
+#[test]
+fn an_imported_csv_becomes_a_knowledge_base_that_eval_measures() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = dir.path().join("train.csv");
+    let cases = dir.path().join("cases.csv");
+    std::fs::write(
+        &train,
+        "text,label\ntrack my order,track_order\nwhere is my order,track_order\norder status please,track_order\n\
+         reset my password,reset_password\nI forgot my password,reset_password\npassword reset link,reset_password\n\
+         \"cancel my order, please\",cancel_order\nI want to cancel an order,cancel_order\nstop my order,cancel_order\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &cases,
+        "text,label\nwhere is my order now,track_order\nforgot my password,reset_password\ncancel the order,cancel_order\n\
+         set an alarm for seven,oos\nplay some jazz music,oos\n",
+    )
+    .unwrap();
+    let kb = dir.path().join("kb");
+    let out = frontdesk(&[
+        "kb",
+        "import",
+        "--csv",
+        train.to_str().unwrap(),
+        "--out",
+        kb.to_str().unwrap(),
+        "--per-label",
+        "2",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("wrote 3 FAQs with 6 phrasings"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(kb.join("faq/cancel_order.md").exists());
+
+    let out = frontdesk(&[
+        "eval",
+        "--kb",
+        kb.to_str().unwrap(),
+        "--cases",
+        cases.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("eval --json prints one JSON object");
+    assert_eq!(report["cases"], 5);
+    assert_eq!(report["in_scope"], 3);
+    for field in [
+        "accuracy",
+        "answer_rate",
+        "clarify_rate",
+        "clarify_accuracy",
+        "fallback_rate",
+        "latency_p50_us",
+        "latency_p99_us",
+    ] {
+        assert!(report[field].is_number(), "missing {field}: {report}");
+    }
+    assert!(
+        report["accuracy"].as_f64().unwrap() >= 2.0 / 3.0,
+        "{report}"
+    );
+    assert_eq!(report["out_of_scope"]["rows"], 2);
+    assert_eq!(
+        report["out_of_scope"]["recall"], 1.0,
+        "alarms and jazz are not customer service: {report}"
+    );
+    assert!(report["worst_labels"].is_array());
+
+    let out = frontdesk(&[
+        "eval",
+        "--kb",
+        kb.to_str().unwrap(),
+        "--cases",
+        cases.to_str().unwrap(),
+    ]);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("accuracy:")
+            && stdout.contains("out of scope:")
+            && stdout.contains("worst labels:"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn ask_explains_each_decision() {
+    let out = frontdesk(&["ask", "I forgot my pasword", "can I talk to a human"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("faq reset-password"), "{stdout}");
+    assert!(
+        stdout.contains("read \"pasword\" as \"password\""),
+        "{stdout}"
+    );
+    assert!(stdout.contains("rule human"), "{stdout}");
+}
+
+#[test]
+fn a_missing_knowledge_base_is_a_clear_error() {
+    let out = frontdesk(&["kb", "check", "/nonexistent/kb"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("no `faq/` folder"),
+        "{}",
+        text(&out.stderr)
+    );
+}
