@@ -124,8 +124,8 @@ pub struct PolicySettings {
 impl Default for PolicySettings {
     fn default() -> Self {
         PolicySettings {
-            answer_confidence: 0.125,
-            clarify_confidence: 0.07,
+            answer_confidence: 0.16,
+            clarify_confidence: 0.09,
             offer_human_after_fallbacks: 2,
             handoff_after_fallbacks: 3,
         }

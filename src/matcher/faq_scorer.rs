@@ -47,6 +47,9 @@ pub(crate) struct FaqScorer {
     expected_known: f32,
     /// Stems of function words: left out of retrieval, and "filler" for `alone` rules.
     stop_terms: HashSet<String>,
+    /// Mean leave-one-out similarity of a phrasing's meaning to its FAQ's other phrasings: how
+    /// close an in-scope message can be expected to come.
+    expected_similarity: f32,
     /// Per FAQ: the normalised mean meaning vector of its phrasings.
     centroids: Vec<Vec<f32>>,
     classifier: Option<Classifier>,
@@ -129,6 +132,18 @@ impl FaqScorer {
                 .zip(m)
                 .for_each(|(c, x)| *c += x);
         }
+        // Leave-one-out: how close a phrasing's meaning is to its FAQ's other phrasings.
+        let mut loo_sum = 0.0f32;
+        let mut loo_n = 0usize;
+        for (p, m) in phrasings.iter().zip(&meanings) {
+            let mut rest: Vec<f32> = centroids[p.faq as usize].iter().zip(m).map(|(c, x)| c - x).collect();
+            embedding::normalize(&mut rest);
+            if rest.iter().any(|x| *x != 0.0) && m.iter().any(|x| *x != 0.0) {
+                loo_sum += rest.iter().zip(m).map(|(a, b)| a * b).sum::<f32>();
+                loo_n += 1;
+            }
+        }
+        let expected_similarity = if loo_n == 0 { 1.0 } else { (loo_sum / loo_n as f32).clamp(0.1, 1.0) };
         centroids.iter_mut().for_each(|c| embedding::normalize(c));
 
         Ok(FaqScorer {
@@ -139,6 +154,7 @@ impl FaqScorer {
             max_idf,
             expected_known,
             stop_terms,
+            expected_similarity,
             centroids,
             classifier,
         })
@@ -246,11 +262,14 @@ impl FaqScorer {
                 let rival = probability
                     .get(if rank == 0 { 1 } else { 0 })
                     .map_or(0.0, |r| r.1);
-                let similarity = self.centroids[f as usize]
+                let similarity: f32 = self.centroids[f as usize]
                     .iter()
                     .zip(&meaning)
                     .map(|(a, b)| a * b)
                     .sum();
+                // Judged against how alike this knowledge base's own phrasings are: templated
+                // phrasings are near-identical, hand-written ones much less so.
+                let similarity = (similarity / self.expected_similarity).min(1.0);
                 Candidate {
                     faq: kb.faqs[f as usize].id.clone(),
                     confidence: confidence(p, rival, known, similarity),

@@ -77,7 +77,8 @@ pub struct Candidate {
     pub confidence: f32,
     /// The scorer's probability for this FAQ, before coverage.
     pub probability: f32,
-    /// Cosine similarity of the message's meaning to the FAQ's phrasings' mean meaning.
+    /// Cosine similarity of the message's meaning to the FAQ's phrasings' mean meaning, relative
+    /// to how alike the knowledge base's phrasings are (1 = as close as a typical phrasing).
     pub similarity: f32,
     /// Share of the message's information (IDF-weighted terms) found in this FAQ's phrasings.
     pub coverage: f32,
