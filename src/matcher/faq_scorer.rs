@@ -136,14 +136,22 @@ impl FaqScorer {
         let mut loo_sum = 0.0f32;
         let mut loo_n = 0usize;
         for (p, m) in phrasings.iter().zip(&meanings) {
-            let mut rest: Vec<f32> = centroids[p.faq as usize].iter().zip(m).map(|(c, x)| c - x).collect();
+            let mut rest: Vec<f32> = centroids[p.faq as usize]
+                .iter()
+                .zip(m)
+                .map(|(c, x)| c - x)
+                .collect();
             embedding::normalize(&mut rest);
             if rest.iter().any(|x| *x != 0.0) && m.iter().any(|x| *x != 0.0) {
                 loo_sum += rest.iter().zip(m).map(|(a, b)| a * b).sum::<f32>();
                 loo_n += 1;
             }
         }
-        let expected_similarity = if loo_n == 0 { 1.0 } else { (loo_sum / loo_n as f32).clamp(0.1, 1.0) };
+        let expected_similarity = if loo_n == 0 {
+            1.0
+        } else {
+            (loo_sum / loo_n as f32).clamp(0.1, 1.0)
+        };
         centroids.iter_mut().for_each(|c| embedding::normalize(c));
 
         Ok(FaqScorer {
