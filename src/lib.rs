@@ -6,6 +6,10 @@
 //! - [`matcher`]: the pure, synchronous brain. `Matcher::build(kb)` compiles a knowledge base
 //!   once (tantivy RAM index, aho-corasick rules, spelling index, logistic-regression model);
 //!   `Matcher::decide(memory, text)` turns one visitor message into one explained `Decision`.
+//! - [`protocol`]: the wire contract (JSON frames tagged by `type`), pinned by tests.
+//! - [`conversation`]: the conversation state machine and the items of its event log.
+//! - [`store`]: the `Store` trait (conversations, logs, queue, fan-out), the in-memory backend
+//!   and the conformance tests every backend runs.
 //! - [`eval`]: accuracy, coverage and latency on labelled CSV cases (`frontdesk eval`).
 //! - [`kb_test`]: the knowledge base's self-test (`frontdesk kb test`) and overlap warnings.
 //! - [`cli`]: the `frontdesk` command line.
@@ -15,10 +19,14 @@
 //! knowledge_base/ --load+validate--> KnowledgeBase --build--> Matcher (immutable, shareable)
 //! visitor text + Memory --decide--> normalise -> rules -> FAQ scoring -> frustration -> policy
 //!                                   --> Turn { Decision, Explanation, next Memory }
+//! (server, next issue) frame --protocol--> session --append--> store --fan-out--> sockets
 //! ```
 
 pub mod cli;
+pub mod conversation;
 pub mod eval;
 pub mod kb_test;
 pub mod knowledge_base;
 pub mod matcher;
+pub mod protocol;
+pub mod store;

@@ -14,9 +14,22 @@ use super::problem::{self, Problem};
 
 /// An FAQ id: lowercase ASCII letters, digits, `-` and `_`, starting with a letter or digit. It
 /// equals the file stem, so it is also a safe URL and file-name component.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct FaqId(String);
+
+impl TryFrom<String> for FaqId {
+    type Error = String;
+    fn try_from(raw: String) -> Result<FaqId, String> {
+        FaqId::parse(&raw)
+    }
+}
+
+impl From<FaqId> for String {
+    fn from(id: FaqId) -> String {
+        id.0
+    }
+}
 
 impl FaqId {
     pub fn parse(raw: &str) -> Result<FaqId, String> {

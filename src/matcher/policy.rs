@@ -1,13 +1,13 @@
 //! The matcher's output: one `Decision` per visitor message, with an `Explanation` that agents
 //! and editors can read (which rule or FAQ, how sure, what matched, how frustrated).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::frustration::Signal;
 use crate::knowledge_base::FaqId;
 
 /// Why a conversation goes to a person.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "reason", content = "id", rename_all = "snake_case")]
 pub enum HandoffReason {
     /// A `handoff` rule fired ("talk to a human").
@@ -21,7 +21,7 @@ pub enum HandoffReason {
 }
 
 /// Where an answer comes from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 pub enum Source {
     Faq(FaqId),
@@ -29,7 +29,7 @@ pub enum Source {
 }
 
 /// What the bot does with one message.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "decision", rename_all = "snake_case")]
 pub enum Decision {
     /// Answer from an FAQ or a reply rule; `options` are follow-up FAQs to offer.
@@ -70,7 +70,7 @@ impl Decision {
 }
 
 /// An FAQ the matcher considered, with its confidence.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Candidate {
     pub faq: FaqId,
     /// 0..=1: the model's probability times how much of the message the FAQ covers.
@@ -87,7 +87,7 @@ pub struct Candidate {
 }
 
 /// Why the matcher decided what it did.
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Explanation {
     /// The rule that fired, and the phrase that fired it.
     pub rule: Option<(FaqId, String)>,

@@ -1,0 +1,168 @@
+//! The items of a conversation's log. Every visible item is an `Event` with a per-conversation
+//! sequence number, appended to the store before anyone is sent it, so a client that reconnects
+//! with its last `seq` gets exactly what it missed.
+
+use serde::{Deserialize, Serialize};
+
+use crate::matcher::Explanation;
+
+/// One logged item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// 1, 2, 3, ... within the conversation.
+    pub seq: u64,
+    /// Milliseconds since the Unix epoch.
+    pub at: u64,
+    #[serde(flatten)]
+    pub body: EventBody,
+}
+
+/// An option the visitor can pick (a clarify option or a suggestion).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChoiceItem {
+    /// The FAQ id to send back in `choose`.
+    pub id: String,
+    pub title: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EventBody {
+    VisitorMessage {
+        text: String,
+        client_id: String,
+    },
+    /// The bot's reply: an answer, a clarify question, or a fallback.
+    BotAnswer {
+        /// `answer`, `clarify`, `fallback` or `handoff`.
+        decision: String,
+        /// Safe HTML (rendered from the knowledge base's Markdown, or escaped text).
+        html: String,
+        text: String,
+        #[serde(default)]
+        options: Vec<ChoiceItem>,
+        #[serde(default)]
+        offer_human: bool,
+        /// Why the bot said this: for agents and editors, never sent to the visitor.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        explanation: Option<Box<Explanation>>,
+    },
+    AgentMessage {
+        agent: String,
+        text: String,
+    },
+    /// An agent's internal note: never sent to the visitor.
+    Note {
+        agent: String,
+        text: String,
+    },
+    Notice {
+        notice: Notice,
+    },
+    Feedback {
+        seq: u64,
+        helpful: bool,
+    },
+    Rating {
+        score: u8,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        comment: Option<String>,
+    },
+}
+
+/// A change of who is answering, told to the visitor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "notice", rename_all = "snake_case")]
+pub enum Notice {
+    /// Waiting for a person, and why (`visitor_asked`, `frustrated`, `repeated_misses`, `rule:<id>`,
+    /// `faq:<id>`).
+    Queued {
+        reason: String,
+    },
+    Assigned {
+        agent: String,
+    },
+    BackToBot,
+    Closed {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resolution: Option<String>,
+    },
+}
+
+impl Event {
+    /// This event as the visitor may see it: internal notes hidden, explanations removed.
+    pub fn for_visitor(&self) -> Option<Event> {
+        match &self.body {
+            EventBody::Note { .. } => None,
+            EventBody::BotAnswer {
+                explanation: Some(_),
+                ..
+            } => {
+                let mut visible = self.clone();
+                if let EventBody::BotAnswer { explanation, .. } = &mut visible.body {
+                    *explanation = None;
+                }
+                Some(visible)
+            }
+            _ => Some(self.clone()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(explanation: Option<Box<Explanation>>) -> Event {
+        Event {
+            seq: 2,
+            at: 5,
+            body: EventBody::BotAnswer {
+                decision: "answer".into(),
+                html: "<p>Hi</p>".into(),
+                text: "Hi".into(),
+                options: vec![ChoiceItem {
+                    id: "track-order".into(),
+                    title: "Where is my order?".into(),
+                }],
+                offer_human: false,
+                explanation,
+            },
+        }
+    }
+
+    #[test]
+    fn a_bot_answer_serialises_to_its_documented_json() {
+        assert_eq!(
+            serde_json::to_string(&answer(None)).unwrap(),
+            r#"{"seq":2,"at":5,"kind":"bot_answer","decision":"answer","html":"<p>Hi</p>","text":"Hi","options":[{"id":"track-order","title":"Where is my order?"}],"offer_human":false}"#
+        );
+    }
+
+    #[test]
+    fn visitors_never_see_explanations_or_notes() {
+        let with = answer(Some(Box::default()));
+        assert!(
+            serde_json::to_string(&with)
+                .unwrap()
+                .contains("explanation")
+        );
+        assert_eq!(with.for_visitor().unwrap(), answer(None));
+        let note = Event {
+            seq: 3,
+            at: 6,
+            body: EventBody::Note {
+                agent: "a".into(),
+                text: "vip".into(),
+            },
+        };
+        assert_eq!(note.for_visitor(), None);
+    }
+
+    #[test]
+    fn events_round_trip_through_json_for_the_store() {
+        let e = answer(Some(Box::default()));
+        let back: Event = serde_json::from_str(&serde_json::to_string(&e).unwrap()).unwrap();
+        assert_eq!(back, e);
+    }
+}

@@ -1,0 +1,72 @@
+//! Conversations: the state machine and the items of a conversation's log.
+//!
+//! The state machine lives here and only here: `Bot -> Queued -> Assigned -> (Bot | Queued |
+//! Closed)`, plus closing from any open state. Every transition is checked by
+//! `ConversationState::can_become`, and the store applies it atomically (compare-and-set), so two
+//! tasks never both move one conversation.
+
+mod event;
+
+pub use event::{ChoiceItem, Event, EventBody, Notice};
+
+use serde::{Deserialize, Serialize};
+
+/// Who is answering the visitor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationState {
+    /// The bot answers.
+    Bot,
+    /// Waiting for a person; the bot is silent.
+    Queued,
+    /// A person owns the conversation; the bot is silent.
+    Assigned,
+    Closed,
+}
+
+impl ConversationState {
+    /// Whether `self -> to` is a legal transition.
+    pub fn can_become(self, to: ConversationState) -> bool {
+        use ConversationState::*;
+        matches!(
+            (self, to),
+            (Bot, Queued)
+                | (Queued, Assigned)
+                | (Queued, Bot)
+                | (Assigned, Bot)
+                | (Assigned, Queued)
+                | (Bot | Queued | Assigned, Closed)
+        )
+    }
+
+    /// The bot may answer only in this state.
+    pub fn bot_answers(self) -> bool {
+        self == ConversationState::Bot
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ConversationState::*;
+
+    #[test]
+    fn only_the_documented_transitions_are_allowed() {
+        assert!(Bot.can_become(Queued));
+        assert!(Queued.can_become(Assigned));
+        assert!(
+            Assigned.can_become(Bot) && Assigned.can_become(Queued) && Assigned.can_become(Closed)
+        );
+        assert!(
+            !Bot.can_become(Assigned),
+            "a conversation is queued before it is assigned"
+        );
+        assert!(!Closed.can_become(Bot) && !Closed.can_become(Queued));
+        assert!(!Bot.can_become(Bot));
+    }
+
+    #[test]
+    fn the_bot_answers_only_in_bot() {
+        assert!(Bot.bot_answers());
+        assert!(!Queued.bot_answers() && !Assigned.bot_answers() && !Closed.bot_answers());
+    }
+}
