@@ -1,5 +1,5 @@
-//! The `frontdesk` command line (clap): `chat` (the default), `kb check | test | import`, `eval`,
-//! `ask`.
+//! The `frontdesk` command line (clap): `serve` (the default), `chat`, `kb check | test |
+//! import`, `eval`, `ask`.
 //! Each command prints for a person by default; `--json` where a machine reads the result.
 //! Exit status: 0 success, 1 the check or test found errors, 2 the command could not run.
 
@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use crate::config::{ServeArgs, Settings};
 use crate::knowledge_base::{self, KnowledgeBase, Problem};
 use crate::matcher::{Decision, Matcher, Memory, Source};
 use crate::{eval, kb_test};
@@ -23,13 +24,15 @@ pub const DEFAULT_KB_DIR: &str = "knowledge_base";
     about = "Rules-based customer-service chatbot with human handoff"
 )]
 pub struct Cli {
-    /// Without a command: chat with the bot in this terminal, on `knowledge_base/`.
+    /// Without a command: `serve`.
     #[command(subcommand)]
     pub command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the chat server (the default): demo page, widget, visitor websocket.
+    Serve(ServeArgs),
     /// Chat with the bot in this terminal (one conversation; Ctrl-D ends it).
     Chat {
         #[arg(long, default_value = DEFAULT_KB_DIR)]
@@ -95,11 +98,9 @@ pub enum KbCommand {
 }
 
 pub fn run(cli: Cli) -> ExitCode {
-    let command = cli.command.unwrap_or(Command::Chat {
-        kb: PathBuf::from(DEFAULT_KB_DIR),
-        explain: false,
-    });
+    let command = cli.command.unwrap_or(Command::Serve(ServeArgs::default()));
     let result = match command {
+        Command::Serve(args) => serve(&args),
         Command::Chat { kb, explain } => chat(&kb, explain),
         Command::Kb(KbCommand::Check { dir }) => check(&dir),
         Command::Kb(KbCommand::Test { dir, json, exact }) => test(&dir, json, exact),
@@ -341,4 +342,54 @@ fn chat(kb_dir: &Path, explain: bool) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
+    let settings = Settings::load(args)?;
+    let Some(kb) = load_reporting(&settings.knowledge_base) else {
+        return Ok(ExitCode::from(1));
+    };
+    actix_web::rt::System::new().block_on(async move {
+        let store: std::sync::Arc<dyn crate::store::Store> =
+            std::sync::Arc::new(crate::store::MemoryStore::new());
+        let faqs = kb.faqs.len();
+        let app = crate::startup::Application::build(settings.clone(), kb, store)?;
+        let shutdown = app.shutdown_handle();
+        tracing::info!(faqs, "knowledge base loaded");
+        println!(
+            "frontdesk is running: open http://{}:{}/ (Ctrl-C stops it)",
+            settings.host,
+            app.port()
+        );
+        actix_web::rt::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("shutting down: closing chats");
+            shutdown.shutdown().await;
+        });
+        app.run_until_stopped().await?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM.
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

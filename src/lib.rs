@@ -10,6 +10,11 @@
 //! - [`conversation`]: the conversation state machine and the items of its event log.
 //! - [`store`]: the `Store` trait (conversations, logs, queue, fan-out), the in-memory backend
 //!   and the conformance tests every backend runs.
+//! - [`config`]: server settings (defaults, `frontdesk.toml`, `FRONTDESK_*`, flags).
+//! - [`startup`]: `Application::build / port / run_until_stopped`, graceful shutdown.
+//! - [`http`]: routes (demo page, widget, health, metrics, the websocket handshake).
+//! - [`session`]: one task per socket (`visitor`).
+//! - [`metrics`]: Prometheus counters and histograms.
 //! - [`eval`]: accuracy, coverage and latency on labelled CSV cases (`frontdesk eval`).
 //! - [`kb_test`]: the knowledge base's self-test (`frontdesk kb test`) and overlap warnings.
 //! - [`cli`]: the `frontdesk` command line.
@@ -23,10 +28,15 @@
 //! ```
 
 pub mod cli;
+pub mod config;
 pub mod conversation;
 pub mod eval;
+pub mod http;
 pub mod kb_test;
 pub mod knowledge_base;
 pub mod matcher;
+pub mod metrics;
 pub mod protocol;
+pub mod session;
+pub mod startup;
 pub mod store;

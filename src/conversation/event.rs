@@ -47,6 +47,16 @@ pub enum EventBody {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         explanation: Option<Box<Explanation>>,
     },
+    /// The visitor picked an option (`choose`).
+    VisitorChoice {
+        option: String,
+        title: String,
+    },
+    /// Left with the offline form.
+    OfflineMessage {
+        email: String,
+        text: String,
+    },
     AgentMessage {
         agent: String,
         text: String,
@@ -59,8 +69,9 @@ pub enum EventBody {
     Notice {
         notice: Notice,
     },
+    /// "Was this helpful?" on the bot answer `answer_seq`.
     Feedback {
-        seq: u64,
+        answer_seq: u64,
         helpful: bool,
     },
     Rating {
@@ -157,6 +168,56 @@ mod tests {
             },
         };
         assert_eq!(note.for_visitor(), None);
+    }
+
+    #[test]
+    fn no_item_field_collides_with_the_event_envelope() {
+        let bodies = vec![
+            EventBody::VisitorMessage {
+                text: "t".into(),
+                client_id: "c".into(),
+            },
+            EventBody::VisitorChoice {
+                option: "o".into(),
+                title: "t".into(),
+            },
+            EventBody::OfflineMessage {
+                email: "a@b".into(),
+                text: "t".into(),
+            },
+            EventBody::AgentMessage {
+                agent: "a".into(),
+                text: "t".into(),
+            },
+            EventBody::Note {
+                agent: "a".into(),
+                text: "t".into(),
+            },
+            EventBody::Notice {
+                notice: Notice::BackToBot,
+            },
+            EventBody::Feedback {
+                answer_seq: 1,
+                helpful: true,
+            },
+            EventBody::Rating {
+                score: 5,
+                comment: Some("c".into()),
+            },
+            answer(None).body,
+        ];
+        for body in bodies {
+            let event = Event {
+                seq: 42,
+                at: 7,
+                body,
+            };
+            let json: serde_json::Value = serde_json::to_value(&event).unwrap();
+            assert_eq!(json["seq"], 42, "{json}");
+            assert_eq!(json["at"], 7, "{json}");
+            let back: Event = serde_json::from_value(json).unwrap();
+            assert_eq!(back, event);
+        }
     }
 
     #[test]

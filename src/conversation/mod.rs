@@ -6,8 +6,10 @@
 //! tasks never both move one conversation.
 
 mod event;
+mod service;
 
 pub use event::{ChoiceItem, Event, EventBody, Notice};
+pub use service::{Conversations, MessageOutcome, reason_code};
 
 use serde::{Deserialize, Serialize};
 

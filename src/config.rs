@@ -1,0 +1,167 @@
+//! Server settings: built-in defaults, then an optional `frontdesk.toml`, then `FRONTDESK_*`
+//! environment variables and command-line flags (clap reads both; a flag wins over its variable).
+//! Every setting is listed with its default in the README.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+/// All server settings, with their defaults in `Default`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Address to listen on.
+    pub host: String,
+    /// Port to listen on (0 picks a free port).
+    pub port: u16,
+    /// The knowledge base folder.
+    pub knowledge_base: PathBuf,
+    /// Largest visitor text frame accepted, in bytes; larger ones get `error too_large`.
+    pub max_frame_bytes: usize,
+    /// Sustained messages per second per socket (token bucket refill).
+    pub rate_per_second: f64,
+    /// Burst of messages allowed at once per socket (token bucket size).
+    pub rate_burst: f64,
+    /// Rate-limited frames in a row after which the socket is closed with 1008.
+    pub abuse_limit: u32,
+    /// Open visitor sockets allowed at once; more are refused with 503.
+    pub max_connections: usize,
+    /// Seconds between server pings.
+    pub heartbeat_seconds: u64,
+    /// Seconds without any frame (or pong) after which a socket is closed.
+    pub idle_timeout_seconds: u64,
+    /// Extra origins (e.g. `https://shop.example`) allowed to open `/ws`; the server's own origin
+    /// and localhost are always allowed.
+    pub allowed_origins: Vec<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            host: "127.0.0.1".into(),
+            port: 8080,
+            knowledge_base: PathBuf::from("knowledge_base"),
+            max_frame_bytes: 4096,
+            rate_per_second: 2.0,
+            rate_burst: 10.0,
+            abuse_limit: 20,
+            max_connections: 10_000,
+            heartbeat_seconds: 15,
+            idle_timeout_seconds: 120,
+            allowed_origins: Vec::new(),
+        }
+    }
+}
+
+/// Flags (and their `FRONTDESK_*` variables) of `frontdesk serve`; unset ones keep the file's or
+/// the default value.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ServeArgs {
+    /// Settings file (TOML); `frontdesk.toml` is read if it exists.
+    #[arg(long, env = "FRONTDESK_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[arg(long, env = "FRONTDESK_HOST")]
+    pub host: Option<String>,
+    #[arg(long, env = "FRONTDESK_PORT")]
+    pub port: Option<u16>,
+    #[arg(long, env = "FRONTDESK_KNOWLEDGE_BASE")]
+    pub knowledge_base: Option<PathBuf>,
+    #[arg(long, env = "FRONTDESK_MAX_FRAME_BYTES")]
+    pub max_frame_bytes: Option<usize>,
+    #[arg(long, env = "FRONTDESK_RATE_PER_SECOND")]
+    pub rate_per_second: Option<f64>,
+    #[arg(long, env = "FRONTDESK_RATE_BURST")]
+    pub rate_burst: Option<f64>,
+    #[arg(long, env = "FRONTDESK_ABUSE_LIMIT")]
+    pub abuse_limit: Option<u32>,
+    #[arg(long, env = "FRONTDESK_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    #[arg(long, env = "FRONTDESK_HEARTBEAT_SECONDS")]
+    pub heartbeat_seconds: Option<u64>,
+    #[arg(long, env = "FRONTDESK_IDLE_TIMEOUT_SECONDS")]
+    pub idle_timeout_seconds: Option<u64>,
+    /// Comma-separated extra origins allowed to open `/ws`.
+    #[arg(long, env = "FRONTDESK_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Option<Vec<String>>,
+}
+
+const DEFAULT_FILE: &str = "frontdesk.toml";
+
+impl Settings {
+    /// Defaults, then the settings file, then flags/environment.
+    pub fn load(args: &ServeArgs) -> anyhow::Result<Settings> {
+        let file = args.config.clone().or_else(|| {
+            let default = Path::new(DEFAULT_FILE);
+            default.exists().then(|| default.to_path_buf())
+        });
+        let mut s = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                toml::from_str(&text)
+                    .with_context(|| format!("{}: invalid settings", path.display()))?
+            }
+            None => Settings::default(),
+        };
+        macro_rules! take {
+            ($($field:ident),*) => { $( if let Some(v) = args.$field.clone() { s.$field = v; } )* };
+        }
+        take!(
+            host,
+            port,
+            knowledge_base,
+            max_frame_bytes,
+            rate_per_second,
+            rate_burst,
+            abuse_limit,
+            max_connections,
+            heartbeat_seconds,
+            idle_timeout_seconds,
+            allowed_origins
+        );
+        anyhow::ensure!(
+            s.rate_per_second > 0.0 && s.rate_burst >= 1.0,
+            "rate_per_second must be > 0 and rate_burst >= 1"
+        );
+        anyhow::ensure!(
+            s.max_frame_bytes >= 16,
+            "max_frame_bytes must be at least 16"
+        );
+        Ok(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_the_file_which_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f.toml");
+        std::fs::write(&file, "port = 9000\nmax_frame_bytes = 2048\n").unwrap();
+        let args = ServeArgs {
+            config: Some(file),
+            port: Some(9100),
+            ..ServeArgs::default()
+        };
+        let s = Settings::load(&args).unwrap();
+        assert_eq!(s.port, 9100);
+        assert_eq!(s.max_frame_bytes, 2048);
+        assert_eq!(s.host, "127.0.0.1");
+    }
+
+    #[test]
+    fn a_misspelt_setting_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f.toml");
+        std::fs::write(&file, "prot = 9000\n").unwrap();
+        let err = Settings::load(&ServeArgs {
+            config: Some(file),
+            ..ServeArgs::default()
+        })
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("prot"), "{err:#}");
+    }
+}

@@ -1,0 +1,113 @@
+//! HTTP routes only, no business logic: the demo page and widget (embedded in the binary), health
+//! and readiness, metrics, and the visitor websocket's handshake (origin and capacity checks).
+
+use actix_web::http::header::{self, ContentType};
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use crate::startup::AppState;
+
+static DEMO_PAGE: &str = include_str!("../../widget/demo.html");
+static WIDGET_JS: &str = include_str!("../../widget/widget.js");
+/// Largest websocket frame the transport accepts; text frames over `max_frame_bytes` but under
+/// this get a polite `too_large` error, larger ones close the socket with 1009.
+const TRANSPORT_FRAME_LIMIT: usize = 64 * 1024;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(demo_page))
+        .route("/widget.js", web::get().to(widget_js))
+        .route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz))
+        .route("/metrics", web::get().to(metrics))
+        .route("/ws", web::get().to(visitor_socket));
+}
+
+async fn demo_page() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(ContentType::html())
+        .body(DEMO_PAGE)
+}
+
+async fn widget_js() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/javascript; charset=utf-8")
+        .body(WIDGET_JS)
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().body("ok")
+}
+
+/// Ready when the knowledge base is loaded (it is, once the server runs) and the store answers.
+async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    match state.conversations.store.ping().await {
+        Ok(()) => HttpResponse::Ok().body("ready"),
+        Err(e) => HttpResponse::ServiceUnavailable().body(format!("store unavailable: {e}")),
+    }
+}
+
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.conversations.metrics.render())
+}
+
+async fn visitor_socket(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+) -> actix_web::Result<HttpResponse> {
+    if !origin_allowed(&req, &state.settings.allowed_origins) {
+        return Ok(HttpResponse::Forbidden().body("this origin may not open the chat socket"));
+    }
+    if state.conversations.metrics.open_sockets.get() as usize >= state.settings.max_connections {
+        return Ok(
+            HttpResponse::ServiceUnavailable().body("too many open chats; try again shortly")
+        );
+    }
+    let (response, session, stream) = actix_ws::handle(&req, body)?;
+    let stream = stream
+        .max_frame_size(TRANSPORT_FRAME_LIMIT)
+        .aggregate_continuations()
+        .max_continuation_size(TRANSPORT_FRAME_LIMIT);
+    actix_web::rt::spawn(crate::session::visitor::run(state, session, stream));
+    Ok(response)
+}
+
+/// Browsers send `Origin`; other clients may not (allowed). Allowed: the server's own origin,
+/// localhost on any port, and the configured list.
+fn origin_allowed(req: &HttpRequest, extra: &[String]) -> bool {
+    let Some(origin) = req.headers().get(header::ORIGIN) else {
+        return true;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    let host = req.connection_info().host().to_owned();
+    let own = [format!("http://{host}"), format!("https://{host}")];
+    own.iter().any(|o| o == origin) || is_localhost(origin) || extra.iter().any(|o| o == origin)
+}
+
+fn is_localhost(origin: &str) -> bool {
+    let Some((_, rest)) = origin.split_once("://") else {
+        return false;
+    };
+    let host = match rest.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => rest.split(':').next().unwrap_or(""),
+    };
+    matches!(host, "localhost" | "127.0.0.1" | "::1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_localhost;
+
+    #[test]
+    fn localhost_origins_are_recognised_on_any_port() {
+        assert!(is_localhost("http://localhost:3000"));
+        assert!(is_localhost("http://127.0.0.1"));
+        assert!(is_localhost("http://[::1]:8080"));
+        assert!(!is_localhost("http://localhost.evil.example"));
+        assert!(!is_localhost("https://shop.example"));
+    }
+}

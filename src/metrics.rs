@@ -1,0 +1,101 @@
+//! Prometheus metrics (served at `/metrics`): open sockets, messages, decisions by kind, handoffs
+//! by reason, decision and reply latency. One registry per `Application`, so tests that start
+//! several servers in one process do not share counters.
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
+    Registry, TextEncoder,
+};
+
+/// Latency buckets in seconds: 10 us .. 1 s.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+    0.1, 0.25, 0.5, 1.0,
+];
+
+pub struct Metrics {
+    registry: Registry,
+    pub open_sockets: IntGauge,
+    pub messages: IntCounter,
+    pub decisions: IntCounterVec,
+    pub handoffs: IntCounterVec,
+    pub frame_errors: IntCounterVec,
+    /// Time inside `Matcher::decide`.
+    pub decision_seconds: Histogram,
+    /// From a visitor message arriving to the bot's reply being stored and published.
+    pub reply_seconds: HistogramVec,
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let registry = Registry::new_custom(Some("frontdesk".into()), None)
+            .expect("invariant: a constant, valid prefix");
+        let open_sockets =
+            IntGauge::new("open_sockets", "Visitor websockets open now").expect("valid metric");
+        let messages = IntCounter::new("visitor_messages_total", "Visitor messages stored")
+            .expect("valid metric");
+        let decisions = IntCounterVec::new(
+            Opts::new("decisions_total", "Bot decisions by kind"),
+            &["kind"],
+        )
+        .expect("valid metric");
+        let handoffs = IntCounterVec::new(
+            Opts::new("handoffs_total", "Handoffs to a person by reason"),
+            &["reason"],
+        )
+        .expect("valid metric");
+        let frame_errors = IntCounterVec::new(
+            Opts::new("frame_errors_total", "Error frames sent, by code"),
+            &["code"],
+        )
+        .expect("valid metric");
+        let decision_seconds = Histogram::with_opts(
+            HistogramOpts::new("decision_seconds", "Time to decide on one message")
+                .buckets(LATENCY_BUCKETS.to_vec()),
+        )
+        .expect("valid metric");
+        let reply_seconds = HistogramVec::new(
+            HistogramOpts::new("reply_seconds", "Visitor message to stored bot reply")
+                .buckets(LATENCY_BUCKETS.to_vec()),
+            &["kind"],
+        )
+        .expect("valid metric");
+        for c in [
+            Box::new(open_sockets.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(messages.clone()),
+            Box::new(decisions.clone()),
+            Box::new(handoffs.clone()),
+            Box::new(frame_errors.clone()),
+            Box::new(decision_seconds.clone()),
+            Box::new(reply_seconds.clone()),
+        ] {
+            registry
+                .register(c)
+                .expect("invariant: each metric is registered once");
+        }
+        Metrics {
+            registry,
+            open_sockets,
+            messages,
+            decisions,
+            handoffs,
+            frame_errors,
+            decision_seconds,
+            reply_seconds,
+        }
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut out = Vec::new();
+        // Encoding gathered metric families into a Vec cannot fail.
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}

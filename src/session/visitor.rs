@@ -1,0 +1,414 @@
+//! A visitor's websocket, from `hello` to close.
+//!
+//! The task owns the socket. It binds to one conversation on `hello` (new or resumed), then
+//! forwards that conversation's events from the store's bus, each exactly once and in `seq`
+//! order: it subscribes *before* replaying what the client missed, and skips bus events it
+//! already sent. Frames become calls on `Conversations`; bad frames get an `error` frame and the
+//! socket stays usable. Visitor text is never logged.
+
+use std::time::{Duration, Instant};
+
+use actix_web::web;
+use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
+use tokio::sync::broadcast;
+
+use super::rate::TokenBucket;
+use crate::conversation::{Event, MessageOutcome};
+use crate::protocol::{
+    ErrorCode, PROTOCOL_VERSION, ServerFrame, VisitorFrame, parse_visitor_frame,
+};
+use crate::startup::AppState;
+use crate::store::{ConversationId, Token, VisitorInfo};
+
+/// Longest `client_id` accepted.
+const MAX_CLIENT_ID: usize = 64;
+
+/// Why the loop ended, as the close frame to send.
+type Close = Option<CloseReason>;
+
+struct Bound {
+    id: ConversationId,
+    bus: broadcast::Receiver<Event>,
+    /// Highest `seq` sent on this socket.
+    last_sent: u64,
+}
+
+pub async fn run(
+    state: web::Data<AppState>,
+    mut session: Session,
+    mut stream: AggregatedMessageStream,
+) {
+    let settings = &state.settings;
+    let metrics = &state.conversations.metrics;
+    metrics.open_sockets.inc();
+    let mut bound: Option<Bound> = None;
+    let mut bucket = TokenBucket::new(settings.rate_per_second, settings.rate_burst);
+    let mut strikes = 0u32;
+    let mut heartbeat = tokio::time::interval(Duration::from_secs(settings.heartbeat_seconds));
+    let idle_timeout = Duration::from_secs(settings.idle_timeout_seconds);
+    let mut last_seen = Instant::now();
+    let mut shutdown = state.shutdown.clone();
+
+    let close: Close = loop {
+        tokio::select! {
+            msg = stream.recv() => {
+                let Some(msg) = msg else { break None };
+                last_seen = Instant::now();
+                match msg {
+                    Ok(AggregatedMessage::Text(text)) => {
+                        if text.len() > settings.max_frame_bytes {
+                            if error(&state, &mut session, ErrorCode::TooLarge, &format!("frames are limited to {} bytes", settings.max_frame_bytes)).await.is_err() { break None; }
+                            continue;
+                        }
+                        if bound.is_some() && !bucket.try_take() {
+                            strikes += 1;
+                            if strikes >= settings.abuse_limit {
+                                break Some(CloseReason { code: CloseCode::Policy, description: Some("too many messages".into()) });
+                            }
+                            if error(&state, &mut session, ErrorCode::RateLimited, "too many messages: slow down").await.is_err() { break None; }
+                            continue;
+                        }
+                        strikes = 0;
+                        match handle_text(&state, &mut session, &mut bound, &text).await {
+                            Ok(()) => {}
+                            Err(()) => break None,
+                        }
+                    }
+                    Ok(AggregatedMessage::Binary(_)) => {
+                        if error(&state, &mut session, ErrorCode::BinaryFrame, "send JSON text frames").await.is_err() { break None; }
+                    }
+                    Ok(AggregatedMessage::Ping(bytes)) => {
+                        if session.pong(&bytes).await.is_err() { break None; }
+                    }
+                    Ok(AggregatedMessage::Pong(_)) => {}
+                    Ok(AggregatedMessage::Close(_)) => break None,
+                    // A protocol error (bad framing, or a frame over the transport limit).
+                    Err(_) => break Some(CloseReason { code: CloseCode::Size, description: Some("frame too large or malformed".into()) }),
+                }
+            }
+            event = next_event(&mut bound) => {
+                match forward(&state, &mut session, &mut bound, event).await {
+                    Ok(()) => {}
+                    Err(()) => break None,
+                }
+            }
+            _ = heartbeat.tick() => {
+                if last_seen.elapsed() > idle_timeout {
+                    break Some(CloseReason { code: CloseCode::Normal, description: Some("idle".into()) });
+                }
+                if session.ping(b"").await.is_err() { break None; }
+            }
+            _ = shutdown.changed() => {
+                break Some(CloseReason { code: CloseCode::Away, description: Some("server shutting down".into()) });
+            }
+        }
+    };
+    metrics.open_sockets.dec();
+    // The client may already be gone: closing a closed session is a normal outcome.
+    let _ = session.close(close).await;
+}
+
+/// The next event on the bound conversation's bus; never resolves before `hello`.
+async fn next_event(bound: &mut Option<Bound>) -> Result<Event, broadcast::error::RecvError> {
+    match bound {
+        Some(b) => b.bus.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Sends a bus event (or catches up after lagging). `Err` when the socket is gone.
+async fn forward(
+    state: &AppState,
+    session: &mut Session,
+    bound: &mut Option<Bound>,
+    event: Result<Event, broadcast::error::RecvError>,
+) -> Result<(), ()> {
+    let Some(b) = bound.as_mut() else {
+        return Ok(());
+    };
+    match event {
+        Ok(event) => {
+            if event.seq > b.last_sent {
+                // An event we skipped would be a gap: fill it from the log first.
+                if event.seq > b.last_sent + 1 {
+                    return catch_up(state, session, b).await;
+                }
+                b.last_sent = event.seq;
+                if let Some(visible) = event.for_visitor() {
+                    send(session, &ServerFrame::Event(visible)).await?;
+                }
+            }
+            Ok(())
+        }
+        Err(broadcast::error::RecvError::Lagged(_)) => catch_up(state, session, b).await,
+        Err(broadcast::error::RecvError::Closed) => {
+            // The bus went away (conversation removed): stop listening, keep the socket.
+            b.bus = broadcast::channel(1).1;
+            Ok(())
+        }
+    }
+}
+
+/// Sends everything after `last_sent` from the log.
+async fn catch_up(state: &AppState, session: &mut Session, b: &mut Bound) -> Result<(), ()> {
+    let events = match state
+        .conversations
+        .store
+        .events_after(&b.id, b.last_sent)
+        .await
+    {
+        Ok(events) => events,
+        Err(e) => {
+            tracing::warn!(conv = %b.id, error = %e, "cannot read the log to catch up");
+            return Ok(());
+        }
+    };
+    for event in events {
+        b.last_sent = event.seq;
+        if let Some(visible) = event.for_visitor() {
+            send(session, &ServerFrame::Event(visible)).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn send(session: &mut Session, frame: &ServerFrame) -> Result<(), ()> {
+    // Serialising our own frame types cannot fail.
+    let json = serde_json::to_string(frame).unwrap_or_default();
+    session.text(json).await.map_err(drop)
+}
+
+async fn error(
+    state: &AppState,
+    session: &mut Session,
+    code: ErrorCode,
+    message: &str,
+) -> Result<(), ()> {
+    let label = serde_json::to_value(code)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    state
+        .conversations
+        .metrics
+        .frame_errors
+        .with_label_values(&[&label])
+        .inc();
+    send(
+        session,
+        &ServerFrame::Error {
+            code,
+            message: message.into(),
+        },
+    )
+    .await
+}
+
+/// Handles one text frame. `Err` only when the socket is gone.
+async fn handle_text(
+    state: &AppState,
+    session: &mut Session,
+    bound: &mut Option<Bound>,
+    text: &str,
+) -> Result<(), ()> {
+    let frame = match parse_visitor_frame(text) {
+        Ok(frame) => frame,
+        Err((code, message)) => return error(state, session, code, &message).await,
+    };
+    let conversations = &state.conversations;
+    let Some(b) = bound.as_mut() else {
+        return match frame {
+            VisitorFrame::Hello {
+                token,
+                last_seq,
+                name,
+                email,
+                page,
+                locale,
+                tz,
+                ..
+            } => {
+                let visitor = VisitorInfo {
+                    name,
+                    email,
+                    page,
+                    locale,
+                    tz,
+                };
+                hello(state, session, bound, token, last_seq, visitor).await
+            }
+            _ => error(state, session, ErrorCode::HelloFirst, "send `hello` first").await,
+        };
+    };
+    let id = b.id.clone();
+    let result = match frame {
+        VisitorFrame::Hello { .. } => {
+            return error(
+                state,
+                session,
+                ErrorCode::Invalid,
+                "this socket already said hello",
+            )
+            .await;
+        }
+        VisitorFrame::Message { text, client_id } => {
+            if text.trim().is_empty() {
+                return error(state, session, ErrorCode::EmptyText, "the message is empty").await;
+            }
+            if client_id.is_empty() || client_id.len() > MAX_CLIENT_ID {
+                return error(
+                    state,
+                    session,
+                    ErrorCode::BadFrame,
+                    "client_id must be 1-64 characters",
+                )
+                .await;
+            }
+            match conversations
+                .visitor_message(&id, text, client_id.clone())
+                .await
+            {
+                Ok(MessageOutcome::Duplicate { seq }) => {
+                    return send(session, &ServerFrame::Ack { client_id, seq }).await;
+                }
+                Ok(MessageOutcome::Stored) => Ok(()),
+                Err(e) => Err(e),
+            }
+        }
+        VisitorFrame::Typing => Ok(()),
+        VisitorFrame::Choose { option } => match conversations.choose(&id, &option).await {
+            Ok(true) => Ok(()),
+            Ok(false) => return error(state, session, ErrorCode::Invalid, "unknown option").await,
+            Err(e) => Err(e),
+        },
+        VisitorFrame::RequestHuman => conversations.request_human(&id).await,
+        VisitorFrame::Feedback { seq, helpful } => {
+            match conversations.feedback(&id, seq, helpful).await {
+                Ok(true) => Ok(()),
+                Ok(false) => {
+                    return error(
+                        state,
+                        session,
+                        ErrorCode::Invalid,
+                        "feedback is for a bot answer's seq",
+                    )
+                    .await;
+                }
+                Err(e) => Err(e),
+            }
+        }
+        VisitorFrame::Rate { score, comment } => {
+            if !(1..=5).contains(&score) {
+                return error(state, session, ErrorCode::Invalid, "score is 1 to 5").await;
+            }
+            conversations.rate(&id, score, comment).await
+        }
+        VisitorFrame::LeaveMessage { email, text } => {
+            if !email.contains('@') || text.trim().is_empty() {
+                return error(
+                    state,
+                    session,
+                    ErrorCode::Invalid,
+                    "an e-mail address and a message are needed",
+                )
+                .await;
+            }
+            conversations.leave_message(&id, email, text).await
+        }
+    };
+    match result {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            tracing::error!(conv = %id, error = %e, "store operation failed");
+            error(
+                state,
+                session,
+                ErrorCode::Internal,
+                "something went wrong on our side; please try again",
+            )
+            .await
+        }
+    }
+}
+
+/// Binds the socket to a resumed or new conversation and replays what the client missed.
+async fn hello(
+    state: &AppState,
+    session: &mut Session,
+    bound: &mut Option<Bound>,
+    token: Option<String>,
+    last_seq: Option<u64>,
+    visitor: VisitorInfo,
+) -> Result<(), ()> {
+    let store = &state.conversations.store;
+    let resumed = match token.as_deref().and_then(Token::parse) {
+        Some(token) => match store.resume(&token).await {
+            Ok(Some(conversation)) => Some((conversation, token)),
+            Ok(None) => None,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot resume");
+                return error(
+                    state,
+                    session,
+                    ErrorCode::Internal,
+                    "the conversation store is unavailable; retry",
+                )
+                .await;
+            }
+        },
+        None => None,
+    };
+    let was_resumed = resumed.is_some();
+    let (conversation, token) = match resumed {
+        Some(found) => found,
+        None => {
+            if token.is_some() {
+                error(
+                    state,
+                    session,
+                    ErrorCode::UnknownToken,
+                    "that conversation was not found; a new one starts",
+                )
+                .await?;
+            }
+            match store.create(visitor).await {
+                Ok(created) => created,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot create a conversation");
+                    return error(
+                        state,
+                        session,
+                        ErrorCode::Internal,
+                        "the conversation store is unavailable; retry",
+                    )
+                    .await;
+                }
+            }
+        }
+    };
+    // Subscribe before reading the log, so nothing appended in between is missed.
+    let bus = store.subscribe(&conversation.id);
+    send(
+        session,
+        &ServerFrame::Welcome {
+            v: PROTOCOL_VERSION,
+            token: token.expose(),
+            conversation: conversation.id.to_string(),
+            state: conversation.state,
+            resumed: was_resumed,
+        },
+    )
+    .await?;
+    let mut b = Bound {
+        id: conversation.id,
+        bus,
+        last_sent: if was_resumed {
+            last_seq.unwrap_or(0)
+        } else {
+            0
+        },
+    };
+    catch_up(state, session, &mut b).await?;
+    *bound = Some(b);
+    Ok(())
+}

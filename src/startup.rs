@@ -1,0 +1,107 @@
+//! Builds and runs the server: `Application::build(settings, kb, store)` binds the listener (port
+//! 0 picks a free one, as tests do), `run_until_stopped` serves, and a `Shutdown` handle stops it
+//! gracefully: every session closes its socket with 1001 first, then the server drains.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::{App, HttpServer, web};
+use arc_swap::ArcSwap;
+use tokio::sync::watch;
+
+use crate::config::Settings;
+use crate::conversation::Conversations;
+use crate::knowledge_base::KnowledgeBase;
+use crate::matcher::Matcher;
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+/// How long sessions get to send their close frames before the server stops listening to them.
+const CLOSE_GRACE: Duration = Duration::from_millis(300);
+/// How long actix waits for connections to finish after that.
+const SHUTDOWN_TIMEOUT_SECONDS: u64 = 5;
+
+/// Shared by every request and session.
+pub struct AppState {
+    pub settings: Settings,
+    pub conversations: Conversations,
+    /// Flips to `true` once, when the server shuts down; every session watches it.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    shutdown: Shutdown,
+}
+
+/// Stops a running `Application` gracefully. Cloneable; the first call does the work.
+#[derive(Clone)]
+pub struct Shutdown {
+    signal: Arc<watch::Sender<bool>>,
+    server: ServerHandle,
+}
+
+impl Shutdown {
+    pub async fn shutdown(&self) {
+        // Sessions close with 1001 ("going away") on this signal.
+        self.signal.send_replace(true);
+        tokio::time::sleep(CLOSE_GRACE).await;
+        self.server.stop(true).await;
+    }
+}
+
+impl Application {
+    pub fn build(
+        settings: Settings,
+        kb: KnowledgeBase,
+        store: Arc<dyn Store>,
+    ) -> anyhow::Result<Application> {
+        let matcher = Matcher::build(kb)?;
+        let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
+        let port = listener.local_addr()?.port();
+        let (signal, shutdown_rx) = watch::channel(false);
+        let state = web::Data::new(AppState {
+            settings,
+            conversations: Conversations {
+                store,
+                matcher: Arc::new(ArcSwap::from_pointee(matcher)),
+                metrics: Arc::new(Metrics::new()),
+            },
+            shutdown: shutdown_rx,
+        });
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .configure(crate::http::routes)
+        })
+        // Signals are ours (see `cli`): sessions must close with 1001 before actix stops.
+        .disable_signals()
+        .shutdown_timeout(SHUTDOWN_TIMEOUT_SECONDS)
+        .listen(listener)?
+        .run();
+        let shutdown = Shutdown {
+            signal: Arc::new(signal),
+            server: server.handle(),
+        };
+        Ok(Application {
+            port,
+            server,
+            shutdown,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn shutdown_handle(&self) -> Shutdown {
+        self.shutdown.clone()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

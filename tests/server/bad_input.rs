@@ -1,0 +1,84 @@
+use serde_json::json;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::app::{Visitor, spawn_app, spawn_app_with};
+
+/// After an error the socket must still answer a good message.
+async fn still_answers(v: &mut Visitor) {
+    v.say("how do I reset my password").await;
+    let answer = v.bot_answer().await;
+    assert_eq!(answer["decision"], "answer");
+}
+
+#[actix_web::test]
+async fn every_bad_frame_gets_its_error_code_and_the_socket_keeps_working() {
+    let app = spawn_app().await;
+    let mut v = app.visitor().await;
+    let cases: Vec<(Message, &str)> = vec![
+        (Message::text("this is not json"), "bad_frame"),
+        (Message::text(r#"{"type":"dance"}"#), "unknown_type"),
+        (
+            Message::text(r#"{"type":"message","text":"hi"}"#),
+            "bad_frame",
+        ),
+        (Message::binary(vec![0u8, 159, 146, 150]), "binary_frame"),
+        (
+            Message::text(
+                json!({"type":"message","text":"x".repeat(5000),"client_id":"big"}).to_string(),
+            ),
+            "too_large",
+        ),
+        (
+            Message::text(r#"{"type":"message","text":"","client_id":"e1"}"#),
+            "empty_text",
+        ),
+        (
+            Message::text(r#"{"type":"message","text":"  \n\t ","client_id":"e2"}"#),
+            "empty_text",
+        ),
+        (Message::text(r#"{"type":"rate","score":9}"#), "invalid"),
+        (
+            Message::text(r#"{"type":"choose","option":"no-such-faq"}"#),
+            "invalid",
+        ),
+        (Message::text(r#"{"type":"hello"}"#), "invalid"),
+    ];
+    for (frame, code) in cases {
+        v.send_raw(frame).await;
+        let err = v.until(|f| f["type"] == "error").await;
+        assert_eq!(err["code"], code, "{err}");
+    }
+    still_answers(&mut v).await;
+}
+
+#[actix_web::test]
+async fn frames_before_hello_are_refused_until_hello() {
+    let app = spawn_app().await;
+    let mut v = Visitor::connect(&app, None).await.unwrap();
+    v.say("hi").await;
+    assert_eq!(v.next().await["code"], "hello_first");
+    v.hello(json!({"type": "hello"})).await;
+    still_answers(&mut v).await;
+}
+
+#[actix_web::test]
+async fn flooding_is_rate_limited_and_sustained_abuse_is_closed_with_1008() {
+    let app = spawn_app_with(|s| {
+        s.rate_burst = 3.0;
+        s.rate_per_second = 0.5;
+        s.abuse_limit = 5;
+    })
+    .await;
+    let mut v = app.visitor().await;
+    for i in 0..4 {
+        v.send(json!({"type": "typing", "n": i})).await;
+    }
+    // The 4th frame is over the burst of 3 (the `n` field also makes them bad frames; the rate
+    // limit is checked first).
+    let limited = v.until(|f| f["code"] == "rate_limited").await;
+    assert_eq!(limited["type"], "error");
+    for _ in 0..10 {
+        v.send(json!({"type": "typing"})).await;
+    }
+    assert_eq!(v.closed().await, Some(1008));
+}

@@ -1,0 +1,76 @@
+use crate::app::{Visitor, spawn_app, spawn_app_with};
+
+#[actix_web::test]
+async fn health_readiness_pages_and_widget_are_served() {
+    let app = spawn_app().await;
+    assert_eq!(app.get("/healthz").await, (200, "ok".into()));
+    assert_eq!(app.get("/readyz").await.0, 200);
+    let (status, page) = app.get("/").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("<script src=\"/widget.js\""),
+        "the demo page embeds the widget"
+    );
+    let (status, js) = app.get("/widget.js").await;
+    assert_eq!(status, 200);
+    assert!(js.contains("new WebSocket"));
+}
+
+#[actix_web::test]
+async fn metrics_count_messages_decisions_and_handoffs() {
+    let app = spawn_app().await;
+    let mut v = app.visitor().await;
+    v.say("hello").await;
+    v.bot_answer().await;
+    v.say("talk to a human").await;
+    v.until(|f| f["kind"] == "notice").await;
+    let (status, text) = app.get("/metrics").await;
+    assert_eq!(status, 200);
+    assert!(
+        text.contains("frontdesk_visitor_messages_total 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("frontdesk_decisions_total{kind=\"answer\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("frontdesk_handoffs_total{reason=\"rule\"} 1"),
+        "{text}"
+    );
+    assert!(text.contains("frontdesk_open_sockets 1"), "{text}");
+    assert!(text.contains("frontdesk_decision_seconds_bucket"), "{text}");
+}
+
+#[actix_web::test]
+async fn a_disallowed_origin_is_refused_and_an_allowed_one_connects() {
+    let app = spawn_app_with(|s| s.allowed_origins = vec!["https://shop.example".into()]).await;
+    let refused = Visitor::connect(&app, Some("https://evil.example")).await;
+    match refused {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 403)
+        }
+        other => panic!("expected 403, got {:?}", other.map(|_| "a socket")),
+    }
+    assert!(
+        Visitor::connect(&app, Some("https://shop.example"))
+            .await
+            .is_ok()
+    );
+    assert!(
+        Visitor::connect(&app, Some("http://localhost:3000"))
+            .await
+            .is_ok()
+    );
+}
+
+#[actix_web::test]
+async fn shutdown_closes_every_socket_with_1001() {
+    let app = spawn_app().await;
+    let mut a = app.visitor().await;
+    let mut b = app.visitor().await;
+    let shutdown = app.shutdown.clone();
+    actix_web::rt::spawn(async move { shutdown.shutdown().await });
+    assert_eq!(a.closed().await, Some(1001));
+    assert_eq!(b.closed().await, Some(1001));
+}
