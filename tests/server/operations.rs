@@ -74,3 +74,28 @@ async fn shutdown_closes_every_socket_with_1001() {
     assert_eq!(a.closed().await, Some(1001));
     assert_eq!(b.closed().await, Some(1001));
 }
+
+#[actix_web::test]
+async fn a_socket_that_stops_answering_pings_is_closed_as_idle() {
+    let app = spawn_app_with(|s| {
+        s.heartbeat_seconds = 1;
+        s.idle_timeout_seconds = 1;
+    })
+    .await;
+    let mut v = app.visitor().await;
+    // Not reading means not answering the server's pings.
+    tokio::time::sleep(std::time::Duration::from_millis(2600)).await;
+    assert_eq!(v.closed().await, Some(1000));
+}
+
+#[actix_web::test]
+async fn connections_over_the_limit_are_refused_with_503() {
+    let app = spawn_app_with(|s| s.max_connections = 1).await;
+    let _first = app.visitor().await;
+    match Visitor::connect(&app, None).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 503)
+        }
+        other => panic!("expected 503, got {:?}", other.map(|_| "a socket")),
+    }
+}
