@@ -17,8 +17,10 @@ use super::{
 use crate::conversation::{ConversationState, Event, EventBody};
 use crate::matcher::Memory;
 
-/// Events buffered per subscriber before it lags.
-const BUS_CAPACITY: usize = 256;
+/// Events buffered per subscriber before it lags. Small on purpose: a broadcast channel
+/// allocates all its slots up front, once per conversation, and a lagging socket catches up from
+/// the log (`events_after`) anyway.
+const BUS_CAPACITY: usize = 8;
 
 struct Entry {
     conversation: Conversation,

@@ -1,0 +1,304 @@
+//! Load generator: N concurrent visitor websockets on loopback, asking the sample knowledge
+//! base's questions one after another (each visitor waits for the bot's answer before asking
+//! again), against the real `frontdesk serve` process; then the same load against a bare
+//! actix-ws echo endpoint (this binary, `--echo-server`), so every run shows our ceiling on the
+//! same stack and machine. `--idle N` instead opens N idle visitor sockets and reports the
+//! server's resident memory per socket.
+//!
+//!     cargo bench --bench loadgen -- --visitors 100 --seconds 10
+//!     cargo bench --bench loadgen -- --idle 10000
+//!
+//! Servers run as child processes, so client and server file descriptors and memory are apart.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
+
+const QUESTIONS: &[&str] = &[
+    "where is my order?",
+    "how long does a refund take?",
+    "can I pay with Klarna?",
+    "how do I reset my password",
+    "do you ship to the UK?",
+    "how much is shipping",
+    "how do I return an item",
+    "what is your phone number",
+];
+/// A reply slower than this counts as an error (and the visitor moves on).
+const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--echo-server") {
+        echo_server();
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    if let Some(idle) = arg("--idle") {
+        runtime.block_on(idle_sockets(idle.parse().expect("--idle N")));
+        return;
+    }
+    let visitors: usize = arg("--visitors").map_or(100, |v| v.parse().expect("--visitors N"));
+    let seconds: u64 = arg("--seconds").map_or(10, |v| v.parse().expect("--seconds N"));
+    let (mut bot, bot_port) = spawn_frontdesk(visitors + 10);
+    let (mut echo, echo_port) = spawn_echo();
+    let bot_result = runtime.block_on(run_load(bot_port, visitors, seconds, Mode::Bot));
+    let echo_result = runtime.block_on(run_load(echo_port, visitors, seconds, Mode::Echo));
+    let _ = bot.kill();
+    let _ = echo.kill();
+    println!("visitors: {visitors}, {seconds} s each, loopback, 2 processes (client, server)");
+    bot_result.print("frontdesk bot");
+    echo_result.print("actix-ws echo");
+    println!(
+        "ratios: replies/s bot/echo = {:.2}, p99 bot/echo = {:.2}",
+        bot_result.per_second() / echo_result.per_second(),
+        bot_result.percentile(0.99) / echo_result.percentile(0.99)
+    );
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Bot,
+    Echo,
+}
+
+struct LoadResult {
+    seconds: f64,
+    micros: Vec<f64>,
+    errors: usize,
+}
+
+impl LoadResult {
+    fn per_second(&self) -> f64 {
+        self.micros.len() as f64 / self.seconds
+    }
+
+    fn percentile(&self, q: f64) -> f64 {
+        frontdesk::eval::percentile(&self.micros, q) / 1000.0
+    }
+
+    fn print(&self, name: &str) {
+        println!(
+            "{name:>14}: {} replies, {:.0} replies/s, latency p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms, errors {}",
+            self.micros.len(),
+            self.per_second(),
+            self.percentile(0.5),
+            self.percentile(0.99),
+            self.percentile(0.999),
+            self.errors
+        );
+    }
+}
+
+async fn run_load(port: u16, visitors: usize, seconds: u64, mode: Mode) -> LoadResult {
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(seconds);
+    let tasks: Vec<_> = (0..visitors)
+        .map(|v| tokio::spawn(visitor(port, v, deadline, mode)))
+        .collect();
+    let mut micros = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        match t.await {
+            Ok((m, e)) => {
+                micros.extend(m);
+                errors += e;
+            }
+            Err(_) => errors += 1,
+        }
+    }
+    micros.sort_by(f64::total_cmp);
+    LoadResult {
+        seconds: start.elapsed().as_secs_f64(),
+        micros,
+        errors,
+    }
+}
+
+/// One visitor: ask, wait for the reply, repeat until the deadline. (latencies in us, errors)
+async fn visitor(port: u16, n: usize, deadline: Instant, mode: Mode) -> (Vec<f64>, usize) {
+    let url = format!("ws://127.0.0.1:{port}/ws");
+    let Ok((mut ws, _)) = tokio_tungstenite::connect_async(url).await else {
+        return (Vec::new(), 1);
+    };
+    if mode == Mode::Bot {
+        let _ = ws.send(Message::text(r#"{"type":"hello"}"#)).await;
+        if wait_for(&mut ws, "\"welcome\"").await.is_none() {
+            return (Vec::new(), 1);
+        }
+    }
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    let mut i = n;
+    while Instant::now() < deadline {
+        i += 1;
+        let question = QUESTIONS[i % QUESTIONS.len()];
+        let frame = format!(r#"{{"type":"message","text":"{question}","client_id":"{n}-{i}"}}"#);
+        let sent = Instant::now();
+        if ws.send(Message::text(frame)).await.is_err() {
+            errors += 1;
+            break;
+        }
+        let wanted = if mode == Mode::Bot {
+            "\"bot_answer\""
+        } else {
+            "\"message\""
+        };
+        match wait_for(&mut ws, wanted).await {
+            Some(()) => latencies.push(sent.elapsed().as_secs_f64() * 1e6),
+            None => {
+                errors += 1;
+                break;
+            }
+        }
+    }
+    let _ = ws.close(None).await;
+    (latencies, errors)
+}
+
+async fn wait_for<S>(ws: &mut S, needle: &str) -> Option<()>
+where
+    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    let work = async {
+        while let Some(Ok(msg)) = ws.next().await {
+            if let Message::Text(t) = msg
+                && t.contains(needle)
+            {
+                return Some(());
+            }
+        }
+        None
+    };
+    tokio::time::timeout(REPLY_TIMEOUT, work)
+        .await
+        .ok()
+        .flatten()
+}
+
+/// Starts `frontdesk serve` on a free port; returns it with the port.
+fn spawn_frontdesk(max_connections: usize) -> (Child, u16) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--rate-per-second",
+            "100000",
+            "--rate-burst",
+            "100000",
+        ])
+        .args(["--max-connections", &max_connections.to_string()])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("frontdesk starts");
+    let port = read_port(&mut child, "http://127.0.0.1:");
+    (child, port)
+}
+
+fn spawn_echo() -> (Child, u16) {
+    let mut child = Command::new(std::env::current_exe().expect("own path"))
+        .arg("--echo-server")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the echo server starts");
+    let port = read_port(&mut child, "echo on 127.0.0.1:");
+    (child, port)
+}
+
+fn read_port(child: &mut Child, prefix: &str) -> u16 {
+    let stdout = child.stdout.take().expect("piped stdout");
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("readable stdout");
+        if let Some(rest) = line.split(prefix).nth(1) {
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            return digits.parse().expect("a port number");
+        }
+    }
+    panic!("the server printed no port");
+}
+
+/// The ceiling: a bare actix-ws endpoint that sends every text frame back.
+fn echo_server() {
+    use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+
+    async fn echo(req: HttpRequest, body: web::Payload) -> actix_web::Result<HttpResponse> {
+        let (response, mut session, mut stream) = actix_ws::handle(&req, body)?;
+        actix_web::rt::spawn(async move {
+            while let Some(Ok(msg)) = stream.recv().await {
+                match msg {
+                    actix_ws::Message::Text(t) => {
+                        if session.text(t).await.is_err() {
+                            break;
+                        }
+                    }
+                    actix_ws::Message::Close(_) => break,
+                    _ => {}
+                }
+            }
+            let _ = session.close(None).await;
+        });
+        Ok(response)
+    }
+
+    actix_web::rt::System::new().block_on(async {
+        let server = HttpServer::new(|| App::new().route("/ws", web::get().to(echo)))
+            .bind(("127.0.0.1", 0))
+            .expect("binds");
+        let port = server.addrs()[0].port();
+        println!("echo on 127.0.0.1:{port}");
+        server.run().await.expect("echo server runs");
+    });
+}
+
+/// Opens `count` idle visitor sockets and reports the server's resident memory per socket.
+async fn idle_sockets(count: usize) {
+    let (mut server, port) = spawn_frontdesk(count + 10);
+    let pid = server.id();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = rss_kib(pid);
+    let mut sockets = Vec::with_capacity(count);
+    for _ in 0..count {
+        let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/ws"))
+            .await
+            .expect("connects");
+        ws.send(Message::text(r#"{"type":"hello"}"#))
+            .await
+            .expect("sends hello");
+        wait_for(&mut ws, "\"welcome\"").await.expect("welcome");
+        sockets.push(ws);
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = rss_kib(pid);
+    println!(
+        "{count} idle visitor sockets (each with a conversation): server RSS {before} KiB -> {after} KiB, {:.1} KiB per socket",
+        (after - before) as f64 / count as f64
+    );
+    drop(sockets);
+    let _ = server.kill();
+}
+
+fn rss_kib(pid: u32) -> i64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc is readable");
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .expect("VmRSS in /proc/PID/status")
+}
