@@ -242,7 +242,7 @@ fn echo_server() {
         actix_web::rt::spawn(async move {
             while let Some(Ok(msg)) = stream.recv().await {
                 match msg {
-                    actix_ws::Message::Text(t) if session.text(t).await.is_err() => break,
+                    actix_ws::Message::Text(t) if session.text(t.clone()).await.is_err() => break,
                     actix_ws::Message::Close(_) => break,
                     _ => {}
                 }
