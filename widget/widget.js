@@ -11,17 +11,20 @@
   var wsUrl = (base.protocol === "https:" ? "wss://" : "ws://") + base.host + "/ws";
   var KEY = "frontdesk:" + base.host;
   var saved = JSON.parse(localStorage.getItem(KEY) || "{}");
-  var lastSeq = saved.lastSeq || 0;
+  // Highest seq shown on this page: a fresh page (load, reload, navigation) shows nothing yet, so
+  // it asks for the whole transcript; a reconnect asks only for what it missed.
+  var lastSeq = 0;
   var pending = [];
   var ws, retry = 0;
 
   var host = document.createElement("div");
   document.body.appendChild(host);
   var root = host.attachShadow({ mode: "open" });
+  var ICON = '<svg width="26" height="26" viewBox="0 0 24 24" fill="#fff" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z"/></svg>';
   root.innerHTML =
     '<style>' +
     ':host{all:initial}*{box-sizing:border-box;font-family:system-ui,sans-serif}' +
-    '.launch{position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;background:#3d5a40;color:#fff;font-size:24px;cursor:pointer;box-shadow:0 2px 8px rgba(0,0,0,.3)}' +
+    '.launch{position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;background:#3d5a40;color:#fff;display:flex;align-items:center;justify-content:center;cursor:pointer;box-shadow:0 2px 8px rgba(0,0,0,.3)}' +
     '.panel{position:fixed;right:20px;bottom:88px;width:360px;max-width:calc(100vw - 40px);height:520px;max-height:calc(100vh - 110px);background:#fff;border-radius:12px;box-shadow:0 4px 24px rgba(0,0,0,.25);display:none;flex-direction:column;overflow:hidden}' +
     '.panel.open{display:flex}.head{background:#3d5a40;color:#fff;padding:12px 14px;font-weight:600}.status{font-weight:400;font-size:12px;opacity:.85}' +
     '.log{flex:1;overflow-y:auto;padding:12px;background:#f7f7f5}.msg{margin:6px 0;padding:8px 11px;border-radius:10px;max-width:85%;line-height:1.35;font-size:14px;word-wrap:break-word}' +
@@ -30,7 +33,7 @@
     'form{display:flex;border-top:1px solid #e3e3de}input{flex:1;border:0;padding:12px;font-size:14px}form button{border:0;background:#fff;color:#3d5a40;font-weight:600;padding:0 14px;cursor:pointer}' +
     '.human{border:0;background:none;color:#fff;text-decoration:underline;cursor:pointer;font-size:12px;float:right}' +
     '</style>' +
-    '<button class="launch" aria-label="Open chat">&#128172;</button>' +
+    '<button class="launch" aria-label="Open chat">' + ICON + '</button>' +
     '<div class="panel" role="dialog" aria-label="Chat"><div class="head">Larkspur help <button class="human">Talk to a person</button><div class="status">Connecting…</div></div>' +
     '<div class="log" aria-live="polite"></div><form><input placeholder="Type your question…" aria-label="Message" maxlength="2000"><button>Send</button></form></div>';
   var panel = root.querySelector(".panel"), log = root.querySelector(".log"), status = root.querySelector(".status");
@@ -94,14 +97,13 @@
       if (f.type === "welcome") {
         if (!f.resumed) { lastSeq = 0; log.innerHTML = ""; }
         saved.token = f.token;
-        localStorage.setItem(KEY, JSON.stringify({ token: f.token, lastSeq: lastSeq }));
+        localStorage.setItem(KEY, JSON.stringify({ token: f.token }));
         status.textContent = f.state === "bot" ? "Assistant · usually instant" : "Waiting for a person";
         ws.ready = true;
         pending.splice(0).forEach(send);
       } else if (f.type === "event") {
         if (f.seq <= lastSeq) return;
         lastSeq = f.seq;
-        localStorage.setItem(KEY, JSON.stringify({ token: saved.token, lastSeq: lastSeq }));
         render(f);
       } else if (f.type === "error") {
         console.warn("frontdesk:", f.code, f.message);

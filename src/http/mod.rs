@@ -15,6 +15,7 @@ const TRANSPORT_FRAME_LIMIT: usize = 64 * 1024;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(demo_page))
         .route("/widget.js", web::get().to(widget_js))
+        .route("/favicon.ico", web::get().to(no_content))
         .route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))
         .route("/metrics", web::get().to(metrics))
@@ -31,6 +32,10 @@ async fn widget_js() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/javascript; charset=utf-8")
         .body(WIDGET_JS)
+}
+
+async fn no_content() -> HttpResponse {
+    HttpResponse::NoContent().finish()
 }
 
 async fn healthz() -> HttpResponse {
