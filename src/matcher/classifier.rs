@@ -6,7 +6,7 @@
 //! (features x FAQs), so it is only trained when that stays small (see `MAX_WEIGHTS`); larger
 //! knowledge bases are matched by retrieval alone.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use super::faq_index::pair_terms;
 
@@ -54,7 +54,7 @@ impl Classifier {
             return None;
         }
         let dense_dims = examples[0].dense.len();
-        let mut features: HashMap<String, u32> = HashMap::new();
+        let mut features: HashMap<String, u32> = HashMap::default();
         let mut df: Vec<u32> = Vec::new();
         for Example { terms, .. } in examples {
             let mut seen = Vec::new();
@@ -196,7 +196,7 @@ fn raw_features(terms: &[String]) -> impl Iterator<Item = (String, f32)> + '_ {
 /// Examples ordered round-robin across classes (1st of each class, then 2nd, ...): a fixed order
 /// that keeps SGD from seeing one class in a long run.
 fn interleaved_order(examples: &[Example]) -> Vec<usize> {
-    let mut rank_in_class: HashMap<u32, usize> = HashMap::new();
+    let mut rank_in_class: HashMap<u32, usize> = HashMap::default();
     let mut keyed: Vec<(usize, u32, usize)> = examples
         .iter()
         .enumerate()

@@ -7,7 +7,7 @@
 //! parsed once per process. A message's vector is the normalised sum of its word-pieces' vectors:
 //! a few table lookups, no neural network at run time.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::OnceLock;
 
 use super::normalize::is_stopword;
@@ -48,7 +48,7 @@ impl Embeddings {
             scale.push(f32::from_le_bytes(rest.get(at..at + 4)?.try_into().ok()?));
             at += 4;
         }
-        let mut pieces = HashMap::with_capacity(count);
+        let mut pieces = HashMap::with_capacity_and_hasher(count, Default::default());
         for i in 0..count {
             let len = *rest.get(at)? as usize;
             let piece = std::str::from_utf8(rest.get(at + 1..at + 1 + len)?).ok()?;

@@ -6,7 +6,7 @@
 //! model at load, from BM25 retrieval aggregated over each FAQ's best phrasings); each gets a
 //! confidence from `confidence()`. Thresholds and decisions are the caller's (`Matcher`).
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::classifier::{Classifier, Example};
 use super::embedding;
@@ -75,8 +75,8 @@ impl FaqScorer {
         };
         let index = FaqIndex::build(&phrasings.iter().map(content).collect::<Vec<_>>())?;
 
-        let mut faq_terms = vec![HashSet::new(); kb.faqs.len()];
-        let mut df: HashMap<String, u32> = HashMap::new();
+        let mut faq_terms = vec![HashSet::default(); kb.faqs.len()];
+        let mut df: HashMap<String, u32> = HashMap::default();
         for p in &phrasings {
             for term in unique(p.analyzed.terms.iter()) {
                 *df.entry(term.clone()).or_default() += 1;
@@ -199,7 +199,7 @@ impl FaqScorer {
             .collect();
         let hits = self.index.search(&content, RETRIEVED_PHRASINGS);
         // Per FAQ: its best phrasing scores (best first) and the nearest phrasing.
-        let mut per_faq: HashMap<u32, (Vec<f32>, u32)> = HashMap::new();
+        let mut per_faq: HashMap<u32, (Vec<f32>, u32)> = HashMap::default();
         for &(p, score) in &hits {
             let faq = self.phrasings[p as usize].0;
             per_faq

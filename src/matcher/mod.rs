@@ -16,7 +16,7 @@ mod phrases;
 mod policy;
 mod spelling;
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 pub use frustration::{Memory, Signal};
 pub use policy::{Candidate, Decision, Explanation, HandoffReason, Source};

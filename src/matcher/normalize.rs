@@ -3,7 +3,7 @@
 //! expanded, punctuation dropped, long numbers collapsed, typos corrected against the knowledge
 //! base's vocabulary, Snowball-stemmed, and synonyms mapped to their group's first term.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use rust_stemmers::{Algorithm, Stemmer};
 use unicode_normalization::UnicodeNormalization;
@@ -222,7 +222,7 @@ impl Normalizer {
     pub fn new(synonym_groups: &[Vec<String>]) -> Normalizer {
         let mut n = Normalizer {
             stemmer: Stemmer::create(Algorithm::English),
-            synonyms: HashMap::new(),
+            synonyms: HashMap::default(),
             longest_synonym: 1,
         };
         for group in synonym_groups {

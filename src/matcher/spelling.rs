@@ -2,7 +2,7 @@
 //! does know (Damerau-Levenshtein distance 1, or 2 for words of 8+ letters), found through a
 //! symmetric-delete index built at load time, so a lookup costs a handful of hash probes.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 /// Words shorter than this are never corrected: too many short words are one edit apart ("call"
 /// is not a typo of "all"), and correcting them makes unrelated messages look familiar.
@@ -23,7 +23,7 @@ impl Speller {
     /// `words`: every folded word of the knowledge base (repeats count as frequency);
     /// `stems`: every term the matcher can match.
     pub fn new<'a>(words: impl IntoIterator<Item = &'a str>, stems: HashSet<String>) -> Speller {
-        let mut freq: HashMap<&str, u32> = HashMap::new();
+        let mut freq: HashMap<&str, u32> = HashMap::default();
         for w in words {
             *freq.entry(w).or_default() += 1;
         }
@@ -35,7 +35,7 @@ impl Speller {
             .map(|(w, f)| (w.to_owned(), f))
             .collect();
         vocab.sort();
-        let mut deletes: HashMap<String, Vec<u32>> = HashMap::new();
+        let mut deletes: HashMap<String, Vec<u32>> = HashMap::default();
         for (i, (w, _)) in vocab.iter().enumerate() {
             for d in variants(w, max_edits(w.chars().count())) {
                 deletes.entry(d).or_default().push(i as u32);
@@ -60,7 +60,7 @@ impl Speller {
         }
         let limit = max_edits(len);
         let mut best: Option<(usize, u32, u32)> = None; // (distance, -freq via order, index)
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::default();
         for d in variants(word, limit) {
             for &i in self.deletes.get(&d).into_iter().flatten() {
                 if !seen.insert(i) {
@@ -90,7 +90,7 @@ fn max_edits(len: usize) -> usize {
 
 /// `word` itself and every string made by deleting up to `edits` characters.
 fn variants(word: &str, edits: usize) -> HashSet<String> {
-    let mut all = HashSet::new();
+    let mut all = HashSet::default();
     all.insert(word.to_owned());
     let mut frontier = vec![word.to_owned()];
     for _ in 0..edits {
@@ -129,7 +129,7 @@ mod tests {
             "order",
             "reimbursement",
         ];
-        Speller::new(words, HashSet::new())
+        Speller::new(words, HashSet::default())
     }
 
     #[test]
@@ -155,7 +155,7 @@ mod tests {
     fn short_and_far_words_are_left_alone() {
         let s = speller();
         assert_eq!(s.correct("cat"), None);
-        let s2 = Speller::new(["all", "money"], HashSet::new());
+        let s2 = Speller::new(["all", "money"], HashSet::default());
         assert_eq!(s2.correct("call"), None, "short words are left alone");
         assert_eq!(s.correct("banana"), None);
         assert_eq!(
