@@ -10,6 +10,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::config::{ServeArgs, Settings};
+use crate::conversation::{CLARIFY_TEXT, FALLBACK_OFFER_TEXT, FALLBACK_TEXT};
 use crate::knowledge_base::{self, KnowledgeBase, Problem};
 use crate::matcher::{Decision, Matcher, Memory, Source};
 use crate::{eval, kb_test};
@@ -316,16 +317,15 @@ fn chat(kb_dir: &Path, explain: bool) -> anyhow::Result<ExitCode> {
                     .expect("invariant: decisions name rules of this knowledge base");
                 (rule.reply_text.clone(), options)
             }
-            Decision::Clarify { options } => ("Which of these do you mean?".into(), options),
-            Decision::Fallback { offer_human } => (
-                if *offer_human {
-                    "Sorry, I still don't have an answer. Would you like to talk to a person?"
-                        .into()
+            Decision::Clarify { options } => (CLARIFY_TEXT.into(), options),
+            Decision::Fallback { offer_human } => {
+                let text = if *offer_human {
+                    FALLBACK_OFFER_TEXT
                 } else {
-                    "Sorry, I don't have an answer for that. Could you say it another way?".into()
-                },
-                &[],
-            ),
+                    FALLBACK_TEXT
+                };
+                (text.into(), &[])
+            }
             Decision::Handoff { reason } => (
                 format!(
                     "I'm passing you to a person ({reason:?}); in the web chat an agent takes over here."

@@ -15,9 +15,10 @@ use crate::matcher::{Decision, Explanation, HandoffReason, Matcher, Source};
 use crate::metrics::Metrics;
 use crate::store::{Appended, ConversationId, Store, StoreError, StoreResult};
 
-const CLARIFY_TEXT: &str = "Which of these do you mean?";
-const FALLBACK_TEXT: &str = "Sorry, I don't have an answer for that. Could you say it another way?";
-const FALLBACK_OFFER_TEXT: &str =
+pub(crate) const CLARIFY_TEXT: &str = "Which of these do you mean?";
+pub(crate) const FALLBACK_TEXT: &str =
+    "Sorry, I don't have an answer for that. Could you say it another way?";
+pub(crate) const FALLBACK_OFFER_TEXT: &str =
     "Sorry, I still don't have an answer. Would you like to talk to a person?";
 const THANKS_FOR_MESSAGE: &str = "Thanks! Your message is saved and our team will reply by e-mail.";
 
@@ -219,37 +220,31 @@ impl Conversations {
         let explanation = explanation.map(Box::new);
         match &decision {
             Decision::Answer {
-                source: Source::Faq(faq),
+                source,
                 options,
                 offer_human,
             } => {
-                let Some(faq) = kb.faq(faq) else {
+                let reply = match source {
+                    Source::Faq(faq) => kb
+                        .faq(faq)
+                        .map(|f| (f.answer_html.clone(), f.answer_text.clone())),
+                    Source::Rule(rule) => kb
+                        .rules
+                        .rules
+                        .iter()
+                        .find(|r| &r.id == rule)
+                        .map(|r| (r.reply_html.clone(), r.reply_text.clone())),
+                };
+                // Decisions only name FAQs and rules of the matcher they came from.
+                let Some((html, text)) = reply else {
                     return Ok(());
                 };
                 let body = EventBody::BotAnswer {
                     decision: "answer".into(),
-                    html: faq.answer_html.clone(),
-                    text: faq.answer_text.clone(),
+                    html,
+                    text,
                     options: choices(options),
                     offer_human: *offer_human,
-                    explanation,
-                };
-                self.store.append(id, body).await.map(drop)
-            }
-            Decision::Answer {
-                source: Source::Rule(rule),
-                options,
-                ..
-            } => {
-                let Some(rule) = kb.rules.rules.iter().find(|r| &r.id == rule) else {
-                    return Ok(());
-                };
-                let body = EventBody::BotAnswer {
-                    decision: "answer".into(),
-                    html: rule.reply_html.clone(),
-                    text: rule.reply_text.clone(),
-                    options: choices(options),
-                    offer_human: false,
                     explanation,
                 };
                 self.store.append(id, body).await.map(drop)

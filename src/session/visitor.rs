@@ -318,17 +318,24 @@ async fn handle_text(
     };
     match result {
         Ok(()) => Ok(()),
-        Err(e) => {
-            tracing::error!(conv = %id, error = %e, "store operation failed");
-            error(
-                state,
-                session,
-                ErrorCode::Internal,
-                "something went wrong on our side; please try again",
-            )
-            .await
-        }
+        Err(e) => store_unavailable(state, session, &e).await,
     }
+}
+
+/// Tells the client the store failed (the frame can be retried) and logs why.
+async fn store_unavailable(
+    state: &AppState,
+    session: &mut Session,
+    e: &crate::store::StoreError,
+) -> Result<(), ()> {
+    tracing::error!(error = %e, "store operation failed");
+    error(
+        state,
+        session,
+        ErrorCode::Internal,
+        "something went wrong on our side; please try again",
+    )
+    .await
 }
 
 /// Binds the socket to a resumed or new conversation and replays what the client missed.
@@ -345,16 +352,7 @@ async fn hello(
         Some(token) => match store.resume(&token).await {
             Ok(Some(conversation)) => Some((conversation, token)),
             Ok(None) => None,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot resume");
-                return error(
-                    state,
-                    session,
-                    ErrorCode::Internal,
-                    "the conversation store is unavailable; retry",
-                )
-                .await;
-            }
+            Err(e) => return store_unavailable(state, session, &e).await,
         },
         None => None,
     };
@@ -373,16 +371,7 @@ async fn hello(
             }
             match store.create(visitor).await {
                 Ok(created) => created,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot create a conversation");
-                    return error(
-                        state,
-                        session,
-                        ErrorCode::Internal,
-                        "the conversation store is unavailable; retry",
-                    )
-                    .await;
-                }
+                Err(e) => return store_unavailable(state, session, &e).await,
             }
         }
     };
