@@ -2,6 +2,8 @@
 //! sequence number, appended to the store before anyone is sent it, so a client that reconnects
 //! with its last `seq` gets exactly what it missed.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::matcher::Explanation;
@@ -43,9 +45,10 @@ pub enum EventBody {
         options: Vec<ChoiceItem>,
         #[serde(default)]
         offer_human: bool,
-        /// Why the bot said this: for agents and editors, never sent to the visitor.
+        /// Why the bot said this: for agents and editors, never sent to the visitor. Shared
+        /// (`Arc`): events are cloned once per subscriber.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        explanation: Option<Box<Explanation>>,
+        explanation: Option<Arc<Explanation>>,
     },
     /// The visitor picked an option (`choose`).
     VisitorChoice {
@@ -124,7 +127,7 @@ impl Event {
 mod tests {
     use super::*;
 
-    fn answer(explanation: Option<Box<Explanation>>) -> Event {
+    fn answer(explanation: Option<Arc<Explanation>>) -> Event {
         Event {
             seq: 2,
             at: 5,
@@ -152,7 +155,7 @@ mod tests {
 
     #[test]
     fn visitors_never_see_explanations_or_notes() {
-        let with = answer(Some(Box::default()));
+        let with = answer(Some(Arc::default()));
         assert!(
             serde_json::to_string(&with)
                 .unwrap()
@@ -222,7 +225,7 @@ mod tests {
 
     #[test]
     fn events_round_trip_through_json_for_the_store() {
-        let e = answer(Some(Box::default()));
+        let e = answer(Some(Arc::default()));
         let back: Event = serde_json::from_str(&serde_json::to_string(&e).unwrap()).unwrap();
         assert_eq!(back, e);
     }

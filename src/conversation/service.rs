@@ -217,7 +217,7 @@ impl Conversations {
                 })
                 .collect()
         };
-        let explanation = explanation.map(Box::new);
+        let explanation = explanation.map(Arc::new);
         match &decision {
             Decision::Answer {
                 source,
@@ -290,7 +290,7 @@ impl Conversations {
         text: &str,
         options: Vec<ChoiceItem>,
         offer_human: bool,
-        explanation: Option<Box<Explanation>>,
+        explanation: Option<Arc<Explanation>>,
     ) -> StoreResult<()> {
         let (html, _) = render_markdown(text);
         let body = EventBody::BotAnswer {
