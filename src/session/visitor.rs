@@ -6,6 +6,7 @@
 //! already sent. Frames become calls on `Conversations`; bad frames get an `error` frame and the
 //! socket stays usable. Visitor text is never logged.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::web;
@@ -28,7 +29,7 @@ type Close = Option<CloseReason>;
 
 struct Bound {
     id: ConversationId,
-    bus: broadcast::Receiver<Event>,
+    bus: broadcast::Receiver<Arc<Event>>,
     /// Highest `seq` sent on this socket.
     last_sent: u64,
 }
@@ -109,7 +110,7 @@ pub async fn run(
 }
 
 /// The next event on the bound conversation's bus; never resolves before `hello`.
-async fn next_event(bound: &mut Option<Bound>) -> Result<Event, broadcast::error::RecvError> {
+async fn next_event(bound: &mut Option<Bound>) -> Result<Arc<Event>, broadcast::error::RecvError> {
     match bound {
         Some(b) => b.bus.recv().await,
         None => std::future::pending().await,
@@ -121,7 +122,7 @@ async fn forward(
     state: &AppState,
     session: &mut Session,
     bound: &mut Option<Bound>,
-    event: Result<Event, broadcast::error::RecvError>,
+    event: Result<Arc<Event>, broadcast::error::RecvError>,
 ) -> Result<(), ()> {
     let Some(b) = bound.as_mut() else {
         return Ok(());

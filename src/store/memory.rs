@@ -5,7 +5,7 @@
 //! held across a suspension point. Fan-out uses one tokio broadcast channel per conversation.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use tokio::sync::broadcast;
@@ -19,7 +19,8 @@ use crate::matcher::Memory;
 
 /// Events buffered per subscriber before it lags. Small on purpose: a broadcast channel
 /// allocates all its slots up front, once per conversation, and a lagging socket catches up from
-/// the log (`events_after`) anyway.
+/// the log (`events_after`) anyway. Slots hold `Arc<Event>`: one pointer each, and a receive is
+/// a reference-count bump, not a copy of the answer's HTML.
 const BUS_CAPACITY: usize = 8;
 
 struct Entry {
@@ -27,7 +28,7 @@ struct Entry {
     token: Token,
     log: Vec<Event>,
     client_ids: HashMap<String, u64>,
-    bus: broadcast::Sender<Event>,
+    bus: broadcast::Sender<Arc<Event>>,
 }
 
 #[derive(Default)]
@@ -74,7 +75,7 @@ fn push(entry: &mut Entry, body: EventBody) -> Event {
     entry.conversation.updated = event.at;
     entry.log.push(event.clone());
     // No subscriber is a normal state (nobody connected): the event is in the log either way.
-    let _ = entry.bus.send(event.clone());
+    let _ = entry.bus.send(Arc::new(event.clone()));
     event
 }
 
@@ -210,7 +211,7 @@ impl Store for MemoryStore {
         Ok(state.queue.iter().position(|q| q == id).map(|p| p + 1))
     }
 
-    fn subscribe(&self, id: &ConversationId) -> broadcast::Receiver<Event> {
+    fn subscribe(&self, id: &ConversationId) -> broadcast::Receiver<Arc<Event>> {
         let state = self.lock();
         match state.conversations.get(id) {
             Some(e) => e.bus.subscribe(),

@@ -11,6 +11,7 @@ pub mod conformance;
 mod memory;
 
 use std::fmt;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -177,7 +178,7 @@ pub trait Store: Send + Sync + 'static {
     async fn queue_position(&self, id: &ConversationId) -> StoreResult<Option<usize>>;
     /// Events appended to `id` from now on. A slow receiver lags (and must catch up with
     /// `events_after`); it never slows the store.
-    fn subscribe(&self, id: &ConversationId) -> broadcast::Receiver<Event>;
+    fn subscribe(&self, id: &ConversationId) -> broadcast::Receiver<Arc<Event>>;
     /// Whether the store answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;
 }
