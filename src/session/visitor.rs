@@ -55,21 +55,25 @@ pub async fn run(
             msg = stream.recv() => {
                 let Some(msg) = msg else { break None };
                 last_seen = Instant::now();
+                // Every data frame, good or bad, before `hello` or after, spends a token: a flood
+                // of anything is limited, and sustained flooding closes the socket.
+                if matches!(msg, Ok(AggregatedMessage::Text(_) | AggregatedMessage::Binary(_))) {
+                    if !bucket.try_take() {
+                        strikes += 1;
+                        if strikes >= settings.abuse_limit {
+                            break Some(CloseReason { code: CloseCode::Policy, description: Some("too many messages".into()) });
+                        }
+                        if error(&state, &mut session, ErrorCode::RateLimited, "too many messages: slow down").await.is_err() { break None; }
+                        continue;
+                    }
+                    strikes = 0;
+                }
                 match msg {
                     Ok(AggregatedMessage::Text(text)) => {
                         if text.len() > settings.max_frame_bytes {
                             if error(&state, &mut session, ErrorCode::TooLarge, &format!("frames are limited to {} bytes", settings.max_frame_bytes)).await.is_err() { break None; }
                             continue;
                         }
-                        if bound.is_some() && !bucket.try_take() {
-                            strikes += 1;
-                            if strikes >= settings.abuse_limit {
-                                break Some(CloseReason { code: CloseCode::Policy, description: Some("too many messages".into()) });
-                            }
-                            if error(&state, &mut session, ErrorCode::RateLimited, "too many messages: slow down").await.is_err() { break None; }
-                            continue;
-                        }
-                        strikes = 0;
                         match handle_text(&state, &mut session, &mut bound, &text).await {
                             Ok(()) => {}
                             Err(()) => break None,

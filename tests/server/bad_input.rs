@@ -12,7 +12,8 @@ async fn still_answers(v: &mut Visitor) {
 
 #[actix_web::test]
 async fn every_bad_frame_gets_its_error_code_and_the_socket_keeps_working() {
-    let app = spawn_app().await;
+    // Twelve frames in a row: more than the default burst, which is not what this test is about.
+    let app = spawn_app_with(|s| s.rate_burst = 100.0).await;
     let mut v = app.visitor().await;
     let cases: Vec<(Message, &str)> = vec![
         (Message::text("this is not json"), "bad_frame"),
@@ -79,6 +80,26 @@ async fn flooding_is_rate_limited_and_sustained_abuse_is_closed_with_1008() {
     assert_eq!(limited["type"], "error");
     for _ in 0..10 {
         v.send(json!({"type": "typing"})).await;
+    }
+    assert_eq!(v.closed().await, Some(1008));
+}
+
+#[actix_web::test]
+async fn a_flood_of_bad_frames_before_hello_is_limited_too() {
+    let app = spawn_app_with(|s| {
+        s.rate_burst = 3.0;
+        s.rate_per_second = 0.5;
+        s.abuse_limit = 5;
+    })
+    .await;
+    let mut v = Visitor::connect(&app, None).await.unwrap();
+    for _ in 0..4 {
+        v.send_raw(Message::binary(vec![1u8, 2, 3])).await;
+    }
+    let limited = v.until(|f| f["code"] == "rate_limited").await;
+    assert_eq!(limited["type"], "error");
+    for _ in 0..10 {
+        v.send_raw(Message::binary(vec![1u8])).await;
     }
     assert_eq!(v.closed().await, Some(1008));
 }
