@@ -24,7 +24,7 @@
 //! knowledge_base/ --load+validate--> KnowledgeBase --build--> Matcher (immutable, shareable)
 //! visitor text + Memory --decide--> normalise -> rules -> FAQ scoring -> frustration -> policy
 //!                                   --> Turn { Decision, Explanation, next Memory }
-//! (server, next issue) frame --protocol--> session --append--> store --fan-out--> sockets
+//! visitor frame --protocol--> session --Conversations--> matcher + store --bus--> every socket of the conversation
 //! ```
 
 pub mod cli;
