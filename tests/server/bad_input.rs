@@ -62,44 +62,40 @@ async fn frames_before_hello_are_refused_until_hello() {
     still_answers(&mut v).await;
 }
 
-#[actix_web::test]
-async fn flooding_is_rate_limited_and_sustained_abuse_is_closed_with_1008() {
-    let app = spawn_app_with(|s| {
+/// A server with a burst of 3 frames, 0.5 per second, closing after 5 refusals in a row.
+async fn strict_rate_app() -> crate::app::TestApp {
+    spawn_app_with(|s| {
         s.rate_burst = 3.0;
         s.rate_per_second = 0.5;
         s.abuse_limit = 5;
     })
-    .await;
-    let mut v = app.visitor().await;
-    for i in 0..4 {
-        v.send(json!({"type": "typing", "n": i})).await;
+    .await
+}
+
+/// Sends `frame` 4 times (over the burst of 3), expects `rate_limited`, keeps flooding, and
+/// expects the socket to be closed with 1008.
+async fn flood_until_closed(v: &mut Visitor, frame: Message) {
+    for _ in 0..4 {
+        v.send_raw(frame.clone()).await;
     }
-    // The 4th frame is over the burst of 3 (the `n` field also makes them bad frames; the rate
-    // limit is checked first).
     let limited = v.until(|f| f["code"] == "rate_limited").await;
     assert_eq!(limited["type"], "error");
     for _ in 0..10 {
-        v.send(json!({"type": "typing"})).await;
+        v.send_raw(frame.clone()).await;
     }
     assert_eq!(v.closed().await, Some(1008));
 }
 
 #[actix_web::test]
+async fn flooding_is_rate_limited_and_sustained_abuse_is_closed_with_1008() {
+    let app = strict_rate_app().await;
+    let mut v = app.visitor().await;
+    flood_until_closed(&mut v, Message::text(json!({"type": "typing"}).to_string())).await;
+}
+
+#[actix_web::test]
 async fn a_flood_of_bad_frames_before_hello_is_limited_too() {
-    let app = spawn_app_with(|s| {
-        s.rate_burst = 3.0;
-        s.rate_per_second = 0.5;
-        s.abuse_limit = 5;
-    })
-    .await;
+    let app = strict_rate_app().await;
     let mut v = Visitor::connect(&app, None).await.unwrap();
-    for _ in 0..4 {
-        v.send_raw(Message::binary(vec![1u8, 2, 3])).await;
-    }
-    let limited = v.until(|f| f["code"] == "rate_limited").await;
-    assert_eq!(limited["type"], "error");
-    for _ in 0..10 {
-        v.send_raw(Message::binary(vec![1u8])).await;
-    }
-    assert_eq!(v.closed().await, Some(1008));
+    flood_until_closed(&mut v, Message::binary(vec![1u8, 2, 3])).await;
 }
