@@ -1,5 +1,5 @@
 //! The `frontdesk` command line (clap): `serve` (the default), `chat`, `kb check | test |
-//! import`, `eval`, `ask`.
+//! import`, `agent add`, `eval`, `ask`.
 //! Each command prints for a person by default; `--json` where a machine reads the result.
 //! Exit status: 0 success, 1 the check or test found errors, 2 the command could not run.
 
@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use crate::agents::{Agent, Roster};
 use crate::config::{ServeArgs, Settings};
 use crate::conversation::{CLARIFY_TEXT, FALLBACK_OFFER_TEXT, FALLBACK_TEXT};
 use crate::knowledge_base::{self, KnowledgeBase, Problem};
@@ -58,6 +59,9 @@ pub enum Command {
         #[arg(long)]
         details: Option<PathBuf>,
     },
+    /// Manage the agents who may log in to the console.
+    #[command(subcommand)]
+    Agent(AgentCommand),
     /// Ask the bot: print its decision and explanation for each message (one conversation).
     Ask {
         #[arg(long, default_value = DEFAULT_KB_DIR)]
@@ -66,6 +70,34 @@ pub enum Command {
         #[arg(required = true)]
         messages: Vec<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AgentCommand {
+    /// Add an agent to the roster. The password is read from the first line of standard input
+    /// (e.g. `echo "$PW" | frontdesk agent add alex --name Alex`).
+    Add {
+        /// Login name: letters, digits, `-`, `_`.
+        id: String,
+        /// Shown to visitors ("Alex joined").
+        #[arg(long)]
+        name: String,
+        /// Chats at once.
+        #[arg(long, default_value_t = crate::agents::DEFAULT_CAPACITY)]
+        capacity: usize,
+        /// Teams, comma-separated (for transfers to a team).
+        #[arg(long, value_delimiter = ',')]
+        teams: Vec<String>,
+        #[arg(long, env = "FRONTDESK_AGENTS_FILE", default_value = "agents.toml")]
+        file: PathBuf,
+    },
+}
+
+/// `serve`'s flags alone, to read its environment variables when no command is given.
+#[derive(Debug, Parser)]
+struct ServeOnly {
+    #[command(flatten)]
+    args: ServeArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -99,7 +131,10 @@ pub enum KbCommand {
 }
 
 pub fn run(cli: Cli) -> ExitCode {
-    let command = cli.command.unwrap_or(Command::Serve(ServeArgs::default()));
+    // Without a command, `serve` with its settings from the environment (REDIS_URL, ...).
+    let command = cli
+        .command
+        .unwrap_or_else(|| Command::Serve(ServeOnly::parse_from(["frontdesk"]).args));
     let result = match command {
         Command::Serve(args) => serve(&args),
         Command::Chat { kb, explain } => chat(&kb, explain),
@@ -117,6 +152,13 @@ pub fn run(cli: Cli) -> ExitCode {
             details,
         } => run_eval(&kb, &cases, json, details.as_deref()),
         Command::Ask { kb, messages } => ask(&kb, &messages),
+        Command::Agent(AgentCommand::Add {
+            id,
+            name,
+            capacity,
+            teams,
+            file,
+        }) => add_agent(id, name, capacity, teams, &file),
     };
     match result {
         Ok(code) => code,
@@ -349,18 +391,48 @@ fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let Some(kb) = load_reporting(&settings.knowledge_base) else {
         return Ok(ExitCode::from(1));
     };
+    let mut roster = Roster::load(&settings.agents_file)?;
+    let demo_password = if roster.agents.is_empty() {
+        let password = crate::store::random_secret()[..16].to_owned();
+        roster.agents.push(Agent {
+            id: "demo".into(),
+            name: "Demo Agent".into(),
+            password_hash: crate::agents::hash_password(&password)?,
+            capacity: crate::agents::DEFAULT_CAPACITY,
+            teams: Vec::new(),
+        });
+        Some(password)
+    } else {
+        None
+    };
     actix_web::rt::System::new().block_on(async move {
-        let store: std::sync::Arc<dyn crate::store::Store> =
-            std::sync::Arc::new(crate::store::MemoryStore::new());
+        let store: std::sync::Arc<dyn crate::store::Store> = match &settings.redis_url {
+            Some(url) => {
+                let store = crate::store::RedisStore::connect(url, &settings.redis_prefix)
+                    .await
+                    .with_context(|| format!("cannot use Redis at {url}"))?;
+                println!("store: Redis at {url} (prefix `{}`)", settings.redis_prefix);
+                std::sync::Arc::new(store)
+            }
+            None => {
+                println!("store: in memory (set REDIS_URL to share one Redis between nodes)");
+                std::sync::Arc::new(crate::store::MemoryStore::new())
+            }
+        };
         let faqs = kb.faqs.len();
-        let app = crate::startup::Application::build(settings.clone(), kb, store)?;
+        let app = crate::startup::Application::build(settings.clone(), kb, store, roster)?;
         let shutdown = app.shutdown_handle();
         tracing::info!(faqs, "knowledge base loaded");
-        println!(
-            "frontdesk is running: open http://{}:{}/ (Ctrl-C stops it)",
-            settings.host,
-            app.port()
-        );
+        let base = format!("http://{}:{}", settings.host, app.port());
+        println!("frontdesk is running: open {base}/ (Ctrl-C stops it)");
+        if let Some(password) = demo_password {
+            println!(
+                "no agents in {}: demo agent `demo`, one-time password `{password}`; agents log \
+                 in with POST {base}/api/agent/login and work over {base}/ws/agent \
+                 (add real agents with `frontdesk agent add`)",
+                settings.agents_file.display()
+            );
+        }
         actix_web::rt::spawn(async move {
             wait_for_signal().await;
             tracing::info!("shutting down: closing chats");
@@ -369,6 +441,39 @@ fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         app.run_until_stopped().await?;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+fn add_agent(
+    id: String,
+    name: String,
+    capacity: usize,
+    teams: Vec<String>,
+    file: &Path,
+) -> anyhow::Result<ExitCode> {
+    use std::io::IsTerminal;
+    anyhow::ensure!(capacity >= 1, "capacity must be at least 1");
+    if std::io::stdin().is_terminal() {
+        eprint!("password for {id}: ");
+    }
+    let mut password = String::new();
+    std::io::stdin().read_line(&mut password)?;
+    let password = password.trim_end_matches(['\r', '\n']);
+    anyhow::ensure!(
+        password.chars().count() >= 8,
+        "the password needs at least 8 characters"
+    );
+    Roster::add(
+        file,
+        Agent {
+            id: id.clone(),
+            name,
+            password_hash: crate::agents::hash_password(password)?,
+            capacity,
+            teams,
+        },
+    )?;
+    println!("added agent `{id}` to {}", file.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 /// SIGINT (Ctrl-C) or SIGTERM.

@@ -34,6 +34,22 @@ pub struct Settings {
     /// Extra origins (e.g. `https://shop.example`) allowed to open `/ws`; the server's own origin
     /// and localhost are always allowed.
     pub allowed_origins: Vec<String>,
+    /// Redis to share conversations and the queue with other nodes (`redis://host:6379`); unset
+    /// = the embedded in-memory store.
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key, so several deployments can share one Redis.
+    pub redis_prefix: String,
+    /// The agent roster (TOML); see `frontdesk agent add`.
+    pub agents_file: PathBuf,
+    /// Give waiting conversations to the least-loaded online agent automatically.
+    pub auto_assign: bool,
+    /// Seconds an agent has to answer a newly assigned chat before it is offered to the next.
+    pub assign_timeout_seconds: u64,
+    /// Seconds an agent stays present without a heartbeat (a console reload within this keeps
+    /// their chats; after it, their chats go back to the queue).
+    pub presence_ttl_seconds: u64,
+    /// Hours an agent login lasts.
+    pub agent_session_hours: u64,
 }
 
 impl Default for Settings {
@@ -50,6 +66,13 @@ impl Default for Settings {
             heartbeat_seconds: 15,
             idle_timeout_seconds: 120,
             allowed_origins: Vec::new(),
+            redis_url: None,
+            redis_prefix: "frontdesk".into(),
+            agents_file: PathBuf::from("agents.toml"),
+            auto_assign: true,
+            assign_timeout_seconds: 90,
+            presence_ttl_seconds: 20,
+            agent_session_hours: 12,
         }
     }
 }
@@ -84,6 +107,21 @@ pub struct ServeArgs {
     /// Comma-separated extra origins allowed to open `/ws`.
     #[arg(long, env = "FRONTDESK_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Option<Vec<String>>,
+    /// Redis URL; unset = embedded in-memory store.
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+    #[arg(long, env = "FRONTDESK_REDIS_PREFIX")]
+    pub redis_prefix: Option<String>,
+    #[arg(long, env = "FRONTDESK_AGENTS_FILE")]
+    pub agents_file: Option<PathBuf>,
+    #[arg(long, env = "FRONTDESK_AUTO_ASSIGN")]
+    pub auto_assign: Option<bool>,
+    #[arg(long, env = "FRONTDESK_ASSIGN_TIMEOUT_SECONDS")]
+    pub assign_timeout_seconds: Option<u64>,
+    #[arg(long, env = "FRONTDESK_PRESENCE_TTL_SECONDS")]
+    pub presence_ttl_seconds: Option<u64>,
+    #[arg(long, env = "FRONTDESK_AGENT_SESSION_HOURS")]
+    pub agent_session_hours: Option<u64>,
 }
 
 const DEFAULT_FILE: &str = "frontdesk.toml";
@@ -118,7 +156,20 @@ impl Settings {
             max_connections,
             heartbeat_seconds,
             idle_timeout_seconds,
-            allowed_origins
+            allowed_origins,
+            redis_prefix,
+            agents_file,
+            auto_assign,
+            assign_timeout_seconds,
+            presence_ttl_seconds,
+            agent_session_hours
+        );
+        if let Some(url) = args.redis_url.clone() {
+            s.redis_url = Some(url);
+        }
+        anyhow::ensure!(
+            s.presence_ttl_seconds >= 1 && s.assign_timeout_seconds >= 1,
+            "presence_ttl_seconds and assign_timeout_seconds must be at least 1"
         );
         anyhow::ensure!(
             s.rate_per_second > 0.0 && s.rate_burst >= 1.0,

@@ -27,6 +27,7 @@
 //! visitor frame --protocol--> session --Conversations--> matcher + store --bus--> every socket of the conversation
 //! ```
 
+pub mod agents;
 pub mod cli;
 pub mod config;
 pub mod conversation;
@@ -37,6 +38,7 @@ pub mod knowledge_base;
 pub mod matcher;
 pub mod metrics;
 pub mod protocol;
+pub mod routing;
 pub mod session;
 pub mod startup;
 pub mod store;

@@ -20,6 +20,10 @@ pub struct Metrics {
     pub decisions: IntCounterVec,
     pub handoffs: IntCounterVec,
     pub frame_errors: IntCounterVec,
+    /// Conversations given to an agent (claims and auto-assignments).
+    pub assignments: IntCounter,
+    /// Agent console sockets open now.
+    pub agent_sockets: IntGauge,
     /// Time inside `Matcher::decide`.
     pub decision_seconds: Histogram,
     /// From a visitor message arriving to the bot's reply being stored and published.
@@ -49,6 +53,13 @@ impl Metrics {
             &["code"],
         )
         .expect("valid metric");
+        let assignments = IntCounter::new(
+            "assignments_total",
+            "Conversations given to an agent (claimed or auto-assigned)",
+        )
+        .expect("valid metric");
+        let agent_sockets =
+            IntGauge::new("agent_sockets", "Agent console websockets open now").expect("valid metric");
         let decision_seconds = Histogram::with_opts(
             HistogramOpts::new("decision_seconds", "Time to decide on one message")
                 .buckets(LATENCY_BUCKETS.to_vec()),
@@ -66,6 +77,8 @@ impl Metrics {
             Box::new(decisions.clone()),
             Box::new(handoffs.clone()),
             Box::new(frame_errors.clone()),
+            Box::new(assignments.clone()),
+            Box::new(agent_sockets.clone()),
             Box::new(decision_seconds.clone()),
             Box::new(reply_seconds.clone()),
         ] {
@@ -80,6 +93,8 @@ impl Metrics {
             decisions,
             handoffs,
             frame_errors,
+            assignments,
+            agent_sockets,
             decision_seconds,
             reply_seconds,
         }

@@ -1,5 +1,5 @@
-//! The wire contract between the server and its clients (widget, and later the agent console):
-//! JSON text frames tagged by `type`. This file is the single source of truth; `docs/protocol.md`
+//! The wire contract between the server and its clients (the widget on `/ws`, the agent console
+//! on `/ws/agent`): JSON text frames tagged by `type`. This file is the single source of truth; `docs/protocol.md`
 //! describes it for client authors, and the tests at the bottom pin the exact JSON.
 //!
 //! Owns: frame shapes and error codes. Leaves validation of values (text length, rate) to the
@@ -7,7 +7,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::conversation::{ConversationState, Event};
+use crate::conversation::{ConversationState, Event, QueueStatus};
+use crate::knowledge_base::CannedReply;
+use crate::store::{Presence, VisitorInfo};
 
 /// Bumped on any incompatible change to a frame.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -88,6 +90,8 @@ pub enum ServerFrame {
     Typing {
         from: String,
     },
+    /// Where the visitor stands in the queue: sent on `hello` while queued and on every change.
+    Queue(QueueStatus),
     Error {
         code: ErrorCode,
         message: String,
@@ -114,7 +118,143 @@ pub enum ErrorCode {
     Invalid,
     /// Something failed on our side; the frame can be retried.
     Internal,
+    /// (agents) The conversation is not waiting any more, or not assigned to you.
+    NotYours,
+    /// (agents) You, or the agent you transfer to, already have as many chats as allowed.
+    AtCapacity,
+    /// (agents) No such conversation or agent.
+    NotFound,
 }
+
+/// What the agent console sends on `/ws/agent` (the socket is already logged in by cookie).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum AgentFrame {
+    /// `online` takes new chats, `away` keeps current ones only.
+    Presence { status: Presence },
+    /// Watch a conversation: its header, then every event after `last_seq`, then live events.
+    Open {
+        conversation: String,
+        #[serde(default)]
+        last_seq: Option<u64>,
+    },
+    Claim { conversation: String },
+    Reply { conversation: String, text: String },
+    /// An internal note: never sent to the visitor.
+    Note { conversation: String, text: String },
+    Typing { conversation: String },
+    /// To another agent (`agent`) or back to the queue for a team (`team`).
+    Transfer {
+        conversation: String,
+        #[serde(default)]
+        agent: Option<String>,
+        #[serde(default)]
+        team: Option<String>,
+    },
+    HandBack { conversation: String },
+    Close {
+        conversation: String,
+        #[serde(default)]
+        resolution: Option<String>,
+    },
+    /// An offline message was answered by e-mail.
+    FollowedUp { conversation: String },
+}
+
+/// A waiting conversation as the queue list shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QueueItem {
+    pub conversation: String,
+    pub position: usize,
+    pub reason: Option<String>,
+    /// When it started waiting (ms since the epoch).
+    pub waiting_since: Option<u64>,
+    pub visitor: VisitorInfo,
+    /// The visitor's first message, for a glance.
+    pub first_message: Option<String>,
+}
+
+/// A conversation an agent works on (or looks at).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChatItem {
+    pub conversation: String,
+    pub state: ConversationState,
+    pub reason: Option<String>,
+    pub agent: Option<String>,
+    pub visitor: VisitorInfo,
+    /// The frustration meter when the bot let go (0 = calm).
+    pub frustration: f32,
+    pub last_seq: u64,
+    pub needs_follow_up: bool,
+}
+
+/// An agent as colleagues see them (for transfers).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Colleague {
+    pub id: String,
+    pub name: String,
+    pub teams: Vec<String>,
+    pub presence: Presence,
+    pub chats: usize,
+    pub capacity: usize,
+}
+
+/// What the server sends to the agent console.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AgentServerFrame {
+    /// First frame: who you are and your saved replies.
+    Welcome {
+        v: u32,
+        agent: Colleague,
+        canned: Vec<CannedReply>,
+    },
+    /// The whole queue, in order, on connect and on every change.
+    Queue { items: Vec<QueueItem> },
+    /// Your conversations (assigned to you), on connect and on every change.
+    Chats { items: Vec<ChatItem> },
+    /// Offline messages waiting for a follow-up.
+    FollowUps { items: Vec<ChatItem> },
+    /// Every agent and their load.
+    Agents { items: Vec<Colleague> },
+    /// A conversation's header, on `open` (and when a chat becomes yours).
+    Conversation(ChatItem),
+    /// One event of a watched conversation, with explanations and notes.
+    ConversationEvent { conversation: String, event: Event },
+    /// The visitor of a watched conversation is typing.
+    Typing { conversation: String },
+    Error { code: ErrorCode, message: String },
+}
+
+/// Why an agent frame could not be parsed.
+pub fn parse_agent_frame(text: &str) -> Result<AgentFrame, (ErrorCode, String)> {
+    serde_json::from_str::<AgentFrame>(text).map_err(|e| {
+        let value: Option<serde_json::Value> = serde_json::from_str(text).ok();
+        match value
+            .as_ref()
+            .and_then(|v| v.get("type"))
+            .and_then(|t| t.as_str())
+        {
+            Some(t) if !AGENT_TYPES.contains(&t) => {
+                (ErrorCode::UnknownType, format!("unknown frame type `{t}`"))
+            }
+            _ => (ErrorCode::BadFrame, format!("malformed frame: {e}")),
+        }
+    })
+}
+
+const AGENT_TYPES: &[&str] = &[
+    "presence",
+    "open",
+    "claim",
+    "reply",
+    "note",
+    "typing",
+    "transfer",
+    "hand_back",
+    "close",
+    "followed_up",
+];
 
 /// Why a frame could not be parsed, as the error frame the client gets.
 pub fn parse_visitor_frame(text: &str) -> Result<VisitorFrame, (ErrorCode, String)> {
@@ -263,6 +403,59 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&ack).unwrap(),
             r#"{"type":"ack","client_id":"c1","seq":2}"#
+        );
+        let queue = ServerFrame::Queue(QueueStatus {
+            position: 2,
+            eta_seconds: Some(90),
+        });
+        assert_eq!(
+            serde_json::to_string(&queue).unwrap(),
+            r#"{"type":"queue","position":2,"eta_seconds":90}"#
+        );
+    }
+
+    #[test]
+    fn agent_frames_parse_from_their_documented_json() {
+        assert_eq!(
+            parse_agent_frame(r#"{"type":"presence","status":"away"}"#).unwrap(),
+            AgentFrame::Presence {
+                status: Presence::Away
+            }
+        );
+        assert_eq!(
+            parse_agent_frame(r#"{"type":"transfer","conversation":"c","team":"billing"}"#)
+                .unwrap(),
+            AgentFrame::Transfer {
+                conversation: "c".into(),
+                agent: None,
+                team: Some("billing".into())
+            }
+        );
+        assert_eq!(
+            parse_agent_frame(r#"{"type":"close","conversation":"c","resolution":"solved"}"#)
+                .unwrap(),
+            AgentFrame::Close {
+                conversation: "c".into(),
+                resolution: Some("solved".into())
+            }
+        );
+        assert_eq!(
+            parse_agent_frame(r#"{"type":"fly"}"#).unwrap_err().0,
+            ErrorCode::UnknownType
+        );
+        assert_eq!(
+            parse_agent_frame(r#"{"type":"reply","conversation":"c"}"#)
+                .unwrap_err()
+                .0,
+            ErrorCode::BadFrame
+        );
+        let error = AgentServerFrame::Error {
+            code: ErrorCode::NotYours,
+            message: "taken".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&error).unwrap(),
+            r#"{"type":"error","code":"not_yours","message":"taken"}"#
         );
     }
 }

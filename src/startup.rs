@@ -11,11 +11,14 @@ use actix_web::{App, HttpServer, web};
 use arc_swap::ArcSwap;
 use tokio::sync::watch;
 
+use crate::agents::Roster;
 use crate::config::Settings;
+use crate::http::LoginLimiter;
 use crate::conversation::Conversations;
 use crate::knowledge_base::KnowledgeBase;
 use crate::matcher::Matcher;
 use crate::metrics::Metrics;
+use crate::routing::Router;
 use crate::store::Store;
 
 /// How long sessions get to send their close frames before the server stops listening to them.
@@ -27,6 +30,9 @@ const SHUTDOWN_TIMEOUT_SECONDS: u64 = 5;
 pub struct AppState {
     pub settings: Settings,
     pub conversations: Conversations,
+    /// Who may log in to the agent console.
+    pub roster: Arc<Roster>,
+    pub login_limiter: LoginLimiter,
     /// Flips to `true` once, when the server shuts down; every session watches it.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -54,22 +60,36 @@ impl Shutdown {
 }
 
 impl Application {
+    /// Binds the listener and starts the router. Call inside the server's runtime (the router is
+    /// a task of it).
     pub fn build(
         settings: Settings,
         kb: KnowledgeBase,
         store: Arc<dyn Store>,
+        roster: Roster,
     ) -> anyhow::Result<Application> {
         let matcher = Matcher::build(kb)?;
         let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
         let port = listener.local_addr()?.port();
         let (signal, shutdown_rx) = watch::channel(false);
+        let conversations = Conversations {
+            store,
+            matcher: Arc::new(ArcSwap::from_pointee(matcher)),
+            metrics: Arc::new(Metrics::new()),
+        };
+        let roster = Arc::new(roster);
+        let router = Router {
+            conversations: conversations.clone(),
+            roster: roster.clone(),
+            auto_assign: settings.auto_assign,
+            assign_timeout: Duration::from_secs(settings.assign_timeout_seconds),
+        };
+        actix_web::rt::spawn(router.run(shutdown_rx.clone()));
         let state = web::Data::new(AppState {
             settings,
-            conversations: Conversations {
-                store,
-                matcher: Arc::new(ArcSwap::from_pointee(matcher)),
-                metrics: Arc::new(Metrics::new()),
-            },
+            conversations,
+            roster,
+            login_limiter: LoginLimiter::default(),
             shutdown: shutdown_rx,
         });
         let server = HttpServer::new(move || {

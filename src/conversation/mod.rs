@@ -6,10 +6,12 @@
 //! tasks never both move one conversation.
 
 mod event;
+mod handoff;
 mod service;
 
 pub use event::{ChoiceItem, Event, EventBody, Notice};
 pub(crate) use service::{CLARIFY_TEXT, FALLBACK_OFFER_TEXT, FALLBACK_TEXT};
+pub use handoff::{Outcome, QueueStatus, wanted_team};
 pub use service::{Conversations, MessageOutcome, reason_code};
 
 use serde::{Deserialize, Serialize};

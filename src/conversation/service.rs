@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use arc_swap::ArcSwap;
 
-use super::{ChoiceItem, ConversationState, EventBody, Notice};
+use super::{ChoiceItem, EventBody};
 use crate::knowledge_base::{FaqId, render_markdown};
 use crate::matcher::{Decision, Explanation, HandoffReason, Matcher, Source};
 use crate::metrics::Metrics;
@@ -283,7 +283,7 @@ impl Conversations {
         }
     }
 
-    async fn bot_says(
+    pub(super) async fn bot_says(
         &self,
         id: &ConversationId,
         decision: &str,
@@ -302,42 +302,5 @@ impl Conversations {
             explanation,
         };
         self.store.append(id, body).await.map(drop)
-    }
-
-    /// Bot -> Queued with `reason`, and tell the visitor honestly where they stand.
-    async fn hand_off(&self, id: &ConversationId, reason: String) -> StoreResult<()> {
-        if !self
-            .store
-            .transition(
-                id,
-                ConversationState::Bot,
-                ConversationState::Queued,
-                Some(reason.clone()),
-            )
-            .await?
-        {
-            // Already queued or with a person: nothing to do.
-            return Ok(());
-        }
-        let position = self.store.enqueue(id).await?;
-        self.metrics
-            .handoffs
-            .with_label_values(&[reason.split(':').next().unwrap_or("rule")])
-            .inc();
-        self.store
-            .append(
-                id,
-                EventBody::Notice {
-                    notice: Notice::Queued { reason },
-                },
-            )
-            .await?;
-        let text = format!(
-            "I'm connecting you with a person. You are number {position} in line. No agent has \
-             picked up yet, so this can take a while: keep this window open or come back later, \
-             your conversation is saved."
-        );
-        self.bot_says(id, "handoff", &text, Vec::new(), false, None)
-            .await
     }
 }

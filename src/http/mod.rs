@@ -1,5 +1,10 @@
 //! HTTP routes only, no business logic: the demo page and widget (embedded in the binary), health
-//! and readiness, metrics, and the visitor websocket's handshake (origin and capacity checks).
+//! and readiness, metrics, the visitor websocket's handshake (origin and capacity checks), and
+//! the agents' login and console socket (`agent`).
+
+mod agent;
+
+pub use agent::LoginLimiter;
 
 use actix_web::http::header::{self, ContentType};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -10,7 +15,7 @@ static DEMO_PAGE: &str = include_str!("../../widget/demo.html");
 static WIDGET_JS: &str = include_str!("../../widget/widget.js");
 /// Largest websocket frame the transport accepts; text frames over `max_frame_bytes` but under
 /// this get a polite `too_large` error, larger ones close the socket with 1009.
-const TRANSPORT_FRAME_LIMIT: usize = 64 * 1024;
+pub(crate) const TRANSPORT_FRAME_LIMIT: usize = 64 * 1024;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(demo_page))
@@ -19,7 +24,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))
         .route("/metrics", web::get().to(metrics))
-        .route("/ws", web::get().to(visitor_socket));
+        .route("/ws", web::get().to(visitor_socket))
+        .route("/api/agent/login", web::post().to(agent::login))
+        .route("/api/agent/logout", web::post().to(agent::logout))
+        .route("/ws/agent", web::get().to(agent::agent_socket));
 }
 
 async fn demo_page() -> HttpResponse {
@@ -43,6 +51,7 @@ async fn healthz() -> HttpResponse {
 }
 
 /// Ready when the knowledge base is loaded (it is, once the server runs) and the store answers.
+/// During a Redis outage this says so (503): the bot still answers, handoffs wait for Redis.
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     match state.conversations.store.ping().await {
         Ok(()) => HttpResponse::Ok().body("ready"),
@@ -80,7 +89,7 @@ async fn visitor_socket(
 
 /// Browsers send `Origin`; other clients may not (allowed). Allowed: the server's own origin,
 /// localhost on any port, and the configured list.
-fn origin_allowed(req: &HttpRequest, extra: &[String]) -> bool {
+pub(crate) fn origin_allowed(req: &HttpRequest, extra: &[String]) -> bool {
     let Some(origin) = req.headers().get(header::ORIGIN) else {
         return true;
     };

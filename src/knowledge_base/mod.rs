@@ -1,11 +1,13 @@
 //! Loads and validates a knowledge base directory: `faq/**/<id>.md`, `rules.toml`,
-//! `synonyms.toml`. Every problem is collected (file, line, field) so editors fix a change in one
+//! `synonyms.toml`, `hours.toml` and `canned/*.md`. Every problem is collected (file, line, field) so editors fix a change in one
 //! pass; any error rejects the whole knowledge base, so a running server keeps its last good one.
 //!
 //! Owns: the on-disk format and its validation. Leaves matching to `matcher`, and watching files
 //! for hot reload to the server.
 
+mod canned;
 mod faq;
+mod hours;
 pub mod import;
 mod problem;
 mod rules;
@@ -13,7 +15,9 @@ mod rules;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
+pub use canned::CannedReply;
 pub use faq::{Faq, FaqId, HandoffMode, render_markdown};
+pub use hours::Hours;
 pub use problem::{KbErrors, Problem, Severity};
 pub use rules::{
     FrustrationSettings, PolicySettings, Rule, RuleAction, RuleScope, RuleSet, WeightedPhrase,
@@ -26,6 +30,10 @@ pub struct KnowledgeBase {
     pub rules: RuleSet,
     /// Groups of equivalent terms; the first term names the group.
     pub synonyms: Vec<Vec<String>>,
+    /// When people answer; `None` (no `hours.toml`) means always.
+    pub hours: Option<Hours>,
+    /// Agents' saved replies.
+    pub canned: Vec<CannedReply>,
 }
 
 impl KnowledgeBase {
@@ -116,6 +124,8 @@ pub fn load(dir: &Path) -> Result<Loaded, KbErrors> {
     }
     let synonyms = read_optional(dir, "synonyms.toml", &mut problems, rules::parse_synonyms)
         .unwrap_or_default();
+    let hours = read_optional(dir, "hours.toml", &mut problems, hours::parse_hours);
+    let canned = canned::load_canned(dir, &mut problems);
 
     if problems.iter().any(Problem::is_error) {
         return Err(KbErrors { problems });
@@ -125,6 +135,8 @@ pub fn load(dir: &Path) -> Result<Loaded, KbErrors> {
             faqs: faqs.into_iter().map(|(_, f)| f).collect(),
             rules,
             synonyms,
+            hours,
+            canned,
         },
         warnings: problems,
     })

@@ -3,23 +3,25 @@
 //! The task owns the socket. It binds to one conversation on `hello` (new or resumed), then
 //! forwards that conversation's events from the store's bus, each exactly once and in `seq`
 //! order: it subscribes *before* replaying what the client missed, and skips bus events it
-//! already sent. Frames become calls on `Conversations`; bad frames get an `error` frame and the
-//! socket stays usable. Visitor text is never logged.
+//! already sent. While the conversation waits in the queue it also watches routing changes and
+//! sends the visitor's place in line and wait estimate whenever they change. Frames become calls
+//! on `Conversations`; bad frames get an `error` frame and the socket stays usable. Visitor text
+//! is never logged.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::web;
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 use super::rate::TokenBucket;
-use crate::conversation::{Event, MessageOutcome};
+use crate::conversation::{ConversationState, EventBody, MessageOutcome, Notice, QueueStatus};
 use crate::protocol::{
     ErrorCode, PROTOCOL_VERSION, ServerFrame, VisitorFrame, parse_visitor_frame,
 };
 use crate::startup::AppState;
-use crate::store::{ConversationId, Token, VisitorInfo};
+use crate::store::{ConversationId, Signal, Token, VisitorInfo};
 
 /// Longest `client_id` accepted.
 const MAX_CLIENT_ID: usize = 64;
@@ -29,9 +31,13 @@ type Close = Option<CloseReason>;
 
 struct Bound {
     id: ConversationId,
-    bus: broadcast::Receiver<Arc<Event>>,
+    bus: broadcast::Receiver<Arc<Signal>>,
     /// Highest `seq` sent on this socket.
     last_sent: u64,
+    /// Whether the conversation waits in the queue (from the events this socket has seen).
+    queued: bool,
+    /// The last queue status sent, so only changes are sent.
+    told: Option<QueueStatus>,
 }
 
 pub async fn run(
@@ -49,6 +55,7 @@ pub async fn run(
     let idle_timeout = Duration::from_secs(settings.idle_timeout_seconds);
     let mut last_seen = Instant::now();
     let mut shutdown = state.shutdown.clone();
+    let mut routing = state.conversations.store.watch_routing();
 
     let close: Close = loop {
         tokio::select! {
@@ -91,11 +98,19 @@ pub async fn run(
                     Err(_) => break Some(CloseReason { code: CloseCode::Size, description: Some("frame too large or malformed".into()) }),
                 }
             }
-            event = next_event(&mut bound) => {
-                match forward(&state, &mut session, &mut bound, event).await {
+            signal = next_signal(&mut bound) => {
+                match forward(&state, &mut session, &mut bound, signal).await {
                     Ok(()) => {}
                     Err(()) => break None,
                 }
+            }
+            changed = routing.changed() => {
+                if changed.is_err() {
+                    // The store is gone (shutting down): stop watching, keep the socket.
+                    routing = watch::channel(0).1;
+                    continue;
+                }
+                if tell_queue_status(&state, &mut session, &mut bound).await.is_err() { break None; }
             }
             _ = heartbeat.tick() => {
                 if last_seen.elapsed() > idle_timeout {
@@ -113,11 +128,46 @@ pub async fn run(
     let _ = session.close(close).await;
 }
 
-/// The next event on the bound conversation's bus; never resolves before `hello`.
-async fn next_event(bound: &mut Option<Bound>) -> Result<Arc<Event>, broadcast::error::RecvError> {
+/// The next signal on the bound conversation's bus; never resolves before `hello`.
+async fn next_signal(
+    bound: &mut Option<Bound>,
+) -> Result<Arc<Signal>, broadcast::error::RecvError> {
     match bound {
         Some(b) => b.bus.recv().await,
         None => std::future::pending().await,
+    }
+}
+
+/// Sends the visitor's place in line and wait estimate if the conversation is queued and they
+/// changed since last told. `Err` when the socket is gone.
+async fn tell_queue_status(
+    state: &AppState,
+    session: &mut Session,
+    bound: &mut Option<Bound>,
+) -> Result<(), ()> {
+    let Some(b) = bound.as_mut().filter(|b| b.queued) else {
+        return Ok(());
+    };
+    match state.conversations.queue_status(&b.id).await {
+        Ok(Some(status)) if b.told != Some(status) => {
+            b.told = Some(status);
+            send(session, &ServerFrame::Queue(status)).await
+        }
+        Ok(_) => Ok(()),
+        Err(e) => {
+            tracing::warn!(conv = %b.id, error = %e, "cannot read the queue position");
+            Ok(())
+        }
+    }
+}
+
+/// Follows the conversation's state from the events this socket forwards.
+fn note_state(b: &mut Bound, body: &EventBody) {
+    if let EventBody::Notice { notice } = body {
+        b.queued = matches!(notice, Notice::Queued { .. });
+        if !b.queued {
+            b.told = None;
+        }
     }
 }
 
@@ -126,26 +176,37 @@ async fn forward(
     state: &AppState,
     session: &mut Session,
     bound: &mut Option<Bound>,
-    event: Result<Arc<Event>, broadcast::error::RecvError>,
+    signal: Result<Arc<Signal>, broadcast::error::RecvError>,
 ) -> Result<(), ()> {
     let Some(b) = bound.as_mut() else {
         return Ok(());
     };
-    match event {
-        Ok(event) => {
+    match signal.as_deref() {
+        Ok(Signal::Event(event)) => {
             if event.seq > b.last_sent {
                 // An event we skipped would be a gap: fill it from the log first.
                 if event.seq > b.last_sent + 1 {
-                    return catch_up(state, session, b).await;
+                    catch_up(state, session, b).await?;
+                } else {
+                    b.last_sent = event.seq;
+                    note_state(b, &event.body);
+                    if let Some(visible) = event.for_visitor() {
+                        send(session, &ServerFrame::Event(visible)).await?;
+                    }
                 }
-                b.last_sent = event.seq;
-                if let Some(visible) = event.for_visitor() {
-                    send(session, &ServerFrame::Event(visible)).await?;
+                if b.queued {
+                    return tell_queue_status(state, session, bound).await;
                 }
             }
             Ok(())
         }
-        Err(broadcast::error::RecvError::Lagged(_)) => catch_up(state, session, b).await,
+        Ok(Signal::Typing { agent: Some(name) }) => {
+            send(session, &ServerFrame::Typing { from: name.clone() }).await
+        }
+        Ok(Signal::Typing { agent: None }) => Ok(()),
+        Ok(Signal::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {
+            catch_up(state, session, b).await
+        }
         Err(broadcast::error::RecvError::Closed) => {
             // The bus went away (conversation removed): stop listening, keep the socket.
             b.bus = broadcast::channel(1).1;
@@ -170,6 +231,7 @@ async fn catch_up(state: &AppState, session: &mut Session, b: &mut Bound) -> Res
     };
     for event in events {
         b.last_sent = event.seq;
+        note_state(b, &event.body);
         if let Some(visible) = event.for_visitor() {
             send(session, &ServerFrame::Event(visible)).await?;
         }
@@ -280,7 +342,7 @@ async fn handle_text(
                 Err(e) => Err(e),
             }
         }
-        VisitorFrame::Typing => Ok(()),
+        VisitorFrame::Typing => conversations.store.typing(&id, None).await,
         VisitorFrame::Choose { option } => match conversations.choose(&id, &option).await {
             Ok(true) => Ok(()),
             Ok(false) => return error(state, session, ErrorCode::Invalid, "unknown option").await,
@@ -401,8 +463,10 @@ async fn hello(
         } else {
             0
         },
+        queued: conversation.state == ConversationState::Queued,
+        told: None,
     };
     catch_up(state, session, &mut b).await?;
     *bound = Some(b);
-    Ok(())
+    tell_queue_status(state, session, bound).await
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::conversation::{ConversationState, EventBody, Notice};
 use crate::matcher::Memory;
-use crate::store::{Appended, Store, StoreError, Token, VisitorInfo};
+use crate::store::{Appended, Claim, Presence, Signal, Store, StoreError, Token, VisitorInfo};
 
 /// The longest any conformance step may wait for the store.
 const WAIT: Duration = Duration::from_secs(5);
@@ -126,67 +126,269 @@ pub async fn transitions_are_compare_and_set_and_follow_the_state_machine(store:
     let (c, _) = store.create(VisitorInfo::default()).await.unwrap();
     use ConversationState::*;
     assert!(
-        !store.transition(&c.id, Bot, Assigned, None).await.unwrap(),
+        !store
+            .transition(&c.id, Bot, Assigned, None, None)
+            .await
+            .unwrap(),
         "illegal move"
     );
     assert!(
         store
-            .transition(&c.id, Bot, Queued, Some("frustrated".into()))
+            .transition(&c.id, Bot, Queued, Some("frustrated".into()), None)
             .await
             .unwrap()
     );
     assert!(
-        !store.transition(&c.id, Bot, Queued, None).await.unwrap(),
+        !store.transition(&c.id, Bot, Queued, None, None).await.unwrap(),
         "no longer in Bot"
+    );
+    assert!(
+        !store
+            .transition(&c.id, Queued, Assigned, None, None)
+            .await
+            .unwrap(),
+        "Assigned is reached only by a claim"
     );
     let now = store.get(&c.id).await.unwrap().unwrap();
     assert_eq!(now.state, Queued);
     assert_eq!(now.reason.as_deref(), Some("frustrated"));
+    assert!(now.enqueued_at.is_some());
+}
+
+async fn queued(store: &Arc<dyn Store>) -> crate::store::ConversationId {
+    let (c, _) = store.create(VisitorInfo::default()).await.unwrap();
+    assert!(
+        store
+            .transition(
+                &c.id,
+                ConversationState::Bot,
+                ConversationState::Queued,
+                Some("visitor_asked".into()),
+                None
+            )
+            .await
+            .unwrap()
+    );
+    c.id
 }
 
 pub async fn only_one_of_many_concurrent_claims_wins(store: Arc<dyn Store>) {
-    let (c, _) = store.create(VisitorInfo::default()).await.unwrap();
-    use ConversationState::*;
-    assert!(store.transition(&c.id, Bot, Queued, None).await.unwrap());
+    let id = queued(&store).await;
     let claims: Vec<_> = (0..20)
         .map(|n| {
             let store = store.clone();
-            let id = c.id.clone();
-            tokio::spawn(async move {
-                store
-                    .transition(&id, Queued, Assigned, Some(format!("agent-{n}")))
-                    .await
-                    .unwrap()
-            })
+            let id = id.clone();
+            tokio::spawn(async move { store.claim(&id, &format!("agent-{n}"), 5).await.unwrap() })
         })
         .collect();
     let mut wins = 0;
     for t in claims {
-        wins += tokio::time::timeout(WAIT, t)
+        let claim = tokio::time::timeout(WAIT, t)
             .await
             .expect("claim finishes")
-            .unwrap() as usize;
+            .unwrap();
+        wins += usize::from(claim == Claim::Claimed);
     }
     assert_eq!(wins, 1);
+    let c = store.get(&id).await.unwrap().unwrap();
+    assert_eq!(c.state, ConversationState::Assigned);
+    let owner = c.agent.expect("an owner");
+    let agents = store.agents().await.unwrap();
+    let with_chats: Vec<_> = agents.iter().filter(|a| !a.chats.is_empty()).collect();
+    assert_eq!(with_chats.len(), 1, "{agents:?}");
+    assert_eq!(with_chats[0].id, owner);
+    assert!(store.queue().await.unwrap().is_empty());
 }
 
-pub async fn the_queue_keeps_arrival_order(store: Arc<dyn Store>) {
-    let mut ids = Vec::new();
-    for _ in 0..3 {
-        ids.push(store.create(VisitorInfo::default()).await.unwrap().0.id);
-    }
-    assert_eq!(store.enqueue(&ids[0]).await.unwrap(), 1);
-    assert_eq!(store.enqueue(&ids[1]).await.unwrap(), 2);
-    assert_eq!(store.enqueue(&ids[2]).await.unwrap(), 3);
-    assert_eq!(
-        store.enqueue(&ids[1]).await.unwrap(),
-        2,
-        "enqueueing twice keeps the place"
+pub async fn the_queue_keeps_arrival_order_and_a_requeue_keeps_its_place(store: Arc<dyn Store>) {
+    let a = queued(&store).await;
+    let b = queued(&store).await;
+    let c = queued(&store).await;
+    assert_eq!(store.queue().await.unwrap(), vec![a.clone(), b.clone(), c.clone()]);
+    assert_eq!(store.queue_position(&c).await.unwrap(), Some(3));
+    assert_eq!(store.claim(&a, "ann", 2).await.unwrap(), Claim::Claimed);
+    assert_eq!(store.queue_position(&b).await.unwrap(), Some(1));
+    assert_eq!(store.queue_position(&a).await.unwrap(), None);
+    // Ann leaves: the conversation goes back to where it stood, ahead of b and c.
+    assert!(
+        store
+            .transition(
+                &a,
+                ConversationState::Assigned,
+                ConversationState::Queued,
+                Some("agent_left".into()),
+                Some("ann")
+            )
+            .await
+            .unwrap()
     );
-    store.dequeue(&ids[0]).await.unwrap();
-    assert_eq!(store.queue_position(&ids[1]).await.unwrap(), Some(1));
-    assert_eq!(store.queue_position(&ids[2]).await.unwrap(), Some(2));
-    assert_eq!(store.queue_position(&ids[0]).await.unwrap(), None);
+    assert_eq!(store.queue().await.unwrap(), vec![a.clone(), b.clone(), c.clone()]);
+    assert!(store.agents().await.unwrap()[0].chats.is_empty(), "ann is free again");
+    // Back to the bot: out of the line.
+    assert!(
+        store
+            .transition(&b, ConversationState::Queued, ConversationState::Bot, None, None)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.queue().await.unwrap(), vec![a, c.clone()]);
+    assert_eq!(store.queue_position(&c).await.unwrap(), Some(2));
+    assert_eq!(store.queue_position(&b).await.unwrap(), None);
+}
+
+pub async fn capacity_ownership_and_transfers_are_enforced(store: Arc<dyn Store>) {
+    let a = queued(&store).await;
+    let b = queued(&store).await;
+    assert_eq!(store.claim(&a, "ann", 1).await.unwrap(), Claim::Claimed);
+    assert_eq!(store.claim(&b, "ann", 1).await.unwrap(), Claim::AtCapacity);
+    assert_eq!(store.claim(&a, "bob", 1).await.unwrap(), Claim::Gone);
+    assert!(
+        !store
+            .transition(
+                &a,
+                ConversationState::Assigned,
+                ConversationState::Bot,
+                None,
+                Some("bob")
+            )
+            .await
+            .unwrap(),
+        "only the owner hands back"
+    );
+    assert_eq!(store.transfer(&a, "bob", "cid", 1).await.unwrap(), Claim::Gone);
+    assert_eq!(store.claim(&b, "bob", 1).await.unwrap(), Claim::Claimed);
+    assert_eq!(
+        store.transfer(&a, "ann", "bob", 1).await.unwrap(),
+        Claim::AtCapacity
+    );
+    assert_eq!(store.transfer(&a, "ann", "cid", 1).await.unwrap(), Claim::Claimed);
+    let c = store.get(&a).await.unwrap().unwrap();
+    assert_eq!(c.agent.as_deref(), Some("cid"));
+    assert!(!c.agent_answered);
+    store
+        .append(
+            &a,
+            EventBody::AgentMessage {
+                agent: "Cid".into(),
+                text: "hi".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(store.get(&a).await.unwrap().unwrap().agent_answered);
+    let loads: Vec<(String, usize)> = store
+        .agents()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.id, a.chats.len()))
+        .collect();
+    assert_eq!(
+        loads,
+        vec![("ann".into(), 0), ("bob".into(), 1), ("cid".into(), 1)]
+    );
+    assert!(
+        store
+            .transition(
+                &a,
+                ConversationState::Assigned,
+                ConversationState::Closed,
+                Some("solved".into()),
+                Some("cid")
+            )
+            .await
+            .unwrap()
+    );
+    assert!(store.agents().await.unwrap()[2].chats.is_empty());
+    assert!(store.average_wait().await.unwrap().is_some());
+}
+
+pub async fn presence_expires_without_a_heartbeat(store: Arc<dyn Store>) {
+    let mut routing = store.watch_routing();
+    routing.borrow_and_update();
+    store
+        .set_presence("ann", Presence::Online, Duration::from_millis(300))
+        .await
+        .unwrap();
+    tokio::time::timeout(WAIT, routing.changed())
+        .await
+        .expect("a presence change is a routing change")
+        .unwrap();
+    store
+        .set_presence("bob", Presence::Away, Duration::from_secs(30))
+        .await
+        .unwrap();
+    let presence = |agents: Vec<crate::store::AgentState>| {
+        agents
+            .into_iter()
+            .map(|a| (a.id, a.presence))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        presence(store.agents().await.unwrap()),
+        vec![("ann".into(), Presence::Online), ("bob".into(), Presence::Away)]
+    );
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(
+        presence(store.agents().await.unwrap()),
+        vec![("ann".into(), Presence::Offline), ("bob".into(), Presence::Away)]
+    );
+}
+
+pub async fn offline_messages_wait_for_a_follow_up(store: Arc<dyn Store>) {
+    let (c, _) = store.create(VisitorInfo::default()).await.unwrap();
+    store
+        .append(
+            &c.id,
+            EventBody::OfflineMessage {
+                email: "a@example.com".into(),
+                text: "call me".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.follow_ups().await.unwrap(), vec![c.id.clone()]);
+    assert!(store.get(&c.id).await.unwrap().unwrap().needs_follow_up);
+    store.mark_followed_up(&c.id).await.unwrap();
+    assert!(store.follow_ups().await.unwrap().is_empty());
+    assert!(!store.get(&c.id).await.unwrap().unwrap().needs_follow_up);
+}
+
+pub async fn agent_sessions_resolve_until_ended_or_expired(store: Arc<dyn Store>) {
+    let secret = store
+        .create_session("ann", Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.session_agent(&secret).await.unwrap().as_deref(),
+        Some("ann")
+    );
+    assert_eq!(store.session_agent("nope").await.unwrap(), None);
+    store.end_session(&secret).await.unwrap();
+    assert_eq!(store.session_agent(&secret).await.unwrap(), None);
+    let short = store
+        .create_session("bob", Duration::from_millis(200))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(store.session_agent(&short).await.unwrap(), None);
+}
+
+pub async fn typing_reaches_subscribers_without_being_logged(store: Arc<dyn Store>) {
+    let (c, _) = store.create(VisitorInfo::default()).await.unwrap();
+    let mut rx = store.subscribe(&c.id);
+    store.typing(&c.id, Some("Ann")).await.unwrap();
+    let signal = tokio::time::timeout(WAIT, rx.recv())
+        .await
+        .expect("typing arrives")
+        .unwrap();
+    assert_eq!(
+        *signal,
+        Signal::Typing {
+            agent: Some("Ann".into())
+        }
+    );
+    assert!(store.events_after(&c.id, 0).await.unwrap().is_empty());
 }
 
 pub async fn subscribers_get_every_new_event_in_order(store: Arc<dyn Store>) {
@@ -196,10 +398,13 @@ pub async fn subscribers_get_every_new_event_in_order(store: Arc<dyn Store>) {
         store.append(&c.id, notice(n)).await.unwrap();
     }
     for n in 1..=3u64 {
-        let e = tokio::time::timeout(WAIT, rx.recv())
+        let signal = tokio::time::timeout(WAIT, rx.recv())
             .await
             .expect("event arrives")
             .unwrap();
+        let Signal::Event(e) = &*signal else {
+            panic!("an event, not {signal:?}")
+        };
         assert_eq!(e.seq, n);
     }
 }
@@ -225,7 +430,8 @@ pub async fn an_unknown_conversation_is_a_not_found_error(store: Arc<dyn Store>)
     store.ping().await.unwrap();
 }
 
-/// Generates one `#[tokio::test]` per conformance check for the store built by `$make`.
+/// Generates one `#[tokio::test]` per conformance check for the store built by the future
+/// `$make` (an `Arc<dyn Store>`; each test gets a fresh one).
 #[macro_export]
 macro_rules! store_conformance_tests {
     ($make:expr) => {
@@ -236,7 +442,12 @@ macro_rules! store_conformance_tests {
             concurrent_appends_never_share_a_sequence_number,
             transitions_are_compare_and_set_and_follow_the_state_machine,
             only_one_of_many_concurrent_claims_wins,
-            the_queue_keeps_arrival_order,
+            the_queue_keeps_arrival_order_and_a_requeue_keeps_its_place,
+            capacity_ownership_and_transfers_are_enforced,
+            presence_expires_without_a_heartbeat,
+            offline_messages_wait_for_a_follow_up,
+            agent_sessions_resolve_until_ended_or_expired,
+            typing_reaches_subscribers_without_being_logged,
             subscribers_get_every_new_event_in_order,
             memory_is_kept_with_the_conversation,
             an_unknown_conversation_is_a_not_found_error,
@@ -246,7 +457,7 @@ macro_rules! store_conformance_tests {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
-                $crate::store::conformance::$name(::std::sync::Arc::new($make)).await
+                $crate::store::conformance::$name($make.await).await
             }
         )*
     };

@@ -1,47 +1,84 @@
 //! The embedded store: everything in this process's memory, for `cargo run` and single-node use.
 //!
-//! One `std::sync::Mutex` guards all conversations: every critical section is a few map
-//! operations and never spans an `.await`, so a std mutex is cheaper than tokio's and cannot be
-//! held across a suspension point. Fan-out uses one tokio broadcast channel per conversation.
+//! One `std::sync::Mutex` guards all of it: every critical section is a few map operations and
+//! never spans an `.await`, so a std mutex is cheaper than tokio's and cannot be held across a
+//! suspension point. Fan-out uses one tokio broadcast channel per conversation and one watch
+//! counter for routing changes.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 use super::{
-    Appended, Conversation, ConversationId, Store, StoreError, StoreResult, Token, VisitorInfo,
-    now_ms,
+    AgentState, Appended, Claim, Conversation, ConversationId, Presence, Signal, Store,
+    StoreError, StoreResult, Token, VisitorInfo, now_ms, random_secret,
 };
 use crate::conversation::{ConversationState, Event, EventBody};
 use crate::matcher::Memory;
 
-/// Events buffered per subscriber before it lags. Small on purpose: a broadcast channel
+/// Signals buffered per subscriber before it lags. Small on purpose: a broadcast channel
 /// allocates all its slots up front, once per conversation, and a lagging socket catches up from
-/// the log (`events_after`) anyway. Slots hold `Arc<Event>`: one pointer each, and a receive is
+/// the log (`events_after`) anyway. Slots hold `Arc<Signal>`: one pointer each, and a receive is
 /// a reference-count bump, not a copy of the answer's HTML.
-const BUS_CAPACITY: usize = 8;
+pub(crate) const BUS_CAPACITY: usize = 8;
+/// How many recent waits the estimate averages.
+pub(crate) const RECENT_WAITS: usize = 50;
 
 struct Entry {
     conversation: Conversation,
     token: Token,
     log: Vec<Event>,
     client_ids: HashMap<String, u64>,
-    bus: broadcast::Sender<Arc<Event>>,
+    bus: broadcast::Sender<Arc<Signal>>,
+    /// Place in line (smaller = earlier), kept while the handoff lasts.
+    ticket: Option<u64>,
+}
+
+struct AgentEntry {
+    presence: Presence,
+    expires: Instant,
+    chats: Vec<ConversationId>,
+    last_assigned: u64,
+}
+
+impl AgentEntry {
+    fn new() -> AgentEntry {
+        AgentEntry {
+            presence: Presence::Offline,
+            expires: Instant::now(),
+            chats: Vec::new(),
+            last_assigned: 0,
+        }
+    }
 }
 
 #[derive(Default)]
 struct State {
     conversations: HashMap<ConversationId, Entry>,
-    queue: VecDeque<ConversationId>,
-    queued: HashSet<ConversationId>,
+    queue: BTreeMap<u64, ConversationId>,
+    next_ticket: u64,
+    agents: HashMap<String, AgentEntry>,
+    waits: VecDeque<u64>,
+    follow_ups: Vec<ConversationId>,
+    sessions: HashMap<String, (String, Instant)>,
 }
 
 /// The in-memory `Store`.
-#[derive(Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
+    routing: watch::Sender<u64>,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore {
+            state: Mutex::default(),
+            routing: watch::channel(0).0,
+        }
+    }
 }
 
 impl MemoryStore {
@@ -55,6 +92,10 @@ impl MemoryStore {
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn routing_changed(&self) {
+        self.routing.send_modify(|n| *n += 1);
     }
 }
 
@@ -73,9 +114,14 @@ fn push(entry: &mut Entry, body: EventBody) -> Event {
     };
     entry.conversation.last_seq = event.seq;
     entry.conversation.updated = event.at;
+    match &event.body {
+        EventBody::AgentMessage { .. } => entry.conversation.agent_answered = true,
+        EventBody::OfflineMessage { .. } => entry.conversation.needs_follow_up = true,
+        _ => {}
+    }
     entry.log.push(event.clone());
     // No subscriber is a normal state (nobody connected): the event is in the log either way.
-    let _ = entry.bus.send(Arc::new(event.clone()));
+    let _ = entry.bus.send(Arc::new(Signal::Event(event.clone())));
     event
 }
 
@@ -84,17 +130,7 @@ impl Store for MemoryStore {
     async fn create(&self, visitor: VisitorInfo) -> StoreResult<(Conversation, Token)> {
         let id = ConversationId::random();
         let token = Token::new(id.clone());
-        let now = now_ms();
-        let conversation = Conversation {
-            id: id.clone(),
-            state: ConversationState::Bot,
-            reason: None,
-            visitor,
-            memory: Memory::default(),
-            last_seq: 0,
-            created: now,
-            updated: now,
-        };
+        let conversation = Conversation::new(id.clone(), visitor);
         let (bus, _) = broadcast::channel(BUS_CAPACITY);
         self.lock().conversations.insert(
             id,
@@ -104,6 +140,7 @@ impl Store for MemoryStore {
                 log: Vec::new(),
                 client_ids: HashMap::new(),
                 bus,
+                ticket: None,
             },
         );
         Ok((conversation, token))
@@ -127,8 +164,19 @@ impl Store for MemoryStore {
     }
 
     async fn append(&self, id: &ConversationId, body: EventBody) -> StoreResult<Event> {
-        let mut state = self.lock();
-        Ok(push(entry(&mut state, id)?, body))
+        let offline = matches!(body, EventBody::OfflineMessage { .. });
+        let event = {
+            let mut state = self.lock();
+            let event = push(entry(&mut state, id)?, body);
+            if offline && !state.follow_ups.contains(id) {
+                state.follow_ups.push(id.clone());
+            }
+            event
+        };
+        if offline {
+            self.routing_changed();
+        }
+        Ok(event)
     }
 
     async fn append_visitor_message(
@@ -167,16 +215,143 @@ impl Store for MemoryStore {
         from: ConversationState,
         to: ConversationState,
         reason: Option<String>,
+        agent: Option<&str>,
     ) -> StoreResult<bool> {
-        let mut state = self.lock();
-        let entry = entry(&mut state, id)?;
-        if entry.conversation.state != from || !from.can_become(to) {
-            return Ok(false);
+        use ConversationState::*;
+        {
+            let mut guard = self.lock();
+            let state = &mut *guard;
+            let next_ticket = state.next_ticket + 1;
+            let e = entry(state, id)?;
+            let c = &mut e.conversation;
+            if c.state != from || !from.can_become(to) || to == Assigned {
+                return Ok(false);
+            }
+            if agent.is_some() && c.agent.as_deref() != agent {
+                return Ok(false);
+            }
+            let now = now_ms();
+            let previous_agent = c.agent.take();
+            c.assigned_at = None;
+            c.agent_answered = false;
+            c.state = to;
+            c.reason = reason;
+            c.updated = now;
+            let mut ticket = e.ticket;
+            match (from, to) {
+                (Bot, Queued) => {
+                    ticket = Some(next_ticket);
+                    c.enqueued_at = Some(now);
+                }
+                (Assigned, Queued) => {
+                    if ticket.is_none() {
+                        ticket = Some(next_ticket);
+                    }
+                    c.enqueued_at.get_or_insert(now);
+                }
+                _ => {
+                    ticket = None;
+                    c.enqueued_at = None;
+                }
+            }
+            let old_ticket = e.ticket;
+            e.ticket = ticket;
+            if ticket == Some(next_ticket) {
+                state.next_ticket = next_ticket;
+            }
+            if let Some(old) = old_ticket {
+                state.queue.remove(&old);
+            }
+            if let (Queued, Some(t)) = (to, ticket) {
+                state.queue.insert(t, id.clone());
+            }
+            if let Some(a) = previous_agent.and_then(|a| state.agents.get_mut(&a)) {
+                a.chats.retain(|c| c != id);
+            }
         }
-        entry.conversation.state = to;
-        entry.conversation.reason = reason;
-        entry.conversation.updated = now_ms();
+        self.routing_changed();
         Ok(true)
+    }
+
+    async fn claim(
+        &self,
+        id: &ConversationId,
+        agent: &str,
+        capacity: usize,
+    ) -> StoreResult<Claim> {
+        {
+            let mut guard = self.lock();
+            let state = &mut *guard;
+            let load = state.agents.get(agent).map_or(0, |a| a.chats.len());
+            let e = entry(state, id)?;
+            if e.conversation.state != ConversationState::Queued {
+                return Ok(Claim::Gone);
+            }
+            if load >= capacity {
+                return Ok(Claim::AtCapacity);
+            }
+            let now = now_ms();
+            let c = &mut e.conversation;
+            c.state = ConversationState::Assigned;
+            c.agent = Some(agent.to_owned());
+            c.assigned_at = Some(now);
+            c.agent_answered = false;
+            c.updated = now;
+            let waited = now.saturating_sub(c.enqueued_at.unwrap_or(now));
+            if let Some(t) = e.ticket {
+                state.queue.remove(&t);
+            }
+            state.waits.push_back(waited);
+            if state.waits.len() > RECENT_WAITS {
+                state.waits.pop_front();
+            }
+            let a = state
+                .agents
+                .entry(agent.to_owned())
+                .or_insert_with(AgentEntry::new);
+            a.chats.push(id.clone());
+            a.last_assigned = now;
+        }
+        self.routing_changed();
+        Ok(Claim::Claimed)
+    }
+
+    async fn transfer(
+        &self,
+        id: &ConversationId,
+        from: &str,
+        to: &str,
+        capacity: usize,
+    ) -> StoreResult<Claim> {
+        {
+            let mut guard = self.lock();
+            let state = &mut *guard;
+            let load = state.agents.get(to).map_or(0, |a| a.chats.len());
+            let e = entry(state, id)?;
+            let c = &mut e.conversation;
+            if c.state != ConversationState::Assigned || c.agent.as_deref() != Some(from) {
+                return Ok(Claim::Gone);
+            }
+            if load >= capacity {
+                return Ok(Claim::AtCapacity);
+            }
+            let now = now_ms();
+            c.agent = Some(to.to_owned());
+            c.assigned_at = Some(now);
+            c.agent_answered = false;
+            c.updated = now;
+            if let Some(a) = state.agents.get_mut(from) {
+                a.chats.retain(|c| c != id);
+            }
+            let a = state
+                .agents
+                .entry(to.to_owned())
+                .or_insert_with(AgentEntry::new);
+            a.chats.push(id.clone());
+            a.last_assigned = now;
+        }
+        self.routing_changed();
+        Ok(Claim::Claimed)
     }
 
     async fn save_memory(&self, id: &ConversationId, memory: &Memory) -> StoreResult<()> {
@@ -185,33 +360,116 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn enqueue(&self, id: &ConversationId) -> StoreResult<usize> {
-        let mut state = self.lock();
-        entry(&mut state, id)?;
-        if state.queued.insert(id.clone()) {
-            state.queue.push_back(id.clone());
-        }
-        Ok(state
-            .queue
-            .iter()
-            .position(|q| q == id)
-            .map_or(0, |p| p + 1))
-    }
-
-    async fn dequeue(&self, id: &ConversationId) -> StoreResult<()> {
-        let mut state = self.lock();
-        if state.queued.remove(id) {
-            state.queue.retain(|q| q != id);
-        }
-        Ok(())
+    async fn queue(&self) -> StoreResult<Vec<ConversationId>> {
+        Ok(self.lock().queue.values().cloned().collect())
     }
 
     async fn queue_position(&self, id: &ConversationId) -> StoreResult<Option<usize>> {
         let state = self.lock();
-        Ok(state.queue.iter().position(|q| q == id).map(|p| p + 1))
+        let Some(ticket) = state.conversations.get(id).and_then(|e| {
+            (e.conversation.state == ConversationState::Queued)
+                .then_some(e.ticket)
+                .flatten()
+        }) else {
+            return Ok(None);
+        };
+        Ok(Some(state.queue.range(..=ticket).count()))
     }
 
-    fn subscribe(&self, id: &ConversationId) -> broadcast::Receiver<Arc<Event>> {
+    async fn average_wait(&self) -> StoreResult<Option<u64>> {
+        let state = self.lock();
+        let n = state.waits.len() as u64;
+        Ok((n > 0).then(|| state.waits.iter().sum::<u64>() / n))
+    }
+
+    async fn set_presence(
+        &self,
+        agent: &str,
+        presence: Presence,
+        ttl: Duration,
+    ) -> StoreResult<()> {
+        let changed = {
+            let mut state = self.lock();
+            let a = state
+                .agents
+                .entry(agent.to_owned())
+                .or_insert_with(AgentEntry::new);
+            let was = if a.expires > Instant::now() {
+                a.presence
+            } else {
+                Presence::Offline
+            };
+            a.presence = presence;
+            a.expires = Instant::now() + ttl;
+            was != presence
+        };
+        if changed {
+            self.routing_changed();
+        }
+        Ok(())
+    }
+
+    async fn agents(&self) -> StoreResult<Vec<AgentState>> {
+        let state = self.lock();
+        let now = Instant::now();
+        let mut agents: Vec<AgentState> = state
+            .agents
+            .iter()
+            .map(|(id, a)| AgentState {
+                id: id.clone(),
+                presence: if a.expires > now {
+                    a.presence
+                } else {
+                    Presence::Offline
+                },
+                chats: a.chats.clone(),
+                last_assigned: a.last_assigned,
+            })
+            .collect();
+        agents.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(agents)
+    }
+
+    async fn follow_ups(&self) -> StoreResult<Vec<ConversationId>> {
+        Ok(self.lock().follow_ups.clone())
+    }
+
+    async fn mark_followed_up(&self, id: &ConversationId) -> StoreResult<()> {
+        {
+            let mut state = self.lock();
+            entry(&mut state, id)?.conversation.needs_follow_up = false;
+            state.follow_ups.retain(|f| f != id);
+        }
+        self.routing_changed();
+        Ok(())
+    }
+
+    async fn create_session(&self, agent: &str, ttl: Duration) -> StoreResult<String> {
+        let secret = random_secret();
+        let mut state = self.lock();
+        let now = Instant::now();
+        state.sessions.retain(|_, (_, expires)| *expires > now);
+        state
+            .sessions
+            .insert(secret.clone(), (agent.to_owned(), now + ttl));
+        Ok(secret)
+    }
+
+    async fn session_agent(&self, secret: &str) -> StoreResult<Option<String>> {
+        let state = self.lock();
+        Ok(state
+            .sessions
+            .get(secret)
+            .filter(|(_, expires)| *expires > Instant::now())
+            .map(|(agent, _)| agent.clone()))
+    }
+
+    async fn end_session(&self, secret: &str) -> StoreResult<()> {
+        self.lock().sessions.remove(secret);
+        Ok(())
+    }
+
+    fn subscribe(&self, id: &ConversationId) -> broadcast::Receiver<Arc<Signal>> {
         let state = self.lock();
         match state.conversations.get(id) {
             Some(e) => e.bus.subscribe(),
@@ -221,6 +479,20 @@ impl Store for MemoryStore {
         }
     }
 
+    async fn typing(&self, id: &ConversationId, agent: Option<&str>) -> StoreResult<()> {
+        let state = self.lock();
+        if let Some(e) = state.conversations.get(id) {
+            let _ = e.bus.send(Arc::new(Signal::Typing {
+                agent: agent.map(str::to_owned),
+            }));
+        }
+        Ok(())
+    }
+
+    fn watch_routing(&self) -> watch::Receiver<u64> {
+        self.routing.subscribe()
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         Ok(())
     }
@@ -228,5 +500,5 @@ impl Store for MemoryStore {
 
 #[cfg(test)]
 mod tests {
-    crate::store_conformance_tests!(super::MemoryStore::new());
+    crate::store_conformance_tests!(async { std::sync::Arc::new(super::MemoryStore::new()) });
 }

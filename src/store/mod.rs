@@ -1,23 +1,29 @@
-//! Where conversations live: one `Store` trait for conversations, their event logs, the queue and
-//! the fan-out bus, with an in-memory backend (`memory.rs`, the embedded default) and, next, a
-//! Redis backend. Nothing above this module knows which backend it has; `conformance` holds the
+//! Where conversations live: one `Store` trait for conversations, their event logs, the queue,
+//! agents' presence and load, agent login sessions and the fan-out bus, with an in-memory backend
+//! (`memory.rs`, the embedded default) and a Redis backend (`redis.rs`, several processes share
+//! one Redis). Nothing above this module knows which backend it has; `conformance` holds the
 //! behaviour every backend must show, as tests run against each of them.
 //!
 //! Atomicity is the store's job: appending assigns the next sequence number, a visitor message
-//! whose `client_id` was already stored is reported as a duplicate instead of stored twice, and a
-//! state change is a compare-and-set.
+//! whose `client_id` was already stored is reported as a duplicate instead of stored twice, and
+//! every state change (hand off, claim, transfer, release) is one compare-and-set step that also
+//! keeps the queue and the agents' loads in line with the conversation's state.
 
 pub mod conformance;
+mod keys;
 mod memory;
+mod redis;
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
+pub use self::redis::RedisStore;
 pub use memory::MemoryStore;
 
 use crate::conversation::{ConversationState, Event, EventBody};
@@ -63,7 +69,7 @@ impl Token {
     pub fn new(conversation: ConversationId) -> Token {
         Token {
             conversation,
-            secret: format!("{:032x}", rand::random::<u128>()),
+            secret: random_secret(),
         }
     }
 
@@ -80,6 +86,19 @@ impl Token {
     pub fn matches(&self, other: &Token) -> bool {
         self.conversation == other.conversation
             && bool::from(self.secret.as_bytes().ct_eq(other.secret.as_bytes()))
+    }
+
+    /// A token from its stored parts (the store keeps the secret next to the conversation).
+    pub(crate) fn from_parts(conversation: ConversationId, secret: String) -> Token {
+        Token {
+            conversation,
+            secret,
+        }
+    }
+
+    /// The secret part, for the store to keep.
+    pub(crate) fn secret(&self) -> &str {
+        &self.secret
     }
 
     /// The string handed to the client.
@@ -115,6 +134,17 @@ pub struct Conversation {
     pub visitor: VisitorInfo,
     /// The matcher's memory of this conversation (frustration, misses).
     pub memory: Memory,
+    /// The agent who owns it (while `Assigned`).
+    pub agent: Option<String>,
+    /// When it first joined the queue for its current handoff: its place in line, kept when it
+    /// returns to the queue (agent left, assignment not answered, transfer to a team).
+    pub enqueued_at: Option<u64>,
+    /// When the current agent got it.
+    pub assigned_at: Option<u64>,
+    /// Whether the current agent has written to the visitor yet.
+    pub agent_answered: bool,
+    /// An offline message waits for a follow-up by e-mail.
+    pub needs_follow_up: bool,
     /// The last sequence number in its log (0 when empty).
     pub last_seq: u64,
     /// Milliseconds since the Unix epoch.
@@ -142,6 +172,52 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// What the bus carries for one conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "signal", rename_all = "snake_case")]
+pub enum Signal {
+    /// A new log item.
+    Event(Event),
+    /// Someone is typing: the visitor (`agent: None`) or the named agent. Not logged.
+    Typing { agent: Option<String> },
+    /// Signals may have been missed (the store's fan-out reconnected): catch up from the log.
+    Resync,
+}
+
+/// The outcome of a claim or a transfer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    Claimed,
+    /// Not (or no longer) waiting in the queue, or not owned by the transferring agent.
+    Gone,
+    /// The agent already has `capacity` conversations.
+    AtCapacity,
+}
+
+/// An agent's availability as they set it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Presence {
+    /// Takes new conversations.
+    Online,
+    /// Keeps current conversations, gets no new ones.
+    Away,
+    /// Not connected (or the heartbeat expired).
+    Offline,
+}
+
+/// An agent as the store sees them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentState {
+    pub id: String,
+    /// `Offline` once the heartbeat has expired, whatever was set last.
+    pub presence: Presence,
+    /// The conversations assigned to them.
+    pub chats: Vec<ConversationId>,
+    /// When they were last given a conversation (for round-robin among equals), ms.
+    pub last_assigned: u64,
+}
+
 /// Storage for conversations. Implementations are shared by every session (`Arc<dyn Store>`).
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -150,7 +226,9 @@ pub trait Store: Send + Sync + 'static {
     /// The conversation a token resumes, if the token is valid.
     async fn resume(&self, token: &Token) -> StoreResult<Option<Conversation>>;
     async fn get(&self, id: &ConversationId) -> StoreResult<Option<Conversation>>;
-    /// Appends an item with the next sequence number and publishes it to subscribers.
+    /// Appends an item with the next sequence number and publishes it to subscribers. An
+    /// `AgentMessage` marks the assignment answered; an `OfflineMessage` marks the conversation
+    /// as needing a follow-up.
     async fn append(&self, id: &ConversationId, body: EventBody) -> StoreResult<Event>;
     /// Appends a visitor message unless its `client_id` is already in the log.
     async fn append_visitor_message(
@@ -161,26 +239,88 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Appended>;
     /// Every event with `seq > after`, in order.
     async fn events_after(&self, id: &ConversationId, after: u64) -> StoreResult<Vec<Event>>;
-    /// Moves `from -> to` if the conversation is still in `from` (and the move is legal); false
-    /// when another task got there first.
+    /// Moves `from -> to` if the conversation is still in `from`, the move is legal and not a
+    /// claim (`Assigned` is reached only by `claim`); false when another task got there first.
+    /// Entering `Queued` from `Bot` takes the back of the line; entering it from `Assigned` takes
+    /// back the original place. Leaving `Queued` leaves the line, leaving `Assigned` frees the
+    /// agent. With `agent` given, the move happens only if that agent owns the conversation.
     async fn transition(
         &self,
         id: &ConversationId,
         from: ConversationState,
         to: ConversationState,
         reason: Option<String>,
+        agent: Option<&str>,
     ) -> StoreResult<bool>;
+    /// `Queued -> Assigned` to `agent`, if it is still queued and the agent has fewer than
+    /// `capacity` conversations. Records the wait for the estimate.
+    async fn claim(&self, id: &ConversationId, agent: &str, capacity: usize)
+    -> StoreResult<Claim>;
+    /// Hands an assigned conversation from `from` straight to `to` (if `to` has room).
+    async fn transfer(
+        &self,
+        id: &ConversationId,
+        from: &str,
+        to: &str,
+        capacity: usize,
+    ) -> StoreResult<Claim>;
     async fn save_memory(&self, id: &ConversationId, memory: &Memory) -> StoreResult<()>;
-    /// Puts a conversation at the back of the queue (no-op if already queued); its 1-based place.
-    async fn enqueue(&self, id: &ConversationId) -> StoreResult<usize>;
-    async fn dequeue(&self, id: &ConversationId) -> StoreResult<()>;
+    /// The queue in order (first = next to be served).
+    async fn queue(&self) -> StoreResult<Vec<ConversationId>>;
     /// 1-based place in the queue, if queued.
     async fn queue_position(&self, id: &ConversationId) -> StoreResult<Option<usize>>;
-    /// Events appended to `id` from now on. A slow receiver lags (and must catch up with
+    /// Average of the recent waits from queue to agent, in milliseconds (`None` before any).
+    async fn average_wait(&self) -> StoreResult<Option<u64>>;
+    /// Sets an agent's presence; it falls back to `Offline` if not renewed within `ttl`.
+    async fn set_presence(&self, agent: &str, presence: Presence, ttl: Duration)
+    -> StoreResult<()>;
+    /// Every agent that has ever set a presence, with their current chats.
+    async fn agents(&self) -> StoreResult<Vec<AgentState>>;
+    /// Conversations with an offline message not yet followed up.
+    async fn follow_ups(&self) -> StoreResult<Vec<ConversationId>>;
+    async fn mark_followed_up(&self, id: &ConversationId) -> StoreResult<()>;
+    /// Starts an agent login session valid for `ttl`; returns its secret.
+    async fn create_session(&self, agent: &str, ttl: Duration) -> StoreResult<String>;
+    /// The agent a session secret belongs to, while it is valid.
+    async fn session_agent(&self, secret: &str) -> StoreResult<Option<String>>;
+    async fn end_session(&self, secret: &str) -> StoreResult<()>;
+    /// Signals on `id`'s bus from now on. A slow receiver lags (and must catch up with
     /// `events_after`); it never slows the store.
-    fn subscribe(&self, id: &ConversationId) -> broadcast::Receiver<Arc<Event>>;
+    fn subscribe(&self, id: &ConversationId) -> broadcast::Receiver<Arc<Signal>>;
+    /// Tells `id`'s subscribers that someone is typing (not logged).
+    async fn typing(&self, id: &ConversationId, agent: Option<&str>) -> StoreResult<()>;
+    /// A counter that changes whenever the queue, an assignment, a follow-up or an agent's
+    /// presence changes, on any node sharing this store.
+    fn watch_routing(&self) -> watch::Receiver<u64>;
     /// Whether the store answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;
+}
+
+impl Conversation {
+    /// A new conversation, in `Bot` state.
+    pub fn new(id: ConversationId, visitor: VisitorInfo) -> Conversation {
+        let now = now_ms();
+        Conversation {
+            id,
+            state: ConversationState::Bot,
+            reason: None,
+            visitor,
+            memory: Memory::default(),
+            agent: None,
+            enqueued_at: None,
+            assigned_at: None,
+            agent_answered: false,
+            needs_follow_up: false,
+            last_seq: 0,
+            created: now,
+            updated: now,
+        }
+    }
+}
+
+/// 128 random bits as 32 hex digits: session secrets and token secrets.
+pub fn random_secret() -> String {
+    format!("{:032x}", rand::random::<u128>())
 }
 
 /// Milliseconds since the Unix epoch.

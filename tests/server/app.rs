@@ -1,13 +1,14 @@
-//! Test harness: a real server and a real websocket client.
+//! Test harness: real servers, a real Redis, and real websocket clients for visitors and agents.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use frontdesk::agents::{Agent, Roster, hash_password};
 use frontdesk::config::Settings;
-use frontdesk::knowledge_base;
+use frontdesk::knowledge_base::{self, KnowledgeBase};
 use frontdesk::startup::{Application, Shutdown};
-use frontdesk::store::MemoryStore;
+use frontdesk::store::{MemoryStore, RedisStore, Store};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -24,21 +25,93 @@ pub struct TestApp {
     pub shutdown: Shutdown,
 }
 
+/// The test agents: `ann` (2 chats, team billing), `bob` (1 chat), `cid` (3, billing). Each
+/// one's password is `<id>-password`.
+pub fn roster() -> Roster {
+    static ROSTER: std::sync::LazyLock<Roster> = std::sync::LazyLock::new(|| Roster {
+        agents: [("ann", "Ann", 2, "billing"), ("bob", "Bob", 1, ""), ("cid", "Cid", 3, "billing")]
+            .into_iter()
+            .map(|(id, name, capacity, team)| Agent {
+                id: id.into(),
+                name: name.into(),
+                password_hash: hash_password(&format!("{id}-password")).unwrap(),
+                capacity,
+                teams: [team].into_iter().filter(|t| !t.is_empty()).map(String::from).collect(),
+            })
+            .collect(),
+    });
+    ROSTER.clone()
+}
+
+/// The sample knowledge base, without business hours (tests run at any time of day; the hours
+/// tests set their own).
+pub fn sample_kb() -> KnowledgeBase {
+    let mut kb =
+        knowledge_base::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge_base"))
+            .expect("the sample knowledge base loads")
+            .kb;
+    kb.hours = None;
+    kb
+}
+
+/// The Redis the tests use: `FRONTDESK_TEST_REDIS_URL`, or the one `scripts/test` starts.
+pub fn redis_url() -> String {
+    std::env::var("FRONTDESK_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// A key prefix no other test uses (tests never flush the database).
+pub fn fresh_prefix() -> String {
+    format!("fdtest:{:016x}", rand::random::<u64>())
+}
+
+/// A Redis store under `prefix`, or a clear failure when there is no Redis.
+pub async fn redis_store(url: &str, prefix: &str) -> Arc<dyn Store> {
+    match RedisStore::connect(url, prefix).await {
+        Ok(store) => Arc::new(store),
+        Err(e) => panic!(
+            "this test needs a real redis-server at {url} (scripts/test starts one; or set \
+             FRONTDESK_TEST_REDIS_URL): {e}"
+        ),
+    }
+}
+
+/// Test defaults: port 0, no auto-assign (tests claim by hand unless they test the router),
+/// short presence and assignment timeouts.
+fn test_settings(configure: impl FnOnce(&mut Settings)) -> Settings {
+    let mut settings = Settings {
+        port: 0,
+        auto_assign: false,
+        presence_ttl_seconds: 2,
+        assign_timeout_seconds: 60,
+        ..Settings::default()
+    };
+    configure(&mut settings);
+    settings
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
+/// A server on the embedded store.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
-    let mut settings = Settings {
-        port: 0,
-        ..Settings::default()
-    };
-    configure(&mut settings);
-    let kb = knowledge_base::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge_base"))
-        .expect("the sample knowledge base loads")
-        .kb;
-    let app =
-        Application::build(settings, kb, Arc::new(MemoryStore::new())).expect("the server starts");
+    spawn_app_on(Arc::new(MemoryStore::new()), sample_kb(), configure).await
+}
+
+/// A server on a fresh Redis prefix.
+pub async fn spawn_redis_app(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let store = redis_store(&redis_url(), &fresh_prefix()).await;
+    spawn_app_on(store, sample_kb(), configure).await
+}
+
+/// A server on `store` (several servers may share one Redis store's prefix: nodes).
+pub async fn spawn_app_on(
+    store: Arc<dyn Store>,
+    kb: KnowledgeBase,
+    configure: impl FnOnce(&mut Settings),
+) -> TestApp {
+    let settings = test_settings(configure);
+    let app = Application::build(settings, kb, store, roster()).expect("the server starts");
     let port = app.port();
     let shutdown = app.shutdown_handle();
     actix_web::rt::spawn(app.run_until_stopped());
@@ -72,6 +145,61 @@ impl TestApp {
             .expect("HTTP answer in time")
     }
 
+    /// A plain HTTP/1.1 POST of JSON: (status, the `Set-Cookie` value if any, body).
+    pub async fn post(&self, path: &str, body: &Value, cookie: Option<&str>) -> (u16, Option<String>, String) {
+        let body = body.to_string();
+        let work = async {
+            let mut stream = TcpStream::connect(("127.0.0.1", self.port)).await.unwrap();
+            let cookie = cookie.map(|c| format!("Cookie: {c}\r\n")).unwrap_or_default();
+            let request = format!(
+                "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
+                 Content-Type: application/json\r\nContent-Length: {}\r\n{cookie}\r\n{body}",
+                body.len()
+            );
+            stream.write_all(request.as_bytes()).await.unwrap();
+            let mut raw = Vec::new();
+            stream.read_to_end(&mut raw).await.unwrap();
+            let text = String::from_utf8_lossy(&raw).into_owned();
+            let status = text.split_whitespace().nth(1).unwrap().parse().unwrap();
+            let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+            let set_cookie = head
+                .lines()
+                .find_map(|l| l.strip_prefix("set-cookie: ").or_else(|| l.strip_prefix("Set-Cookie: ")))
+                .map(str::to_owned);
+            (status, set_cookie, body.to_owned())
+        };
+        tokio::time::timeout(WAIT, work)
+            .await
+            .expect("HTTP answer in time")
+    }
+
+    /// Logs `id` in (password `<id>-password`): the `name=value` of the session cookie.
+    pub async fn login(&self, id: &str) -> String {
+        let (status, cookie, body) = self
+            .post(
+                "/api/agent/login",
+                &json!({"id": id, "password": format!("{id}-password")}),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let cookie = cookie.expect("a session cookie");
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+        cookie.split(';').next().unwrap().to_owned()
+    }
+
+    /// An agent logged in and connected to the console socket (online), past the first
+    /// snapshots.
+    pub async fn agent(&self, id: &str) -> AgentClient {
+        let cookie = self.login(id).await;
+        let mut agent = AgentClient::connect(self, &cookie).await.expect("the agent connects");
+        let welcome = agent.until(|f| f["type"] == "welcome").await;
+        assert_eq!(welcome["agent"]["id"], id);
+        agent.until(|f| f["type"] == "agents").await;
+        agent.cookie = cookie;
+        agent
+    }
+
     /// A visitor that has said hello (new conversation).
     pub async fn visitor(&self) -> Visitor {
         let mut v = Visitor::connect(self, None).await.expect("connects");
@@ -83,6 +211,8 @@ impl TestApp {
 pub struct Visitor {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     pub token: String,
+    /// The conversation id from `welcome`.
+    pub conversation: String,
     pub last_seq: u64,
     counter: u32,
 }
@@ -105,6 +235,7 @@ impl Visitor {
         Ok(Visitor {
             ws,
             token: String::new(),
+            conversation: String::new(),
             last_seq: 0,
             counter: 0,
         })
@@ -115,6 +246,7 @@ impl Visitor {
         self.send(hello).await;
         let welcome = self.until(|f| f["type"] == "welcome").await;
         self.token = welcome["token"].as_str().unwrap().to_owned();
+        self.conversation = welcome["conversation"].as_str().unwrap().to_owned();
         welcome
     }
 
@@ -204,6 +336,97 @@ impl Visitor {
         tokio::time::timeout(WAIT, work)
             .await
             .expect("the socket closes in time")
+    }
+
+    pub async fn disconnect(mut self) {
+        let _ = self.ws.close(None).await;
+    }
+}
+
+/// The agent console's websocket, with domain verbs.
+pub struct AgentClient {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    pub cookie: String,
+}
+
+impl AgentClient {
+    pub async fn connect(
+        app: &TestApp,
+        cookie: &str,
+    ) -> Result<AgentClient, tokio_tungstenite::tungstenite::Error> {
+        let mut request = format!("ws://127.0.0.1:{}/ws/agent", app.port)
+            .into_client_request()
+            .unwrap();
+        request
+            .headers_mut()
+            .insert("Cookie", cookie.parse().unwrap());
+        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(request))
+            .await
+            .expect("handshake in time")?;
+        Ok(AgentClient {
+            ws,
+            cookie: cookie.to_owned(),
+        })
+    }
+
+    pub async fn send(&mut self, frame: Value) {
+        tokio::time::timeout(WAIT, self.ws.send(Message::text(frame.to_string())))
+            .await
+            .expect("send in time")
+            .expect("socket open");
+    }
+
+    /// The next JSON frame within `wait`, or `None`.
+    pub async fn try_next(&mut self, wait: Duration) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.ws.next()).await.ok()? {
+                Some(Ok(Message::Text(t))) => {
+                    return Some(serde_json::from_str(&t).expect("the server sends JSON"));
+                }
+                Some(Ok(Message::Close(frame))) => panic!("the server closed the agent socket: {frame:?}"),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => panic!("agent socket error: {e}"),
+                None => panic!("agent socket ended"),
+            }
+        }
+    }
+
+    pub async fn until(&mut self, matches: impl Fn(&Value) -> bool) -> Value {
+        loop {
+            let f = self.try_next(WAIT).await.expect("an agent frame arrives in time");
+            if matches(&f) {
+                return f;
+            }
+        }
+    }
+
+    /// The queue snapshot once it lists exactly `n` conversations.
+    pub async fn queue_of(&mut self, n: usize) -> Vec<Value> {
+        let q = self
+            .until(|f| f["type"] == "queue" && f["items"].as_array().unwrap().len() == n)
+            .await;
+        q["items"].as_array().unwrap().clone()
+    }
+
+    /// The next event of `conversation` matching `matches`.
+    pub async fn event(&mut self, conversation: &str, matches: impl Fn(&Value) -> bool) -> Value {
+        let f = self
+            .until(|f| {
+                f["type"] == "conversation_event"
+                    && f["conversation"] == conversation
+                    && matches(&f["event"])
+            })
+            .await;
+        f["event"].clone()
+    }
+
+    pub async fn act(&mut self, kind: &str, conversation: &str, extra: Value) {
+        let mut frame = json!({"type": kind, "conversation": conversation});
+        if let (Some(f), Some(e)) = (frame.as_object_mut(), extra.as_object()) {
+            f.extend(e.clone());
+        }
+        self.send(frame).await;
     }
 
     pub async fn disconnect(mut self) {

@@ -62,6 +62,7 @@ async fn a_vague_question_gets_options_and_choosing_one_answers_it() {
 #[actix_web::test]
 async fn talk_to_a_human_queues_the_conversation_and_the_bot_goes_silent() {
     let app = spawn_app().await;
+    let _ann = app.agent("ann").await;
     let mut v = app.visitor().await;
     v.say("I want to talk to a human").await;
     let queued = v.until(|f| f["kind"] == "notice").await;
@@ -89,6 +90,7 @@ async fn talk_to_a_human_queues_the_conversation_and_the_bot_goes_silent() {
 #[actix_web::test]
 async fn frustration_hands_off_with_its_reason() {
     let app = spawn_app().await;
+    let _ann = app.agent("ann").await;
     let mut v = app.visitor().await;
     v.say("this is useless!!!").await;
     let queued = v.until(|f| f["kind"] == "notice").await;
@@ -98,6 +100,7 @@ async fn frustration_hands_off_with_its_reason() {
 #[actix_web::test]
 async fn the_talk_to_a_person_button_queues_with_visitor_asked() {
     let app = spawn_app().await;
+    let _ann = app.agent("ann").await;
     let mut v = app.visitor().await;
     v.send(json!({"type": "request_human"})).await;
     let queued = v.until(|f| f["kind"] == "notice").await;

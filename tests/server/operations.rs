@@ -19,6 +19,7 @@ async fn health_readiness_pages_and_widget_are_served() {
 #[actix_web::test]
 async fn metrics_count_messages_decisions_and_handoffs() {
     let app = spawn_app().await;
+    let _ann = app.agent("ann").await;
     let mut v = app.visitor().await;
     v.say("hello").await;
     v.bot_answer().await;

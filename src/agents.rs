@@ -1,0 +1,188 @@
+//! The agent roster, from `agents.toml`: who may log in to the console, their password hash
+//! (argon2), how many chats they take at once and their teams. `frontdesk agent add` appends one.
+//! With no roster, `serve` creates a demo agent with a one-time password it prints.
+//!
+//! ```toml
+//! [[agents]]
+//! id = "alex"
+//! name = "Alex"
+//! password_hash = "$argon2id$v=19$..."
+//! capacity = 3
+//! teams = ["billing"]
+//! ```
+
+use std::path::Path;
+
+use anyhow::Context;
+use std::sync::LazyLock;
+
+use argon2::Argon2;
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use serde::{Deserialize, Serialize};
+
+/// Chats an agent takes at once when `capacity` is not given.
+pub const DEFAULT_CAPACITY: usize = 3;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Agent {
+    /// Login name and stable id: letters, digits, `-`, `_`.
+    pub id: String,
+    /// Shown to visitors ("Alex joined").
+    pub name: String,
+    pub password_hash: String,
+    #[serde(default = "default_capacity")]
+    pub capacity: usize,
+    #[serde(default)]
+    pub teams: Vec<String>,
+}
+
+fn default_capacity() -> usize {
+    DEFAULT_CAPACITY
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgentsFile {
+    #[serde(default)]
+    agents: Vec<Agent>,
+}
+
+/// Everyone who may log in.
+#[derive(Debug, Clone, Default)]
+pub struct Roster {
+    pub agents: Vec<Agent>,
+}
+
+/// Checks an agent id's shape (it becomes part of store keys).
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+pub fn hash_password(password: &str) -> anyhow::Result<String> {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))
+}
+
+impl Roster {
+    pub fn load(path: &Path) -> anyhow::Result<Roster> {
+        if !path.exists() {
+            return Ok(Roster::default());
+        }
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let file: AgentsFile = toml::from_str(&text)
+            .with_context(|| format!("{}: invalid agents file", path.display()))?;
+        for a in &file.agents {
+            anyhow::ensure!(
+                valid_id(&a.id),
+                "{}: agent id `{}` may only hold letters, digits, `-` and `_`",
+                path.display(),
+                a.id
+            );
+            anyhow::ensure!(
+                a.capacity >= 1,
+                "{}: agent `{}` needs a capacity of at least 1",
+                path.display(),
+                a.id
+            );
+            PasswordHash::new(&a.password_hash).map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: agent `{}`: password_hash is not an argon2 hash ({e})",
+                    path.display(),
+                    a.id
+                )
+            })?;
+        }
+        Ok(Roster {
+            agents: file.agents,
+        })
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Agent> {
+        self.agents.iter().find(|a| a.id == id)
+    }
+
+    /// The agent whose id and password these are. Unknown ids cost a hash check too, so timing
+    /// does not tell which of the two was wrong.
+    pub fn verify(&self, id: &str, password: &str) -> Option<&Agent> {
+        let agent = self.get(id);
+        let hash = agent.map_or(DUMMY_HASH.as_str(), |a| a.password_hash.as_str());
+        let ok = PasswordHash::new(hash).is_ok_and(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        });
+        agent.filter(|_| ok)
+    }
+
+    /// Appends an agent to the roster file (created if missing).
+    pub fn add(path: &Path, agent: Agent) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            valid_id(&agent.id),
+            "an agent id may only hold letters, digits, `-` and `_`"
+        );
+        let mut file: AgentsFile = if path.exists() {
+            toml::from_str(&std::fs::read_to_string(path)?)
+                .with_context(|| format!("{}: invalid agents file", path.display()))?
+        } else {
+            AgentsFile::default()
+        };
+        anyhow::ensure!(
+            file.agents.iter().all(|a| a.id != agent.id),
+            "{}: an agent `{}` already exists",
+            path.display(),
+            agent.id
+        );
+        file.agents.push(agent);
+        std::fs::write(path, toml::to_string(&file)?)
+            .with_context(|| format!("cannot write {}", path.display()))
+    }
+}
+
+/// An argon2 hash of a random string nobody knows: checked when the id is unknown.
+static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
+    hash_password(&crate::store::random_secret()).unwrap_or_default()
+});
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn added_agents_log_in_with_their_password_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("agents.toml");
+        let agent = Agent {
+            id: "alex".into(),
+            name: "Alex".into(),
+            password_hash: hash_password("correct horse").unwrap(),
+            capacity: 2,
+            teams: vec!["billing".into()],
+        };
+        Roster::add(&path, agent.clone()).unwrap();
+        assert!(Roster::add(&path, agent).is_err(), "ids are unique");
+        let roster = Roster::load(&path).unwrap();
+        assert_eq!(roster.verify("alex", "correct horse").unwrap().name, "Alex");
+        assert!(roster.verify("alex", "wrong").is_none());
+        assert!(roster.verify("nobody", "correct horse").is_none());
+        assert_eq!(roster.get("alex").unwrap().teams, vec!["billing".to_string()]);
+    }
+
+    #[test]
+    fn a_broken_roster_is_an_error_that_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("agents.toml");
+        std::fs::write(&path, "[[agents]]\nid = \"a b\"\nname = \"A\"\npassword_hash = \"x\"\n")
+            .unwrap();
+        let err = format!("{:#}", Roster::load(&path).unwrap_err());
+        assert!(err.contains("agents.toml"), "{err}");
+    }
+}

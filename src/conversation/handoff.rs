@@ -1,0 +1,330 @@
+//! Handing conversations to people and back: the visitor's side of the queue (position and wait
+//! estimate, or the offline form when nobody can answer) and every agent action (claim, reply,
+//! note, transfer, hand back, close, follow up). Each action is one atomic store step, then the
+//! log items that tell everyone what happened. Only the owning agent can write as agent.
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use super::service::Conversations;
+use super::{ConversationState, EventBody, Notice};
+use crate::agents::Agent;
+use crate::store::{Claim, ConversationId, Presence, StoreError, StoreResult};
+
+/// Where a waiting visitor stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct QueueStatus {
+    /// 1-based place in line.
+    pub position: usize,
+    /// Estimated seconds until an agent picks up (`None` before any wait was measured).
+    pub eta_seconds: Option<u64>,
+}
+
+/// What an agent action came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    /// The conversation is not in a state (or not the agent's) for this action.
+    NotYours,
+    /// The receiving agent has no free capacity.
+    AtCapacity,
+}
+
+impl From<bool> for Outcome {
+    fn from(done: bool) -> Outcome {
+        if done { Outcome::Done } else { Outcome::NotYours }
+    }
+}
+
+/// The team a queued conversation asks for, from its reason (`team:<name>`).
+pub fn wanted_team(reason: Option<&str>) -> Option<&str> {
+    reason?.strip_prefix("team:")
+}
+
+impl Conversations {
+    /// Whether a person can pick up now; if not, when people are back (for the visitor).
+    async fn availability(&self, visitor_tz: Option<&str>) -> StoreResult<Result<(), String>> {
+        let matcher = self.matcher.load_full();
+        if let Some(hours) = &matcher.knowledge_base().hours {
+            let now = Timestamp::now();
+            if !hours.is_open(now) {
+                let back = hours
+                    .next_open(now)
+                    .map(|w| format!(" We're back {}.", hours.describe(&w, visitor_tz)))
+                    .unwrap_or_default();
+                return Ok(Err(format!(
+                    "Our team is away right now.{back} Leave your e-mail and your message and \
+                     we'll write back; I'm still here to help in the meantime."
+                )));
+            }
+        }
+        let agents = self.store.agents().await?;
+        if !agents.iter().any(|a| a.presence == Presence::Online) {
+            return Ok(Err("No one from our team is online right now. Leave your e-mail and \
+                 your message and we'll write back soon; I'm still here to help in the meantime."
+                .into()));
+        }
+        Ok(Ok(()))
+    }
+
+    /// Bot -> Queued with `reason`, and tell the visitor honestly where they stand; or, when
+    /// nobody can answer, offer the offline form and stay with the bot.
+    pub(crate) async fn hand_off(&self, id: &ConversationId, reason: String) -> StoreResult<()> {
+        let conversation = self
+            .store
+            .get(id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(id.clone()))?;
+        if conversation.state != ConversationState::Bot {
+            // Already queued or with a person: nothing to do.
+            return Ok(());
+        }
+        if let Err(offline) = self.availability(conversation.visitor.tz.as_deref()).await? {
+            self.metrics.handoffs.with_label_values(&["offline"]).inc();
+            return self
+                .bot_says(id, "offline", &offline, Vec::new(), false, None)
+                .await;
+        }
+        if !self
+            .store
+            .transition(
+                id,
+                ConversationState::Bot,
+                ConversationState::Queued,
+                Some(reason.clone()),
+                None,
+            )
+            .await?
+        {
+            return Ok(());
+        }
+        self.metrics
+            .handoffs
+            .with_label_values(&[reason.split(':').next().unwrap_or("rule")])
+            .inc();
+        self.store
+            .append(
+                id,
+                EventBody::Notice {
+                    notice: Notice::Queued { reason },
+                },
+            )
+            .await?;
+        let status = self.queue_status(id).await?;
+        let place = match status {
+            Some(QueueStatus {
+                position,
+                eta_seconds,
+            }) => {
+                let wait = eta_seconds
+                    .map(|s| format!(", about {} min", s.div_ceil(60).max(1)))
+                    .unwrap_or_default();
+                format!(" You are number {position} in line{wait}.")
+            }
+            None => String::new(),
+        };
+        let text = format!(
+            "I'm connecting you with a person.{place} Keep this window open or come back later: \
+             your conversation is saved."
+        );
+        self.bot_says(id, "handoff", &text, Vec::new(), false, None)
+            .await
+    }
+
+    /// Place in line and wait estimate, while queued.
+    pub async fn queue_status(&self, id: &ConversationId) -> StoreResult<Option<QueueStatus>> {
+        let Some(position) = self.store.queue_position(id).await? else {
+            return Ok(None);
+        };
+        let average = self.store.average_wait().await?;
+        let online = self
+            .store
+            .agents()
+            .await?
+            .iter()
+            .filter(|a| a.presence == Presence::Online)
+            .count()
+            .max(1) as u64;
+        // Each online agent serves the line in parallel: the n-th waits about n/agents average
+        // waits (the average is measured over recent pickups).
+        let eta_seconds = average.map(|ms| (ms * position as u64 / online).div_ceil(1000));
+        Ok(Some(QueueStatus {
+            position,
+            eta_seconds,
+        }))
+    }
+
+    /// An agent takes a waiting conversation (by hand or by the router).
+    pub async fn claim(&self, id: &ConversationId, agent: &Agent) -> StoreResult<Outcome> {
+        match self.store.claim(id, &agent.id, agent.capacity).await? {
+            Claim::Claimed => {
+                self.metrics.assignments.inc();
+                self.assigned_notice(id, agent).await?;
+                Ok(Outcome::Done)
+            }
+            Claim::Gone => Ok(Outcome::NotYours),
+            Claim::AtCapacity => Ok(Outcome::AtCapacity),
+        }
+    }
+
+    async fn assigned_notice(&self, id: &ConversationId, agent: &Agent) -> StoreResult<()> {
+        self.store
+            .append(
+                id,
+                EventBody::Notice {
+                    notice: Notice::Assigned {
+                        agent: agent.name.clone(),
+                    },
+                },
+            )
+            .await
+            .map(drop)
+    }
+
+    /// Whether `agent` owns `id` right now.
+    async fn owns(&self, id: &ConversationId, agent: &Agent) -> StoreResult<bool> {
+        Ok(self.store.get(id).await?.is_some_and(|c| {
+            c.state == ConversationState::Assigned && c.agent.as_deref() == Some(&agent.id)
+        }))
+    }
+
+    /// The owning agent writes to the visitor.
+    pub async fn agent_reply(
+        &self,
+        id: &ConversationId,
+        agent: &Agent,
+        text: String,
+    ) -> StoreResult<Outcome> {
+        if !self.owns(id, agent).await? {
+            return Ok(Outcome::NotYours);
+        }
+        self.store
+            .append(
+                id,
+                EventBody::AgentMessage {
+                    agent: agent.name.clone(),
+                    text,
+                },
+            )
+            .await?;
+        Ok(Outcome::Done)
+    }
+
+    /// An internal note: any agent may leave one; the visitor never sees it.
+    pub async fn note(&self, id: &ConversationId, agent: &Agent, text: String) -> StoreResult<()> {
+        self.store
+            .append(
+                id,
+                EventBody::Note {
+                    agent: agent.name.clone(),
+                    text,
+                },
+            )
+            .await
+            .map(drop)
+    }
+
+    /// Straight to another agent, if they have room.
+    pub async fn transfer_to_agent(
+        &self,
+        id: &ConversationId,
+        from: &Agent,
+        to: &Agent,
+    ) -> StoreResult<Outcome> {
+        match self.store.transfer(id, &from.id, &to.id, to.capacity).await? {
+            Claim::Claimed => {
+                self.assigned_notice(id, to).await?;
+                Ok(Outcome::Done)
+            }
+            Claim::Gone => Ok(Outcome::NotYours),
+            Claim::AtCapacity => Ok(Outcome::AtCapacity),
+        }
+    }
+
+    /// Back into the queue at its original place, for a team or whoever is next (`reason`:
+    /// `team:<name>`, `agent_left`, `not_answered`, `transfer`). `agent: None` requeues whoever
+    /// owns it (the router's sweeps).
+    pub async fn requeue(
+        &self,
+        id: &ConversationId,
+        agent: Option<&str>,
+        reason: String,
+    ) -> StoreResult<Outcome> {
+        let moved = self
+            .store
+            .transition(
+                id,
+                ConversationState::Assigned,
+                ConversationState::Queued,
+                Some(reason.clone()),
+                agent,
+            )
+            .await?;
+        if moved {
+            self.store
+                .append(
+                    id,
+                    EventBody::Notice {
+                        notice: Notice::Queued { reason },
+                    },
+                )
+                .await?;
+        }
+        Ok(moved.into())
+    }
+
+    /// The bot answers again.
+    pub async fn hand_back(&self, id: &ConversationId, agent: &Agent) -> StoreResult<Outcome> {
+        let moved = self
+            .store
+            .transition(
+                id,
+                ConversationState::Assigned,
+                ConversationState::Bot,
+                Some("handed_back".into()),
+                Some(&agent.id),
+            )
+            .await?;
+        if moved {
+            self.store
+                .append(
+                    id,
+                    EventBody::Notice {
+                        notice: Notice::BackToBot,
+                    },
+                )
+                .await?;
+        }
+        Ok(moved.into())
+    }
+
+    /// Closes with a resolution tag; the visitor is asked for a rating.
+    pub async fn close(
+        &self,
+        id: &ConversationId,
+        agent: &Agent,
+        resolution: Option<String>,
+    ) -> StoreResult<Outcome> {
+        let moved = self
+            .store
+            .transition(
+                id,
+                ConversationState::Assigned,
+                ConversationState::Closed,
+                resolution.clone(),
+                Some(&agent.id),
+            )
+            .await?;
+        if moved {
+            self.store
+                .append(
+                    id,
+                    EventBody::Notice {
+                        notice: Notice::Closed { resolution },
+                    },
+                )
+                .await?;
+        }
+        Ok(moved.into())
+    }
+}

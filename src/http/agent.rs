@@ -1,0 +1,172 @@
+//! The agents' HTTP side: login (a session cookie: HttpOnly, SameSite=Strict), logout, and the
+//! console websocket's handshake, which requires that cookie. Failed logins are limited per
+//! agent id and per client address, and the answer never says which of name or password was
+//! wrong.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+use crate::startup::AppState;
+use crate::store::Presence;
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "frontdesk_agent";
+/// Failed logins allowed per key (agent id, or client address) within `FAILURE_WINDOW`.
+const MAX_FAILURES: u32 = 5;
+const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+
+/// Counts failed logins; a std mutex because each use is a map lookup, never across `.await`.
+#[derive(Default)]
+pub struct LoginLimiter {
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+impl LoginLimiter {
+    fn blocked(&self, keys: &[String]) -> bool {
+        let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        keys.iter().any(|k| {
+            map.get(k)
+                .is_some_and(|(n, since)| *n >= MAX_FAILURES && since.elapsed() < FAILURE_WINDOW)
+        })
+    }
+
+    fn failed(&self, keys: &[String]) {
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, (_, since)| since.elapsed() < FAILURE_WINDOW);
+        for k in keys {
+            let e = map.entry(k.clone()).or_insert((0, Instant::now()));
+            e.0 += 1;
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    id: String,
+    password: String,
+}
+
+fn json_error(status: actix_web::http::StatusCode, code: &str, message: &str) -> HttpResponse {
+    HttpResponse::build(status).json(serde_json::json!({"error": code, "message": message}))
+}
+
+pub async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<Login>,
+) -> HttpResponse {
+    use actix_web::http::StatusCode;
+    let peer = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    let keys = [format!("id:{}", body.id), format!("ip:{peer}")];
+    if state.login_limiter.blocked(&keys) {
+        return json_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many failed logins; wait a minute and try again",
+        );
+    }
+    // Argon2 is deliberately slow: keep it off the async workers.
+    let roster = state.roster.clone();
+    let (id, password) = (body.id.clone(), body.password.clone());
+    let verified = web::block(move || roster.verify(&id, &password).cloned())
+        .await
+        .ok()
+        .flatten();
+    let Some(agent) = verified else {
+        state.login_limiter.failed(&keys);
+        return json_error(
+            StatusCode::UNAUTHORIZED,
+            "bad_credentials",
+            "wrong name or password",
+        );
+    };
+    let ttl = Duration::from_secs(state.settings.agent_session_hours * 3600);
+    match state
+        .conversations
+        .store
+        .create_session(&agent.id, ttl)
+        .await
+    {
+        Ok(secret) => {
+            tracing::info!(agent = %agent.id, "agent logged in");
+            let cookie = Cookie::build(SESSION_COOKIE, secret)
+                .path("/")
+                .http_only(true)
+                .same_site(SameSite::Strict)
+                .max_age(actix_web::cookie::time::Duration::seconds(ttl.as_secs() as i64))
+                .finish();
+            HttpResponse::Ok()
+                .cookie(cookie)
+                .json(serde_json::json!({"id": agent.id, "name": agent.name}))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot store an agent session");
+            json_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "cannot log in right now; try again shortly",
+            )
+        }
+    }
+}
+
+pub async fn logout(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if let Some(cookie) = req.cookie(SESSION_COOKIE) {
+        let store = &state.conversations.store;
+        if let Ok(Some(agent)) = store.session_agent(cookie.value()).await {
+            // Logging out is leaving: chats go back to the queue on the router's next round.
+            let _ = store
+                .set_presence(&agent, Presence::Offline, Duration::from_millis(1))
+                .await;
+        }
+        let _ = store.end_session(cookie.value()).await;
+    }
+    let mut gone = Cookie::build(SESSION_COOKIE, "").path("/").finish();
+    gone.make_removal();
+    HttpResponse::NoContent().cookie(gone).finish()
+}
+
+/// The logged-in agent of a request, if its cookie holds a live session of a known agent.
+pub async fn session_agent(req: &HttpRequest, state: &AppState) -> Option<crate::agents::Agent> {
+    let cookie = req.cookie(SESSION_COOKIE)?;
+    let id = state
+        .conversations
+        .store
+        .session_agent(cookie.value())
+        .await
+        .ok()??;
+    state.roster.get(&id).cloned()
+}
+
+pub async fn agent_socket(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+) -> actix_web::Result<HttpResponse> {
+    if !super::origin_allowed(&req, &state.settings.allowed_origins) {
+        return Ok(HttpResponse::Forbidden().body("this origin may not open the agent socket"));
+    }
+    let Some(agent) = session_agent(&req, &state).await else {
+        return Ok(json_error(
+            actix_web::http::StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "log in first",
+        ));
+    };
+    let (response, session, stream) = actix_ws::handle(&req, body)?;
+    let stream = stream
+        .max_frame_size(super::TRANSPORT_FRAME_LIMIT)
+        .aggregate_continuations()
+        .max_continuation_size(super::TRANSPORT_FRAME_LIMIT);
+    actix_web::rt::spawn(crate::session::agent::run(state, agent, session, stream));
+    Ok(response)
+}

@@ -1,0 +1,561 @@
+//! An agent's console socket (`/ws/agent`, already logged in by cookie), from connect to close.
+//!
+//! The task owns the socket. It keeps the agent present (heartbeat into the store), sends the
+//! queue, the agent's chats, the follow-ups and the team on connect and again whenever routing
+//! changes on any node, and forwards every event of the conversations the agent watches: their
+//! own chats automatically, others after `open`. Like the visitor's socket it subscribes before
+//! replaying from the log and sends each event once, in order; a lag or a store reconnect is
+//! filled from the log. Frames become calls on `Conversations`; the store decides who wins.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::web;
+use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
+use futures_util::StreamExt;
+use tokio_stream::StreamMap;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+
+use super::rate::TokenBucket;
+use crate::agents::Agent;
+use crate::conversation::{EventBody, Outcome};
+use crate::protocol::{
+    AgentFrame, AgentServerFrame, ChatItem, Colleague, ErrorCode, PROTOCOL_VERSION, QueueItem,
+    parse_agent_frame,
+};
+use crate::startup::AppState;
+use crate::store::{Conversation, ConversationId, Presence, Signal, StoreError};
+
+/// Conversations one console may watch at once (its own chats plus opened ones).
+const MAX_WATCHED: usize = 200;
+/// Queue entries sent in a snapshot (the rest are counted by position).
+const QUEUE_SHOWN: usize = 100;
+/// Longest reply or note.
+const MAX_TEXT: usize = 4000;
+
+struct Watched {
+    last_sent: u64,
+}
+
+struct Console {
+    agent: Agent,
+    presence: Presence,
+    watched: HashMap<ConversationId, Watched>,
+    buses: StreamMap<ConversationId, BroadcastStream<Arc<Signal>>>,
+    /// The last snapshots sent, so unchanged ones are not sent again.
+    sent_queue: Option<Vec<QueueItem>>,
+    sent_chats: Option<Vec<ChatItem>>,
+    sent_follow_ups: Option<Vec<ChatItem>>,
+    sent_agents: Option<Vec<Colleague>>,
+}
+
+pub async fn run(
+    state: web::Data<AppState>,
+    agent: Agent,
+    mut session: Session,
+    mut stream: AggregatedMessageStream,
+) {
+    let settings = &state.settings;
+    let metrics = &state.conversations.metrics;
+    metrics.agent_sockets.inc();
+    let ttl = Duration::from_secs(settings.presence_ttl_seconds);
+    // Renew presence three times per TTL, so one late beat does not make the agent vanish.
+    let mut presence_beat = tokio::time::interval(ttl / 3);
+    let mut ping = tokio::time::interval(Duration::from_secs(settings.heartbeat_seconds));
+    let mut bucket = TokenBucket::new(settings.rate_per_second * 5.0, settings.rate_burst * 3.0);
+    let mut routing = state.conversations.store.watch_routing();
+    let mut shutdown = state.shutdown.clone();
+    let mut console = Console {
+        agent,
+        presence: Presence::Online,
+        watched: HashMap::new(),
+        buses: StreamMap::new(),
+        sent_queue: None,
+        sent_chats: None,
+        sent_follow_ups: None,
+        sent_agents: None,
+    };
+    tracing::info!(agent = %console.agent.id, "agent connected");
+    let welcome = AgentServerFrame::Welcome {
+        v: PROTOCOL_VERSION,
+        agent: colleague(&console.agent, Presence::Online, 0),
+        canned: state
+            .conversations
+            .matcher
+            .load()
+            .knowledge_base()
+            .canned
+            .clone(),
+    };
+    let mut alive = send(&mut session, &welcome).await.is_ok()
+        && set_presence(&state, &console).await.is_ok()
+        && refresh(&state, &mut session, &mut console).await.is_ok();
+
+    let close = loop {
+        if !alive {
+            break None;
+        }
+        tokio::select! {
+            msg = stream.recv() => {
+                let Some(msg) = msg else { break None };
+                match msg {
+                    Ok(AggregatedMessage::Text(text)) => {
+                        if !bucket.try_take() {
+                            alive = error(&mut session, ErrorCode::RateLimited, "too many frames: slow down").await.is_ok();
+                            continue;
+                        }
+                        if text.len() > 16 * 1024 {
+                            alive = error(&mut session, ErrorCode::TooLarge, "frames are limited to 16 KiB").await.is_ok();
+                            continue;
+                        }
+                        alive = handle(&state, &mut session, &mut console, &text).await.is_ok();
+                    }
+                    Ok(AggregatedMessage::Binary(_)) => {
+                        alive = error(&mut session, ErrorCode::BinaryFrame, "send JSON text frames").await.is_ok();
+                    }
+                    Ok(AggregatedMessage::Ping(bytes)) => alive = session.pong(&bytes).await.is_ok(),
+                    Ok(AggregatedMessage::Pong(_)) => {}
+                    Ok(AggregatedMessage::Close(_)) => break None,
+                    Err(_) => break Some(CloseReason { code: CloseCode::Size, description: Some("frame too large or malformed".into()) }),
+                }
+            }
+            Some((id, signal)) = console.buses.next(), if !console.buses.is_empty() => {
+                alive = forward(&state, &mut session, &mut console, id, signal).await.is_ok();
+            }
+            changed = routing.changed() => {
+                if changed.is_err() { break None; }
+                alive = refresh(&state, &mut session, &mut console).await.is_ok();
+            }
+            _ = presence_beat.tick() => {
+                // A failed beat (store outage) is retried on the next tick.
+                let _ = set_presence(&state, &console).await;
+            }
+            _ = ping.tick() => {
+                alive = session.ping(b"").await.is_ok();
+            }
+            _ = shutdown.changed() => {
+                break Some(CloseReason { code: CloseCode::Away, description: Some("server shutting down".into()) });
+            }
+        }
+    };
+    // The agent's presence is left to expire (presence_ttl): a console reload within it keeps
+    // their chats; after it, the router returns them to the queue.
+    tracing::info!(agent = %console.agent.id, "agent disconnected");
+    metrics.agent_sockets.dec();
+    let _ = session.close(close).await;
+}
+
+fn colleague(agent: &Agent, presence: Presence, chats: usize) -> Colleague {
+    Colleague {
+        id: agent.id.clone(),
+        name: agent.name.clone(),
+        teams: agent.teams.clone(),
+        presence,
+        chats,
+        capacity: agent.capacity,
+    }
+}
+
+async fn set_presence(state: &AppState, console: &Console) -> Result<(), StoreError> {
+    state
+        .conversations
+        .store
+        .set_presence(
+            &console.agent.id,
+            console.presence,
+            Duration::from_secs(state.settings.presence_ttl_seconds),
+        )
+        .await
+}
+
+async fn send(session: &mut Session, frame: &AgentServerFrame) -> Result<(), ()> {
+    // Serialising our own frame types cannot fail.
+    let json = serde_json::to_string(frame).unwrap_or_default();
+    session.text(json).await.map_err(drop)
+}
+
+async fn error(session: &mut Session, code: ErrorCode, message: &str) -> Result<(), ()> {
+    send(
+        session,
+        &AgentServerFrame::Error {
+            code,
+            message: message.into(),
+        },
+    )
+    .await
+}
+
+fn chat_item(c: &Conversation) -> ChatItem {
+    ChatItem {
+        conversation: c.id.to_string(),
+        state: c.state,
+        reason: c.reason.clone(),
+        agent: c.agent.clone(),
+        visitor: c.visitor.clone(),
+        frustration: c.memory.frustration,
+        last_seq: c.last_seq,
+        needs_follow_up: c.needs_follow_up,
+    }
+}
+
+/// Sends the queue, the agent's chats, the follow-ups and the team where they changed, and starts
+/// watching chats that became the agent's. `Err` when the socket is gone.
+async fn refresh(state: &AppState, session: &mut Session, console: &mut Console) -> Result<(), ()> {
+    let store = &state.conversations.store;
+    let snapshot = async {
+        let mut queue = Vec::new();
+        for (i, id) in store.queue().await?.into_iter().enumerate().take(QUEUE_SHOWN) {
+            let Some(c) = store.get(&id).await? else {
+                continue;
+            };
+            let first_message = store
+                .events_after(&id, 0)
+                .await?
+                .into_iter()
+                .find_map(|e| match e.body {
+                    EventBody::VisitorMessage { text, .. } => Some(text),
+                    _ => None,
+                });
+            queue.push(QueueItem {
+                conversation: id.to_string(),
+                position: i + 1,
+                reason: c.reason,
+                waiting_since: c.enqueued_at,
+                visitor: c.visitor,
+                first_message,
+            });
+        }
+        let agents = store.agents().await?;
+        let mine = agents
+            .iter()
+            .find(|a| a.id == console.agent.id)
+            .map(|a| a.chats.clone())
+            .unwrap_or_default();
+        let mut chats = Vec::new();
+        for id in &mine {
+            if let Some(c) = store.get(id).await? {
+                chats.push(chat_item(&c));
+            }
+        }
+        let mut follow_ups = Vec::new();
+        for id in store.follow_ups().await? {
+            if let Some(c) = store.get(&id).await? {
+                follow_ups.push(chat_item(&c));
+            }
+        }
+        let team: Vec<Colleague> = state
+            .roster
+            .agents
+            .iter()
+            .map(|r| {
+                let s = agents.iter().find(|a| a.id == r.id);
+                colleague(
+                    r,
+                    s.map_or(Presence::Offline, |s| s.presence),
+                    s.map_or(0, |s| s.chats.len()),
+                )
+            })
+            .collect();
+        Ok::<_, StoreError>((queue, chats, follow_ups, team, mine))
+    };
+    let (queue, chats, follow_ups, team, mine) = match snapshot.await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the queue for an agent");
+            return error(
+                session,
+                ErrorCode::Internal,
+                "the conversation store is unavailable; retrying",
+            )
+            .await;
+        }
+    };
+    if console.sent_queue.as_ref() != Some(&queue) {
+        send(session, &AgentServerFrame::Queue { items: queue.clone() }).await?;
+        console.sent_queue = Some(queue);
+    }
+    if console.sent_chats.as_ref() != Some(&chats) {
+        send(session, &AgentServerFrame::Chats { items: chats.clone() }).await?;
+        console.sent_chats = Some(chats);
+    }
+    if console.sent_follow_ups.as_ref() != Some(&follow_ups) {
+        send(
+            session,
+            &AgentServerFrame::FollowUps {
+                items: follow_ups.clone(),
+            },
+        )
+        .await?;
+        console.sent_follow_ups = Some(follow_ups);
+    }
+    if console.sent_agents.as_ref() != Some(&team) {
+        send(session, &AgentServerFrame::Agents { items: team.clone() }).await?;
+        console.sent_agents = Some(team);
+    }
+    for id in mine {
+        if !console.watched.contains_key(&id) {
+            watch(state, session, console, &id, 0).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Starts watching `id`: header, then events after `after`, then live ones.
+async fn watch(
+    state: &AppState,
+    session: &mut Session,
+    console: &mut Console,
+    id: &ConversationId,
+    after: u64,
+) -> Result<(), ()> {
+    let store = &state.conversations.store;
+    if !console.watched.contains_key(id) && console.watched.len() >= MAX_WATCHED {
+        return error(session, ErrorCode::Invalid, "too many open conversations").await;
+    }
+    // Subscribe before reading the log, so nothing appended in between is missed.
+    let bus = BroadcastStream::new(store.subscribe(id));
+    let conversation = match store.get(id).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return error(session, ErrorCode::NotFound, "no such conversation").await,
+        Err(_) => {
+            return error(session, ErrorCode::Internal, "the store is unavailable; try again").await;
+        }
+    };
+    console.buses.insert(id.clone(), bus);
+    send(session, &AgentServerFrame::Conversation(chat_item(&conversation))).await?;
+    console
+        .watched
+        .insert(id.clone(), Watched { last_sent: after });
+    catch_up(state, session, console, id).await
+}
+
+async fn catch_up(
+    state: &AppState,
+    session: &mut Session,
+    console: &mut Console,
+    id: &ConversationId,
+) -> Result<(), ()> {
+    let Some(w) = console.watched.get_mut(id) else {
+        return Ok(());
+    };
+    let events = match state.conversations.store.events_after(id, w.last_sent).await {
+        Ok(events) => events,
+        Err(e) => {
+            tracing::warn!(conv = %id, error = %e, "cannot read the log to catch up");
+            return Ok(());
+        }
+    };
+    for event in events {
+        w.last_sent = event.seq;
+        send(
+            session,
+            &AgentServerFrame::ConversationEvent {
+                conversation: id.to_string(),
+                event,
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn forward(
+    state: &AppState,
+    session: &mut Session,
+    console: &mut Console,
+    id: ConversationId,
+    signal: Result<Arc<Signal>, BroadcastStreamRecvError>,
+) -> Result<(), ()> {
+    let Some(w) = console.watched.get_mut(&id) else {
+        return Ok(());
+    };
+    match signal.as_deref() {
+        Ok(Signal::Event(event)) => {
+            if event.seq <= w.last_sent {
+                return Ok(());
+            }
+            if event.seq > w.last_sent + 1 {
+                return catch_up(state, session, console, &id).await;
+            }
+            w.last_sent = event.seq;
+            send(
+                session,
+                &AgentServerFrame::ConversationEvent {
+                    conversation: id.to_string(),
+                    event: event.clone(),
+                },
+            )
+            .await
+        }
+        Ok(Signal::Typing { agent: None }) => {
+            send(
+                session,
+                &AgentServerFrame::Typing {
+                    conversation: id.to_string(),
+                },
+            )
+            .await
+        }
+        Ok(Signal::Typing { agent: Some(_) }) => Ok(()),
+        Ok(Signal::Resync) | Err(BroadcastStreamRecvError::Lagged(_)) => {
+            catch_up(state, session, console, &id).await
+        }
+    }
+}
+
+/// Handles one frame. `Err` only when the socket is gone.
+async fn handle(
+    state: &AppState,
+    session: &mut Session,
+    console: &mut Console,
+    text: &str,
+) -> Result<(), ()> {
+    let frame = match parse_agent_frame(text) {
+        Ok(f) => f,
+        Err((code, message)) => return error(session, code, &message).await,
+    };
+    let conversations = &state.conversations;
+    let parse = |raw: &str| ConversationId::parse(raw);
+    let agent = console.agent.clone();
+    let result: Result<Outcome, StoreError> = match frame {
+        AgentFrame::Presence { status } => {
+            console.presence = match status {
+                Presence::Offline => Presence::Away,
+                other => other,
+            };
+            let _ = set_presence(state, console).await;
+            return Ok(());
+        }
+        AgentFrame::Open {
+            conversation,
+            last_seq,
+        } => {
+            let Some(id) = parse(&conversation) else {
+                return error(session, ErrorCode::NotFound, "no such conversation").await;
+            };
+            if console.watched.contains_key(&id) {
+                console.watched.remove(&id);
+                console.buses.remove(&id);
+            }
+            return watch(state, session, console, &id, last_seq.unwrap_or(0)).await;
+        }
+        AgentFrame::Typing { conversation } => {
+            if let Some(id) = parse(&conversation) {
+                let _ = conversations.store.typing(&id, Some(&agent.name)).await;
+            }
+            return Ok(());
+        }
+        AgentFrame::Claim { conversation }
+        | AgentFrame::HandBack { conversation }
+        | AgentFrame::FollowedUp { conversation }
+            if parse(&conversation).is_none() =>
+        {
+            return error(session, ErrorCode::NotFound, "no such conversation").await;
+        }
+        AgentFrame::Claim { conversation } => {
+            let id = parse(&conversation).expect("checked above");
+            conversations.claim(&id, &agent).await
+        }
+        AgentFrame::HandBack { conversation } => {
+            let id = parse(&conversation).expect("checked above");
+            conversations.hand_back(&id, &agent).await
+        }
+        AgentFrame::FollowedUp { conversation } => {
+            let id = parse(&conversation).expect("checked above");
+            conversations
+                .store
+                .mark_followed_up(&id)
+                .await
+                .map(|()| Outcome::Done)
+        }
+        AgentFrame::Reply { conversation, text } | AgentFrame::Note { conversation, text }
+            if text.trim().is_empty() || text.len() > MAX_TEXT =>
+        {
+            let _ = conversation;
+            return error(
+                session,
+                ErrorCode::Invalid,
+                &format!("a message needs 1 to {MAX_TEXT} characters"),
+            )
+            .await;
+        }
+        AgentFrame::Reply { conversation, text } => match parse(&conversation) {
+            Some(id) => conversations.agent_reply(&id, &agent, text).await,
+            None => return error(session, ErrorCode::NotFound, "no such conversation").await,
+        },
+        AgentFrame::Note { conversation, text } => match parse(&conversation) {
+            Some(id) => conversations
+                .note(&id, &agent, text)
+                .await
+                .map(|()| Outcome::Done),
+            None => return error(session, ErrorCode::NotFound, "no such conversation").await,
+        },
+        AgentFrame::Transfer {
+            conversation,
+            agent: to,
+            team,
+        } => {
+            let Some(id) = parse(&conversation) else {
+                return error(session, ErrorCode::NotFound, "no such conversation").await;
+            };
+            match (to, team) {
+                (Some(to), None) => match state.roster.get(&to) {
+                    Some(to) => conversations.transfer_to_agent(&id, &agent, to).await,
+                    None => return error(session, ErrorCode::NotFound, "no such agent").await,
+                },
+                (None, Some(team)) => {
+                    conversations
+                        .requeue(&id, Some(&agent.id), format!("team:{team}"))
+                        .await
+                }
+                (None, None) => conversations
+                    .requeue(&id, Some(&agent.id), "transfer".into())
+                    .await,
+                (Some(_), Some(_)) => {
+                    return error(session, ErrorCode::Invalid, "transfer to an agent or a team")
+                        .await;
+                }
+            }
+        }
+        AgentFrame::Close {
+            conversation,
+            resolution,
+        } => match parse(&conversation) {
+            Some(id) => conversations.close(&id, &agent, resolution).await,
+            None => return error(session, ErrorCode::NotFound, "no such conversation").await,
+        },
+    };
+    match result {
+        Ok(Outcome::Done) => refresh(state, session, console).await,
+        Ok(Outcome::NotYours) => {
+            error(
+                session,
+                ErrorCode::NotYours,
+                "that conversation is not waiting any more, or not assigned to you",
+            )
+            .await
+        }
+        Ok(Outcome::AtCapacity) => {
+            error(
+                session,
+                ErrorCode::AtCapacity,
+                "no free capacity for another chat",
+            )
+            .await
+        }
+        Err(StoreError::NotFound(_)) => {
+            error(session, ErrorCode::NotFound, "no such conversation").await
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "agent action failed");
+            error(
+                session,
+                ErrorCode::Internal,
+                "something went wrong on our side; please try again",
+            )
+            .await
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! Every Redis key and channel name the Redis store uses, built in this one place from the
+//! configured prefix. The Lua scripts get these names as arguments; the only names a script
+//! builds itself are an agent's keys (`agent_chats`, `agent`), from the prefix passed to it,
+//! because the agent is known only inside the script.
+//!
+//! ```text
+//! {p}:conv:{id}          HASH   token, state, reason, agent, ticket, enqueued_at, assigned_at,
+//!                               answered, follow_up, visitor (JSON), memory (JSON), last_seq,
+//!                               created, updated
+//! {p}:conv:{id}:log      LIST   events as JSON; seq n sits at index n - 1
+//! {p}:conv:{id}:cids     HASH   visitor client_id -> seq (resends are not stored twice)
+//! {p}:queue              ZSET   conversation id -> ticket (arrival order; kept on requeue)
+//! {p}:tickets            STRING the last ticket handed out
+//! {p}:waits              LIST   the most recent waits in ms (for the estimate)
+//! {p}:agents             SET    every agent id that has set a presence or had a chat
+//! {p}:agent:{id}         HASH   presence, last_assigned
+//! {p}:agent:{id}:alive   STRING with a TTL: present while the heartbeat is renewed
+//! {p}:agent:{id}:chats   ZSET   conversation id -> assigned at
+//! {p}:followups          ZSET   conversation id -> when the offline message came
+//! {p}:session:{secret}   STRING agent id, with the session's TTL
+//! channels: {p}:bus:{id} (a conversation's signals), {p}:routing (queue/agents changed)
+//! ```
+
+use crate::store::ConversationId;
+
+#[derive(Debug, Clone)]
+pub(crate) struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    pub fn new(prefix: &str) -> Keys {
+        Keys {
+            prefix: prefix.to_owned(),
+        }
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    pub fn conv(&self, id: &ConversationId) -> String {
+        format!("{}:conv:{id}", self.prefix)
+    }
+
+    pub fn log(&self, id: &ConversationId) -> String {
+        format!("{}:conv:{id}:log", self.prefix)
+    }
+
+    pub fn client_ids(&self, id: &ConversationId) -> String {
+        format!("{}:conv:{id}:cids", self.prefix)
+    }
+
+    pub fn queue(&self) -> String {
+        format!("{}:queue", self.prefix)
+    }
+
+    pub fn tickets(&self) -> String {
+        format!("{}:tickets", self.prefix)
+    }
+
+    pub fn waits(&self) -> String {
+        format!("{}:waits", self.prefix)
+    }
+
+    pub fn agents(&self) -> String {
+        format!("{}:agents", self.prefix)
+    }
+
+    pub fn agent(&self, agent: &str) -> String {
+        format!("{}:agent:{agent}", self.prefix)
+    }
+
+    pub fn agent_alive(&self, agent: &str) -> String {
+        format!("{}:agent:{agent}:alive", self.prefix)
+    }
+
+    pub fn agent_chats(&self, agent: &str) -> String {
+        format!("{}:agent:{agent}:chats", self.prefix)
+    }
+
+    pub fn follow_ups(&self) -> String {
+        format!("{}:followups", self.prefix)
+    }
+
+    pub fn session(&self, secret: &str) -> String {
+        format!("{}:session:{secret}", self.prefix)
+    }
+
+    pub fn bus(&self, id: &ConversationId) -> String {
+        format!("{}:bus:{id}", self.prefix)
+    }
+
+    /// The pattern matching every conversation's bus channel.
+    pub fn bus_pattern(&self) -> String {
+        format!("{}:bus:*", self.prefix)
+    }
+
+    /// The conversation id in a bus channel's name.
+    pub fn bus_conversation(&self, channel: &str) -> Option<ConversationId> {
+        channel
+            .strip_prefix(&self.prefix)?
+            .strip_prefix(":bus:")
+            .and_then(ConversationId::parse)
+    }
+
+    pub fn routing(&self) -> String {
+        format!("{}:routing", self.prefix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bus_channels_name_their_conversation() {
+        let keys = Keys::new("fd:t1");
+        let id = ConversationId::random();
+        assert_eq!(keys.bus_conversation(&keys.bus(&id)), Some(id));
+        assert_eq!(keys.bus_conversation("fd:t2:bus:x"), None);
+    }
+}

@@ -1,0 +1,681 @@
+//! The Redis store: conversations, logs, the queue, agents and sessions in one Redis that several
+//! `frontdesk` processes share (key names: `keys.rs`). Claim, transfer, transitions and appends
+//! are Lua scripts (`scripts/*.lua`), so each is one atomic step however many nodes race.
+//!
+//! Fan-out: every append publishes the event on the conversation's channel inside its script, and
+//! routing changes on one channel. One listener task per process holds a pub/sub connection and
+//! hands what arrives to local broadcast channels, one per conversation someone here watches
+//! (the hub). If that connection drops, the listener reconnects with backoff and tells every local
+//! subscriber to catch up from the log (`Signal::Resync`): the log, not the bus, is the truth.
+//!
+//! Commands go through a `ConnectionManager` (it reconnects by itself) with short timeouts, so a
+//! Redis outage turns into `StoreError::Unavailable` quickly instead of hanging a socket.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures_util::StreamExt;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{AsyncCommands, Script};
+use tokio::sync::{broadcast, watch};
+use tokio::task::JoinHandle;
+
+use super::keys::Keys;
+use super::memory::{BUS_CAPACITY, RECENT_WAITS};
+use super::{
+    AgentState, Appended, Claim, Conversation, ConversationId, Presence, Signal, Store,
+    StoreError, StoreResult, Token, VisitorInfo, now_ms, random_secret,
+};
+use crate::conversation::{ConversationState, Event, EventBody};
+use crate::matcher::Memory;
+
+/// How long one command may take before it counts as an outage.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// The listener's reconnect backoff: from the first to the longest pause.
+const LISTEN_RETRY_MIN: Duration = Duration::from_millis(100);
+const LISTEN_RETRY_MAX: Duration = Duration::from_secs(2);
+
+fn unavailable(e: redis::RedisError) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+/// Local fan-out: the broadcast channels of the conversations this process watches.
+struct Hub {
+    buses: Mutex<HashMap<ConversationId, broadcast::Sender<Arc<Signal>>>>,
+    routing: watch::Sender<u64>,
+}
+
+impl Hub {
+    fn buses(&self) -> MutexGuard<'_, HashMap<ConversationId, broadcast::Sender<Arc<Signal>>>> {
+        // Map operations only; a panic mid-way leaves a usable map.
+        self.buses.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn deliver(&self, id: &ConversationId, signal: Signal) {
+        let mut buses = self.buses();
+        if let Some(bus) = buses.get(id) {
+            if bus.receiver_count() == 0 {
+                // Nobody here watches it any more.
+                buses.remove(id);
+            } else {
+                let _ = bus.send(Arc::new(signal));
+            }
+        }
+    }
+
+    /// After the pub/sub connection was lost: everyone catches up from the log.
+    fn resync(&self) {
+        let mut buses = self.buses();
+        buses.retain(|_, bus| bus.receiver_count() > 0);
+        for bus in buses.values() {
+            let _ = bus.send(Arc::new(Signal::Resync));
+        }
+        drop(buses);
+        self.routing.send_modify(|n| *n += 1);
+    }
+}
+
+struct Scripts {
+    append: Script,
+    transition: Script,
+    claim: Script,
+    presence: Script,
+}
+
+/// The Redis `Store`.
+pub struct RedisStore {
+    con: ConnectionManager,
+    keys: Keys,
+    hub: Arc<Hub>,
+    scripts: Scripts,
+    listener: JoinHandle<()>,
+}
+
+impl Drop for RedisStore {
+    fn drop(&mut self) {
+        self.listener.abort();
+    }
+}
+
+impl RedisStore {
+    /// Connects to `url` (e.g. `redis://127.0.0.1:6379`) with every key under `prefix`. Fails if
+    /// Redis does not answer now; later outages are survived.
+    pub async fn connect(url: &str, prefix: &str) -> StoreResult<RedisStore> {
+        let client = redis::Client::open(url).map_err(unavailable)?;
+        let config = ConnectionManagerConfig::new()
+            .set_response_timeout(Some(RESPONSE_TIMEOUT))
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500));
+        let con = ConnectionManager::new_with_config(client.clone(), config)
+            .await
+            .map_err(unavailable)?;
+        let keys = Keys::new(prefix);
+        let hub = Arc::new(Hub {
+            buses: Mutex::default(),
+            routing: watch::channel(0).0,
+        });
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        let listener = tokio::spawn(listen(client, keys.clone(), hub.clone(), ready_tx));
+        // Appends published before the listener subscribed would reach no one here; wait for it.
+        tokio::time::timeout(RESPONSE_TIMEOUT * 2, ready_rx)
+            .await
+            .map_err(|_| StoreError::Unavailable("cannot subscribe to Redis pub/sub".into()))?
+            .map_err(|_| StoreError::Unavailable("the pub/sub listener stopped".into()))?;
+        Ok(RedisStore {
+            con,
+            keys,
+            hub,
+            scripts: Scripts {
+                append: Script::new(include_str!("scripts/append.lua")),
+                transition: Script::new(include_str!("scripts/transition.lua")),
+                claim: Script::new(include_str!("scripts/claim.lua")),
+                presence: Script::new(include_str!("scripts/presence.lua")),
+            },
+            listener,
+        })
+    }
+
+    fn con(&self) -> ConnectionManager {
+        // A handle to the shared multiplexed connection: cloning is cheap.
+        self.con.clone()
+    }
+
+    async fn append_body(
+        &self,
+        id: &ConversationId,
+        body: &EventBody,
+        client_id: &str,
+    ) -> StoreResult<(bool, u64)> {
+        let body = serde_json::to_string(body).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let reply: redis::Value = self
+            .scripts
+            .append
+            .key(self.keys.conv(id))
+            .key(self.keys.log(id))
+            .key(self.keys.client_ids(id))
+            .key(self.keys.follow_ups())
+            .arg(body)
+            .arg(now_ms())
+            .arg(client_id)
+            .arg(self.keys.bus(id))
+            .arg(self.keys.routing())
+            .arg(id.as_str())
+            .invoke_async(&mut self.con())
+            .await
+            .map_err(unavailable)?;
+        match redis::from_redis_value::<(u8, u64)>(reply.clone()) {
+            Ok((fresh, seq)) => Ok((fresh == 1, seq)),
+            Err(_) => Err(StoreError::NotFound(id.clone())),
+        }
+    }
+
+    async fn event_at(&self, id: &ConversationId, seq: u64) -> StoreResult<Event> {
+        let raw: Option<String> = self
+            .con()
+            .lindex(self.keys.log(id), seq as isize - 1)
+            .await
+            .map_err(unavailable)?;
+        parse_event(&raw.unwrap_or_default())
+    }
+
+    async fn claim_script(
+        &self,
+        id: &ConversationId,
+        agent: &str,
+        capacity: usize,
+        from: &str,
+    ) -> StoreResult<Claim> {
+        let code: i64 = self
+            .scripts
+            .claim
+            .key(self.keys.conv(id))
+            .key(self.keys.queue())
+            .key(self.keys.waits())
+            .key(self.keys.agents())
+            .arg(agent)
+            .arg(capacity)
+            .arg(now_ms())
+            .arg(id.as_str())
+            .arg(self.keys.prefix())
+            .arg(self.keys.routing())
+            .arg(from)
+            .arg(RECENT_WAITS)
+            .invoke_async(&mut self.con())
+            .await
+            .map_err(unavailable)?;
+        match code {
+            -1 => Err(StoreError::NotFound(id.clone())),
+            1 => Ok(Claim::Claimed),
+            2 => Ok(Claim::AtCapacity),
+            _ => Ok(Claim::Gone),
+        }
+    }
+}
+
+fn parse_event(raw: &str) -> StoreResult<Event> {
+    serde_json::from_str(raw)
+        .map_err(|e| StoreError::Unavailable(format!("a stored event does not parse: {e}")))
+}
+
+fn state_name(state: ConversationState) -> &'static str {
+    match state {
+        ConversationState::Bot => "bot",
+        ConversationState::Queued => "queued",
+        ConversationState::Assigned => "assigned",
+        ConversationState::Closed => "closed",
+    }
+}
+
+fn parse_state(name: &str) -> ConversationState {
+    match name {
+        "queued" => ConversationState::Queued,
+        "assigned" => ConversationState::Assigned,
+        "closed" => ConversationState::Closed,
+        _ => ConversationState::Bot,
+    }
+}
+
+fn presence_name(p: Presence) -> &'static str {
+    match p {
+        Presence::Online => "online",
+        Presence::Away => "away",
+        Presence::Offline => "offline",
+    }
+}
+
+/// A conversation from its hash (`None` when the hash is empty, i.e. there is none).
+fn conversation_from(id: &ConversationId, h: HashMap<String, String>) -> Option<Conversation> {
+    if h.is_empty() {
+        return None;
+    }
+    let num = |k: &str| h.get(k).and_then(|v| v.parse::<u64>().ok());
+    Some(Conversation {
+        id: id.clone(),
+        state: parse_state(h.get("state").map_or("bot", String::as_str)),
+        reason: h.get("reason").cloned(),
+        visitor: h
+            .get("visitor")
+            .and_then(|v| serde_json::from_str(v).ok())
+            .unwrap_or_default(),
+        memory: h
+            .get("memory")
+            .and_then(|v| serde_json::from_str(v).ok())
+            .unwrap_or_default(),
+        agent: h.get("agent").cloned(),
+        enqueued_at: num("enqueued_at"),
+        assigned_at: num("assigned_at"),
+        agent_answered: h.get("answered").is_some_and(|v| v == "1"),
+        needs_follow_up: h.get("follow_up").is_some_and(|v| v == "1"),
+        last_seq: num("last_seq").unwrap_or(0),
+        created: num("created").unwrap_or(0),
+        updated: num("updated").unwrap_or(0),
+    })
+}
+
+/// The pub/sub listener: runs until the store is dropped, reconnecting with backoff.
+async fn listen(
+    client: redis::Client,
+    keys: Keys,
+    hub: Arc<Hub>,
+    ready: tokio::sync::oneshot::Sender<()>,
+) {
+    let mut ready = Some(ready);
+    let mut pause = LISTEN_RETRY_MIN;
+    loop {
+        let subscribed = async {
+            let mut pubsub = client.get_async_pubsub().await?;
+            pubsub.psubscribe(keys.bus_pattern()).await?;
+            pubsub.subscribe(keys.routing()).await?;
+            Ok::<_, redis::RedisError>(pubsub)
+        };
+        match tokio::time::timeout(RESPONSE_TIMEOUT, subscribed).await {
+            Ok(Ok(mut pubsub)) => {
+                pause = LISTEN_RETRY_MIN;
+                if let Some(ready) = ready.take() {
+                    let _ = ready.send(());
+                } else {
+                    tracing::info!("redis pub/sub reconnected; sessions catch up from the logs");
+                }
+                hub.resync();
+                let routing = keys.routing();
+                let mut messages = pubsub.on_message();
+                while let Some(msg) = messages.next().await {
+                    let channel = msg.get_channel_name();
+                    if channel == routing {
+                        hub.routing.send_modify(|n| *n += 1);
+                    } else if let Some(id) = keys.bus_conversation(channel) {
+                        match serde_json::from_slice::<Signal>(msg.get_payload_bytes()) {
+                            Ok(signal) => hub.deliver(&id, signal),
+                            Err(e) => tracing::warn!(conv = %id, error = %e, "unreadable bus message"),
+                        }
+                    }
+                }
+                tracing::warn!("redis pub/sub connection lost; reconnecting");
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "cannot subscribe to redis; retrying"),
+            Err(_) => tracing::warn!("redis pub/sub subscribe timed out; retrying"),
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(LISTEN_RETRY_MAX);
+    }
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    async fn create(&self, visitor: VisitorInfo) -> StoreResult<(Conversation, Token)> {
+        let id = ConversationId::random();
+        let token = Token::new(id.clone());
+        let conversation = Conversation::new(id.clone(), visitor);
+        let fields: Vec<(&str, String)> = vec![
+            ("token", token.secret().to_owned()),
+            ("state", "bot".into()),
+            (
+                "visitor",
+                serde_json::to_string(&conversation.visitor).unwrap_or_default(),
+            ),
+            ("memory", "{}".into()),
+            ("last_seq", "0".into()),
+            ("created", conversation.created.to_string()),
+            ("updated", conversation.updated.to_string()),
+        ];
+        let () = self
+            .con()
+            .hset_multiple(self.keys.conv(&id), &fields)
+            .await
+            .map_err(unavailable)?;
+        Ok((conversation, token))
+    }
+
+    async fn resume(&self, token: &Token) -> StoreResult<Option<Conversation>> {
+        let h: HashMap<String, String> = self
+            .con()
+            .hgetall(self.keys.conv(&token.conversation))
+            .await
+            .map_err(unavailable)?;
+        let stored = h
+            .get("token")
+            .map(|secret| Token::from_parts(token.conversation.clone(), secret.clone()));
+        if !stored.is_some_and(|s| s.matches(token)) {
+            return Ok(None);
+        }
+        Ok(conversation_from(&token.conversation, h))
+    }
+
+    async fn get(&self, id: &ConversationId) -> StoreResult<Option<Conversation>> {
+        let h: HashMap<String, String> = self
+            .con()
+            .hgetall(self.keys.conv(id))
+            .await
+            .map_err(unavailable)?;
+        Ok(conversation_from(id, h))
+    }
+
+    async fn append(&self, id: &ConversationId, body: EventBody) -> StoreResult<Event> {
+        let (_, seq) = self.append_body(id, &body, "").await?;
+        self.event_at(id, seq).await
+    }
+
+    async fn append_visitor_message(
+        &self,
+        id: &ConversationId,
+        text: String,
+        client_id: String,
+    ) -> StoreResult<Appended> {
+        let body = EventBody::VisitorMessage {
+            text,
+            client_id: client_id.clone(),
+        };
+        match self.append_body(id, &body, &client_id).await? {
+            (true, seq) => Ok(Appended::New(self.event_at(id, seq).await?)),
+            (false, seq) => Ok(Appended::Duplicate { seq }),
+        }
+    }
+
+    async fn events_after(&self, id: &ConversationId, after: u64) -> StoreResult<Vec<Event>> {
+        let mut con = self.con();
+        let (exists, raw): (bool, Vec<String>) = redis::pipe()
+            .exists(self.keys.conv(id))
+            .lrange(self.keys.log(id), after as isize, -1)
+            .query_async(&mut con)
+            .await
+            .map_err(unavailable)?;
+        if !exists {
+            return Err(StoreError::NotFound(id.clone()));
+        }
+        raw.iter().map(|r| parse_event(r)).collect()
+    }
+
+    async fn transition(
+        &self,
+        id: &ConversationId,
+        from: ConversationState,
+        to: ConversationState,
+        reason: Option<String>,
+        agent: Option<&str>,
+    ) -> StoreResult<bool> {
+        if !from.can_become(to) || to == ConversationState::Assigned {
+            return Ok(false);
+        }
+        let code: i64 = self
+            .scripts
+            .transition
+            .key(self.keys.conv(id))
+            .key(self.keys.queue())
+            .key(self.keys.tickets())
+            .arg(state_name(from))
+            .arg(state_name(to))
+            .arg(reason.unwrap_or_default())
+            .arg(agent.unwrap_or_default())
+            .arg(now_ms())
+            .arg(id.as_str())
+            .arg(self.keys.prefix())
+            .arg(self.keys.routing())
+            .invoke_async(&mut self.con())
+            .await
+            .map_err(unavailable)?;
+        match code {
+            -1 => Err(StoreError::NotFound(id.clone())),
+            1 => Ok(true),
+            _ => Ok(false),
+        }
+    }
+
+    async fn claim(
+        &self,
+        id: &ConversationId,
+        agent: &str,
+        capacity: usize,
+    ) -> StoreResult<Claim> {
+        self.claim_script(id, agent, capacity, "").await
+    }
+
+    async fn transfer(
+        &self,
+        id: &ConversationId,
+        from: &str,
+        to: &str,
+        capacity: usize,
+    ) -> StoreResult<Claim> {
+        if from.is_empty() {
+            return Ok(Claim::Gone);
+        }
+        self.claim_script(id, to, capacity, from).await
+    }
+
+    async fn save_memory(&self, id: &ConversationId, memory: &Memory) -> StoreResult<()> {
+        let json = serde_json::to_string(memory).unwrap_or_default();
+        let mut con = self.con();
+        let exists: bool = con.exists(self.keys.conv(id)).await.map_err(unavailable)?;
+        if !exists {
+            return Err(StoreError::NotFound(id.clone()));
+        }
+        con.hset(self.keys.conv(id), "memory", json)
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn queue(&self) -> StoreResult<Vec<ConversationId>> {
+        let ids: Vec<String> = self
+            .con()
+            .zrange(self.keys.queue(), 0, -1)
+            .await
+            .map_err(unavailable)?;
+        Ok(ids.iter().filter_map(|i| ConversationId::parse(i)).collect())
+    }
+
+    async fn queue_position(&self, id: &ConversationId) -> StoreResult<Option<usize>> {
+        let rank: Option<usize> = self
+            .con()
+            .zrank(self.keys.queue(), id.as_str())
+            .await
+            .map_err(unavailable)?;
+        Ok(rank.map(|r| r + 1))
+    }
+
+    async fn average_wait(&self) -> StoreResult<Option<u64>> {
+        let waits: Vec<u64> = self
+            .con()
+            .lrange(self.keys.waits(), 0, -1)
+            .await
+            .map_err(unavailable)?;
+        let n = waits.len() as u64;
+        Ok((n > 0).then(|| waits.iter().sum::<u64>() / n))
+    }
+
+    async fn set_presence(
+        &self,
+        agent: &str,
+        presence: Presence,
+        ttl: Duration,
+    ) -> StoreResult<()> {
+        let _: i64 = self
+            .scripts
+            .presence
+            .key(self.keys.agents())
+            .key(self.keys.agent(agent))
+            .key(self.keys.agent_alive(agent))
+            .arg(agent)
+            .arg(presence_name(presence))
+            .arg(ttl.as_millis().max(1) as u64)
+            .arg(self.keys.routing())
+            .invoke_async(&mut self.con())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn agents(&self) -> StoreResult<Vec<AgentState>> {
+        let mut con = self.con();
+        let mut ids: Vec<String> = con.smembers(self.keys.agents()).await.map_err(unavailable)?;
+        ids.sort();
+        let mut pipe = redis::pipe();
+        for id in &ids {
+            pipe.hget(self.keys.agent(id), "presence")
+                .hget(self.keys.agent(id), "last_assigned")
+                .exists(self.keys.agent_alive(id))
+                .zrange(self.keys.agent_chats(id), 0, -1);
+        }
+        let rows: Vec<(Option<String>, Option<u64>, bool, Vec<String>)> = if ids.is_empty() {
+            Vec::new()
+        } else {
+            let flat: Vec<redis::Value> = pipe.query_async(&mut con).await.map_err(unavailable)?;
+            flat.chunks(4)
+                .map(|c| redis::from_redis_value(redis::Value::Array(c.to_vec())))
+                .collect::<Result<_, _>>()
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?
+        };
+        Ok(ids
+            .into_iter()
+            .zip(rows)
+            .map(|(id, (presence, last, alive, chats))| AgentState {
+                id,
+                presence: match (alive, presence.as_deref()) {
+                    (true, Some("online")) => Presence::Online,
+                    (true, Some("away")) => Presence::Away,
+                    _ => Presence::Offline,
+                },
+                chats: chats.iter().filter_map(|c| ConversationId::parse(c)).collect(),
+                last_assigned: last.unwrap_or(0),
+            })
+            .collect())
+    }
+
+    async fn follow_ups(&self) -> StoreResult<Vec<ConversationId>> {
+        let ids: Vec<String> = self
+            .con()
+            .zrange(self.keys.follow_ups(), 0, -1)
+            .await
+            .map_err(unavailable)?;
+        Ok(ids.iter().filter_map(|i| ConversationId::parse(i)).collect())
+    }
+
+    async fn mark_followed_up(&self, id: &ConversationId) -> StoreResult<()> {
+        let mut con = self.con();
+        let exists: bool = con.exists(self.keys.conv(id)).await.map_err(unavailable)?;
+        if !exists {
+            return Err(StoreError::NotFound(id.clone()));
+        }
+        let () = redis::pipe()
+            .hset(self.keys.conv(id), "follow_up", "0")
+            .ignore()
+            .zrem(self.keys.follow_ups(), id.as_str())
+            .ignore()
+            .publish(self.keys.routing(), "1")
+            .ignore()
+            .query_async(&mut con)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn create_session(&self, agent: &str, ttl: Duration) -> StoreResult<String> {
+        let secret = random_secret();
+        let () = self
+            .con()
+            .pset_ex(self.keys.session(&secret), agent, ttl.as_millis().max(1) as u64)
+            .await
+            .map_err(unavailable)?;
+        Ok(secret)
+    }
+
+    async fn session_agent(&self, secret: &str) -> StoreResult<Option<String>> {
+        if !secret.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(None);
+        }
+        self.con()
+            .get(self.keys.session(secret))
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn end_session(&self, secret: &str) -> StoreResult<()> {
+        self.con()
+            .del(self.keys.session(secret))
+            .await
+            .map_err(unavailable)
+    }
+
+    fn subscribe(&self, id: &ConversationId) -> broadcast::Receiver<Arc<Signal>> {
+        let mut buses = self.hub.buses();
+        buses
+            .entry(id.clone())
+            .or_insert_with(|| broadcast::channel(BUS_CAPACITY).0)
+            .subscribe()
+    }
+
+    async fn typing(&self, id: &ConversationId, agent: Option<&str>) -> StoreResult<()> {
+        let signal = Signal::Typing {
+            agent: agent.map(str::to_owned),
+        };
+        let json = serde_json::to_string(&signal).unwrap_or_default();
+        self.con()
+            .publish(self.keys.bus(id), json)
+            .await
+            .map_err(unavailable)
+    }
+
+    fn watch_routing(&self) -> watch::Receiver<u64> {
+        self.hub.routing.subscribe()
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        redis::cmd("PING")
+            .query_async::<String>(&mut self.con())
+            .await
+            .map(drop)
+            .map_err(unavailable)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::sync::Arc;
+
+    use super::RedisStore;
+    use crate::store::Store;
+
+    /// The Redis the tests use: `FRONTDESK_TEST_REDIS_URL`, or the one `scripts/test` starts.
+    pub fn test_redis_url() -> String {
+        std::env::var("FRONTDESK_TEST_REDIS_URL")
+            .unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+    }
+
+    /// A store on the test Redis under a fresh key prefix (tests never flush the database).
+    pub async fn fresh() -> Arc<dyn Store> {
+        let prefix = format!("fdtest:{:016x}", rand::random::<u64>());
+        let url = test_redis_url();
+        match RedisStore::connect(&url, &prefix).await {
+            Ok(store) => Arc::new(store),
+            Err(e) => panic!(
+                "these tests need a real redis-server at {url} (scripts/test starts one; or set \
+                 FRONTDESK_TEST_REDIS_URL): {e}"
+            ),
+        }
+    }
+
+    crate::store_conformance_tests!(fresh());
+}

@@ -1,0 +1,37 @@
+-- Moves a conversation from one state to another (never to `assigned`: that is a claim), keeping
+-- the queue and the agents' chats in line. The caller has checked that the move is legal.
+-- KEYS: conv, queue, tickets
+-- ARGV: from, to, reason ('' = none), required owner ('' = anyone), now ms, conversation id,
+--       key prefix, routing channel
+-- Returns: -1 no such conversation, 0 not in `from` (or not that owner's), 1 moved.
+local c = KEYS[1]
+if redis.call('EXISTS', c) == 0 then return -1 end
+if redis.call('HGET', c, 'state') ~= ARGV[1] then return 0 end
+local owner = redis.call('HGET', c, 'agent')
+if ARGV[4] ~= '' and owner ~= ARGV[4] then return 0 end
+local from, to, now, id = ARGV[1], ARGV[2], ARGV[5], ARGV[6]
+local ticket = redis.call('HGET', c, 'ticket')
+if from == 'bot' and to == 'queued' then
+  ticket = redis.call('INCR', KEYS[3])
+  redis.call('HSET', c, 'ticket', ticket, 'enqueued_at', now)
+elseif from == 'assigned' and to == 'queued' then
+  -- Back to its original place in line.
+  if not ticket then
+    ticket = redis.call('INCR', KEYS[3])
+    redis.call('HSET', c, 'ticket', ticket)
+  end
+  redis.call('HSETNX', c, 'enqueued_at', now)
+else
+  redis.call('HDEL', c, 'ticket', 'enqueued_at')
+end
+if to == 'queued' then
+  redis.call('ZADD', KEYS[2], ticket, id)
+else
+  redis.call('ZREM', KEYS[2], id)
+end
+if owner then redis.call('ZREM', ARGV[7] .. ':agent:' .. owner .. ':chats', id) end
+redis.call('HDEL', c, 'agent', 'assigned_at')
+redis.call('HSET', c, 'answered', '0', 'state', to, 'updated', now)
+if ARGV[3] ~= '' then redis.call('HSET', c, 'reason', ARGV[3]) else redis.call('HDEL', c, 'reason') end
+redis.call('PUBLISH', ARGV[8], '1')
+return 1
