@@ -148,9 +148,8 @@ impl Roster {
 }
 
 /// An argon2 hash of a random string nobody knows: checked when the id is unknown.
-static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
-    hash_password(&crate::store::random_secret()).unwrap_or_default()
-});
+static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| hash_password(&crate::store::random_secret()).unwrap_or_default());
 
 #[cfg(test)]
 mod tests {
@@ -173,15 +172,21 @@ mod tests {
         assert_eq!(roster.verify("alex", "correct horse").unwrap().name, "Alex");
         assert!(roster.verify("alex", "wrong").is_none());
         assert!(roster.verify("nobody", "correct horse").is_none());
-        assert_eq!(roster.get("alex").unwrap().teams, vec!["billing".to_string()]);
+        assert_eq!(
+            roster.get("alex").unwrap().teams,
+            vec!["billing".to_string()]
+        );
     }
 
     #[test]
     fn a_broken_roster_is_an_error_that_names_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("agents.toml");
-        std::fs::write(&path, "[[agents]]\nid = \"a b\"\nname = \"A\"\npassword_hash = \"x\"\n")
-            .unwrap();
+        std::fs::write(
+            &path,
+            "[[agents]]\nid = \"a b\"\nname = \"A\"\npassword_hash = \"x\"\n",
+        )
+        .unwrap();
         let err = format!("{:#}", Roster::load(&path).unwrap_err());
         assert!(err.contains("agents.toml"), "{err}");
     }

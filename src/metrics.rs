@@ -58,8 +58,8 @@ impl Metrics {
             "Conversations given to an agent (claimed or auto-assigned)",
         )
         .expect("valid metric");
-        let agent_sockets =
-            IntGauge::new("agent_sockets", "Agent console websockets open now").expect("valid metric");
+        let agent_sockets = IntGauge::new("agent_sockets", "Agent console websockets open now")
+            .expect("valid metric");
         let decision_seconds = Histogram::with_opts(
             HistogramOpts::new("decision_seconds", "Time to decide on one message")
                 .buckets(LATENCY_BUCKETS.to_vec()),

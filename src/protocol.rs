@@ -131,18 +131,30 @@ pub enum ErrorCode {
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum AgentFrame {
     /// `online` takes new chats, `away` keeps current ones only.
-    Presence { status: Presence },
+    Presence {
+        status: Presence,
+    },
     /// Watch a conversation: its header, then every event after `last_seq`, then live events.
     Open {
         conversation: String,
         #[serde(default)]
         last_seq: Option<u64>,
     },
-    Claim { conversation: String },
-    Reply { conversation: String, text: String },
+    Claim {
+        conversation: String,
+    },
+    Reply {
+        conversation: String,
+        text: String,
+    },
     /// An internal note: never sent to the visitor.
-    Note { conversation: String, text: String },
-    Typing { conversation: String },
+    Note {
+        conversation: String,
+        text: String,
+    },
+    Typing {
+        conversation: String,
+    },
     /// To another agent (`agent`) or back to the queue for a team (`team`).
     Transfer {
         conversation: String,
@@ -151,14 +163,18 @@ pub enum AgentFrame {
         #[serde(default)]
         team: Option<String>,
     },
-    HandBack { conversation: String },
+    HandBack {
+        conversation: String,
+    },
     Close {
         conversation: String,
         #[serde(default)]
         resolution: Option<String>,
     },
     /// An offline message was answered by e-mail.
-    FollowedUp { conversation: String },
+    FollowedUp {
+        conversation: String,
+    },
 }
 
 /// A waiting conversation as the queue list shows it.
@@ -210,20 +226,36 @@ pub enum AgentServerFrame {
         canned: Vec<CannedReply>,
     },
     /// The whole queue, in order, on connect and on every change.
-    Queue { items: Vec<QueueItem> },
+    Queue {
+        items: Vec<QueueItem>,
+    },
     /// Your conversations (assigned to you), on connect and on every change.
-    Chats { items: Vec<ChatItem> },
+    Chats {
+        items: Vec<ChatItem>,
+    },
     /// Offline messages waiting for a follow-up.
-    FollowUps { items: Vec<ChatItem> },
+    FollowUps {
+        items: Vec<ChatItem>,
+    },
     /// Every agent and their load.
-    Agents { items: Vec<Colleague> },
+    Agents {
+        items: Vec<Colleague>,
+    },
     /// A conversation's header, on `open` (and when a chat becomes yours).
     Conversation(ChatItem),
     /// One event of a watched conversation, with explanations and notes.
-    ConversationEvent { conversation: String, event: Event },
+    ConversationEvent {
+        conversation: String,
+        event: Event,
+    },
     /// The visitor of a watched conversation is typing.
-    Typing { conversation: String },
-    Error { code: ErrorCode, message: String },
+    Typing {
+        conversation: String,
+    },
+    Error {
+        code: ErrorCode,
+        message: String,
+    },
 }
 
 /// Why an agent frame could not be parsed.

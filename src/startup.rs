@@ -13,8 +13,8 @@ use tokio::sync::watch;
 
 use crate::agents::Roster;
 use crate::config::Settings;
-use crate::http::LoginLimiter;
 use crate::conversation::Conversations;
+use crate::http::LoginLimiter;
 use crate::knowledge_base::KnowledgeBase;
 use crate::matcher::Matcher;
 use crate::metrics::Metrics;

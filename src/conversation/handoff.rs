@@ -32,7 +32,11 @@ pub enum Outcome {
 
 impl From<bool> for Outcome {
     fn from(done: bool) -> Outcome {
-        if done { Outcome::Done } else { Outcome::NotYours }
+        if done {
+            Outcome::Done
+        } else {
+            Outcome::NotYours
+        }
     }
 }
 
@@ -60,9 +64,11 @@ impl Conversations {
         }
         let agents = self.store.agents().await?;
         if !agents.iter().any(|a| a.presence == Presence::Online) {
-            return Ok(Err("No one from our team is online right now. Leave your e-mail and \
+            return Ok(Err(
+                "No one from our team is online right now. Leave your e-mail and \
                  your message and we'll write back soon; I'm still here to help in the meantime."
-                .into()));
+                    .into(),
+            ));
         }
         Ok(Ok(()))
     }
@@ -79,7 +85,10 @@ impl Conversations {
             // Already queued or with a person: nothing to do.
             return Ok(());
         }
-        if let Err(offline) = self.availability(conversation.visitor.tz.as_deref()).await? {
+        if let Err(offline) = self
+            .availability(conversation.visitor.tz.as_deref())
+            .await?
+        {
             self.metrics.handoffs.with_label_values(&["offline"]).inc();
             return self
                 .bot_says(id, "offline", &offline, Vec::new(), false, None)
@@ -231,7 +240,11 @@ impl Conversations {
         from: &Agent,
         to: &Agent,
     ) -> StoreResult<Outcome> {
-        match self.store.transfer(id, &from.id, &to.id, to.capacity).await? {
+        match self
+            .store
+            .transfer(id, &from.id, &to.id, to.capacity)
+            .await?
+        {
             Claim::Claimed => {
                 self.assigned_notice(id, to).await?;
                 Ok(Outcome::Done)

@@ -10,8 +10,8 @@ mod handoff;
 mod service;
 
 pub use event::{ChoiceItem, Event, EventBody, Notice};
-pub(crate) use service::{CLARIFY_TEXT, FALLBACK_OFFER_TEXT, FALLBACK_TEXT};
 pub use handoff::{Outcome, QueueStatus, wanted_team};
+pub(crate) use service::{CLARIFY_TEXT, FALLBACK_OFFER_TEXT, FALLBACK_TEXT};
 pub use service::{Conversations, MessageOutcome, reason_code};
 
 use serde::{Deserialize, Serialize};

@@ -102,7 +102,9 @@ pub async fn login(
                 .path("/")
                 .http_only(true)
                 .same_site(SameSite::Strict)
-                .max_age(actix_web::cookie::time::Duration::seconds(ttl.as_secs() as i64))
+                .max_age(actix_web::cookie::time::Duration::seconds(
+                    ttl.as_secs() as i64
+                ))
                 .finish();
             HttpResponse::Ok()
                 .cookie(cookie)

@@ -49,7 +49,9 @@ pub(crate) fn load_canned(dir: &Path, problems: &mut Vec<Problem>) -> Vec<Canned
                     None => (id.replace('-', " "), source.trim().to_owned()),
                 };
                 if text.is_empty() {
-                    problems.push(Problem::error(&shown, "the canned reply is empty").at(Some(1), None));
+                    problems.push(
+                        Problem::error(&shown, "the canned reply is empty").at(Some(1), None),
+                    );
                     continue;
                 }
                 replies.push(CannedReply { id, title, text });

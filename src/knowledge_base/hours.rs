@@ -155,12 +155,18 @@ impl Hours {
     pub fn next_open(&self, now: Timestamp) -> Option<Zoned> {
         let local = now.to_zoned(self.timezone.clone());
         for offset in 0..LOOKAHEAD_DAYS {
-            let date = local.date().checked_add(jiff::Span::new().days(offset)).ok()?;
+            let date = local
+                .date()
+                .checked_add(jiff::Span::new().days(offset))
+                .ok()?;
             if self.holidays.contains(&date) {
                 continue;
             }
             for &(start, _) in &self.week[day_index(date.weekday())] {
-                let opens = date.to_datetime(start).to_zoned(self.timezone.clone()).ok()?;
+                let opens = date
+                    .to_datetime(start)
+                    .to_zoned(self.timezone.clone())
+                    .ok()?;
                 if opens.timestamp() > now {
                     return Some(opens);
                 }
@@ -175,7 +181,9 @@ impl Hours {
             Some(tz) => (when.with_time_zone(tz), "your time".to_owned()),
             None => (when.clone(), format!("{} time", self.timezone_name)),
         };
-        zoned.strftime(&format!("%A at %H:%M ({whose})")).to_string()
+        zoned
+            .strftime(&format!("%A at %H:%M ({whose})"))
+            .to_string()
     }
 }
 
@@ -202,7 +210,10 @@ mod tests {
         assert!(!h.is_open(at("2026-11-23T18:00:00Z")), "Monday evening");
         assert!(!h.is_open(at("2026-11-27T12:30:00Z")), "Friday lunch break");
         assert!(!h.is_open(at("2026-11-24T10:00:00Z")), "Tuesday is closed");
-        assert!(!h.is_open(at("2026-12-25T10:00:00Z")), "a holiday (a Friday)");
+        assert!(
+            !h.is_open(at("2026-12-25T10:00:00Z")),
+            "a holiday (a Friday)"
+        );
     }
 
     #[test]
@@ -231,6 +242,9 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.len(), 2, "{err:?}");
         let text = format!("{err:?}");
-        assert!(text.contains("timezone") && text.contains("monday"), "{text}");
+        assert!(
+            text.contains("timezone") && text.contains("monday"),
+            "{text}"
+        );
     }
 }

@@ -206,7 +206,13 @@ async fn refresh(state: &AppState, session: &mut Session, console: &mut Console)
     let store = &state.conversations.store;
     let snapshot = async {
         let mut queue = Vec::new();
-        for (i, id) in store.queue().await?.into_iter().enumerate().take(QUEUE_SHOWN) {
+        for (i, id) in store
+            .queue()
+            .await?
+            .into_iter()
+            .enumerate()
+            .take(QUEUE_SHOWN)
+        {
             let Some(c) = store.get(&id).await? else {
                 continue;
             };
@@ -273,11 +279,23 @@ async fn refresh(state: &AppState, session: &mut Session, console: &mut Console)
         }
     };
     if console.sent_queue.as_ref() != Some(&queue) {
-        send(session, &AgentServerFrame::Queue { items: queue.clone() }).await?;
+        send(
+            session,
+            &AgentServerFrame::Queue {
+                items: queue.clone(),
+            },
+        )
+        .await?;
         console.sent_queue = Some(queue);
     }
     if console.sent_chats.as_ref() != Some(&chats) {
-        send(session, &AgentServerFrame::Chats { items: chats.clone() }).await?;
+        send(
+            session,
+            &AgentServerFrame::Chats {
+                items: chats.clone(),
+            },
+        )
+        .await?;
         console.sent_chats = Some(chats);
     }
     if console.sent_follow_ups.as_ref() != Some(&follow_ups) {
@@ -291,7 +309,13 @@ async fn refresh(state: &AppState, session: &mut Session, console: &mut Console)
         console.sent_follow_ups = Some(follow_ups);
     }
     if console.sent_agents.as_ref() != Some(&team) {
-        send(session, &AgentServerFrame::Agents { items: team.clone() }).await?;
+        send(
+            session,
+            &AgentServerFrame::Agents {
+                items: team.clone(),
+            },
+        )
+        .await?;
         console.sent_agents = Some(team);
     }
     for id in mine {
@@ -320,11 +344,20 @@ async fn watch(
         Ok(Some(c)) => c,
         Ok(None) => return error(session, ErrorCode::NotFound, "no such conversation").await,
         Err(_) => {
-            return error(session, ErrorCode::Internal, "the store is unavailable; try again").await;
+            return error(
+                session,
+                ErrorCode::Internal,
+                "the store is unavailable; try again",
+            )
+            .await;
         }
     };
     console.buses.insert(id.clone(), bus);
-    send(session, &AgentServerFrame::Conversation(chat_item(&conversation))).await?;
+    send(
+        session,
+        &AgentServerFrame::Conversation(chat_item(&conversation)),
+    )
+    .await?;
     console
         .watched
         .insert(id.clone(), Watched { last_sent: after });
@@ -340,7 +373,12 @@ async fn catch_up(
     let Some(w) = console.watched.get_mut(id) else {
         return Ok(());
     };
-    let events = match state.conversations.store.events_after(id, w.last_sent).await {
+    let events = match state
+        .conversations
+        .store
+        .events_after(id, w.last_sent)
+        .await
+    {
         Ok(events) => events,
         Err(e) => {
             tracing::warn!(conv = %id, error = %e, "cannot read the log to catch up");
@@ -510,12 +548,18 @@ async fn handle(
                         .requeue(&id, Some(&agent.id), format!("team:{team}"))
                         .await
                 }
-                (None, None) => conversations
-                    .requeue(&id, Some(&agent.id), "transfer".into())
-                    .await,
+                (None, None) => {
+                    conversations
+                        .requeue(&id, Some(&agent.id), "transfer".into())
+                        .await
+                }
                 (Some(_), Some(_)) => {
-                    return error(session, ErrorCode::Invalid, "transfer to an agent or a team")
-                        .await;
+                    return error(
+                        session,
+                        ErrorCode::Invalid,
+                        "transfer to an agent or a team",
+                    )
+                    .await;
                 }
             }
         }

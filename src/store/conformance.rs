@@ -139,7 +139,10 @@ pub async fn transitions_are_compare_and_set_and_follow_the_state_machine(store:
             .unwrap()
     );
     assert!(
-        !store.transition(&c.id, Bot, Queued, None, None).await.unwrap(),
+        !store
+            .transition(&c.id, Bot, Queued, None, None)
+            .await
+            .unwrap(),
         "no longer in Bot"
     );
     assert!(
@@ -204,7 +207,10 @@ pub async fn the_queue_keeps_arrival_order_and_a_requeue_keeps_its_place(store: 
     let a = queued(&store).await;
     let b = queued(&store).await;
     let c = queued(&store).await;
-    assert_eq!(store.queue().await.unwrap(), vec![a.clone(), b.clone(), c.clone()]);
+    assert_eq!(
+        store.queue().await.unwrap(),
+        vec![a.clone(), b.clone(), c.clone()]
+    );
     assert_eq!(store.queue_position(&c).await.unwrap(), Some(3));
     assert_eq!(store.claim(&a, "ann", 2).await.unwrap(), Claim::Claimed);
     assert_eq!(store.queue_position(&b).await.unwrap(), Some(1));
@@ -222,12 +228,24 @@ pub async fn the_queue_keeps_arrival_order_and_a_requeue_keeps_its_place(store: 
             .await
             .unwrap()
     );
-    assert_eq!(store.queue().await.unwrap(), vec![a.clone(), b.clone(), c.clone()]);
-    assert!(store.agents().await.unwrap()[0].chats.is_empty(), "ann is free again");
+    assert_eq!(
+        store.queue().await.unwrap(),
+        vec![a.clone(), b.clone(), c.clone()]
+    );
+    assert!(
+        store.agents().await.unwrap()[0].chats.is_empty(),
+        "ann is free again"
+    );
     // Back to the bot: out of the line.
     assert!(
         store
-            .transition(&b, ConversationState::Queued, ConversationState::Bot, None, None)
+            .transition(
+                &b,
+                ConversationState::Queued,
+                ConversationState::Bot,
+                None,
+                None
+            )
             .await
             .unwrap()
     );
@@ -255,13 +273,19 @@ pub async fn capacity_ownership_and_transfers_are_enforced(store: Arc<dyn Store>
             .unwrap(),
         "only the owner hands back"
     );
-    assert_eq!(store.transfer(&a, "bob", "cid", 1).await.unwrap(), Claim::Gone);
+    assert_eq!(
+        store.transfer(&a, "bob", "cid", 1).await.unwrap(),
+        Claim::Gone
+    );
     assert_eq!(store.claim(&b, "bob", 1).await.unwrap(), Claim::Claimed);
     assert_eq!(
         store.transfer(&a, "ann", "bob", 1).await.unwrap(),
         Claim::AtCapacity
     );
-    assert_eq!(store.transfer(&a, "ann", "cid", 1).await.unwrap(), Claim::Claimed);
+    assert_eq!(
+        store.transfer(&a, "ann", "cid", 1).await.unwrap(),
+        Claim::Claimed
+    );
     let c = store.get(&a).await.unwrap().unwrap();
     assert_eq!(c.agent.as_deref(), Some("cid"));
     assert!(!c.agent_answered);
@@ -326,12 +350,18 @@ pub async fn presence_expires_without_a_heartbeat(store: Arc<dyn Store>) {
     };
     assert_eq!(
         presence(store.agents().await.unwrap()),
-        vec![("ann".into(), Presence::Online), ("bob".into(), Presence::Away)]
+        vec![
+            ("ann".into(), Presence::Online),
+            ("bob".into(), Presence::Away)
+        ]
     );
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(
         presence(store.agents().await.unwrap()),
-        vec![("ann".into(), Presence::Offline), ("bob".into(), Presence::Away)]
+        vec![
+            ("ann".into(), Presence::Offline),
+            ("bob".into(), Presence::Away)
+        ]
     );
 }
 

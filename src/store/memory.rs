@@ -13,8 +13,8 @@ use async_trait::async_trait;
 use tokio::sync::{broadcast, watch};
 
 use super::{
-    AgentState, Appended, Claim, Conversation, ConversationId, Presence, Signal, Store,
-    StoreError, StoreResult, Token, VisitorInfo, now_ms, random_secret,
+    AgentState, Appended, Claim, Conversation, ConversationId, Presence, Signal, Store, StoreError,
+    StoreResult, Token, VisitorInfo, now_ms, random_secret,
 };
 use crate::conversation::{ConversationState, Event, EventBody};
 use crate::matcher::Memory;
@@ -273,12 +273,7 @@ impl Store for MemoryStore {
         Ok(true)
     }
 
-    async fn claim(
-        &self,
-        id: &ConversationId,
-        agent: &str,
-        capacity: usize,
-    ) -> StoreResult<Claim> {
+    async fn claim(&self, id: &ConversationId, agent: &str, capacity: usize) -> StoreResult<Claim> {
         {
             let mut guard = self.lock();
             let state = &mut *guard;

@@ -254,8 +254,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<bool>;
     /// `Queued -> Assigned` to `agent`, if it is still queued and the agent has fewer than
     /// `capacity` conversations. Records the wait for the estimate.
-    async fn claim(&self, id: &ConversationId, agent: &str, capacity: usize)
-    -> StoreResult<Claim>;
+    async fn claim(&self, id: &ConversationId, agent: &str, capacity: usize) -> StoreResult<Claim>;
     /// Hands an assigned conversation from `from` straight to `to` (if `to` has room).
     async fn transfer(
         &self,

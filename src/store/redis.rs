@@ -25,8 +25,8 @@ use tokio::task::JoinHandle;
 use super::keys::Keys;
 use super::memory::{BUS_CAPACITY, RECENT_WAITS};
 use super::{
-    AgentState, Appended, Claim, Conversation, ConversationId, Presence, Signal, Store,
-    StoreError, StoreResult, Token, VisitorInfo, now_ms, random_secret,
+    AgentState, Appended, Claim, Conversation, ConversationId, Presence, Signal, Store, StoreError,
+    StoreResult, Token, VisitorInfo, now_ms, random_secret,
 };
 use crate::conversation::{ConversationState, Event, EventBody};
 use crate::matcher::Memory;
@@ -150,7 +150,8 @@ impl RedisStore {
         body: &EventBody,
         client_id: &str,
     ) -> StoreResult<(bool, u64)> {
-        let body = serde_json::to_string(body).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let body =
+            serde_json::to_string(body).map_err(|e| StoreError::Unavailable(e.to_string()))?;
         let reply: redis::Value = self
             .scripts
             .append
@@ -310,7 +311,9 @@ async fn listen(
                     } else if let Some(id) = keys.bus_conversation(channel) {
                         match serde_json::from_slice::<Signal>(msg.get_payload_bytes()) {
                             Ok(signal) => hub.deliver(&id, signal),
-                            Err(e) => tracing::warn!(conv = %id, error = %e, "unreadable bus message"),
+                            Err(e) => {
+                                tracing::warn!(conv = %id, error = %e, "unreadable bus message")
+                            }
                         }
                     }
                 }
@@ -444,12 +447,7 @@ impl Store for RedisStore {
         }
     }
 
-    async fn claim(
-        &self,
-        id: &ConversationId,
-        agent: &str,
-        capacity: usize,
-    ) -> StoreResult<Claim> {
+    async fn claim(&self, id: &ConversationId, agent: &str, capacity: usize) -> StoreResult<Claim> {
         self.claim_script(id, agent, capacity, "").await
     }
 
@@ -484,7 +482,10 @@ impl Store for RedisStore {
             .zrange(self.keys.queue(), 0, -1)
             .await
             .map_err(unavailable)?;
-        Ok(ids.iter().filter_map(|i| ConversationId::parse(i)).collect())
+        Ok(ids
+            .iter()
+            .filter_map(|i| ConversationId::parse(i))
+            .collect())
     }
 
     async fn queue_position(&self, id: &ConversationId) -> StoreResult<Option<usize>> {
@@ -530,7 +531,10 @@ impl Store for RedisStore {
 
     async fn agents(&self) -> StoreResult<Vec<AgentState>> {
         let mut con = self.con();
-        let mut ids: Vec<String> = con.smembers(self.keys.agents()).await.map_err(unavailable)?;
+        let mut ids: Vec<String> = con
+            .smembers(self.keys.agents())
+            .await
+            .map_err(unavailable)?;
         ids.sort();
         let mut pipe = redis::pipe();
         for id in &ids {
@@ -558,7 +562,10 @@ impl Store for RedisStore {
                     (true, Some("away")) => Presence::Away,
                     _ => Presence::Offline,
                 },
-                chats: chats.iter().filter_map(|c| ConversationId::parse(c)).collect(),
+                chats: chats
+                    .iter()
+                    .filter_map(|c| ConversationId::parse(c))
+                    .collect(),
                 last_assigned: last.unwrap_or(0),
             })
             .collect())
@@ -570,7 +577,10 @@ impl Store for RedisStore {
             .zrange(self.keys.follow_ups(), 0, -1)
             .await
             .map_err(unavailable)?;
-        Ok(ids.iter().filter_map(|i| ConversationId::parse(i)).collect())
+        Ok(ids
+            .iter()
+            .filter_map(|i| ConversationId::parse(i))
+            .collect())
     }
 
     async fn mark_followed_up(&self, id: &ConversationId) -> StoreResult<()> {
@@ -596,7 +606,11 @@ impl Store for RedisStore {
         let secret = random_secret();
         let () = self
             .con()
-            .pset_ex(self.keys.session(&secret), agent, ttl.as_millis().max(1) as u64)
+            .pset_ex(
+                self.keys.session(&secret),
+                agent,
+                ttl.as_millis().max(1) as u64,
+            )
             .await
             .map_err(unavailable)?;
         Ok(secret)

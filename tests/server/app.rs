@@ -29,16 +29,24 @@ pub struct TestApp {
 /// one's password is `<id>-password`.
 pub fn roster() -> Roster {
     static ROSTER: std::sync::LazyLock<Roster> = std::sync::LazyLock::new(|| Roster {
-        agents: [("ann", "Ann", 2, "billing"), ("bob", "Bob", 1, ""), ("cid", "Cid", 3, "billing")]
-            .into_iter()
-            .map(|(id, name, capacity, team)| Agent {
-                id: id.into(),
-                name: name.into(),
-                password_hash: hash_password(&format!("{id}-password")).unwrap(),
-                capacity,
-                teams: [team].into_iter().filter(|t| !t.is_empty()).map(String::from).collect(),
-            })
-            .collect(),
+        agents: [
+            ("ann", "Ann", 2, "billing"),
+            ("bob", "Bob", 1, ""),
+            ("cid", "Cid", 3, "billing"),
+        ]
+        .into_iter()
+        .map(|(id, name, capacity, team)| Agent {
+            id: id.into(),
+            name: name.into(),
+            password_hash: hash_password(&format!("{id}-password")).unwrap(),
+            capacity,
+            teams: [team]
+                .into_iter()
+                .filter(|t| !t.is_empty())
+                .map(String::from)
+                .collect(),
+        })
+        .collect(),
     });
     ROSTER.clone()
 }
@@ -146,11 +154,18 @@ impl TestApp {
     }
 
     /// A plain HTTP/1.1 POST of JSON: (status, the `Set-Cookie` value if any, body).
-    pub async fn post(&self, path: &str, body: &Value, cookie: Option<&str>) -> (u16, Option<String>, String) {
+    pub async fn post(
+        &self,
+        path: &str,
+        body: &Value,
+        cookie: Option<&str>,
+    ) -> (u16, Option<String>, String) {
         let body = body.to_string();
         let work = async {
             let mut stream = TcpStream::connect(("127.0.0.1", self.port)).await.unwrap();
-            let cookie = cookie.map(|c| format!("Cookie: {c}\r\n")).unwrap_or_default();
+            let cookie = cookie
+                .map(|c| format!("Cookie: {c}\r\n"))
+                .unwrap_or_default();
             let request = format!(
                 "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
                  Content-Type: application/json\r\nContent-Length: {}\r\n{cookie}\r\n{body}",
@@ -164,7 +179,10 @@ impl TestApp {
             let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
             let set_cookie = head
                 .lines()
-                .find_map(|l| l.strip_prefix("set-cookie: ").or_else(|| l.strip_prefix("Set-Cookie: ")))
+                .find_map(|l| {
+                    l.strip_prefix("set-cookie: ")
+                        .or_else(|| l.strip_prefix("Set-Cookie: "))
+                })
                 .map(str::to_owned);
             (status, set_cookie, body.to_owned())
         };
@@ -184,7 +202,10 @@ impl TestApp {
             .await;
         assert_eq!(status, 200, "{body}");
         let cookie = cookie.expect("a session cookie");
-        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+        assert!(
+            cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+            "{cookie}"
+        );
         cookie.split(';').next().unwrap().to_owned()
     }
 
@@ -192,7 +213,9 @@ impl TestApp {
     /// snapshots.
     pub async fn agent(&self, id: &str) -> AgentClient {
         let cookie = self.login(id).await;
-        let mut agent = AgentClient::connect(self, &cookie).await.expect("the agent connects");
+        let mut agent = AgentClient::connect(self, &cookie)
+            .await
+            .expect("the agent connects");
         let welcome = agent.until(|f| f["type"] == "welcome").await;
         assert_eq!(welcome["agent"]["id"], id);
         agent.until(|f| f["type"] == "agents").await;
@@ -380,11 +403,16 @@ impl AgentClient {
     pub async fn try_next(&mut self, wait: Duration) -> Option<Value> {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
-            match tokio::time::timeout_at(deadline, self.ws.next()).await.ok()? {
+            match tokio::time::timeout_at(deadline, self.ws.next())
+                .await
+                .ok()?
+            {
                 Some(Ok(Message::Text(t))) => {
                     return Some(serde_json::from_str(&t).expect("the server sends JSON"));
                 }
-                Some(Ok(Message::Close(frame))) => panic!("the server closed the agent socket: {frame:?}"),
+                Some(Ok(Message::Close(frame))) => {
+                    panic!("the server closed the agent socket: {frame:?}")
+                }
                 Some(Ok(_)) => continue,
                 Some(Err(e)) => panic!("agent socket error: {e}"),
                 None => panic!("agent socket ended"),
@@ -394,7 +422,10 @@ impl AgentClient {
 
     pub async fn until(&mut self, matches: impl Fn(&Value) -> bool) -> Value {
         loop {
-            let f = self.try_next(WAIT).await.expect("an agent frame arrives in time");
+            let f = self
+                .try_next(WAIT)
+                .await
+                .expect("an agent frame arrives in time");
             if matches(&f) {
                 return f;
             }

@@ -10,5 +10,6 @@
 mod app;
 mod bad_input;
 mod chat;
+mod handoff;
 mod operations;
 mod resume;
