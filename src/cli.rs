@@ -34,7 +34,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the chat server (the default): demo page, widget, visitor websocket.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Chat with the bot in this terminal (one conversation; Ctrl-D ends it).
     Chat {
         #[arg(long, default_value = DEFAULT_KB_DIR)]
@@ -134,7 +134,7 @@ pub fn run(cli: Cli) -> ExitCode {
     // Without a command, `serve` with its settings from the environment (REDIS_URL, ...).
     let command = cli
         .command
-        .unwrap_or_else(|| Command::Serve(ServeOnly::parse_from(["frontdesk"]).args));
+        .unwrap_or_else(|| Command::Serve(Box::new(ServeOnly::parse_from(["frontdesk"]).args)));
     let result = match command {
         Command::Serve(args) => serve(&args),
         Command::Chat { kb, explain } => chat(&kb, explain),

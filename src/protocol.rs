@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::conversation::{ConversationState, Event, QueueStatus};
+use crate::conversation::{ConversationState, Event, HeldAnswer, QueueStatus};
 use crate::knowledge_base::CannedReply;
 use crate::store::{Presence, VisitorInfo};
 
@@ -92,6 +92,13 @@ pub enum ServerFrame {
     },
     /// Where the visitor stands in the queue: sent on `hello` while queued and on every change.
     Queue(QueueStatus),
+    /// The store is unavailable: the message (`client_id`, or "talk to a person" when empty) is
+    /// held by the server and stored, in order, as soon as it is back; `answer` is the bot's
+    /// answer meanwhile. The stored message and answer arrive later as ordinary events.
+    Held {
+        client_id: String,
+        answer: HeldAnswer,
+    },
     Error {
         code: ErrorCode,
         message: String,

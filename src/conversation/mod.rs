@@ -7,10 +7,12 @@
 
 mod event;
 mod handoff;
+mod outage;
 mod service;
 
 pub use event::{ChoiceItem, Event, EventBody, Notice};
 pub use handoff::{Outcome, QueueStatus, wanted_team};
+pub use outage::{Held, HeldAnswer};
 pub(crate) use service::{CLARIFY_TEXT, FALLBACK_OFFER_TEXT, FALLBACK_TEXT};
 pub use service::{Conversations, MessageOutcome, reason_code};
 

@@ -10,7 +10,7 @@ use std::time::Instant;
 use arc_swap::ArcSwap;
 
 use super::{ChoiceItem, EventBody};
-use crate::knowledge_base::{FaqId, render_markdown};
+use crate::knowledge_base::{FaqId, KnowledgeBase, render_markdown};
 use crate::matcher::{Decision, Explanation, HandoffReason, Matcher, Source};
 use crate::metrics::Metrics;
 use crate::store::{Appended, ConversationId, Store, StoreError, StoreResult};
@@ -48,6 +48,21 @@ pub fn reason_code(reason: &HandoffReason) -> String {
         HandoffReason::Frustrated => "frustrated".into(),
         HandoffReason::RepeatedMisses => "repeated_misses".into(),
         HandoffReason::Faq(id) => format!("faq:{id}"),
+    }
+}
+
+/// The (safe HTML, text) of an answer from an FAQ or a rule.
+pub(super) fn answer_content(kb: &KnowledgeBase, source: &Source) -> Option<(String, String)> {
+    match source {
+        Source::Faq(faq) => kb
+            .faq(faq)
+            .map(|f| (f.answer_html.clone(), f.answer_text.clone())),
+        Source::Rule(rule) => kb
+            .rules
+            .rules
+            .iter()
+            .find(|r| &r.id == rule)
+            .map(|r| (r.reply_html.clone(), r.reply_text.clone())),
     }
 }
 
@@ -224,17 +239,7 @@ impl Conversations {
                 options,
                 offer_human,
             } => {
-                let reply = match source {
-                    Source::Faq(faq) => kb
-                        .faq(faq)
-                        .map(|f| (f.answer_html.clone(), f.answer_text.clone())),
-                    Source::Rule(rule) => kb
-                        .rules
-                        .rules
-                        .iter()
-                        .find(|r| &r.id == rule)
-                        .map(|r| (r.reply_html.clone(), r.reply_text.clone())),
-                };
+                let reply = answer_content(kb, source);
                 // Decisions only name FAQs and rules of the matcher they came from.
                 let Some((html, text)) = reply else {
                     return Ok(());

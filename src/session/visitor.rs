@@ -16,12 +16,19 @@ use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReaso
 use tokio::sync::{broadcast, watch};
 
 use super::rate::TokenBucket;
-use crate::conversation::{ConversationState, EventBody, MessageOutcome, Notice, QueueStatus};
+use crate::conversation::{
+    ConversationState, Conversations, EventBody, Held, MessageOutcome, Notice, QueueStatus,
+};
 use crate::protocol::{
     ErrorCode, PROTOCOL_VERSION, ServerFrame, VisitorFrame, parse_visitor_frame,
 };
 use crate::startup::AppState;
-use crate::store::{ConversationId, Signal, Token, VisitorInfo};
+use crate::store::{ConversationId, Signal, StoreError, Token, VisitorInfo};
+
+/// How often held items (from a store outage) are retried.
+const HELD_RETRY: Duration = Duration::from_secs(1);
+/// Items held during an outage, at most, per socket; past this the visitor is asked to wait.
+const MAX_HELD: usize = 50;
 
 /// Longest `client_id` accepted.
 const MAX_CLIENT_ID: usize = 64;
@@ -38,6 +45,8 @@ struct Bound {
     queued: bool,
     /// The last queue status sent, so only changes are sent.
     told: Option<QueueStatus>,
+    /// What the visitor did while the store was down, oldest first, to be stored when it is back.
+    held: std::collections::VecDeque<Held>,
 }
 
 pub async fn run(
@@ -56,6 +65,7 @@ pub async fn run(
     let mut last_seen = Instant::now();
     let mut shutdown = state.shutdown.clone();
     let mut routing = state.conversations.store.watch_routing();
+    let mut retry = tokio::time::interval(HELD_RETRY);
 
     let close: Close = loop {
         tokio::select! {
@@ -111,6 +121,11 @@ pub async fn run(
                     continue;
                 }
                 if tell_queue_status(&state, &mut session, &mut bound).await.is_err() { break None; }
+            }
+            _ = retry.tick(), if bound.as_ref().is_some_and(|b| !b.held.is_empty()) => {
+                if let Some(b) = bound.as_mut() {
+                    flush_held(&state.conversations, b).await;
+                }
             }
             _ = heartbeat.tick() => {
                 if last_seen.elapsed() > idle_timeout {
@@ -331,14 +346,23 @@ async fn handle_text(
                 )
                 .await;
             }
+            if !b.held.is_empty() {
+                // Keep the visitor's order: behind what is already held.
+                let held = conversations.hold_message(text, client_id);
+                return hold(state, session, b, held).await;
+            }
             match conversations
-                .visitor_message(&id, text, client_id.clone())
+                .visitor_message(&id, text.clone(), client_id.clone())
                 .await
             {
                 Ok(MessageOutcome::Duplicate { seq }) => {
                     return send(session, &ServerFrame::Ack { client_id, seq }).await;
                 }
                 Ok(MessageOutcome::Stored) => Ok(()),
+                Err(StoreError::Unavailable(_)) => {
+                    let held = conversations.hold_message(text, client_id);
+                    return hold(state, session, b, held).await;
+                }
                 Err(e) => Err(e),
             }
         }
@@ -348,7 +372,19 @@ async fn handle_text(
             Ok(false) => return error(state, session, ErrorCode::Invalid, "unknown option").await,
             Err(e) => Err(e),
         },
-        VisitorFrame::RequestHuman => conversations.request_human(&id).await,
+        VisitorFrame::RequestHuman => {
+            let result = if b.held.is_empty() {
+                conversations.request_human(&id).await
+            } else {
+                Err(StoreError::Unavailable("earlier items are held".into()))
+            };
+            match result {
+                Err(StoreError::Unavailable(_)) => {
+                    return hold(state, session, b, Held::RequestHuman).await;
+                }
+                other => other,
+            }
+        }
         VisitorFrame::Feedback { seq, helpful } => {
             match conversations.feedback(&id, seq, helpful).await {
                 Ok(true) => Ok(()),
@@ -386,6 +422,54 @@ async fn handle_text(
     match result {
         Ok(()) => Ok(()),
         Err(e) => store_unavailable(state, session, &e).await,
+    }
+}
+
+/// Holds an item while the store is down: the visitor gets the bot's answer now and the item is
+/// stored when the store is back. `Err` when the socket is gone.
+async fn hold(
+    state: &AppState,
+    session: &mut Session,
+    b: &mut Bound,
+    held: Held,
+) -> Result<(), ()> {
+    if b.held.len() >= MAX_HELD {
+        return error(
+            state,
+            session,
+            ErrorCode::Internal,
+            "we can't save more messages right now; please wait a moment",
+        )
+        .await;
+    }
+    let frame = match &held {
+        Held::Message {
+            client_id, answer, ..
+        } => ServerFrame::Held {
+            client_id: client_id.clone(),
+            answer: answer.clone(),
+        },
+        Held::RequestHuman => ServerFrame::Held {
+            client_id: String::new(),
+            answer: Conversations::held_handoff_answer(),
+        },
+    };
+    tracing::warn!(conv = %b.id, "store unavailable: holding the visitor's item");
+    b.held.push_back(held);
+    send(session, &frame).await?;
+    flush_held(&state.conversations, b).await;
+    Ok(())
+}
+
+/// Stores held items in order while the store answers.
+async fn flush_held(conversations: &Conversations, b: &mut Bound) {
+    while let Some(front) = b.held.front() {
+        match conversations.store_held(&b.id, front).await {
+            Ok(()) => {
+                b.held.pop_front();
+            }
+            Err(_) => return,
+        }
     }
 }
 
@@ -465,6 +549,7 @@ async fn hello(
         },
         queued: conversation.state == ConversationState::Queued,
         told: None,
+        held: Default::default(),
     };
     catch_up(state, session, &mut b).await?;
     *bound = Some(b);

@@ -11,5 +11,6 @@ mod app;
 mod bad_input;
 mod chat;
 mod handoff;
+mod nodes;
 mod operations;
 mod resume;

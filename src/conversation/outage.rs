@@ -1,0 +1,125 @@
+//! Answering while the store is down (a Redis outage). The matcher needs no I/O, so the bot keeps
+//! answering from the knowledge base; what the visitor wrote is held by their session and stored,
+//! in order, once the store is back: the message, the answer they were given, and the handoff they
+//! asked for. Nothing is dropped and nothing is decided twice.
+
+use serde::Serialize;
+
+use super::service::{Conversations, answer_content};
+use super::{CLARIFY_TEXT, EventBody, FALLBACK_TEXT, reason_code};
+use crate::knowledge_base::render_markdown;
+use crate::matcher::{Decision, Memory};
+use crate::store::{ConversationId, StoreResult};
+
+const HELD_HANDOFF_TEXT: &str = "I'll connect you with a person as soon as our system is back \
+     (a few moments, usually). Your messages are kept.";
+
+/// The bot's answer given without the store.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HeldAnswer {
+    /// `answer`, `clarify`, `fallback` or `handoff`.
+    pub decision: String,
+    pub html: String,
+    pub text: String,
+}
+
+/// Something a visitor did while the store was down, to be stored when it is back.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Held {
+    Message {
+        text: String,
+        client_id: String,
+        answer: HeldAnswer,
+        /// The handoff the bot decided on, to be carried out.
+        handoff: Option<String>,
+    },
+    RequestHuman,
+}
+
+impl Conversations {
+    /// Decides on `text` without the store (fresh memory: the conversation's is unreachable).
+    pub fn hold_message(&self, text: String, client_id: String) -> Held {
+        let matcher = self.matcher.load_full();
+        let turn = matcher.decide(&Memory::default(), &text);
+        let kb = matcher.knowledge_base();
+        let (decision, (html, plain), handoff) = match &turn.decision {
+            Decision::Answer { source, .. } => (
+                "answer",
+                answer_content(kb, source).unwrap_or_else(|| render_markdown(FALLBACK_TEXT)),
+                None,
+            ),
+            Decision::Clarify { options } => {
+                let titles: Vec<String> = options
+                    .iter()
+                    .filter_map(|o| kb.faq(o))
+                    .map(|f| format!("- {}", f.title))
+                    .collect();
+                let text = format!("{CLARIFY_TEXT}\n\n{}", titles.join("\n"));
+                ("clarify", render_markdown(&text), None)
+            }
+            Decision::Fallback { .. } => ("fallback", render_markdown(FALLBACK_TEXT), None),
+            Decision::Handoff { reason } => (
+                "handoff",
+                render_markdown(HELD_HANDOFF_TEXT),
+                Some(reason_code(reason)),
+            ),
+        };
+        Held::Message {
+            text,
+            client_id,
+            answer: HeldAnswer {
+                decision: decision.into(),
+                html,
+                text: plain,
+            },
+            handoff,
+        }
+    }
+
+    /// What the visitor is told when "talk to a person" is held.
+    pub fn held_handoff_answer() -> HeldAnswer {
+        let (html, text) = render_markdown(HELD_HANDOFF_TEXT);
+        HeldAnswer {
+            decision: "handoff".into(),
+            html,
+            text,
+        }
+    }
+
+    /// Stores a held item now that the store answers again. A message already stored (a retry
+    /// after a partial failure) is not stored twice.
+    pub async fn store_held(&self, id: &ConversationId, held: &Held) -> StoreResult<()> {
+        match held {
+            Held::Message {
+                text,
+                client_id,
+                answer,
+                handoff,
+            } => {
+                let fresh = matches!(
+                    self.store
+                        .append_visitor_message(id, text.clone(), client_id.clone())
+                        .await?,
+                    crate::store::Appended::New(_)
+                );
+                if fresh {
+                    self.metrics.messages.inc();
+                    let body = EventBody::BotAnswer {
+                        decision: answer.decision.clone(),
+                        html: answer.html.clone(),
+                        text: answer.text.clone(),
+                        options: Vec::new(),
+                        offer_human: false,
+                        explanation: None,
+                    };
+                    self.store.append(id, body).await?;
+                }
+                if let Some(reason) = handoff {
+                    self.hand_off(id, reason.clone()).await?;
+                }
+                Ok(())
+            }
+            Held::RequestHuman => self.request_human(id).await,
+        }
+    }
+}
