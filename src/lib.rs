@@ -2,18 +2,23 @@
 //!
 //! # Layout
 //! - [`knowledge_base`]: loads and validates `knowledge_base/` (FAQ Markdown files, `rules.toml`,
-//!   `synonyms.toml`), reporting every problem with its file, line and field.
+//!   `synonyms.toml`, `hours.toml`, `canned/`), reporting every problem with its file, line and
+//!   field.
 //! - [`matcher`]: the pure, synchronous brain. `Matcher::build(kb)` compiles a knowledge base
 //!   once (tantivy RAM index, aho-corasick rules, spelling index, logistic-regression model);
 //!   `Matcher::decide(memory, text)` turns one visitor message into one explained `Decision`.
 //! - [`protocol`]: the wire contract (JSON frames tagged by `type`), pinned by tests.
-//! - [`conversation`]: the conversation state machine and the items of its event log.
-//! - [`store`]: the `Store` trait (conversations, logs, queue, fan-out), the in-memory backend
-//!   and the conformance tests every backend runs.
+//! - [`conversation`]: the conversation state machine, the items of its event log, and every
+//!   operation on a conversation (the bot's turn, handoff, agent actions, answering during an
+//!   outage).
+//! - [`store`]: the `Store` trait (conversations, logs, queue, agents' presence and load, login
+//!   sessions, fan-out), the in-memory and Redis backends, and the conformance tests both run.
+//! - [`agents`]: the agent roster (`agents.toml`, argon2 password hashes, capacity, teams).
+//! - [`routing`]: the router task: requeue on disconnect or no answer, auto-assign.
 //! - [`config`]: server settings (defaults, `frontdesk.toml`, `FRONTDESK_*`, flags).
 //! - [`startup`]: `Application::build / port / run_until_stopped`, graceful shutdown.
 //! - [`http`]: routes (demo page, widget, health, metrics, the websocket handshake).
-//! - [`session`]: one task per socket (`visitor`).
+//! - [`session`]: one task per socket (`visitor`, `agent`).
 //! - [`metrics`]: Prometheus counters and histograms.
 //! - [`eval`]: accuracy, coverage and latency on labelled CSV cases (`frontdesk eval`).
 //! - [`kb_test`]: the knowledge base's self-test (`frontdesk kb test`) and overlap warnings.
@@ -25,6 +30,9 @@
 //! visitor text + Memory --decide--> normalise -> rules -> FAQ scoring -> frustration -> policy
 //!                                   --> Turn { Decision, Explanation, next Memory }
 //! visitor frame --protocol--> session --Conversations--> matcher + store --bus--> every socket of the conversation
+//! handoff: Bot --transition--> Queued --claim (agent / router)--> Assigned --> Bot | Queued | Closed
+//! store (Redis): Lua script = one atomic step, PUBLISH inside it --> each node's listener --> local bus
+//! agent frame --protocol--> session::agent --Conversations--> store --routing watch--> every console and router
 //! ```
 
 pub mod agents;
