@@ -94,7 +94,21 @@ impl Conversations {
                 .bot_says(id, "offline", &offline, Vec::new(), false, None)
                 .await;
         }
-        if !self
+        // The visitor is told before the conversation enters the queue: once it is there an
+        // agent may claim it at once, and "Ann joined" must never come before "connecting you".
+        let position = self.store.queue().await?.len() + 1;
+        let wait = self
+            .eta_seconds(position)
+            .await?
+            .map(|s| format!(", about {} min", s.div_ceil(60).max(1)))
+            .unwrap_or_default();
+        let text = format!(
+            "I'm connecting you with a person. You are number {position} in line{wait}. Keep \
+             this window open or come back later: your conversation is saved."
+        );
+        self.bot_says(id, "handoff", &text, Vec::new(), false, None)
+            .await?;
+        if self
             .store
             .transition(
                 id,
@@ -102,49 +116,22 @@ impl Conversations {
                 ConversationState::Queued,
                 Some(reason.clone()),
                 None,
+                Some(Notice::Queued {
+                    reason: reason.clone(),
+                }),
             )
             .await?
         {
-            return Ok(());
+            self.metrics
+                .handoffs
+                .with_label_values(&[reason.split(':').next().unwrap_or("rule")])
+                .inc();
         }
-        self.metrics
-            .handoffs
-            .with_label_values(&[reason.split(':').next().unwrap_or("rule")])
-            .inc();
-        self.store
-            .append(
-                id,
-                EventBody::Notice {
-                    notice: Notice::Queued { reason },
-                },
-            )
-            .await?;
-        let status = self.queue_status(id).await?;
-        let place = match status {
-            Some(QueueStatus {
-                position,
-                eta_seconds,
-            }) => {
-                let wait = eta_seconds
-                    .map(|s| format!(", about {} min", s.div_ceil(60).max(1)))
-                    .unwrap_or_default();
-                format!(" You are number {position} in line{wait}.")
-            }
-            None => String::new(),
-        };
-        let text = format!(
-            "I'm connecting you with a person.{place} Keep this window open or come back later: \
-             your conversation is saved."
-        );
-        self.bot_says(id, "handoff", &text, Vec::new(), false, None)
-            .await
+        Ok(())
     }
 
-    /// Place in line and wait estimate, while queued.
-    pub async fn queue_status(&self, id: &ConversationId) -> StoreResult<Option<QueueStatus>> {
-        let Some(position) = self.store.queue_position(id).await? else {
-            return Ok(None);
-        };
+    /// Estimated seconds until the `position`-th in line is picked up.
+    async fn eta_seconds(&self, position: usize) -> StoreResult<Option<u64>> {
         let average = self.store.average_wait().await?;
         let online = self
             .store
@@ -156,7 +143,15 @@ impl Conversations {
             .max(1) as u64;
         // Each online agent serves the line in parallel: the n-th waits about n/agents average
         // waits (the average is measured over recent pickups).
-        let eta_seconds = average.map(|ms| (ms * position as u64 / online).div_ceil(1000));
+        Ok(average.map(|ms| (ms * position as u64 / online).div_ceil(1000)))
+    }
+
+    /// Place in line and wait estimate, while queued.
+    pub async fn queue_status(&self, id: &ConversationId) -> StoreResult<Option<QueueStatus>> {
+        let Some(position) = self.store.queue_position(id).await? else {
+            return Ok(None);
+        };
+        let eta_seconds = self.eta_seconds(position).await?;
         Ok(Some(QueueStatus {
             position,
             eta_seconds,
@@ -271,18 +266,9 @@ impl Conversations {
                 ConversationState::Queued,
                 Some(reason.clone()),
                 agent,
+                Some(Notice::Queued { reason }),
             )
             .await?;
-        if moved {
-            self.store
-                .append(
-                    id,
-                    EventBody::Notice {
-                        notice: Notice::Queued { reason },
-                    },
-                )
-                .await?;
-        }
         Ok(moved.into())
     }
 
@@ -296,18 +282,9 @@ impl Conversations {
                 ConversationState::Bot,
                 Some("handed_back".into()),
                 Some(&agent.id),
+                Some(Notice::BackToBot),
             )
             .await?;
-        if moved {
-            self.store
-                .append(
-                    id,
-                    EventBody::Notice {
-                        notice: Notice::BackToBot,
-                    },
-                )
-                .await?;
-        }
         Ok(moved.into())
     }
 
@@ -326,18 +303,9 @@ impl Conversations {
                 ConversationState::Closed,
                 resolution.clone(),
                 Some(&agent.id),
+                Some(Notice::Closed { resolution }),
             )
             .await?;
-        if moved {
-            self.store
-                .append(
-                    id,
-                    EventBody::Notice {
-                        notice: Notice::Closed { resolution },
-                    },
-                )
-                .await?;
-        }
         Ok(moved.into())
     }
 }

@@ -18,7 +18,7 @@ use tokio::sync::watch;
 
 use crate::agents::{Agent, Roster};
 use crate::conversation::{Conversations, Outcome, wanted_team};
-use crate::store::{AgentState, ConversationId, Presence, StoreResult, now_ms};
+use crate::store::{AgentState, AssignedChat, ConversationId, Presence, StoreResult, now_ms};
 
 /// How often the router looks even when nothing signalled a change (expired presence and
 /// unanswered assignments change nothing in the store by themselves).
@@ -67,20 +67,23 @@ impl Router {
         let now = now_ms();
         let timeout = self.assign_timeout.as_millis() as u64;
         for agent in &agents {
-            for id in &agent.chats {
+            for chat in &agent.chats {
+                let id = &chat.id;
                 if agent.presence == Presence::Offline {
                     self.conversations
                         .requeue(id, Some(&agent.id), "agent_left".into())
                         .await?;
                     continue;
                 }
+                if now.saturating_sub(chat.since) < timeout {
+                    continue;
+                }
+                // Only chats old enough to time out are read: the sweep stays cheap however
+                // many chats are open.
                 let Some(c) = store.get(id).await? else {
                     continue;
                 };
-                let stale = c
-                    .assigned_at
-                    .is_some_and(|at| now.saturating_sub(at) >= timeout);
-                if stale && !c.agent_answered {
+                if !c.agent_answered {
                     let outcome = self
                         .conversations
                         .requeue(id, Some(&agent.id), "not_answered".into())
@@ -114,7 +117,10 @@ impl Router {
             if self.conversations.claim(&id, agent).await? == Outcome::Done {
                 tracing::info!(conv = %id, agent = %agent.id, "auto-assigned");
                 if let Some(a) = agents.iter_mut().find(|a| a.id == agent.id) {
-                    a.chats.push(id.clone());
+                    a.chats.push(AssignedChat {
+                        id: id.clone(),
+                        since: now_ms(),
+                    });
                     a.last_assigned = now_ms();
                 }
             }

@@ -237,7 +237,7 @@ async fn refresh(state: &AppState, session: &mut Session, console: &mut Console)
         let mine = agents
             .iter()
             .find(|a| a.id == console.agent.id)
-            .map(|a| a.chats.clone())
+            .map(|a| a.chats.iter().map(|c| c.id.clone()).collect::<Vec<_>>())
             .unwrap_or_default();
         let mut chats = Vec::new();
         for id in &mine {

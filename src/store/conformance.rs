@@ -127,27 +127,27 @@ pub async fn transitions_are_compare_and_set_and_follow_the_state_machine(store:
     use ConversationState::*;
     assert!(
         !store
-            .transition(&c.id, Bot, Assigned, None, None)
+            .transition(&c.id, Bot, Assigned, None, None, None)
             .await
             .unwrap(),
         "illegal move"
     );
     assert!(
         store
-            .transition(&c.id, Bot, Queued, Some("frustrated".into()), None)
+            .transition(&c.id, Bot, Queued, Some("frustrated".into()), None, None)
             .await
             .unwrap()
     );
     assert!(
         !store
-            .transition(&c.id, Bot, Queued, None, None)
+            .transition(&c.id, Bot, Queued, None, None, None)
             .await
             .unwrap(),
         "no longer in Bot"
     );
     assert!(
         !store
-            .transition(&c.id, Queued, Assigned, None, None)
+            .transition(&c.id, Queued, Assigned, None, None, None)
             .await
             .unwrap(),
         "Assigned is reached only by a claim"
@@ -167,6 +167,7 @@ async fn queued(store: &Arc<dyn Store>) -> crate::store::ConversationId {
                 ConversationState::Bot,
                 ConversationState::Queued,
                 Some("visitor_asked".into()),
+                None,
                 None
             )
             .await
@@ -198,6 +199,8 @@ pub async fn only_one_of_many_concurrent_claims_wins(store: Arc<dyn Store>) {
     let owner = c.agent.expect("an owner");
     let agents = store.agents().await.unwrap();
     let with_chats: Vec<_> = agents.iter().filter(|a| !a.chats.is_empty()).collect();
+    assert_eq!(with_chats[0].chats[0].id, id);
+    assert!(with_chats[0].chats[0].since > 0);
     assert_eq!(with_chats.len(), 1, "{agents:?}");
     assert_eq!(with_chats[0].id, owner);
     assert!(store.queue().await.unwrap().is_empty());
@@ -223,7 +226,8 @@ pub async fn the_queue_keeps_arrival_order_and_a_requeue_keeps_its_place(store: 
                 ConversationState::Assigned,
                 ConversationState::Queued,
                 Some("agent_left".into()),
-                Some("ann")
+                Some("ann"),
+                None
             )
             .await
             .unwrap()
@@ -243,6 +247,7 @@ pub async fn the_queue_keeps_arrival_order_and_a_requeue_keeps_its_place(store: 
                 &b,
                 ConversationState::Queued,
                 ConversationState::Bot,
+                None,
                 None,
                 None
             )
@@ -267,7 +272,8 @@ pub async fn capacity_ownership_and_transfers_are_enforced(store: Arc<dyn Store>
                 ConversationState::Assigned,
                 ConversationState::Bot,
                 None,
-                Some("bob")
+                Some("bob"),
+                None
             )
             .await
             .unwrap(),
@@ -318,7 +324,8 @@ pub async fn capacity_ownership_and_transfers_are_enforced(store: Arc<dyn Store>
                 ConversationState::Assigned,
                 ConversationState::Closed,
                 Some("solved".into()),
-                Some("cid")
+                Some("cid"),
+                None
             )
             .await
             .unwrap()

@@ -13,10 +13,10 @@ use async_trait::async_trait;
 use tokio::sync::{broadcast, watch};
 
 use super::{
-    AgentState, Appended, Claim, Conversation, ConversationId, Presence, Signal, Store, StoreError,
-    StoreResult, Token, VisitorInfo, now_ms, random_secret,
+    AgentState, Appended, AssignedChat, Claim, Conversation, ConversationId, Presence, Signal,
+    Store, StoreError, StoreResult, Token, VisitorInfo, now_ms, random_secret,
 };
-use crate::conversation::{ConversationState, Event, EventBody};
+use crate::conversation::{ConversationState, Event, EventBody, Notice};
 use crate::matcher::Memory;
 
 /// Signals buffered per subscriber before it lags. Small on purpose: a broadcast channel
@@ -40,7 +40,7 @@ struct Entry {
 struct AgentEntry {
     presence: Presence,
     expires: Instant,
-    chats: Vec<ConversationId>,
+    chats: Vec<AssignedChat>,
     last_assigned: u64,
 }
 
@@ -216,6 +216,7 @@ impl Store for MemoryStore {
         to: ConversationState,
         reason: Option<String>,
         agent: Option<&str>,
+        notice: Option<Notice>,
     ) -> StoreResult<bool> {
         use ConversationState::*;
         {
@@ -256,6 +257,9 @@ impl Store for MemoryStore {
             }
             let old_ticket = e.ticket;
             e.ticket = ticket;
+            if let Some(notice) = notice {
+                push(e, EventBody::Notice { notice });
+            }
             if ticket == Some(next_ticket) {
                 state.next_ticket = next_ticket;
             }
@@ -266,7 +270,7 @@ impl Store for MemoryStore {
                 state.queue.insert(t, id.clone());
             }
             if let Some(a) = previous_agent.and_then(|a| state.agents.get_mut(&a)) {
-                a.chats.retain(|c| c != id);
+                a.chats.retain(|c| &c.id != id);
             }
         }
         self.routing_changed();
@@ -304,7 +308,10 @@ impl Store for MemoryStore {
                 .agents
                 .entry(agent.to_owned())
                 .or_insert_with(AgentEntry::new);
-            a.chats.push(id.clone());
+            a.chats.push(AssignedChat {
+                id: id.clone(),
+                since: now,
+            });
             a.last_assigned = now;
         }
         self.routing_changed();
@@ -336,13 +343,16 @@ impl Store for MemoryStore {
             c.agent_answered = false;
             c.updated = now;
             if let Some(a) = state.agents.get_mut(from) {
-                a.chats.retain(|c| c != id);
+                a.chats.retain(|c| &c.id != id);
             }
             let a = state
                 .agents
                 .entry(to.to_owned())
                 .or_insert_with(AgentEntry::new);
-            a.chats.push(id.clone());
+            a.chats.push(AssignedChat {
+                id: id.clone(),
+                since: now,
+            });
             a.last_assigned = now;
         }
         self.routing_changed();

@@ -26,7 +26,7 @@ use tokio::sync::{broadcast, watch};
 pub use self::redis::RedisStore;
 pub use memory::MemoryStore;
 
-use crate::conversation::{ConversationState, Event, EventBody};
+use crate::conversation::{ConversationState, Event, EventBody, Notice};
 use crate::matcher::Memory;
 
 /// A conversation's public id (32 hex digits).
@@ -212,10 +212,18 @@ pub struct AgentState {
     pub id: String,
     /// `Offline` once the heartbeat has expired, whatever was set last.
     pub presence: Presence,
-    /// The conversations assigned to them.
-    pub chats: Vec<ConversationId>,
+    /// The conversations assigned to them, with when (ms), oldest first.
+    pub chats: Vec<AssignedChat>,
     /// When they were last given a conversation (for round-robin among equals), ms.
     pub last_assigned: u64,
+}
+
+/// A conversation an agent has, and since when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssignedChat {
+    pub id: ConversationId,
+    /// When it was assigned to them (ms since the epoch).
+    pub since: u64,
 }
 
 /// Storage for conversations. Implementations are shared by every session (`Arc<dyn Store>`).
@@ -244,6 +252,8 @@ pub trait Store: Send + Sync + 'static {
     /// Entering `Queued` from `Bot` takes the back of the line; entering it from `Assigned` takes
     /// back the original place. Leaving `Queued` leaves the line, leaving `Assigned` frees the
     /// agent. With `agent` given, the move happens only if that agent owns the conversation.
+    /// `notice` is appended to the log in the same atomic step, so nothing (a claim, an agent's
+    /// message) can come between the move and the visitor being told.
     async fn transition(
         &self,
         id: &ConversationId,
@@ -251,6 +261,7 @@ pub trait Store: Send + Sync + 'static {
         to: ConversationState,
         reason: Option<String>,
         agent: Option<&str>,
+        notice: Option<Notice>,
     ) -> StoreResult<bool>;
     /// `Queued -> Assigned` to `agent`, if it is still queued and the agent has fewer than
     /// `capacity` conversations. Records the wait for the estimate.

@@ -25,10 +25,10 @@ use tokio::task::JoinHandle;
 use super::keys::Keys;
 use super::memory::{BUS_CAPACITY, RECENT_WAITS};
 use super::{
-    AgentState, Appended, Claim, Conversation, ConversationId, Presence, Signal, Store, StoreError,
-    StoreResult, Token, VisitorInfo, now_ms, random_secret,
+    AgentState, Appended, AssignedChat, Claim, Conversation, ConversationId, Presence, Signal,
+    Store, StoreError, StoreResult, Token, VisitorInfo, now_ms, random_secret,
 };
-use crate::conversation::{ConversationState, Event, EventBody};
+use crate::conversation::{ConversationState, Event, EventBody, Notice};
 use crate::matcher::Memory;
 
 /// How long one command may take before it counts as an outage.
@@ -419,7 +419,13 @@ impl Store for RedisStore {
         to: ConversationState,
         reason: Option<String>,
         agent: Option<&str>,
+        notice: Option<Notice>,
     ) -> StoreResult<bool> {
+        let notice = match notice {
+            Some(notice) => serde_json::to_string(&EventBody::Notice { notice })
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?,
+            None => String::new(),
+        };
         if !from.can_become(to) || to == ConversationState::Assigned {
             return Ok(false);
         }
@@ -429,6 +435,7 @@ impl Store for RedisStore {
             .key(self.keys.conv(id))
             .key(self.keys.queue())
             .key(self.keys.tickets())
+            .key(self.keys.log(id))
             .arg(state_name(from))
             .arg(state_name(to))
             .arg(reason.unwrap_or_default())
@@ -437,6 +444,8 @@ impl Store for RedisStore {
             .arg(id.as_str())
             .arg(self.keys.prefix())
             .arg(self.keys.routing())
+            .arg(notice)
+            .arg(self.keys.bus(id))
             .invoke_async(&mut self.con())
             .await
             .map_err(unavailable)?;
@@ -541,9 +550,10 @@ impl Store for RedisStore {
             pipe.hget(self.keys.agent(id), "presence")
                 .hget(self.keys.agent(id), "last_assigned")
                 .exists(self.keys.agent_alive(id))
-                .zrange(self.keys.agent_chats(id), 0, -1);
+                .zrange_withscores(self.keys.agent_chats(id), 0, -1);
         }
-        let rows: Vec<(Option<String>, Option<u64>, bool, Vec<String>)> = if ids.is_empty() {
+        type Row = (Option<String>, Option<u64>, bool, Vec<(String, u64)>);
+        let rows: Vec<Row> = if ids.is_empty() {
             Vec::new()
         } else {
             let flat: Vec<redis::Value> = pipe.query_async(&mut con).await.map_err(unavailable)?;
@@ -564,7 +574,9 @@ impl Store for RedisStore {
                 },
                 chats: chats
                     .iter()
-                    .filter_map(|c| ConversationId::parse(c))
+                    .filter_map(|(c, since)| {
+                        ConversationId::parse(c).map(|id| AssignedChat { id, since: *since })
+                    })
                     .collect(),
                 last_assigned: last.unwrap_or(0),
             })

@@ -65,17 +65,24 @@ async fn talk_to_a_human_queues_the_conversation_and_the_bot_goes_silent() {
     let _ann = app.agent("ann").await;
     let mut v = app.visitor().await;
     v.say("I want to talk to a human").await;
-    let queued = v.until(|f| f["kind"] == "notice").await;
-    assert_eq!(
-        queued["notice"],
-        json!({"notice": "queued", "reason": "rule:human"})
-    );
+    // First what happens, then the status change: never "Ann joined" before "connecting you".
     let told = v.bot_answer().await;
     assert_eq!(told["decision"], "handoff");
     assert!(
         told["text"].as_str().unwrap().contains("number 1 in line"),
         "{told}"
     );
+    let queued = v.until(|f| f["kind"] == "notice").await;
+    assert_eq!(
+        queued["notice"],
+        json!({"notice": "queued", "reason": "rule:human"})
+    );
+    assert_eq!(
+        queued["seq"].as_u64().unwrap(),
+        told["seq"].as_u64().unwrap() + 1
+    );
+    let place = v.until(|f| f["type"] == "queue").await;
+    assert_eq!(place["position"], 1);
     v.say("where is my order?").await;
     let echo = v.next().await;
     assert_eq!(echo["kind"], "visitor_message");

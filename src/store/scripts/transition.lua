@@ -1,8 +1,9 @@
 -- Moves a conversation from one state to another (never to `assigned`: that is a claim), keeping
 -- the queue and the agents' chats in line. The caller has checked that the move is legal.
--- KEYS: conv, queue, tickets
+-- With a notice, appends it to the log in the same step (as append.lua does) and publishes it.
+-- KEYS: conv, queue, tickets, log
 -- ARGV: from, to, reason ('' = none), required owner ('' = anyone), now ms, conversation id,
---       key prefix, routing channel
+--       key prefix, routing channel, notice body JSON ('' = none), bus channel
 -- Returns: -1 no such conversation, 0 not in `from` (or not that owner's), 1 moved.
 local c = KEYS[1]
 if redis.call('EXISTS', c) == 0 then return -1 end
@@ -33,5 +34,12 @@ if owner then redis.call('ZREM', ARGV[7] .. ':agent:' .. owner .. ':chats', id) 
 redis.call('HDEL', c, 'agent', 'assigned_at')
 redis.call('HSET', c, 'answered', '0', 'state', to, 'updated', now)
 if ARGV[3] ~= '' then redis.call('HSET', c, 'reason', ARGV[3]) else redis.call('HDEL', c, 'reason') end
+if ARGV[9] ~= '' then
+  local seq = redis.call('LLEN', KEYS[4]) + 1
+  local event = '{"seq":' .. seq .. ',"at":' .. now .. ',' .. string.sub(ARGV[9], 2)
+  redis.call('RPUSH', KEYS[4], event)
+  redis.call('HSET', c, 'last_seq', seq)
+  redis.call('PUBLISH', ARGV[10], '{"signal":"event",' .. string.sub(event, 2))
+end
 redis.call('PUBLISH', ARGV[8], '1')
 return 1
