@@ -207,7 +207,6 @@ pub struct ChatItem {
     pub visitor: VisitorInfo,
     /// The frustration meter when the bot let go (0 = calm).
     pub frustration: f32,
-    pub last_seq: u64,
     pub needs_follow_up: bool,
 }
 

@@ -49,6 +49,11 @@ struct Console {
     sent_chats: Option<Vec<ChatItem>>,
     sent_follow_ups: Option<Vec<ChatItem>>,
     sent_agents: Option<Vec<Colleague>>,
+    /// Headers of this agent's chats, read once and again only after a notice (a state change)
+    /// on that conversation: a refresh costs one store read per new chat, not per chat.
+    chat_headers: HashMap<ConversationId, ChatItem>,
+    /// Each waiting conversation's first visitor message (it never changes once there).
+    first_messages: HashMap<ConversationId, String>,
 }
 
 pub async fn run(
@@ -76,6 +81,8 @@ pub async fn run(
         sent_chats: None,
         sent_follow_ups: None,
         sent_agents: None,
+        chat_headers: HashMap::new(),
+        first_messages: HashMap::new(),
     };
     tracing::info!(agent = %console.agent.id, "agent connected");
     let welcome = AgentServerFrame::Welcome {
@@ -195,7 +202,6 @@ fn chat_item(c: &Conversation) -> ChatItem {
         agent: c.agent.clone(),
         visitor: c.visitor.clone(),
         frustration: c.memory.frustration,
-        last_seq: c.last_seq,
         needs_follow_up: c.needs_follow_up,
     }
 }
@@ -204,26 +210,31 @@ fn chat_item(c: &Conversation) -> ChatItem {
 /// watching chats that became the agent's. `Err` when the socket is gone.
 async fn refresh(state: &AppState, session: &mut Session, console: &mut Console) -> Result<(), ()> {
     let store = &state.conversations.store;
+    let first_messages = &mut console.first_messages;
+    let chat_headers = &mut console.chat_headers;
+    let agent_id = console.agent.id.clone();
     let snapshot = async {
         let mut queue = Vec::new();
-        for (i, id) in store
-            .queue()
-            .await?
-            .into_iter()
-            .enumerate()
-            .take(QUEUE_SHOWN)
-        {
+        let waiting = store.queue().await?;
+        first_messages.retain(|id, _| waiting.contains(id));
+        for (i, id) in waiting.into_iter().enumerate().take(QUEUE_SHOWN) {
             let Some(c) = store.get(&id).await? else {
                 continue;
             };
-            let first_message = store
-                .events_after(&id, 0)
-                .await?
-                .into_iter()
-                .find_map(|e| match e.body {
-                    EventBody::VisitorMessage { text, .. } => Some(text),
-                    _ => None,
-                });
+            if !first_messages.contains_key(&id) {
+                let first = store
+                    .events_after(&id, 0)
+                    .await?
+                    .into_iter()
+                    .find_map(|e| match e.body {
+                        EventBody::VisitorMessage { text, .. } => Some(text),
+                        _ => None,
+                    });
+                if let Some(first) = first {
+                    first_messages.insert(id.clone(), first);
+                }
+            }
+            let first_message = first_messages.get(&id).cloned();
             queue.push(QueueItem {
                 conversation: id.to_string(),
                 position: i + 1,
@@ -236,13 +247,19 @@ async fn refresh(state: &AppState, session: &mut Session, console: &mut Console)
         let agents = store.agents().await?;
         let mine = agents
             .iter()
-            .find(|a| a.id == console.agent.id)
+            .find(|a| a.id == agent_id)
             .map(|a| a.chats.iter().map(|c| c.id.clone()).collect::<Vec<_>>())
             .unwrap_or_default();
+        chat_headers.retain(|id, _| mine.contains(id));
         let mut chats = Vec::new();
         for id in &mine {
-            if let Some(c) = store.get(id).await? {
-                chats.push(chat_item(&c));
+            if !chat_headers.contains_key(id)
+                && let Some(c) = store.get(id).await?
+            {
+                chat_headers.insert(id.clone(), chat_item(&c));
+            }
+            if let Some(item) = chat_headers.get(id) {
+                chats.push(item.clone());
             }
         }
         let mut follow_ups = Vec::new();
@@ -413,6 +430,10 @@ async fn forward(
         Ok(Signal::Event(event)) => {
             if event.seq <= w.last_sent {
                 return Ok(());
+            }
+            if matches!(event.body, EventBody::Notice { .. }) {
+                // The state changed: read the header again on the next refresh.
+                console.chat_headers.remove(&id);
             }
             if event.seq > w.last_sent + 1 {
                 return catch_up(state, session, console, &id).await;
