@@ -10,7 +10,8 @@
 //!
 //! Servers run as child processes, so client and server file descriptors and memory are apart.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -52,11 +53,11 @@ fn main() {
     }
     let visitors: usize = arg("--visitors").map_or(100, |v| v.parse().expect("--visitors N"));
     let seconds: u64 = arg("--seconds").map_or(10, |v| v.parse().expect("--seconds N"));
-    let (mut bot, bot_port) = spawn_frontdesk(visitors + 10);
+    let (bot, bot_port) = spawn_frontdesk(visitors + 10);
     let (mut echo, echo_port) = spawn_echo();
     let bot_result = runtime.block_on(run_load(bot_port, visitors, seconds, Mode::Bot));
     let echo_result = runtime.block_on(run_load(echo_port, visitors, seconds, Mode::Echo));
-    let _ = bot.kill();
+    drop(bot);
     let _ = echo.kill();
     println!("visitors: {visitors}, {seconds} s each, loopback, 2 processes (client, server)");
     bot_result.print("frontdesk bot");
@@ -189,26 +190,8 @@ where
 }
 
 /// Starts `frontdesk serve` on a free port; returns it with the port.
-fn spawn_frontdesk(max_connections: usize) -> (Child, u16) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
-        .args([
-            "serve",
-            "--port",
-            "0",
-            "--rate-per-second",
-            "100000",
-            "--rate-burst",
-            "100000",
-        ])
-        .args(["--max-connections", &max_connections.to_string()])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("frontdesk starts");
-    let port = read_port(&mut child, "http://127.0.0.1:");
-    (child, port)
+fn spawn_frontdesk(max_connections: usize) -> (common::Node, u16) {
+    common::spawn_frontdesk(&["--max-connections", &max_connections.to_string()])
 }
 
 fn spawn_echo() -> (Child, u16) {
@@ -217,20 +200,8 @@ fn spawn_echo() -> (Child, u16) {
         .stdout(Stdio::piped())
         .spawn()
         .expect("the echo server starts");
-    let port = read_port(&mut child, "echo on 127.0.0.1:");
+    let port = common::read_port(&mut child, "echo on 127.0.0.1:");
     (child, port)
-}
-
-fn read_port(child: &mut Child, prefix: &str) -> u16 {
-    let stdout = child.stdout.take().expect("piped stdout");
-    for line in BufReader::new(stdout).lines() {
-        let line = line.expect("readable stdout");
-        if let Some(rest) = line.split(prefix).nth(1) {
-            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-            return digits.parse().expect("a port number");
-        }
-    }
-    panic!("the server printed no port");
 }
 
 /// The ceiling: a bare actix-ws endpoint that sends every text frame back.
@@ -264,8 +235,8 @@ fn echo_server() {
 
 /// Opens `count` idle visitor sockets and reports the server's resident memory per socket.
 async fn idle_sockets(count: usize) {
-    let (mut server, port) = spawn_frontdesk(count + 10);
-    let pid = server.id();
+    let (server, port) = spawn_frontdesk(count + 10);
+    let pid = server.0.id();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let before = rss_kib(pid);
     let mut sockets = Vec::with_capacity(count);
@@ -286,7 +257,7 @@ async fn idle_sockets(count: usize) {
         (after - before) as f64 / count as f64
     );
     drop(sockets);
-    let _ = server.kill();
+    drop(server);
 }
 
 fn rss_kib(pid: u32) -> i64 {

@@ -99,6 +99,8 @@ impl Application {
         })
         // Signals are ours (see `cli`): sessions must close with 1001 before actix stops.
         .disable_signals()
+        // Chat frames are small and latency-bound: never wait to coalesce them (Nagle).
+        .tcp_nodelay(true)
         .shutdown_timeout(SHUTDOWN_TIMEOUT_SECONDS)
         .listen(listener)?
         .run();

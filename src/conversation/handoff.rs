@@ -185,13 +185,6 @@ impl Conversations {
             .map(drop)
     }
 
-    /// Whether `agent` owns `id` right now.
-    async fn owns(&self, id: &ConversationId, agent: &Agent) -> StoreResult<bool> {
-        Ok(self.store.get(id).await?.is_some_and(|c| {
-            c.state == ConversationState::Assigned && c.agent.as_deref() == Some(&agent.id)
-        }))
-    }
-
     /// The owning agent writes to the visitor.
     pub async fn agent_reply(
         &self,
@@ -199,19 +192,16 @@ impl Conversations {
         agent: &Agent,
         text: String,
     ) -> StoreResult<Outcome> {
-        if !self.owns(id, agent).await? {
-            return Ok(Outcome::NotYours);
-        }
-        self.store
-            .append(
-                id,
-                EventBody::AgentMessage {
-                    agent: agent.name.clone(),
-                    text,
-                },
-            )
-            .await?;
-        Ok(Outcome::Done)
+        let body = EventBody::AgentMessage {
+            agent: agent.name.clone(),
+            text,
+        };
+        Ok(self
+            .store
+            .append_if_owner(id, &agent.id, body)
+            .await?
+            .is_some()
+            .into())
     }
 
     /// An internal note: any agent may leave one; the visitor never sees it.

@@ -107,6 +107,10 @@ impl Router {
         }
         agents = store.agents().await?;
         for id in queue {
+            // Nobody has room: the rest of the queue waits (no store reads per waiting chat).
+            if self.pick(&agents, None, None).is_none() {
+                break;
+            }
             let Some(c) = store.get(&id).await? else {
                 continue;
             };

@@ -295,6 +295,20 @@ pub async fn capacity_ownership_and_transfers_are_enforced(store: Arc<dyn Store>
     let c = store.get(&a).await.unwrap().unwrap();
     assert_eq!(c.agent.as_deref(), Some("cid"));
     assert!(!c.agent_answered);
+    let reply = |who: &str| EventBody::AgentMessage {
+        agent: who.into(),
+        text: "hi".into(),
+    };
+    assert!(
+        store
+            .append_if_owner(&a, "ann", reply("Ann"))
+            .await
+            .unwrap()
+            .is_none(),
+        "after the transfer, Ann no longer writes to it"
+    );
+    let written = store.append_if_owner(&a, "cid", reply("Cid")).await.unwrap();
+    assert!(matches!(written, Some(e) if e.body == reply("Cid")));
     store
         .append(
             &a,

@@ -179,6 +179,19 @@ impl Store for MemoryStore {
         Ok(event)
     }
 
+    async fn append_if_owner(
+        &self,
+        id: &ConversationId,
+        agent: &str,
+        body: EventBody,
+    ) -> StoreResult<Option<Event>> {
+        let mut state = self.lock();
+        let e = entry(&mut state, id)?;
+        let owns = e.conversation.state == ConversationState::Assigned
+            && e.conversation.agent.as_deref() == Some(agent);
+        Ok(owns.then(|| push(e, body)))
+    }
+
     async fn append_visitor_message(
         &self,
         id: &ConversationId,

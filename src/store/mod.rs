@@ -238,6 +238,14 @@ pub trait Store: Send + Sync + 'static {
     /// `AgentMessage` marks the assignment answered; an `OfflineMessage` marks the conversation
     /// as needing a follow-up.
     async fn append(&self, id: &ConversationId, body: EventBody) -> StoreResult<Event>;
+    /// Appends `body` only while `agent` owns the conversation (in one atomic step): `None` when
+    /// they don't. How agents write, so a reply never lands after the chat moved on.
+    async fn append_if_owner(
+        &self,
+        id: &ConversationId,
+        agent: &str,
+        body: EventBody,
+    ) -> StoreResult<Option<Event>>;
     /// Appends a visitor message unless its `client_id` is already in the log.
     async fn append_visitor_message(
         &self,

@@ -104,7 +104,13 @@ impl RedisStore {
     /// Connects to `url` (e.g. `redis://127.0.0.1:6379`) with every key under `prefix`. Fails if
     /// Redis does not answer now; later outages are survived.
     pub async fn connect(url: &str, prefix: &str) -> StoreResult<RedisStore> {
-        let client = redis::Client::open(url).map_err(unavailable)?;
+        use redis::IntoConnectionInfo;
+        // Small request/response pairs: Nagle's algorithm would hold each for tens of ms.
+        let info = url
+            .into_connection_info()
+            .map_err(unavailable)?
+            .set_tcp_settings(redis::io::tcp::TcpSettings::default().set_nodelay(true));
+        let client = redis::Client::open(info).map_err(unavailable)?;
         let config = ConnectionManagerConfig::new()
             .set_response_timeout(Some(RESPONSE_TIMEOUT))
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
@@ -144,12 +150,14 @@ impl RedisStore {
         self.con.clone()
     }
 
+    /// Runs append.lua: `None` when `owner` is given and does not own the conversation.
     async fn append_body(
         &self,
         id: &ConversationId,
         body: &EventBody,
         client_id: &str,
-    ) -> StoreResult<(bool, u64)> {
+        owner: &str,
+    ) -> StoreResult<Option<Appended>> {
         let body =
             serde_json::to_string(body).map_err(|e| StoreError::Unavailable(e.to_string()))?;
         let reply: redis::Value = self
@@ -165,22 +173,30 @@ impl RedisStore {
             .arg(self.keys.bus(id))
             .arg(self.keys.routing())
             .arg(id.as_str())
+            .arg(owner)
             .invoke_async(&mut self.con())
             .await
             .map_err(unavailable)?;
-        match redis::from_redis_value::<(u8, u64)>(reply.clone()) {
-            Ok((fresh, seq)) => Ok((fresh == 1, seq)),
-            Err(_) => Err(StoreError::NotFound(id.clone())),
+        match reply {
+            redis::Value::Int(-2) => Ok(None),
+            redis::Value::Int(_) => Err(StoreError::NotFound(id.clone())),
+            other => match redis::from_redis_value::<Vec<redis::Value>>(other) {
+                Ok(parts) => match parts.as_slice() {
+                    [_, _, redis::Value::BulkString(event)] => Ok(Some(Appended::New(
+                        parse_event(&String::from_utf8_lossy(event))?,
+                    ))),
+                    [_, redis::Value::Int(seq)] => Ok(Some(Appended::Duplicate {
+                        seq: *seq as u64,
+                    })),
+                    _ => Err(StoreError::Unavailable(
+                        "unexpected reply from append".into(),
+                    )),
+                },
+                Err(e) => Err(StoreError::Unavailable(format!(
+                    "unexpected reply from append: {e}"
+                ))),
+            },
         }
-    }
-
-    async fn event_at(&self, id: &ConversationId, seq: u64) -> StoreResult<Event> {
-        let raw: Option<String> = self
-            .con()
-            .lindex(self.keys.log(id), seq as isize - 1)
-            .await
-            .map_err(unavailable)?;
-        parse_event(&raw.unwrap_or_default())
     }
 
     async fn claim_script(
@@ -378,8 +394,22 @@ impl Store for RedisStore {
     }
 
     async fn append(&self, id: &ConversationId, body: EventBody) -> StoreResult<Event> {
-        let (_, seq) = self.append_body(id, &body, "").await?;
-        self.event_at(id, seq).await
+        match self.append_body(id, &body, "", "").await? {
+            Some(Appended::New(event)) => Ok(event),
+            _ => Err(StoreError::Unavailable("append stored nothing".into())),
+        }
+    }
+
+    async fn append_if_owner(
+        &self,
+        id: &ConversationId,
+        agent: &str,
+        body: EventBody,
+    ) -> StoreResult<Option<Event>> {
+        match self.append_body(id, &body, "", agent).await? {
+            Some(Appended::New(event)) => Ok(Some(event)),
+            _ => Ok(None),
+        }
     }
 
     async fn append_visitor_message(
@@ -392,10 +422,9 @@ impl Store for RedisStore {
             text,
             client_id: client_id.clone(),
         };
-        match self.append_body(id, &body, &client_id).await? {
-            (true, seq) => Ok(Appended::New(self.event_at(id, seq).await?)),
-            (false, seq) => Ok(Appended::Duplicate { seq }),
-        }
+        self.append_body(id, &body, &client_id, "")
+            .await?
+            .ok_or_else(|| StoreError::Unavailable("append stored nothing".into()))
     }
 
     async fn events_after(&self, id: &ConversationId, after: u64) -> StoreResult<Vec<Event>> {

@@ -1,9 +1,16 @@
 -- Appends one event: the next seq, the log, the conversation's bookkeeping, the fan-out.
 -- KEYS: conv, log, client_ids, followups
 -- ARGV: body JSON (an object starting with `{"kind":`), now ms, client_id ('' = none),
---       bus channel, routing channel, conversation id
--- Returns: -1 no such conversation; {0, seq} duplicate client_id; {1, seq} appended.
+--       bus channel, routing channel, conversation id, required owner ('' = anyone: the event
+--       is stored only while this agent owns the conversation)
+-- Returns: -1 no such conversation; -2 not owned by the required agent;
+--          {0, seq} duplicate client_id; {1, seq, event JSON} appended.
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+if ARGV[7] ~= '' then
+  if redis.call('HGET', KEYS[1], 'state') ~= 'assigned' or redis.call('HGET', KEYS[1], 'agent') ~= ARGV[7] then
+    return -2
+  end
+end
 if ARGV[3] ~= '' then
   local seen = redis.call('HGET', KEYS[3], ARGV[3])
   if seen then return {0, tonumber(seen)} end
@@ -21,4 +28,4 @@ if kind == 'offline_message' then
   redis.call('PUBLISH', ARGV[5], '1')
 end
 redis.call('PUBLISH', ARGV[4], '{"signal":"event",' .. string.sub(event, 2))
-return {1, seq}
+return {1, seq, event}

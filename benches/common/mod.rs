@@ -1,0 +1,54 @@
+//! What the load generators share: starting `frontdesk serve` as a child process and reading the
+//! port it printed.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+/// A child process that is killed when dropped (also when the bench panics).
+pub struct Node(pub Child);
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `frontdesk serve` on a free port with `extra` flags; returns it with its port.
+pub fn spawn_frontdesk(extra: &[&str]) -> (Node, u16) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--rate-per-second",
+            "100000",
+            "--rate-burst",
+            "100000",
+        ])
+        .args(extra)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("frontdesk starts");
+    let port = read_port(&mut child, "frontdesk is running: open http://127.0.0.1:");
+    (Node(child), port)
+}
+
+/// The port in the first stdout line containing `prefix`. The rest of stdout is drained on a
+/// thread, so the child never writes into a closed pipe.
+pub fn read_port(child: &mut Child, prefix: &str) -> u16 {
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    for line in lines.by_ref() {
+        let line = line.expect("readable stdout");
+        if let Some(rest) = line.split(prefix).nth(1) {
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            std::thread::spawn(move || for _ in lines {});
+            return digits.parse().expect("a port number");
+        }
+    }
+    panic!("the server printed no port");
+}
