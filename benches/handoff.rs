@@ -112,7 +112,11 @@ fn main() {
         for (n, r) in readers.into_iter().enumerate() {
             let (mut c, chats) = r.await.expect("the console reader ends");
             for conversation in chats {
-                send(&mut c, json!({"type": "close", "conversation": conversation})).await;
+                send(
+                    &mut c,
+                    json!({"type": "close", "conversation": conversation}),
+                )
+                .await;
             }
             send(&mut c, json!({"type": "presence", "status": "away"})).await;
             // Away before the relay starts, or the router could still give them a chat.
@@ -242,7 +246,10 @@ async fn visitor(port: u16) -> (Ws, String) {
 }
 
 /// Reads a console's frames until `stop`; returns it with the chats it had last.
-async fn read_console(mut ws: Ws, mut stop: tokio::sync::watch::Receiver<bool>) -> (Ws, Vec<String>) {
+async fn read_console(
+    mut ws: Ws,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> (Ws, Vec<String>) {
     let mut chats = Vec::new();
     loop {
         tokio::select! {
@@ -334,9 +341,13 @@ async fn relay(port_a: u16, consoles: Vec<Ws>, pairs: usize, seconds: u64) {
                 if f["type"] == "conversation_event" && f["event"]["kind"] == "visitor_message" {
                     let conversation = f["conversation"].as_str().unwrap().to_owned();
                     if let Some(sent) = to_agent.lock().unwrap().remove(&conversation) {
-                        a_to_b.lock().unwrap().push(sent.elapsed().as_secs_f64() * 1e6);
+                        a_to_b
+                            .lock()
+                            .unwrap()
+                            .push(sent.elapsed().as_secs_f64() * 1e6);
                     }
-                    let reply = json!({"type": "reply", "conversation": conversation, "text": "on it"});
+                    let reply =
+                        json!({"type": "reply", "conversation": conversation, "text": "on it"});
                     if ws.send(Message::text(reply.to_string())).await.is_err() {
                         return;
                     }
@@ -363,7 +374,11 @@ async fn relay(port_a: u16, consoles: Vec<Ws>, pairs: usize, seconds: u64) {
                 n += 1;
                 let sent = Instant::now();
                 to_agent.lock().unwrap().insert(conversation.clone(), sent);
-                send(&mut ws, json!({"type": "message", "text": "ping", "client_id": format!("p{n}")})).await;
+                send(
+                    &mut ws,
+                    json!({"type": "message", "text": "ping", "client_id": format!("p{n}")}),
+                )
+                .await;
                 loop {
                     let f = next(&mut ws).await;
                     if f["kind"] == "agent_message" {

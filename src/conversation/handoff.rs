@@ -46,8 +46,9 @@ pub fn wanted_team(reason: Option<&str>) -> Option<&str> {
 }
 
 impl Conversations {
-    /// Whether a person can pick up now; if not, when people are back (for the visitor).
-    async fn availability(&self, visitor_tz: Option<&str>) -> StoreResult<Result<(), String>> {
+    /// How many agents are online if a person can pick up now; if not, when people are back
+    /// (for the visitor).
+    async fn availability(&self, visitor_tz: Option<&str>) -> StoreResult<Result<u64, String>> {
         let matcher = self.matcher.load_full();
         if let Some(hours) = &matcher.knowledge_base().hours {
             let now = Timestamp::now();
@@ -62,15 +63,23 @@ impl Conversations {
                 )));
             }
         }
-        let agents = self.store.agents().await?;
-        if !agents.iter().any(|a| a.presence == Presence::Online) {
+        let online = self.online_agents().await?;
+        if online == 0 {
             return Ok(Err(
                 "No one from our team is online right now. Leave your e-mail and \
                  your message and we'll write back soon; I'm still here to help in the meantime."
                     .into(),
             ));
         }
-        Ok(Ok(()))
+        Ok(Ok(online))
+    }
+
+    async fn online_agents(&self) -> StoreResult<u64> {
+        let agents = self.store.agents().await?;
+        Ok(agents
+            .iter()
+            .filter(|a| a.presence == Presence::Online)
+            .count() as u64)
     }
 
     /// Bot -> Queued with `reason`, and tell the visitor honestly where they stand; or, when
@@ -85,20 +94,23 @@ impl Conversations {
             // Already queued or with a person: nothing to do.
             return Ok(());
         }
-        if let Err(offline) = self
+        let online = match self
             .availability(conversation.visitor.tz.as_deref())
             .await?
         {
-            self.metrics.handoffs.with_label_values(&["offline"]).inc();
-            return self
-                .bot_says(id, "offline", &offline, Vec::new(), false, None)
-                .await;
-        }
+            Ok(online) => online,
+            Err(offline) => {
+                self.metrics.handoffs.with_label_values(&["offline"]).inc();
+                return self
+                    .bot_says(id, "offline", &offline, Vec::new(), false, None)
+                    .await;
+            }
+        };
         // The visitor is told before the conversation enters the queue: once it is there an
         // agent may claim it at once, and "Ann joined" must never come before "connecting you".
         let position = self.store.queue().await?.len() + 1;
         let wait = self
-            .eta_seconds(position)
+            .eta_seconds(position, online)
             .await?
             .map(|s| format!(", about {} min", s.div_ceil(60).max(1)))
             .unwrap_or_default();
@@ -130,17 +142,10 @@ impl Conversations {
         Ok(())
     }
 
-    /// Estimated seconds until the `position`-th in line is picked up.
-    async fn eta_seconds(&self, position: usize) -> StoreResult<Option<u64>> {
+    /// Estimated seconds until the `position`-th in line is picked up by `online` agents.
+    async fn eta_seconds(&self, position: usize, online: u64) -> StoreResult<Option<u64>> {
         let average = self.store.average_wait().await?;
-        let online = self
-            .store
-            .agents()
-            .await?
-            .iter()
-            .filter(|a| a.presence == Presence::Online)
-            .count()
-            .max(1) as u64;
+        let online = online.max(1);
         // Each online agent serves the line in parallel: the n-th waits about n/agents average
         // waits (the average is measured over recent pickups).
         Ok(average.map(|ms| (ms * position as u64 / online).div_ceil(1000)))
@@ -151,7 +156,8 @@ impl Conversations {
         let Some(position) = self.store.queue_position(id).await? else {
             return Ok(None);
         };
-        let eta_seconds = self.eta_seconds(position).await?;
+        let online = self.online_agents().await?;
+        let eta_seconds = self.eta_seconds(position, online).await?;
         Ok(Some(QueueStatus {
             position,
             eta_seconds,

@@ -66,6 +66,7 @@ impl Router {
         let mut agents = store.agents().await?;
         let now = now_ms();
         let timeout = self.assign_timeout.as_millis() as u64;
+        let mut requeued = false;
         for agent in &agents {
             for chat in &agent.chats {
                 let id = &chat.id;
@@ -73,6 +74,7 @@ impl Router {
                     self.conversations
                         .requeue(id, Some(&agent.id), "agent_left".into())
                         .await?;
+                    requeued = true;
                     continue;
                 }
                 if now.saturating_sub(chat.since) < timeout {
@@ -89,6 +91,7 @@ impl Router {
                         .requeue(id, Some(&agent.id), "not_answered".into())
                         .await?;
                     if outcome == Outcome::Done {
+                        requeued = true;
                         tracing::info!(conv = %id, agent = %agent.id, "assignment not answered; offered to the next agent");
                         declined
                             .entry(id.clone())
@@ -105,7 +108,9 @@ impl Router {
         if queue.is_empty() {
             return Ok(());
         }
-        agents = store.agents().await?;
+        if requeued {
+            agents = store.agents().await?;
+        }
         for id in queue {
             // Nobody has room: the rest of the queue waits (no store reads per waiting chat).
             if self.pick(&agents, None, None).is_none() {

@@ -222,14 +222,15 @@ async fn refresh(state: &AppState, session: &mut Session, console: &mut Console)
                 continue;
             };
             if !first_messages.contains_key(&id) {
-                let first = store
-                    .events_after(&id, 0)
-                    .await?
-                    .into_iter()
-                    .find_map(|e| match e.body {
-                        EventBody::VisitorMessage { text, .. } => Some(text),
-                        _ => None,
-                    });
+                let first =
+                    store
+                        .events_after(&id, 0)
+                        .await?
+                        .into_iter()
+                        .find_map(|e| match e.body {
+                            EventBody::VisitorMessage { text, .. } => Some(text),
+                            _ => None,
+                        });
                 if let Some(first) = first {
                     first_messages.insert(id.clone(), first);
                 }
@@ -478,6 +479,8 @@ async fn handle(
     let conversations = &state.conversations;
     let parse = |raw: &str| ConversationId::parse(raw);
     let agent = console.agent.clone();
+    // Replies and notes change no list: the routing watch refreshes after everything else.
+    let changes_lists = !matches!(frame, AgentFrame::Reply { .. } | AgentFrame::Note { .. });
     let result: Result<Outcome, StoreError> = match frame {
         AgentFrame::Presence { status } => {
             console.presence = match status {
@@ -593,7 +596,8 @@ async fn handle(
         },
     };
     match result {
-        Ok(Outcome::Done) => refresh(state, session, console).await,
+        Ok(Outcome::Done) if changes_lists => refresh(state, session, console).await,
+        Ok(Outcome::Done) => Ok(()),
         Ok(Outcome::NotYours) => {
             error(
                 session,

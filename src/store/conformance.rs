@@ -307,7 +307,10 @@ pub async fn capacity_ownership_and_transfers_are_enforced(store: Arc<dyn Store>
             .is_none(),
         "after the transfer, Ann no longer writes to it"
     );
-    let written = store.append_if_owner(&a, "cid", reply("Cid")).await.unwrap();
+    let written = store
+        .append_if_owner(&a, "cid", reply("Cid"))
+        .await
+        .unwrap();
     assert!(matches!(written, Some(e) if e.body == reply("Cid")));
     store
         .append(

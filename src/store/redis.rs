@@ -185,9 +185,9 @@ impl RedisStore {
                     [_, _, redis::Value::BulkString(event)] => Ok(Some(Appended::New(
                         parse_event(&String::from_utf8_lossy(event))?,
                     ))),
-                    [_, redis::Value::Int(seq)] => Ok(Some(Appended::Duplicate {
-                        seq: *seq as u64,
-                    })),
+                    [_, redis::Value::Int(seq)] => {
+                        Ok(Some(Appended::Duplicate { seq: *seq as u64 }))
+                    }
                     _ => Err(StoreError::Unavailable(
                         "unexpected reply from append".into(),
                     )),
