@@ -36,6 +36,9 @@ pub enum VisitorFrame {
         locale: Option<String>,
         #[serde(default)]
         tz: Option<String>,
+        /// The key from an earlier `welcome`: links this visitor's conversations for agents.
+        #[serde(default)]
+        visitor_key: Option<String>,
     },
     /// A message; `client_id` makes a resend idempotent.
     Message {
@@ -78,6 +81,10 @@ pub enum ServerFrame {
         state: ConversationState,
         /// True when `hello` resumed an existing conversation.
         resumed: bool,
+        /// Keep it (like `token`) and send it in every `hello`: the visitor's later
+        /// conversations are then shown to agents with this one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        visitor_key: Option<String>,
     },
     /// One item of the conversation's log, in `seq` order, exactly once per socket.
     Event(Event),
@@ -210,6 +217,18 @@ pub struct ChatItem {
     pub needs_follow_up: bool,
 }
 
+/// One of the visitor's earlier conversations, for context.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EarlierConversation {
+    pub conversation: String,
+    /// When it started (ms since the epoch).
+    pub created: u64,
+    pub state: ConversationState,
+    /// Its last handoff reason or resolution.
+    pub reason: Option<String>,
+    pub first_message: Option<String>,
+}
+
 /// An agent as colleagues see them (for transfers).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Colleague {
@@ -247,8 +266,13 @@ pub enum AgentServerFrame {
     Agents {
         items: Vec<Colleague>,
     },
-    /// A conversation's header, on `open` (and when a chat becomes yours).
-    Conversation(ChatItem),
+    /// A conversation's header, on `open` (and when a chat becomes yours), with the same
+    /// visitor's earlier conversations (newest first, at most 10).
+    Conversation {
+        #[serde(flatten)]
+        chat: ChatItem,
+        earlier: Vec<EarlierConversation>,
+    },
     /// One event of a watched conversation, with explanations and notes.
     ConversationEvent {
         conversation: String,
@@ -344,7 +368,8 @@ mod tests {
                 email: None,
                 page: Some("/shop".into()),
                 locale: None,
-                tz: None
+                tz: None,
+                visitor_key: None
             }
         );
         assert_eq!(
@@ -408,6 +433,7 @@ mod tests {
             conversation: "c".into(),
             state: ConversationState::Bot,
             resumed: false,
+            visitor_key: None,
         };
         assert_eq!(
             serde_json::to_string(&welcome).unwrap(),

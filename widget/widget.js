@@ -1,8 +1,8 @@
 // frontdesk chat widget (minimal): one script tag, a launcher and a panel in a Shadow DOM.
 // The protocol is docs/protocol.md; its frames are mirrored here:
-//   visitor -> server: hello {token?, last_seq?, page?, tz?}, message {text, client_id},
+//   visitor -> server: hello {token?, visitor_key?, last_seq?, page?, tz?}, message {text, client_id},
 //                      choose {option}, request_human, feedback {seq, helpful}
-//   server -> visitor: welcome {token, conversation, state, resumed}, event {seq, kind, ...},
+//   server -> visitor: welcome {token, conversation, state, resumed, visitor_key?}, event {seq, kind, ...},
 //                      ack {client_id, seq}, error {code, message}
 (function () {
   "use strict";
@@ -89,7 +89,8 @@
     ws = new WebSocket(wsUrl);
     ws.onopen = function () {
       retry = 0;
-      ws.send(JSON.stringify({ type: "hello", token: saved.token, last_seq: lastSeq, page: location.pathname,
+      ws.send(JSON.stringify({ type: "hello", token: saved.token, visitor_key: saved.visitor_key,
+        last_seq: lastSeq, page: location.pathname,
         tz: Intl.DateTimeFormat().resolvedOptions().timeZone }));
     };
     ws.onmessage = function (m) {
@@ -97,7 +98,8 @@
       if (f.type === "welcome") {
         if (!f.resumed) { lastSeq = 0; log.innerHTML = ""; }
         saved.token = f.token;
-        localStorage.setItem(KEY, JSON.stringify({ token: f.token }));
+        if (f.visitor_key) saved.visitor_key = f.visitor_key;
+        localStorage.setItem(KEY, JSON.stringify({ token: f.token, visitor_key: saved.visitor_key }));
         status.textContent = f.state === "bot" ? "Assistant · usually instant" : "Waiting for a person";
         ws.ready = true;
         pending.splice(0).forEach(send);

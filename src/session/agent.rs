@@ -22,8 +22,8 @@ use super::rate::TokenBucket;
 use crate::agents::Agent;
 use crate::conversation::{EventBody, Outcome};
 use crate::protocol::{
-    AgentFrame, AgentServerFrame, ChatItem, Colleague, ErrorCode, PROTOCOL_VERSION, QueueItem,
-    parse_agent_frame,
+    AgentFrame, AgentServerFrame, ChatItem, Colleague, EarlierConversation, ErrorCode,
+    PROTOCOL_VERSION, QueueItem, parse_agent_frame,
 };
 use crate::startup::AppState;
 use crate::store::{Conversation, ConversationId, Presence, Signal, StoreError};
@@ -371,15 +371,68 @@ async fn watch(
         }
     };
     console.buses.insert(id.clone(), bus);
+    let earlier = match earlier_conversations(state, &conversation).await {
+        Ok(earlier) => earlier,
+        Err(e) => {
+            tracing::warn!(conv = %id, error = %e, "cannot read the visitor's earlier conversations");
+            Vec::new()
+        }
+    };
     send(
         session,
-        &AgentServerFrame::Conversation(chat_item(&conversation)),
+        &AgentServerFrame::Conversation {
+            chat: chat_item(&conversation),
+            earlier,
+        },
     )
     .await?;
     console
         .watched
         .insert(id.clone(), Watched { last_sent: after });
     catch_up(state, session, console, id).await
+}
+
+/// How many earlier conversations of the same visitor an agent sees.
+const EARLIER_SHOWN: usize = 10;
+
+/// The same visitor's other conversations, newest first.
+async fn earlier_conversations(
+    state: &AppState,
+    conversation: &Conversation,
+) -> Result<Vec<EarlierConversation>, StoreError> {
+    let Some(key) = &conversation.visitor_key else {
+        return Ok(Vec::new());
+    };
+    let store = &state.conversations.store;
+    let mut earlier = Vec::new();
+    for id in store.visitor_conversations(key).await?.iter().rev() {
+        if id == &conversation.id {
+            continue;
+        }
+        if earlier.len() == EARLIER_SHOWN {
+            break;
+        }
+        let Some(c) = store.get(id).await? else {
+            continue;
+        };
+        let first_message =
+            store
+                .events_after(id, 0)
+                .await?
+                .into_iter()
+                .find_map(|e| match e.body {
+                    EventBody::VisitorMessage { text, .. } => Some(text),
+                    _ => None,
+                });
+        earlier.push(EarlierConversation {
+            conversation: id.to_string(),
+            created: c.created,
+            state: c.state,
+            reason: c.reason,
+            first_message,
+        });
+    }
+    Ok(earlier)
 }
 
 async fn catch_up(

@@ -23,7 +23,7 @@ use crate::protocol::{
     ErrorCode, PROTOCOL_VERSION, ServerFrame, VisitorFrame, parse_visitor_frame,
 };
 use crate::startup::AppState;
-use crate::store::{ConversationId, Signal, StoreError, Token, VisitorInfo};
+use crate::store::{ConversationId, Signal, StoreError, Token, VisitorInfo, VisitorKey};
 
 /// How often held items (from a store outage) are retried.
 const HELD_RETRY: Duration = Duration::from_secs(1);
@@ -308,6 +308,7 @@ async fn handle_text(
                 page,
                 locale,
                 tz,
+                visitor_key,
                 ..
             } => {
                 let visitor = VisitorInfo {
@@ -317,7 +318,8 @@ async fn handle_text(
                     locale,
                     tz,
                 };
-                hello(state, session, bound, token, last_seq, visitor).await
+                let key = visitor_key.as_deref().and_then(VisitorKey::parse);
+                hello(state, session, bound, token, last_seq, visitor, key).await
             }
             _ => error(state, session, ErrorCode::HelloFirst, "send `hello` first").await,
         };
@@ -497,6 +499,7 @@ async fn hello(
     token: Option<String>,
     last_seq: Option<u64>,
     visitor: VisitorInfo,
+    visitor_key: Option<VisitorKey>,
 ) -> Result<(), ()> {
     let store = &state.conversations.store;
     let resumed = match token.as_deref().and_then(Token::parse) {
@@ -520,7 +523,9 @@ async fn hello(
                 )
                 .await?;
             }
-            match store.create(visitor).await {
+            // A visitor without a key gets one: their next conversation joins this one.
+            let key = visitor_key.clone().unwrap_or_else(VisitorKey::random);
+            match store.create(visitor, Some(key)).await {
                 Ok(created) => created,
                 Err(e) => return store_unavailable(state, session, &e).await,
             }
@@ -536,6 +541,11 @@ async fn hello(
             conversation: conversation.id.to_string(),
             state: conversation.state,
             resumed: was_resumed,
+            visitor_key: conversation
+                .visitor_key
+                .clone()
+                .or(visitor_key)
+                .map(|k| k.as_str().to_owned()),
         },
     )
     .await?;

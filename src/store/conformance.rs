@@ -27,8 +27,8 @@ pub async fn creates_and_resumes_conversations(store: Arc<dyn Store>) {
         name: Some("Ana".into()),
         ..VisitorInfo::default()
     };
-    let (a, token_a) = store.create(visitor.clone()).await.unwrap();
-    let (b, token_b) = store.create(VisitorInfo::default()).await.unwrap();
+    let (a, token_a) = store.create(visitor.clone(), None).await.unwrap();
+    let (b, token_b) = store.create(VisitorInfo::default(), None).await.unwrap();
     assert_ne!(a.id, b.id);
     assert_eq!(a.state, ConversationState::Bot);
     assert_eq!(a.last_seq, 0);
@@ -49,7 +49,7 @@ pub async fn creates_and_resumes_conversations(store: Arc<dyn Store>) {
 }
 
 pub async fn appends_get_consecutive_sequence_numbers_and_replay_exactly(store: Arc<dyn Store>) {
-    let (c, _) = store.create(VisitorInfo::default()).await.unwrap();
+    let (c, _) = store.create(VisitorInfo::default(), None).await.unwrap();
     for n in 1..=5 {
         let e = store.append(&c.id, notice(n)).await.unwrap();
         assert_eq!(e.seq, u64::from(n));
@@ -71,7 +71,7 @@ pub async fn appends_get_consecutive_sequence_numbers_and_replay_exactly(store: 
 }
 
 pub async fn a_resent_client_id_is_not_stored_twice(store: Arc<dyn Store>) {
-    let (c, _) = store.create(VisitorInfo::default()).await.unwrap();
+    let (c, _) = store.create(VisitorInfo::default(), None).await.unwrap();
     let first = store
         .append_visitor_message(&c.id, "hello".into(), "c-1".into())
         .await
@@ -93,7 +93,7 @@ pub async fn a_resent_client_id_is_not_stored_twice(store: Arc<dyn Store>) {
 }
 
 pub async fn concurrent_appends_never_share_a_sequence_number(store: Arc<dyn Store>) {
-    let (c, _) = store.create(VisitorInfo::default()).await.unwrap();
+    let (c, _) = store.create(VisitorInfo::default(), None).await.unwrap();
     let tasks: Vec<_> = (0..50)
         .map(|n| {
             let store = store.clone();
@@ -123,7 +123,7 @@ pub async fn concurrent_appends_never_share_a_sequence_number(store: Arc<dyn Sto
 }
 
 pub async fn transitions_are_compare_and_set_and_follow_the_state_machine(store: Arc<dyn Store>) {
-    let (c, _) = store.create(VisitorInfo::default()).await.unwrap();
+    let (c, _) = store.create(VisitorInfo::default(), None).await.unwrap();
     use ConversationState::*;
     assert!(
         !store
@@ -159,7 +159,7 @@ pub async fn transitions_are_compare_and_set_and_follow_the_state_machine(store:
 }
 
 async fn queued(store: &Arc<dyn Store>) -> crate::store::ConversationId {
-    let (c, _) = store.create(VisitorInfo::default()).await.unwrap();
+    let (c, _) = store.create(VisitorInfo::default(), None).await.unwrap();
     assert!(
         store
             .transition(
@@ -390,7 +390,7 @@ pub async fn presence_expires_without_a_heartbeat(store: Arc<dyn Store>) {
 }
 
 pub async fn offline_messages_wait_for_a_follow_up(store: Arc<dyn Store>) {
-    let (c, _) = store.create(VisitorInfo::default()).await.unwrap();
+    let (c, _) = store.create(VisitorInfo::default(), None).await.unwrap();
     store
         .append(
             &c.id,
@@ -428,8 +428,37 @@ pub async fn agent_sessions_resolve_until_ended_or_expired(store: Arc<dyn Store>
     assert_eq!(store.session_agent(&short).await.unwrap(), None);
 }
 
+pub async fn a_visitor_key_links_that_visitors_conversations_only(store: Arc<dyn Store>) {
+    let key = crate::store::VisitorKey::random();
+    let (first, _) = store
+        .create(VisitorInfo::default(), Some(key.clone()))
+        .await
+        .unwrap();
+    let (_other, _) = store
+        .create(
+            VisitorInfo::default(),
+            Some(crate::store::VisitorKey::random()),
+        )
+        .await
+        .unwrap();
+    let (_anonymous, _) = store.create(VisitorInfo::default(), None).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2)).await;
+    let (second, _) = store
+        .create(VisitorInfo::default(), Some(key.clone()))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.visitor_conversations(&key).await.unwrap(),
+        vec![first.id.clone(), second.id.clone()]
+    );
+    assert_eq!(
+        store.get(&second.id).await.unwrap().unwrap().visitor_key,
+        Some(key)
+    );
+}
+
 pub async fn typing_reaches_subscribers_without_being_logged(store: Arc<dyn Store>) {
-    let (c, _) = store.create(VisitorInfo::default()).await.unwrap();
+    let (c, _) = store.create(VisitorInfo::default(), None).await.unwrap();
     let mut rx = store.subscribe(&c.id);
     store.typing(&c.id, Some("Ann")).await.unwrap();
     let signal = tokio::time::timeout(WAIT, rx.recv())
@@ -446,7 +475,7 @@ pub async fn typing_reaches_subscribers_without_being_logged(store: Arc<dyn Stor
 }
 
 pub async fn subscribers_get_every_new_event_in_order(store: Arc<dyn Store>) {
-    let (c, _) = store.create(VisitorInfo::default()).await.unwrap();
+    let (c, _) = store.create(VisitorInfo::default(), None).await.unwrap();
     let mut rx = store.subscribe(&c.id);
     for n in 1..=3 {
         store.append(&c.id, notice(n)).await.unwrap();
@@ -464,7 +493,7 @@ pub async fn subscribers_get_every_new_event_in_order(store: Arc<dyn Store>) {
 }
 
 pub async fn memory_is_kept_with_the_conversation(store: Arc<dyn Store>) {
-    let (c, _) = store.create(VisitorInfo::default()).await.unwrap();
+    let (c, _) = store.create(VisitorInfo::default(), None).await.unwrap();
     let memory = Memory {
         frustration: 0.7,
         fallbacks_in_row: 1,
@@ -502,6 +531,7 @@ macro_rules! store_conformance_tests {
             offline_messages_wait_for_a_follow_up,
             agent_sessions_resolve_until_ended_or_expired,
             typing_reaches_subscribers_without_being_logged,
+            a_visitor_key_links_that_visitors_conversations_only,
             subscribers_get_every_new_event_in_order,
             memory_is_kept_with_the_conversation,
             an_unknown_conversation_is_a_not_found_error,

@@ -6,7 +6,7 @@
 //! ```text
 //! {p}:conv:{id}          HASH   token, state, reason, agent, ticket, enqueued_at, assigned_at,
 //!                               answered, follow_up, visitor (JSON), memory (JSON), last_seq,
-//!                               created, updated
+//!                               created, updated, visitor_key
 //! {p}:conv:{id}:log      LIST   events as JSON; seq n sits at index n - 1
 //! {p}:conv:{id}:cids     HASH   visitor client_id -> seq (resends are not stored twice)
 //! {p}:queue              ZSET   conversation id -> ticket (arrival order; kept on requeue)
@@ -18,10 +18,11 @@
 //! {p}:agent:{id}:chats   ZSET   conversation id -> assigned at
 //! {p}:followups          ZSET   conversation id -> when the offline message came
 //! {p}:session:{secret}   STRING agent id, with the session's TTL
+//! {p}:visitor:{key}      ZSET   conversation id -> created (one visitor's conversations)
 //! channels: {p}:bus:{id} (a conversation's signals), {p}:routing (queue/agents changed)
 //! ```
 
-use crate::store::ConversationId;
+use crate::store::{ConversationId, VisitorKey};
 
 #[derive(Debug, Clone)]
 pub(crate) struct Keys {
@@ -85,6 +86,10 @@ impl Keys {
 
     pub fn session(&self, secret: &str) -> String {
         format!("{}:session:{secret}", self.prefix)
+    }
+
+    pub fn visitor(&self, key: &VisitorKey) -> String {
+        format!("{}:visitor:{}", self.prefix, key.as_str())
     }
 
     pub fn bus(&self, id: &ConversationId) -> String {

@@ -14,7 +14,7 @@ use tokio::sync::{broadcast, watch};
 
 use super::{
     AgentState, Appended, AssignedChat, Claim, Conversation, ConversationId, Presence, Signal,
-    Store, StoreError, StoreResult, Token, VisitorInfo, now_ms, random_secret,
+    Store, StoreError, StoreResult, Token, VisitorInfo, VisitorKey, now_ms, random_secret,
 };
 use crate::conversation::{ConversationState, Event, EventBody, Notice};
 use crate::matcher::Memory;
@@ -64,6 +64,7 @@ struct State {
     waits: VecDeque<u64>,
     follow_ups: Vec<ConversationId>,
     sessions: HashMap<String, (String, Instant)>,
+    visitors: HashMap<VisitorKey, Vec<ConversationId>>,
 }
 
 /// The in-memory `Store`.
@@ -127,12 +128,21 @@ fn push(entry: &mut Entry, body: EventBody) -> Event {
 
 #[async_trait]
 impl Store for MemoryStore {
-    async fn create(&self, visitor: VisitorInfo) -> StoreResult<(Conversation, Token)> {
+    async fn create(
+        &self,
+        visitor: VisitorInfo,
+        visitor_key: Option<VisitorKey>,
+    ) -> StoreResult<(Conversation, Token)> {
         let id = ConversationId::random();
         let token = Token::new(id.clone());
-        let conversation = Conversation::new(id.clone(), visitor);
+        let mut conversation = Conversation::new(id.clone(), visitor);
+        conversation.visitor_key = visitor_key.clone();
         let (bus, _) = broadcast::channel(BUS_CAPACITY);
-        self.lock().conversations.insert(
+        let mut state = self.lock();
+        if let Some(key) = visitor_key {
+            state.visitors.entry(key).or_default().push(id.clone());
+        }
+        state.conversations.insert(
             id,
             Entry {
                 conversation: conversation.clone(),
@@ -144,6 +154,10 @@ impl Store for MemoryStore {
             },
         );
         Ok((conversation, token))
+    }
+
+    async fn visitor_conversations(&self, key: &VisitorKey) -> StoreResult<Vec<ConversationId>> {
+        Ok(self.lock().visitors.get(key).cloned().unwrap_or_default())
     }
 
     async fn resume(&self, token: &Token) -> StoreResult<Option<Conversation>> {

@@ -57,6 +57,27 @@ impl fmt::Display for ConversationId {
     }
 }
 
+/// A visitor's own key: 32 hex digits the server hands out in `welcome` and the widget keeps, so
+/// the same browser's later conversations are linked for agents. It is a secret (only that browser
+/// has it), so nobody can attach themselves to someone else's history.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct VisitorKey(String);
+
+impl VisitorKey {
+    pub fn random() -> VisitorKey {
+        VisitorKey(random_secret())
+    }
+
+    pub fn parse(raw: &str) -> Option<VisitorKey> {
+        (raw.len() == 32 && raw.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| VisitorKey(raw.to_ascii_lowercase()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// The secret that lets a client resume one conversation: `<conversation id>.<128-bit secret>`.
 /// The id part finds the conversation; the secret part is compared in constant time.
 #[derive(Clone, PartialEq, Eq)]
@@ -145,6 +166,8 @@ pub struct Conversation {
     pub agent_answered: bool,
     /// An offline message waits for a follow-up by e-mail.
     pub needs_follow_up: bool,
+    /// The visitor's key, when the visitor had one: links their conversations for agents.
+    pub visitor_key: Option<VisitorKey>,
     /// The last sequence number in its log (0 when empty).
     pub last_seq: u64,
     /// Milliseconds since the Unix epoch.
@@ -229,8 +252,16 @@ pub struct AssignedChat {
 /// Storage for conversations. Implementations are shared by every session (`Arc<dyn Store>`).
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// Starts a conversation in `Bot` state and returns it with its resume token.
-    async fn create(&self, visitor: VisitorInfo) -> StoreResult<(Conversation, Token)>;
+    /// Starts a conversation in `Bot` state and returns it with its resume token. With a
+    /// `visitor_key` (the visitor's own secret, see `VisitorKey`), it joins that visitor's
+    /// earlier conversations.
+    async fn create(
+        &self,
+        visitor: VisitorInfo,
+        visitor_key: Option<VisitorKey>,
+    ) -> StoreResult<(Conversation, Token)>;
+    /// The conversations started with `key`, oldest first.
+    async fn visitor_conversations(&self, key: &VisitorKey) -> StoreResult<Vec<ConversationId>>;
     /// The conversation a token resumes, if the token is valid.
     async fn resume(&self, token: &Token) -> StoreResult<Option<Conversation>>;
     async fn get(&self, id: &ConversationId) -> StoreResult<Option<Conversation>>;
@@ -329,6 +360,7 @@ impl Conversation {
             assigned_at: None,
             agent_answered: false,
             needs_follow_up: false,
+            visitor_key: None,
             last_seq: 0,
             created: now,
             updated: now,

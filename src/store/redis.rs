@@ -26,7 +26,7 @@ use super::keys::Keys;
 use super::memory::{BUS_CAPACITY, RECENT_WAITS};
 use super::{
     AgentState, Appended, AssignedChat, Claim, Conversation, ConversationId, Presence, Signal,
-    Store, StoreError, StoreResult, Token, VisitorInfo, now_ms, random_secret,
+    Store, StoreError, StoreResult, Token, VisitorInfo, VisitorKey, now_ms, random_secret,
 };
 use crate::conversation::{ConversationState, Event, EventBody, Notice};
 use crate::matcher::Memory;
@@ -287,6 +287,7 @@ fn conversation_from(id: &ConversationId, h: HashMap<String, String>) -> Option<
         assigned_at: num("assigned_at"),
         agent_answered: h.get("answered").is_some_and(|v| v == "1"),
         needs_follow_up: h.get("follow_up").is_some_and(|v| v == "1"),
+        visitor_key: h.get("visitor_key").and_then(|k| VisitorKey::parse(k)),
         last_seq: num("last_seq").unwrap_or(0),
         created: num("created").unwrap_or(0),
         updated: num("updated").unwrap_or(0),
@@ -345,11 +346,16 @@ async fn listen(
 
 #[async_trait]
 impl Store for RedisStore {
-    async fn create(&self, visitor: VisitorInfo) -> StoreResult<(Conversation, Token)> {
+    async fn create(
+        &self,
+        visitor: VisitorInfo,
+        visitor_key: Option<VisitorKey>,
+    ) -> StoreResult<(Conversation, Token)> {
         let id = ConversationId::random();
         let token = Token::new(id.clone());
-        let conversation = Conversation::new(id.clone(), visitor);
-        let fields: Vec<(&str, String)> = vec![
+        let mut conversation = Conversation::new(id.clone(), visitor);
+        conversation.visitor_key = visitor_key.clone();
+        let mut fields: Vec<(&str, String)> = vec![
             ("token", token.secret().to_owned()),
             ("state", "bot".into()),
             (
@@ -361,12 +367,30 @@ impl Store for RedisStore {
             ("created", conversation.created.to_string()),
             ("updated", conversation.updated.to_string()),
         ];
-        let () = self
-            .con()
-            .hset_multiple(self.keys.conv(&id), &fields)
+        let mut pipe = redis::pipe();
+        if let Some(key) = &visitor_key {
+            fields.push(("visitor_key", key.as_str().to_owned()));
+            pipe.zadd(self.keys.visitor(key), id.as_str(), conversation.created)
+                .ignore();
+        }
+        pipe.hset_multiple(self.keys.conv(&id), &fields).ignore();
+        let () = pipe
+            .query_async(&mut self.con())
             .await
             .map_err(unavailable)?;
         Ok((conversation, token))
+    }
+
+    async fn visitor_conversations(&self, key: &VisitorKey) -> StoreResult<Vec<ConversationId>> {
+        let ids: Vec<String> = self
+            .con()
+            .zrange(self.keys.visitor(key), 0, -1)
+            .await
+            .map_err(unavailable)?;
+        Ok(ids
+            .iter()
+            .filter_map(|i| ConversationId::parse(i))
+            .collect())
     }
 
     async fn resume(&self, token: &Token) -> StoreResult<Option<Conversation>> {

@@ -233,6 +233,7 @@ impl TestApp {
 
 pub struct Visitor {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    port: u16,
     pub token: String,
     /// The conversation id from `welcome`.
     pub conversation: String,
@@ -246,7 +247,16 @@ impl Visitor {
         app: &TestApp,
         origin: Option<&str>,
     ) -> Result<Visitor, tokio_tungstenite::tungstenite::Error> {
-        let mut request = app.ws_url().into_client_request().unwrap();
+        Visitor::connect_port(app.port, origin).await
+    }
+
+    async fn connect_port(
+        port: u16,
+        origin: Option<&str>,
+    ) -> Result<Visitor, tokio_tungstenite::tungstenite::Error> {
+        let mut request = format!("ws://127.0.0.1:{port}/ws")
+            .into_client_request()
+            .unwrap();
         if let Some(origin) = origin {
             request
                 .headers_mut()
@@ -257,6 +267,7 @@ impl Visitor {
             .expect("handshake in time")?;
         Ok(Visitor {
             ws,
+            port,
             token: String::new(),
             conversation: String::new(),
             last_seq: 0,
@@ -275,6 +286,16 @@ impl Visitor {
 
     pub async fn send(&mut self, frame: Value) {
         self.send_raw(Message::text(frame.to_string())).await;
+    }
+
+    /// The `welcome` this visitor's conversation gives on a second socket (a resume).
+    pub async fn hello_again_elsewhere(&self) -> Value {
+        let mut other = Visitor::connect_port(self.port, None)
+            .await
+            .expect("connects");
+        other
+            .hello(json!({"type": "hello", "token": self.token, "last_seq": self.last_seq}))
+            .await
     }
 
     pub async fn send_raw(&mut self, message: Message) {

@@ -348,3 +348,39 @@ async fn wrong_or_missing_agent_credentials_are_refused() {
     }
     assert_eq!(last, 429);
 }
+
+#[actix_web::test]
+async fn agents_see_the_visitors_earlier_conversations_and_only_theirs() {
+    let app = spawn_redis_app(|_| {}).await;
+    let mut ann = app.agent("ann").await;
+    // Yesterday's conversation, from the same browser (it kept its visitor key).
+    let mut before = app.visitor().await;
+    before.say("how long does a refund take?").await;
+    before.bot_answer().await;
+    let welcome = before.hello_again_elsewhere().await;
+    let key = welcome["visitor_key"]
+        .as_str()
+        .expect("a visitor key")
+        .to_owned();
+    // Someone else's conversation.
+    let mut stranger = app.visitor().await;
+    stranger.say("do you ship to the UK?").await;
+    stranger.bot_answer().await;
+
+    let mut today = crate::app::Visitor::connect(&app, None).await.unwrap();
+    let welcome = today
+        .hello(json!({"type": "hello", "visitor_key": key}))
+        .await;
+    assert_eq!(welcome["resumed"], false);
+    assert_eq!(welcome["visitor_key"], key.as_str());
+    today.send(json!({"type": "request_human"})).await;
+    ann.queue_of(1).await;
+    ann.act("open", &today.conversation, json!({})).await;
+    let header = ann
+        .until(|f| f["type"] == "conversation" && f["conversation"] == today.conversation.as_str())
+        .await;
+    let earlier = header["earlier"].as_array().unwrap();
+    assert_eq!(earlier.len(), 1, "{header}");
+    assert_eq!(earlier[0]["conversation"], before.conversation.as_str());
+    assert_eq!(earlier[0]["first_message"], "how long does a refund take?");
+}
