@@ -127,10 +127,6 @@ pub async fn spawn_app_on(
 }
 
 impl TestApp {
-    pub fn ws_url(&self) -> String {
-        format!("ws://127.0.0.1:{}/ws", self.port)
-    }
-
     /// A plain HTTP/1.1 GET: (status, body).
     pub async fn get(&self, path: &str) -> (u16, String) {
         let work = async {
