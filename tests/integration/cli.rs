@@ -236,3 +236,50 @@ fn a_missing_knowledge_base_is_a_clear_error() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn agent_add_hashes_the_password_from_stdin_and_refuses_duplicates() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("agents.toml");
+    let add = |password: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+            .args(["agent", "add", "alex", "--name", "Alex", "--capacity", "2"])
+            .args(["--teams", "billing,returns", "--file"])
+            .arg(&file)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let short = add("short");
+    assert_eq!(short.status.code(), Some(2));
+    assert!(
+        text(&short.stderr).contains("at least 8"),
+        "{}",
+        text(&short.stderr)
+    );
+    let ok = add("correct horse battery");
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    let roster = frontdesk::agents::Roster::load(&file).unwrap();
+    let alex = roster
+        .verify("alex", "correct horse battery")
+        .expect("logs in");
+    assert_eq!(alex.capacity, 2);
+    assert_eq!(
+        alex.teams,
+        vec!["billing".to_string(), "returns".to_string()]
+    );
+    assert!(
+        !std::fs::read_to_string(&file)
+            .unwrap()
+            .contains("correct horse"),
+        "only the hash is stored"
+    );
+    let again = add("another password");
+    assert_eq!(again.status.code(), Some(2));
+    assert!(text(&again.stderr).contains("already exists"));
+}
