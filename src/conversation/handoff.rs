@@ -166,18 +166,25 @@ impl Conversations {
 
     /// An agent takes a waiting conversation (by hand or by the router).
     pub async fn claim(&self, id: &ConversationId, agent: &Agent) -> StoreResult<Outcome> {
-        match self.store.claim(id, &agent.id, agent.capacity).await? {
-            Claim::Claimed => {
-                self.metrics.assignments.inc();
-                self.assigned_notice(id, agent).await?;
-                Ok(Outcome::Done)
-            }
-            Claim::Gone => Ok(Outcome::NotYours),
-            Claim::AtCapacity => Ok(Outcome::AtCapacity),
+        let claim = self.store.claim(id, &agent.id, agent.capacity).await?;
+        if claim == Claim::Claimed {
+            self.metrics.assignments.inc();
         }
+        self.assigned(claim, id, agent).await
     }
 
-    async fn assigned_notice(&self, id: &ConversationId, agent: &Agent) -> StoreResult<()> {
+    /// Tells the visitor who joined, if `claim` gave them the conversation.
+    async fn assigned(
+        &self,
+        claim: Claim,
+        id: &ConversationId,
+        agent: &Agent,
+    ) -> StoreResult<Outcome> {
+        match claim {
+            Claim::Claimed => {}
+            Claim::Gone => return Ok(Outcome::NotYours),
+            Claim::AtCapacity => return Ok(Outcome::AtCapacity),
+        }
         self.store
             .append(
                 id,
@@ -188,7 +195,7 @@ impl Conversations {
                 },
             )
             .await
-            .map(drop)
+            .map(|_| Outcome::Done)
     }
 
     /// The owning agent writes to the visitor.
@@ -231,18 +238,11 @@ impl Conversations {
         from: &Agent,
         to: &Agent,
     ) -> StoreResult<Outcome> {
-        match self
+        let claim = self
             .store
             .transfer(id, &from.id, &to.id, to.capacity)
-            .await?
-        {
-            Claim::Claimed => {
-                self.assigned_notice(id, to).await?;
-                Ok(Outcome::Done)
-            }
-            Claim::Gone => Ok(Outcome::NotYours),
-            Claim::AtCapacity => Ok(Outcome::AtCapacity),
-        }
+            .await?;
+        self.assigned(claim, id, to).await
     }
 
     /// Back into the queue at its original place, for a team or whoever is next (`reason`:
@@ -254,34 +254,24 @@ impl Conversations {
         agent: Option<&str>,
         reason: String,
     ) -> StoreResult<Outcome> {
-        let moved = self
-            .store
-            .transition(
-                id,
-                ConversationState::Assigned,
-                ConversationState::Queued,
-                Some(reason.clone()),
-                agent,
-                Some(Notice::Queued { reason }),
-            )
-            .await?;
-        Ok(moved.into())
+        let notice = Notice::Queued {
+            reason: reason.clone(),
+        };
+        self.leave_agent(id, agent, ConversationState::Queued, Some(reason), notice)
+            .await
     }
 
     /// The bot answers again.
     pub async fn hand_back(&self, id: &ConversationId, agent: &Agent) -> StoreResult<Outcome> {
-        let moved = self
-            .store
-            .transition(
-                id,
-                ConversationState::Assigned,
-                ConversationState::Bot,
-                Some("handed_back".into()),
-                Some(&agent.id),
-                Some(Notice::BackToBot),
-            )
-            .await?;
-        Ok(moved.into())
+        let reason = Some("handed_back".to_owned());
+        self.leave_agent(
+            id,
+            Some(&agent.id),
+            ConversationState::Bot,
+            reason,
+            Notice::BackToBot,
+        )
+        .await
     }
 
     /// Closes with a resolution tag; the visitor is asked for a rating.
@@ -291,15 +281,38 @@ impl Conversations {
         agent: &Agent,
         resolution: Option<String>,
     ) -> StoreResult<Outcome> {
+        let notice = Notice::Closed {
+            resolution: resolution.clone(),
+        };
+        self.leave_agent(
+            id,
+            Some(&agent.id),
+            ConversationState::Closed,
+            resolution,
+            notice,
+        )
+        .await
+    }
+
+    /// Assigned (to `agent`, if given) -> `to`, telling the visitor with `notice` in the same
+    /// atomic step.
+    async fn leave_agent(
+        &self,
+        id: &ConversationId,
+        agent: Option<&str>,
+        to: ConversationState,
+        reason: Option<String>,
+        notice: Notice,
+    ) -> StoreResult<Outcome> {
         let moved = self
             .store
             .transition(
                 id,
                 ConversationState::Assigned,
-                ConversationState::Closed,
-                resolution.clone(),
-                Some(&agent.id),
-                Some(Notice::Closed { resolution }),
+                to,
+                reason,
+                agent,
+                Some(notice),
             )
             .await?;
         Ok(moved.into())

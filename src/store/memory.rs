@@ -107,6 +107,19 @@ fn entry<'a>(state: &'a mut State, id: &ConversationId) -> StoreResult<&'a mut E
         .ok_or_else(|| StoreError::NotFound(id.clone()))
 }
 
+/// Adds `id` to `agent`'s chats.
+fn give(state: &mut State, agent: &str, id: &ConversationId, now: u64) {
+    let a = state
+        .agents
+        .entry(agent.to_owned())
+        .or_insert_with(AgentEntry::new);
+    a.chats.push(AssignedChat {
+        id: id.clone(),
+        since: now,
+    });
+    a.last_assigned = now;
+}
+
 fn push(entry: &mut Entry, body: EventBody) -> Event {
     let event = Event {
         seq: entry.conversation.last_seq + 1,
@@ -331,15 +344,7 @@ impl Store for MemoryStore {
             if state.waits.len() > RECENT_WAITS {
                 state.waits.pop_front();
             }
-            let a = state
-                .agents
-                .entry(agent.to_owned())
-                .or_insert_with(AgentEntry::new);
-            a.chats.push(AssignedChat {
-                id: id.clone(),
-                since: now,
-            });
-            a.last_assigned = now;
+            give(state, agent, id, now);
         }
         self.routing_changed();
         Ok(Claim::Claimed)
@@ -372,15 +377,7 @@ impl Store for MemoryStore {
             if let Some(a) = state.agents.get_mut(from) {
                 a.chats.retain(|c| &c.id != id);
             }
-            let a = state
-                .agents
-                .entry(to.to_owned())
-                .or_insert_with(AgentEntry::new);
-            a.chats.push(AssignedChat {
-                id: id.clone(),
-                since: now,
-            });
-            a.last_assigned = now;
+            give(state, to, id, now);
         }
         self.routing_changed();
         Ok(Claim::Claimed)

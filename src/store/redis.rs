@@ -145,6 +145,15 @@ impl RedisStore {
         })
     }
 
+    /// The conversation ids in a sorted set, in order.
+    async fn ids_in(&self, zset: String) -> StoreResult<Vec<ConversationId>> {
+        let ids: Vec<String> = self.con().zrange(zset, 0, -1).await.map_err(unavailable)?;
+        Ok(ids
+            .iter()
+            .filter_map(|i| ConversationId::parse(i))
+            .collect())
+    }
+
     fn con(&self) -> ConnectionManager {
         // A handle to the shared multiplexed connection: cloning is cheap.
         self.con.clone()
@@ -382,15 +391,7 @@ impl Store for RedisStore {
     }
 
     async fn visitor_conversations(&self, key: &VisitorKey) -> StoreResult<Vec<ConversationId>> {
-        let ids: Vec<String> = self
-            .con()
-            .zrange(self.keys.visitor(key), 0, -1)
-            .await
-            .map_err(unavailable)?;
-        Ok(ids
-            .iter()
-            .filter_map(|i| ConversationId::parse(i))
-            .collect())
+        self.ids_in(self.keys.visitor(key)).await
     }
 
     async fn resume(&self, token: &Token) -> StoreResult<Option<Conversation>> {
@@ -539,15 +540,7 @@ impl Store for RedisStore {
     }
 
     async fn queue(&self) -> StoreResult<Vec<ConversationId>> {
-        let ids: Vec<String> = self
-            .con()
-            .zrange(self.keys.queue(), 0, -1)
-            .await
-            .map_err(unavailable)?;
-        Ok(ids
-            .iter()
-            .filter_map(|i| ConversationId::parse(i))
-            .collect())
+        self.ids_in(self.keys.queue()).await
     }
 
     async fn queue_position(&self, id: &ConversationId) -> StoreResult<Option<usize>> {
@@ -637,15 +630,7 @@ impl Store for RedisStore {
     }
 
     async fn follow_ups(&self) -> StoreResult<Vec<ConversationId>> {
-        let ids: Vec<String> = self
-            .con()
-            .zrange(self.keys.follow_ups(), 0, -1)
-            .await
-            .map_err(unavailable)?;
-        Ok(ids
-            .iter()
-            .filter_map(|i| ConversationId::parse(i))
-            .collect())
+        self.ids_in(self.keys.follow_ups()).await
     }
 
     async fn mark_followed_up(&self, id: &ConversationId) -> StoreResult<()> {

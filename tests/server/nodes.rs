@@ -8,24 +8,22 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::app::{
-    WAIT, fresh_prefix, redis_store, redis_url, sample_kb, spawn_app_on, spawn_redis_app,
+    TestApp, WAIT, fresh_prefix, redis_store, redis_url, sample_kb, spawn_app_on, spawn_redis_app,
 };
+
+/// Two servers sharing one Redis key prefix: two nodes of one deployment.
+async fn two_nodes() -> (TestApp, TestApp) {
+    let prefix = fresh_prefix();
+    let node = || async {
+        let store = redis_store(&redis_url(), &prefix).await;
+        spawn_app_on(store, sample_kb(), |_| {}).await
+    };
+    (node().await, node().await)
+}
 
 #[actix_web::test]
 async fn a_visitor_on_one_node_and_an_agent_on_another_talk_both_ways() {
-    let prefix = fresh_prefix();
-    let a = spawn_app_on(
-        redis_store(&redis_url(), &prefix).await,
-        sample_kb(),
-        |_| {},
-    )
-    .await;
-    let b = spawn_app_on(
-        redis_store(&redis_url(), &prefix).await,
-        sample_kb(),
-        |_| {},
-    )
-    .await;
+    let (a, b) = two_nodes().await;
     let mut ann = b.agent("ann").await;
     let mut v = a.visitor().await;
     v.send(json!({"type": "request_human"})).await;
@@ -53,19 +51,7 @@ async fn a_visitor_on_one_node_and_an_agent_on_another_talk_both_ways() {
 
 #[actix_web::test]
 async fn when_a_node_dies_its_visitor_resumes_on_another_with_nothing_lost() {
-    let prefix = fresh_prefix();
-    let a = spawn_app_on(
-        redis_store(&redis_url(), &prefix).await,
-        sample_kb(),
-        |_| {},
-    )
-    .await;
-    let b = spawn_app_on(
-        redis_store(&redis_url(), &prefix).await,
-        sample_kb(),
-        |_| {},
-    )
-    .await;
+    let (a, b) = two_nodes().await;
     let mut ann = b.agent("ann").await;
     let mut v = a.visitor().await;
     v.say("how do I reset my password").await;
