@@ -50,6 +50,11 @@ pub struct Settings {
     pub presence_ttl_seconds: u64,
     /// Hours an agent login lasts.
     pub agent_session_hours: u64,
+    /// Secret shared with the site's backend to verify visitor ids (HMAC-SHA256); unset = ids
+    /// are not accepted.
+    pub identity_secret: Option<String>,
+    /// With `identity_secret`: refuse to chat with visitors who do not prove an identity.
+    pub require_identity: bool,
 }
 
 impl Default for Settings {
@@ -73,6 +78,8 @@ impl Default for Settings {
             assign_timeout_seconds: 90,
             presence_ttl_seconds: 20,
             agent_session_hours: 12,
+            identity_secret: None,
+            require_identity: false,
         }
     }
 }
@@ -122,6 +129,11 @@ pub struct ServeArgs {
     pub presence_ttl_seconds: Option<u64>,
     #[arg(long, env = "FRONTDESK_AGENT_SESSION_HOURS")]
     pub agent_session_hours: Option<u64>,
+    /// Prefer the environment variable: flags show up in process lists.
+    #[arg(long, env = "FRONTDESK_IDENTITY_SECRET", hide_env_values = true)]
+    pub identity_secret: Option<String>,
+    #[arg(long, env = "FRONTDESK_REQUIRE_IDENTITY")]
+    pub require_identity: Option<bool>,
 }
 
 const DEFAULT_FILE: &str = "frontdesk.toml";
@@ -162,7 +174,19 @@ impl Settings {
             auto_assign,
             assign_timeout_seconds,
             presence_ttl_seconds,
-            agent_session_hours
+            agent_session_hours,
+            require_identity
+        );
+        if let Some(secret) = args.identity_secret.clone() {
+            s.identity_secret = Some(secret);
+        }
+        anyhow::ensure!(
+            !s.require_identity || s.identity_secret.is_some(),
+            "require_identity needs identity_secret"
+        );
+        anyhow::ensure!(
+            s.identity_secret.as_ref().is_none_or(|x| x.len() >= 16),
+            "identity_secret must be at least 16 characters"
         );
         if let Some(url) = args.redis_url.clone() {
             s.redis_url = Some(url);

@@ -13,6 +13,7 @@
 //!   outage).
 //! - [`store`]: the `Store` trait (conversations, logs, queue, agents' presence and load, login
 //!   sessions, fan-out), the in-memory and Redis backends, and the conformance tests both run.
+//! - [`identity`]: verifying a site's visitor ids (HMAC-SHA256 with a shared secret).
 //! - [`agents`]: the agent roster (`agents.toml`, argon2 password hashes, capacity, teams).
 //! - [`routing`]: the router task: requeue on disconnect or no answer, auto-assign.
 //! - [`config`]: server settings (defaults, `frontdesk.toml`, `FRONTDESK_*`, flags).
@@ -41,6 +42,7 @@ pub mod config;
 pub mod conversation;
 pub mod eval;
 pub mod http;
+pub mod identity;
 pub mod kb_test;
 pub mod knowledge_base;
 pub mod matcher;

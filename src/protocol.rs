@@ -39,6 +39,12 @@ pub enum VisitorFrame {
         /// The key from an earlier `welcome`: links this visitor's conversations for agents.
         #[serde(default)]
         visitor_key: Option<String>,
+        /// The site's id for a logged-in visitor, with `user_hash` = hex(HMAC-SHA256(secret,
+        /// user_id)) from the site's backend.
+        #[serde(default)]
+        user_id: Option<String>,
+        #[serde(default)]
+        user_hash: Option<String>,
     },
     /// A message; `client_id` makes a resend idempotent.
     Message {
@@ -138,6 +144,8 @@ pub enum ErrorCode {
     AtCapacity,
     /// (agents) No such conversation or agent.
     NotFound,
+    /// `hello` claimed a visitor id without a valid hash, or gave none where one is required.
+    IdentityRefused,
 }
 
 /// What the agent console sends on `/ws/agent` (the socket is already logged in by cookie).
@@ -369,7 +377,9 @@ mod tests {
                 page: Some("/shop".into()),
                 locale: None,
                 tz: None,
-                visitor_key: None
+                visitor_key: None,
+                user_id: None,
+                user_hash: None
             }
         );
         assert_eq!(

@@ -15,6 +15,7 @@ use crate::agents::Roster;
 use crate::config::Settings;
 use crate::conversation::Conversations;
 use crate::http::LoginLimiter;
+use crate::identity::IdentitySecret;
 use crate::knowledge_base::KnowledgeBase;
 use crate::matcher::Matcher;
 use crate::metrics::Metrics;
@@ -33,6 +34,8 @@ pub struct AppState {
     /// Who may log in to the agent console.
     pub roster: Arc<Roster>,
     pub login_limiter: LoginLimiter,
+    /// Verifies visitor ids, when a secret is configured.
+    pub identity: Option<IdentitySecret>,
     /// Flips to `true` once, when the server shuts down; every session watches it.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -85,7 +88,9 @@ impl Application {
             assign_timeout: Duration::from_secs(settings.assign_timeout_seconds),
         };
         actix_web::rt::spawn(router.run(shutdown_rx.clone()));
+        let identity = settings.identity_secret.as_deref().map(IdentitySecret::new);
         let state = web::Data::new(AppState {
+            identity,
             settings,
             conversations,
             roster,

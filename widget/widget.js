@@ -1,6 +1,7 @@
 // frontdesk chat widget (minimal): one script tag, a launcher and a panel in a Shadow DOM.
 // The protocol is docs/protocol.md; its frames are mirrored here:
-//   visitor -> server: hello {token?, visitor_key?, last_seq?, page?, tz?}, message {text, client_id},
+//   visitor -> server: hello {token?, visitor_key?, user_id?, user_hash?, name?, email?, last_seq?, page?, tz?},
+//                      message {text, client_id},
 //                      choose {option}, request_human, feedback {seq, helpful}
 //   server -> visitor: welcome {token, conversation, state, resumed, visitor_key?}, event {seq, kind, ...},
 //                      ack {client_id, seq}, error {code, message}
@@ -11,6 +12,8 @@
   var wsUrl = (base.protocol === "https:" ? "wss://" : "ws://") + base.host + "/ws";
   var KEY = "frontdesk:" + base.host;
   var saved = JSON.parse(localStorage.getItem(KEY) || "{}");
+  // What the site tells us about a signed-in visitor (docs/widget.md): id + hash from its backend.
+  var who = (window.frontdeskSettings && window.frontdeskSettings.visitor) || {};
   // Highest seq shown on this page: a fresh page (load, reload, navigation) shows nothing yet, so
   // it asks for the whole transcript; a reconnect asks only for what it missed.
   var lastSeq = 0;
@@ -90,6 +93,7 @@
     ws.onopen = function () {
       retry = 0;
       ws.send(JSON.stringify({ type: "hello", token: saved.token, visitor_key: saved.visitor_key,
+        user_id: who.id, user_hash: who.hash, name: who.name, email: who.email,
         last_seq: lastSeq, page: location.pathname,
         tz: Intl.DateTimeFormat().resolvedOptions().timeZone }));
     };

@@ -309,16 +309,35 @@ async fn handle_text(
                 locale,
                 tz,
                 visitor_key,
+                user_id,
+                user_hash,
                 ..
             } => {
+                let verified = match identify(state, user_id.as_deref(), user_hash.as_deref()) {
+                    Ok(verified) => verified,
+                    Err((message, fatal)) => {
+                        error(state, session, ErrorCode::IdentityRefused, &message).await?;
+                        if fatal {
+                            // Not bound: the client may send `hello` again with a valid hash.
+                            return Ok(());
+                        }
+                        None
+                    }
+                };
+                // A verified visitor's conversations are linked across browsers; otherwise by
+                // the key this browser was given.
+                let key = match (&verified, &state.identity) {
+                    (Some(id), Some(secret)) => Some(secret.visitor_key(id)),
+                    _ => visitor_key.as_deref().and_then(VisitorKey::parse),
+                };
                 let visitor = VisitorInfo {
+                    user_id: verified,
                     name,
                     email,
                     page,
                     locale,
                     tz,
                 };
-                let key = visitor_key.as_deref().and_then(VisitorKey::parse);
                 hello(state, session, bound, token, last_seq, visitor, key).await
             }
             _ => error(state, session, ErrorCode::HelloFirst, "send `hello` first").await,
@@ -491,6 +510,33 @@ async fn store_unavailable(
     .await
 }
 
+/// Checks a `hello`'s identity claim: the verified id (or none). `Err` says why the claim was
+/// refused and whether chatting is refused too (`require_identity`).
+fn identify(
+    state: &AppState,
+    user_id: Option<&str>,
+    user_hash: Option<&str>,
+) -> Result<Option<String>, (String, bool)> {
+    let required = state.settings.require_identity;
+    match (&state.identity, user_id) {
+        // Nothing to verify a claim with: it is not taken.
+        (None, _) => Ok(None),
+        (Some(secret), Some(id)) => secret.verify(id, user_hash).map(Some).map_err(|e| {
+            let then = if required {
+                "this site only chats with signed-in visitors"
+            } else {
+                "you can still chat, as a guest"
+            };
+            (format!("identity refused: {e}; {then}"), required)
+        }),
+        (Some(_), None) if required => Err((
+            "this site only chats with signed-in visitors: send user_id and user_hash".into(),
+            true,
+        )),
+        (Some(_), None) => Ok(None),
+    }
+}
+
 /// Binds the socket to a resumed or new conversation and replays what the client missed.
 async fn hello(
     state: &AppState,
@@ -504,6 +550,14 @@ async fn hello(
     let store = &state.conversations.store;
     let resumed = match token.as_deref().and_then(Token::parse) {
         Some(token) => match store.resume(&token).await {
+            // A verified visitor's conversation resumes only for that same visitor (another
+            // person signed in on this browser starts afresh).
+            Ok(Some(conversation))
+                if conversation.visitor.user_id.is_some()
+                    && conversation.visitor.user_id != visitor.user_id =>
+            {
+                None
+            }
             Ok(Some(conversation)) => Some((conversation, token)),
             Ok(None) => None,
             Err(e) => return store_unavailable(state, session, &e).await,

@@ -138,6 +138,9 @@ impl fmt::Debug for Token {
 /// What the visitor told us about themselves in `hello`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct VisitorInfo {
+    /// The site's id for this visitor, only when verified (see `identity`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
     pub name: Option<String>,
     pub email: Option<String>,
     pub page: Option<String>,

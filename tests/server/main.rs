@@ -1,16 +1,23 @@
-//! The chat server, end to end: the real server on port 0 with the sample knowledge base and the
-//! embedded store, and a real websocket client (tokio-tungstenite). Every wait has a timeout.
+//! The chat server, end to end: real servers on port 0 with the sample knowledge base, on the
+//! embedded store or a real redis-server (each test under its own key prefix), and real websocket
+//! clients (tokio-tungstenite) for visitors and agents. Every wait has a timeout.
 //!
-//! - `app`: `TestApp` (spawn, HTTP GET) and `Visitor` (a websocket client with domain verbs).
+//! - `app`: `TestApp` (spawn on either store, HTTP GET/POST, agent login), `Visitor` and
+//!   `AgentClient` (websocket clients with domain verbs).
 //! - `chat`: answers, rules, clarify, handoff, frustration.
 //! - `resume`: reconnect with token and last seq, duplicates.
 //! - `bad_input`: every malformed frame gets its error code and the socket keeps working.
 //! - `operations`: health, metrics, origin allowlist, graceful shutdown.
+//! - `handoff` (Redis): claims, replies, notes, hand back, close, queue position, the router,
+//!   transfers, credentials, earlier conversations.
+//! - `identity` (Redis): verified visitor ids, forged ones, `require_identity`.
+//! - `nodes` (Redis): two nodes, a node dying, business hours, a Redis outage.
 
 mod app;
 mod bad_input;
 mod chat;
 mod handoff;
+mod identity;
 mod nodes;
 mod operations;
 mod resume;
