@@ -4,6 +4,7 @@
 //                      message {text, client_id},
 //                      choose {option}, request_human, feedback {seq, helpful}
 //   server -> visitor: welcome {token, conversation, state, resumed, visitor_key?}, event {seq, kind, ...},
+//                      queue {position, eta_seconds}, typing {from}, held {client_id, answer},
 //                      ack {client_id, seq}, error {code, message}
 (function () {
   "use strict";
@@ -84,7 +85,14 @@
     } else if (e.kind === "notice") {
       var n = document.createElement("div");
       n.className = "notice";
-      n.textContent = e.notice.notice === "queued" ? "Waiting for a person…" : e.notice.notice.replace(/_/g, " ");
+      var k = e.notice.notice;
+      n.textContent = k === "queued" ? "Waiting for a person…"
+        : k === "assigned" ? e.notice.agent + " joined"
+        : k === "back_to_bot" ? "You're back with the assistant"
+        : k === "closed" ? "Conversation closed" : k;
+      status.textContent = k === "queued" ? "Waiting for a person"
+        : k === "assigned" ? "Talking to " + e.notice.agent
+        : "Assistant · usually instant";
       log.appendChild(n);
     }
   }
@@ -111,6 +119,14 @@
         if (f.seq <= lastSeq) return;
         lastSeq = f.seq;
         render(f);
+      } else if (f.type === "queue") {
+        status.textContent = "Waiting · #" + f.position + " in line" +
+          (f.eta_seconds != null ? ", about " + Math.max(1, Math.ceil(f.eta_seconds / 60)) + " min" : "");
+      } else if (f.type === "typing") {
+        status.textContent = f.from + " is typing…";
+      } else if (f.type === "held") {
+        // The server could not save yet: show the bot's answer now; the saved copy follows.
+        add("bot held", null, f.answer.html);
       } else if (f.type === "error") {
         console.warn("frontdesk:", f.code, f.message);
       }

@@ -1,0 +1,161 @@
+// The widget in a real browser: Debian's headless Chromium driven by playwright-core, against the
+// real `frontdesk` binary (built by `cargo test --release`, started here on a free port) with the
+// sample knowledge base. The agent side is a real agent login and console websocket, opened from a
+// second browser context. Every wait has a timeout. Screenshots go to target/browser/.
+//
+//   cd tests/browser && npm ci && node --test     (scripts/test does this)
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, cpSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const BINARY = join(REPO, "target", "release", "frontdesk");
+const CHROMIUM = process.env.FRONTDESK_CHROMIUM || "/usr/bin/chromium";
+const SHOTS = join(REPO, "target", "browser");
+const WAIT = 10_000;
+
+let browser;
+let work;
+
+before(async () => {
+  assert.ok(existsSync(BINARY), `${BINARY} is missing: build it first (cargo build --release)`);
+  assert.ok(
+    existsSync(CHROMIUM),
+    `${CHROMIUM} is missing: install Debian's chromium (scripts/test does) or set FRONTDESK_CHROMIUM`,
+  );
+  mkdirSync(SHOTS, { recursive: true });
+  work = mkdtempSync(join(tmpdir(), "frontdesk-browser-"));
+  // The sample knowledge base without business hours: the tests run at any time of day.
+  cpSync(join(REPO, "knowledge_base"), join(work, "kb"), { recursive: true });
+  rmSync(join(work, "kb", "hours.toml"));
+  execFileSync(BINARY, ["agent", "add", "ann", "--name", "Ann", "--file", join(work, "agents.toml")], {
+    input: "ann-password-1\n",
+  });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+/** Starts `frontdesk serve` on a free port; resolves to {base, stop}. */
+async function startServer(extra = []) {
+  const child = spawn(BINARY, ["serve", "--port", "0", "--knowledge-base", join(work, "kb"),
+    "--agents-file", join(work, "agents.toml"), ...extra], { cwd: REPO, env: { ...process.env, RUST_LOG: "warn" } });
+  const base = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("the server did not start in time")), WAIT);
+    let out = "";
+    child.stdout.on("data", (chunk) => {
+      out += chunk;
+      const m = out.match(/frontdesk is running: open (http:\/\/127\.0\.0\.1:\d+)\//);
+      if (m) { clearTimeout(timer); resolve(m[1]); }
+    });
+    child.on("exit", (code) => reject(new Error(`the server exited with ${code}`)));
+  });
+  return { base, stop: () => child.kill() };
+}
+
+/** The demo page with the widget's panel open. */
+async function openWidget(context, base) {
+  const page = await context.newPage();
+  await page.goto(base + "/");
+  await page.locator(".launch").click({ timeout: WAIT });
+  return page;
+}
+
+async function ask(page, text) {
+  await page.locator("form input").fill(text);
+  await page.locator("form input").press("Enter");
+}
+
+/** An agent logged in (HTTP) with the console socket open, in its own browser context. */
+async function agent(base) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(base + "/healthz");
+  const login = await page.request.post(base + "/api/agent/login", { data: { id: "ann", password: "ann-password-1" } });
+  assert.equal(login.status(), 200);
+  await page.evaluate((url) => new Promise((resolve, reject) => {
+    window.frames_ = [];
+    window.agentWs = new WebSocket(url);
+    window.agentWs.onmessage = (m) => window.frames_.push(JSON.parse(m.data));
+    window.agentWs.onopen = resolve;
+    window.agentWs.onerror = reject;
+  }), base.replace("http", "ws") + "/ws/agent");
+  return {
+    async until(predicate) {
+      const handle = await page.waitForFunction(
+        (src) => window.frames_.find(new Function("f", "return " + src)),
+        predicate, { timeout: WAIT });
+      return handle.jsonValue();
+    },
+    send: (frame) => page.evaluate((f) => window.agentWs.send(JSON.stringify(f)), frame),
+    close: () => context.close(),
+  };
+}
+
+test("a visitor asks on the demo page, sees the answer, and keeps the conversation across a reload", async () => {
+  const server = await startServer();
+  const context = await browser.newContext();
+  try {
+    const page = await openWidget(context, server.base);
+    await ask(page, "how do I reset my password");
+    const answer = page.locator(".msg.bot").last();
+    await answer.waitFor({ timeout: WAIT });
+    assert.match(await answer.innerText(), /password/i);
+    await page.screenshot({ path: join(SHOTS, "widget-answer.png") });
+
+    await page.reload();
+    await page.locator(".launch").click({ timeout: WAIT });
+    await page.locator(".msg.bot").first().waitFor({ timeout: WAIT });
+    await page.waitForTimeout(300); // anything doubled would have arrived by now
+    assert.deepEqual(await page.locator(".msg.me").allInnerTexts(), ["how do I reset my password"]);
+    assert.equal(await page.locator(".msg.bot").count(), 1, "the answer shows once after the reload");
+  } finally {
+    await context.close();
+    server.stop();
+  }
+});
+
+test("talk to a person: the visitor sees the queue position, then the agent's reply with their name; HTML stays text", async () => {
+  const server = await startServer(["--auto-assign", "false"]);
+  const context = await browser.newContext();
+  const ann = await agent(server.base);
+  try {
+    const page = await openWidget(context, server.base);
+    const payload = '<img src=x onerror="window.__xss=1">';
+    await ask(page, payload);
+    await page.locator(".msg.bot").first().waitFor({ timeout: WAIT });
+    await page.locator(".human").click();
+    await page.locator(".status", { hasText: "#1 in line" }).waitFor({ timeout: WAIT });
+    await page.screenshot({ path: join(SHOTS, "widget-queued.png") });
+
+    const queue = await ann.until("f.type === 'queue' && f.items.length === 1");
+    const conversation = queue.items[0].conversation;
+    assert.equal(queue.items[0].first_message, payload);
+    await ann.send({ type: "claim", conversation });
+    await page.locator(".notice", { hasText: "Ann joined" }).waitFor({ timeout: WAIT });
+    await ann.send({ type: "reply", conversation, text: 'Hi, I am Ann <script>window.__xss=2</script>' });
+    const reply = page.locator(".msg.bot", { hasText: "Hi, I am Ann" });
+    await reply.waitFor({ timeout: WAIT });
+    assert.equal(await reply.innerText(), "Ann: Hi, I am Ann <script>window.__xss=2</script>");
+    assert.equal(await page.locator(".msg.me").first().innerText(), payload, "the visitor's HTML is shown as text");
+    assert.equal(await page.evaluate(() => window.__xss), undefined, "no payload ran");
+    await page.screenshot({ path: join(SHOTS, "widget-agent-reply.png") });
+  } finally {
+    await ann.close();
+    await context.close();
+    server.stop();
+  }
+});
