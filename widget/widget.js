@@ -1,141 +1,290 @@
-// frontdesk chat widget (minimal): one script tag, a launcher and a panel in a Shadow DOM.
-// The protocol is docs/protocol.md; its frames are mirrored here:
-//   visitor -> server: hello {token?, visitor_key?, user_id?, user_hash?, name?, email?, last_seq?, page?, tz?},
-//                      message {text, client_id},
-//                      choose {option}, request_human, feedback {seq, helpful}
-//   server -> visitor: welcome {token, conversation, state, resumed, visitor_key?}, event {seq, kind, ...},
-//                      queue {position, eta_seconds}, typing {from}, held {client_id, answer},
-//                      ack {client_id, seq}, error {code, message}
+// frontdesk chat widget: one script tag, a launcher and a panel in a Shadow DOM, no framework.
+// Install and settings: docs/widget.md. The protocol is docs/protocol.md; its frames, mirrored:
+//   visitor -> server: hello {token?, visitor_key?, user_id?, user_hash?, name?, email?, last_seq?,
+//                      page?, tz?}, message {text, client_id}, typing, choose {option},
+//                      request_human, feedback {seq, helpful}, rate {score, comment?},
+//                      leave_message {email, text}
+//   server -> visitor: welcome {token, conversation, state, resumed, visitor_key?},
+//                      event {seq, at, kind, ...}, queue {position, eta_seconds},
+//                      typing {from}, held {client_id, answer}, ack {client_id, seq},
+//                      error {code, message}
 (function () {
   "use strict";
   var script = document.currentScript;
   var base = new URL(script ? script.src : "/widget.js", location.href);
   var wsUrl = (base.protocol === "https:" ? "wss://" : "ws://") + base.host + "/ws";
+  var settings = window.frontdeskSettings || {};
+  var T = Object.assign({
+    title: "Help", greeting: "Hi! Ask me anything about your order, shipping or returns.",
+    placeholder: "Type your question…", send: "Send", human: "Talk to a person",
+    bot: "Assistant · usually instant", waiting: "Waiting for a person", reconnecting: "Reconnecting…",
+    helpful: "Was this helpful?", yes: "Yes", no: "No", thanks: "Thanks for the feedback!",
+    rate: "How did we do?", comment: "Anything to add? (optional)", rated: "Thank you!",
+    email: "Your e-mail", message: "Your message", leave: "Send message", open: "Open chat", close: "Close chat"
+  }, settings.texts || {});
+  var color = /^#[0-9a-fA-F]{3,8}$/.test(settings.color || "") ? settings.color : "#3d5a40";
+  var side = settings.position === "left" ? "left" : "right";
+  var who = settings.visitor || {};
   var KEY = "frontdesk:" + base.host;
-  var saved = JSON.parse(localStorage.getItem(KEY) || "{}");
-  // What the site tells us about a signed-in visitor (docs/widget.md): id + hash from its backend.
-  var who = (window.frontdeskSettings && window.frontdeskSettings.visitor) || {};
-  // Highest seq shown on this page: a fresh page (load, reload, navigation) shows nothing yet, so
-  // it asks for the whole transcript; a reconnect asks only for what it missed.
+  var saved = load();
+  // Highest seq shown on this page: a fresh page shows nothing yet, so it asks for the whole
+  // transcript; a reconnect asks only for what it missed.
   var lastSeq = 0;
-  var pending = [];
-  var ws, retry = 0;
+  var ws, retry = 0, typingTimer = 0, lastTyping = 0, unread = 0;
 
-  var host = document.createElement("div");
-  document.body.appendChild(host);
-  var root = host.attachShadow({ mode: "open" });
-  var ICON = '<svg width="26" height="26" viewBox="0 0 24 24" fill="#fff" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z"/></svg>';
-  root.innerHTML =
-    '<style>' +
-    ':host{all:initial}*{box-sizing:border-box;font-family:system-ui,sans-serif}' +
-    '.launch{position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;background:#3d5a40;color:#fff;display:flex;align-items:center;justify-content:center;cursor:pointer;box-shadow:0 2px 8px rgba(0,0,0,.3)}' +
-    '.panel{position:fixed;right:20px;bottom:88px;width:360px;max-width:calc(100vw - 40px);height:520px;max-height:calc(100vh - 110px);background:#fff;border-radius:12px;box-shadow:0 4px 24px rgba(0,0,0,.25);display:none;flex-direction:column;overflow:hidden}' +
-    '.panel.open{display:flex}.head{background:#3d5a40;color:#fff;padding:12px 14px;font-weight:600}.status{font-weight:400;font-size:12px;opacity:.85}' +
-    '.log{flex:1;overflow-y:auto;padding:12px;background:#f7f7f5}.msg{margin:6px 0;padding:8px 11px;border-radius:10px;max-width:85%;line-height:1.35;font-size:14px;word-wrap:break-word}' +
-    '.me{background:#3d5a40;color:#fff;margin-left:auto}.bot{background:#fff;border:1px solid #e3e3de}.notice{font-size:12px;color:#666;text-align:center;margin:8px 0}' +
-    '.opts button{display:block;margin:4px 0;padding:6px 10px;border:1px solid #3d5a40;background:#fff;color:#3d5a40;border-radius:14px;cursor:pointer;font-size:13px;text-align:left}' +
-    'form{display:flex;border-top:1px solid #e3e3de}input{flex:1;border:0;padding:12px;font-size:14px}form button{border:0;background:#fff;color:#3d5a40;font-weight:600;padding:0 14px;cursor:pointer}' +
-    '.human{border:0;background:none;color:#fff;text-decoration:underline;cursor:pointer;font-size:12px;float:right}' +
-    '</style>' +
-    '<button class="launch" aria-label="Open chat">' + ICON + '</button>' +
-    '<div class="panel" role="dialog" aria-label="Chat"><div class="head">Larkspur help <button class="human">Talk to a person</button><div class="status">Connecting…</div></div>' +
-    '<div class="log" aria-live="polite"></div><form><input placeholder="Type your question…" aria-label="Message" maxlength="2000"><button>Send</button></form></div>';
-  var panel = root.querySelector(".panel"), log = root.querySelector(".log"), status = root.querySelector(".status");
-  var input = root.querySelector("input");
-  root.querySelector(".launch").onclick = function () { panel.classList.toggle("open"); if (panel.classList.contains("open")) input.focus(); };
-  root.querySelector(".human").onclick = function () { send({ type: "request_human" }); };
-  root.querySelector("form").onsubmit = function (e) {
-    e.preventDefault();
-    var text = input.value.trim();
-    if (!text) return;
-    input.value = "";
-    send({ type: "message", text: text, client_id: Math.random().toString(36).slice(2) + Date.now().toString(36) });
-  };
+  function load() { try { return JSON.parse(localStorage.getItem(KEY) || "{}"); } catch (e) { return {}; } }
+  function persist() { try { localStorage.setItem(KEY, JSON.stringify(saved)); } catch (e) { /* private mode */ } }
+  // Messages not yet confirmed by the server survive reloads and are resent with the same
+  // client_id (the server never stores one twice).
+  saved.outbox = saved.outbox || [];
 
-  function send(frame) {
-    if (ws && ws.readyState === 1 && ws.ready) ws.send(JSON.stringify(frame));
-    else pending.push(frame);
+  // Only start where the server allows this page's origin (its /ws allowlist); elsewhere say why
+  // in the console instead of showing a panel that cannot connect.
+  fetch(new URL("/api/widget/allowed", base), { mode: "cors", credentials: "omit" })
+    .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); start(); })
+    .catch(function () {
+      console.error("frontdesk: " + location.origin + " may not use the chat at " + base.host +
+        " (add it to the server's allowed_origins)");
+    });
+
+  function el(tag, cls, text) {
+    var n = document.createElement(tag);
+    if (cls) n.className = cls;
+    if (text != null) n.textContent = text;
+    return n;
   }
-  function add(cls, text, html) {
-    var div = document.createElement("div");
-    div.className = "msg " + cls;
-    if (html) div.innerHTML = html; // server-rendered safe HTML (bot answers only)
-    else div.textContent = text;
-    log.appendChild(div);
-    log.scrollTop = log.scrollHeight;
-    return div;
-  }
-  function render(e) {
-    if (e.kind === "visitor_message") add("me", e.text);
-    else if (e.kind === "visitor_choice") add("me", e.title);
-    else if (e.kind === "agent_message") add("bot", e.agent + ": " + e.text);
-    else if (e.kind === "bot_answer") {
-      var div = add("bot", null, e.html);
-      if (e.options && e.options.length) {
-        var opts = document.createElement("div");
-        opts.className = "opts";
-        e.options.forEach(function (o) {
-          var b = document.createElement("button");
-          b.textContent = o.title;
-          b.onclick = function () { send({ type: "choose", option: o.id }); };
-          opts.appendChild(b);
-        });
-        div.appendChild(opts);
-      }
-    } else if (e.kind === "notice") {
-      var n = document.createElement("div");
-      n.className = "notice";
-      var k = e.notice.notice;
-      n.textContent = k === "queued" ? "Waiting for a person…"
-        : k === "assigned" ? e.notice.agent + " joined"
-        : k === "back_to_bot" ? "You're back with the assistant"
-        : k === "closed" ? "Conversation closed" : k;
-      status.textContent = k === "queued" ? "Waiting for a person"
-        : k === "assigned" ? "Talking to " + e.notice.agent
-        : "Assistant · usually instant";
-      log.appendChild(n);
+
+  function start() {
+    var host = el("div");
+    host.setAttribute("data-frontdesk", "");
+    document.body.appendChild(host);
+    var root = host.attachShadow({ mode: "open" });
+    root.innerHTML = "<style>" +
+      ":host{all:initial}*{box-sizing:border-box;font-family:system-ui,-apple-system,Segoe UI,sans-serif}" +
+      ".launch{position:fixed;" + side + ":20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;background:" + color + ";color:#fff;display:flex;align-items:center;justify-content:center;cursor:pointer;box-shadow:0 2px 8px rgba(0,0,0,.3);z-index:2147483000}" +
+      ".badge{position:absolute;top:-4px;" + side + ":-4px;min-width:20px;height:20px;padding:0 5px;border-radius:10px;background:#c0392b;color:#fff;font-size:12px;line-height:20px;text-align:center}.badge[hidden]{display:none}" +
+      ".panel{position:fixed;" + side + ":20px;bottom:88px;width:370px;max-width:calc(100vw - 40px);height:560px;max-height:calc(100vh - 110px);background:#fff;border-radius:12px;box-shadow:0 4px 24px rgba(0,0,0,.25);display:none;flex-direction:column;overflow:hidden;z-index:2147483000;color:#222}" +
+      ".panel.open{display:flex}.head{background:" + color + ";color:#fff;padding:10px 12px;display:flex;align-items:center;gap:8px}.who{flex:1;min-width:0}.title{font-weight:600;font-size:15px}.status{font-size:12px;opacity:.9}" +
+      ".head button{border:1px solid rgba(255,255,255,.6);background:none;color:#fff;border-radius:14px;padding:4px 9px;cursor:pointer;font-size:12px}.x{border:0!important;font-size:20px!important;line-height:1;padding:2px 6px!important}" +
+      ".log{flex:1;overflow-y:auto;padding:12px;background:#f7f7f5}.row{display:flex;flex-direction:column;margin:6px 0}.row.me{align-items:flex-end}" +
+      ".msg{padding:8px 11px;border-radius:10px;max-width:85%;line-height:1.4;font-size:14px;overflow-wrap:anywhere}.msg p{margin:0 0 6px}.msg p:last-child{margin:0}.msg a{color:inherit}" +
+      ".me .msg{background:" + color + ";color:#fff}.bot .msg,.agent .msg{background:#fff;border:1px solid #e3e3de}.agent .msg{border-color:" + color + "}.pending .msg{opacity:.6}" +
+      ".meta{font-size:11px;color:#666;margin:2px 4px}.notice{font-size:12px;color:#555;text-align:center;margin:8px 0}" +
+      ".acts{display:flex;flex-wrap:wrap;gap:6px;margin-top:6px}.acts button,.form button{padding:6px 10px;border:1px solid " + color + ";background:#fff;color:" + color + ";border-radius:14px;cursor:pointer;font-size:13px;text-align:left}" +
+      ".form{display:flex;flex-direction:column;gap:6px;background:#fff;border:1px solid #e3e3de;border-radius:10px;padding:10px;margin:6px 0}.form input,.form textarea{border:1px solid #ccc;border-radius:6px;padding:7px;font-size:14px}" +
+      ".stars button{font-size:20px;border:0;background:none;cursor:pointer;color:#999;padding:0 2px}.stars button[aria-pressed=true]{color:#e0a100}" +
+      ".typing{font-size:12px;color:#555;padding:0 12px 6px;min-height:18px;background:#f7f7f5}" +
+      ".compose{display:flex;border-top:1px solid #e3e3de}.compose textarea{flex:1;border:0;padding:12px;font-size:14px;resize:none;height:46px}.compose button{border:0;background:#fff;color:" + color + ";font-weight:600;padding:0 14px;cursor:pointer}" +
+      "button:focus-visible,textarea:focus-visible,input:focus-visible{outline:2px solid #1a73e8;outline-offset:1px}" +
+      ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}" +
+      "@media (max-width:640px){.panel{left:0;right:0;top:0;bottom:0;width:100vw;max-width:100vw;height:100%;max-height:100%;border-radius:0}}" +
+      "@media (prefers-reduced-motion:no-preference){.panel.open{animation:in .15s ease-out}@keyframes in{from{opacity:0;transform:translateY(8px)}}}" +
+      "</style>" +
+      '<button class="launch" aria-label="' + T.open + '" aria-expanded="false"><svg width="26" height="26" viewBox="0 0 24 24" fill="#fff" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z"/></svg><span class="badge" hidden></span></button>' +
+      '<div class="panel" role="dialog" aria-modal="false"><div class="head"><div class="who"><div class="title"></div><div class="status" role="status"></div></div>' +
+      '<button class="human" type="button"></button><button class="x" type="button">×</button></div>' +
+      '<div class="log" role="log" aria-live="polite"></div><div class="typing" aria-live="polite"></div>' +
+      '<form class="compose"><label class="sr" for="fd-in"></label><textarea id="fd-in" rows="1"></textarea><button type="submit"></button></form></div>';
+    var $ = function (s) { return root.querySelector(s); };
+    var launch = $(".launch"), badge = $(".badge"), panel = $(".panel"), log = $(".log");
+    var status = $(".status"), typing = $(".typing"), input = $("textarea");
+    $(".title").textContent = settings.title || T.title;
+    panel.setAttribute("aria-label", settings.title || T.title);
+    $(".human").textContent = T.human;
+    $(".x").setAttribute("aria-label", T.close);
+    $("label").textContent = T.placeholder;
+    input.placeholder = T.placeholder;
+    $(".compose button").textContent = T.send;
+    status.textContent = T.bot;
+
+    function setOpen(open) {
+      panel.classList.toggle("open", open);
+      launch.setAttribute("aria-expanded", String(open));
+      if (open) { unread = 0; badge.hidden = true; input.focus(); log.scrollTop = log.scrollHeight; } else launch.focus();
     }
-  }
-  function connect() {
-    ws = new WebSocket(wsUrl);
-    ws.onopen = function () {
-      retry = 0;
-      ws.send(JSON.stringify({ type: "hello", token: saved.token, visitor_key: saved.visitor_key,
-        user_id: who.id, user_hash: who.hash, name: who.name, email: who.email,
-        last_seq: lastSeq, page: location.pathname,
-        tz: Intl.DateTimeFormat().resolvedOptions().timeZone }));
-    };
-    ws.onmessage = function (m) {
-      var f = JSON.parse(m.data);
-      if (f.type === "welcome") {
-        if (!f.resumed) { lastSeq = 0; log.innerHTML = ""; }
-        saved.token = f.token;
-        if (f.visitor_key) saved.visitor_key = f.visitor_key;
-        localStorage.setItem(KEY, JSON.stringify({ token: f.token, visitor_key: saved.visitor_key }));
-        status.textContent = f.state === "bot" ? "Assistant · usually instant" : "Waiting for a person";
-        ws.ready = true;
-        pending.splice(0).forEach(send);
-      } else if (f.type === "event") {
-        if (f.seq <= lastSeq) return;
-        lastSeq = f.seq;
-        render(f);
-      } else if (f.type === "queue") {
-        status.textContent = "Waiting · #" + f.position + " in line" +
-          (f.eta_seconds != null ? ", about " + Math.max(1, Math.ceil(f.eta_seconds / 60)) + " min" : "");
-      } else if (f.type === "typing") {
-        status.textContent = f.from + " is typing…";
-      } else if (f.type === "held") {
-        // The server could not save yet: show the bot's answer now; the saved copy follows.
-        add("bot held", null, f.answer.html);
-      } else if (f.type === "error") {
-        console.warn("frontdesk:", f.code, f.message);
+    launch.onclick = function () { setOpen(!panel.classList.contains("open")); };
+    $(".x").onclick = function () { setOpen(false); };
+    panel.addEventListener("keydown", function (e) { if (e.key === "Escape") setOpen(false); });
+    $(".human").onclick = function () { send({ type: "request_human" }); };
+    input.addEventListener("keydown", function (e) {
+      if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); submit(); }
+      else if (Date.now() - lastTyping > 3000 && ws && ws.ready) { lastTyping = Date.now(); ws.send('{"type":"typing"}'); }
+    });
+    $(".compose").onsubmit = function (e) { e.preventDefault(); submit(); };
+    function submit() {
+      var text = input.value.trim();
+      if (!text) return;
+      input.value = "";
+      var m = { type: "message", text: text, client_id: Date.now().toString(36) + Math.random().toString(36).slice(2, 8) };
+      saved.outbox.push(m);
+      persist();
+      pendingRow(m);
+      send(m);
+    }
+    function send(frame) { if (ws && ws.readyState === 1 && ws.ready) ws.send(JSON.stringify(frame)); }
+
+    function time(at) {
+      var d = at ? new Date(at) : new Date();
+      return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    }
+    function row(cls, at, label) {
+      var r = el("div", "row " + cls), m = el("div", "msg");
+      r.appendChild(m);
+      r.appendChild(el("div", "meta", (label ? label + " · " : "") + time(at)));
+      log.appendChild(r);
+      log.scrollTop = log.scrollHeight;
+      return m;
+    }
+    function pendingRow(m) {
+      var r = row("me pending", 0);
+      r.textContent = m.text; // visitor text is never HTML
+      r.parentNode.setAttribute("data-client-id", m.client_id);
+    }
+    function confirmed(clientId) {
+      saved.outbox = saved.outbox.filter(function (m) { return m.client_id !== clientId; });
+      persist();
+      var p = log.querySelector('.pending[data-client-id="' + CSS.escape(clientId) + '"]');
+      if (p) p.remove();
+    }
+    function notice(text) { log.appendChild(el("div", "notice", text)); log.scrollTop = log.scrollHeight; }
+    function arrived() { if (!panel.classList.contains("open")) { unread++; badge.textContent = String(unread); badge.hidden = false; } }
+    function buttons(parent, items) {
+      var acts = el("div", "acts");
+      items.forEach(function (it) { var b = el("button", null, it[0]); b.type = "button"; b.onclick = function () { it[1](b, acts); }; acts.appendChild(b); });
+      parent.appendChild(acts);
+      return acts;
+    }
+
+    function render(e) {
+      var m;
+      if (e.kind === "visitor_message") {
+        confirmed(e.client_id);
+        row("me", e.at).textContent = e.text;
+      } else if (e.kind === "visitor_choice") {
+        row("me", e.at).textContent = e.title;
+      } else if (e.kind === "agent_message") {
+        row("agent", e.at, e.agent).textContent = e.text;
+        arrived();
+      } else if (e.kind === "bot_answer") {
+        m = row("bot", e.at);
+        m.innerHTML = e.html; // rendered and sanitised by the server (bot answers only)
+        var items = (e.options || []).map(function (o) { return [o.title, function () { send({ type: "choose", option: o.id }); }]; });
+        if (e.offer_human) items.push([T.human, function () { send({ type: "request_human" }); }]);
+        if (items.length) buttons(m, items);
+        if (e.decision === "answer") feedback(m, e.seq);
+        if (e.decision === "offline") offlineForm();
+        arrived();
+      } else if (e.kind === "notice") {
+        var k = e.notice.notice;
+        notice(k === "queued" ? T.waiting + "…" : k === "assigned" ? e.notice.agent + " joined"
+          : k === "back_to_bot" ? "You're back with the assistant" : "Conversation closed");
+        status.textContent = k === "queued" ? T.waiting : k === "assigned" ? "Talking to " + e.notice.agent : T.bot;
+        if (k === "closed") ratingForm();
+      } else if (e.kind === "offline_message") {
+        var o = log.querySelector(".offline");
+        if (o) o.remove();
+        notice("Message sent: we'll reply to " + e.email);
+      } else if (e.kind === "rating") {
+        var f = log.querySelector(".rating");
+        if (f) f.replaceWith(el("div", "notice", T.rated));
       }
-    };
-    ws.onclose = function () {
-      status.textContent = "Reconnecting…";
-      var delay = Math.min(30000, 500 * Math.pow(2, retry++)) * (0.5 + Math.random() / 2);
-      setTimeout(connect, delay);
-    };
+    }
+    function feedback(m, seq) {
+      var wrap = el("div", "acts");
+      wrap.appendChild(el("span", "meta", T.helpful));
+      [[T.yes, true], [T.no, false]].forEach(function (p) {
+        var b = el("button", null, p[0]); b.type = "button";
+        b.onclick = function () { send({ type: "feedback", seq: seq, helpful: p[1] }); wrap.replaceWith(el("div", "meta", T.thanks)); };
+        wrap.appendChild(b);
+      });
+      m.appendChild(wrap);
+    }
+    function offlineForm() {
+      if (log.querySelector(".offline")) return;
+      var f = el("form", "form offline");
+      var email = el("input"); email.type = "email"; email.required = true; email.placeholder = T.email; email.setAttribute("aria-label", T.email);
+      if (who.email) email.value = who.email;
+      var text = el("textarea"); text.required = true; text.placeholder = T.message; text.setAttribute("aria-label", T.message);
+      var b = el("button", null, T.leave); b.type = "submit";
+      f.append(email, text, b);
+      f.onsubmit = function (e) { e.preventDefault(); send({ type: "leave_message", email: email.value, text: text.value }); f.remove(); };
+      log.appendChild(f);
+      log.scrollTop = log.scrollHeight;
+    }
+    function ratingForm() {
+      if (log.querySelector(".rating")) return;
+      var f = el("form", "form rating"), score = 0;
+      f.appendChild(el("div", null, T.rate));
+      var stars = el("div", "stars");
+      for (var i = 1; i <= 5; i++) (function (n) {
+        var s = el("button", null, "★"); s.type = "button"; s.setAttribute("aria-label", n + " of 5"); s.setAttribute("aria-pressed", "false");
+        s.onclick = function () { score = n; stars.querySelectorAll("button").forEach(function (x, j) { x.setAttribute("aria-pressed", String(j < n)); }); };
+        stars.appendChild(s);
+      })(i);
+      var c = el("textarea"); c.placeholder = T.comment; c.setAttribute("aria-label", T.comment);
+      var b = el("button", null, T.send); b.type = "submit";
+      f.append(stars, c, b);
+      f.onsubmit = function (e) { e.preventDefault(); if (score) send({ type: "rate", score: score, comment: c.value || undefined }); };
+      log.appendChild(f);
+    }
+
+    function greet() { if (settings.greeting !== false) notice(settings.greeting || T.greeting); }
+    saved.outbox.forEach(pendingRow);
+    greet();
+    if (settings.open) setOpen(true);
+
+    function connect() {
+      ws = new WebSocket(wsUrl);
+      ws.onopen = function () {
+        ws.send(JSON.stringify({ type: "hello", token: saved.token, visitor_key: saved.visitor_key,
+          user_id: who.id, user_hash: who.hash, name: who.name, email: who.email, last_seq: lastSeq,
+          page: location.pathname, tz: Intl.DateTimeFormat().resolvedOptions().timeZone }));
+      };
+      ws.onmessage = function (msg) {
+        var f = JSON.parse(msg.data);
+        if (f.type === "welcome") {
+          retry = 0;
+          if (!f.resumed && lastSeq > 0) {
+            // A new conversation (the old one is gone): start the transcript afresh.
+            lastSeq = 0;
+            log.querySelectorAll(".row:not(.pending),.form,.notice").forEach(function (n) { n.remove(); });
+            greet();
+          }
+          saved.token = f.token;
+          if (f.visitor_key) saved.visitor_key = f.visitor_key;
+          persist();
+          status.textContent = f.state === "bot" || f.state === "closed" ? T.bot : f.state === "queued" ? T.waiting : status.textContent;
+          ws.ready = true;
+          saved.outbox.forEach(send);
+        } else if (f.type === "event") {
+          if (f.seq <= lastSeq) return;
+          lastSeq = f.seq;
+          typing.textContent = "";
+          render(f);
+        } else if (f.type === "ack") {
+          confirmed(f.client_id);
+        } else if (f.type === "queue") {
+          status.textContent = T.waiting + " · #" + f.position + " in line" +
+            (f.eta_seconds != null ? ", about " + Math.max(1, Math.ceil(f.eta_seconds / 60)) + " min" : "");
+        } else if (f.type === "typing") {
+          typing.textContent = f.from + " is typing…";
+          clearTimeout(typingTimer);
+          typingTimer = setTimeout(function () { typing.textContent = ""; }, 4000);
+        } else if (f.type === "held") {
+          // Not saved yet (the server's store is down): show the answer now; the saved copy follows.
+          row("bot", 0).innerHTML = f.answer.html;
+        } else if (f.type === "error") {
+          console.warn("frontdesk:", f.code, f.message);
+        }
+      };
+      ws.onclose = function () {
+        ws.ready = false;
+        status.textContent = T.reconnecting;
+        // Exponential backoff with jitter, capped at 30 s.
+        var delay = Math.min(30000, 500 * Math.pow(2, retry++)) * (0.5 + Math.random() / 2);
+        setTimeout(connect, delay);
+      };
+    }
+    connect();
   }
-  connect();
 })();

@@ -20,6 +20,7 @@ pub(crate) const TRANSPORT_FRAME_LIMIT: usize = 64 * 1024;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(demo_page))
         .route("/widget.js", web::get().to(widget_js))
+        .route("/api/widget/allowed", web::get().to(widget_allowed))
         .route("/favicon.ico", web::get().to(no_content))
         .route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))
@@ -40,6 +41,22 @@ async fn widget_js() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/javascript; charset=utf-8")
         .body(WIDGET_JS)
+}
+
+/// Whether the page asking may embed the widget: 204 with CORS headers for allowed origins (the
+/// same list as `/ws`), 403 without them otherwise, so the widget can say so in the console
+/// instead of showing a panel that cannot connect.
+async fn widget_allowed(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if !origin_allowed(&req, &state.settings.allowed_origins) {
+        return HttpResponse::Forbidden().body("this origin may not embed the chat");
+    }
+    let mut response = HttpResponse::NoContent();
+    if let Some(origin) = req.headers().get(header::ORIGIN) {
+        response
+            .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone()))
+            .insert_header((header::VARY, "Origin"));
+    }
+    response.finish()
 }
 
 async fn no_content() -> HttpResponse {

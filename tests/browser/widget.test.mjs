@@ -69,14 +69,15 @@ async function startServer(extra = []) {
 /** The demo page with the widget's panel open. */
 async function openWidget(context, base) {
   const page = await context.newPage();
+  page.setDefaultTimeout(WAIT);
   await page.goto(base + "/");
   await page.locator(".launch").click({ timeout: WAIT });
   return page;
 }
 
 async function ask(page, text) {
-  await page.locator("form input").fill(text);
-  await page.locator("form input").press("Enter");
+  await page.locator(".compose textarea").fill(text);
+  await page.locator(".compose textarea").press("Enter");
 }
 
 /** An agent logged in (HTTP) with the console socket open, in its own browser context. */
@@ -111,17 +112,17 @@ test("a visitor asks on the demo page, sees the answer, and keeps the conversati
   try {
     const page = await openWidget(context, server.base);
     await ask(page, "how do I reset my password");
-    const answer = page.locator(".msg.bot").last();
+    const answer = page.locator(".bot .msg").last();
     await answer.waitFor({ timeout: WAIT });
     assert.match(await answer.innerText(), /password/i);
     await page.screenshot({ path: join(SHOTS, "widget-answer.png") });
 
     await page.reload();
     await page.locator(".launch").click({ timeout: WAIT });
-    await page.locator(".msg.bot").first().waitFor({ timeout: WAIT });
+    await page.locator(".bot .msg").first().waitFor({ timeout: WAIT });
     await page.waitForTimeout(300); // anything doubled would have arrived by now
-    assert.deepEqual(await page.locator(".msg.me").allInnerTexts(), ["how do I reset my password"]);
-    assert.equal(await page.locator(".msg.bot").count(), 1, "the answer shows once after the reload");
+    assert.deepEqual(await page.locator(".me .msg").allInnerTexts(), ["how do I reset my password"]);
+    assert.equal(await page.locator(".bot .msg").count(), 1, "the answer shows once after the reload");
   } finally {
     await context.close();
     server.stop();
@@ -136,7 +137,7 @@ test("talk to a person: the visitor sees the queue position, then the agent's re
     const page = await openWidget(context, server.base);
     const payload = '<img src=x onerror="window.__xss=1">';
     await ask(page, payload);
-    await page.locator(".msg.bot").first().waitFor({ timeout: WAIT });
+    await page.locator(".bot .msg").first().waitFor({ timeout: WAIT });
     await page.locator(".human").click();
     await page.locator(".status", { hasText: "#1 in line" }).waitFor({ timeout: WAIT });
     await page.screenshot({ path: join(SHOTS, "widget-queued.png") });
@@ -147,10 +148,11 @@ test("talk to a person: the visitor sees the queue position, then the agent's re
     await ann.send({ type: "claim", conversation });
     await page.locator(".notice", { hasText: "Ann joined" }).waitFor({ timeout: WAIT });
     await ann.send({ type: "reply", conversation, text: 'Hi, I am Ann <script>window.__xss=2</script>' });
-    const reply = page.locator(".msg.bot", { hasText: "Hi, I am Ann" });
+    const reply = page.locator(".agent .msg", { hasText: "Hi, I am Ann" });
     await reply.waitFor({ timeout: WAIT });
-    assert.equal(await reply.innerText(), "Ann: Hi, I am Ann <script>window.__xss=2</script>");
-    assert.equal(await page.locator(".msg.me").first().innerText(), payload, "the visitor's HTML is shown as text");
+    assert.equal(await reply.innerText(), "Hi, I am Ann <script>window.__xss=2</script>");
+    assert.match(await page.locator(".agent .meta").last().innerText(), /^Ann · /, "signed with the agent's name");
+    assert.equal(await page.locator(".me .msg").first().innerText(), payload, "the visitor's HTML is shown as text");
     assert.equal(await page.evaluate(() => window.__xss), undefined, "no payload ran");
     await page.screenshot({ path: join(SHOTS, "widget-agent-reply.png") });
   } finally {
