@@ -161,3 +161,112 @@ test("talk to a person: the visitor sees the queue position, then the agent's re
     server.stop();
   }
 });
+
+test("clarify options are buttons, and a pick gets its answer; on a phone the panel is full screen", async () => {
+  const server = await startServer();
+  // A phone that asks for reduced motion: the panel must be in place at once, no animation.
+  const context = await browser.newContext({ viewport: { width: 375, height: 740 }, reducedMotion: "reduce" });
+  try {
+    const page = await openWidget(context, server.base);
+    const box = await page.locator(".panel").boundingBox();
+    assert.deepEqual([box.x, box.y, box.width, box.height].map(Math.round), [0, 0, 375, 740], "full screen below 640 px");
+    await ask(page, "late");
+    const option = page.locator(".bot .acts button").first();
+    await option.waitFor();
+    const title = await option.innerText();
+    await option.click();
+    await page.locator(".me .msg", { hasText: title }).waitFor();
+    await page.locator(".bot .meta").nth(1).waitFor();
+    assert.equal(await page.locator(".bot .msg").count(), 2, "the clarify question and the answer");
+    await page.screenshot({ path: join(SHOTS, "widget-phone.png") });
+  } finally {
+    await context.close();
+    server.stop();
+  }
+});
+
+test("with nobody online the visitor leaves a message; a closed chat asks for a rating", async () => {
+  const server = await startServer(["--auto-assign", "false"]);
+  const context = await browser.newContext();
+  try {
+    const page = await openWidget(context, server.base);
+    await page.locator(".human").click();
+    const form = page.locator("form.offline");
+    await form.waitFor();
+    await form.locator("input").fill("ana@example.com");
+    await form.locator("textarea").fill("Please call me about my refund");
+    await form.locator("button").click();
+    await page.locator(".notice", { hasText: "we'll reply to ana@example.com" }).waitFor();
+    assert.equal(await page.locator("form.offline").count(), 0);
+
+    const ann = await agent(server.base);
+    await page.locator(".human").click();
+    const queue = await ann.until("f.type === 'queue' && f.items.length === 1");
+    const conversation = queue.items[0].conversation;
+    await ann.send({ type: "claim", conversation });
+    await page.locator(".notice", { hasText: "Ann joined" }).waitFor();
+    await ann.send({ type: "close", conversation, resolution: "solved" });
+    const rating = page.locator("form.rating");
+    await rating.waitFor();
+    await rating.locator("button[aria-label='5 of 5']").click();
+    await rating.locator("textarea").fill("Quick and kind");
+    await rating.locator("button[type=submit]").click();
+    await page.locator(".notice", { hasText: "Thank you!" }).waitFor();
+    const rated = await ann.until("f.type === 'conversation_event' && f.event.kind === 'rating'");
+    assert.equal(rated.event.score, 5);
+    assert.equal(rated.event.comment, "Quick and kind");
+    await ann.close();
+  } finally {
+    await context.close();
+    server.stop();
+  }
+});
+
+/** A site on another origin (127.0.0.2) whose page embeds the widget from `site.widgetFrom`. */
+async function foreignSite() {
+  const { createServer } = await import("node:http");
+  const site = { widgetFrom: "" };
+  const server = createServer((_, res) => {
+    res.writeHead(200, { "Content-Type": "text/html" });
+    res.end(`<!doctype html><title>Shop</title><p>Another site</p><script src="${site.widgetFrom}/widget.js" defer></script>`);
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.2", resolve));
+  site.origin = `http://127.0.0.2:${server.address().port}`;
+  site.close = () => server.close();
+  return site;
+}
+
+test("a site on another origin embeds the widget when allowed, and gets a console error when not", async () => {
+  const site = await foreignSite();
+  const allowed = await startServer(["--allowed-origins", site.origin]);
+  const refused = await startServer();
+  const context = await browser.newContext();
+  try {
+    site.widgetFrom = allowed.base;
+    const page = await context.newPage();
+    page.setDefaultTimeout(WAIT);
+    await page.goto(site.origin + "/");
+    await page.locator(".launch").click();
+    await ask(page, "how do I reset my password");
+    await page.locator(".bot .meta").first().waitFor();
+    assert.match(await page.locator(".bot .msg").last().innerText(), /password/i);
+
+    // A server that does not list the site: a clear console error, and no broken panel.
+    site.widgetFrom = refused.base;
+    const errors = [];
+    page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+    await page.goto(site.origin + "/");
+    await page.waitForFunction(() => true);
+    const deadline = Date.now() + WAIT;
+    while (!errors.some((e) => e.includes("may not use the chat")) && Date.now() < deadline) {
+      await page.waitForTimeout(100);
+    }
+    assert.ok(errors.some((e) => e.includes("may not use the chat")), JSON.stringify(errors));
+    assert.equal(await page.locator("[data-frontdesk]").count(), 0, "no panel that cannot connect");
+  } finally {
+    await context.close();
+    site.close();
+    allowed.stop();
+    refused.stop();
+  }
+});
