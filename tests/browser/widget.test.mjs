@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, cpSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { createHmac } from "node:crypto";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
@@ -50,8 +51,8 @@ after(async () => {
 });
 
 /** Starts `frontdesk serve` on a free port; resolves to {base, stop}. */
-async function startServer(extra = []) {
-  const child = spawn(BINARY, ["serve", "--port", "0", "--knowledge-base", join(work, "kb"),
+async function startServer(extra = [], port = 0) {
+  const child = spawn(BINARY, ["serve", "--port", String(port), "--knowledge-base", join(work, "kb"),
     "--agents-file", join(work, "agents.toml"), ...extra], { cwd: REPO, env: { ...process.env, RUST_LOG: "warn" } });
   const base = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("the server did not start in time")), WAIT);
@@ -63,7 +64,8 @@ async function startServer(extra = []) {
     });
     child.on("exit", (code) => reject(new Error(`the server exited with ${code}`)));
   });
-  return { base, stop: () => child.kill() };
+  const exited = new Promise((resolve) => child.on("exit", resolve));
+  return { base, port: Number(new URL(base).port), stop: () => child.kill(), stopped: () => { child.kill(); return exited; } };
 }
 
 /** The demo page with the widget's panel open. */
@@ -228,7 +230,8 @@ async function foreignSite() {
   const site = { widgetFrom: "" };
   const server = createServer((_, res) => {
     res.writeHead(200, { "Content-Type": "text/html" });
-    res.end(`<!doctype html><title>Shop</title><p>Another site</p><script src="${site.widgetFrom}/widget.js" defer></script>`);
+    const settings = site.settings ? `<script>window.frontdeskSettings = ${JSON.stringify(site.settings)};</script>` : "";
+    res.end(`<!doctype html><title>Shop</title><p>Another site</p>${settings}<script src="${site.widgetFrom}/widget.js" defer></script>`);
   });
   await new Promise((resolve) => server.listen(0, "127.0.0.2", resolve));
   site.origin = `http://127.0.0.2:${server.address().port}`;
@@ -268,5 +271,121 @@ test("a site on another origin embeds the widget when allowed, and gets a consol
     site.close();
     allowed.stop();
     refused.stop();
+  }
+});
+
+test("the server restarts mid-conversation (Redis store): nothing typed is lost or shown twice", async () => {
+  const redis = process.env.FRONTDESK_TEST_REDIS_URL;
+  assert.ok(redis, "this test needs a Redis: set FRONTDESK_TEST_REDIS_URL (scripts/test starts one)");
+  const store = ["--redis-url", redis, "--redis-prefix", "fdbrowser:" + Math.random().toString(16).slice(2)];
+  let server = await startServer(store);
+  const context = await browser.newContext();
+  try {
+    const page = await openWidget(context, server.base);
+    await ask(page, "how do I reset my password");
+    await page.locator(".bot .meta").first().waitFor();
+
+    await server.stopped();
+    await page.locator(".status", { hasText: "Reconnecting" }).waitFor();
+    await ask(page, "where is my order?");
+    await page.locator(".pending").waitFor(); // kept, not lost, while the server is away
+    server = await startServer(store, server.port);
+
+    await page.locator(".bot .meta").nth(1).waitFor({ timeout: 20_000 });
+    await page.waitForTimeout(500); // anything doubled would have arrived by now
+    assert.deepEqual(await page.locator(".me .msg").allInnerTexts(), ["how do I reset my password", "where is my order?"]);
+    assert.equal(await page.locator(".bot .msg").count(), 2);
+    assert.equal(await page.locator(".pending").count(), 0);
+    await page.reload();
+    await page.locator(".launch").click();
+    await page.locator(".bot .meta").nth(1).waitFor();
+    assert.equal(await page.locator(".me .msg").count(), 2, "after a reload too");
+  } finally {
+    await context.close();
+    server.stop();
+  }
+});
+
+test("a signed-in visitor's earlier conversation reaches the agent; a forged signature is refused", async () => {
+  const secret = "browser-test-identity-secret";
+  const sign = (id) => createHmac("sha256", secret).update(id).digest("hex");
+  const site = await foreignSite();
+  const server = await startServer(["--allowed-origins", site.origin, "--identity-secret", secret, "--auto-assign", "false"]);
+  site.widgetFrom = server.base;
+  const laptop = await browser.newContext();
+  const phone = await browser.newContext();
+  const stranger = await browser.newContext();
+  const ann = await agent(server.base);
+  try {
+    // Monday on the laptop.
+    site.settings = { visitor: { id: "user-42", name: "Ana", hash: sign("user-42") } };
+    let page = await laptop.newPage();
+    page.setDefaultTimeout(WAIT);
+    await page.goto(site.origin + "/");
+    await page.locator(".launch").click();
+    await ask(page, "how long does a refund take?");
+    await page.locator(".bot .meta").first().waitFor();
+
+    // Someone pretending to be user-42 without the site's signature: refused, chats as a guest.
+    site.settings = { visitor: { id: "user-42", hash: sign("user-43") } };
+    const fake = await stranger.newPage();
+    fake.setDefaultTimeout(WAIT);
+    const warnings = [];
+    fake.on("console", (m) => warnings.push(m.text()));
+    await fake.goto(site.origin + "/");
+    await fake.locator(".launch").click();
+    await ask(fake, "hello");
+    await fake.locator(".bot .meta").first().waitFor();
+    assert.ok(warnings.some((w) => w.includes("identity_refused")), JSON.stringify(warnings));
+
+    // Tuesday on the phone: the same person, signed by the site.
+    site.settings = { visitor: { id: "user-42", name: "Ana", hash: sign("user-42") } };
+    page = await phone.newPage();
+    page.setDefaultTimeout(WAIT);
+    await page.goto(site.origin + "/");
+    await page.locator(".launch").click();
+    await page.locator(".human").click();
+    const queue = await ann.until("f.type === 'queue' && f.items.length === 1");
+    assert.equal(queue.items[0].visitor.user_id, "user-42");
+    await ann.send({ type: "open", conversation: queue.items[0].conversation });
+    const header = await ann.until(`f.type === 'conversation' && f.conversation === '${queue.items[0].conversation}'`);
+    assert.equal(header.earlier.length, 1, "the laptop conversation, and not the stranger's");
+    assert.equal(header.earlier[0].first_message, "how long does a refund take?");
+  } finally {
+    await ann.close();
+    await laptop.close();
+    await phone.close();
+    await stranger.close();
+    site.close();
+    server.stop();
+  }
+});
+
+test("the widget works from the keyboard alone and stays within its size budget", async () => {
+  const { gzipSync } = await import("node:zlib");
+  const { readFileSync } = await import("node:fs");
+  const gz = gzipSync(readFileSync(join(REPO, "widget", "widget.js"))).length;
+  assert.ok(gz <= 25 * 1024, `widget.js is ${gz} bytes gzipped (budget 25 KB)`);
+
+  const server = await startServer();
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    page.setDefaultTimeout(WAIT);
+    await page.goto(server.base + "/");
+    await page.locator(".launch").focus();
+    await page.keyboard.press("Enter");
+    assert.equal(await page.locator(".panel").isVisible(), true);
+    assert.equal(await page.evaluate(() => document.querySelector("[data-frontdesk]").shadowRoot.activeElement.tagName), "TEXTAREA", "focus moves to the message box");
+    await page.keyboard.type("how do I reset my password");
+    await page.keyboard.press("Enter");
+    await page.locator(".bot .meta").first().waitFor();
+    assert.equal(await page.locator(".log").getAttribute("aria-live"), "polite", "new messages are announced");
+    await page.keyboard.press("Escape");
+    assert.equal(await page.locator(".panel").isVisible(), false);
+    assert.equal(await page.evaluate(() => document.querySelector("[data-frontdesk]").shadowRoot.activeElement.className), "launch", "focus returns to the launcher");
+  } finally {
+    await context.close();
+    server.stop();
   }
 });
