@@ -8,7 +8,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, cpSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, cpSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { createHmac } from "node:crypto";
 import { join, dirname } from "node:path";
@@ -35,6 +35,14 @@ before(async () => {
   // The sample knowledge base without business hours: the tests run at any time of day.
   cpSync(join(REPO, "knowledge_base"), join(work, "kb"), { recursive: true });
   rmSync(join(work, "kb", "hours.toml"));
+  // An editor's answer with HTML and a javascript: link in it: it must reach the page inert.
+  writeFileSync(join(work, "kb", "faq", "zebra-stickers.md"), [
+    "+++", 'id = "zebra-stickers"', 'title = "Do you sell zebra stickers?"',
+    'questions = ["do you sell zebra stickers", "zebra sticker for my wall", "where are the zebra stickers"]',
+    "+++",
+    'Not yet. <script>window.__xss = 3</script><img src=x onerror="window.__xss = 4">',
+    "[See the catalogue](javascript:window.__xss=5) or [our shop](https://example.com/shop).", "",
+  ].join("\n"));
   execFileSync(BINARY, ["agent", "add", "ann", "--name", "Ann", "--file", join(work, "agents.toml")], {
     input: "ann-password-1\n",
   });
@@ -384,6 +392,26 @@ test("the widget works from the keyboard alone and stays within its size budget"
     await page.keyboard.press("Escape");
     assert.equal(await page.locator(".panel").isVisible(), false);
     assert.equal(await page.evaluate(() => document.querySelector("[data-frontdesk]").shadowRoot.activeElement.className), "launch", "focus returns to the launcher");
+  } finally {
+    await context.close();
+    server.stop();
+  }
+});
+
+test("HTML in a knowledge-base answer reaches the page inert; safe links stay links", async () => {
+  const server = await startServer();
+  const context = await browser.newContext();
+  try {
+    const page = await openWidget(context, server.base);
+    await ask(page, "do you sell zebra stickers");
+    const answer = page.locator(".bot .msg", { hasText: "Not yet" });
+    await answer.waitFor();
+    assert.equal(await answer.locator("script, img").count(), 0, "raw HTML is dropped");
+    const hrefs = await answer.locator("a").evaluateAll((as) => as.map((a) => a.getAttribute("href")));
+    assert.ok(!hrefs.some((h) => h && h.startsWith("javascript:")), JSON.stringify(hrefs));
+    assert.ok(hrefs.includes("https://example.com/shop"), JSON.stringify(hrefs));
+    await answer.locator("a").first().click({ trial: true }).catch(() => {});
+    assert.equal(await page.evaluate(() => window.__xss), undefined, "nothing ran");
   } finally {
     await context.close();
     server.stop();
