@@ -425,13 +425,13 @@ fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         tracing::info!(faqs, "knowledge base loaded");
         let base = format!("http://{}:{}", settings.host, app.port());
         println!("frontdesk is running: open {base}/ (Ctrl-C stops it)");
-        if let Some(password) = demo_password {
-            println!(
-                "no agents in {}: demo agent `demo`, one-time password `{password}`; agents log \
-                 in with POST {base}/api/agent/login and work over {base}/ws/agent \
-                 (add real agents with `frontdesk agent add`)",
+        match demo_password {
+            Some(password) => println!(
+                "agent console: {base}/agent (no agents in {}: sign in as `demo` with the \
+                 one-time password `{password}`; add real agents with `frontdesk agent add`)",
                 settings.agents_file.display()
-            );
+            ),
+            None => println!("agent console: {base}/agent"),
         }
         actix_web::rt::spawn(async move {
             wait_for_signal().await;

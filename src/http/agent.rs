@@ -1,5 +1,6 @@
-//! The agents' HTTP side: login (a session cookie: HttpOnly, SameSite=Strict), logout, and the
-//! console websocket's handshake, which requires that cookie. Failed logins are limited per
+//! The agents' HTTP side: the console pages (`/agent` redirects to `/agent/login` without a
+//! session), login (a session cookie: HttpOnly, SameSite=Strict), logout, and the console
+//! websocket's handshake, which requires that cookie. Failed logins are limited per
 //! agent id and per client address, and the answer never says which of name or password was
 //! wrong.
 
@@ -13,6 +14,50 @@ use serde::Deserialize;
 
 use crate::startup::AppState;
 use crate::store::Presence;
+
+static CONSOLE_PAGE: &str = include_str!("../../widget/console.html");
+static CONSOLE_JS: &str = include_str!("../../widget/console.js");
+
+/// The console for a logged-in agent; anyone else goes to the sign-in page.
+pub async fn console_page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if session_agent(&req, &state).await.is_none() {
+        return HttpResponse::SeeOther()
+            .insert_header((actix_web::http::header::LOCATION, "/agent/login"))
+            .finish();
+    }
+    page()
+}
+
+pub async fn login_page() -> HttpResponse {
+    page()
+}
+
+fn page() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(actix_web::http::header::ContentType::html())
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .body(CONSOLE_PAGE)
+}
+
+pub async fn console_js() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/javascript; charset=utf-8")
+        .body(CONSOLE_JS)
+}
+
+/// Who is logged in: 200 with the agent, or 401 (the console then goes to the sign-in page).
+pub async fn me(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    match session_agent(&req, &state).await {
+        Some(agent) => {
+            HttpResponse::Ok().json(serde_json::json!({"id": agent.id, "name": agent.name}))
+        }
+        None => json_error(
+            actix_web::http::StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "log in first",
+        ),
+    }
+}
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "frontdesk_agent";

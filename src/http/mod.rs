@@ -1,6 +1,6 @@
 //! HTTP routes only, no business logic: the demo page and widget (embedded in the binary), health
 //! and readiness, metrics, the visitor websocket's handshake (origin and capacity checks), and
-//! the agents' login and console socket (`agent`).
+//! the agent console: its pages, login and socket (`agent`).
 
 mod agent;
 
@@ -26,6 +26,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(readyz))
         .route("/metrics", web::get().to(metrics))
         .route("/ws", web::get().to(visitor_socket))
+        .route("/agent", web::get().to(agent::console_page))
+        .route("/agent/login", web::get().to(agent::login_page))
+        .route("/agent/console.js", web::get().to(agent::console_js))
+        .route("/api/agent/me", web::get().to(agent::me))
         .route("/api/agent/login", web::post().to(agent::login))
         .route("/api/agent/logout", web::post().to(agent::logout))
         .route("/ws/agent", web::get().to(agent::agent_socket));

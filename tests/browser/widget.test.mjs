@@ -1,120 +1,13 @@
-// The widget in a real browser: Debian's headless Chromium driven by playwright-core, against the
-// real `frontdesk` binary (built by `cargo test --release`, started here on a free port) with the
-// sample knowledge base. The agent side is a real agent login and console websocket, opened from a
-// second browser context. Every wait has a timeout. Screenshots go to target/browser/.
+// The widget in a real browser against the real binary (see harness.mjs). The agent side is a
+// real agent login and console websocket, opened from a second browser context.
 //
 //   cd tests/browser && npm ci && node --test     (scripts/test does this)
 
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, cpSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { createHmac } from "node:crypto";
-import { join, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
-
-const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const BINARY = join(REPO, "target", "release", "frontdesk");
-const CHROMIUM = process.env.FRONTDESK_CHROMIUM || "/usr/bin/chromium";
-const SHOTS = join(REPO, "target", "browser");
-const WAIT = 10_000;
-
-let browser;
-let work;
-
-before(async () => {
-  assert.ok(existsSync(BINARY), `${BINARY} is missing: build it first (cargo build --release)`);
-  assert.ok(
-    existsSync(CHROMIUM),
-    `${CHROMIUM} is missing: install Debian's chromium (scripts/test does) or set FRONTDESK_CHROMIUM`,
-  );
-  mkdirSync(SHOTS, { recursive: true });
-  work = mkdtempSync(join(tmpdir(), "frontdesk-browser-"));
-  // The sample knowledge base without business hours: the tests run at any time of day.
-  cpSync(join(REPO, "knowledge_base"), join(work, "kb"), { recursive: true });
-  rmSync(join(work, "kb", "hours.toml"));
-  // An editor's answer with HTML and a javascript: link in it: it must reach the page inert.
-  writeFileSync(join(work, "kb", "faq", "zebra-stickers.md"), [
-    "+++", 'id = "zebra-stickers"', 'title = "Do you sell zebra stickers?"',
-    'questions = ["do you sell zebra stickers", "zebra sticker for my wall", "where are the zebra stickers"]',
-    "+++",
-    'Not yet. <script>window.__xss = 3</script><img src=x onerror="window.__xss = 4">',
-    "[See the catalogue](javascript:window.__xss=5) or [our shop](https://example.com/shop).", "",
-  ].join("\n"));
-  execFileSync(BINARY, ["agent", "add", "ann", "--name", "Ann", "--file", join(work, "agents.toml")], {
-    input: "ann-password-1\n",
-  });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
-});
-
-after(async () => {
-  await browser?.close();
-  if (work) rmSync(work, { recursive: true, force: true });
-});
-
-/** Starts `frontdesk serve` on a free port; resolves to {base, stop}. */
-async function startServer(extra = [], port = 0) {
-  const child = spawn(BINARY, ["serve", "--port", String(port), "--knowledge-base", join(work, "kb"),
-    "--agents-file", join(work, "agents.toml"), ...extra], { cwd: REPO, env: { ...process.env, RUST_LOG: "warn" } });
-  const base = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("the server did not start in time")), WAIT);
-    let out = "";
-    child.stdout.on("data", (chunk) => {
-      out += chunk;
-      const m = out.match(/frontdesk is running: open (http:\/\/127\.0\.0\.1:\d+)\//);
-      if (m) { clearTimeout(timer); resolve(m[1]); }
-    });
-    child.on("exit", (code) => reject(new Error(`the server exited with ${code}`)));
-  });
-  const exited = new Promise((resolve) => child.on("exit", resolve));
-  return { base, port: Number(new URL(base).port), stop: () => child.kill(), stopped: () => { child.kill(); return exited; } };
-}
-
-/** The demo page with the widget's panel open. */
-async function openWidget(context, base) {
-  const page = await context.newPage();
-  page.setDefaultTimeout(WAIT);
-  await page.goto(base + "/");
-  await page.locator(".launch").click({ timeout: WAIT });
-  return page;
-}
-
-async function ask(page, text) {
-  await page.locator(".compose textarea").fill(text);
-  await page.locator(".compose textarea").press("Enter");
-}
-
-/** An agent logged in (HTTP) with the console socket open, in its own browser context. */
-async function agent(base) {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await page.goto(base + "/healthz");
-  const login = await page.request.post(base + "/api/agent/login", { data: { id: "ann", password: "ann-password-1" } });
-  assert.equal(login.status(), 200);
-  await page.evaluate((url) => new Promise((resolve, reject) => {
-    window.frames_ = [];
-    window.agentWs = new WebSocket(url);
-    window.agentWs.onmessage = (m) => window.frames_.push(JSON.parse(m.data));
-    window.agentWs.onopen = resolve;
-    window.agentWs.onerror = reject;
-  }), base.replace("http", "ws") + "/ws/agent");
-  return {
-    async until(predicate) {
-      const handle = await page.waitForFunction(
-        (src) => window.frames_.find(new Function("f", "return " + src)),
-        predicate, { timeout: WAIT });
-      return handle.jsonValue();
-    },
-    send: (frame) => page.evaluate((f) => window.agentWs.send(JSON.stringify(f)), frame),
-    close: () => context.close(),
-  };
-}
+import { join } from "node:path";
+import { REPO, SHOTS, WAIT, browser, startServer, openWidget, ask, agent } from "./harness.mjs";
 
 test("a visitor asks on the demo page, sees the answer, and keeps the conversation across a reload", async () => {
   const server = await startServer();

@@ -1,0 +1,99 @@
+// The agent console (/agent) in a real browser, with a visitor on the widget in another browser
+// context: a whole support conversation from "talk to a person" to the rating (see harness.mjs).
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { SHOTS, WAIT, browser, startServer, openWidget, ask } from "./harness.mjs";
+
+/** The console signed in as ann (after one wrong password), on its queue. */
+async function signIn(context, base) {
+  const page = await context.newPage();
+  page.setDefaultTimeout(WAIT);
+  await page.goto(base + "/agent");
+  assert.ok(page.url().endsWith("/agent/login"), "no session: the console redirects to sign-in");
+  await page.fill("input[name=id]", "ann");
+  await page.fill("input[name=password]", "wrong-password");
+  await page.click("#login button");
+  await page.locator("#login .error", { hasText: "wrong name or password" }).waitFor();
+  await page.fill("input[name=password]", "ann-password-1");
+  await page.click("#login button");
+  await page.waitForURL(base + "/agent");
+  await page.locator("#me", { hasText: "Ann" }).waitFor();
+  return page;
+}
+
+test("an agent takes a chat in the console and runs it to the rating; notes stay internal; a reload loses nothing", async () => {
+  const server = await startServer(["--auto-assign", "false"]);
+  const visitorContext = await browser.newContext();
+  const agentContext = await browser.newContext();
+  try {
+    const console_ = await signIn(agentContext, server.base);
+    const widget = await openWidget(visitorContext, server.base);
+    await ask(widget, "this is useless!!!");
+    await widget.locator(".status", { hasText: "in line" }).waitFor();
+
+    // The queue shows the visitor with why they are waiting; the title counts them.
+    const item = console_.locator("#queue .item").first();
+    await item.waitFor();
+    assert.match(await item.innerText(), /frustrated/);
+    assert.match(await item.innerText(), /this is useless!!!/);
+    await console_.waitForFunction(() => document.title.startsWith("(1)"));
+    await item.click();
+    await console_.locator("#log .ev.visitor", { hasText: "this is useless!!!" }).waitFor();
+    assert.match(await console_.locator("#why").innerText(), /frustrated/);
+    await console_.locator("#claim").click();
+    await widget.locator(".notice", { hasText: "Ann joined" }).waitFor();
+    await console_.locator("#mine .item").first().waitFor();
+
+    // Reply, note, and the visitor's answer.
+    await console_.fill("#text", "Hi, I'm Ann. Sorry about that, let me help.");
+    await console_.press("#text", "Enter");
+    await widget.locator(".agent .msg", { hasText: "let me help" }).waitFor();
+    await console_.check("#asnote");
+    await console_.fill("#text", "Customer is upset, offer a discount");
+    await console_.press("#text", "Enter");
+    await console_.locator("#log .ev.note", { hasText: "offer a discount" }).waitFor();
+    await console_.uncheck("#asnote");
+    await ask(widget, "my parcel never arrived");
+    await console_.locator("#log .ev.visitor", { hasText: "my parcel never arrived" }).waitFor();
+    assert.equal(await widget.locator("text=offer a discount").count(), 0, "the note never reaches the visitor");
+
+    // Canned replies with "/".
+    await console_.fill("#text", "/order");
+    await console_.locator("#canned.open button", { hasText: "order-number" }).waitFor();
+    await console_.press("#text", "Enter");
+    assert.match(await console_.inputValue("#text"), /order number/);
+    await console_.press("#text", "Enter");
+    await widget.locator(".agent .msg", { hasText: "order number" }).waitFor();
+    await console_.screenshot({ path: join(SHOTS, "console-chat.png") });
+
+    // Reload the console mid-chat: the whole transcript, once.
+    await console_.reload();
+    await console_.locator("#mine .item").first().click();
+    await console_.locator("#log .ev.agent", { hasText: "order number" }).waitFor();
+    await console_.waitForTimeout(300);
+    assert.equal(await console_.locator("#log .ev.agent", { hasText: "let me help" }).count(), 1);
+    assert.equal(await console_.locator("#log .ev.note", { hasText: "offer a discount" }).count(), 1);
+
+    // Hand back: the bot answers again; then a person again, and close: the visitor rates.
+    await console_.locator("#handback").click();
+    await widget.locator(".notice", { hasText: "back with the assistant" }).waitFor();
+    await ask(widget, "how do I reset my password");
+    await widget.locator(".bot .msg", { hasText: /password/i }).last().waitFor();
+    await widget.locator(".human").click();
+    await console_.locator("#queue .item").first().click();
+    await console_.locator("#claim").click();
+    await widget.locator(".notice", { hasText: "Ann joined" }).nth(1).waitFor();
+    await console_.selectOption("#resolution", "solved");
+    await console_.locator("#close").click();
+    await widget.locator("form.rating").waitFor();
+    await widget.locator("form.rating button[aria-label='4 of 5']").click();
+    await widget.locator("form.rating button[type=submit]").click();
+    await widget.locator(".notice", { hasText: "Thank you!" }).waitFor();
+  } finally {
+    await visitorContext.close();
+    await agentContext.close();
+    server.stop();
+  }
+});

@@ -1,0 +1,307 @@
+// frontdesk agent console: plain JavaScript over /ws/agent (docs/protocol.md, "The agent
+// protocol"). Frames, mirrored:
+//   console -> server: presence {status}, open {conversation, last_seq?}, claim, reply {text},
+//                      note {text}, typing, transfer {agent | team}, hand_back,
+//                      close {resolution?}, followed_up   (all with {conversation})
+//   server -> console: welcome {agent, canned}, queue {items}, chats {items}, follow_ups {items},
+//                      agents {items}, conversation {..., earlier}, conversation_event
+//                      {conversation, event}, typing {conversation}, error {code, message}
+(function () {
+  "use strict";
+  var $ = function (id) { return document.getElementById(id); };
+  var onLogin = location.pathname === "/agent/login";
+
+  if (onLogin) {
+    var form = $("login");
+    form.classList.remove("hidden");
+    form.elements.id.focus();
+    form.onsubmit = function (e) {
+      e.preventDefault();
+      fetch("/api/agent/login", { method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ id: form.elements.id.value, password: form.elements.password.value }) })
+        .then(function (r) { return r.json().then(function (b) { return [r.ok, b]; }); })
+        .then(function (res) {
+          if (res[0]) location.href = "/agent";
+          else form.querySelector(".error").textContent = res[1].message || "Sign in failed";
+        })
+        .catch(function () { form.querySelector(".error").textContent = "The server cannot be reached"; });
+    };
+    return;
+  }
+
+  $("app").classList.remove("hidden");
+  var me = null, canned = [], team = [], current = null;
+  var queue = [], mine = [], followUps = [];
+  // Per conversation: header, events seen (by seq), unread count.
+  var convs = {};
+  var knownWaiting = null, ws, retry = 0, lastTyping = 0, baseTitle = document.title;
+
+  function conv(id) { return convs[id] || (convs[id] = { id: id, events: {}, lastSeq: 0, unread: 0, header: null, earlier: [] }); }
+  function el(tag, cls, text) { var n = document.createElement(tag); if (cls) n.className = cls; if (text != null) n.textContent = text; return n; }
+  function send(frame) { if (ws && ws.readyState === 1) ws.send(JSON.stringify(frame)); }
+  function ago(ms) { var s = Math.max(0, Math.round((Date.now() - ms) / 1000)); return s < 60 ? s + " s" : Math.round(s / 60) + " min"; }
+  function reasonBadge(reason) {
+    var r = reason || "";
+    var kind = r === "visitor_asked" ? ["asked", "asked"] : r === "frustrated" ? ["frustrated", "frustrated"]
+      : r === "repeated_misses" ? ["misses", "repeated misses"] : r.indexOf("rule:") === 0 ? ["rule", r]
+      : r.indexOf("team:") === 0 ? ["rule", r] : [r ? "" : "offline", r || "offline message"];
+    return el("span", "badge " + kind[0], kind[1]);
+  }
+  function who(v) { return (v && (v.name || v.email || v.user_id)) || "Visitor"; }
+
+  // ---- notifications: sound, title badge, browser notification for new waiting visitors ----
+  function alertNewVisitors(items) {
+    var ids = items.map(function (i) { return i.conversation; });
+    if (knownWaiting) {
+      var fresh = items.filter(function (i) { return knownWaiting.indexOf(i.conversation) < 0; });
+      if (fresh.length) {
+        beep();
+        if (window.Notification && Notification.permission === "granted" && document.hidden) {
+          new Notification("A visitor is waiting", { body: fresh[0].first_message || who(fresh[0].visitor) });
+        }
+      }
+    }
+    knownWaiting = ids;
+    document.title = (items.length ? "(" + items.length + ") " : "") + baseTitle;
+  }
+  function beep() {
+    try {
+      var ctx = new (window.AudioContext || window.webkitAudioContext)(), o = ctx.createOscillator(), g = ctx.createGain();
+      o.frequency.value = 880; g.gain.value = 0.05; o.connect(g); g.connect(ctx.destination); o.start(); o.stop(ctx.currentTime + 0.15);
+    } catch (e) { /* no audio: the title badge still shows */ }
+  }
+  if (window.Notification && Notification.permission === "default") {
+    document.addEventListener("click", function ask() { Notification.requestPermission(); document.removeEventListener("click", ask); });
+  }
+
+  // ---- lists ----
+  function renderLists() {
+    $("qcount").textContent = String(queue.length);
+    var q = $("queue"); q.innerHTML = "";
+    if (!queue.length) q.appendChild(el("div", "empty", "Nobody is waiting."));
+    queue.forEach(function (i) {
+      var b = el("button", "item" + (current === i.conversation ? " current" : ""));
+      b.type = "button"; b.dataset.conversation = i.conversation;
+      var line = el("div", "line"); line.append(el("span", "name", "#" + i.position + " " + who(i.visitor)), reasonBadge(i.reason),
+        el("span", "badge", i.waiting_since ? ago(i.waiting_since) : ""));
+      b.append(line, el("div", "first", i.first_message || "(no message yet)"));
+      if (i.visitor && i.visitor.page) b.appendChild(el("div", "first", "on " + i.visitor.page));
+      b.onclick = function () { openConv(i.conversation); };
+      q.appendChild(b);
+    });
+    var m = $("mine"); m.innerHTML = "";
+    if (!mine.length) m.appendChild(el("div", "empty", "No chats yet."));
+    mine.forEach(function (c) {
+      var b = el("button", "item" + (current === c.conversation ? " current" : ""));
+      b.type = "button"; b.dataset.conversation = c.conversation;
+      var line = el("div", "line"); line.append(el("span", "name", who(c.visitor)), reasonBadge(c.reason));
+      var u = conv(c.conversation).unread;
+      if (u) line.appendChild(el("span", "badge unread", String(u)));
+      b.appendChild(line);
+      b.onclick = function () { openConv(c.conversation); };
+      m.appendChild(b);
+    });
+    var f = $("followups"); f.innerHTML = "";
+    if (!followUps.length) f.appendChild(el("div", "empty", "None."));
+    followUps.forEach(function (c) {
+      var b = el("button", "item"); b.type = "button"; b.dataset.conversation = c.conversation;
+      b.append(el("div", "name", who(c.visitor)), el("div", "first", "offline message"));
+      b.onclick = function () { openConv(c.conversation); };
+      f.appendChild(b);
+    });
+  }
+
+  // ---- the open conversation ----
+  function openConv(id) {
+    current = id;
+    var c = conv(id);
+    c.unread = 0;
+    send({ type: "open", conversation: id, last_seq: c.lastSeq });
+    renderChat();
+    renderLists();
+    $("text").focus();
+  }
+  function isMine(id) { return mine.some(function (c) { return c.conversation === id; }); }
+  function renderChat() {
+    var c = current && conv(current);
+    ["top", "log", "composer"].forEach(function (x) { $(x).classList.toggle("hidden", !c); });
+    $("placeholder").classList.toggle("hidden", !!c);
+    if (!c) return;
+    var h = c.header || {};
+    $("title").textContent = who(h.visitor) + " · " + (h.state || "");
+    var why = "Why the bot let go: " + (h.reason || "—") + " · frustration " + (h.frustration != null ? Number(h.frustration).toFixed(2) : "—");
+    $("why").textContent = why;
+    var queued = h.state === "queued", owned = isMine(current);
+    $("claim").classList.toggle("hidden", !queued);
+    ["transfer", "handback", "resolution", "close"].forEach(function (x) { $(x).classList.toggle("hidden", !owned); });
+    $("followed").classList.toggle("hidden", !h.needs_follow_up);
+    var t = $("transfer"); t.innerHTML = "";
+    t.appendChild(new Option("Transfer to…", ""));
+    team.filter(function (a) { return me && a.id !== me.id; }).forEach(function (a) {
+      t.appendChild(new Option(a.name + " (" + a.presence + ", " + a.chats + "/" + a.capacity + ")", "agent:" + a.id));
+    });
+    var teams = {};
+    team.forEach(function (a) { a.teams.forEach(function (x) { teams[x] = 1; }); });
+    Object.keys(teams).forEach(function (x) { t.appendChild(new Option("Team " + x, "team:" + x)); });
+    var log = $("log"); log.innerHTML = "";
+    Object.keys(c.events).map(Number).sort(function (a, b) { return a - b; }).forEach(function (s) { log.appendChild(renderEvent(c.events[s])); });
+    log.scrollTop = log.scrollHeight;
+    var v = $("visitor"); v.innerHTML = "";
+    var info = h.visitor || {};
+    [["Name", info.name], ["E-mail", info.email], ["Verified id", info.user_id], ["Page", info.page], ["Time zone", info.tz], ["Language", info.locale]]
+      .forEach(function (p) { if (p[1]) { v.append(el("dt", null, p[0]), el("dd", null, p[1])); } });
+    var e = $("earlier"); e.innerHTML = "";
+    if (!c.earlier.length) e.appendChild(el("div", "empty", "None."));
+    c.earlier.forEach(function (x) {
+      var b = el("button", "item"); b.type = "button";
+      b.append(el("div", "name", new Date(x.created).toLocaleString() + " · " + x.state), el("div", "first", x.first_message || ""));
+      b.onclick = function () { openConv(x.conversation); };
+      e.appendChild(b);
+    });
+  }
+  function renderEvent(e) {
+    var k = e.kind, d, body;
+    if (k === "notice") {
+      var n = e.notice;
+      return el("div", "ev sys", n.notice === "queued" ? "Waiting for a person (" + n.reason + ")"
+        : n.notice === "assigned" ? n.agent + " joined" : n.notice === "back_to_bot" ? "Handed back to the bot"
+        : "Closed" + (n.resolution ? " (" + n.resolution + ")" : ""));
+    }
+    if (k === "feedback") return el("div", "ev sys", "Visitor found answer #" + e.answer_seq + (e.helpful ? " helpful" : " NOT helpful"));
+    if (k === "rating") return el("div", "ev sys", "Rated " + e.score + "/5" + (e.comment ? ": " + e.comment : ""));
+    var cls = k === "visitor_message" || k === "visitor_choice" || k === "offline_message" ? "visitor"
+      : k === "bot_answer" ? "bot" : k === "note" ? "note" : "agent";
+    d = el("div", "ev " + cls);
+    var label = cls === "visitor" ? "Visitor" : cls === "bot" ? "Bot · " + e.decision : k === "note" ? "Note · " + e.agent : e.agent;
+    d.appendChild(el("div", "who", label + " · " + new Date(e.at).toLocaleTimeString()));
+    body = el("div", "body");
+    if (k === "bot_answer") body.innerHTML = e.html; // server-rendered, sanitised
+    else if (k === "visitor_choice") body.textContent = "Picked: " + e.title;
+    else if (k === "offline_message") body.textContent = e.text + "\n— reply to " + e.email;
+    else body.textContent = e.text;
+    d.appendChild(body);
+    if (e.explanation) {
+      var det = el("details"); det.appendChild(el("summary", null, "Why the bot said this"));
+      det.appendChild(el("pre", null, JSON.stringify(e.explanation, null, 2)));
+      d.appendChild(det);
+    }
+    return d;
+  }
+
+  // ---- actions ----
+  function act(type, extra) { if (current) send(Object.assign({ type: type, conversation: current }, extra || {})); }
+  $("claim").onclick = function () { act("claim"); };
+  $("handback").onclick = function () { act("hand_back"); };
+  $("close").onclick = function () { act("close", { resolution: $("resolution").value }); };
+  $("followed").onclick = function () { act("followed_up"); };
+  $("transfer").onchange = function () {
+    var v = this.value; if (!v) return;
+    act("transfer", v.indexOf("agent:") === 0 ? { agent: v.slice(6) } : { team: v.slice(5) });
+    this.value = "";
+  };
+  $("presence").onchange = function () { send({ type: "presence", status: this.value }); };
+  $("logout").onclick = function () { fetch("/api/agent/logout", { method: "POST" }).finally(function () { location.href = "/agent/login"; }); };
+  $("asnote").onchange = function () { $("composer").classList.toggle("note", this.checked); };
+  var text = $("text"), cannedBox = $("canned"), cannedSel = 0;
+  function cannedMatches() {
+    var q = text.value.slice(1).toLowerCase();
+    return canned.filter(function (c) { return (c.id + " " + c.title).toLowerCase().indexOf(q) >= 0; });
+  }
+  function showCanned() {
+    var open = text.value.charAt(0) === "/" && text.value.indexOf("\n") < 0;
+    cannedBox.classList.toggle("open", open);
+    if (!open) return;
+    var list = cannedMatches(); cannedBox.innerHTML = "";
+    cannedSel = Math.min(cannedSel, Math.max(0, list.length - 1));
+    list.forEach(function (c, i) {
+      var b = el("button", i === cannedSel ? "sel" : "", "/" + c.id + " — " + c.title); b.type = "button"; b.setAttribute("role", "option");
+      b.onclick = function () { pickCanned(c); };
+      cannedBox.appendChild(b);
+    });
+  }
+  function pickCanned(c) { text.value = c.text; cannedBox.classList.remove("open"); text.focus(); }
+  text.addEventListener("input", function () {
+    showCanned();
+    if (current && Date.now() - lastTyping > 3000 && !$("asnote").checked) { lastTyping = Date.now(); act("typing"); }
+  });
+  text.addEventListener("keydown", function (e) {
+    if (cannedBox.classList.contains("open")) {
+      var list = cannedMatches();
+      if (e.key === "ArrowDown") { cannedSel = Math.min(cannedSel + 1, list.length - 1); showCanned(); e.preventDefault(); return; }
+      if (e.key === "ArrowUp") { cannedSel = Math.max(cannedSel - 1, 0); showCanned(); e.preventDefault(); return; }
+      if (e.key === "Enter" && list[cannedSel]) { pickCanned(list[cannedSel]); e.preventDefault(); return; }
+      if (e.key === "Escape") { cannedBox.classList.remove("open"); return; }
+    }
+    if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); submit(); }
+  });
+  $("composer").onsubmit = function (e) { e.preventDefault(); submit(); };
+  function submit() {
+    var t = text.value.trim();
+    if (!t || !current) return;
+    act($("asnote").checked ? "note" : "reply", { text: t });
+    text.value = "";
+  }
+
+  // ---- the socket ----
+  function connect() {
+    ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws/agent");
+    ws.onopen = function () { retry = 0; $("conn").textContent = "connected"; };
+    ws.onmessage = function (m) {
+      var f = JSON.parse(m.data), c;
+      if (f.type === "welcome") {
+        me = f.agent; canned = f.canned || [];
+        $("me").textContent = me.name;
+        // After a reconnect, catch up on the open conversation from where this page stopped.
+        if (current) send({ type: "open", conversation: current, last_seq: conv(current).lastSeq });
+        send({ type: "presence", status: $("presence").value });
+      } else if (f.type === "queue") {
+        queue = f.items; alertNewVisitors(queue); renderLists();
+        if (current) renderChat();
+      } else if (f.type === "chats") {
+        mine = f.items; renderLists(); if (current) renderChat();
+      } else if (f.type === "follow_ups") {
+        followUps = f.items; renderLists();
+      } else if (f.type === "agents") {
+        team = f.items; if (current) renderChat();
+      } else if (f.type === "conversation") {
+        c = conv(f.conversation); c.header = f; c.earlier = f.earlier || [];
+        if (f.conversation === current) renderChat();
+      } else if (f.type === "conversation_event") {
+        c = conv(f.conversation);
+        if (c.events[f.event.seq]) return; // already shown: nothing doubles
+        c.events[f.event.seq] = f.event;
+        c.lastSeq = Math.max(c.lastSeq, f.event.seq);
+        if (f.event.kind === "notice" && c.header) {
+          var n = f.event.notice.notice;
+          c.header.state = n === "queued" ? "queued" : n === "assigned" ? "assigned" : n === "back_to_bot" ? "bot" : "closed";
+        }
+        if (f.conversation === current) {
+          var log = $("log"), atEnd = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+          renderChat();
+          if (!atEnd) log.scrollTop = log.scrollTop;
+          $("typing").textContent = "";
+        } else if (f.event.kind === "visitor_message") {
+          c.unread++; renderLists();
+        }
+      } else if (f.type === "typing") {
+        if (f.conversation === current) {
+          $("typing").textContent = "The visitor is typing…";
+          setTimeout(function () { $("typing").textContent = ""; }, 4000);
+        }
+      } else if (f.type === "error") {
+        $("conn").textContent = f.message;
+        setTimeout(function () { $("conn").textContent = "connected"; }, 4000);
+      }
+    };
+    ws.onclose = function (e) {
+      $("conn").textContent = "reconnecting…";
+      // The session expired or was ended: back to the sign-in page.
+      fetch("/api/agent/me").then(function (r) {
+        if (r.status === 401) { location.href = "/agent/login"; return; }
+        var delay = Math.min(30000, 500 * Math.pow(2, retry++)) * (0.5 + Math.random() / 2);
+        setTimeout(connect, delay);
+      }).catch(function () { setTimeout(connect, Math.min(30000, 1000 * Math.pow(2, retry++))); });
+    };
+  }
+  connect();
+})();
