@@ -6,20 +6,20 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { SHOTS, WAIT, browser, startServer, openWidget, ask } from "./harness.mjs";
 
-/** The console signed in as ann (after one wrong password), on its queue. */
-async function signIn(context, base) {
+/** The console signed in as `id` (after one wrong password), on its queue. */
+async function signIn(context, base, id = "ann") {
   const page = await context.newPage();
   page.setDefaultTimeout(WAIT);
   await page.goto(base + "/agent");
   assert.ok(page.url().endsWith("/agent/login"), "no session: the console redirects to sign-in");
-  await page.fill("input[name=id]", "ann");
+  await page.fill("input[name=id]", id);
   await page.fill("input[name=password]", "wrong-password");
   await page.click("#login button");
   await page.locator("#login .error", { hasText: "wrong name or password" }).waitFor();
-  await page.fill("input[name=password]", "ann-password-1");
+  await page.fill("input[name=password]", id + "-password-1");
   await page.click("#login button");
   await page.waitForURL(base + "/agent");
-  await page.locator("#me", { hasText: "Ann" }).waitFor();
+  await page.locator("#me", { hasText: id === "ann" ? "Ann" : "Bob" }).waitFor();
   return page;
 }
 
@@ -94,6 +94,37 @@ test("an agent takes a chat in the console and runs it to the rating; notes stay
   } finally {
     await visitorContext.close();
     await agentContext.close();
+    server.stop();
+  }
+});
+
+test("two agents race to claim one chat: exactly one gets it, the other sees it leave the queue", async () => {
+  const server = await startServer(["--auto-assign", "false"]);
+  const visitorContext = await browser.newContext();
+  const annContext = await browser.newContext();
+  const bobContext = await browser.newContext();
+  try {
+    const ann = await signIn(annContext, server.base, "ann");
+    const bob = await signIn(bobContext, server.base, "bob");
+    const widget = await openWidget(visitorContext, server.base);
+    await widget.locator(".human").click();
+    for (const page of [ann, bob]) {
+      await page.locator("#queue .item").first().click();
+      await page.locator("#claim").waitFor();
+    }
+    await Promise.all([ann.locator("#claim").click(), bob.locator("#claim").click()]);
+    const joined = widget.locator(".notice", { hasText: "joined" });
+    await joined.waitFor();
+    const winner = (await joined.innerText()).startsWith("Ann") ? ann : bob;
+    const loser = winner === ann ? bob : ann;
+    await winner.locator("#mine .item").first().waitFor();
+    await loser.locator("#queue .empty").waitFor();
+    assert.equal(await loser.locator("#mine .item").count(), 0, "the loser got nothing");
+    assert.equal(await joined.count(), 1, "the visitor was joined once");
+  } finally {
+    await visitorContext.close();
+    await annContext.close();
+    await bobContext.close();
     server.stop();
   }
 });

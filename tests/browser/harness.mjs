@@ -40,9 +40,11 @@ before(async () => {
     'Not yet. <script>window.__xss = 3</script><img src=x onerror="window.__xss = 4">',
     "[See the catalogue](javascript:window.__xss=5) or [our shop](https://example.com/shop).", "",
   ].join("\n"));
-  execFileSync(BINARY, ["agent", "add", "ann", "--name", "Ann", "--file", join(work, "agents.toml")], {
-    input: "ann-password-1\n",
-  });
+  for (const [id, name] of [["ann", "Ann"], ["bob", "Bob"]]) {
+    execFileSync(BINARY, ["agent", "add", id, "--name", name, "--file", join(work, "agents.toml")], {
+      input: `${id}-password-1\n`,
+    });
+  }
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
