@@ -165,14 +165,19 @@ pub enum AgentFrame {
     Claim {
         conversation: String,
     },
+    /// `client_id` (1-64 characters, chosen by the console) makes a resend idempotent.
     Reply {
         conversation: String,
         text: String,
+        #[serde(default)]
+        client_id: Option<String>,
     },
     /// An internal note: never sent to the visitor.
     Note {
         conversation: String,
         text: String,
+        #[serde(default)]
+        client_id: Option<String>,
     },
     Typing {
         conversation: String,

@@ -1,7 +1,7 @@
 // frontdesk agent console: plain JavaScript over /ws/agent (docs/protocol.md, "The agent
 // protocol"). Frames, mirrored:
-//   console -> server: presence {status}, open {conversation, last_seq?}, claim, reply {text},
-//                      note {text}, typing, transfer {agent | team}, hand_back,
+//   console -> server: presence {status}, open {conversation, last_seq?}, claim,
+//                      reply {text, client_id}, note {text, client_id}, typing, transfer {agent | team}, hand_back,
 //                      close {resolution?}, followed_up   (all with {conversation})
 //   server -> console: welcome {agent, canned}, queue {items}, chats {items}, follow_ups {items},
 //                      agents {items}, conversation {..., earlier}, conversation_event
@@ -35,6 +35,11 @@
   // Per conversation: header, events seen (by seq), unread count.
   var convs = {};
   var knownWaiting = null, ws, retry = 0, lastTyping = 0, baseTitle = document.title;
+  // Replies and notes not yet confirmed by the server: kept across reloads and resent after every
+  // (re)connect with the same client_id, which the server never stores twice.
+  var outbox = [];
+  function outboxKey() { return "frontdesk:agent-outbox:" + (me ? me.id : ""); }
+  function saveOutbox() { try { localStorage.setItem(outboxKey(), JSON.stringify(outbox)); } catch (e) { /* private mode */ } }
 
   function conv(id) { return convs[id] || (convs[id] = { id: id, events: {}, lastSeq: 0, unread: 0, header: null, earlier: [] }); }
   function el(tag, cls, text) { var n = document.createElement(tag); if (cls) n.className = cls; if (text != null) n.textContent = text; return n; }
@@ -145,6 +150,11 @@
     Object.keys(teams).forEach(function (x) { t.appendChild(new Option("Team " + x, "team:" + x)); });
     var log = $("log"); log.innerHTML = "";
     Object.keys(c.events).map(Number).sort(function (a, b) { return a - b; }).forEach(function (s) { log.appendChild(renderEvent(c.events[s])); });
+    outbox.filter(function (o) { return o.conversation === current; }).forEach(function (o) {
+      var p = el("div", "ev pending " + (o.type === "note" ? "note" : "agent"));
+      p.append(el("div", "who", "sending…"), el("div", "body", o.text));
+      log.appendChild(p);
+    });
     log.scrollTop = log.scrollHeight;
     var v = $("visitor"); v.innerHTML = "";
     var info = h.visitor || {};
@@ -238,8 +248,13 @@
   function submit() {
     var t = text.value.trim();
     if (!t || !current) return;
-    act($("asnote").checked ? "note" : "reply", { text: t });
+    var frame = { type: $("asnote").checked ? "note" : "reply", conversation: current, text: t,
+      client_id: Date.now().toString(36) + Math.random().toString(36).slice(2, 8) };
+    outbox.push(frame);
+    saveOutbox();
+    send(frame);
     text.value = "";
+    renderChat();
   }
 
   // ---- the socket ----
@@ -251,6 +266,8 @@
       if (f.type === "welcome") {
         me = f.agent; canned = f.canned || [];
         $("me").textContent = me.name;
+        try { outbox = JSON.parse(localStorage.getItem(outboxKey()) || "[]"); } catch (e) { outbox = []; }
+        outbox.forEach(send);
         // After a reconnect, catch up on the open conversation from where this page stopped.
         if (current) send({ type: "open", conversation: current, last_seq: conv(current).lastSeq });
         send({ type: "presence", status: $("presence").value });
@@ -258,7 +275,11 @@
         queue = f.items; alertNewVisitors(queue); renderLists();
         if (current) renderChat();
       } else if (f.type === "chats") {
-        mine = f.items; renderLists(); if (current) renderChat();
+        mine = f.items;
+        // A reply to a chat that is no longer ours can never be stored: stop resending it.
+        outbox = outbox.filter(function (o) { return o.type === "note" || isMine(o.conversation); });
+        saveOutbox();
+        renderLists(); if (current) renderChat();
       } else if (f.type === "follow_ups") {
         followUps = f.items; renderLists();
       } else if (f.type === "agents") {
@@ -271,6 +292,10 @@
         if (c.events[f.event.seq]) return; // already shown: nothing doubles
         c.events[f.event.seq] = f.event;
         c.lastSeq = Math.max(c.lastSeq, f.event.seq);
+        if (f.event.client_id && (f.event.kind === "agent_message" || f.event.kind === "note")) {
+          outbox = outbox.filter(function (o) { return o.client_id !== f.event.client_id; });
+          saveOutbox();
+        }
         if (f.event.kind === "notice" && c.header) {
           var n = f.event.notice.notice;
           c.header.state = n === "queued" ? "queued" : n === "assigned" ? "assigned" : n === "back_to_bot" ? "bot" : "closed";

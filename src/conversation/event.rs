@@ -63,11 +63,16 @@ pub enum EventBody {
     AgentMessage {
         agent: String,
         text: String,
+        /// The console's id for it: a resend is not stored twice.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
     },
     /// An agent's internal note: never sent to the visitor.
     Note {
         agent: String,
         text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
     },
     Notice {
         notice: Notice,
@@ -168,6 +173,7 @@ mod tests {
             body: EventBody::Note {
                 agent: "a".into(),
                 text: "vip".into(),
+                client_id: None,
             },
         };
         assert_eq!(note.for_visitor(), None);
@@ -191,10 +197,12 @@ mod tests {
             EventBody::AgentMessage {
                 agent: "a".into(),
                 text: "t".into(),
+                client_id: Some("c-1".into()),
             },
             EventBody::Note {
                 agent: "a".into(),
                 text: "t".into(),
+                client_id: None,
             },
             EventBody::Notice {
                 notice: Notice::BackToBot,

@@ -198,35 +198,44 @@ impl Conversations {
             .map(|_| Outcome::Done)
     }
 
-    /// The owning agent writes to the visitor.
+    /// The owning agent writes to the visitor. A resend with the same `client_id` stores
+    /// nothing (the console resends what it could not confirm after a reconnect).
     pub async fn agent_reply(
         &self,
         id: &ConversationId,
         agent: &Agent,
         text: String,
+        client_id: Option<String>,
     ) -> StoreResult<Outcome> {
+        let key = client_id.as_ref().map(|c| format!("agent:{c}"));
         let body = EventBody::AgentMessage {
             agent: agent.name.clone(),
             text,
+            client_id,
         };
-        Ok(self
+        let stored = self
             .store
-            .append_if_owner(id, &agent.id, body)
-            .await?
-            .is_some()
-            .into())
+            .append_once(id, body, key.as_deref(), Some(&agent.id))
+            .await?;
+        Ok(stored.is_some().into())
     }
 
     /// An internal note: any agent may leave one; the visitor never sees it.
-    pub async fn note(&self, id: &ConversationId, agent: &Agent, text: String) -> StoreResult<()> {
+    pub async fn note(
+        &self,
+        id: &ConversationId,
+        agent: &Agent,
+        text: String,
+        client_id: Option<String>,
+    ) -> StoreResult<()> {
+        let key = client_id.as_ref().map(|c| format!("agent:{c}"));
+        let body = EventBody::Note {
+            agent: agent.name.clone(),
+            text,
+            client_id,
+        };
         self.store
-            .append(
-                id,
-                EventBody::Note {
-                    agent: agent.name.clone(),
-                    text,
-                },
-            )
+            .append_once(id, body, key.as_deref(), None)
             .await
             .map(drop)
     }

@@ -280,6 +280,7 @@ impl Conversations {
                     let body = EventBody::Note {
                         agent: "bot".into(),
                         text: explanation.summary(),
+                        client_id: None,
                     };
                     self.store.append(id, body).await?;
                 }

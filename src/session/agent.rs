@@ -585,24 +585,43 @@ async fn handle(
                 .await
                 .map(|()| Outcome::Done)
         }
-        AgentFrame::Reply { conversation, text } | AgentFrame::Note { conversation, text }
-            if text.trim().is_empty() || text.len() > MAX_TEXT =>
+        AgentFrame::Reply {
+            text, client_id, ..
+        }
+        | AgentFrame::Note {
+            text, client_id, ..
+        } if text.trim().is_empty()
+            || text.len() > MAX_TEXT
+            || client_id
+                .as_ref()
+                .is_some_and(|c| c.is_empty() || c.len() > 64) =>
         {
-            let _ = conversation;
             return error(
                 session,
                 ErrorCode::Invalid,
-                &format!("a message needs 1 to {MAX_TEXT} characters"),
+                &format!("a message needs 1 to {MAX_TEXT} characters (client_id: 1 to 64)"),
             )
             .await;
         }
-        AgentFrame::Reply { conversation, text } => match parse(&conversation) {
-            Some(id) => conversations.agent_reply(&id, &agent, text).await,
+        AgentFrame::Reply {
+            conversation,
+            text,
+            client_id,
+        } => match parse(&conversation) {
+            Some(id) => {
+                conversations
+                    .agent_reply(&id, &agent, text, client_id)
+                    .await
+            }
             None => return error(session, ErrorCode::NotFound, "no such conversation").await,
         },
-        AgentFrame::Note { conversation, text } => match parse(&conversation) {
+        AgentFrame::Note {
+            conversation,
+            text,
+            client_id,
+        } => match parse(&conversation) {
             Some(id) => conversations
-                .note(&id, &agent, text)
+                .note(&id, &agent, text, client_id)
                 .await
                 .map(|()| Outcome::Done),
             None => return error(session, ErrorCode::NotFound, "no such conversation").await,

@@ -298,30 +298,33 @@ pub async fn capacity_ownership_and_transfers_are_enforced(store: Arc<dyn Store>
     let reply = |who: &str| EventBody::AgentMessage {
         agent: who.into(),
         text: "hi".into(),
+        client_id: Some("r-1".into()),
     };
     assert!(
         store
-            .append_if_owner(&a, "ann", reply("Ann"))
+            .append_once(&a, reply("Ann"), Some("a:r-1"), Some("ann"))
             .await
             .unwrap()
             .is_none(),
         "after the transfer, Ann no longer writes to it"
     );
     let written = store
-        .append_if_owner(&a, "cid", reply("Cid"))
+        .append_once(&a, reply("Cid"), Some("a:r-1"), Some("cid"))
         .await
         .unwrap();
-    assert!(matches!(written, Some(e) if e.body == reply("Cid")));
-    store
-        .append(
-            &a,
-            EventBody::AgentMessage {
-                agent: "Cid".into(),
-                text: "hi".into(),
-            },
-        )
+    let Some(Appended::New(first)) = written else {
+        panic!("stored: {written:?}")
+    };
+    assert_eq!(first.body, reply("Cid"));
+    let again = store
+        .append_once(&a, reply("Cid"), Some("a:r-1"), Some("cid"))
         .await
         .unwrap();
+    assert_eq!(
+        again,
+        Some(Appended::Duplicate { seq: first.seq }),
+        "a resend stores nothing"
+    );
     assert!(store.get(&a).await.unwrap().unwrap().agent_answered);
     let loads: Vec<(String, usize)> = store
         .agents()

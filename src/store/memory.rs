@@ -206,17 +206,30 @@ impl Store for MemoryStore {
         Ok(event)
     }
 
-    async fn append_if_owner(
+    async fn append_once(
         &self,
         id: &ConversationId,
-        agent: &str,
         body: EventBody,
-    ) -> StoreResult<Option<Event>> {
+        client_key: Option<&str>,
+        owner: Option<&str>,
+    ) -> StoreResult<Option<Appended>> {
         let mut state = self.lock();
         let e = entry(&mut state, id)?;
-        let owns = e.conversation.state == ConversationState::Assigned
-            && e.conversation.agent.as_deref() == Some(agent);
-        Ok(owns.then(|| push(e, body)))
+        let owns = owner.is_none_or(|agent| {
+            e.conversation.state == ConversationState::Assigned
+                && e.conversation.agent.as_deref() == Some(agent)
+        });
+        if !owns {
+            return Ok(None);
+        }
+        if let Some(&seq) = client_key.and_then(|k| e.client_ids.get(k)) {
+            return Ok(Some(Appended::Duplicate { seq }));
+        }
+        let event = push(e, body);
+        if let Some(key) = client_key {
+            e.client_ids.insert(key.to_owned(), event.seq);
+        }
+        Ok(Some(Appended::New(event)))
     }
 
     async fn append_visitor_message(

@@ -272,14 +272,17 @@ pub trait Store: Send + Sync + 'static {
     /// `AgentMessage` marks the assignment answered; an `OfflineMessage` marks the conversation
     /// as needing a follow-up.
     async fn append(&self, id: &ConversationId, body: EventBody) -> StoreResult<Event>;
-    /// Appends `body` only while `agent` owns the conversation (in one atomic step): `None` when
-    /// they don't. How agents write, so a reply never lands after the chat moved on.
-    async fn append_if_owner(
+    /// Appends `body` in one atomic step, once per `client_key` (a resend with the same key
+    /// stores nothing: `Duplicate`) and, with `owner`, only while that agent owns the
+    /// conversation (`None` when they don't). How agents write: a resent reply never doubles
+    /// and a reply never lands after the chat moved on.
+    async fn append_once(
         &self,
         id: &ConversationId,
-        agent: &str,
         body: EventBody,
-    ) -> StoreResult<Option<Event>>;
+        client_key: Option<&str>,
+        owner: Option<&str>,
+    ) -> StoreResult<Option<Appended>>;
     /// Appends a visitor message unless its `client_id` is already in the log.
     async fn append_visitor_message(
         &self,

@@ -425,16 +425,15 @@ impl Store for RedisStore {
         }
     }
 
-    async fn append_if_owner(
+    async fn append_once(
         &self,
         id: &ConversationId,
-        agent: &str,
         body: EventBody,
-    ) -> StoreResult<Option<Event>> {
-        match self.append_body(id, &body, "", agent).await? {
-            Some(Appended::New(event)) => Ok(Some(event)),
-            _ => Ok(None),
-        }
+        client_key: Option<&str>,
+        owner: Option<&str>,
+    ) -> StoreResult<Option<Appended>> {
+        self.append_body(id, &body, client_key.unwrap_or(""), owner.unwrap_or(""))
+            .await
     }
 
     async fn append_visitor_message(

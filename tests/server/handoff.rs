@@ -384,3 +384,29 @@ async fn agents_see_the_visitors_earlier_conversations_and_only_theirs() {
     assert_eq!(earlier[0]["conversation"], before.conversation.as_str());
     assert_eq!(earlier[0]["first_message"], "how long does a refund take?");
 }
+
+#[actix_web::test]
+async fn a_resent_agent_reply_is_stored_once() {
+    let app = spawn_redis_app(|_| {}).await;
+    let mut ann = app.agent("ann").await;
+    let mut v = waiting_visitor(&app).await;
+    claim(&mut ann, &v.conversation).await;
+    for _ in 0..2 {
+        ann.act(
+            "reply",
+            &v.conversation,
+            json!({"text": "one moment please", "client_id": "r-7"}),
+        )
+        .await;
+    }
+    ann.act(
+        "reply",
+        &v.conversation,
+        json!({"text": "done", "client_id": "r-8"}),
+    )
+    .await;
+    let first = v.until(|f| f["kind"] == "agent_message").await;
+    assert_eq!(first["text"], "one moment please");
+    let next = v.until(|f| f["kind"] == "agent_message").await;
+    assert_eq!(next["text"], "done", "the resend was not stored again");
+}
