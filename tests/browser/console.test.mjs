@@ -112,7 +112,9 @@ test("two agents race to claim one chat: exactly one gets it, the other sees it 
       await page.locator("#queue .item").first().click();
       await page.locator("#claim").waitFor();
     }
-    await Promise.all([ann.locator("#claim").click(), bob.locator("#claim").click()]);
+    // Both press Claim at the same moment (the button of whoever loses disappears at once, so
+    // press it from script rather than wait for it to be clickable).
+    await Promise.all([ann, bob].map((p) => p.evaluate(() => document.getElementById("claim").click())));
     const joined = widget.locator(".notice", { hasText: "joined" });
     await joined.waitFor();
     const winner = (await joined.innerText()).startsWith("Ann") ? ann : bob;

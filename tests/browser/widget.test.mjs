@@ -79,7 +79,7 @@ test("clarify options are buttons, and a pick gets its answer; on a phone the pa
     const title = await option.innerText();
     await option.click();
     await page.locator(".me .msg", { hasText: title }).waitFor();
-    await page.locator(".bot .meta").nth(1).waitFor();
+    await page.locator(".row.bot").nth(1).waitFor();
     assert.equal(await page.locator(".bot .msg").count(), 2, "the clarify question and the answer");
     await page.screenshot({ path: join(SHOTS, "widget-phone.png") });
   } finally {
@@ -152,7 +152,7 @@ test("a site on another origin embeds the widget when allowed, and gets a consol
     await page.goto(site.origin + "/");
     await page.locator(".launch").click();
     await ask(page, "how do I reset my password");
-    await page.locator(".bot .meta").first().waitFor();
+    await page.locator(".row.bot").first().waitFor();
     assert.match(await page.locator(".bot .msg").last().innerText(), /password/i);
 
     // A server that does not list the site: a clear console error, and no broken panel.
@@ -184,7 +184,7 @@ test("the server restarts mid-conversation (Redis store): nothing typed is lost 
   try {
     const page = await openWidget(context, server.base);
     await ask(page, "how do I reset my password");
-    await page.locator(".bot .meta").first().waitFor();
+    await page.locator(".row.bot").first().waitFor();
 
     await server.stopped();
     await page.locator(".status", { hasText: "Reconnecting" }).waitFor();
@@ -192,14 +192,14 @@ test("the server restarts mid-conversation (Redis store): nothing typed is lost 
     await page.locator(".pending").waitFor(); // kept, not lost, while the server is away
     server = await startServer(store, server.port);
 
-    await page.locator(".bot .meta").nth(1).waitFor({ timeout: 20_000 });
+    await page.locator(".row.bot").nth(1).waitFor({ timeout: 20_000 });
     await page.waitForTimeout(500); // anything doubled would have arrived by now
     assert.deepEqual(await page.locator(".me .msg").allInnerTexts(), ["how do I reset my password", "where is my order?"]);
     assert.equal(await page.locator(".bot .msg").count(), 2);
     assert.equal(await page.locator(".pending").count(), 0);
     await page.reload();
     await page.locator(".launch").click();
-    await page.locator(".bot .meta").nth(1).waitFor();
+    await page.locator(".row.bot").nth(1).waitFor();
     assert.equal(await page.locator(".me .msg").count(), 2, "after a reload too");
   } finally {
     await context.close();
@@ -225,7 +225,7 @@ test("a signed-in visitor's earlier conversation reaches the agent; a forged sig
     await page.goto(site.origin + "/");
     await page.locator(".launch").click();
     await ask(page, "how long does a refund take?");
-    await page.locator(".bot .meta").first().waitFor();
+    await page.locator(".row.bot").first().waitFor();
 
     // Someone pretending to be user-42 without the site's signature: refused, chats as a guest.
     site.settings = { visitor: { id: "user-42", hash: sign("user-43") } };
@@ -236,7 +236,7 @@ test("a signed-in visitor's earlier conversation reaches the agent; a forged sig
     await fake.goto(site.origin + "/");
     await fake.locator(".launch").click();
     await ask(fake, "hello");
-    await fake.locator(".bot .meta").first().waitFor();
+    await fake.locator(".row.bot").first().waitFor();
     assert.ok(warnings.some((w) => w.includes("identity_refused")), JSON.stringify(warnings));
 
     // Tuesday on the phone: the same person, signed by the site.
@@ -280,7 +280,7 @@ test("the widget works from the keyboard alone and stays within its size budget"
     assert.equal(await page.evaluate(() => document.querySelector("[data-frontdesk]").shadowRoot.activeElement.tagName), "TEXTAREA", "focus moves to the message box");
     await page.keyboard.type("how do I reset my password");
     await page.keyboard.press("Enter");
-    await page.locator(".bot .meta").first().waitFor();
+    await page.locator(".row.bot").first().waitFor();
     assert.equal(await page.locator(".log").getAttribute("aria-live"), "polite", "new messages are announced");
     await page.keyboard.press("Escape");
     assert.equal(await page.locator(".panel").isVisible(), false);
