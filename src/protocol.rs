@@ -225,7 +225,8 @@ pub struct ChatItem {
     pub reason: Option<String>,
     pub agent: Option<String>,
     pub visitor: VisitorInfo,
-    /// The frustration meter when the bot let go (0 = calm).
+    /// The frustration meter when the bot last let go (0 = calm; the handoff threshold is in
+    /// `rules.toml`).
     pub frustration: f32,
     pub needs_follow_up: bool,
 }

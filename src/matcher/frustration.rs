@@ -45,11 +45,15 @@ impl Signal {
 /// What the matcher remembers of a conversation between turns. Small and serialisable, so the
 /// store can keep it with the conversation.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Memory {
     /// The frustration score.
     pub frustration: f32,
     /// Fallbacks in a row, up to and including the last turn.
     pub fallbacks_in_row: u32,
+    /// The score when the bot last handed the conversation over (the meter itself restarts
+    /// calm), for the agent who takes over.
+    pub frustration_at_handoff: f32,
     /// The last few questions, as their sorted matching terms.
     pub recent_questions: Vec<String>,
 }

@@ -195,6 +195,7 @@ impl Matcher {
         };
         if matches!(decision, Decision::Handoff { .. }) {
             // A person takes over; if the conversation comes back to the bot it starts calm.
+            next.frustration_at_handoff = score;
             next.frustration = 0.0;
             next.fallbacks_in_row = 0;
         } else {
@@ -219,6 +220,7 @@ impl Matcher {
             .meter
             .next_score(memory.frustration, &[self.meter.negative_feedback()]);
         (memory.frustration >= self.meter.threshold()).then(|| {
+            memory.frustration_at_handoff = memory.frustration;
             memory.frustration = 0.0;
             HandoffReason::Frustrated
         })

@@ -201,7 +201,7 @@ fn chat_item(c: &Conversation) -> ChatItem {
         reason: c.reason.clone(),
         agent: c.agent.clone(),
         visitor: c.visitor.clone(),
-        frustration: c.memory.frustration,
+        frustration: c.memory.frustration_at_handoff,
         needs_follow_up: c.needs_follow_up,
     }
 }

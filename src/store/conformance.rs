@@ -498,6 +498,7 @@ pub async fn subscribers_get_every_new_event_in_order(store: Arc<dyn Store>) {
 pub async fn memory_is_kept_with_the_conversation(store: Arc<dyn Store>) {
     let (c, _) = store.create(VisitorInfo::default(), None).await.unwrap();
     let memory = Memory {
+        frustration_at_handoff: 1.2,
         frustration: 0.7,
         fallbacks_in_row: 1,
         recent_questions: vec!["order where".into()],

@@ -16,6 +16,7 @@ async function signIn(context, base, id = "ann") {
   await page.fill("input[name=password]", "wrong-password");
   await page.click("#login button");
   await page.locator("#login .error", { hasText: "wrong name or password" }).waitFor();
+  if (id === "ann") await page.screenshot({ path: join(SHOTS, "console-login.png") });
   await page.fill("input[name=password]", id + "-password-1");
   await page.click("#login button");
   await page.waitForURL(base + "/agent");
@@ -40,8 +41,12 @@ test("an agent takes a chat in the console and runs it to the rating; notes stay
     assert.match(await item.innerText(), /this is useless!!!/);
     await console_.waitForFunction(() => document.title.startsWith("(1)"));
     await item.click();
+    await console_.locator("#claim").waitFor();
+    await console_.screenshot({ path: join(SHOTS, "console-queue.png") });
     await console_.locator("#log .ev.visitor", { hasText: "this is useless!!!" }).waitFor();
-    assert.match(await console_.locator("#why").innerText(), /frustrated/);
+    const why = await console_.locator("#why").innerText();
+    assert.match(why, /frustrated/);
+    assert.doesNotMatch(why, /frustration 0\.00/, "the score when the bot let go, not the reset meter");
     await console_.locator("#claim").click();
     await widget.locator(".notice", { hasText: "Ann joined" }).waitFor();
     await console_.locator("#mine .item").first().waitFor();
