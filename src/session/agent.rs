@@ -221,19 +221,10 @@ async fn refresh(state: &AppState, session: &mut Session, console: &mut Console)
             let Some(c) = store.get(&id).await? else {
                 continue;
             };
-            if !first_messages.contains_key(&id) {
-                let first =
-                    store
-                        .events_after(&id, 0)
-                        .await?
-                        .into_iter()
-                        .find_map(|e| match e.body {
-                            EventBody::VisitorMessage { text, .. } => Some(text),
-                            _ => None,
-                        });
-                if let Some(first) = first {
-                    first_messages.insert(id.clone(), first);
-                }
+            if !first_messages.contains_key(&id)
+                && let Some(first) = first_message(store.as_ref(), &id).await?
+            {
+                first_messages.insert(id.clone(), first);
             }
             let first_message = first_messages.get(&id).cloned();
             queue.push(QueueItem {
@@ -296,52 +287,58 @@ async fn refresh(state: &AppState, session: &mut Session, console: &mut Console)
             .await;
         }
     };
-    if console.sent_queue.as_ref() != Some(&queue) {
-        send(
-            session,
-            &AgentServerFrame::Queue {
-                items: queue.clone(),
-            },
-        )
-        .await?;
-        console.sent_queue = Some(queue);
-    }
-    if console.sent_chats.as_ref() != Some(&chats) {
-        send(
-            session,
-            &AgentServerFrame::Chats {
-                items: chats.clone(),
-            },
-        )
-        .await?;
-        console.sent_chats = Some(chats);
-    }
-    if console.sent_follow_ups.as_ref() != Some(&follow_ups) {
-        send(
-            session,
-            &AgentServerFrame::FollowUps {
-                items: follow_ups.clone(),
-            },
-        )
-        .await?;
-        console.sent_follow_ups = Some(follow_ups);
-    }
-    if console.sent_agents.as_ref() != Some(&team) {
-        send(
-            session,
-            &AgentServerFrame::Agents {
-                items: team.clone(),
-            },
-        )
-        .await?;
-        console.sent_agents = Some(team);
-    }
+    send_if_changed(session, &mut console.sent_queue, queue, |items| {
+        AgentServerFrame::Queue { items }
+    })
+    .await?;
+    send_if_changed(session, &mut console.sent_chats, chats, |items| {
+        AgentServerFrame::Chats { items }
+    })
+    .await?;
+    send_if_changed(session, &mut console.sent_follow_ups, follow_ups, |items| {
+        AgentServerFrame::FollowUps { items }
+    })
+    .await?;
+    send_if_changed(session, &mut console.sent_agents, team, |items| {
+        AgentServerFrame::Agents { items }
+    })
+    .await?;
     for id in mine {
         if !console.watched.contains_key(&id) {
             watch(state, session, console, &id, 0).await?;
         }
     }
     Ok(())
+}
+
+/// Sends a snapshot unless it equals the last one sent (kept in `last`).
+async fn send_if_changed<T: PartialEq + Clone>(
+    session: &mut Session,
+    last: &mut Option<T>,
+    now: T,
+    frame: impl FnOnce(T) -> AgentServerFrame,
+) -> Result<(), ()> {
+    if last.as_ref() == Some(&now) {
+        return Ok(());
+    }
+    send(session, &frame(now.clone())).await?;
+    *last = Some(now);
+    Ok(())
+}
+
+/// A conversation's first visitor message, if it has one.
+async fn first_message(
+    store: &dyn crate::store::Store,
+    id: &ConversationId,
+) -> Result<Option<String>, StoreError> {
+    Ok(store
+        .events_after(id, 0)
+        .await?
+        .into_iter()
+        .find_map(|e| match e.body {
+            EventBody::VisitorMessage { text, .. } => Some(text),
+            _ => None,
+        }))
 }
 
 /// Starts watching `id`: header, then events after `after`, then live ones.
@@ -415,15 +412,7 @@ async fn earlier_conversations(
         let Some(c) = store.get(id).await? else {
             continue;
         };
-        let first_message =
-            store
-                .events_after(id, 0)
-                .await?
-                .into_iter()
-                .find_map(|e| match e.body {
-                    EventBody::VisitorMessage { text, .. } => Some(text),
-                    _ => None,
-                });
+        let first_message = first_message(store.as_ref(), id).await?;
         earlier.push(EarlierConversation {
             conversation: id.to_string(),
             created: c.created,
