@@ -2,6 +2,10 @@
 //! (argon2), how many chats they take at once and their teams. `frontdesk agent add` appends one.
 //! With no roster, `serve` creates a demo agent with a one-time password it prints.
 //!
+//! The same file lists the managers and editors who may open `/admin` (`frontdesk admin add`).
+//! An admin login is separate from an agent login: its own cookie and its own session kind, so an
+//! agent's session never opens `/admin` and an admin's never opens the console.
+//!
 //! ```toml
 //! [[agents]]
 //! id = "alex"
@@ -9,6 +13,11 @@
 //! password_hash = "$argon2id$v=19$..."
 //! capacity = 3
 //! teams = ["billing"]
+//!
+//! [[admins]]
+//! id = "maria"
+//! name = "Maria"
+//! password_hash = "$argon2id$v=19$..."
 //! ```
 
 use std::path::Path;
@@ -47,12 +56,24 @@ fn default_capacity() -> usize {
 struct AgentsFile {
     #[serde(default)]
     agents: Vec<Agent>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    admins: Vec<Admin>,
+}
+
+/// Someone who may open `/admin` (knowledge-base status, unanswered questions, KPIs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Admin {
+    pub id: String,
+    pub name: String,
+    pub password_hash: String,
 }
 
 /// Everyone who may log in.
 #[derive(Debug, Clone, Default)]
 pub struct Roster {
     pub agents: Vec<Agent>,
+    pub admins: Vec<Admin>,
 }
 
 /// Checks an agent id's shape (it becomes part of store keys).
@@ -80,6 +101,15 @@ impl Roster {
             .with_context(|| format!("cannot read {}", path.display()))?;
         let file: AgentsFile = toml::from_str(&text)
             .with_context(|| format!("{}: invalid agents file", path.display()))?;
+        for a in &file.admins {
+            anyhow::ensure!(
+                valid_id(&a.id),
+                "{}: admin id `{}` may only hold letters, digits, `-` and `_`",
+                path.display(),
+                a.id
+            );
+            check_hash(path, "admin", &a.id, &a.password_hash)?;
+        }
         for a in &file.agents {
             anyhow::ensure!(
                 valid_id(&a.id),
@@ -93,16 +123,11 @@ impl Roster {
                 path.display(),
                 a.id
             );
-            PasswordHash::new(&a.password_hash).map_err(|e| {
-                anyhow::anyhow!(
-                    "{}: agent `{}`: password_hash is not an argon2 hash ({e})",
-                    path.display(),
-                    a.id
-                )
-            })?;
+            check_hash(path, "agent", &a.id, &a.password_hash)?;
         }
         Ok(Roster {
             agents: file.agents,
+            admins: file.admins,
         })
     }
 
@@ -114,13 +139,36 @@ impl Roster {
     /// does not tell which of the two was wrong.
     pub fn verify(&self, id: &str, password: &str) -> Option<&Agent> {
         let agent = self.get(id);
-        let hash = agent.map_or(DUMMY_HASH.as_str(), |a| a.password_hash.as_str());
-        let ok = PasswordHash::new(hash).is_ok_and(|h| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        });
+        let ok = password_matches(agent.map(|a| a.password_hash.as_str()), password);
         agent.filter(|_| ok)
+    }
+
+    pub fn admin(&self, id: &str) -> Option<&Admin> {
+        self.admins.iter().find(|a| a.id == id)
+    }
+
+    /// The admin whose id and password these are (same timing rule as `verify`).
+    pub fn verify_admin(&self, id: &str, password: &str) -> Option<&Admin> {
+        let admin = self.admin(id);
+        let ok = password_matches(admin.map(|a| a.password_hash.as_str()), password);
+        admin.filter(|_| ok)
+    }
+
+    /// Appends an admin to the roster file (created if missing).
+    pub fn add_admin(path: &Path, admin: Admin) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            valid_id(&admin.id),
+            "an admin id may only hold letters, digits, `-` and `_`"
+        );
+        let mut file = read_file(path)?;
+        anyhow::ensure!(
+            file.admins.iter().all(|a| a.id != admin.id),
+            "{}: an admin `{}` already exists",
+            path.display(),
+            admin.id
+        );
+        file.admins.push(admin);
+        write_file(path, &file)
     }
 
     /// Appends an agent to the roster file (created if missing).
@@ -129,12 +177,7 @@ impl Roster {
             valid_id(&agent.id),
             "an agent id may only hold letters, digits, `-` and `_`"
         );
-        let mut file: AgentsFile = if path.exists() {
-            toml::from_str(&std::fs::read_to_string(path)?)
-                .with_context(|| format!("{}: invalid agents file", path.display()))?
-        } else {
-            AgentsFile::default()
-        };
+        let mut file = read_file(path)?;
         anyhow::ensure!(
             file.agents.iter().all(|a| a.id != agent.id),
             "{}: an agent `{}` already exists",
@@ -142,9 +185,41 @@ impl Roster {
             agent.id
         );
         file.agents.push(agent);
-        std::fs::write(path, toml::to_string(&file)?)
-            .with_context(|| format!("cannot write {}", path.display()))
+        write_file(path, &file)
     }
+}
+
+fn read_file(path: &Path) -> anyhow::Result<AgentsFile> {
+    if !path.exists() {
+        return Ok(AgentsFile::default());
+    }
+    toml::from_str(&std::fs::read_to_string(path)?)
+        .with_context(|| format!("{}: invalid agents file", path.display()))
+}
+
+fn write_file(path: &Path, file: &AgentsFile) -> anyhow::Result<()> {
+    std::fs::write(path, toml::to_string(file)?)
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn check_hash(path: &Path, kind: &str, id: &str, hash: &str) -> anyhow::Result<()> {
+    PasswordHash::new(hash).map(|_| ()).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: {kind} `{id}`: password_hash is not an argon2 hash ({e})",
+            path.display()
+        )
+    })
+}
+
+/// Whether `password` matches `hash`; an unknown account (`None`) costs a check too, so timing
+/// does not tell which of the two was wrong.
+fn password_matches(hash: Option<&str>, password: &str) -> bool {
+    let hash = hash.unwrap_or(DUMMY_HASH.as_str());
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
 }
 
 /// An argon2 hash of a random string nobody knows: checked when the id is unknown.

@@ -55,6 +55,15 @@ pub struct Settings {
     pub identity_secret: Option<String>,
     /// With `identity_secret`: refuse to chat with visitors who do not prove an identity.
     pub require_identity: bool,
+    /// Reload the knowledge base when its files change (`POST /api/kb/reload` works either way).
+    pub watch_knowledge_base: bool,
+    /// Days a conversation is kept after its last activity; then it is erased (0 = forever).
+    pub retention_days: u64,
+    /// What to redact from visitor messages before they are stored or shown to agents: any of
+    /// `email`, `phone`, `card` (Luhn-checked card numbers).
+    pub redact: Vec<crate::privacy::Redact>,
+    /// Where to POST conversation events (see docs/operations.md).
+    pub webhooks: Vec<crate::webhooks::WebhookConfig>,
 }
 
 impl Default for Settings {
@@ -80,6 +89,10 @@ impl Default for Settings {
             agent_session_hours: 12,
             identity_secret: None,
             require_identity: false,
+            watch_knowledge_base: true,
+            retention_days: 30,
+            redact: vec![crate::privacy::Redact::Card],
+            webhooks: Vec::new(),
         }
     }
 }
@@ -134,6 +147,13 @@ pub struct ServeArgs {
     pub identity_secret: Option<String>,
     #[arg(long, env = "FRONTDESK_REQUIRE_IDENTITY")]
     pub require_identity: Option<bool>,
+    #[arg(long, env = "FRONTDESK_WATCH_KNOWLEDGE_BASE")]
+    pub watch_knowledge_base: Option<bool>,
+    #[arg(long, env = "FRONTDESK_RETENTION_DAYS")]
+    pub retention_days: Option<u64>,
+    /// Comma-separated: email, phone, card (an empty value turns redaction off).
+    #[arg(long, env = "FRONTDESK_REDACT", value_delimiter = ',')]
+    pub redact: Option<Vec<String>>,
 }
 
 const DEFAULT_FILE: &str = "frontdesk.toml";
@@ -175,8 +195,17 @@ impl Settings {
             assign_timeout_seconds,
             presence_ttl_seconds,
             agent_session_hours,
-            require_identity
+            require_identity,
+            watch_knowledge_base,
+            retention_days
         );
+        if let Some(kinds) = &args.redact {
+            s.redact = kinds
+                .iter()
+                .filter(|k| !k.trim().is_empty())
+                .map(|k| k.trim().parse())
+                .collect::<Result<_, _>>()?;
+        }
         if let Some(secret) = args.identity_secret.clone() {
             s.identity_secret = Some(secret);
         }
@@ -203,6 +232,18 @@ impl Settings {
             s.max_frame_bytes >= 16,
             "max_frame_bytes must be at least 16"
         );
+        for hook in &s.webhooks {
+            anyhow::ensure!(
+                hook.url.starts_with("http://") || hook.url.starts_with("https://"),
+                "webhook url `{}` must start with http:// or https://",
+                hook.url
+            );
+            anyhow::ensure!(
+                hook.secret.len() >= 16,
+                "webhook `{}`: secret must be at least 16 characters",
+                hook.url
+            );
+        }
         Ok(s)
     }
 }

@@ -37,6 +37,7 @@
 //! ```
 
 pub mod agents;
+pub mod analytics;
 pub mod cli;
 pub mod config;
 pub mod conversation;
@@ -47,8 +48,11 @@ pub mod kb_test;
 pub mod knowledge_base;
 pub mod matcher;
 pub mod metrics;
+pub mod privacy;
 pub mod protocol;
+pub mod reload;
 pub mod routing;
 pub mod session;
 pub mod startup;
 pub mod store;
+pub mod webhooks;

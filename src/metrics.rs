@@ -1,5 +1,6 @@
-//! Prometheus metrics (served at `/metrics`): open sockets, messages, decisions by kind, handoffs
-//! by reason, decision and reply latency. One registry per `Application`, so tests that start
+//! Prometheus metrics (served at `/metrics`, each documented in docs/operations.md): open sockets,
+//! messages, decisions by kind, handoffs by reason, decision and reply latency, webhook
+//! deliveries, knowledge-base reloads, erased conversations. One registry per `Application`, so tests that start
 //! several servers in one process do not share counters.
 
 use prometheus::{
@@ -28,6 +29,12 @@ pub struct Metrics {
     pub decision_seconds: Histogram,
     /// From a visitor message arriving to the bot's reply being stored and published.
     pub reply_seconds: HistogramVec,
+    /// Webhook deliveries by outcome: delivered, failed (after every retry), dropped (queue full).
+    pub webhook_deliveries: IntCounterVec,
+    /// Knowledge-base reloads by outcome: ok, rejected (errors; the last good one stays).
+    pub kb_reloads: IntCounterVec,
+    /// Conversations erased by retention or `forget`.
+    pub erased: IntCounterVec,
 }
 
 impl Metrics {
@@ -71,6 +78,21 @@ impl Metrics {
             &["kind"],
         )
         .expect("valid metric");
+        let webhook_deliveries = IntCounterVec::new(
+            Opts::new("webhook_deliveries_total", "Webhook deliveries by outcome"),
+            &["outcome"],
+        )
+        .expect("valid metric");
+        let kb_reloads = IntCounterVec::new(
+            Opts::new("kb_reloads_total", "Knowledge-base reloads by outcome"),
+            &["outcome"],
+        )
+        .expect("valid metric");
+        let erased = IntCounterVec::new(
+            Opts::new("conversations_erased_total", "Conversations erased, by why"),
+            &["why"],
+        )
+        .expect("valid metric");
         for c in [
             Box::new(open_sockets.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(messages.clone()),
@@ -81,6 +103,9 @@ impl Metrics {
             Box::new(agent_sockets.clone()),
             Box::new(decision_seconds.clone()),
             Box::new(reply_seconds.clone()),
+            Box::new(webhook_deliveries.clone()),
+            Box::new(kb_reloads.clone()),
+            Box::new(erased.clone()),
         ] {
             registry
                 .register(c)
@@ -97,6 +122,9 @@ impl Metrics {
             agent_sockets,
             decision_seconds,
             reply_seconds,
+            webhook_deliveries,
+            kb_reloads,
+            erased,
         }
     }
 

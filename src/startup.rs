@@ -16,11 +16,13 @@ use crate::config::Settings;
 use crate::conversation::Conversations;
 use crate::http::LoginLimiter;
 use crate::identity::IdentitySecret;
-use crate::knowledge_base::KnowledgeBase;
+use crate::knowledge_base::Loaded;
 use crate::matcher::Matcher;
 use crate::metrics::Metrics;
+use crate::reload::Reloader;
 use crate::routing::Router;
 use crate::store::Store;
+use crate::webhooks::Webhooks;
 
 /// How long sessions get to send their close frames before the server stops listening to them.
 const CLOSE_GRACE: Duration = Duration::from_millis(300);
@@ -36,6 +38,8 @@ pub struct AppState {
     pub login_limiter: LoginLimiter,
     /// Verifies visitor ids, when a secret is configured.
     pub identity: Option<IdentitySecret>,
+    /// Reloads the knowledge base (file watcher, `POST /api/kb/reload`) and knows its status.
+    pub reloader: Arc<Reloader>,
     /// Flips to `true` once, when the server shuts down; every session watches it.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -67,19 +71,30 @@ impl Application {
     /// a task of it).
     pub fn build(
         settings: Settings,
-        kb: KnowledgeBase,
+        kb: impl Into<Loaded>,
         store: Arc<dyn Store>,
         roster: Roster,
     ) -> anyhow::Result<Application> {
-        let matcher = Matcher::build(kb)?;
+        let Loaded { kb, warnings } = kb.into();
+        let matcher = Arc::new(ArcSwap::from_pointee(Matcher::build(kb)?));
         let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
         let port = listener.local_addr()?.port();
         let (signal, shutdown_rx) = watch::channel(false);
+        let metrics = Arc::new(Metrics::new());
         let conversations = Conversations {
             store,
-            matcher: Arc::new(ArcSwap::from_pointee(matcher)),
-            metrics: Arc::new(Metrics::new()),
+            matcher: matcher.clone(),
+            metrics: metrics.clone(),
+            redact: settings.redact.clone().into(),
+            webhooks: Webhooks::start(settings.webhooks.clone(), metrics, shutdown_rx.clone()),
         };
+        if settings.retention_days > 0 {
+            actix_web::rt::spawn(crate::privacy::retention_task(
+                conversations.store.clone(),
+                Duration::from_secs(settings.retention_days * 86_400),
+                shutdown_rx.clone(),
+            ));
+        }
         let roster = Arc::new(roster);
         let router = Router {
             conversations: conversations.clone(),
@@ -88,9 +103,18 @@ impl Application {
             assign_timeout: Duration::from_secs(settings.assign_timeout_seconds),
         };
         actix_web::rt::spawn(router.run(shutdown_rx.clone()));
+        let reloader = Arc::new(Reloader::new(
+            settings.knowledge_base.clone(),
+            matcher,
+            warnings,
+        ));
+        if settings.watch_knowledge_base {
+            actix_web::rt::spawn(reloader.clone().watch(shutdown_rx.clone()));
+        }
         let identity = settings.identity_secret.as_deref().map(IdentitySecret::new);
         let state = web::Data::new(AppState {
             identity,
+            reloader,
             settings,
             conversations,
             roster,

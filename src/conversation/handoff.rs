@@ -10,6 +10,7 @@ use super::service::Conversations;
 use super::{ConversationState, EventBody, Notice};
 use crate::agents::Agent;
 use crate::store::{Claim, ConversationId, Presence, StoreError, StoreResult};
+use crate::webhooks::HookEvent;
 
 /// Where a waiting visitor stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -138,6 +139,11 @@ impl Conversations {
                 .handoffs
                 .with_label_values(&[reason.split(':').next().unwrap_or("rule")])
                 .inc();
+            self.webhooks.emit(
+                HookEvent::HandedOff,
+                id,
+                serde_json::json!({"reason": reason, "visitor": conversation.visitor}),
+            );
         }
         Ok(())
     }
@@ -185,6 +191,11 @@ impl Conversations {
             Claim::Gone => return Ok(Outcome::NotYours),
             Claim::AtCapacity => return Ok(Outcome::AtCapacity),
         }
+        self.webhooks.emit(
+            HookEvent::Assigned,
+            id,
+            serde_json::json!({"agent": agent.id, "agent_name": agent.name}),
+        );
         self.store
             .append(
                 id,
@@ -293,14 +304,23 @@ impl Conversations {
         let notice = Notice::Closed {
             resolution: resolution.clone(),
         };
-        self.leave_agent(
-            id,
-            Some(&agent.id),
-            ConversationState::Closed,
-            resolution,
-            notice,
-        )
-        .await
+        let outcome = self
+            .leave_agent(
+                id,
+                Some(&agent.id),
+                ConversationState::Closed,
+                resolution.clone(),
+                notice,
+            )
+            .await?;
+        if outcome == Outcome::Done {
+            self.webhooks.emit(
+                HookEvent::Closed,
+                id,
+                serde_json::json!({"agent": agent.id, "resolution": resolution}),
+            );
+        }
+        Ok(outcome)
     }
 
     /// Assigned (to `agent`, if given) -> `to`, telling the visitor with `notice` in the same

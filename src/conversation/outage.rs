@@ -39,6 +39,7 @@ pub enum Held {
 impl Conversations {
     /// Decides on `text` without the store (fresh memory: the conversation's is unreachable).
     pub fn hold_message(&self, text: String, client_id: String) -> Held {
+        let text = crate::privacy::redact(&text, &self.redact).into_owned();
         let matcher = self.matcher.load_full();
         let turn = matcher.decide(&Memory::default(), &text);
         let kb = matcher.knowledge_base();

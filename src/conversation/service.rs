@@ -13,7 +13,9 @@ use super::{ChoiceItem, EventBody};
 use crate::knowledge_base::{FaqId, KnowledgeBase, render_markdown};
 use crate::matcher::{Decision, Explanation, HandoffReason, Matcher, Source};
 use crate::metrics::Metrics;
+use crate::privacy::{Redact, redact};
 use crate::store::{Appended, ConversationId, Store, StoreError, StoreResult};
+use crate::webhooks::{HookEvent, Webhooks};
 
 pub(crate) const CLARIFY_TEXT: &str = "Which of these do you mean?";
 pub(crate) const FALLBACK_TEXT: &str =
@@ -29,6 +31,9 @@ pub struct Conversations {
     /// Swapped whole when the knowledge base reloads; never locked per message.
     pub matcher: Arc<ArcSwap<Matcher>>,
     pub metrics: Arc<Metrics>,
+    /// Personal data removed from visitor text before it is stored.
+    pub redact: Arc<[Redact]>,
+    pub webhooks: Webhooks,
 }
 
 /// What became of a visitor message.
@@ -75,6 +80,7 @@ impl Conversations {
         client_id: String,
     ) -> StoreResult<MessageOutcome> {
         let received = Instant::now();
+        let text = redact(&text, &self.redact).into_owned();
         match self
             .store
             .append_visitor_message(id, text.clone(), client_id)
@@ -194,10 +200,22 @@ impl Conversations {
         score: u8,
         comment: Option<String>,
     ) -> StoreResult<()> {
+        let comment = comment.map(|c| redact(&c, &self.redact).into_owned());
         self.store
-            .append(id, EventBody::Rating { score, comment })
-            .await
-            .map(drop)
+            .append(
+                id,
+                EventBody::Rating {
+                    score,
+                    comment: comment.clone(),
+                },
+            )
+            .await?;
+        self.webhooks.emit(
+            HookEvent::Rated,
+            id,
+            serde_json::json!({"score": score, "comment": comment}),
+        );
+        Ok(())
     }
 
     /// The offline form: kept in the log for agents, acknowledged to the visitor.
@@ -207,9 +225,22 @@ impl Conversations {
         email: String,
         text: String,
     ) -> StoreResult<()> {
+        // The e-mail stays: it is how the team writes back.
+        let text = redact(&text, &self.redact).into_owned();
         self.store
-            .append(id, EventBody::OfflineMessage { email, text })
+            .append(
+                id,
+                EventBody::OfflineMessage {
+                    email: email.clone(),
+                    text: text.clone(),
+                },
+            )
             .await?;
+        self.webhooks.emit(
+            HookEvent::OfflineMessage,
+            id,
+            serde_json::json!({"email": email, "text": text}),
+        );
         self.bot_says(id, "notice", THANKS_FOR_MESSAGE, Vec::new(), false, None)
             .await
     }

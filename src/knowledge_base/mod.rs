@@ -49,6 +49,15 @@ pub struct Loaded {
     pub warnings: Vec<Problem>,
 }
 
+impl From<KnowledgeBase> for Loaded {
+    fn from(kb: KnowledgeBase) -> Loaded {
+        Loaded {
+            kb,
+            warnings: Vec::new(),
+        }
+    }
+}
+
 /// Loads `dir`. `Err` lists every problem when any of them is an error.
 pub fn load(dir: &Path) -> Result<Loaded, KbErrors> {
     let mut problems = Vec::new();

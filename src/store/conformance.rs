@@ -517,6 +517,137 @@ pub async fn an_unknown_conversation_is_a_not_found_error(store: Arc<dyn Store>)
     store.ping().await.unwrap();
 }
 
+pub async fn conversations_are_listed_by_creation_time(store: Arc<dyn Store>) {
+    let before = crate::store::now_ms();
+    let (a, _) = store.create(VisitorInfo::default(), None).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(3)).await;
+    let (b, _) = store.create(VisitorInfo::default(), None).await.unwrap();
+    let after = crate::store::now_ms() + 1;
+    let all = store.conversations_created(before, after).await.unwrap();
+    assert_eq!(all, vec![a.id.clone(), b.id.clone()], "oldest first");
+    assert_eq!(
+        store.conversations_created(b.created, after).await.unwrap(),
+        vec![b.id.clone()],
+        "`from` is inclusive"
+    );
+    assert!(
+        !store
+            .conversations_created(before, b.created)
+            .await
+            .unwrap()
+            .contains(&b.id),
+        "`to` is exclusive"
+    );
+}
+
+pub async fn delete_erases_every_trace_of_one_conversation_only(store: Arc<dyn Store>) {
+    use crate::store::VisitorKey;
+    let key = VisitorKey::random();
+    let (gone, token) = store
+        .create(VisitorInfo::default(), Some(key.clone()))
+        .await
+        .unwrap();
+    let (kept, _) = store
+        .create(VisitorInfo::default(), Some(key.clone()))
+        .await
+        .unwrap();
+    let (queued, _) = store.create(VisitorInfo::default(), None).await.unwrap();
+    for c in [&gone, &kept, &queued] {
+        store
+            .append_visitor_message(&c.id, "my card is 4111".into(), "c-1".into())
+            .await
+            .unwrap();
+    }
+    store
+        .append(
+            &gone.id,
+            EventBody::OfflineMessage {
+                email: "a@b.example".into(),
+                text: "call me".into(),
+            },
+        )
+        .await
+        .unwrap();
+    // `gone` is assigned to an agent, `queued` waits in line.
+    for c in [&gone, &queued] {
+        assert!(
+            store
+                .transition(
+                    &c.id,
+                    ConversationState::Bot,
+                    ConversationState::Queued,
+                    None,
+                    None,
+                    None
+                )
+                .await
+                .unwrap()
+        );
+    }
+    assert_eq!(
+        store.claim(&gone.id, "erin", 3).await.unwrap(),
+        Claim::Claimed
+    );
+    let t0 = crate::store::now_ms();
+    store
+        .set_presence("erin", Presence::Online, Duration::from_secs(30))
+        .await
+        .unwrap();
+
+    assert!(store.delete(&gone.id).await.unwrap());
+    assert!(!store.delete(&gone.id).await.unwrap(), "already gone");
+    assert!(store.get(&gone.id).await.unwrap().is_none());
+    assert!(store.resume(&token).await.unwrap().is_none());
+    assert!(matches!(
+        store.events_after(&gone.id, 0).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.append(&gone.id, notice(1)).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(
+        store.visitor_conversations(&key).await.unwrap(),
+        vec![kept.id.clone()]
+    );
+    assert!(!store.follow_ups().await.unwrap().contains(&gone.id));
+    let erin = store
+        .agents()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.id == "erin")
+        .unwrap();
+    assert!(erin.chats.is_empty(), "{erin:?}");
+    assert!(
+        !store
+            .conversations_created(0, t0 + 1)
+            .await
+            .unwrap()
+            .contains(&gone.id)
+    );
+    // The others are untouched.
+    assert_eq!(store.events_after(&kept.id, 0).await.unwrap().len(), 1);
+    assert_eq!(store.queue().await.unwrap(), vec![queued.id.clone()]);
+    assert!(store.delete(&queued.id).await.unwrap());
+    assert!(store.queue().await.unwrap().is_empty(), "left the line");
+}
+
+pub async fn inactive_conversations_are_found_by_last_activity(store: Arc<dyn Store>) {
+    let (idle, _) = store.create(VisitorInfo::default(), None).await.unwrap();
+    let (busy, _) = store.create(VisitorInfo::default(), None).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let cut = crate::store::now_ms();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    store.append(&busy.id, notice(1)).await.unwrap();
+    let inactive = store.inactive_before(cut).await.unwrap();
+    assert!(inactive.contains(&idle.id), "{inactive:?}");
+    assert!(
+        !inactive.contains(&busy.id),
+        "created before the cut-off, but active after it"
+    );
+}
+
 /// Generates one `#[tokio::test]` per conformance check for the store built by the future
 /// `$make` (an `Arc<dyn Store>`; each test gets a fresh one).
 #[macro_export]
@@ -539,6 +670,9 @@ macro_rules! store_conformance_tests {
             subscribers_get_every_new_event_in_order,
             memory_is_kept_with_the_conversation,
             an_unknown_conversation_is_a_not_found_error,
+            conversations_are_listed_by_creation_time,
+            delete_erases_every_trace_of_one_conversation_only,
+            inactive_conversations_are_found_by_last_activity,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {

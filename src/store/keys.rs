@@ -19,6 +19,7 @@
 //! {p}:followups          ZSET   conversation id -> when the offline message came
 //! {p}:session:{secret}   STRING agent id, with the session's TTL
 //! {p}:visitor:{key}      ZSET   conversation id -> created (one visitor's conversations)
+//! {p}:conversations      ZSET   conversation id -> created (reports, retention)
 //! channels: {p}:bus:{id} (a conversation's signals), {p}:routing (queue/agents changed)
 //! ```
 
@@ -90,6 +91,10 @@ impl Keys {
 
     pub fn visitor(&self, key: &VisitorKey) -> String {
         format!("{}:visitor:{}", self.prefix, key.as_str())
+    }
+
+    pub fn conversations(&self) -> String {
+        format!("{}:conversations", self.prefix)
     }
 
     pub fn bus(&self, id: &ConversationId) -> String {

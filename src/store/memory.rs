@@ -538,6 +538,66 @@ impl Store for MemoryStore {
     async fn ping(&self) -> StoreResult<()> {
         Ok(())
     }
+
+    async fn conversations_created(&self, from: u64, to: u64) -> StoreResult<Vec<ConversationId>> {
+        let state = self.lock();
+        let mut found: Vec<(u64, ConversationId)> = state
+            .conversations
+            .values()
+            .map(|e| &e.conversation)
+            .filter(|c| (from..to).contains(&c.created))
+            .map(|c| (c.created, c.id.clone()))
+            .collect();
+        found.sort();
+        Ok(found.into_iter().map(|(_, id)| id).collect())
+    }
+
+    async fn inactive_before(&self, before: u64) -> StoreResult<Vec<ConversationId>> {
+        let state = self.lock();
+        Ok(state
+            .conversations
+            .values()
+            .filter(|e| e.conversation.updated < before)
+            .map(|e| e.conversation.id.clone())
+            .collect())
+    }
+
+    async fn delete(&self, id: &ConversationId) -> StoreResult<bool> {
+        let routing = {
+            let mut state = self.lock();
+            let Some(e) = state.conversations.remove(id) else {
+                return Ok(false);
+            };
+            if let Some(ticket) = e.ticket {
+                state.queue.remove(&ticket);
+            }
+            let followed = state.follow_ups.len();
+            state.follow_ups.retain(|f| f != id);
+            if let Some(a) = e
+                .conversation
+                .agent
+                .as_ref()
+                .and_then(|a| state.agents.get_mut(a))
+            {
+                a.chats.retain(|c| &c.id != id);
+            }
+            if let Some(key) = &e.conversation.visitor_key {
+                if let Some(list) = state.visitors.get_mut(key) {
+                    list.retain(|c| c != id);
+                    if list.is_empty() {
+                        state.visitors.remove(key);
+                    }
+                }
+            }
+            e.ticket.is_some()
+                || e.conversation.agent.is_some()
+                || followed != state.follow_ups.len()
+        };
+        if routing {
+            self.routing_changed();
+        }
+        Ok(true)
+    }
 }
 
 #[cfg(test)]

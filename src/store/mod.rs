@@ -349,6 +349,15 @@ pub trait Store: Send + Sync + 'static {
     fn watch_routing(&self) -> watch::Receiver<u64>;
     /// Whether the store answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;
+    /// Conversations created in `[from, to)` (ms since the epoch), oldest first: what reports
+    /// and the KPI page read.
+    async fn conversations_created(&self, from: u64, to: u64) -> StoreResult<Vec<ConversationId>>;
+    /// Conversations whose last activity (`updated`) is before `before` (ms): what retention
+    /// erases.
+    async fn inactive_before(&self, before: u64) -> StoreResult<Vec<ConversationId>>;
+    /// Erases a conversation and every trace of it (log, token, place in the queue, the agent's
+    /// chat, follow-up, the visitor's link) in one step; false if it did not exist.
+    async fn delete(&self, id: &ConversationId) -> StoreResult<bool>;
 }
 
 impl Conversation {

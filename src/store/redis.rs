@@ -83,6 +83,7 @@ struct Scripts {
     transition: Script,
     claim: Script,
     presence: Script,
+    delete: Script,
 }
 
 /// The Redis `Store`.
@@ -140,6 +141,7 @@ impl RedisStore {
                 transition: Script::new(include_str!("scripts/transition.lua")),
                 claim: Script::new(include_str!("scripts/claim.lua")),
                 presence: Script::new(include_str!("scripts/presence.lua")),
+                delete: Script::new(include_str!("scripts/delete.lua")),
             },
             listener,
         })
@@ -383,6 +385,8 @@ impl Store for RedisStore {
                 .ignore();
         }
         pipe.hset_multiple(self.keys.conv(&id), &fields).ignore();
+        pipe.zadd(self.keys.conversations(), id.as_str(), conversation.created)
+            .ignore();
         let () = pipe
             .query_async(&mut self.con())
             .await
@@ -711,6 +715,62 @@ impl Store for RedisStore {
             .await
             .map(drop)
             .map_err(unavailable)
+    }
+
+    async fn conversations_created(&self, from: u64, to: u64) -> StoreResult<Vec<ConversationId>> {
+        // `(to` = exclusive upper bound.
+        let ids: Vec<String> = self
+            .con()
+            .zrangebyscore(self.keys.conversations(), from, format!("({to}"))
+            .await
+            .map_err(unavailable)?;
+        Ok(ids
+            .iter()
+            .filter_map(|i| ConversationId::parse(i))
+            .collect())
+    }
+
+    async fn inactive_before(&self, before: u64) -> StoreResult<Vec<ConversationId>> {
+        // Created before the cut-off, then checked for later activity one batch at a time.
+        let old = self.conversations_created(0, before).await?;
+        let mut inactive = Vec::new();
+        for batch in old.chunks(500) {
+            let mut pipe = redis::pipe();
+            for id in batch {
+                pipe.hget(self.keys.conv(id), "updated");
+            }
+            let updated: Vec<Option<u64>> = pipe
+                .query_async(&mut self.con())
+                .await
+                .map_err(unavailable)?;
+            inactive.extend(
+                batch
+                    .iter()
+                    .zip(updated)
+                    .filter(|(_, u)| u.is_none_or(|u| u < before))
+                    .map(|(id, _)| id.clone()),
+            );
+        }
+        Ok(inactive)
+    }
+
+    async fn delete(&self, id: &ConversationId) -> StoreResult<bool> {
+        let done: i64 = self
+            .scripts
+            .delete
+            .key(self.keys.conv(id))
+            .key(self.keys.log(id))
+            .key(self.keys.client_ids(id))
+            .key(self.keys.queue())
+            .key(self.keys.follow_ups())
+            .key(self.keys.conversations())
+            .arg(id.as_str())
+            .arg(self.keys.prefix())
+            .arg(self.keys.routing())
+            .invoke_async(&mut self.con())
+            .await
+            .map_err(unavailable)?;
+        Ok(done == 1)
     }
 }
 

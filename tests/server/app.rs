@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use frontdesk::agents::{Agent, Roster, hash_password};
+use frontdesk::agents::{Admin, Agent, Roster, hash_password};
 use frontdesk::config::Settings;
 use frontdesk::knowledge_base::{self, KnowledgeBase};
 use frontdesk::startup::{Application, Shutdown};
@@ -25,8 +25,8 @@ pub struct TestApp {
     pub shutdown: Shutdown,
 }
 
-/// The test agents: `ann` (2 chats, team billing), `bob` (1 chat), `cid` (3, billing). Each
-/// one's password is `<id>-password`.
+/// The test agents: `ann` (2 chats, team billing), `bob` (1 chat), `cid` (3, billing), and the
+/// admin `max`. Each one's password is `<id>-password`.
 pub fn roster() -> Roster {
     static ROSTER: std::sync::LazyLock<Roster> = std::sync::LazyLock::new(|| Roster {
         agents: [
@@ -47,6 +47,11 @@ pub fn roster() -> Roster {
                 .collect(),
         })
         .collect(),
+        admins: vec![Admin {
+            id: "max".into(),
+            name: "Max".into(),
+            password_hash: hash_password("max-password").unwrap(),
+        }],
     });
     ROSTER.clone()
 }

@@ -1,0 +1,212 @@
+//! Personal data: redacting e-mail addresses, phone numbers and card numbers from what visitors
+//! write (before it is stored, so neither the transcript nor agents ever see it), erasing
+//! conversations after the retention period, and erasing one visitor's data on request
+//! (`frontdesk forget`).
+
+use std::borrow::Cow;
+use std::str::FromStr;
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use regex::{Captures, Regex};
+use serde::{Deserialize, Serialize};
+
+use crate::store::{Store, StoreResult, VisitorKey, now_ms};
+
+/// A kind of personal data to redact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Redact {
+    /// `name@domain.tld` -> `[email]`.
+    Email,
+    /// 9 to 15 digits, optionally with `+`, spaces, dots, dashes, parentheses -> `[phone]`.
+    Phone,
+    /// 13 to 19 digits (spaces or dashes between) that pass the Luhn check -> `[card]`.
+    Card,
+}
+
+impl FromStr for Redact {
+    type Err = anyhow::Error;
+
+    fn from_str(s: &str) -> anyhow::Result<Redact> {
+        match s {
+            "email" => Ok(Redact::Email),
+            "phone" => Ok(Redact::Phone),
+            "card" => Ok(Redact::Card),
+            other => anyhow::bail!("cannot redact `{other}`: use email, phone or card"),
+        }
+    }
+}
+
+static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b")
+        .expect("invariant: a valid pattern")
+});
+static CARD: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b\d(?:[ -]?\d){12,18}\b").expect("invariant: a valid pattern"));
+static PHONE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:\+ ?|\()?\b\d(?:[ .()-]{0,2}\d){8,14}\b").expect("invariant: a valid pattern")
+});
+
+/// Redacts `text` for each of `kinds` (cards first, so a card number is never half a phone).
+pub fn redact<'a>(text: &'a str, kinds: &[Redact]) -> Cow<'a, str> {
+    let mut out = Cow::Borrowed(text);
+    if kinds.contains(&Redact::Card) {
+        out = replace(out, &CARD, |digits| luhn_valid(digits).then_some("[card]"));
+    }
+    if kinds.contains(&Redact::Email) {
+        out = replace(out, &EMAIL, |_| Some("[email]"));
+    }
+    if kinds.contains(&Redact::Phone) {
+        out = replace(out, &PHONE, |_| Some("[phone]"));
+    }
+    out
+}
+
+/// Replaces each match that `with` accepts; `with` sees the match's digits (the whole match when
+/// it has none).
+fn replace<'a>(
+    text: Cow<'a, str>,
+    pattern: &Regex,
+    with: impl Fn(&str) -> Option<&'static str>,
+) -> Cow<'a, str> {
+    if !pattern.is_match(&text) {
+        return text;
+    }
+    let replaced = pattern.replace_all(&text, |c: &Captures| {
+        let raw = &c[0];
+        let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
+        let key = if digits.is_empty() { raw } else { &digits };
+        with(key).map_or_else(|| raw.to_owned(), str::to_owned)
+    });
+    Cow::Owned(replaced.into_owned())
+}
+
+/// The Luhn checksum every payment card number passes.
+pub fn luhn_valid(digits: &str) -> bool {
+    let mut sum = 0;
+    for (i, b) in digits.bytes().rev().enumerate() {
+        let mut d = u32::from(b - b'0');
+        if i % 2 == 1 {
+            d *= 2;
+            if d > 9 {
+                d -= 9;
+            }
+        }
+        sum += d;
+    }
+    digits.len() >= 13 && sum % 10 == 0
+}
+
+/// Erases every conversation with no activity for `retention`; returns how many.
+pub async fn purge_expired(store: &dyn Store, retention: Duration) -> StoreResult<usize> {
+    let cutoff = now_ms().saturating_sub(retention.as_millis() as u64);
+    let mut erased = 0;
+    for id in store.inactive_before(cutoff).await? {
+        if store.delete(&id).await? {
+            erased += 1;
+        }
+    }
+    Ok(erased)
+}
+
+/// Erases every conversation of one visitor (by their visitor key); returns how many.
+pub async fn forget_visitor(store: &dyn Store, key: &VisitorKey) -> StoreResult<usize> {
+    let mut erased = 0;
+    for id in store.visitor_conversations(key).await? {
+        if store.delete(&id).await? {
+            erased += 1;
+        }
+    }
+    Ok(erased)
+}
+
+/// How often the retention sweep runs.
+const SWEEP_EVERY: Duration = Duration::from_secs(3600);
+
+/// Runs the retention sweep now and then every hour until shutdown. Every node may run it: a
+/// conversation erased twice is erased once.
+pub async fn retention_task(
+    store: Arc<dyn Store>,
+    retention: Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        match purge_expired(store.as_ref(), retention).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(erased = n, "retention: erased expired conversations"),
+            Err(e) => tracing::warn!(error = %e, "retention sweep failed; retrying next round"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(SWEEP_EVERY) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Redact::*;
+
+    const ALL: &[Redact] = &[Email, Phone, Card];
+
+    #[test]
+    fn cards_that_pass_luhn_are_redacted_and_others_stay() {
+        assert!(luhn_valid("4111111111111111"));
+        assert!(!luhn_valid("4111111111111112"));
+        assert_eq!(
+            redact("my card is 4111 1111 1111 1111 thanks", &[Card]),
+            "my card is [card] thanks"
+        );
+        assert_eq!(redact("4111-1111-1111-1111", &[Card]), "[card]");
+        assert_eq!(
+            redact("ref 4111 1111 1111 1112 failed", &[Card]),
+            "ref 4111 1111 1111 1112 failed",
+            "fails Luhn: not a card, kept"
+        );
+        assert_eq!(redact("order 12345", &[Card]), "order 12345");
+    }
+
+    #[test]
+    fn emails_and_phones_are_redacted() {
+        assert_eq!(
+            redact("write to Ana.Lopez+shop@mail.example.com now", &[Email]),
+            "write to [email] now"
+        );
+        assert_eq!(
+            redact("call +44 20 7946 0958 or (555) 123-4567", &[Phone]),
+            "call [phone] or [phone]"
+        );
+        assert_eq!(redact("call 030 901820", &[Phone]), "call [phone]");
+    }
+
+    #[test]
+    fn short_numbers_dates_and_order_ids_stay() {
+        for kept in [
+            "order A-10482 arrived",
+            "2 items, 3 days",
+            "on 2026-11-23 at 10:30",
+            "it costs 1299.99",
+        ] {
+            assert_eq!(redact(kept, ALL), kept);
+        }
+    }
+
+    #[test]
+    fn a_card_is_not_half_redacted_as_a_phone() {
+        assert_eq!(
+            redact("5555 5555 5555 4444 and me@x.io", ALL),
+            "[card] and [email]"
+        );
+    }
+
+    #[test]
+    fn nothing_to_redact_borrows() {
+        assert!(matches!(redact("hello there", ALL), Cow::Borrowed(_)));
+        assert!(matches!(
+            redact("4111 1111 1111 1111", &[]),
+            Cow::Borrowed(_)
+        ));
+    }
+}
