@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use rust_stemmers::{Algorithm, Stemmer};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::conversation::{Event, EventBody, Notice};
 use crate::matcher::normalize::{fold, words};
@@ -110,7 +110,7 @@ pub async fn gather(store: &dyn Store, from: u64, to: u64) -> StoreResult<Vec<Re
 }
 
 /// An average over some number of cases (`None` without cases).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Average {
     pub seconds: Option<f64>,
     pub count: usize,
@@ -127,7 +127,7 @@ impl Average {
 }
 
 /// The outcome partition.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outcomes {
     pub bot_resolved: usize,
     pub handed_off: usize,
@@ -135,7 +135,7 @@ pub struct Outcomes {
     pub not_resolved: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Csat {
     pub average: Option<f64>,
     pub count: usize,
@@ -145,7 +145,7 @@ pub struct Csat {
     pub satisfied: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Kpis {
     pub conversations: usize,
     pub outcomes: Outcomes,
@@ -162,7 +162,7 @@ pub struct Kpis {
 }
 
 /// A group of similar questions the bot did not answer well.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QuestionGroup {
     /// The most frequent wording.
     pub question: String,
@@ -178,7 +178,7 @@ pub struct QuestionGroup {
     pub last_asked: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FaqFeedback {
     pub faq: String,
     pub answered: usize,
@@ -186,14 +186,14 @@ pub struct FaqFeedback {
     pub not_helpful: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     pub from: u64,
     pub to: u64,
     pub kpis: Kpis,
     pub unanswered: Vec<QuestionGroup>,
     pub faq_feedback: Vec<FaqFeedback>,
-    pub definitions: BTreeMap<&'static str, &'static str>,
+    pub definitions: BTreeMap<String, String>,
 }
 
 fn share(n: usize, of: usize) -> Option<f64> {
@@ -374,7 +374,10 @@ pub fn report(records: &[Record], from: u64, to: u64) -> Report {
         kpis,
         unanswered: unanswered(&in_period),
         faq_feedback: faq_feedback(&in_period),
-        definitions: DEFINITIONS.iter().copied().collect(),
+        definitions: DEFINITIONS
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
     }
 }
 

@@ -121,6 +121,24 @@ pub async fn forget_visitor(store: &dyn Store, key: &VisitorKey) -> StoreResult<
     Ok(erased)
 }
 
+/// The visitor `raw` names: their visitor key (32 hex digits, shown to agents), or the site's
+/// verified user id (which needs the identity secret, as keys of verified visitors derive from
+/// it).
+pub fn visitor_key_of(
+    raw: &str,
+    identity: Option<&crate::identity::IdentitySecret>,
+) -> Result<VisitorKey, String> {
+    if let Some(key) = VisitorKey::parse(raw) {
+        return Ok(key);
+    }
+    match identity {
+        Some(secret) if !raw.is_empty() => Ok(secret.visitor_key(raw)),
+        _ => Err(format!(
+            "`{raw}` is not a visitor key (32 hex digits); a site user id needs identity_secret"
+        )),
+    }
+}
+
 /// How often the retention sweep runs.
 const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 
@@ -129,12 +147,19 @@ const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 pub async fn retention_task(
     store: Arc<dyn Store>,
     retention: Duration,
+    metrics: Arc<crate::metrics::Metrics>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {
         match purge_expired(store.as_ref(), retention).await {
             Ok(0) => {}
-            Ok(n) => tracing::info!(erased = n, "retention: erased expired conversations"),
+            Ok(n) => {
+                metrics
+                    .erased
+                    .with_label_values(&["retention"])
+                    .inc_by(n as u64);
+                tracing::info!(erased = n, "retention: erased expired conversations")
+            }
             Err(e) => tracing::warn!(error = %e, "retention sweep failed; retrying next round"),
         }
         tokio::select! {

@@ -18,6 +18,7 @@ use tokio::sync::Mutex;
 
 use crate::knowledge_base::{self, Problem};
 use crate::matcher::Matcher;
+use crate::metrics::Metrics;
 use crate::store::now_ms;
 
 /// How long the watcher waits for a burst of file events (an editor's save, a `git pull`) to
@@ -58,6 +59,7 @@ pub struct Reloader {
     status: ArcSwap<KbStatus>,
     /// One reload at a time (a watcher event and an API call may race).
     busy: Mutex<()>,
+    metrics: Arc<Metrics>,
 }
 
 /// The outcome of one reload.
@@ -73,7 +75,12 @@ pub struct ReloadOutcome {
 impl Reloader {
     /// A reloader for `dir`, whose current knowledge base (already built into `matcher`) was
     /// loaded with `warnings`.
-    pub fn new(dir: PathBuf, matcher: Arc<ArcSwap<Matcher>>, warnings: Vec<Problem>) -> Reloader {
+    pub fn new(
+        dir: PathBuf,
+        matcher: Arc<ArcSwap<Matcher>>,
+        warnings: Vec<Problem>,
+        metrics: Arc<Metrics>,
+    ) -> Reloader {
         let faqs = matcher.load().knowledge_base().faqs.len();
         let status = KbStatus {
             content_hash: content_hash(&dir),
@@ -89,6 +96,7 @@ impl Reloader {
             matcher,
             status: ArcSwap::from_pointee(status),
             busy: Mutex::new(()),
+            metrics,
         }
     }
 
@@ -156,6 +164,10 @@ impl Reloader {
                 (false, true, status)
             }
         };
+        if changed {
+            let outcome = if ok { "ok" } else { "rejected" };
+            self.metrics.kb_reloads.with_label_values(&[outcome]).inc();
+        }
         self.status.store(Arc::new(status.clone()));
         ReloadOutcome {
             ok,
@@ -246,7 +258,12 @@ mod tests {
     fn reloader(dir: &Path) -> Reloader {
         let loaded = knowledge_base::load(dir).unwrap();
         let matcher = Arc::new(ArcSwap::from_pointee(Matcher::build(loaded.kb).unwrap()));
-        Reloader::new(dir.to_path_buf(), matcher, loaded.warnings)
+        Reloader::new(
+            dir.to_path_buf(),
+            matcher,
+            loaded.warnings,
+            Arc::new(Metrics::new()),
+        )
     }
 
     #[tokio::test]

@@ -92,6 +92,7 @@ impl Application {
             actix_web::rt::spawn(crate::privacy::retention_task(
                 conversations.store.clone(),
                 Duration::from_secs(settings.retention_days * 86_400),
+                conversations.metrics.clone(),
                 shutdown_rx.clone(),
             ));
         }
@@ -107,6 +108,7 @@ impl Application {
             settings.knowledge_base.clone(),
             matcher,
             warnings,
+            conversations.metrics.clone(),
         ));
         if settings.watch_knowledge_base {
             actix_web::rt::spawn(reloader.clone().watch(shutdown_rx.clone()));

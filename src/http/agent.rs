@@ -33,10 +33,14 @@ pub async fn login_page() -> HttpResponse {
 }
 
 fn page() -> HttpResponse {
+    html_page(CONSOLE_PAGE)
+}
+
+pub(super) fn html_page(body: &'static str) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(actix_web::http::header::ContentType::html())
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-        .body(CONSOLE_PAGE)
+        .body(body)
 }
 
 pub async fn console_js() -> HttpResponse {
@@ -97,7 +101,33 @@ pub struct Login {
     password: String,
 }
 
-fn json_error(status: actix_web::http::StatusCode, code: &str, message: &str) -> HttpResponse {
+/// Who is signing in: agents (the console) and admins (`/admin`) have separate cookies and
+/// separate session kinds, so neither session opens the other's pages.
+#[derive(Clone, Copy)]
+pub(super) enum Account {
+    Agent,
+    Admin,
+}
+
+impl Account {
+    pub(super) fn cookie(self) -> &'static str {
+        match self {
+            Account::Agent => SESSION_COOKIE,
+            Account::Admin => super::admin::ADMIN_COOKIE,
+        }
+    }
+
+    /// The identity stored with the session (`admin:<id>` for admins: never an agent id,
+    /// since agent ids hold no `:`).
+    pub(super) fn session_identity(self, id: &str) -> String {
+        match self {
+            Account::Agent => id.to_owned(),
+            Account::Admin => format!("admin:{id}"),
+        }
+    }
+}
+
+pub(super) fn json_error(status: actix_web::http::StatusCode, code: &str, message: &str) -> HttpResponse {
     HttpResponse::build(status).json(serde_json::json!({"error": code, "message": message}))
 }
 
@@ -106,12 +136,25 @@ pub async fn login(
     state: web::Data<AppState>,
     body: web::Json<Login>,
 ) -> HttpResponse {
+    sign_in(req, state, body.into_inner(), Account::Agent).await
+}
+
+/// Checks the password (rate limited per id and per address) and starts a session.
+pub(super) async fn sign_in(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: Login,
+    account: Account,
+) -> HttpResponse {
     use actix_web::http::StatusCode;
     let peer = req
         .peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_default();
-    let keys = [format!("id:{}", body.id), format!("ip:{peer}")];
+    let keys = [
+        format!("id:{}", account.session_identity(&body.id)),
+        format!("ip:{peer}"),
+    ];
     if state.login_limiter.blocked(&keys) {
         return json_error(
             StatusCode::TOO_MANY_REQUESTS,
@@ -122,11 +165,18 @@ pub async fn login(
     // Argon2 is deliberately slow: keep it off the async workers.
     let roster = state.roster.clone();
     let (id, password) = (body.id.clone(), body.password.clone());
-    let verified = web::block(move || roster.verify(&id, &password).cloned())
-        .await
-        .ok()
-        .flatten();
-    let Some(agent) = verified else {
+    let verified = web::block(move || match account {
+        Account::Agent => roster
+            .verify(&id, &password)
+            .map(|a| (a.id.clone(), a.name.clone())),
+        Account::Admin => roster
+            .verify_admin(&id, &password)
+            .map(|a| (a.id.clone(), a.name.clone())),
+    })
+    .await
+    .ok()
+    .flatten();
+    let Some((id, name)) = verified else {
         state.login_limiter.failed(&keys);
         return json_error(
             StatusCode::UNAUTHORIZED,
@@ -138,12 +188,12 @@ pub async fn login(
     match state
         .conversations
         .store
-        .create_session(&agent.id, ttl)
+        .create_session(&account.session_identity(&id), ttl)
         .await
     {
         Ok(secret) => {
-            tracing::info!(agent = %agent.id, "agent logged in");
-            let cookie = Cookie::build(SESSION_COOKIE, secret)
+            tracing::info!(who = %account.session_identity(&id), "logged in");
+            let cookie = Cookie::build(account.cookie(), secret)
                 .path("/")
                 .http_only(true)
                 .same_site(SameSite::Strict)
@@ -153,10 +203,10 @@ pub async fn login(
                 .finish();
             HttpResponse::Ok()
                 .cookie(cookie)
-                .json(serde_json::json!({"id": agent.id, "name": agent.name}))
+                .json(serde_json::json!({"id": id, "name": name}))
         }
         Err(e) => {
-            tracing::error!(error = %e, "cannot store an agent session");
+            tracing::error!(error = %e, "cannot store a login session");
             json_error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",

@@ -2,6 +2,7 @@
 //! and readiness, metrics, the visitor websocket's handshake (origin and capacity checks), and
 //! the agent console: its pages, login and socket (`agent`).
 
+mod admin;
 mod agent;
 
 pub use agent::LoginLimiter;
@@ -32,7 +33,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/agent/me", web::get().to(agent::me))
         .route("/api/agent/login", web::post().to(agent::login))
         .route("/api/agent/logout", web::post().to(agent::logout))
-        .route("/ws/agent", web::get().to(agent::agent_socket));
+        .route("/ws/agent", web::get().to(agent::agent_socket))
+        .route("/admin", web::get().to(admin::admin_page))
+        .route("/admin/login", web::get().to(admin::login_page))
+        .route("/admin/admin.js", web::get().to(admin::admin_js))
+        .route("/api/admin/me", web::get().to(admin::me))
+        .route("/api/admin/login", web::post().to(admin::login))
+        .route("/api/admin/logout", web::post().to(admin::logout))
+        .route("/api/admin/report", web::get().to(admin::report))
+        .route("/api/admin/forget", web::post().to(admin::forget))
+        .route("/api/kb", web::get().to(admin::kb_status))
+        .route("/api/kb/reload", web::post().to(admin::kb_reload));
 }
 
 async fn demo_page() -> HttpResponse {
@@ -73,10 +84,27 @@ async fn healthz() -> HttpResponse {
 
 /// Ready when the knowledge base is loaded (it is, once the server runs) and the store answers.
 /// During a Redis outage this says so (503): the bot still answers, handoffs wait for Redis.
+/// The body's next lines tell the knowledge base's state, including the errors of a rejected
+/// reload (the node stays ready: it serves the last good knowledge base).
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let kb = state.reloader.status();
+    let mut detail = format!(
+        "knowledge base {} ({} FAQs)",
+        kb.content_hash, kb.faqs
+    );
+    if !kb.errors.is_empty() {
+        detail.push_str(
+            "\nthe last reload was rejected; serving the last good knowledge base. Errors:",
+        );
+        for line in kb.error_lines() {
+            detail.push_str("\n  ");
+            detail.push_str(&line);
+        }
+    }
     match state.conversations.store.ping().await {
-        Ok(()) => HttpResponse::Ok().body("ready"),
-        Err(e) => HttpResponse::ServiceUnavailable().body(format!("store unavailable: {e}")),
+        Ok(()) => HttpResponse::Ok().body(format!("ready\n{detail}")),
+        Err(e) => HttpResponse::ServiceUnavailable()
+            .body(format!("store unavailable: {e}\n{detail}")),
     }
 }
 

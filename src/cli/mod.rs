@@ -1,5 +1,5 @@
 //! The `frontdesk` command line (clap): `serve` (the default), `chat`, `kb check | test |
-//! import`, `agent add`, `eval`, `ask`.
+//! import`, `agent add`, `admin add`, `eval`, `ask`, `report`, `forget` (the last three in `ops`).
 //! Each command prints for a person by default; `--json` where a machine reads the result.
 //! Exit status: 0 success, 1 the check or test found errors, 2 the command could not run.
 
@@ -15,6 +15,8 @@ use crate::conversation::{CLARIFY_TEXT, FALLBACK_OFFER_TEXT, FALLBACK_TEXT};
 use crate::knowledge_base::{self, KnowledgeBase, Problem};
 use crate::matcher::{Decision, Matcher, Memory, Source};
 use crate::{eval, kb_test};
+
+mod ops;
 
 /// The default knowledge base folder.
 pub const DEFAULT_KB_DIR: &str = "knowledge_base";
@@ -62,6 +64,26 @@ pub enum Command {
     /// Manage the agents who may log in to the console.
     #[command(subcommand)]
     Agent(AgentCommand),
+    /// Manage who may open /admin (knowledge-base status, unanswered questions, KPIs).
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// KPIs and the top unanswered questions over a period (definitions included).
+    Report {
+        /// How far back: 7d, 24h, 90m.
+        #[arg(long, default_value = "7d")]
+        since: String,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: ops::StoreArgs,
+    },
+    /// Erase every conversation of one visitor (their visitor key, or a verified site user id).
+    Forget {
+        #[arg(long)]
+        visitor: String,
+        #[command(flatten)]
+        store: ops::StoreArgs,
+    },
     /// Ask the bot: print its decision and explanation for each message (one conversation).
     Ask {
         #[arg(long, default_value = DEFAULT_KB_DIR)]
@@ -69,6 +91,20 @@ pub enum Command {
         /// Messages, in order, as one visitor would send them.
         #[arg(required = true)]
         messages: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Add an admin to the roster file. The password is read from the first line of standard
+    /// input.
+    Add {
+        /// Login name: letters, digits, `-`, `_`.
+        id: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, env = "FRONTDESK_AGENTS_FILE", default_value = "agents.toml")]
+        file: PathBuf,
     },
 }
 
@@ -159,6 +195,9 @@ pub fn run(cli: Cli) -> ExitCode {
             teams,
             file,
         }) => add_agent(id, name, capacity, teams, &file),
+        Command::Admin(AdminCommand::Add { id, name, file }) => ops::add_admin(id, name, &file),
+        Command::Report { since, json, store } => ops::run_report(&since, json, &store),
+        Command::Forget { visitor, store } => ops::run_forget(&visitor, &store),
     };
     match result {
         Ok(code) => code,
@@ -388,10 +427,28 @@ fn chat(kb_dir: &Path, explain: bool) -> anyhow::Result<ExitCode> {
 
 fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(args)?;
-    let Some(kb) = load_reporting(&settings.knowledge_base) else {
-        return Ok(ExitCode::from(1));
+    let loaded = match knowledge_base::load(&settings.knowledge_base) {
+        Ok(loaded) => {
+            print_problems(&settings.knowledge_base, &loaded.warnings);
+            loaded
+        }
+        Err(errors) => {
+            print_problems(&settings.knowledge_base, &errors.problems);
+            return Ok(ExitCode::from(1));
+        }
     };
     let mut roster = Roster::load(&settings.agents_file)?;
+    let admin_password = if roster.admins.is_empty() {
+        let password = crate::store::random_secret()[..16].to_owned();
+        roster.admins.push(crate::agents::Admin {
+            id: "admin".into(),
+            name: "Admin".into(),
+            password_hash: crate::agents::hash_password(&password)?,
+        });
+        Some(password)
+    } else {
+        None
+    };
     let demo_password = if roster.agents.is_empty() {
         let password = crate::store::random_secret()[..16].to_owned();
         roster.agents.push(Agent {
@@ -419,8 +476,8 @@ fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
                 std::sync::Arc::new(crate::store::MemoryStore::new())
             }
         };
-        let faqs = kb.faqs.len();
-        let app = crate::startup::Application::build(settings.clone(), kb, store, roster)?;
+        let faqs = loaded.kb.faqs.len();
+        let app = crate::startup::Application::build(settings.clone(), loaded, store, roster)?;
         let shutdown = app.shutdown_handle();
         tracing::info!(faqs, "knowledge base loaded");
         let base = format!("http://{}:{}", settings.host, app.port());
@@ -432,6 +489,15 @@ fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
                 settings.agents_file.display()
             ),
             None => println!("agent console: {base}/agent"),
+        }
+        match admin_password {
+            Some(password) => println!(
+                "admin (knowledge base, unanswered questions, KPIs): {base}/admin (no admins \
+                 in {}: sign in as `admin` with the one-time password `{password}`; add real \
+                 ones with `frontdesk admin add`)",
+                settings.agents_file.display()
+            ),
+            None => println!("admin: {base}/admin"),
         }
         actix_web::rt::spawn(async move {
             wait_for_signal().await;
@@ -450,30 +516,36 @@ fn add_agent(
     teams: Vec<String>,
     file: &Path,
 ) -> anyhow::Result<ExitCode> {
-    use std::io::IsTerminal;
     anyhow::ensure!(capacity >= 1, "capacity must be at least 1");
-    if std::io::stdin().is_terminal() {
-        eprint!("password for {id}: ");
-    }
-    let mut password = String::new();
-    std::io::stdin().read_line(&mut password)?;
-    let password = password.trim_end_matches(['\r', '\n']);
-    anyhow::ensure!(
-        password.chars().count() >= 8,
-        "the password needs at least 8 characters"
-    );
+    let password = read_password(&id)?;
     Roster::add(
         file,
         Agent {
             id: id.clone(),
             name,
-            password_hash: crate::agents::hash_password(password)?,
+            password_hash: crate::agents::hash_password(&password)?,
             capacity,
             teams,
         },
     )?;
     println!("added agent `{id}` to {}", file.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// A password from the first line of standard input (prompting on a terminal).
+fn read_password(id: &str) -> anyhow::Result<String> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        eprint!("password for {id}: ");
+    }
+    let mut password = String::new();
+    std::io::stdin().read_line(&mut password)?;
+    let password = password.trim_end_matches(['\r', '\n']).to_owned();
+    anyhow::ensure!(
+        password.chars().count() >= 8,
+        "the password needs at least 8 characters"
+    );
+    Ok(password)
 }
 
 /// SIGINT (Ctrl-C) or SIGTERM.

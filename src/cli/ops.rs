@@ -1,0 +1,275 @@
+//! Commands for managers and operators: `report` (KPIs and the top unanswered questions),
+//! `forget` (erase one visitor's data) and `admin add`. `report` and `forget` read the shared
+//! Redis store directly when `REDIS_URL` is set; otherwise (the embedded store lives inside the
+//! server process) they ask a running server with `--server`, signing in as an admin.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::agents::{Admin, Roster};
+use crate::analytics::{Report, report};
+use crate::store::{RedisStore, Store, now_ms};
+
+/// Where `report` and `forget` find the conversations.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StoreArgs {
+    /// Read the shared store directly.
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+    #[arg(long, env = "FRONTDESK_REDIS_PREFIX", default_value = "frontdesk")]
+    pub redis_prefix: String,
+    /// Or ask this running server (e.g. `http://127.0.0.1:8080`), signed in as `--admin`; the
+    /// password comes from FRONTDESK_ADMIN_PASSWORD or the first line of standard input.
+    #[arg(long, conflicts_with = "redis_url")]
+    pub server: Option<String>,
+    #[arg(long, env = "FRONTDESK_ADMIN", default_value = "admin")]
+    pub admin: String,
+}
+
+/// `7d`, `24h`, `90m` -> milliseconds.
+pub fn parse_since(raw: &str) -> anyhow::Result<u64> {
+    let (number, unit) = raw.split_at(raw.trim_end_matches(|c: char| c.is_alphabetic()).len());
+    let n: u64 = number
+        .parse()
+        .with_context(|| format!("`{raw}`: expected a number and d, h or m (e.g. 7d)"))?;
+    let unit_ms = match unit {
+        "d" => 86_400_000,
+        "h" => 3_600_000,
+        "m" => 60_000,
+        _ => anyhow::bail!("`{raw}`: the unit must be d, h or m (e.g. 7d)"),
+    };
+    anyhow::ensure!(n > 0, "`{raw}`: the period must be longer than 0");
+    Ok(n * unit_ms)
+}
+
+pub fn run_report(since: &str, json: bool, source: &StoreArgs) -> anyhow::Result<ExitCode> {
+    let to = now_ms();
+    let from = to.saturating_sub(parse_since(since)?);
+    let report = match (&source.redis_url, &source.server) {
+        (Some(url), _) => runtime()?.block_on(async {
+            let store = connect(url, &source.redis_prefix).await?;
+            let records = crate::analytics::gather(store.as_ref(), from, to).await?;
+            anyhow::Ok(report(&records, from, to))
+        })?,
+        (None, Some(server)) => {
+            let cookie = sign_in(server, &source.admin)?;
+            let body: serde_json::Value = ureq::get(format!(
+                "{}/api/admin/report?from={from}&to={to}",
+                server.trim_end_matches('/')
+            ))
+            .header("cookie", &cookie)
+            .call()
+            .with_context(|| format!("cannot get the report from {server}"))?
+            .body_mut()
+            .read_json()?;
+            serde_json::from_value(body["report"].clone()).context("an unexpected report")?
+        }
+        (None, None) => anyhow::bail!(no_store()),
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", render(&report, since));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn run_forget(visitor: &str, source: &StoreArgs) -> anyhow::Result<ExitCode> {
+    let erased = match (&source.redis_url, &source.server) {
+        (Some(url), _) => {
+            let secret = std::env::var("FRONTDESK_IDENTITY_SECRET")
+                .ok()
+                .map(|s| crate::identity::IdentitySecret::new(&s));
+            let key = crate::privacy::visitor_key_of(visitor, secret.as_ref())
+                .map_err(anyhow::Error::msg)?;
+            runtime()?.block_on(async {
+                let store = connect(url, &source.redis_prefix).await?;
+                anyhow::Ok(crate::privacy::forget_visitor(store.as_ref(), &key).await?)
+            })?
+        }
+        (None, Some(server)) => {
+            let cookie = sign_in(server, &source.admin)?;
+            let mut response = ureq::post(format!(
+                "{}/api/admin/forget",
+                server.trim_end_matches('/')
+            ))
+            .header("cookie", &cookie)
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .send_json(serde_json::json!({ "visitor": visitor }))?;
+            let body: serde_json::Value = response.body_mut().read_json()?;
+            anyhow::ensure!(
+                response.status() == 200,
+                "{server}: {}",
+                body["message"].as_str().unwrap_or("refused")
+            );
+            body["erased"].as_u64().unwrap_or(0) as usize
+        }
+        (None, None) => anyhow::bail!(no_store()),
+    };
+    println!("erased {erased} conversation(s) of visitor {visitor}");
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn add_admin(id: String, name: String, file: &Path) -> anyhow::Result<ExitCode> {
+    let password = super::read_password(&id)?;
+    Roster::add_admin(
+        file,
+        Admin {
+            id: id.clone(),
+            name,
+            password_hash: crate::agents::hash_password(&password)?,
+        },
+    )?;
+    println!("added admin `{id}` to {}", file.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn no_store() -> &'static str {
+    "no store to read: set REDIS_URL (the shared store), or pass --server http://HOST:PORT to \
+     ask a running server (the embedded store lives inside it)"
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+async fn connect(url: &str, prefix: &str) -> anyhow::Result<Arc<dyn Store>> {
+    let store = RedisStore::connect(url, prefix)
+        .await
+        .with_context(|| format!("cannot use Redis at {url}"))?;
+    Ok(Arc::new(store))
+}
+
+/// Signs in to `server` as `admin`: the session cookie (`name=value`).
+fn sign_in(server: &str, admin: &str) -> anyhow::Result<String> {
+    let password = match std::env::var("FRONTDESK_ADMIN_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => super::read_password(admin)?,
+    };
+    let response = ureq::post(format!("{}/api/admin/login", server.trim_end_matches('/')))
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .send_json(serde_json::json!({ "id": admin, "password": password }))
+        .with_context(|| format!("cannot reach {server}"))?;
+    anyhow::ensure!(
+        response.status() == 200,
+        "{server} refused the admin sign-in (HTTP {})",
+        response.status()
+    );
+    response
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned)
+        .context("the server set no session cookie")
+}
+
+fn percent(x: Option<f64>) -> String {
+    x.map_or("-".into(), |x| format!("{:.1}%", x * 100.0))
+}
+
+fn seconds(s: Option<f64>) -> String {
+    match s {
+        None => "-".into(),
+        Some(s) if s < 90.0 => format!("{s:.0} s"),
+        Some(s) => format!("{:.1} min", s / 60.0),
+    }
+}
+
+/// The report as a person reads it in a terminal.
+pub fn render(r: &Report, since: &str) -> String {
+    use std::fmt::Write;
+    let k = &r.kpis;
+    let mut out = String::new();
+    let _ = writeln!(out, "frontdesk report, last {since}");
+    let _ = writeln!(out, "  conversations              {}", k.conversations);
+    let o = &k.outcomes;
+    let _ = writeln!(
+        out,
+        "  outcomes                   bot resolved {}, handed off {}, offline message {}, not resolved {}",
+        o.bot_resolved, o.handed_off, o.offline_message, o.not_resolved
+    );
+    let _ = writeln!(
+        out,
+        "  bot resolution             {}",
+        percent(k.bot_resolution)
+    );
+    let reasons: Vec<String> = k
+        .handoffs_by_reason
+        .iter()
+        .map(|(r, n)| format!("{r} {n}"))
+        .collect();
+    let _ = writeln!(
+        out,
+        "  handoff rate               {} ({})",
+        percent(k.handoff_rate),
+        reasons.join(", ")
+    );
+    for (label, avg) in [
+        ("first response time", &k.first_response_time),
+        ("average wait", &k.average_wait),
+        ("average handle time", &k.average_handle_time),
+    ] {
+        let _ = writeln!(
+            out,
+            "  {label:<26} {} (n={})",
+            seconds(avg.seconds),
+            avg.count
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  first contact resolution   {}",
+        percent(k.first_contact_resolution)
+    );
+    let c = &k.csat;
+    let _ = writeln!(
+        out,
+        "  CSAT                       {} (n={}, 4-5: {}, 1..5: {:?})",
+        c.average.map_or("-".into(), |a| format!("{a:.2}")),
+        c.count,
+        percent(c.satisfied),
+        c.distribution
+    );
+    let _ = writeln!(out, "\ntop unanswered questions:");
+    if r.unanswered.is_empty() {
+        let _ = writeln!(out, "  none");
+    }
+    for g in &r.unanswered {
+        let closest = g.closest_faq.as_deref().unwrap_or("-");
+        let _ = writeln!(
+            out,
+            "  {:>4}x  \"{}\"  (closest FAQ: {closest})",
+            g.count, g.question
+        );
+    }
+    let _ = writeln!(out, "\ndefinitions:");
+    for (name, text) in &r.definitions {
+        let _ = writeln!(out, "  {name}: {text}");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_since;
+
+    #[test]
+    fn periods_are_days_hours_or_minutes() {
+        assert_eq!(parse_since("7d").unwrap(), 7 * 86_400_000);
+        assert_eq!(parse_since("24h").unwrap(), 86_400_000);
+        assert_eq!(parse_since("90m").unwrap(), 90 * 60_000);
+        for bad in ["", "7", "d", "7w", "0d", "-1d"] {
+            assert!(parse_since(bad).is_err(), "{bad}");
+        }
+    }
+}

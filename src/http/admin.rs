@@ -1,0 +1,200 @@
+//! The admin side for editors and managers: `/admin` (redirects to `/admin/login` without an
+//! admin session), its login and logout (a cookie of its own; agents' sessions are refused), the
+//! report behind the page (knowledge-base status, KPIs, unanswered questions, per-FAQ feedback)
+//! and `POST /api/kb/reload`.
+
+use actix_web::cookie::Cookie;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+use super::agent::{Account, Login, html_page, json_error, sign_in};
+use crate::agents::Admin;
+use crate::startup::AppState;
+use crate::store::now_ms;
+
+static ADMIN_PAGE: &str = include_str!("../../widget/admin.html");
+static ADMIN_JS: &str = include_str!("../../widget/admin.js");
+
+/// The admin session cookie's name.
+pub const ADMIN_COOKIE: &str = "frontdesk_admin";
+/// The longest period a report covers.
+const MAX_DAYS: u64 = 366;
+
+pub async fn admin_page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if session_admin(&req, &state).await.is_none() {
+        return HttpResponse::SeeOther()
+            .insert_header((actix_web::http::header::LOCATION, "/admin/login"))
+            .finish();
+    }
+    html_page(ADMIN_PAGE)
+}
+
+pub async fn login_page() -> HttpResponse {
+    html_page(ADMIN_PAGE)
+}
+
+pub async fn admin_js() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/javascript; charset=utf-8")
+        .body(ADMIN_JS)
+}
+
+pub async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<Login>,
+) -> HttpResponse {
+    sign_in(req, state, body.into_inner(), Account::Admin).await
+}
+
+pub async fn logout(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if let Some(cookie) = req.cookie(ADMIN_COOKIE) {
+        let _ = state
+            .conversations
+            .store
+            .end_session(cookie.value())
+            .await;
+    }
+    let mut gone = Cookie::build(ADMIN_COOKIE, "").path("/").finish();
+    gone.make_removal();
+    HttpResponse::NoContent().cookie(gone).finish()
+}
+
+pub async fn me(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    match session_admin(&req, &state).await {
+        Some(admin) => {
+            HttpResponse::Ok().json(serde_json::json!({"id": admin.id, "name": admin.name}))
+        }
+        None => unauthorized(),
+    }
+}
+
+fn unauthorized() -> HttpResponse {
+    json_error(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "sign in as an admin first",
+    )
+}
+
+/// The admin of a request, if its admin cookie holds a live admin session.
+async fn session_admin(req: &HttpRequest, state: &AppState) -> Option<Admin> {
+    let cookie = req.cookie(ADMIN_COOKIE)?;
+    let who = state
+        .conversations
+        .store
+        .session_agent(cookie.value())
+        .await
+        .ok()??;
+    state.roster.admin(who.strip_prefix("admin:")?).cloned()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Period {
+    /// The last `days` days (default 7), or `from`/`to` in ms since the epoch.
+    days: Option<u64>,
+    from: Option<u64>,
+    to: Option<u64>,
+}
+
+/// KPIs, unanswered questions and feedback over a period, with the knowledge base's status.
+pub async fn report(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    period: web::Query<Period>,
+) -> HttpResponse {
+    if session_admin(&req, &state).await.is_none() {
+        return unauthorized();
+    }
+    let now = now_ms();
+    let days = period.days.unwrap_or(7).clamp(1, MAX_DAYS);
+    let to = period.to.unwrap_or(now);
+    let from = period.from.unwrap_or(to.saturating_sub(days * 86_400_000));
+    if from >= to {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "bad_period",
+            "`from` must be before `to`",
+        );
+    }
+    let store = state.conversations.store.as_ref();
+    match crate::analytics::gather(store, from, to).await {
+        Ok(records) => {
+            let report = crate::analytics::report(&records, from, to);
+            HttpResponse::Ok().json(serde_json::json!({
+                "report": report,
+                "knowledge_base": *state.reloader.status(),
+            }))
+        }
+        Err(e) => json_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            &format!("cannot read conversations: {e}"),
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Forget {
+    /// A visitor key, or a verified site user id.
+    visitor: String,
+}
+
+/// Erases every conversation of one visitor: `{"erased": n}`.
+pub async fn forget(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<Forget>,
+) -> HttpResponse {
+    let Some(admin) = session_admin(&req, &state).await else {
+        return unauthorized();
+    };
+    let key = match crate::privacy::visitor_key_of(&body.visitor, state.identity.as_ref()) {
+        Ok(key) => key,
+        Err(message) => return json_error(StatusCode::BAD_REQUEST, "bad_visitor", &message),
+    };
+    let store = state.conversations.store.as_ref();
+    match crate::privacy::forget_visitor(store, &key).await {
+        Ok(erased) => {
+            tracing::info!(admin = %admin.id, erased, "erased a visitor's conversations");
+            state
+                .conversations
+                .metrics
+                .erased
+                .with_label_values(&["forget"])
+                .inc_by(erased as u64);
+            HttpResponse::Ok().json(serde_json::json!({"erased": erased}))
+        }
+        Err(e) => json_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            &format!("cannot erase now: {e}"),
+        ),
+    }
+}
+
+/// The knowledge base's status (hash, loaded at, errors of the last rejected reload).
+pub async fn kb_status(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if session_admin(&req, &state).await.is_none() {
+        return unauthorized();
+    }
+    HttpResponse::Ok().json(&*state.reloader.status())
+}
+
+/// Reloads the knowledge base from this node's files: 200 when it is (still) good, 422 with the
+/// problems when the files have errors (the last good knowledge base keeps serving).
+pub async fn kb_reload(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if session_admin(&req, &state).await.is_none() {
+        return unauthorized();
+    }
+    let outcome = state.reloader.reload().await;
+    let status = if outcome.ok {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    HttpResponse::build(status).json(outcome)
+}
