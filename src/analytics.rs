@@ -29,8 +29,8 @@ const SAME_QUESTION: f64 = 0.5;
 pub const DEFINITIONS: &[(&str, &str)] = &[
     (
         "conversations",
-        "Conversations started in the period in which the visitor wrote at least once (a chat \
-         opened and left without a word is not counted).",
+        "Conversations started in the period in which the visitor wrote at least once or asked \
+         for a person (a chat opened and left without a word is not counted).",
     ),
     (
         "bot_resolution",
@@ -251,6 +251,8 @@ fn facts(events: &[Event]) -> Facts {
                 }
                 match notice {
                     Notice::Queued { reason } => {
+                        // Asking for a person ("Talk to a person") engages without a word.
+                        f.wrote = true;
                         f.first_reason.get_or_insert_with(|| reason.clone());
                         first_queued.get_or_insert(e.at);
                         queued_since = Some(e.at);

@@ -19,7 +19,8 @@ use crate::store::{Store, StoreResult, VisitorKey, now_ms};
 pub enum Redact {
     /// `name@domain.tld` -> `[email]`.
     Email,
-    /// 9 to 15 digits, optionally with `+`, spaces, dots, dashes, parentheses -> `[phone]`.
+    /// 9 to 15 digits (a longer run is not a phone number), optionally with `+`, spaces, dots,
+    /// dashes, parentheses -> `[phone]`.
     Phone,
     /// 13 to 19 digits (spaces or dashes between) that pass the Luhn check -> `[card]`.
     Card,
@@ -45,7 +46,7 @@ static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
 static CARD: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b\d(?:[ -]?\d){12,18}\b").expect("invariant: a valid pattern"));
 static PHONE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:\+ ?|\()?\b\d(?:[ .()-]{0,2}\d){8,14}\b").expect("invariant: a valid pattern")
+    Regex::new(r"(?:\+ ?|\()?\b\d(?:[ .()-]{0,2}\d)*\b").expect("invariant: a valid pattern")
 });
 
 /// Redacts `text` for each of `kinds` (cards first, so a card number is never half a phone).
@@ -58,7 +59,9 @@ pub fn redact<'a>(text: &'a str, kinds: &[Redact]) -> Cow<'a, str> {
         out = replace(out, &EMAIL, |_| Some("[email]"));
     }
     if kinds.contains(&Redact::Phone) {
-        out = replace(out, &PHONE, |_| Some("[phone]"));
+        out = replace(out, &PHONE, |digits| {
+            (9..=15).contains(&digits.len()).then_some("[phone]")
+        });
     }
     out
 }
@@ -204,6 +207,11 @@ mod tests {
             "call [phone] or [phone]"
         );
         assert_eq!(redact("call 030 901820", &[Phone]), "call [phone]");
+        assert_eq!(
+            redact("ref 4111 1111 1111 1112", &[Phone, Card]),
+            "ref 4111 1111 1111 1112",
+            "16 digits failing Luhn: neither a card nor a phone"
+        );
     }
 
     #[test]

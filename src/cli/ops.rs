@@ -92,15 +92,13 @@ pub fn run_forget(visitor: &str, source: &StoreArgs) -> anyhow::Result<ExitCode>
         }
         (None, Some(server)) => {
             let cookie = sign_in(server, &source.admin)?;
-            let mut response = ureq::post(format!(
-                "{}/api/admin/forget",
-                server.trim_end_matches('/')
-            ))
-            .header("cookie", &cookie)
-            .config()
-            .http_status_as_error(false)
-            .build()
-            .send_json(serde_json::json!({ "visitor": visitor }))?;
+            let mut response =
+                ureq::post(format!("{}/api/admin/forget", server.trim_end_matches('/')))
+                    .header("cookie", &cookie)
+                    .config()
+                    .http_status_as_error(false)
+                    .build()
+                    .send_json(serde_json::json!({ "visitor": visitor }))?;
             let body: serde_json::Value = response.body_mut().read_json()?;
             anyhow::ensure!(
                 response.status() == 200,

@@ -50,11 +50,7 @@ pub async fn login(
 
 pub async fn logout(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     if let Some(cookie) = req.cookie(ADMIN_COOKIE) {
-        let _ = state
-            .conversations
-            .store
-            .end_session(cookie.value())
-            .await;
+        let _ = state.conversations.store.end_session(cookie.value()).await;
     }
     let mut gone = Cookie::build(ADMIN_COOKIE, "").path("/").finish();
     gone.make_removal();

@@ -127,7 +127,11 @@ impl Account {
     }
 }
 
-pub(super) fn json_error(status: actix_web::http::StatusCode, code: &str, message: &str) -> HttpResponse {
+pub(super) fn json_error(
+    status: actix_web::http::StatusCode,
+    code: &str,
+    message: &str,
+) -> HttpResponse {
     HttpResponse::build(status).json(serde_json::json!({"error": code, "message": message}))
 }
 

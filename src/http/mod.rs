@@ -88,10 +88,7 @@ async fn healthz() -> HttpResponse {
 /// reload (the node stays ready: it serves the last good knowledge base).
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let kb = state.reloader.status();
-    let mut detail = format!(
-        "knowledge base {} ({} FAQs)",
-        kb.content_hash, kb.faqs
-    );
+    let mut detail = format!("knowledge base {} ({} FAQs)", kb.content_hash, kb.faqs);
     if !kb.errors.is_empty() {
         detail.push_str(
             "\nthe last reload was rejected; serving the last good knowledge base. Errors:",
@@ -103,8 +100,9 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     }
     match state.conversations.store.ping().await {
         Ok(()) => HttpResponse::Ok().body(format!("ready\n{detail}")),
-        Err(e) => HttpResponse::ServiceUnavailable()
-            .body(format!("store unavailable: {e}\n{detail}")),
+        Err(e) => {
+            HttpResponse::ServiceUnavailable().body(format!("store unavailable: {e}\n{detail}"))
+        }
     }
 }
 

@@ -648,6 +648,62 @@ pub async fn inactive_conversations_are_found_by_last_activity(store: Arc<dyn St
     );
 }
 
+pub async fn retention_erases_only_conversations_idle_past_it(store: Arc<dyn Store>) {
+    let (idle, _) = store.create(VisitorInfo::default(), None).await.unwrap();
+    let (active, _) = store.create(VisitorInfo::default(), None).await.unwrap();
+    store.append(&idle.id, notice(1)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    store.append(&active.id, notice(1)).await.unwrap();
+    let erased = crate::privacy::purge_expired(store.as_ref(), Duration::from_millis(150))
+        .await
+        .unwrap();
+    assert!(erased >= 1, "the idle one expired");
+    assert!(store.get(&idle.id).await.unwrap().is_none());
+    assert_eq!(
+        store.events_after(&active.id, 0).await.unwrap().len(),
+        1,
+        "a conversation active within the retention is kept whole"
+    );
+}
+
+pub async fn forget_erases_one_visitor_and_nothing_else(store: Arc<dyn Store>) {
+    use crate::store::VisitorKey;
+    let (gone, kept) = (VisitorKey::random(), VisitorKey::random());
+    let mut theirs = Vec::new();
+    for _ in 0..2 {
+        let (c, _) = store
+            .create(VisitorInfo::default(), Some(gone.clone()))
+            .await
+            .unwrap();
+        store
+            .append_visitor_message(&c.id, "hello".into(), "c-1".into())
+            .await
+            .unwrap();
+        theirs.push(c.id);
+    }
+    let (other, _) = store
+        .create(VisitorInfo::default(), Some(kept.clone()))
+        .await
+        .unwrap();
+    let (anonymous, _) = store.create(VisitorInfo::default(), None).await.unwrap();
+    assert_eq!(
+        crate::privacy::forget_visitor(store.as_ref(), &gone)
+            .await
+            .unwrap(),
+        2
+    );
+    for id in &theirs {
+        assert!(store.get(id).await.unwrap().is_none());
+    }
+    assert!(store.visitor_conversations(&gone).await.unwrap().is_empty());
+    assert_eq!(
+        store.visitor_conversations(&kept).await.unwrap(),
+        vec![other.id.clone()]
+    );
+    assert!(store.get(&other.id).await.unwrap().is_some());
+    assert!(store.get(&anonymous.id).await.unwrap().is_some());
+}
+
 /// Generates one `#[tokio::test]` per conformance check for the store built by the future
 /// `$make` (an `Arc<dyn Store>`; each test gets a fresh one).
 #[macro_export]
@@ -673,6 +729,8 @@ macro_rules! store_conformance_tests {
             conversations_are_listed_by_creation_time,
             delete_erases_every_trace_of_one_conversation_only,
             inactive_conversations_are_found_by_last_activity,
+            retention_erases_only_conversations_idle_past_it,
+            forget_erases_one_visitor_and_nothing_else,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {

@@ -581,12 +581,12 @@ impl Store for MemoryStore {
             {
                 a.chats.retain(|c| &c.id != id);
             }
-            if let Some(key) = &e.conversation.visitor_key {
-                if let Some(list) = state.visitors.get_mut(key) {
-                    list.retain(|c| c != id);
-                    if list.is_empty() {
-                        state.visitors.remove(key);
-                    }
+            if let Some(key) = &e.conversation.visitor_key
+                && let Some(list) = state.visitors.get_mut(key)
+            {
+                list.retain(|c| c != id);
+                if list.is_empty() {
+                    state.visitors.remove(key);
                 }
             }
             e.ticket.is_some()

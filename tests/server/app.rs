@@ -96,6 +96,8 @@ fn test_settings(configure: impl FnOnce(&mut Settings)) -> Settings {
         auto_assign: false,
         presence_ttl_seconds: 2,
         assign_timeout_seconds: 60,
+        // Tests hand the server its knowledge base; the reload tests point it at a copy.
+        watch_knowledge_base: false,
         ..Settings::default()
     };
     configure(&mut settings);
@@ -134,10 +136,19 @@ pub async fn spawn_app_on(
 impl TestApp {
     /// A plain HTTP/1.1 GET: (status, body).
     pub async fn get(&self, path: &str) -> (u16, String) {
+        self.get_as(path, None).await
+    }
+
+    /// A GET with a session cookie (`name=value`): (status, body).
+    pub async fn get_as(&self, path: &str, cookie: Option<&str>) -> (u16, String) {
         let work = async {
             let mut stream = TcpStream::connect(("127.0.0.1", self.port)).await.unwrap();
-            let request =
-                format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+            let cookie = cookie
+                .map(|c| format!("Cookie: {c}\r\n"))
+                .unwrap_or_default();
+            let request = format!(
+                "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{cookie}\r\n"
+            );
             stream.write_all(request.as_bytes()).await.unwrap();
             let mut raw = Vec::new();
             stream.read_to_end(&mut raw).await.unwrap();
@@ -210,6 +221,28 @@ impl TestApp {
         cookie.split(';').next().unwrap().to_owned()
     }
 
+    /// The admin `max` signed in: the `name=value` of the admin cookie.
+    pub async fn admin_login(&self) -> String {
+        let (status, cookie, body) = self
+            .post(
+                "/api/admin/login",
+                &json!({"id": "max", "password": "max-password"}),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let cookie = cookie.expect("an admin cookie");
+        assert!(cookie.starts_with("frontdesk_admin="), "{cookie}");
+        cookie.split(';').next().unwrap().to_owned()
+    }
+
+    /// `/api/admin/report` for the last day, as `max`.
+    pub async fn report(&self, cookie: &str) -> Value {
+        let (status, body) = self.get_as("/api/admin/report?days=1", Some(cookie)).await;
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).expect("a JSON report")
+    }
+
     /// An agent logged in and connected to the console socket (online), past the first
     /// snapshots.
     pub async fn agent(&self, id: &str) -> AgentClient {
@@ -238,6 +271,8 @@ pub struct Visitor {
     pub token: String,
     /// The conversation id from `welcome`.
     pub conversation: String,
+    /// The visitor key from `welcome` (links this browser's conversations).
+    pub visitor_key: String,
     pub last_seq: u64,
     counter: u32,
 }
@@ -271,6 +306,7 @@ impl Visitor {
             port,
             token: String::new(),
             conversation: String::new(),
+            visitor_key: String::new(),
             last_seq: 0,
             counter: 0,
         })
@@ -282,6 +318,10 @@ impl Visitor {
         let welcome = self.until(|f| f["type"] == "welcome").await;
         self.token = welcome["token"].as_str().unwrap().to_owned();
         self.conversation = welcome["conversation"].as_str().unwrap().to_owned();
+        self.visitor_key = welcome["visitor_key"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         welcome
     }
 

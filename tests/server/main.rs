@@ -12,7 +12,9 @@
 //!   transfers, credentials, earlier conversations.
 //! - `identity` (Redis): verified visitor ids, forged ones, `require_identity`.
 //! - `nodes` (Redis): two nodes, a node dying, business hours, a Redis outage.
+//! - `admin` (both stores): hot reload, `/admin` access, KPIs, redaction, webhooks.
 
+mod admin;
 mod app;
 mod bad_input;
 mod chat;
