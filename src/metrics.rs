@@ -16,6 +16,8 @@ const LATENCY_BUCKETS: &[f64] = &[
 
 pub struct Metrics {
     registry: Registry,
+    /// Every metric's full name (`frontdesk_...`), for the documentation check.
+    names: Vec<String>,
     pub open_sockets: IntGauge,
     pub messages: IntCounter,
     pub decisions: IntCounterVec,
@@ -93,6 +95,7 @@ impl Metrics {
             &["why"],
         )
         .expect("valid metric");
+        let mut names = Vec::new();
         for c in [
             Box::new(open_sockets.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(messages.clone()),
@@ -107,12 +110,14 @@ impl Metrics {
             Box::new(kb_reloads.clone()),
             Box::new(erased.clone()),
         ] {
+            names.extend(c.desc().iter().map(|d| format!("frontdesk_{}", d.fq_name)));
             registry
                 .register(c)
                 .expect("invariant: each metric is registered once");
         }
         Metrics {
             registry,
+            names,
             open_sockets,
             messages,
             decisions,
@@ -128,6 +133,11 @@ impl Metrics {
         }
     }
 
+    /// Every metric's full name.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
         let mut out = Vec::new();
@@ -140,5 +150,21 @@ impl Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Metrics::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_metric_is_documented_in_operations_md() {
+        let doc = include_str!("../docs/operations.md");
+        let metrics = super::Metrics::new();
+        assert!(metrics.names().len() >= 12);
+        for name in metrics.names() {
+            assert!(
+                doc.contains(&format!("`{name}`")),
+                "{name} is served on /metrics but not documented in docs/operations.md"
+            );
+        }
     }
 }

@@ -144,7 +144,7 @@
     box.appendChild(kpi("average_handle_time", "Average handle time", dur(k.average_handle_time.seconds), "average of " + k.average_handle_time.count, d));
     box.appendChild(kpi("first_contact_resolution", "First contact resolution", pct(k.first_contact_resolution), null, d));
     box.appendChild(kpi("csat", "CSAT", k.csat.average === null ? "–" : k.csat.average.toFixed(2) + " / 5",
-      k.csat.count + " ratings, " + pct(k.csat.satisfied) + " gave 4 or 5", d));
+      k.csat.count ? k.csat.count + " ratings, " + pct(k.csat.satisfied) + " gave 4 or 5" : "no ratings yet", d));
     box.appendChild(kpi("outcomes", "Outcomes", o.bot_resolved + " / " + o.handed_off + " / " + o.offline_message + " / " + o.not_resolved,
       "bot resolved / handed off / offline message / not resolved", d));
 

@@ -45,6 +45,9 @@ before(async () => {
       input: `${id}-password-1\n`,
     });
   }
+  execFileSync(BINARY, ["admin", "add", "max", "--name", "Max", "--file", join(work, "agents.toml")], {
+    input: "max-password-1\n",
+  });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -57,9 +60,16 @@ after(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
+/** A private copy of the tests' knowledge base (for a test that edits it): its path. */
+export function copyKnowledgeBase() {
+  const dir = mkdtempSync(join(work, "kb-"));
+  cpSync(join(work, "kb"), dir, { recursive: true });
+  return dir;
+}
+
 /** Starts `frontdesk serve` on a free port; resolves to {base, stop}. */
-export async function startServer(extra = [], port = 0) {
-  const child = spawn(BINARY, ["serve", "--port", String(port), "--knowledge-base", join(work, "kb"),
+export async function startServer(extra = [], port = 0, kb = join(work, "kb")) {
+  const child = spawn(BINARY, ["serve", "--port", String(port), "--knowledge-base", kb,
     "--agents-file", join(work, "agents.toml"), ...extra], { cwd: REPO, env: { ...process.env, RUST_LOG: "warn" } });
   const base = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("the server did not start in time")), WAIT);

@@ -1,0 +1,79 @@
+// The admin page (/admin) in a real browser: sign-in, KPIs with their definitions, the
+// unanswered questions a visitor just asked, and a broken knowledge-base edit shown with its
+// file and field while the last good one keeps answering (see harness.mjs).
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { SHOTS, WAIT, browser, startServer, openWidget, ask, copyKnowledgeBase } from "./harness.mjs";
+
+test("an editor finds the question the bot failed on, sees a broken edit rejected, and fixes it", async () => {
+  const kb = copyKnowledgeBase();
+  const server = await startServer([], 0, kb);
+  const visitorContext = await browser.newContext();
+  const adminContext = await browser.newContext();
+  try {
+    // A visitor asks something the knowledge base does not cover, in two wordings, and one
+    // thing it does.
+    const widget = await openWidget(visitorContext, server.base);
+    await ask(widget, "do you sell purple trombones");
+    await widget.locator(".bot .msg").nth(0).waitFor();
+    await ask(widget, "purple trombones for sale?");
+    await widget.locator(".bot .msg").nth(1).waitFor();
+    await ask(widget, "what is your return policy");
+    await widget.locator(".bot .msg", { hasText: "30 days" }).waitFor();
+
+    const page = await adminContext.newPage();
+    page.setDefaultTimeout(WAIT);
+    await page.goto(server.base + "/admin");
+    assert.ok(page.url().endsWith("/admin/login"), "no session: /admin asks to sign in");
+    await page.fill("#login-id", "max");
+    await page.fill("#login-password", "not-it");
+    await page.click("#login button");
+    await page.locator("#login-error", { hasText: "wrong name or password" }).waitFor();
+    await page.fill("#login-password", "max-password-1");
+    await page.click("#login button");
+    await page.waitForURL(server.base + "/admin");
+
+    // KPIs, each with its definition next to it.
+    const conversations = page.locator('[data-kpi="conversations"]');
+    await conversations.locator(".value", { hasText: "1" }).waitFor();
+    assert.match(await conversations.locator(".def").innerText(), /wrote at least once/);
+    const resolution = page.locator('[data-kpi="bot_resolution"] .def');
+    assert.match(await resolution.innerText(), /did not come back within 24 h/);
+    assert.equal(await page.locator("#chart-outcomes svg").count(), 1, "an inline SVG chart");
+
+    // The two wordings are one group, with the FAQ the matcher found closest.
+    const group = page.locator("#unanswered tr.group").first();
+    await group.waitFor();
+    assert.equal((await group.locator("td.num").innerText()).trim(), "2");
+    assert.match(await group.innerText(), /purple trombones/);
+    assert.match(await group.innerText(), /no answer 2/);
+    await page.locator("#kb-state.ok").waitFor();
+    await page.screenshot({ path: join(SHOTS, "admin.png"), fullPage: true });
+
+    // A typo in a field: the reload is rejected with file and field; the bot keeps answering.
+    const faq = join(kb, "faq", "returns", "return-policy.md");
+    const source = readFileSync(faq, "utf8");
+    writeFileSync(faq, source.replace("title =", "titel ="));
+    await page.click("#reload");
+    const errors = page.locator("#kb-errors");
+    await errors.locator("text=faq/returns/return-policy.md").waitFor();
+    assert.match(await errors.innerText(), /titel/);
+    assert.match(await page.locator("#kb-state").innerText(), /still serving the last good/);
+    await page.screenshot({ path: join(SHOTS, "admin-kb-error.png") });
+    await ask(widget, "how many days is the return window");
+    await widget.locator(".bot .msg", { hasText: "30 days" }).nth(1).waitFor();
+
+    // Fixed: good again.
+    writeFileSync(faq, source);
+    await page.click("#reload");
+    await page.locator("#kb-state.ok").waitFor();
+    assert.ok(await errors.isHidden());
+  } finally {
+    await visitorContext.close();
+    await adminContext.close();
+    server.stop();
+  }
+});
