@@ -13,8 +13,15 @@ fn repo() -> PathBuf {
 
 /// Runs `frontdesk args...` in the repository root and returns its output.
 fn frontdesk(args: &[&str]) -> Output {
+    frontdesk_with(args, &[])
+}
+
+/// `frontdesk` with extra environment variables (and without a `REDIS_URL` of the caller's).
+fn frontdesk_with(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
         .args(args)
+        .env_remove("REDIS_URL")
+        .envs(env.iter().copied())
         .current_dir(repo())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -282,4 +289,88 @@ fn agent_add_hashes_the_password_from_stdin_and_refuses_duplicates() {
     let again = add("another password");
     assert_eq!(again.status.code(), Some(2));
     assert!(text(&again.stderr).contains("already exists"));
+}
+
+#[tokio::test]
+async fn report_and_forget_read_the_shared_redis_store() {
+    use frontdesk::conversation::EventBody;
+    use frontdesk::store::{RedisStore, Store, VisitorInfo, VisitorKey};
+    let url = std::env::var("FRONTDESK_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let prefix = format!("fdtest:{:016x}", rand::random::<u64>());
+    let store = RedisStore::connect(&url, &prefix)
+        .await
+        .unwrap_or_else(|e| {
+            panic!("this test needs a real redis-server at {url} (scripts/test starts one): {e}")
+        });
+    let bot = |decision: &str| EventBody::BotAnswer {
+        decision: decision.into(),
+        html: String::new(),
+        text: String::new(),
+        options: Vec::new(),
+        offer_human: false,
+        explanation: None,
+    };
+    let key = VisitorKey::random();
+    let (missed, _) = store
+        .create(VisitorInfo::default(), Some(key.clone()))
+        .await
+        .unwrap();
+    store
+        .append_visitor_message(
+            &missed.id,
+            "do you sell purple trombones".into(),
+            "c1".into(),
+        )
+        .await
+        .unwrap();
+    store.append(&missed.id, bot("fallback")).await.unwrap();
+    let (answered, _) = store.create(VisitorInfo::default(), None).await.unwrap();
+    store
+        .append_visitor_message(&answered.id, "where is my order".into(), "c1".into())
+        .await
+        .unwrap();
+    store.append(&answered.id, bot("answer")).await.unwrap();
+    let env = [
+        ("REDIS_URL", url.as_str()),
+        ("FRONTDESK_REDIS_PREFIX", prefix.as_str()),
+    ];
+
+    let json = frontdesk_with(&["report", "--since", "1d", "--json"], &env);
+    assert!(json.status.success(), "{}", text(&json.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(report["kpis"]["conversations"], 2);
+    assert_eq!(report["kpis"]["outcomes"]["bot_resolved"], 1);
+    assert_eq!(
+        report["unanswered"][0]["question"],
+        "do you sell purple trombones"
+    );
+    let people = frontdesk_with(&["report", "--since", "1d"], &env);
+    let shown = text(&people.stdout);
+    assert!(
+        shown.contains("bot resolution             50.0%"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("1x  \"do you sell purple trombones\""),
+        "{shown}"
+    );
+    assert!(shown.contains("definitions:"), "{shown}");
+
+    let forget = frontdesk_with(&["forget", "--visitor", key.as_str()], &env);
+    assert!(forget.status.success(), "{}", text(&forget.stderr));
+    assert!(text(&forget.stdout).contains("erased 1 conversation"));
+    assert!(store.get(&missed.id).await.unwrap().is_none());
+    assert!(
+        store.get(&answered.id).await.unwrap().is_some(),
+        "nobody else's"
+    );
+
+    let nowhere = frontdesk(&["report"]);
+    assert_eq!(nowhere.status.code(), Some(2));
+    assert!(
+        text(&nowhere.stderr).contains("REDIS_URL"),
+        "{}",
+        text(&nowhere.stderr)
+    );
 }

@@ -1,0 +1,381 @@
+//! KPIs and unanswered questions, computed from the conversations' own logs (the same events
+//! visitors and agents saw), so every number can be traced to transcripts. `gather` reads the
+//! store; `report` is a pure function of what it read, which is what the tests pin.
+//!
+//! Each KPI's definition is in `DEFINITIONS`, shown next to the number on `/admin` and by
+//! `frontdesk report`. Conversation outcomes are a partition (each conversation has exactly one),
+//! so outcome rates always add up to 100%.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use crate::conversation::{Event, EventBody, Notice};
+use crate::store::{Conversation, Store, StoreResult};
+
+mod questions;
+#[cfg(test)]
+mod tests;
+
+use questions::{faq_feedback, unanswered};
+
+/// A visitor who starts another conversation within this long of the last one's end "reopened" it.
+pub const REOPEN_WINDOW_MS: u64 = 24 * 3600 * 1000;
+
+/// The definitions shown next to the numbers.
+pub const DEFINITIONS: &[(&str, &str)] = &[
+    (
+        "conversations",
+        "Conversations started in the period in which the visitor wrote at least once or asked \
+         for a person (a chat opened and left without a word is not counted).",
+    ),
+    (
+        "bot_resolution",
+        "Share of conversations the bot finished alone: it answered at least once, the visitor \
+         was never handed to a person or left an offline message, gave no \"not helpful\", and \
+         did not come back within 24 h.",
+    ),
+    (
+        "handoff_rate",
+        "Share of conversations that entered the queue for a person, split by the first reason \
+         (visitor asked, frustration, repeated misses, a rule or an FAQ that always hands off).",
+    ),
+    (
+        "outcomes",
+        "Every conversation has exactly one outcome: bot resolved, handed off, offline message \
+         (nobody could answer; the visitor left a message), or not resolved (the rest). They \
+         add up to 100%.",
+    ),
+    (
+        "first_response_time",
+        "For handed-off conversations an agent answered: time from entering the queue to the \
+         first agent message.",
+    ),
+    (
+        "average_wait",
+        "Time from entering the queue to an agent taking the conversation, averaged over every \
+         time a conversation waited and was taken (a requeued one waits again).",
+    ),
+    (
+        "average_handle_time",
+        "Time an agent owned a conversation, from taking it to closing it, handing it back or \
+         it going back to the queue, averaged over finished assignments.",
+    ),
+    (
+        "first_contact_resolution",
+        "Share of conversations resolved in this one contact: by the bot (see bot resolution) \
+         or closed by the first agent who took it (no transfer, no requeue), and the visitor \
+         did not come back within 24 h.",
+    ),
+    (
+        "csat",
+        "Ratings visitors gave at the end (1-5; the last one per conversation): average, \
+         distribution, and the share of 4 and 5.",
+    ),
+];
+
+/// One conversation as read from the store.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub conversation: Conversation,
+    pub events: Vec<Event>,
+}
+
+/// Reads every conversation created in `[from, to)`, plus those created up to 24 h after `to`
+/// (only to tell whether a visitor came back).
+pub async fn gather(store: &dyn Store, from: u64, to: u64) -> StoreResult<Vec<Record>> {
+    let mut records = Vec::new();
+    for id in store
+        .conversations_created(from, to.saturating_add(REOPEN_WINDOW_MS))
+        .await?
+    {
+        // Erased meanwhile (retention, forget): skip it.
+        let Some(conversation) = store.get(&id).await? else {
+            continue;
+        };
+        let events = match store.events_after(&id, 0).await {
+            Ok(events) => events,
+            Err(crate::store::StoreError::NotFound(_)) => continue,
+            Err(e) => return Err(e),
+        };
+        records.push(Record {
+            conversation,
+            events,
+        });
+    }
+    Ok(records)
+}
+
+/// An average over some number of cases (`None` without cases).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Average {
+    pub seconds: Option<f64>,
+    pub count: usize,
+}
+
+impl Average {
+    fn of(ms: &[u64]) -> Average {
+        Average {
+            seconds: (!ms.is_empty())
+                .then(|| ms.iter().sum::<u64>() as f64 / ms.len() as f64 / 1000.0),
+            count: ms.len(),
+        }
+    }
+}
+
+/// The outcome partition.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcomes {
+    pub bot_resolved: usize,
+    pub handed_off: usize,
+    pub offline_message: usize,
+    pub not_resolved: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Csat {
+    pub average: Option<f64>,
+    pub count: usize,
+    /// Ratings 1..=5 (index 0 = score 1).
+    pub distribution: [usize; 5],
+    /// Share of ratings that are 4 or 5.
+    pub satisfied: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Kpis {
+    pub conversations: usize,
+    pub outcomes: Outcomes,
+    pub bot_resolution: Option<f64>,
+    pub handoff_rate: Option<f64>,
+    /// Handed-off conversations by their first reason's kind (`visitor_asked`, `frustrated`,
+    /// `repeated_misses`, `rule`, `faq`): counts.
+    pub handoffs_by_reason: BTreeMap<String, usize>,
+    pub first_response_time: Average,
+    pub average_wait: Average,
+    pub average_handle_time: Average,
+    pub first_contact_resolution: Option<f64>,
+    pub csat: Csat,
+}
+
+/// A group of similar questions the bot did not answer well.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuestionGroup {
+    /// The most frequent wording.
+    pub question: String,
+    pub count: usize,
+    pub examples: Vec<String>,
+    /// How the bot fared: `no_answer` (fallback), `unsure` (asked which one), `not_helpful`.
+    pub kinds: BTreeMap<String, usize>,
+    /// The FAQ the matcher found closest (most often across the group), with its best
+    /// confidence: add a phrasing there, or write a new FAQ.
+    pub closest_faq: Option<String>,
+    pub closest_confidence: Option<f32>,
+    /// When the last one was asked (ms).
+    pub last_asked: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaqFeedback {
+    pub faq: String,
+    pub answered: usize,
+    pub helpful: usize,
+    pub not_helpful: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub from: u64,
+    pub to: u64,
+    pub kpis: Kpis,
+    pub unanswered: Vec<QuestionGroup>,
+    pub faq_feedback: Vec<FaqFeedback>,
+    pub definitions: BTreeMap<String, String>,
+}
+
+fn share(n: usize, of: usize) -> Option<f64> {
+    (of > 0).then(|| n as f64 / of as f64)
+}
+
+/// What one conversation's log says.
+#[derive(Default)]
+struct Facts {
+    wrote: bool,
+    bot_answered: bool,
+    not_helpful: bool,
+    offline_message: bool,
+    first_reason: Option<String>,
+    assignments: usize,
+    closed_by_agent: bool,
+    reopened_in_place: bool,
+    first_response_ms: Option<u64>,
+    waits: Vec<u64>,
+    handles: Vec<u64>,
+    rating: Option<u8>,
+    last_at: u64,
+}
+
+fn facts(events: &[Event]) -> Facts {
+    let mut f = Facts::default();
+    let mut queued_since: Option<u64> = None;
+    let mut first_queued: Option<u64> = None;
+    let mut assigned_since: Option<u64> = None;
+    let mut closed = false;
+    for e in events {
+        f.last_at = f.last_at.max(e.at);
+        match &e.body {
+            EventBody::VisitorMessage { .. } | EventBody::VisitorChoice { .. } => {
+                f.wrote = true;
+                if closed {
+                    f.reopened_in_place = true;
+                }
+            }
+            EventBody::OfflineMessage { .. } => {
+                f.wrote = true;
+                f.offline_message = true;
+            }
+            EventBody::BotAnswer { decision, .. } if decision == "answer" => f.bot_answered = true,
+            EventBody::Feedback { helpful: false, .. } => f.not_helpful = true,
+            EventBody::Rating { score, .. } => f.rating = Some(*score),
+            EventBody::AgentMessage { .. } => {
+                if let (None, Some(q)) = (f.first_response_ms, first_queued) {
+                    f.first_response_ms = Some(e.at.saturating_sub(q));
+                }
+            }
+            EventBody::Notice { notice } => {
+                if let Some(since) = assigned_since.take() {
+                    f.handles.push(e.at.saturating_sub(since));
+                }
+                match notice {
+                    Notice::Queued { reason } => {
+                        // Asking for a person ("Talk to a person") engages without a word.
+                        f.wrote = true;
+                        f.first_reason.get_or_insert_with(|| reason.clone());
+                        first_queued.get_or_insert(e.at);
+                        queued_since = Some(e.at);
+                    }
+                    Notice::Assigned { .. } => {
+                        f.assignments += 1;
+                        if let Some(q) = queued_since.take() {
+                            f.waits.push(e.at.saturating_sub(q));
+                        }
+                        assigned_since = Some(e.at);
+                    }
+                    Notice::BackToBot => queued_since = None,
+                    Notice::Closed { .. } => {
+                        queued_since = None;
+                        if f.assignments > 0 {
+                            f.closed_by_agent = true;
+                        }
+                        closed = true;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    f
+}
+
+/// The kind of a stored handoff reason (`rule:returns` -> `rule`).
+fn reason_kind(reason: &str) -> String {
+    reason.split(':').next().unwrap_or(reason).to_owned()
+}
+
+/// KPIs, unanswered questions and FAQ feedback of the conversations created in `[from, to)`.
+/// `records` may hold later conversations too (they only tell whether a visitor came back).
+pub fn report(records: &[Record], from: u64, to: u64) -> Report {
+    // When each visitor started conversations (to spot a return within 24 h).
+    let mut starts: HashMap<&str, Vec<u64>> = HashMap::new();
+    for r in records {
+        if let Some(key) = &r.conversation.visitor_key {
+            starts
+                .entry(key.as_str())
+                .or_default()
+                .push(r.conversation.created);
+        }
+    }
+    let in_period: Vec<&Record> = records
+        .iter()
+        .filter(|r| (from..to).contains(&r.conversation.created))
+        .collect();
+
+    let mut outcomes = Outcomes::default();
+    let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+    let (mut first_responses, mut waits, mut handles) = (Vec::new(), Vec::new(), Vec::new());
+    let mut first_contact = 0;
+    let mut ratings = Vec::new();
+    let mut conversations = 0;
+    for r in &in_period {
+        let f = facts(&r.events);
+        if !f.wrote {
+            continue;
+        }
+        conversations += 1;
+        let came_back = f.reopened_in_place
+            || r.conversation.visitor_key.as_ref().is_some_and(|key| {
+                starts[key.as_str()].iter().any(|&start| {
+                    start > r.conversation.created
+                        && start >= f.last_at
+                        && start - f.last_at <= REOPEN_WINDOW_MS
+                })
+            });
+        let handed_off = f.first_reason.is_some();
+        let bot_resolved =
+            !handed_off && !f.offline_message && f.bot_answered && !f.not_helpful && !came_back;
+        if let Some(reason) = &f.first_reason {
+            outcomes.handed_off += 1;
+            *reasons.entry(reason_kind(reason)).or_default() += 1;
+        } else if f.offline_message {
+            outcomes.offline_message += 1;
+        } else if bot_resolved {
+            outcomes.bot_resolved += 1;
+        } else {
+            outcomes.not_resolved += 1;
+        }
+        let agent_resolved = f.closed_by_agent && f.assignments == 1 && !came_back;
+        if bot_resolved || agent_resolved {
+            first_contact += 1;
+        }
+        first_responses.extend(f.first_response_ms);
+        waits.extend(&f.waits);
+        handles.extend(&f.handles);
+        ratings.extend(f.rating);
+    }
+    let mut distribution = [0; 5];
+    for &s in &ratings {
+        if (1..=5).contains(&s) {
+            distribution[usize::from(s) - 1] += 1;
+        }
+    }
+    let csat = Csat {
+        average: (!ratings.is_empty())
+            .then(|| ratings.iter().map(|&s| f64::from(s)).sum::<f64>() / ratings.len() as f64),
+        count: ratings.len(),
+        distribution,
+        satisfied: share(ratings.iter().filter(|&&s| s >= 4).count(), ratings.len()),
+    };
+    let kpis = Kpis {
+        conversations,
+        outcomes,
+        bot_resolution: share(outcomes.bot_resolved, conversations),
+        handoff_rate: share(outcomes.handed_off, conversations),
+        handoffs_by_reason: reasons,
+        first_response_time: Average::of(&first_responses),
+        average_wait: Average::of(&waits),
+        average_handle_time: Average::of(&handles),
+        first_contact_resolution: share(first_contact, conversations),
+        csat,
+    };
+    Report {
+        from,
+        to,
+        kpis,
+        unanswered: unanswered(&in_period),
+        faq_feedback: faq_feedback(&in_period),
+        definitions: DEFINITIONS
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    }
+}

@@ -1,0 +1,236 @@
+//! The questions the bot did not answer well (fallbacks, clarify questions, answers marked "not
+//! helpful"), grouped by similarity with the closest FAQ, and "Was this helpful?" per FAQ.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use rust_stemmers::{Algorithm, Stemmer};
+
+use super::{FaqFeedback, QuestionGroup, Record};
+use crate::conversation::{Event, EventBody};
+use crate::matcher::normalize::{fold, words};
+
+/// Unanswered-question groups listed.
+const TOP_GROUPS: usize = 20;
+/// Examples kept per group.
+const EXAMPLES: usize = 3;
+/// Two questions share a group when this share of their words (stemmed, without stop words) is
+/// common to both.
+const SAME_QUESTION: f64 = 0.5;
+
+/// A question the bot did not answer well.
+struct Miss {
+    text: String,
+    kind: &'static str,
+    closest: Option<(String, f32)>,
+    at: u64,
+}
+
+/// The FAQ a bot answer gave: from its explanation, or the option the visitor picked just
+/// before it (answers to a picked option carry no explanation).
+fn answered_faq(events: &[Event], i: usize) -> Option<String> {
+    let EventBody::BotAnswer {
+        decision,
+        explanation,
+        ..
+    } = &events[i].body
+    else {
+        return None;
+    };
+    if decision != "answer" {
+        return None;
+    }
+    if let Some(x) = explanation {
+        return match (&x.rule, x.candidates.first()) {
+            (Some(_), _) => None,
+            (None, c) => c.map(|c| c.faq.to_string()),
+        };
+    }
+    match i.checked_sub(1).map(|p| &events[p].body) {
+        Some(EventBody::VisitorChoice { option, .. }) => Some(option.clone()),
+        _ => None,
+    }
+}
+
+fn misses(events: &[Event]) -> Vec<Miss> {
+    let mut out = Vec::new();
+    let mut question: Option<(&str, u64)> = None;
+    for (i, e) in events.iter().enumerate() {
+        match &e.body {
+            EventBody::VisitorMessage { text, .. } => question = Some((text, e.at)),
+            EventBody::BotAnswer {
+                decision,
+                explanation,
+                ..
+            } => {
+                let kind = match decision.as_str() {
+                    "fallback" => "no_answer",
+                    "clarify" => "unsure",
+                    _ => continue,
+                };
+                if let Some((text, at)) = question.take() {
+                    let closest = explanation
+                        .as_ref()
+                        .and_then(|x| x.candidates.first())
+                        .map(|c| (c.faq.to_string(), c.confidence));
+                    out.push(Miss {
+                        text: text.to_owned(),
+                        kind,
+                        closest,
+                        at,
+                    });
+                }
+            }
+            EventBody::Feedback {
+                answer_seq,
+                helpful: false,
+            } => {
+                // The question before the answer that did not help.
+                let Some(a) = events[..i].iter().rposition(|x| x.seq == *answer_seq) else {
+                    continue;
+                };
+                let asked = events[..a].iter().rev().find_map(|x| match &x.body {
+                    EventBody::VisitorMessage { text, .. } => Some((text.clone(), x.at)),
+                    _ => None,
+                });
+                if let Some((text, at)) = asked {
+                    out.push(Miss {
+                        text,
+                        kind: "not_helpful",
+                        closest: answered_faq(events, a).map(|f| (f, 0.0)),
+                        at,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Stemmed content words: what two wordings of one question share.
+fn signature(stemmer: &Stemmer, text: &str) -> HashSet<String> {
+    words(&fold(text))
+        .into_iter()
+        .filter(|w| !crate::matcher::normalize::is_stopword(w))
+        .map(|w| stemmer.stem(&w).into_owned())
+        .collect()
+}
+
+fn jaccard(a: &HashSet<String>, b: &HashSet<String>) -> f64 {
+    if a.is_empty() && b.is_empty() {
+        return 1.0;
+    }
+    a.intersection(b).count() as f64 / a.union(b).count() as f64
+}
+
+/// Groups similar missed questions (greedy: each joins the most similar group, by its first
+/// question's words, if similar enough), biggest group first.
+pub(super) fn unanswered(records: &[&Record]) -> Vec<QuestionGroup> {
+    let stemmer = Stemmer::create(Algorithm::English);
+    let mut all: Vec<Miss> = records.iter().flat_map(|r| misses(&r.events)).collect();
+    all.sort_by_key(|m| m.at);
+    struct Group {
+        words: HashSet<String>,
+        misses: Vec<Miss>,
+    }
+    let mut groups: Vec<Group> = Vec::new();
+    for miss in all {
+        let words = signature(&stemmer, &miss.text);
+        let best = groups
+            .iter_mut()
+            .map(|g| (jaccard(&g.words, &words), g))
+            .filter(|(s, _)| *s >= SAME_QUESTION)
+            .max_by(|a, b| a.0.total_cmp(&b.0));
+        match best {
+            Some((_, g)) => g.misses.push(miss),
+            None => groups.push(Group {
+                words,
+                misses: vec![miss],
+            }),
+        }
+    }
+    let mut out: Vec<QuestionGroup> = groups
+        .into_iter()
+        .map(|g| {
+            let mut wordings: HashMap<String, usize> = HashMap::new();
+            let mut kinds = BTreeMap::new();
+            let mut closest: HashMap<String, (usize, f32)> = HashMap::new();
+            for m in &g.misses {
+                *wordings.entry(m.text.trim().to_owned()).or_default() += 1;
+                *kinds.entry(m.kind.to_owned()).or_default() += 1;
+                if let Some((faq, confidence)) = &m.closest {
+                    let e = closest.entry(faq.clone()).or_insert((0, 0.0));
+                    e.0 += 1;
+                    e.1 = e.1.max(*confidence);
+                }
+            }
+            let mut ranked: Vec<(String, usize)> = wordings.into_iter().collect();
+            ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            let best_faq = closest
+                .into_iter()
+                .max_by(|a, b| a.1.0.cmp(&b.1.0).then_with(|| b.0.cmp(&a.0)));
+            QuestionGroup {
+                question: ranked[0].0.clone(),
+                count: g.misses.len(),
+                examples: ranked
+                    .iter()
+                    .take(EXAMPLES)
+                    .map(|(t, _)| t.clone())
+                    .collect(),
+                kinds,
+                closest_confidence: best_faq.as_ref().map(|(_, (_, c))| *c),
+                closest_faq: best_faq.map(|(f, _)| f),
+                last_asked: g.misses.iter().map(|m| m.at).max().unwrap_or(0),
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then_with(|| b.last_asked.cmp(&a.last_asked))
+    });
+    out.truncate(TOP_GROUPS);
+    out
+}
+
+/// Per FAQ: how often the bot answered with it, and the "Was this helpful?" votes on those answers.
+pub(super) fn faq_feedback(records: &[&Record]) -> Vec<FaqFeedback> {
+    let mut by_faq: BTreeMap<String, FaqFeedback> = BTreeMap::new();
+    for r in records {
+        let answers: HashMap<u64, String> = (0..r.events.len())
+            .filter_map(|i| answered_faq(&r.events, i).map(|f| (r.events[i].seq, f)))
+            .collect();
+        for faq in answers.values() {
+            by_faq
+                .entry(faq.clone())
+                .or_insert_with(|| FaqFeedback {
+                    faq: faq.clone(),
+                    answered: 0,
+                    helpful: 0,
+                    not_helpful: 0,
+                })
+                .answered += 1;
+        }
+        for e in &r.events {
+            if let EventBody::Feedback {
+                answer_seq,
+                helpful,
+            } = e.body
+                && let Some(f) = answers.get(&answer_seq).and_then(|f| by_faq.get_mut(f))
+            {
+                if helpful {
+                    f.helpful += 1;
+                } else {
+                    f.not_helpful += 1;
+                }
+            }
+        }
+    }
+    let mut out: Vec<FaqFeedback> = by_faq.into_values().collect();
+    out.sort_by(|a, b| {
+        b.not_helpful
+            .cmp(&a.not_helpful)
+            .then_with(|| b.answered.cmp(&a.answered))
+    });
+    out
+}

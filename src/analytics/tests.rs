@@ -1,0 +1,311 @@
+//! The analytics worked out by hand: a scripted month of conversations and the KPIs,
+//! question groups and feedback it must give.
+
+use std::sync::Arc;
+
+use super::*;
+use crate::knowledge_base::FaqId;
+use crate::matcher::{Candidate, Explanation};
+use crate::store::{ConversationId, VisitorInfo, VisitorKey};
+
+const S: u64 = 1000;
+/// The period starts here.
+const T: u64 = 1_800_000_000_000;
+
+fn explained(faq: &str, confidence: f32) -> Option<Arc<Explanation>> {
+    Some(Arc::new(Explanation {
+        candidates: vec![Candidate {
+            faq: FaqId::parse(faq).unwrap(),
+            confidence,
+            probability: confidence,
+            similarity: 0.0,
+            coverage: 1.0,
+            nearest_phrasing: None,
+        }],
+        ..Explanation::default()
+    }))
+}
+
+fn bot(decision: &str, faq: Option<(&str, f32)>) -> EventBody {
+    EventBody::BotAnswer {
+        decision: decision.into(),
+        html: String::new(),
+        text: String::new(),
+        options: Vec::new(),
+        offer_human: false,
+        explanation: faq.and_then(|(f, c)| explained(f, c)),
+    }
+}
+
+fn says(text: &str) -> EventBody {
+    EventBody::VisitorMessage {
+        text: text.into(),
+        client_id: text.into(),
+    }
+}
+
+fn notice(notice: Notice) -> EventBody {
+    EventBody::Notice { notice }
+}
+
+fn queued(reason: &str) -> EventBody {
+    notice(Notice::Queued {
+        reason: reason.into(),
+    })
+}
+
+fn assigned() -> EventBody {
+    notice(Notice::Assigned {
+        agent: "Ann".into(),
+    })
+}
+
+fn agent_says() -> EventBody {
+    EventBody::AgentMessage {
+        agent: "Ann".into(),
+        text: "hi".into(),
+        client_id: None,
+    }
+}
+
+fn closed() -> EventBody {
+    notice(Notice::Closed { resolution: None })
+}
+
+fn rating(score: u8) -> EventBody {
+    EventBody::Rating {
+        score,
+        comment: None,
+    }
+}
+
+/// A conversation created at `created` by visitor `key`, with events at the given offsets.
+fn record(created: u64, key: &str, events: Vec<(u64, EventBody)>) -> Record {
+    let mut conversation = Conversation::new(ConversationId::random(), VisitorInfo::default());
+    conversation.created = created;
+    conversation.visitor_key = VisitorKey::parse(&format!("{key:0>32}"));
+    Record {
+        conversation,
+        events: events
+            .into_iter()
+            .enumerate()
+            .map(|(i, (at, body))| Event {
+                seq: i as u64 + 1,
+                at: created + at,
+                body,
+            })
+            .collect(),
+    }
+}
+
+/// The scripted month: every number below is worked out by hand in the comments.
+fn scripted() -> Vec<Record> {
+    let c4 = T + 3600 * S;
+    vec![
+        // C1: answered, "helpful": bot resolved, first contact.
+        record(
+            T,
+            "1",
+            vec![
+                (0, says("how long does shipping take")),
+                (S, bot("answer", Some(("shipping-times", 0.9)))),
+                (
+                    2 * S,
+                    EventBody::Feedback {
+                        answer_seq: 2,
+                        helpful: true,
+                    },
+                ),
+            ],
+        ),
+        // C2: two misses, asks for a person: waits 60 s, first reply after 90 s, handled
+        // 210 s by one agent, closed, rated 5: handed off, first contact.
+        record(
+            T,
+            "2",
+            vec![
+                (0, says("do you sell gift cards")),
+                (S, bot("fallback", Some(("payment-methods", 0.2)))),
+                (2 * S, says("Gift card please!")),
+                (3 * S, bot("fallback", Some(("payment-methods", 0.3)))),
+                (30 * S, queued("visitor_asked")),
+                (90 * S, assigned()),
+                (120 * S, agent_says()),
+                (300 * S, closed()),
+                (310 * S, rating(5)),
+            ],
+        ),
+        // C3: answered, "not helpful": not resolved.
+        record(
+            T,
+            "3",
+            vec![
+                (0, says("can I return shoes")),
+                (S, bot("answer", Some(("returns", 0.7)))),
+                (
+                    2 * S,
+                    EventBody::Feedback {
+                        answer_seq: 2,
+                        helpful: false,
+                    },
+                ),
+            ],
+        ),
+        // C4: answered, but the visitor is back an hour later (C5): not resolved.
+        record(
+            T,
+            "4",
+            vec![
+                (0, says("refund please")),
+                (S, bot("answer", Some(("refund-status", 0.8)))),
+            ],
+        ),
+        // C5: frustrated: waits 30 s, handled 30 s, requeued, waits 40 s, first reply at
+        // 110 s from the queue, handled 100 s, closed, rated 2: two agents, not first contact.
+        record(
+            c4,
+            "4",
+            vec![
+                (0, says("where is my refund")),
+                (10 * S, queued("frustrated")),
+                (40 * S, assigned()),
+                (70 * S, queued("agent_left")),
+                (110 * S, assigned()),
+                (120 * S, agent_says()),
+                (210 * S, closed()),
+                (220 * S, rating(2)),
+            ],
+        ),
+        // C6: opened, nothing written: not counted.
+        record(T, "6", vec![]),
+        // C7: nobody online, left a message.
+        record(
+            T,
+            "7",
+            vec![
+                (0, says("talk to a human")),
+                (S, bot("offline", None)),
+                (
+                    2 * S,
+                    EventBody::OfflineMessage {
+                        email: "a@b.example".into(),
+                        text: "call me".into(),
+                    },
+                ),
+            ],
+        ),
+        // C8: before the period.
+        record(T - 10 * S, "8", vec![(0, says("hello"))]),
+    ]
+}
+
+#[test]
+fn scripted_conversations_give_the_kpis_worked_out_by_hand() {
+    let r = report(&scripted(), T, T + 7 * 24 * 3600 * S);
+    let k = &r.kpis;
+    assert_eq!(k.conversations, 6, "C1-C5 and C7");
+    assert_eq!(
+        k.outcomes,
+        Outcomes {
+            bot_resolved: 1,
+            handed_off: 2,
+            offline_message: 1,
+            not_resolved: 2,
+        }
+    );
+    assert_eq!(k.bot_resolution, Some(1.0 / 6.0));
+    assert_eq!(k.handoff_rate, Some(2.0 / 6.0));
+    assert_eq!(
+        k.handoffs_by_reason,
+        BTreeMap::from([("frustrated".into(), 1), ("visitor_asked".into(), 1)])
+    );
+    assert_eq!(
+        k.first_response_time,
+        Average {
+            seconds: Some(100.0),
+            count: 2
+        },
+        "90 s and 110 s"
+    );
+    assert_eq!(k.average_wait.count, 3);
+    assert!(
+        (k.average_wait.seconds.unwrap() - 130.0 / 3.0).abs() < 1e-9,
+        "60, 30, 40"
+    );
+    assert_eq!(k.average_handle_time.count, 3);
+    assert!(
+        (k.average_handle_time.seconds.unwrap() - 340.0 / 3.0).abs() < 1e-9,
+        "210, 30, 100"
+    );
+    assert_eq!(k.first_contact_resolution, Some(2.0 / 6.0), "C1 and C2");
+    assert_eq!(
+        k.csat,
+        Csat {
+            average: Some(3.5),
+            count: 2,
+            distribution: [0, 1, 0, 0, 1],
+            satisfied: Some(0.5),
+        }
+    );
+}
+
+#[test]
+fn similar_misses_are_grouped_with_their_closest_faq() {
+    let r = report(&scripted(), T, T + 7 * 24 * 3600 * S);
+    assert_eq!(r.unanswered.len(), 2, "{:#?}", r.unanswered);
+    let gift = &r.unanswered[0];
+    assert_eq!(gift.count, 2, "two wordings of one question");
+    assert_eq!(gift.kinds, BTreeMap::from([("no_answer".into(), 2)]));
+    assert_eq!(gift.closest_faq.as_deref(), Some("payment-methods"));
+    assert_eq!(gift.closest_confidence, Some(0.3));
+    assert_eq!(gift.examples.len(), 2);
+    let returns = &r.unanswered[1];
+    assert_eq!(returns.question, "can I return shoes");
+    assert_eq!(returns.kinds, BTreeMap::from([("not_helpful".into(), 1)]));
+    assert_eq!(returns.closest_faq.as_deref(), Some("returns"));
+}
+
+#[test]
+fn feedback_is_counted_per_faq() {
+    let r = report(&scripted(), T, T + 7 * 24 * 3600 * S);
+    let get = |id: &str| r.faq_feedback.iter().find(|f| f.faq == id).cloned();
+    assert_eq!(
+        r.faq_feedback[0].faq, "returns",
+        "the most \"not helpful\" first"
+    );
+    assert_eq!(
+        get("returns"),
+        Some(FaqFeedback {
+            faq: "returns".into(),
+            answered: 1,
+            helpful: 0,
+            not_helpful: 1
+        })
+    );
+    assert_eq!(
+        get("shipping-times"),
+        Some(FaqFeedback {
+            faq: "shipping-times".into(),
+            answered: 1,
+            helpful: 1,
+            not_helpful: 0
+        })
+    );
+    assert_eq!(get("refund-status").unwrap().answered, 1);
+}
+
+#[test]
+fn an_empty_period_has_no_rates_rather_than_zero_or_nan() {
+    let r = report(&[], T, T + S);
+    assert_eq!(r.kpis.conversations, 0);
+    assert_eq!(r.kpis.bot_resolution, None);
+    assert_eq!(r.kpis.csat.average, None);
+    assert_eq!(
+        r.kpis.average_wait,
+        Average {
+            seconds: None,
+            count: 0
+        }
+    );
+    assert!(r.definitions.contains_key("first_contact_resolution"));
+}
