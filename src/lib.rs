@@ -18,9 +18,17 @@
 //! - [`routing`]: the router task: requeue on disconnect or no answer, auto-assign.
 //! - [`config`]: server settings (defaults, `frontdesk.toml`, `FRONTDESK_*`, flags).
 //! - [`startup`]: `Application::build / port / run_until_stopped`, graceful shutdown.
-//! - [`http`]: routes (demo page, widget, health, metrics, the websocket handshake).
+//! - [`http`]: routes (demo page, widget, health, metrics, the websocket handshakes, the agent
+//!   console and the admin page with its APIs).
 //! - [`session`]: one task per socket (`visitor`, `agent`).
-//! - [`metrics`]: Prometheus counters and histograms.
+//! - [`reload`]: hot reload of the knowledge base (debounced file watcher, `POST /api/kb/reload`):
+//!   build off the hot path, swap atomically, keep the last good one and its errors.
+//! - [`analytics`]: KPIs, unanswered-question groups and per-FAQ feedback, computed from the
+//!   conversations' logs (`/admin`, `frontdesk report`).
+//! - [`privacy`]: redaction before storing, retention sweep, erasing one visitor.
+//! - [`webhooks`]: signed, retried, never-blocking POSTs on handoff, assignment, close, rating and
+//!   offline message.
+//! - [`metrics`]: Prometheus counters and histograms (all listed in docs/operations.md).
 //! - [`eval`]: accuracy, coverage and latency on labelled CSV cases (`frontdesk eval`).
 //! - [`kb_test`]: the knowledge base's self-test (`frontdesk kb test`) and overlap warnings.
 //! - [`cli`]: the `frontdesk` command line.
@@ -34,6 +42,8 @@
 //! handoff: Bot --transition--> Queued --claim (agent / router)--> Assigned --> Bot | Queued | Closed
 //! store (Redis): Lua script = one atomic step, PUBLISH inside it --> each node's listener --> local bus
 //! agent frame --protocol--> session::agent --Conversations--> store --routing watch--> every console and router
+//! file change --watcher--> reload: load + build (blocking thread) --ArcSwap--> next decide() | errors --> /admin, /readyz
+//! store --gather--> analytics::report --> /admin, `frontdesk report`;  handoff/claim/close/rate --> webhooks queue --> POST
 //! ```
 
 pub mod agents;
