@@ -309,3 +309,29 @@ fn an_empty_period_has_no_rates_rather_than_zero_or_nan() {
     );
     assert!(r.definitions.contains_key("first_contact_resolution"));
 }
+
+#[test]
+fn coming_back_within_24_hours_reopens_and_later_is_a_new_contact() {
+    let answered = |created: u64| {
+        record(
+            created,
+            "9",
+            vec![
+                (0, says("where is my parcel")),
+                (S, bot("answer", Some(("track-order", 0.9)))),
+            ],
+        )
+    };
+    let day = 24 * 3600 * S;
+    for (back_after, resolved) in [(day - 10 * S, 0), (day + 10 * S, 1)] {
+        let records = [answered(T), answered(T + back_after)];
+        let r = report(&records, T, T + S);
+        assert_eq!(r.kpis.conversations, 1, "only the first is in the period");
+        assert_eq!(
+            r.kpis.outcomes.bot_resolved,
+            resolved,
+            "back after {} s",
+            back_after / S
+        );
+    }
+}
