@@ -160,10 +160,16 @@ pub async fn transitions_are_compare_and_set_and_follow_the_state_machine(store:
 
 async fn queued(store: &Arc<dyn Store>) -> crate::store::ConversationId {
     let (c, _) = store.create(VisitorInfo::default(), None).await.unwrap();
+    enqueue(store, &c.id).await;
+    c.id
+}
+
+/// Bot -> Queued (the visitor asked), which must succeed.
+async fn enqueue(store: &Arc<dyn Store>, id: &crate::store::ConversationId) {
     assert!(
         store
             .transition(
-                &c.id,
+                id,
                 ConversationState::Bot,
                 ConversationState::Queued,
                 Some("visitor_asked".into()),
@@ -173,7 +179,6 @@ async fn queued(store: &Arc<dyn Store>) -> crate::store::ConversationId {
             .await
             .unwrap()
     );
-    c.id
 }
 
 pub async fn only_one_of_many_concurrent_claims_wins(store: Arc<dyn Store>) {
@@ -570,19 +575,7 @@ pub async fn delete_erases_every_trace_of_one_conversation_only(store: Arc<dyn S
         .unwrap();
     // `gone` is assigned to an agent, `queued` waits in line.
     for c in [&gone, &queued] {
-        assert!(
-            store
-                .transition(
-                    &c.id,
-                    ConversationState::Bot,
-                    ConversationState::Queued,
-                    None,
-                    None,
-                    None
-                )
-                .await
-                .unwrap()
-        );
+        enqueue(&store, &c.id).await;
     }
     assert_eq!(
         store.claim(&gone.id, "erin", 3).await.unwrap(),

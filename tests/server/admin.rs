@@ -165,22 +165,10 @@ async fn admin_pages_and_apis_refuse_agents_and_anonymous_users() {
         assert_eq!(status, 401);
     }
     // Agents' credentials are not admin credentials, and the other way round.
-    let (status, _, _) = app
-        .post(
-            "/api/admin/login",
-            &json!({"id": "ann", "password": "ann-password"}),
-            None,
-        )
-        .await;
-    assert_eq!(status, 401);
-    let (status, _, _) = app
-        .post(
-            "/api/agent/login",
-            &json!({"id": "max", "password": "max-password"}),
-            None,
-        )
-        .await;
-    assert_eq!(status, 401);
+    for (path, id) in [("/api/admin/login", "ann"), ("/api/agent/login", "max")] {
+        let login = json!({"id": id, "password": format!("{id}-password")});
+        assert_eq!(app.post(path, &login, None).await.0, 401, "{path} {id}");
+    }
 
     let admin = app.admin_login().await;
     let (status, page) = app.get_as("/admin", Some(&admin)).await;
