@@ -171,7 +171,8 @@ pub struct QuestionGroup {
     pub question: String,
     pub count: usize,
     pub examples: Vec<String>,
-    /// How the bot fared: `no_answer` (fallback), `unsure` (asked which one), `not_helpful`.
+    /// How the bot fared: `no_answer` (fallback), `unsure` (asked which one), `low_confidence`
+    /// (answered with confidence under `LOW_CONFIDENCE`), `not_helpful`.
     pub kinds: BTreeMap<String, usize>,
     /// The FAQ the matcher found closest (most often across the group), with its best
     /// confidence: add a phrasing there, or write a new FAQ.

@@ -9,6 +9,9 @@ use super::{FaqFeedback, QuestionGroup, Record};
 use crate::conversation::{Event, EventBody};
 use crate::matcher::normalize::{fold, words};
 
+/// An answer given with less confidence than this is listed too: the bot answered, but barely
+/// (the default answer threshold is 0.16; answers to well-covered questions score 0.6-1).
+pub const LOW_CONFIDENCE: f32 = 0.3;
 /// Unanswered-question groups listed.
 const TOP_GROUPS: usize = 20;
 /// Examples kept per group.
@@ -62,9 +65,16 @@ fn misses(events: &[Event]) -> Vec<Miss> {
                 explanation,
                 ..
             } => {
+                let best = explanation
+                    .as_ref()
+                    .filter(|x| x.rule.is_none())
+                    .and_then(|x| x.candidates.first());
                 let kind = match decision.as_str() {
                     "fallback" => "no_answer",
                     "clarify" => "unsure",
+                    "answer" if best.is_some_and(|c| c.confidence < LOW_CONFIDENCE) => {
+                        "low_confidence"
+                    }
                     _ => continue,
                 };
                 if let Some((text, at)) = question.take() {
@@ -104,6 +114,11 @@ fn misses(events: &[Event]) -> Vec<Miss> {
             _ => {}
         }
     }
+    // An answer that was both barely confident and "not helpful" counts once, as the latter.
+    let mut seen = HashSet::new();
+    out.reverse();
+    out.retain(|m| seen.insert((m.at, m.text.clone())));
+    out.reverse();
     out
 }
 

@@ -335,3 +335,49 @@ fn coming_back_within_24_hours_reopens_and_later_is_a_new_contact() {
         );
     }
 }
+
+#[test]
+fn barely_confident_answers_are_listed_once_and_not_helpful_wins() {
+    let records = [
+        record(
+            T,
+            "a",
+            vec![
+                (0, says("do you ship to mars")),
+                (S, bot("answer", Some(("shipping-countries", 0.2)))),
+            ],
+        ),
+        record(
+            T,
+            "b",
+            vec![
+                (0, says("ship to mars?")),
+                (S, bot("answer", Some(("shipping-countries", 0.25)))),
+                (
+                    2 * S,
+                    EventBody::Feedback {
+                        answer_seq: 2,
+                        helpful: false,
+                    },
+                ),
+            ],
+        ),
+        record(
+            T,
+            "c",
+            vec![
+                (0, says("how long does shipping take")),
+                (S, bot("answer", Some(("shipping-times", 0.9)))),
+            ],
+        ),
+    ];
+    let r = report(&records, T, T + S);
+    assert_eq!(r.unanswered.len(), 1, "{:#?}", r.unanswered);
+    let mars = &r.unanswered[0];
+    assert_eq!(mars.count, 2);
+    assert_eq!(
+        mars.kinds,
+        BTreeMap::from([("low_confidence".into(), 1), ("not_helpful".into(), 1)])
+    );
+    assert_eq!(mars.closest_faq.as_deref(), Some("shipping-countries"));
+}
