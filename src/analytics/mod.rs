@@ -321,8 +321,10 @@ pub fn report(records: &[Record], from: u64, to: u64) -> Report {
         conversations += 1;
         let came_back = f.reopened_in_place
             || r.conversation.visitor_key.as_ref().is_some_and(|key| {
-                // Another conversation of theirs, started after this one began and no later
-                // than 24 h after its last event (a second tab while this one is open counts).
+                // Another conversation of theirs, started after this one began (in ms: two of
+                // one visitor's conversations starting in the same millisecond are not told
+                // apart) and no later than 24 h after its last event (a second tab while this
+                // one is open counts).
                 starts[key.as_str()].iter().any(|&start| {
                     start > r.conversation.created
                         && start <= f.last_at.saturating_add(REOPEN_WINDOW_MS)

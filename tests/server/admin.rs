@@ -200,6 +200,9 @@ async fn scripted_kpis(app: &TestApp) {
     assert_eq!(answer["decision"], "answer", "{answer}");
     feedback(&mut a1, &answer, true).await;
 
+    // Conversations are ordered by when they started, in milliseconds; the in-memory store is
+    // fast enough to run all of A1 and start A2 within one.
+    tokio::time::sleep(Duration::from_millis(5)).await;
     let mut a2 = Visitor::connect(app, None).await.unwrap();
     a2.hello(json!({"type": "hello", "visitor_key": key})).await;
     a2.say("how do I reset my password").await;
