@@ -142,6 +142,7 @@ pub fn knowledge_base(faqs: usize, phrasings: usize) -> KnowledgeBase {
                 related: vec![],
                 answer_html: "<p>Answer.</p>".into(),
                 answer_text: format!("To {a} your {c} {b} {code}, open your account."),
+                file: format!("faq/faq-{i}.md").into(),
             }
         })
         .collect();

@@ -236,7 +236,9 @@
       });
       tr.appendChild(kinds);
       var closest = g.closest_faq ? g.closest_faq + (g.closest_confidence ? " (" + g.closest_confidence.toFixed(2) + ")" : "") : "–";
-      tr.appendChild(el("td", { "class": "closest" }, closest));
+      var cell = el("td", { "class": "closest" }, closest);
+      if (g.closest_file) cell.appendChild(el("div", { "class": "examples file" }, g.closest_file));
+      tr.appendChild(cell);
       body.appendChild(tr);
     });
   }

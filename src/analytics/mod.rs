@@ -178,6 +178,9 @@ pub struct QuestionGroup {
     /// confidence: add a phrasing there, or write a new FAQ.
     pub closest_faq: Option<String>,
     pub closest_confidence: Option<f32>,
+    /// The closest FAQ's file in the serving knowledge base (filled in by the server).
+    #[serde(default)]
+    pub closest_file: Option<String>,
     /// When the last one was asked (ms).
     pub last_asked: u64,
 }

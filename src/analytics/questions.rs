@@ -195,6 +195,7 @@ pub(super) fn unanswered(records: &[&Record]) -> Vec<QuestionGroup> {
                 kinds,
                 closest_confidence: best_faq.as_ref().map(|(_, (_, c))| *c),
                 closest_faq: best_faq.map(|(f, _)| f),
+                closest_file: None,
                 last_asked: g.misses.iter().map(|m| m.at).max().unwrap_or(0),
             }
         })

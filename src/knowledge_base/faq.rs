@@ -95,6 +95,9 @@ pub struct Faq {
     pub answer_html: String,
     /// The answer as plain text (for logs, transcripts, e-mail, the terminal).
     pub answer_text: String,
+    /// Where it came from, relative to the knowledge base folder (`faq/returns/return-policy.md`):
+    /// what `/admin` points editors to.
+    pub file: std::path::PathBuf,
 }
 
 /// Parses one FAQ file. `source` is the whole file; problems name `file`.
@@ -187,6 +190,7 @@ pub(crate) fn parse(file: &Path, source: &str) -> Result<(Faq, Vec<Problem>), Ve
                     related,
                     answer_html,
                     answer_text,
+                    file: file.to_path_buf(),
                 },
                 warnings,
             ))

@@ -50,6 +50,7 @@ test("an editor finds the question the bot failed on, sees a broken edit rejecte
     assert.equal((await group.locator("td.num").innerText()).trim(), "2");
     assert.match(await group.innerText(), /purple trombones/);
     assert.match(await group.innerText(), /no answer 2/);
+    assert.match(await group.locator(".closest").innerText(), /faq\/.+\.md/, "the file to edit");
     await page.locator("#kb-state.ok").waitFor();
     await page.screenshot({ path: join(SHOTS, "admin.png"), fullPage: true });
 

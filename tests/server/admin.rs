@@ -263,6 +263,17 @@ async fn scripted_kpis(app: &TestApp) {
         "{unanswered}"
     );
     assert_eq!(unanswered[0]["kinds"], json!({"no_answer": 1}));
+    let file = unanswered[0]["closest_file"]
+        .as_str()
+        .expect("the closest FAQ's file");
+    assert!(
+        file.starts_with("faq/")
+            && file.ends_with(&format!(
+                "{}.md",
+                unanswered[0]["closest_faq"].as_str().unwrap()
+            )),
+        "{file}"
+    );
     let feedback = report["report"]["faq_feedback"].as_array().unwrap();
     let policy = feedback
         .iter()
