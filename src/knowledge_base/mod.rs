@@ -72,6 +72,9 @@ pub fn load(dir: &Path) -> Result<Loaded, KbErrors> {
     }
 
     let mut faqs: Vec<(PathBuf, Faq)> = Vec::new();
+    // Ids (file stems) of FAQ files that did not parse: references to them are not reported
+    // again as dangling, so an editor sees the one real error.
+    let mut unparsed: HashSet<String> = HashSet::new();
     for path in faq_files(&faq_dir, &mut problems) {
         let shown = path.strip_prefix(dir).unwrap_or(&path).to_path_buf();
         match std::fs::read_to_string(&path) {
@@ -80,7 +83,12 @@ pub fn load(dir: &Path) -> Result<Loaded, KbErrors> {
                     problems.extend(warnings);
                     faqs.push((shown, faq));
                 }
-                Err(errors) => problems.extend(errors),
+                Err(errors) => {
+                    if let Some(stem) = path.file_stem() {
+                        unparsed.insert(stem.to_string_lossy().into_owned());
+                    }
+                    problems.extend(errors)
+                }
             },
             Err(e) => problems.push(Problem::error(&shown, format!("cannot read: {e}"))),
         }
@@ -104,7 +112,7 @@ pub fn load(dir: &Path) -> Result<Loaded, KbErrors> {
     }
     for (file, faq) in &faqs {
         for r in &faq.related {
-            if !first_file.contains_key(r) {
+            if !first_file.contains_key(r) && !unparsed.contains(r.as_str()) {
                 problems.push(
                     Problem::error(file, format!("related FAQ `{r}` does not exist"))
                         .at(None, Some("related")),
@@ -117,7 +125,7 @@ pub fn load(dir: &Path) -> Result<Loaded, KbErrors> {
         read_optional(dir, "rules.toml", &mut problems, rules::parse_rules).unwrap_or_default();
     for rule in &rules.rules {
         for s in &rule.suggest {
-            if !first_file.contains_key(s) {
+            if !first_file.contains_key(s) && !unparsed.contains(s.as_str()) {
                 problems.push(
                     Problem::error(
                         Path::new("rules.toml"),
@@ -268,6 +276,25 @@ mod tests {
             messages.iter().any(|m| m.contains("`nope` does not exist")),
             "{messages:?}"
         );
+    }
+
+    #[test]
+    fn a_broken_faq_is_one_error_not_one_per_reference_to_it() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "faq/a/broken.md",
+            &faq("broken").replace("title", "titel"),
+        );
+        write(
+            dir.path(),
+            "faq/b/refers.md",
+            &faq("refers").replace("+++\nA", "related = [\"broken\"]\n+++\nA"),
+        );
+        let errs = load(dir.path()).unwrap_err();
+        let messages: Vec<String> = errs.errors().map(ToString::to_string).collect();
+        assert_eq!(messages.len(), 1, "{messages:?}");
+        assert!(messages[0].contains("faq/a/broken.md"), "{messages:?}");
     }
 
     #[test]
