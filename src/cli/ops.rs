@@ -13,20 +13,52 @@ use crate::agents::{Admin, Roster};
 use crate::analytics::{Report, report};
 use crate::store::{RedisStore, Store, now_ms};
 
-/// Where `report` and `forget` find the conversations.
+/// Where `report` and `forget` find the conversations: the flags and variables here, else the
+/// server's settings file (`redis_url`, `redis_prefix`, `identity_secret`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct StoreArgs {
+    /// The server's settings file; `frontdesk.toml` is read if it exists.
+    #[arg(long, env = "FRONTDESK_CONFIG")]
+    pub config: Option<std::path::PathBuf>,
     /// Read the shared store directly.
     #[arg(long, env = "REDIS_URL")]
     pub redis_url: Option<String>,
-    #[arg(long, env = "FRONTDESK_REDIS_PREFIX", default_value = "frontdesk")]
-    pub redis_prefix: String,
+    #[arg(long, env = "FRONTDESK_REDIS_PREFIX")]
+    pub redis_prefix: Option<String>,
     /// Or ask this running server (e.g. `http://127.0.0.1:8080`), signed in as `--admin`; the
     /// password comes from FRONTDESK_ADMIN_PASSWORD or the first line of standard input.
     #[arg(long, conflicts_with = "redis_url")]
     pub server: Option<String>,
     #[arg(long, env = "FRONTDESK_ADMIN", default_value = "admin")]
     pub admin: String,
+}
+
+/// Where to read from.
+enum Target {
+    Redis { url: String, prefix: String },
+    Server(String),
+}
+
+impl StoreArgs {
+    /// The target, and the identity secret (to turn a site user id into a visitor key).
+    fn target(&self) -> anyhow::Result<(Target, Option<String>)> {
+        let file = crate::config::Settings::load(&crate::config::ServeArgs {
+            config: self.config.clone(),
+            ..crate::config::ServeArgs::default()
+        })?;
+        let secret = std::env::var("FRONTDESK_IDENTITY_SECRET")
+            .ok()
+            .or(file.identity_secret);
+        let target = match (&self.server, self.redis_url.clone().or(file.redis_url)) {
+            (Some(server), _) => Target::Server(server.clone()),
+            (None, Some(url)) => Target::Redis {
+                url,
+                prefix: self.redis_prefix.clone().unwrap_or(file.redis_prefix),
+            },
+            (None, None) => anyhow::bail!(no_store()),
+        };
+        Ok((target, secret))
+    }
 }
 
 /// `7d`, `24h`, `90m` -> milliseconds.
@@ -48,14 +80,14 @@ pub fn parse_since(raw: &str) -> anyhow::Result<u64> {
 pub fn run_report(since: &str, json: bool, source: &StoreArgs) -> anyhow::Result<ExitCode> {
     let to = now_ms();
     let from = to.saturating_sub(parse_since(since)?);
-    let report = match (&source.redis_url, &source.server) {
-        (Some(url), _) => runtime()?.block_on(async {
-            let store = connect(url, &source.redis_prefix).await?;
+    let report = match source.target()?.0 {
+        Target::Redis { url, prefix } => runtime()?.block_on(async {
+            let store = connect(&url, &prefix).await?;
             let records = crate::analytics::gather(store.as_ref(), from, to).await?;
             anyhow::Ok(report(&records, from, to))
         })?,
-        (None, Some(server)) => {
-            let cookie = sign_in(server, &source.admin)?;
+        Target::Server(server) => {
+            let cookie = sign_in(&server, &source.admin)?;
             let body: serde_json::Value = ureq::get(format!(
                 "{}/api/admin/report?from={from}&to={to}",
                 server.trim_end_matches('/')
@@ -67,7 +99,6 @@ pub fn run_report(since: &str, json: bool, source: &StoreArgs) -> anyhow::Result
             .read_json()?;
             serde_json::from_value(body["report"].clone()).context("an unexpected report")?
         }
-        (None, None) => anyhow::bail!(no_store()),
     };
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -78,20 +109,19 @@ pub fn run_report(since: &str, json: bool, source: &StoreArgs) -> anyhow::Result
 }
 
 pub fn run_forget(visitor: &str, source: &StoreArgs) -> anyhow::Result<ExitCode> {
-    let erased = match (&source.redis_url, &source.server) {
-        (Some(url), _) => {
-            let secret = std::env::var("FRONTDESK_IDENTITY_SECRET")
-                .ok()
-                .map(|s| crate::identity::IdentitySecret::new(&s));
+    let (target, secret) = source.target()?;
+    let erased = match target {
+        Target::Redis { url, prefix } => {
+            let secret = secret.map(|s| crate::identity::IdentitySecret::new(&s));
             let key = crate::privacy::visitor_key_of(visitor, secret.as_ref())
                 .map_err(anyhow::Error::msg)?;
             runtime()?.block_on(async {
-                let store = connect(url, &source.redis_prefix).await?;
+                let store = connect(&url, &prefix).await?;
                 anyhow::Ok(crate::privacy::forget_visitor(store.as_ref(), &key).await?)
             })?
         }
-        (None, Some(server)) => {
-            let cookie = sign_in(server, &source.admin)?;
+        Target::Server(server) => {
+            let cookie = sign_in(&server, &source.admin)?;
             let mut response =
                 ureq::post(format!("{}/api/admin/forget", server.trim_end_matches('/')))
                     .header("cookie", &cookie)
@@ -107,7 +137,6 @@ pub fn run_forget(visitor: &str, source: &StoreArgs) -> anyhow::Result<ExitCode>
             );
             body["erased"].as_u64().unwrap_or(0) as usize
         }
-        (None, None) => anyhow::bail!(no_store()),
     };
     println!("erased {erased} conversation(s) of visitor {visitor}");
     Ok(ExitCode::SUCCESS)

@@ -345,6 +345,18 @@ async fn report_and_forget_read_the_shared_redis_store() {
         report["unanswered"][0]["question"],
         "do you sell purple trombones"
     );
+    // The same from the server's settings file instead of the environment.
+    let dir = tempfile::tempdir().unwrap();
+    let settings = dir.path().join("frontdesk.toml");
+    std::fs::write(
+        &settings,
+        format!("redis_url = \"{url}\"\nredis_prefix = \"{prefix}\"\n"),
+    )
+    .unwrap();
+    let from_file = frontdesk(&["report", "--json", "--config", settings.to_str().unwrap()]);
+    assert!(from_file.status.success(), "{}", text(&from_file.stderr));
+    let same: serde_json::Value = serde_json::from_slice(&from_file.stdout).unwrap();
+    assert_eq!(same["kpis"], report["kpis"]);
     let people = frontdesk_with(&["report", "--since", "1d"], &env);
     let shown = text(&people.stdout);
     assert!(
