@@ -295,6 +295,38 @@ fn reason_kind(reason: &str) -> String {
 /// KPIs, unanswered questions and FAQ feedback of the conversations created in `[from, to)`.
 /// `records` may hold later conversations too (they only tell whether a visitor came back).
 pub fn report(records: &[Record], from: u64, to: u64) -> Report {
+    report_grouped_by(records, from, to, &questions::stemmed_words)
+}
+
+/// A report as the knowledge base `matcher` reads it: similar questions grouped by the matcher's
+/// reading (synonyms, typos), and each group's closest FAQ located in its file.
+pub fn report_for(
+    records: &[Record],
+    from: u64,
+    to: u64,
+    matcher: &crate::matcher::Matcher,
+) -> Report {
+    let words_of = |text: &str| matcher.content_terms(text);
+    let mut report = report_grouped_by(records, from, to, &words_of);
+    let kb = matcher.knowledge_base();
+    for group in &mut report.unanswered {
+        group.closest_file = group
+            .closest_faq
+            .as_deref()
+            .and_then(|id| kb.faqs.iter().find(|f| f.id.as_str() == id))
+            .map(|f| f.file.display().to_string());
+    }
+    report
+}
+
+/// `report`, grouping similar questions by `words_of` (e.g. `Matcher::content_terms`, which
+/// knows the knowledge base's synonyms and corrects typos).
+pub fn report_grouped_by(
+    records: &[Record],
+    from: u64,
+    to: u64,
+    words_of: &dyn Fn(&str) -> std::collections::HashSet<String>,
+) -> Report {
     // When each visitor started conversations (to spot a return within 24 h).
     let mut starts: HashMap<&str, Vec<u64>> = HashMap::new();
     for r in records {
@@ -384,7 +416,7 @@ pub fn report(records: &[Record], from: u64, to: u64) -> Report {
         from,
         to,
         kpis,
-        unanswered: unanswered(&in_period),
+        unanswered: unanswered(&in_period, words_of),
         faq_feedback: faq_feedback(&in_period),
         definitions: DEFINITIONS
             .iter()

@@ -122,7 +122,14 @@ fn misses(events: &[Event]) -> Vec<Miss> {
     out
 }
 
-/// Stemmed content words: what two wordings of one question share.
+/// Stemmed content words: what two wordings of one question share, when no knowledge base is
+/// at hand (the server uses its matcher's reading instead: typos, synonyms).
+pub(super) fn stemmed_words(text: &str) -> HashSet<String> {
+    static STEMMER: std::sync::LazyLock<Stemmer> =
+        std::sync::LazyLock::new(|| Stemmer::create(Algorithm::English));
+    signature(&STEMMER, text)
+}
+
 fn signature(stemmer: &Stemmer, text: &str) -> HashSet<String> {
     words(&fold(text))
         .into_iter()
@@ -140,8 +147,10 @@ fn jaccard(a: &HashSet<String>, b: &HashSet<String>) -> f64 {
 
 /// Groups similar missed questions (greedy: each joins the most similar group, by its first
 /// question's words, if similar enough), biggest group first.
-pub(super) fn unanswered(records: &[&Record]) -> Vec<QuestionGroup> {
-    let stemmer = Stemmer::create(Algorithm::English);
+pub(super) fn unanswered(
+    records: &[&Record],
+    words_of: &dyn Fn(&str) -> HashSet<String>,
+) -> Vec<QuestionGroup> {
     let mut all: Vec<Miss> = records.iter().flat_map(|r| misses(&r.events)).collect();
     all.sort_by_key(|m| m.at);
     struct Group {
@@ -150,7 +159,7 @@ pub(super) fn unanswered(records: &[&Record]) -> Vec<QuestionGroup> {
     }
     let mut groups: Vec<Group> = Vec::new();
     for miss in all {
-        let words = signature(&stemmer, &miss.text);
+        let words = words_of(&miss.text);
         let best = groups
             .iter_mut()
             .map(|g| (jaccard(&g.words, &words), g))

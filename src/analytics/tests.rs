@@ -381,3 +381,37 @@ fn barely_confident_answers_are_listed_once_and_not_helpful_wins() {
     );
     assert_eq!(mars.closest_faq.as_deref(), Some("shipping-countries"));
 }
+
+#[test]
+fn with_the_matchers_reading_synonyms_and_typos_group_together() {
+    let kb = crate::knowledge_base::load(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge_base"),
+    )
+    .unwrap()
+    .kb;
+    let matcher = crate::matcher::Matcher::build(kb).unwrap();
+    let missed = |key: &str, text: &str| {
+        record(
+            T,
+            key,
+            vec![
+                (0, says(text)),
+                (S, bot("fallback", Some(("track-order", 0.1)))),
+            ],
+        )
+    };
+    let records = [
+        missed("a", "my parcel is stuck"),
+        missed("b", "my package is stuck"),
+        missed("c", "my parcle is stuck!"),
+    ];
+    let plain = report(&records, T, T + S);
+    assert!(
+        plain.unanswered.len() > 1,
+        "plain stemming does not know them"
+    );
+    let words_of = |t: &str| matcher.content_terms(t);
+    let read = report_grouped_by(&records, T, T + S, &words_of);
+    assert_eq!(read.unanswered.len(), 1, "{:#?}", read.unanswered);
+    assert_eq!(read.unanswered[0].count, 3);
+}

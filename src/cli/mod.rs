@@ -72,6 +72,10 @@ pub enum Command {
         /// How far back: 7d, 24h, 90m.
         #[arg(long, default_value = "7d")]
         since: String,
+        /// The knowledge base to read questions with (synonyms, typos) and to find the closest
+        /// FAQs' files in (when reading Redis directly).
+        #[arg(long, default_value = DEFAULT_KB_DIR)]
+        kb: PathBuf,
         #[arg(long)]
         json: bool,
         #[command(flatten)]
@@ -196,7 +200,12 @@ pub fn run(cli: Cli) -> ExitCode {
             file,
         }) => add_agent(id, name, capacity, teams, &file),
         Command::Admin(AdminCommand::Add { id, name, file }) => ops::add_admin(id, name, &file),
-        Command::Report { since, json, store } => ops::run_report(&since, json, &store),
+        Command::Report {
+            since,
+            json,
+            kb,
+            store,
+        } => ops::run_report(&since, json, &kb, &store),
         Command::Forget { visitor, store } => ops::run_forget(&visitor, &store),
     };
     match result {

@@ -77,15 +77,29 @@ pub fn parse_since(raw: &str) -> anyhow::Result<u64> {
     Ok(n * unit_ms)
 }
 
-pub fn run_report(since: &str, json: bool, source: &StoreArgs) -> anyhow::Result<ExitCode> {
+pub fn run_report(
+    since: &str,
+    json: bool,
+    kb: &Path,
+    source: &StoreArgs,
+) -> anyhow::Result<ExitCode> {
     let to = now_ms();
     let from = to.saturating_sub(parse_since(since)?);
     let report = match source.target()?.0 {
-        Target::Redis { url, prefix } => runtime()?.block_on(async {
-            let store = connect(&url, &prefix).await?;
-            let records = crate::analytics::gather(store.as_ref(), from, to).await?;
-            anyhow::Ok(report(&records, from, to))
-        })?,
+        Target::Redis { url, prefix } => {
+            // Without a usable knowledge base, questions are grouped by their stemmed words.
+            let matcher = crate::knowledge_base::load(kb)
+                .ok()
+                .and_then(|loaded| crate::matcher::Matcher::build(loaded.kb).ok());
+            let records = runtime()?.block_on(async {
+                let store = connect(&url, &prefix).await?;
+                anyhow::Ok(crate::analytics::gather(store.as_ref(), from, to).await?)
+            })?;
+            match &matcher {
+                Some(m) => crate::analytics::report_for(&records, from, to, m),
+                None => report(&records, from, to),
+            }
+        }
         Target::Server(server) => {
             let cookie = sign_in(&server, &source.admin)?;
             let body: serde_json::Value = ureq::get(format!(

@@ -118,17 +118,8 @@ pub async fn report(
     let store = state.conversations.store.as_ref();
     match crate::analytics::gather(store, from, to).await {
         Ok(records) => {
-            let mut report = crate::analytics::report(&records, from, to);
-            // Point editors at the file to change.
             let matcher = state.conversations.matcher.load();
-            let kb = matcher.knowledge_base();
-            for group in &mut report.unanswered {
-                group.closest_file = group
-                    .closest_faq
-                    .as_deref()
-                    .and_then(|id| kb.faqs.iter().find(|f| f.id.as_str() == id))
-                    .map(|f| f.file.display().to_string());
-            }
+            let report = crate::analytics::report_for(&records, from, to, &matcher);
             HttpResponse::Ok().json(serde_json::json!({
                 "report": report,
                 "knowledge_base": *state.reloader.status(),

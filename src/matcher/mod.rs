@@ -126,6 +126,24 @@ impl Matcher {
         &self.kb
     }
 
+    /// The content terms of `text` as the matcher reads it: typos corrected, stemmed, synonyms
+    /// mapped, function words left out ("where's my package?" and "where is my parcle" give the
+    /// same). What the report groups similar questions by.
+    pub fn content_terms(&self, text: &str) -> std::collections::HashSet<String> {
+        let analyzed = self.normalizer.analyze(text, Some(&self.speller));
+        let function_words: std::collections::HashSet<String> = analyzed
+            .words
+            .iter()
+            .filter(|w| normalize::is_stopword(w))
+            .map(|w| self.normalizer.stem(w))
+            .collect();
+        analyzed
+            .terms
+            .into_iter()
+            .filter(|t| !function_words.contains(t))
+            .collect()
+    }
+
     /// Whether a trained model (not retrieval alone) scores FAQs.
     pub fn has_model(&self) -> bool {
         self.scorer.has_model()
