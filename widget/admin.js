@@ -65,9 +65,23 @@
     });
   }
 
+  var loads = 0;
   function load() {
-    var days = $("period").value;
-    return api("/api/admin/report?days=" + encodeURIComponent(days)).then(function (res) {
+    var days = $("period").value, query;
+    if (days === "custom") {
+      // Whole days in the browser's time zone, both ends included.
+      var from = $("from").valueAsDate, to = $("to").valueAsDate;
+      if (!from || !to) return Promise.resolve();
+      var start = new Date(from.getUTCFullYear(), from.getUTCMonth(), from.getUTCDate()).getTime();
+      var end = new Date(to.getUTCFullYear(), to.getUTCMonth(), to.getUTCDate() + 1).getTime();
+      if (end <= start) return Promise.resolve();
+      query = "from=" + start + "&to=" + end;
+    } else {
+      query = "days=" + encodeURIComponent(days);
+    }
+    var mine = ++loads;
+    return api("/api/admin/report?" + query).then(function (res) {
+      if (mine !== loads) return; // a newer period was asked for meanwhile
       if (!res.ok) throw new Error(res.body.message || "cannot load the report");
       renderKb(res.body.knowledge_base);
       render(res.body.report);
@@ -105,7 +119,21 @@
     }).finally(function () { $("reload").disabled = false; });
   });
 
-  $("period").addEventListener("change", load);
+  $("period").addEventListener("change", function () {
+    var custom = $("period").value === "custom";
+    $("custom").classList.toggle("hidden", !custom);
+    if (custom && !$("from").value) {
+      var today = new Date(), week = new Date(Date.now() - 6 * 86400000);
+      var day = function (d) { return d.getFullYear() + "-" + String(d.getMonth() + 1).padStart(2, "0") + "-" + String(d.getDate()).padStart(2, "0"); };
+      $("from").value = day(week);
+      $("to").value = day(today);
+    }
+    load();
+  });
+  ["input", "change"].forEach(function (kind) {
+    $("from").addEventListener(kind, load);
+    $("to").addEventListener(kind, load);
+  });
 
   $("forget").addEventListener("submit", function (ev) {
     ev.preventDefault();

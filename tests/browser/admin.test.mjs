@@ -54,6 +54,17 @@ test("an editor finds the question the bot failed on, sees a broken edit rejecte
     await page.locator("#kb-state.ok").waitFor();
     await page.screenshot({ path: join(SHOTS, "admin.png"), fullPage: true });
 
+    // A chosen period: whole days, both ends included. Today holds the conversation; a day long
+    // ago holds none.
+    await page.selectOption("#period", "custom");
+    await page.locator("#from").waitFor();
+    await conversations.locator(".value", { hasText: "1" }).waitFor();
+    await page.fill("#from", "2020-01-01");
+    await page.fill("#to", "2020-01-02");
+    await conversations.locator(".value", { hasText: "0" }).waitFor();
+    await page.selectOption("#period", "7");
+    await conversations.locator(".value", { hasText: "1" }).waitFor();
+
     // A typo in a field: the reload is rejected with file and field; the bot keeps answering.
     const faq = join(kb, "faq", "returns", "return-policy.md");
     const source = readFileSync(faq, "utf8");
