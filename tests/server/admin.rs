@@ -209,13 +209,9 @@ async fn scripted_kpis(app: &TestApp) {
     let answer = a2.bot_answer().await;
     assert_eq!(answer["decision"], "answer", "{answer}");
 
-    let mut b = app.visitor().await;
-    b.send(json!({"type": "request_human"})).await;
-    b.until(|f| f["kind"] == "notice" && f["notice"]["notice"] == "queued")
-        .await;
+    let mut b = app.waiting_visitor().await;
     ann.act("claim", &b.conversation, json!({})).await;
-    b.until(|f| f["kind"] == "notice" && f["notice"]["notice"] == "assigned")
-        .await;
+    b.notice("assigned").await;
     ann.act(
         "reply",
         &b.conversation,
@@ -225,8 +221,7 @@ async fn scripted_kpis(app: &TestApp) {
     b.until(|f| f["kind"] == "agent_message").await;
     ann.act("close", &b.conversation, json!({"resolution": "solved"}))
         .await;
-    b.until(|f| f["kind"] == "notice" && f["notice"]["notice"] == "closed")
-        .await;
+    b.notice("closed").await;
     b.send(json!({"type": "rate", "score": 4})).await;
     b.until(|f| f["kind"] == "rating").await;
 
@@ -301,10 +296,7 @@ async fn personal_data_is_redacted_before_the_visitor_echo_or_the_agent_sees_it(
     use frontdesk::privacy::Redact;
     let app = spawn_app_with(|s| s.redact = vec![Redact::Card, Redact::Email, Redact::Phone]).await;
     let mut ann = app.agent("ann").await;
-    let mut v = app.visitor().await;
-    v.send(json!({"type": "request_human"})).await;
-    v.until(|f| f["kind"] == "notice" && f["notice"]["notice"] == "queued")
-        .await;
+    let mut v = app.waiting_visitor().await;
     ann.act("claim", &v.conversation, json!({})).await;
     ann.act("open", &v.conversation, json!({})).await;
     v.say("card 4111 1111 1111 1111, ref 4111 1111 1111 1112, mail ana@shop.example, order 10482")
@@ -372,14 +364,10 @@ async fn webhooks_are_signed_retried_and_never_hold_up_a_chat() {
     })
     .await;
     let mut ann = app.agent("ann").await;
-    let mut v = app.visitor().await;
-    v.send(json!({"type": "request_human"})).await;
-    v.until(|f| f["kind"] == "notice" && f["notice"]["notice"] == "queued")
-        .await;
+    let mut v = app.waiting_visitor().await;
     // Every delivery is stuck at the receiver; the chat goes on regardless.
     ann.act("claim", &v.conversation, json!({})).await;
-    v.until(|f| f["kind"] == "notice" && f["notice"]["notice"] == "assigned")
-        .await;
+    v.notice("assigned").await;
     release.send_replace(true);
 
     let header = |h: &[(String, String)], name: &str| {

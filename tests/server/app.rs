@@ -257,6 +257,15 @@ impl TestApp {
         agent
     }
 
+    /// A visitor who asked for a person and got the queued notice.
+    pub async fn waiting_visitor(&self) -> Visitor {
+        let mut v = self.visitor().await;
+        v.send(json!({"type": "request_human"})).await;
+        let queued = v.until(|f| f["kind"] == "notice").await;
+        assert_eq!(queued["notice"]["notice"], "queued", "{queued}");
+        v
+    }
+
     /// A visitor that has said hello (new conversation).
     pub async fn visitor(&self) -> Visitor {
         let mut v = Visitor::connect(self, None).await.expect("connects");
@@ -399,6 +408,12 @@ impl Visitor {
                 return f;
             }
         }
+    }
+
+    /// Reads frames until the notice `kind` (`queued`, `assigned`, `closed`, ...).
+    pub async fn notice(&mut self, kind: &str) -> Value {
+        self.until(|f| f["kind"] == "notice" && f["notice"]["notice"] == kind)
+            .await
     }
 
     /// The bot's next answer event.

@@ -6,16 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::app::{AgentClient, Visitor, spawn_redis_app};
-
-/// A visitor who asked for a person and got the queued notice.
-async fn waiting_visitor(app: &crate::app::TestApp) -> Visitor {
-    let mut v = app.visitor().await;
-    v.send(json!({"type": "request_human"})).await;
-    let queued = v.until(|f| f["kind"] == "notice").await;
-    assert_eq!(queued["notice"]["notice"], "queued", "{queued}");
-    v
-}
+use crate::app::{AgentClient, spawn_redis_app};
 
 /// Claims `conversation` and waits until it is the agent's.
 async fn claim(agent: &mut AgentClient, conversation: &str) {
@@ -37,7 +28,7 @@ async fn two_agents_race_to_claim_one_chat_and_exactly_one_wins() {
     let app = spawn_redis_app(|_| {}).await;
     let mut ann = app.agent("ann").await;
     let mut cid = app.agent("cid").await;
-    let mut v = waiting_visitor(&app).await;
+    let mut v = app.waiting_visitor().await;
     let queue = ann.queue_of(1).await;
     assert_eq!(queue[0]["conversation"], v.conversation.as_str());
     assert_eq!(queue[0]["reason"], "visitor_asked");
@@ -71,7 +62,7 @@ async fn two_agents_race_to_claim_one_chat_and_exactly_one_wins() {
 async fn visitor_and_agent_talk_notes_stay_internal_and_the_bot_keeps_quiet() {
     let app = spawn_redis_app(|_| {}).await;
     let mut ann = app.agent("ann").await;
-    let mut v = waiting_visitor(&app).await;
+    let mut v = app.waiting_visitor().await;
     claim(&mut ann, &v.conversation).await;
     let joined = v.until(|f| f["kind"] == "notice").await;
     assert_eq!(
@@ -126,7 +117,7 @@ async fn visitor_and_agent_talk_notes_stay_internal_and_the_bot_keeps_quiet() {
 async fn hand_back_lets_the_bot_answer_again_and_close_asks_for_a_rating() {
     let app = spawn_redis_app(|_| {}).await;
     let mut ann = app.agent("ann").await;
-    let mut v = waiting_visitor(&app).await;
+    let mut v = app.waiting_visitor().await;
     claim(&mut ann, &v.conversation).await;
     ann.act("hand_back", &v.conversation, json!({})).await;
     let back = v
@@ -160,9 +151,9 @@ async fn hand_back_lets_the_bot_answer_again_and_close_asks_for_a_rating() {
 async fn waiting_visitors_see_their_place_and_it_moves_as_agents_take_chats() {
     let app = spawn_redis_app(|_| {}).await;
     let mut cid = app.agent("cid").await;
-    let first = waiting_visitor(&app).await;
-    let _second = waiting_visitor(&app).await;
-    let mut third = waiting_visitor(&app).await;
+    let first = app.waiting_visitor().await;
+    let _second = app.waiting_visitor().await;
+    let mut third = app.waiting_visitor().await;
     let place = third
         .until(|f| f["type"] == "queue" && f["position"] == 3)
         .await;
@@ -181,12 +172,12 @@ async fn waiting_visitors_see_their_place_and_it_moves_as_agents_take_chats() {
 async fn auto_assign_gives_chats_to_online_agents_within_their_capacity() {
     let app = spawn_redis_app(|s| s.auto_assign = true).await;
     let mut bob = app.agent("bob").await; // capacity 1
-    let mut a = waiting_visitor(&app).await;
+    let mut a = app.waiting_visitor().await;
     let joined = a
         .until(|f| f["kind"] == "notice" && f["notice"]["notice"] == "assigned")
         .await;
     assert_eq!(joined["notice"]["agent"], "Bob");
-    let mut b = waiting_visitor(&app).await;
+    let mut b = app.waiting_visitor().await;
     let place = b.until(|f| f["type"] == "queue").await;
     assert_eq!(
         place["position"], 1,
@@ -211,8 +202,8 @@ async fn auto_assign_gives_chats_to_online_agents_within_their_capacity() {
 async fn an_agent_who_disconnects_loses_the_chat_back_to_its_original_place() {
     let app = spawn_redis_app(|s| s.presence_ttl_seconds = 1).await;
     let mut ann = app.agent("ann").await;
-    let mut first = waiting_visitor(&app).await;
-    let mut second = waiting_visitor(&app).await;
+    let mut first = app.waiting_visitor().await;
+    let mut second = app.waiting_visitor().await;
     claim(&mut ann, &first.conversation).await;
     second
         .until(|f| f["type"] == "queue" && f["position"] == 1)
@@ -241,7 +232,7 @@ async fn an_unanswered_assignment_is_offered_to_the_next_agent() {
     .await;
     let _ann = app.agent("ann").await;
     let _cid = app.agent("cid").await;
-    let mut v = waiting_visitor(&app).await;
+    let mut v = app.waiting_visitor().await;
     let first = v
         .until(|f| f["kind"] == "notice" && f["notice"]["notice"] == "assigned")
         .await;
@@ -263,7 +254,7 @@ async fn transfers_go_to_an_agent_with_room_or_back_to_the_queue_for_a_team() {
     let app = spawn_redis_app(|_| {}).await;
     let mut ann = app.agent("ann").await;
     let mut bob = app.agent("bob").await;
-    let mut v = waiting_visitor(&app).await;
+    let mut v = app.waiting_visitor().await;
     claim(&mut ann, &v.conversation).await;
     ann.act("transfer", &v.conversation, json!({"agent": "bob"}))
         .await;
@@ -274,7 +265,7 @@ async fn transfers_go_to_an_agent_with_room_or_back_to_the_queue_for_a_team() {
     bob.until(|f| f["type"] == "chats" && f["items"].as_array().unwrap().len() == 1)
         .await;
     // Bob is now full (capacity 1): a transfer to him is refused.
-    let mut w = waiting_visitor(&app).await;
+    let mut w = app.waiting_visitor().await;
     claim(&mut ann, &w.conversation).await;
     ann.act("transfer", &w.conversation, json!({"agent": "bob"}))
         .await;
@@ -389,7 +380,7 @@ async fn agents_see_the_visitors_earlier_conversations_and_only_theirs() {
 async fn a_resent_agent_reply_is_stored_once() {
     let app = spawn_redis_app(|_| {}).await;
     let mut ann = app.agent("ann").await;
-    let mut v = waiting_visitor(&app).await;
+    let mut v = app.waiting_visitor().await;
     claim(&mut ann, &v.conversation).await;
     for _ in 0..2 {
         ann.act(
