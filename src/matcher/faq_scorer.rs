@@ -23,6 +23,8 @@ const PHRASING_WEIGHTS: [f32; 3] = [1.0, 0.5, 0.25];
 const CANDIDATES: usize = 5;
 /// Without a trained model, an FAQ's share of the top retrieval scores is sharpened by this power.
 const RETRIEVAL_SHARPNESS: f32 = 2.0;
+/// The least coverage counts in the confidence (see `confidence`).
+const COVERAGE_FLOOR: f32 = 0.1;
 
 /// One phrasing (or title) as the scorer sees it.
 pub(crate) struct Phrasing {
@@ -280,7 +282,7 @@ impl FaqScorer {
                 let similarity = (similarity / self.expected_similarity).min(1.0);
                 Candidate {
                     faq: kb.faqs[f as usize].id.clone(),
-                    confidence: confidence(p, rival, known, similarity),
+                    confidence: confidence(p, rival, known, similarity, coverage),
                     probability: p,
                     similarity,
                     coverage,
@@ -347,19 +349,28 @@ fn expected_known_share(
 
 /// Confidence in one FAQ, in 0..=1, from its probability `p`, its strongest rival's probability,
 /// the share of the message the knowledge base knows at all (`known`, relative to what it usually
-/// knows), and the cosine similarity of the message's meaning to the FAQ's (`similarity`).
+/// knows), the cosine similarity of the message's meaning to the FAQ's (`similarity`), and the
+/// share of the message's information found in this FAQ's own phrasings (`coverage`).
+///
 /// Unknown words weigh most: a message about something the knowledge base never mentions ("set an
-/// alarm for 7") must not be answered however the probabilities fall. Then the margin to the
-/// rival, the meaning, and a little the absolute probability (many FAQs can split the probability
-/// of a clear message). Chosen on the development sets for a single threshold across knowledge
-/// bases of very different sizes; see docs/knowledge-base.md.
-fn confidence(p: f32, rival: f32, known: f32, similarity: f32) -> f32 {
+/// alarm for 7") must not be answered however the probabilities fall. Coverage catches the
+/// harder case, a message in the knowledge base's own vocabulary that is about something else
+/// ("change my shipping address" against an assistant whose FAQs talk about contacts' addresses
+/// and shopping lists): the model still picks a best FAQ, but little of the message is in it.
+/// Then the margin to the rival, the meaning, and the absolute probability (many FAQs can split
+/// the probability of a clear message). Square roots keep one weak signal from vetoing an answer
+/// the others agree on. Chosen on the development sets for one threshold across knowledge bases of
+/// very different sizes; see BENCHMARKS.md.
+fn confidence(p: f32, rival: f32, known: f32, similarity: f32, coverage: f32) -> f32 {
     let share = if p + rival > 0.0 {
         p / (p + rival)
     } else {
         0.0
     };
-    known.powi(2) * share * p.powf(0.25) * similarity.max(0.0)
+    // A floor on coverage: an FAQ that shares no word with the message can still be offered as
+    // an option when its meaning is close ("late" -> the delivery FAQs).
+    let coverage = COVERAGE_FLOOR + (1.0 - COVERAGE_FLOOR) * coverage.clamp(0.0, 1.0);
+    known * (share * p * coverage).sqrt() * similarity.max(0.0)
 }
 
 fn unique<'a>(terms: impl Iterator<Item = &'a String>) -> Vec<String> {

@@ -298,7 +298,9 @@ impl Matcher {
         let options: Vec<FaqId> = candidates
             .iter()
             .take(MAX_OPTIONS)
-            .filter(|c| c.confidence >= policy.clarify_confidence / 2.0)
+            // A rival's confidence is cut by its low coverage when it shares no word with a vague
+            // message ("late"), yet it may be what the visitor means (the delivery FAQs).
+            .filter(|c| c.confidence >= policy.clarify_confidence / 4.0)
             .map(|c| c.faq.clone())
             .collect();
         if best >= policy.clarify_confidence && options.len() >= 2 {
