@@ -242,12 +242,7 @@ pub fn content_hash(dir: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn write(dir: &Path, rel: &str, text: &str) {
-        let path = dir.join(rel);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
+    use crate::knowledge_base::tests::write;
 
     fn faq(id: &str, answer: &str) -> String {
         format!(
