@@ -5,13 +5,18 @@
 //! `ConversationState::can_become`, and the store applies it atomically (compare-and-set), so two
 //! tasks never both move one conversation.
 
+pub mod bookkeeping;
 mod event;
 mod handoff;
+mod model;
 mod outage;
 mod service;
 
 pub use event::{ChoiceItem, Event, EventBody, Notice};
 pub use handoff::{Outcome, QueueStatus, wanted_team};
+pub use model::{
+    Claim, Conversation, ConversationId, Token, VisitorInfo, VisitorKey, now_ms, random_secret,
+};
 pub use outage::{Held, HeldAnswer};
 pub(crate) use service::{CLARIFY_TEXT, FALLBACK_OFFER_TEXT, FALLBACK_TEXT};
 pub use service::{Conversations, MessageOutcome, reason_code};
@@ -50,6 +55,24 @@ impl ConversationState {
     pub fn bot_answers(self) -> bool {
         self == ConversationState::Bot
     }
+
+    /// The stored and wire spelling (the same as serde's).
+    pub fn name(self) -> &'static str {
+        match self {
+            ConversationState::Bot => "bot",
+            ConversationState::Queued => "queued",
+            ConversationState::Assigned => "assigned",
+            ConversationState::Closed => "closed",
+        }
+    }
+
+    /// The state spelt `name`; `None` for anything else (never a silent default).
+    pub fn from_name(name: &str) -> Option<ConversationState> {
+        use ConversationState::*;
+        [Bot, Queued, Assigned, Closed]
+            .into_iter()
+            .find(|s| s.name() == name)
+    }
 }
 
 #[cfg(test)]
@@ -69,6 +92,19 @@ mod tests {
         );
         assert!(!Closed.can_become(Bot) && !Closed.can_become(Queued));
         assert!(!Bot.can_become(Bot));
+    }
+
+    #[test]
+    fn state_names_match_the_wire_and_round_trip() {
+        for state in [Bot, Queued, Assigned, Closed] {
+            let wire = serde_json::to_string(&state).unwrap();
+            assert_eq!(wire, format!("\"{}\"", state.name()));
+            assert_eq!(
+                super::ConversationState::from_name(state.name()),
+                Some(state)
+            );
+        }
+        assert_eq!(super::ConversationState::from_name("Bot"), None);
     }
 
     #[test]

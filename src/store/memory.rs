@@ -12,27 +12,20 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use tokio::sync::{broadcast, watch};
 
+use super::bus::LocalBus;
 use super::{
     AgentState, Appended, AssignedChat, Claim, Conversation, ConversationId, Presence, Signal,
     Store, StoreError, StoreResult, Token, VisitorInfo, VisitorKey, now_ms, random_secret,
 };
+use crate::conversation::bookkeeping::{self, Transition};
 use crate::conversation::{ConversationState, Event, EventBody, Notice};
 use crate::matcher::Memory;
-
-/// Signals buffered per subscriber before it lags. Small on purpose: a broadcast channel
-/// allocates all its slots up front, once per conversation, and a lagging socket catches up from
-/// the log (`events_after`) anyway. Slots hold `Arc<Signal>`: one pointer each, and a receive is
-/// a reference-count bump, not a copy of the answer's HTML.
-pub(crate) const BUS_CAPACITY: usize = 8;
-/// How many recent waits the estimate averages.
-pub(crate) const RECENT_WAITS: usize = 50;
 
 struct Entry {
     conversation: Conversation,
     token: Token,
     log: Vec<Event>,
     client_ids: HashMap<String, u64>,
-    bus: broadcast::Sender<Arc<Signal>>,
     /// Place in line (smaller = earlier), kept while the handoff lasts.
     ticket: Option<u64>,
 }
@@ -68,18 +61,10 @@ struct State {
 }
 
 /// The in-memory `Store`.
+#[derive(Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
-    routing: watch::Sender<u64>,
-}
-
-impl Default for MemoryStore {
-    fn default() -> Self {
-        MemoryStore {
-            state: Mutex::default(),
-            routing: watch::channel(0).0,
-        }
-    }
+    bus: LocalBus,
 }
 
 impl MemoryStore {
@@ -96,7 +81,17 @@ impl MemoryStore {
     }
 
     fn routing_changed(&self) {
-        self.routing.send_modify(|n| *n += 1);
+        self.bus.routing_changed();
+    }
+
+    /// Numbers and logs `body`, then hands it to subscribers. Called with the state locked, so
+    /// subscribers see events in sequence order.
+    fn push(&self, entry: &mut Entry, body: EventBody) -> Event {
+        let event = bookkeeping::record(&mut entry.conversation, body, now_ms());
+        entry.log.push(event.clone());
+        self.bus
+            .publish(&entry.conversation.id, Signal::Event(event.clone()));
+        event
     }
 }
 
@@ -120,25 +115,6 @@ fn give(state: &mut State, agent: &str, id: &ConversationId, now: u64) {
     a.last_assigned = now;
 }
 
-fn push(entry: &mut Entry, body: EventBody) -> Event {
-    let event = Event {
-        seq: entry.conversation.last_seq + 1,
-        at: now_ms(),
-        body,
-    };
-    entry.conversation.last_seq = event.seq;
-    entry.conversation.updated = event.at;
-    match &event.body {
-        EventBody::AgentMessage { .. } => entry.conversation.agent_answered = true,
-        EventBody::OfflineMessage { .. } => entry.conversation.needs_follow_up = true,
-        _ => {}
-    }
-    entry.log.push(event.clone());
-    // No subscriber is a normal state (nobody connected): the event is in the log either way.
-    let _ = entry.bus.send(Arc::new(Signal::Event(event.clone())));
-    event
-}
-
 #[async_trait]
 impl Store for MemoryStore {
     async fn create(
@@ -150,7 +126,6 @@ impl Store for MemoryStore {
         let token = Token::new(id.clone());
         let mut conversation = Conversation::new(id.clone(), visitor);
         conversation.visitor_key = visitor_key.clone();
-        let (bus, _) = broadcast::channel(BUS_CAPACITY);
         let mut state = self.lock();
         if let Some(key) = visitor_key {
             state.visitors.entry(key).or_default().push(id.clone());
@@ -162,7 +137,6 @@ impl Store for MemoryStore {
                 token: token.clone(),
                 log: Vec::new(),
                 client_ids: HashMap::new(),
-                bus,
                 ticket: None,
             },
         );
@@ -194,7 +168,7 @@ impl Store for MemoryStore {
         let offline = matches!(body, EventBody::OfflineMessage { .. });
         let event = {
             let mut state = self.lock();
-            let event = push(entry(&mut state, id)?, body);
+            let event = self.push(entry(&mut state, id)?, body);
             if offline && !state.follow_ups.contains(id) {
                 state.follow_ups.push(id.clone());
             }
@@ -225,7 +199,7 @@ impl Store for MemoryStore {
         if let Some(&seq) = client_key.and_then(|k| e.client_ids.get(k)) {
             return Ok(Some(Appended::Duplicate { seq }));
         }
-        let event = push(e, body);
+        let event = self.push(e, body);
         if let Some(key) = client_key {
             e.client_ids.insert(key.to_owned(), event.seq);
         }
@@ -243,7 +217,7 @@ impl Store for MemoryStore {
         if let Some(&seq) = entry.client_ids.get(&client_id) {
             return Ok(Appended::Duplicate { seq });
         }
-        let event = push(
+        let event = self.push(
             entry,
             EventBody::VisitorMessage {
                 text,
@@ -271,58 +245,36 @@ impl Store for MemoryStore {
         agent: Option<&str>,
         notice: Option<Notice>,
     ) -> StoreResult<bool> {
-        use ConversationState::*;
         {
             let mut guard = self.lock();
             let state = &mut *guard;
             let next_ticket = state.next_ticket + 1;
             let e = entry(state, id)?;
-            let c = &mut e.conversation;
-            if c.state != from || !from.can_become(to) || to == Assigned {
+            let step = Transition { from, to, agent };
+            let Some(moved) = bookkeeping::transition(
+                &mut e.conversation,
+                e.ticket,
+                step,
+                reason,
+                next_ticket,
+                now_ms(),
+            ) else {
                 return Ok(false);
-            }
-            if agent.is_some() && c.agent.as_deref() != agent {
-                return Ok(false);
-            }
-            let now = now_ms();
-            let previous_agent = c.agent.take();
-            c.assigned_at = None;
-            c.agent_answered = false;
-            c.state = to;
-            c.reason = reason;
-            c.updated = now;
-            let mut ticket = e.ticket;
-            match (from, to) {
-                (Bot, Queued) => {
-                    ticket = Some(next_ticket);
-                    c.enqueued_at = Some(now);
-                }
-                (Assigned, Queued) => {
-                    if ticket.is_none() {
-                        ticket = Some(next_ticket);
-                    }
-                    c.enqueued_at.get_or_insert(now);
-                }
-                _ => {
-                    ticket = None;
-                    c.enqueued_at = None;
-                }
-            }
-            let old_ticket = e.ticket;
-            e.ticket = ticket;
+            };
+            let old_ticket = std::mem::replace(&mut e.ticket, moved.ticket);
             if let Some(notice) = notice {
-                push(e, EventBody::Notice { notice });
+                self.push(e, EventBody::Notice { notice });
             }
-            if ticket == Some(next_ticket) {
+            if moved.ticket == Some(next_ticket) {
                 state.next_ticket = next_ticket;
             }
             if let Some(old) = old_ticket {
                 state.queue.remove(&old);
             }
-            if let (Queued, Some(t)) = (to, ticket) {
+            if let Some(t) = moved.ticket {
                 state.queue.insert(t, id.clone());
             }
-            if let Some(a) = previous_agent.and_then(|a| state.agents.get_mut(&a)) {
+            if let Some(a) = moved.released.and_then(|a| state.agents.get_mut(&a)) {
                 a.chats.retain(|c| &c.id != id);
             }
         }
@@ -336,27 +288,16 @@ impl Store for MemoryStore {
             let state = &mut *guard;
             let load = state.agents.get(agent).map_or(0, |a| a.chats.len());
             let e = entry(state, id)?;
-            if e.conversation.state != ConversationState::Queued {
-                return Ok(Claim::Gone);
-            }
-            if load >= capacity {
-                return Ok(Claim::AtCapacity);
-            }
             let now = now_ms();
-            let c = &mut e.conversation;
-            c.state = ConversationState::Assigned;
-            c.agent = Some(agent.to_owned());
-            c.assigned_at = Some(now);
-            c.agent_answered = false;
-            c.updated = now;
-            let waited = now.saturating_sub(c.enqueued_at.unwrap_or(now));
+            let waited = match bookkeeping::claim(&mut e.conversation, agent, load, capacity, now) {
+                Ok(waited) => waited,
+                Err(refused) => return Ok(refused),
+            };
+            // The ticket stays with the conversation: a requeue takes back its place.
             if let Some(t) = e.ticket {
                 state.queue.remove(&t);
             }
-            state.waits.push_back(waited);
-            if state.waits.len() > RECENT_WAITS {
-                state.waits.pop_front();
-            }
+            bookkeeping::note_wait(&mut state.waits, waited);
             give(state, agent, id, now);
         }
         self.routing_changed();
@@ -375,18 +316,11 @@ impl Store for MemoryStore {
             let state = &mut *guard;
             let load = state.agents.get(to).map_or(0, |a| a.chats.len());
             let e = entry(state, id)?;
-            let c = &mut e.conversation;
-            if c.state != ConversationState::Assigned || c.agent.as_deref() != Some(from) {
-                return Ok(Claim::Gone);
-            }
-            if load >= capacity {
-                return Ok(Claim::AtCapacity);
-            }
             let now = now_ms();
-            c.agent = Some(to.to_owned());
-            c.assigned_at = Some(now);
-            c.agent_answered = false;
-            c.updated = now;
+            let moved = bookkeeping::transfer(&mut e.conversation, from, to, load, capacity, now);
+            if moved != Claim::Claimed {
+                return Ok(moved);
+            }
             if let Some(a) = state.agents.get_mut(from) {
                 a.chats.retain(|c| &c.id != id);
             }
@@ -512,27 +446,21 @@ impl Store for MemoryStore {
     }
 
     fn subscribe(&self, id: &ConversationId) -> broadcast::Receiver<Arc<Signal>> {
-        let state = self.lock();
-        match state.conversations.get(id) {
-            Some(e) => e.bus.subscribe(),
-            // Unknown conversation: a receiver that never yields (its sender is dropped at once,
-            // so it reports "closed"), which callers treat as "nothing more will come".
-            None => broadcast::channel(1).1,
-        }
+        self.bus.subscribe(id)
     }
 
     async fn typing(&self, id: &ConversationId, agent: Option<&str>) -> StoreResult<()> {
-        let state = self.lock();
-        if let Some(e) = state.conversations.get(id) {
-            let _ = e.bus.send(Arc::new(Signal::Typing {
+        self.bus.publish(
+            id,
+            Signal::Typing {
                 agent: agent.map(str::to_owned),
-            }));
-        }
+            },
+        );
         Ok(())
     }
 
     fn watch_routing(&self) -> watch::Receiver<u64> {
-        self.routing.subscribe()
+        self.bus.watch_routing()
     }
 
     async fn ping(&self) -> StoreResult<()> {

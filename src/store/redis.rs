@@ -12,7 +12,7 @@
 //! Redis outage turns into `StoreError::Unavailable` quickly instead of hanging a socket.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -22,12 +22,13 @@ use redis::{AsyncCommands, Script};
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
+use super::bus::LocalBus;
 use super::keys::Keys;
-use super::memory::{BUS_CAPACITY, RECENT_WAITS};
 use super::{
     AgentState, Appended, AssignedChat, Claim, Conversation, ConversationId, Presence, Signal,
     Store, StoreError, StoreResult, Token, VisitorInfo, VisitorKey, now_ms, random_secret,
 };
+use crate::conversation::bookkeeping::RECENT_WAITS;
 use crate::conversation::{ConversationState, Event, EventBody, Notice};
 use crate::matcher::Memory;
 
@@ -42,42 +43,6 @@ fn unavailable(e: redis::RedisError) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
 
-/// Local fan-out: the broadcast channels of the conversations this process watches.
-struct Hub {
-    buses: Mutex<HashMap<ConversationId, broadcast::Sender<Arc<Signal>>>>,
-    routing: watch::Sender<u64>,
-}
-
-impl Hub {
-    fn buses(&self) -> MutexGuard<'_, HashMap<ConversationId, broadcast::Sender<Arc<Signal>>>> {
-        // Map operations only; a panic mid-way leaves a usable map.
-        self.buses.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn deliver(&self, id: &ConversationId, signal: Signal) {
-        let mut buses = self.buses();
-        if let Some(bus) = buses.get(id) {
-            if bus.receiver_count() == 0 {
-                // Nobody here watches it any more.
-                buses.remove(id);
-            } else {
-                let _ = bus.send(Arc::new(signal));
-            }
-        }
-    }
-
-    /// After the pub/sub connection was lost: everyone catches up from the log.
-    fn resync(&self) {
-        let mut buses = self.buses();
-        buses.retain(|_, bus| bus.receiver_count() > 0);
-        for bus in buses.values() {
-            let _ = bus.send(Arc::new(Signal::Resync));
-        }
-        drop(buses);
-        self.routing.send_modify(|n| *n += 1);
-    }
-}
-
 struct Scripts {
     append: Script,
     transition: Script,
@@ -90,7 +55,7 @@ struct Scripts {
 pub struct RedisStore {
     con: ConnectionManager,
     keys: Keys,
-    hub: Arc<Hub>,
+    hub: Arc<LocalBus>,
     scripts: Scripts,
     listener: JoinHandle<()>,
 }
@@ -121,10 +86,7 @@ impl RedisStore {
             .await
             .map_err(unavailable)?;
         let keys = Keys::new(prefix);
-        let hub = Arc::new(Hub {
-            buses: Mutex::default(),
-            routing: watch::channel(0).0,
-        });
+        let hub = Arc::new(LocalBus::default());
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
         let listener = tokio::spawn(listen(client, keys.clone(), hub.clone(), ready_tx));
         // Appends published before the listener subscribed would reach no one here; wait for it.
@@ -249,24 +211,6 @@ fn parse_event(raw: &str) -> StoreResult<Event> {
         .map_err(|e| StoreError::Unavailable(format!("a stored event does not parse: {e}")))
 }
 
-fn state_name(state: ConversationState) -> &'static str {
-    match state {
-        ConversationState::Bot => "bot",
-        ConversationState::Queued => "queued",
-        ConversationState::Assigned => "assigned",
-        ConversationState::Closed => "closed",
-    }
-}
-
-fn parse_state(name: &str) -> ConversationState {
-    match name {
-        "queued" => ConversationState::Queued,
-        "assigned" => ConversationState::Assigned,
-        "closed" => ConversationState::Closed,
-        _ => ConversationState::Bot,
-    }
-}
-
 fn presence_name(p: Presence) -> &'static str {
     match p {
         Presence::Online => "online",
@@ -283,7 +227,10 @@ fn conversation_from(id: &ConversationId, h: HashMap<String, String>) -> Option<
     let num = |k: &str| h.get(k).and_then(|v| v.parse::<u64>().ok());
     Some(Conversation {
         id: id.clone(),
-        state: parse_state(h.get("state").map_or("bot", String::as_str)),
+        state: h
+            .get("state")
+            .and_then(|s| ConversationState::from_name(s))
+            .unwrap_or(ConversationState::Bot),
         reason: h.get("reason").cloned(),
         visitor: h
             .get("visitor")
@@ -309,7 +256,7 @@ fn conversation_from(id: &ConversationId, h: HashMap<String, String>) -> Option<
 async fn listen(
     client: redis::Client,
     keys: Keys,
-    hub: Arc<Hub>,
+    hub: Arc<LocalBus>,
     ready: tokio::sync::oneshot::Sender<()>,
 ) {
     let mut ready = Some(ready);
@@ -335,10 +282,10 @@ async fn listen(
                 while let Some(msg) = messages.next().await {
                     let channel = msg.get_channel_name();
                     if channel == routing {
-                        hub.routing.send_modify(|n| *n += 1);
+                        hub.routing_changed();
                     } else if let Some(id) = keys.bus_conversation(channel) {
                         match serde_json::from_slice::<Signal>(msg.get_payload_bytes()) {
-                            Ok(signal) => hub.deliver(&id, signal),
+                            Ok(signal) => hub.publish(&id, signal),
                             Err(e) => {
                                 tracing::warn!(conv = %id, error = %e, "unreadable bus message")
                             }
@@ -493,8 +440,8 @@ impl Store for RedisStore {
             .key(self.keys.queue())
             .key(self.keys.tickets())
             .key(self.keys.log(id))
-            .arg(state_name(from))
-            .arg(state_name(to))
+            .arg(from.name())
+            .arg(to.name())
             .arg(reason.unwrap_or_default())
             .arg(agent.unwrap_or_default())
             .arg(now_ms())
@@ -687,11 +634,7 @@ impl Store for RedisStore {
     }
 
     fn subscribe(&self, id: &ConversationId) -> broadcast::Receiver<Arc<Signal>> {
-        let mut buses = self.hub.buses();
-        buses
-            .entry(id.clone())
-            .or_insert_with(|| broadcast::channel(BUS_CAPACITY).0)
-            .subscribe()
+        self.hub.subscribe(id)
     }
 
     async fn typing(&self, id: &ConversationId, agent: Option<&str>) -> StoreResult<()> {
@@ -706,7 +649,7 @@ impl Store for RedisStore {
     }
 
     fn watch_routing(&self) -> watch::Receiver<u64> {
-        self.hub.routing.subscribe()
+        self.hub.watch_routing()
     }
 
     async fn ping(&self) -> StoreResult<()> {

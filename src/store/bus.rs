@@ -1,0 +1,107 @@
+//! Fan-out inside one process: a broadcast channel per conversation that someone here watches,
+//! and one watch counter for routing changes. The memory and SQLite stores publish to it after
+//! each committed step; the Redis store's pub/sub listener hands what other nodes published to it.
+//!
+//! Channels are made on the first `subscribe` and dropped when a publish finds nobody listening,
+//! so an idle conversation costs nothing here. The map sits behind a `std::sync::Mutex`: every
+//! critical section is one map operation and never spans an `.await`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::{broadcast, watch};
+
+use super::Signal;
+use crate::conversation::ConversationId;
+
+/// Signals buffered per subscriber before it lags. Small on purpose: a broadcast channel
+/// allocates all its slots up front, and a lagging socket catches up from the log
+/// (`events_after`) anyway. Slots hold `Arc<Signal>`: one pointer each, and a receive is a
+/// reference-count bump, not a copy of the answer's HTML.
+pub(crate) const BUS_CAPACITY: usize = 8;
+
+pub(crate) struct LocalBus {
+    buses: Mutex<HashMap<ConversationId, broadcast::Sender<Arc<Signal>>>>,
+    routing: watch::Sender<u64>,
+}
+
+impl Default for LocalBus {
+    fn default() -> Self {
+        LocalBus {
+            buses: Mutex::default(),
+            routing: watch::channel(0).0,
+        }
+    }
+}
+
+impl LocalBus {
+    fn buses(&self) -> MutexGuard<'_, HashMap<ConversationId, broadcast::Sender<Arc<Signal>>>> {
+        // Map operations only; a panic mid-way leaves a usable map.
+        self.buses.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Signals on `id` from now on.
+    pub(crate) fn subscribe(&self, id: &ConversationId) -> broadcast::Receiver<Arc<Signal>> {
+        self.buses()
+            .entry(id.clone())
+            .or_insert_with(|| broadcast::channel(BUS_CAPACITY).0)
+            .subscribe()
+    }
+
+    /// Hands `signal` to `id`'s subscribers here, if any.
+    pub(crate) fn publish(&self, id: &ConversationId, signal: Signal) {
+        let mut buses = self.buses();
+        if let Some(bus) = buses.get(id) {
+            if bus.receiver_count() == 0 {
+                // Nobody here watches it any more.
+                buses.remove(id);
+            } else {
+                // A receiver may drop between the count and the send: that is fine.
+                let _ = bus.send(Arc::new(signal));
+            }
+        }
+    }
+
+    /// The queue, an assignment, a follow-up or a presence changed.
+    pub(crate) fn routing_changed(&self) {
+        self.routing.send_modify(|n| *n += 1);
+    }
+
+    pub(crate) fn watch_routing(&self) -> watch::Receiver<u64> {
+        self.routing.subscribe()
+    }
+
+    /// Signals may have been missed (Redis's pub/sub reconnected): everyone catches up from the
+    /// log, and routing is re-read.
+    pub(crate) fn resync(&self) {
+        let mut buses = self.buses();
+        buses.retain(|_, bus| bus.receiver_count() > 0);
+        for bus in buses.values() {
+            let _ = bus.send(Arc::new(Signal::Resync));
+        }
+        drop(buses);
+        self.routing_changed();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_channel_lives_only_while_someone_listens() {
+        let bus = LocalBus::default();
+        let id = ConversationId::random();
+        bus.publish(&id, Signal::Resync);
+        assert!(bus.buses().is_empty(), "publishing to nobody makes nothing");
+        let mut rx = bus.subscribe(&id);
+        bus.publish(&id, Signal::Resync);
+        assert_eq!(*rx.try_recv().unwrap(), Signal::Resync);
+        drop(rx);
+        bus.publish(&id, Signal::Resync);
+        assert!(
+            bus.buses().is_empty(),
+            "the last receiver gone, the channel goes"
+        );
+    }
+}

@@ -1,0 +1,912 @@
+//! The embedded, durable store (the default): one SQLite database file (WAL) in the data
+//! directory, for a single `frontdesk` process with zero setup.
+//!
+//! Writes go through one writer thread with group commit (`writer.rs`): every store operation
+//! that changes something is one step, run inside its own savepoint of the group's transaction,
+//! and answered only after the commit is on disk (`synchronous = FULL`). So a visitor message's
+//! `visitor_message` receipt means the message survives a crash, and many concurrent steps share
+//! one fsync. Reads run on a small pool of read-only connections: in WAL mode they never wait for
+//! the writer, and they see exactly what has been committed (and so acknowledged).
+//!
+//! The bookkeeping of every change (sequence numbers, queue places, agents' loads) is the pure
+//! `conversation::bookkeeping`, as in the memory store; this file only loads and stores rows.
+//! What is not durable on purpose: agents' presence (it expires in seconds anyway) and the
+//! fan-out bus (`bus.rs`), both in this process's memory.
+//!
+//! Other processes (`frontdesk report`, `forget`, `backup`) may open the same file while the
+//! server runs: SQLite's locking keeps each step atomic, and this store caches no rows, so
+//! what they change is what the server reads next.
+
+mod schema;
+mod writer;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use tokio::sync::{broadcast, watch};
+
+use self::writer::{Effects, Writer};
+use super::bus::LocalBus;
+use super::{
+    AgentState, Appended, AssignedChat, Claim, Conversation, ConversationId, Presence, Signal,
+    Store, StoreError, StoreResult, Token, VisitorInfo, VisitorKey, now_ms, random_secret,
+};
+use crate::conversation::bookkeeping::{self, RECENT_WAITS, Transition};
+use crate::conversation::{ConversationState, Event, EventBody, Notice};
+use crate::matcher::Memory;
+
+/// The database file's name inside the data directory.
+pub const DATABASE_FILE: &str = "frontdesk.db";
+/// How long a connection waits for another process's write lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Idle read connections kept for reuse; more are opened under load and closed after.
+const IDLE_READERS: usize = 8;
+
+pub(super) fn db_error(e: rusqlite::Error) -> StoreError {
+    StoreError::Unavailable(format!("database: {e}"))
+}
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {e}"))
+}
+
+/// The SQLite `Store`.
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Writer,
+    readers: Mutex<Vec<Connection>>,
+    bus: Arc<LocalBus>,
+    /// Agents' presence and when it expires: ephemeral on purpose (see the module doc).
+    presence: Mutex<HashMap<String, (Presence, Instant)>>,
+}
+
+/// Sets what every connection needs: waiting for locks, and WAL (kept in the file once set).
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // FULL: a commit is fsynced before it returns, so an acknowledged message survives a power
+    // loss too; group commit keeps that to one fsync per group of steps.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> anyhow::Result<SqliteStore> {
+        use anyhow::Context;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        let mut conn =
+            Connection::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        configure(&conn).with_context(|| format!("cannot configure {}", path.display()))?;
+        schema::migrate(&mut conn).with_context(|| format!("{}", path.display()))?;
+        let bus = Arc::new(LocalBus::default());
+        Ok(SqliteStore {
+            path: path.to_owned(),
+            writer: Writer::start(conn, bus.clone())?,
+            readers: Mutex::default(),
+            bus,
+            presence: Mutex::default(),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn idle_readers(&self) -> MutexGuard<'_, Vec<Connection>> {
+        // A push or a pop; a panic mid-way leaves a usable list.
+        self.readers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn presence(&self) -> MutexGuard<'_, HashMap<String, (Presence, Instant)>> {
+        self.presence.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` on a read connection, in this task: reads are indexed look-ups of a few rows on
+    /// a warm page cache (microseconds), cheaper than a hop to a blocking thread, and in WAL
+    /// mode they never wait for the writer.
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let pooled = self.idle_readers().pop();
+        let conn = match pooled {
+            Some(conn) => conn,
+            None => {
+                let conn = Connection::open_with_flags(
+                    &self.path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )
+                .map_err(db_error)?;
+                conn.busy_timeout(BUSY_TIMEOUT).map_err(db_error)?;
+                conn
+            }
+        };
+        let out = f(&conn);
+        let mut idle = self.idle_readers();
+        if idle.len() < IDLE_READERS {
+            idle.push(conn);
+        }
+        out
+    }
+
+    /// Copies the whole database to `to` while it is in use (SQLite's online backup): a
+    /// consistent snapshot of one moment, which `frontdesk` can open as it is.
+    pub fn backup(&self, to: &Path) -> anyhow::Result<()> {
+        backup(&self.path, to)
+    }
+}
+
+/// Copies the database at `from` to `to` with SQLite's online backup, while other processes may
+/// be writing to it.
+pub fn backup(from: &Path, to: &Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    anyhow::ensure!(
+        from.exists(),
+        "{} does not exist: nothing to back up",
+        from.display()
+    );
+    anyhow::ensure!(
+        !to.exists(),
+        "{} already exists: choose a new file",
+        to.display()
+    );
+    let src = Connection::open_with_flags(from, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .with_context(|| format!("cannot open {}", from.display()))?;
+    src.busy_timeout(BUSY_TIMEOUT)?;
+    let mut dst =
+        Connection::open(to).with_context(|| format!("cannot create {}", to.display()))?;
+    let backup = rusqlite::backup::Backup::new(&src, &mut dst)?;
+    // Copy in steps, letting the server write between them; a write during the copy restarts
+    // it, so a busy server still ends with a consistent copy.
+    backup.run_to_completion(256, Duration::from_millis(5), None)?;
+    Ok(())
+}
+
+// ---- rows ----------------------------------------------------------------------------------
+
+fn parse_conversation(record: &str) -> StoreResult<Conversation> {
+    serde_json::from_str(record).map_err(|e| corrupt("a stored conversation does not parse", e))
+}
+
+fn parse_event(seq: u64, at: u64, body: &str) -> StoreResult<Event> {
+    let body: EventBody =
+        serde_json::from_str(body).map_err(|e| corrupt("a stored event does not parse", e))?;
+    Ok(Event { seq, at, body })
+}
+
+fn to_json(value: &impl serde::Serialize) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(|e| corrupt("cannot encode a record", e))
+}
+
+/// The conversation and its place in line, if it exists.
+fn load(
+    conn: &Connection,
+    id: &ConversationId,
+) -> StoreResult<Option<(Conversation, Option<u64>)>> {
+    let row: Option<(String, Option<i64>)> = conn
+        .prepare_cached("SELECT record, ticket FROM conversations WHERE id = ?1")
+        .and_then(|mut s| {
+            s.query_row([id.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+        })
+        .map_err(db_error)?;
+    row.map(|(record, ticket)| Ok((parse_conversation(&record)?, ticket.map(|t| t as u64))))
+        .transpose()
+}
+
+fn load_existing(
+    conn: &Connection,
+    id: &ConversationId,
+) -> StoreResult<(Conversation, Option<u64>)> {
+    load(conn, id)?.ok_or_else(|| StoreError::NotFound(id.clone()))
+}
+
+/// Writes `c` (record and look-up columns) and its place in line.
+fn save(conn: &Connection, c: &Conversation, ticket: Option<u64>) -> StoreResult<()> {
+    conn.prepare_cached(
+        "UPDATE conversations SET record = ?2, state = ?3, ticket = ?4, agent = ?5,
+         assigned_at = ?6, updated = ?7 WHERE id = ?1",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            c.id.as_str(),
+            to_json(c).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?,
+            c.state.name(),
+            ticket.map(|t| t as i64),
+            c.agent,
+            c.assigned_at.map(|t| t as i64),
+            c.updated as i64,
+        ])
+    })
+    .map_err(db_error)?;
+    Ok(())
+}
+
+fn insert_event(
+    conn: &Connection,
+    id: &ConversationId,
+    event: &Event,
+    client_key: Option<&str>,
+) -> StoreResult<()> {
+    let body = to_json(&event.body)?;
+    conn.prepare_cached(
+        "INSERT INTO events (conversation, seq, at, body, client_key) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            id.as_str(),
+            event.seq as i64,
+            event.at as i64,
+            body,
+            client_key
+        ])
+    })
+    .map_err(db_error)?;
+    Ok(())
+}
+
+/// The seq of the item stored under `client_key`, if any.
+fn seq_of(conn: &Connection, id: &ConversationId, client_key: &str) -> StoreResult<Option<u64>> {
+    conn.prepare_cached("SELECT seq FROM events WHERE conversation = ?1 AND client_key = ?2")
+        .and_then(|mut s| {
+            s.query_row(params![id.as_str(), client_key], |r| r.get::<_, i64>(0))
+                .optional()
+        })
+        .map(|seq| seq.map(|s| s as u64))
+        .map_err(db_error)
+}
+
+fn counter(conn: &Connection, name: &str) -> StoreResult<u64> {
+    conn.prepare_cached("SELECT value FROM counters WHERE name = ?1")
+        .and_then(|mut s| s.query_row([name], |r| r.get::<_, i64>(0)).optional())
+        .map(|v| v.unwrap_or(0) as u64)
+        .map_err(db_error)
+}
+
+fn set_counter(conn: &Connection, name: &str, value: u64) -> StoreResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO counters (name, value) VALUES (?1, ?2)
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+    )
+    .and_then(|mut s| s.execute(params![name, value as i64]))
+    .map_err(db_error)?;
+    Ok(())
+}
+
+/// How many chats `agent` has.
+fn load_of(conn: &Connection, agent: &str) -> StoreResult<usize> {
+    conn.prepare_cached(
+        "SELECT COUNT(*) FROM conversations WHERE state = 'assigned' AND agent = ?1",
+    )
+    .and_then(|mut s| s.query_row([agent], |r| r.get::<_, i64>(0)))
+    .map(|n| n as usize)
+    .map_err(db_error)
+}
+
+/// Records that `agent` was just given a conversation (round-robin among equals).
+fn given(conn: &Connection, agent: &str, now: u64) -> StoreResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO agents (id, last_assigned) VALUES (?1, ?2)
+         ON CONFLICT (id) DO UPDATE SET last_assigned = excluded.last_assigned",
+    )
+    .and_then(|mut s| s.execute(params![agent, now as i64]))
+    .map_err(db_error)?;
+    Ok(())
+}
+
+/// Numbers `body` as `c`'s next item, stores it (under `client_key`, if any) and the record,
+/// and queues its publication. An offline message joins the follow-up list.
+fn append_to(
+    conn: &Connection,
+    c: &mut Conversation,
+    ticket: Option<u64>,
+    body: EventBody,
+    client_key: Option<&str>,
+    effects: &mut Effects,
+) -> StoreResult<Event> {
+    let offline = matches!(body, EventBody::OfflineMessage { .. });
+    let was_waiting = c.needs_follow_up;
+    let event = bookkeeping::record(c, body, now_ms());
+    insert_event(conn, &c.id, &event, client_key)?;
+    save(conn, c, ticket)?;
+    if offline && !was_waiting {
+        let place = counter(conn, "follow_up")? + 1;
+        set_counter(conn, "follow_up", place)?;
+        conn.prepare_cached("UPDATE conversations SET follow_up = ?2 WHERE id = ?1")
+            .and_then(|mut s| s.execute(params![c.id.as_str(), place as i64]))
+            .map_err(db_error)?;
+    }
+    if offline {
+        effects.routing();
+    }
+    effects.publish(&c.id, Signal::Event(event.clone()));
+    Ok(event)
+}
+
+fn ids(
+    conn: &Connection,
+    sql: &str,
+    args: impl rusqlite::Params,
+) -> StoreResult<Vec<ConversationId>> {
+    let mut stmt = conn.prepare_cached(sql).map_err(db_error)?;
+    let raw: Vec<String> = stmt
+        .query_map(args, |r| r.get(0))
+        .and_then(|rows| rows.collect())
+        .map_err(db_error)?;
+    raw.iter()
+        .map(|i| ConversationId::parse(i).ok_or_else(|| corrupt("a stored conversation id", i)))
+        .collect()
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create(
+        &self,
+        visitor: VisitorInfo,
+        visitor_key: Option<VisitorKey>,
+    ) -> StoreResult<(Conversation, Token)> {
+        let id = ConversationId::random();
+        let token = Token::new(id.clone());
+        let mut conversation = Conversation::new(id, visitor);
+        conversation.visitor_key = visitor_key;
+        let (c, t) = (conversation.clone(), token.clone());
+        self.writer
+            .step(move |conn| {
+                conn.prepare_cached(
+                    "INSERT INTO conversations (id, secret, record, state, visitor_key, created,
+                     updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![
+                        c.id.as_str(),
+                        t.secret(),
+                        to_json(&c)
+                            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?,
+                        c.state.name(),
+                        c.visitor_key.as_ref().map(VisitorKey::as_str),
+                        c.created as i64,
+                        c.updated as i64,
+                    ])
+                })
+                .map_err(db_error)?;
+                Ok(((), Effects::default()))
+            })
+            .await?;
+        Ok((conversation, token))
+    }
+
+    async fn visitor_conversations(&self, key: &VisitorKey) -> StoreResult<Vec<ConversationId>> {
+        self.read(|conn| {
+            ids(
+                conn,
+                "SELECT id FROM conversations WHERE visitor_key = ?1 ORDER BY created, n",
+                [key.as_str()],
+            )
+        })
+    }
+
+    async fn resume(&self, token: &Token) -> StoreResult<Option<Conversation>> {
+        let row: Option<(String, String)> = self.read(|conn| {
+            conn.prepare_cached("SELECT secret, record FROM conversations WHERE id = ?1")
+                .and_then(|mut s| {
+                    s.query_row([token.conversation.as_str()], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
+                    .optional()
+                })
+                .map_err(db_error)
+        })?;
+        match row {
+            Some((secret, record))
+                if token.matches(&Token::from_parts(
+                    token.conversation.clone(),
+                    secret.clone(),
+                )) =>
+            {
+                Ok(Some(parse_conversation(&record)?))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    async fn get(&self, id: &ConversationId) -> StoreResult<Option<Conversation>> {
+        Ok(self.read(|conn| load(conn, id))?.map(|(c, _)| c))
+    }
+
+    async fn append(&self, id: &ConversationId, body: EventBody) -> StoreResult<Event> {
+        let id = id.clone();
+        self.writer
+            .step(move |conn| {
+                let (mut c, ticket) = load_existing(conn, &id)?;
+                let mut effects = Effects::default();
+                let event = append_to(conn, &mut c, ticket, body, None, &mut effects)?;
+                Ok((event, effects))
+            })
+            .await
+    }
+
+    async fn append_once(
+        &self,
+        id: &ConversationId,
+        body: EventBody,
+        client_key: Option<&str>,
+        owner: Option<&str>,
+    ) -> StoreResult<Option<Appended>> {
+        let id = id.clone();
+        let client_key = client_key.map(str::to_owned);
+        let owner = owner.map(str::to_owned);
+        self.writer
+            .step(move |conn| {
+                let (mut c, ticket) = load_existing(conn, &id)?;
+                let mut effects = Effects::default();
+                let owns = owner.as_deref().is_none_or(|agent| {
+                    c.state == ConversationState::Assigned && c.agent.as_deref() == Some(agent)
+                });
+                if !owns {
+                    return Ok((None, effects));
+                }
+                if let Some(key) = &client_key
+                    && let Some(seq) = seq_of(conn, &id, key)?
+                {
+                    return Ok((Some(Appended::Duplicate { seq }), effects));
+                }
+                let event = append_to(
+                    conn,
+                    &mut c,
+                    ticket,
+                    body,
+                    client_key.as_deref(),
+                    &mut effects,
+                )?;
+                Ok((Some(Appended::New(event)), effects))
+            })
+            .await
+    }
+
+    async fn append_visitor_message(
+        &self,
+        id: &ConversationId,
+        text: String,
+        client_id: String,
+    ) -> StoreResult<Appended> {
+        let id = id.clone();
+        self.writer
+            .step(move |conn| {
+                let (mut c, ticket) = load_existing(conn, &id)?;
+                let mut effects = Effects::default();
+                if let Some(seq) = seq_of(conn, &id, &client_id)? {
+                    return Ok((Appended::Duplicate { seq }, effects));
+                }
+                let body = EventBody::VisitorMessage {
+                    text,
+                    client_id: client_id.clone(),
+                };
+                let event = append_to(conn, &mut c, ticket, body, Some(&client_id), &mut effects)?;
+                Ok((Appended::New(event), effects))
+            })
+            .await
+    }
+
+    async fn events_after(&self, id: &ConversationId, after: u64) -> StoreResult<Vec<Event>> {
+        self.read(|conn| {
+            let exists: bool = conn
+                .prepare_cached("SELECT 1 FROM conversations WHERE id = ?1")
+                .and_then(|mut s| s.exists([id.as_str()]))
+                .map_err(db_error)?;
+            if !exists {
+                return Err(StoreError::NotFound(id.clone()));
+            }
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT seq, at, body FROM events WHERE conversation = ?1 AND seq > ?2
+                     ORDER BY seq",
+                )
+                .map_err(db_error)?;
+            // A `last_seq` past what SQLite's integers hold asks for nothing newer.
+            let after = i64::try_from(after).unwrap_or(i64::MAX);
+            let rows: Vec<(i64, i64, String)> = stmt
+                .query_map(params![id.as_str(), after], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .and_then(|rows| rows.collect())
+                .map_err(db_error)?;
+            rows.iter()
+                .map(|(seq, at, body)| parse_event(*seq as u64, *at as u64, body))
+                .collect()
+        })
+    }
+
+    async fn transition(
+        &self,
+        id: &ConversationId,
+        from: ConversationState,
+        to: ConversationState,
+        reason: Option<String>,
+        agent: Option<&str>,
+        notice: Option<Notice>,
+    ) -> StoreResult<bool> {
+        let id = id.clone();
+        let agent = agent.map(str::to_owned);
+        self.writer
+            .step(move |conn| {
+                let (mut c, ticket) = load_existing(conn, &id)?;
+                let mut effects = Effects::default();
+                let next_ticket = counter(conn, "ticket")? + 1;
+                let step = Transition {
+                    from,
+                    to,
+                    agent: agent.as_deref(),
+                };
+                let Some(moved) =
+                    bookkeeping::transition(&mut c, ticket, step, reason, next_ticket, now_ms())
+                else {
+                    return Ok((false, effects));
+                };
+                if moved.ticket == Some(next_ticket) {
+                    set_counter(conn, "ticket", next_ticket)?;
+                }
+                match notice {
+                    Some(notice) => {
+                        let body = EventBody::Notice { notice };
+                        append_to(conn, &mut c, moved.ticket, body, None, &mut effects)?;
+                    }
+                    None => save(conn, &c, moved.ticket)?,
+                }
+                effects.routing();
+                Ok((true, effects))
+            })
+            .await
+    }
+
+    async fn claim(&self, id: &ConversationId, agent: &str, capacity: usize) -> StoreResult<Claim> {
+        let id = id.clone();
+        let agent = agent.to_owned();
+        self.writer
+            .step(move |conn| {
+                let (mut c, ticket) = load_existing(conn, &id)?;
+                let mut effects = Effects::default();
+                let now = now_ms();
+                let load = load_of(conn, &agent)?;
+                let waited = match bookkeeping::claim(&mut c, &agent, load, capacity, now) {
+                    Ok(waited) => waited,
+                    Err(refused) => return Ok((refused, effects)),
+                };
+                // The ticket stays with the conversation: a requeue takes back its place.
+                save(conn, &c, ticket)?;
+                given(conn, &agent, now)?;
+                conn.prepare_cached("INSERT INTO waits (ms) VALUES (?1)")
+                    .and_then(|mut s| s.execute([waited as i64]))
+                    .and_then(|_| {
+                        conn.prepare_cached(
+                            "DELETE FROM waits WHERE n <= (SELECT MAX(n) FROM waits) - ?1",
+                        )?
+                        .execute([RECENT_WAITS as i64])
+                    })
+                    .map_err(db_error)?;
+                effects.routing();
+                Ok((Claim::Claimed, effects))
+            })
+            .await
+    }
+
+    async fn transfer(
+        &self,
+        id: &ConversationId,
+        from: &str,
+        to: &str,
+        capacity: usize,
+    ) -> StoreResult<Claim> {
+        let id = id.clone();
+        let (from, to) = (from.to_owned(), to.to_owned());
+        self.writer
+            .step(move |conn| {
+                let (mut c, ticket) = load_existing(conn, &id)?;
+                let mut effects = Effects::default();
+                let now = now_ms();
+                let load = load_of(conn, &to)?;
+                let moved = bookkeeping::transfer(&mut c, &from, &to, load, capacity, now);
+                if moved == Claim::Claimed {
+                    save(conn, &c, ticket)?;
+                    given(conn, &to, now)?;
+                    effects.routing();
+                }
+                Ok((moved, effects))
+            })
+            .await
+    }
+
+    async fn save_memory(&self, id: &ConversationId, memory: &Memory) -> StoreResult<()> {
+        let id = id.clone();
+        let memory = memory.clone();
+        self.writer
+            .step(move |conn| {
+                let (mut c, ticket) = load_existing(conn, &id)?;
+                c.memory = memory;
+                save(conn, &c, ticket)?;
+                Ok(((), Effects::default()))
+            })
+            .await
+    }
+
+    async fn queue(&self) -> StoreResult<Vec<ConversationId>> {
+        self.read(|conn| {
+            ids(
+                conn,
+                "SELECT id FROM conversations WHERE state = 'queued' ORDER BY ticket",
+                [],
+            )
+        })
+    }
+
+    async fn queue_position(&self, id: &ConversationId) -> StoreResult<Option<usize>> {
+        self.read(|conn| {
+            conn.prepare_cached(
+                "SELECT (SELECT COUNT(*) FROM conversations q
+                         WHERE q.state = 'queued' AND q.ticket <= c.ticket)
+                 FROM conversations c WHERE c.id = ?1 AND c.state = 'queued'",
+            )
+            .and_then(|mut s| {
+                s.query_row([id.as_str()], |r| r.get::<_, i64>(0))
+                    .optional()
+            })
+            .map(|n| n.map(|n| n as usize))
+            .map_err(db_error)
+        })
+    }
+
+    async fn average_wait(&self) -> StoreResult<Option<u64>> {
+        self.read(|conn| {
+            conn.prepare_cached(
+                "SELECT COUNT(*), COALESCE(SUM(ms), 0)
+                 FROM (SELECT ms FROM waits ORDER BY n DESC LIMIT ?1)",
+            )
+            .and_then(|mut s| {
+                s.query_row([RECENT_WAITS as i64], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+                })
+            })
+            .map(|(n, sum)| (n > 0).then(|| sum as u64 / n as u64))
+            .map_err(db_error)
+        })
+    }
+
+    async fn set_presence(
+        &self,
+        agent: &str,
+        presence: Presence,
+        ttl: Duration,
+    ) -> StoreResult<()> {
+        let now = Instant::now();
+        let was = self
+            .presence()
+            .insert(agent.to_owned(), (presence, now + ttl))
+            .filter(|(_, expires)| *expires > now)
+            .map_or(Presence::Offline, |(p, _)| p);
+        if was != presence {
+            self.bus.routing_changed();
+        }
+        Ok(())
+    }
+
+    async fn agents(&self) -> StoreResult<Vec<AgentState>> {
+        let (last_assigned, chats) = self.read(|conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT id, last_assigned FROM agents")
+                .map_err(db_error)?;
+            let last: Vec<(String, i64)> = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .and_then(|rows| rows.collect())
+                .map_err(db_error)?;
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT agent, id, assigned_at FROM conversations WHERE state = 'assigned'
+                     ORDER BY assigned_at, n",
+                )
+                .map_err(db_error)?;
+            let chats: Vec<(String, String, Option<i64>)> = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .and_then(|rows| rows.collect())
+                .map_err(db_error)?;
+            Ok((last, chats))
+        })?;
+        let now = Instant::now();
+        let mut agents: BTreeMap<String, AgentState> = BTreeMap::new();
+        fn entry<'a>(agents: &'a mut BTreeMap<String, AgentState>, id: &str) -> &'a mut AgentState {
+            agents.entry(id.to_owned()).or_insert_with(|| AgentState {
+                id: id.to_owned(),
+                presence: Presence::Offline,
+                chats: Vec::new(),
+                last_assigned: 0,
+            })
+        }
+        for (id, (presence, expires)) in self.presence().iter() {
+            entry(&mut agents, id).presence = if *expires > now {
+                *presence
+            } else {
+                Presence::Offline
+            };
+        }
+        for (id, last) in last_assigned {
+            entry(&mut agents, &id).last_assigned = last as u64;
+        }
+        for (agent, id, since) in chats {
+            let id = ConversationId::parse(&id).ok_or_else(|| corrupt("a stored id", &id))?;
+            entry(&mut agents, &agent).chats.push(AssignedChat {
+                id,
+                since: since.unwrap_or(0) as u64,
+            });
+        }
+        Ok(agents.into_values().collect())
+    }
+
+    async fn follow_ups(&self) -> StoreResult<Vec<ConversationId>> {
+        self.read(|conn| {
+            ids(
+                conn,
+                "SELECT id FROM conversations WHERE follow_up IS NOT NULL ORDER BY follow_up",
+                [],
+            )
+        })
+    }
+
+    async fn mark_followed_up(&self, id: &ConversationId) -> StoreResult<()> {
+        let id = id.clone();
+        self.writer
+            .step(move |conn| {
+                let (mut c, ticket) = load_existing(conn, &id)?;
+                c.needs_follow_up = false;
+                save(conn, &c, ticket)?;
+                conn.prepare_cached("UPDATE conversations SET follow_up = NULL WHERE id = ?1")
+                    .and_then(|mut s| s.execute([id.as_str()]))
+                    .map_err(db_error)?;
+                let mut effects = Effects::default();
+                effects.routing();
+                Ok(((), effects))
+            })
+            .await
+    }
+
+    async fn create_session(&self, agent: &str, ttl: Duration) -> StoreResult<String> {
+        let secret = random_secret();
+        let (agent, s) = (agent.to_owned(), secret.clone());
+        let expires = now_ms() + ttl.as_millis() as u64;
+        self.writer
+            .step(move |conn| {
+                conn.prepare_cached("DELETE FROM sessions WHERE expires <= ?1")
+                    .and_then(|mut st| st.execute([now_ms() as i64]))
+                    .and_then(|_| {
+                        conn.prepare_cached(
+                            "INSERT INTO sessions (secret, agent, expires) VALUES (?1, ?2, ?3)",
+                        )?
+                        .execute(params![s, agent, expires as i64])
+                    })
+                    .map_err(db_error)?;
+                Ok(((), Effects::default()))
+            })
+            .await?;
+        Ok(secret)
+    }
+
+    async fn session_agent(&self, secret: &str) -> StoreResult<Option<String>> {
+        self.read(|conn| {
+            conn.prepare_cached("SELECT agent FROM sessions WHERE secret = ?1 AND expires > ?2")
+                .and_then(|mut s| {
+                    s.query_row(params![secret, now_ms() as i64], |r| r.get(0))
+                        .optional()
+                })
+                .map_err(db_error)
+        })
+    }
+
+    async fn end_session(&self, secret: &str) -> StoreResult<()> {
+        let secret = secret.to_owned();
+        self.writer
+            .step(move |conn| {
+                conn.prepare_cached("DELETE FROM sessions WHERE secret = ?1")
+                    .and_then(|mut s| s.execute([secret]))
+                    .map_err(db_error)?;
+                Ok(((), Effects::default()))
+            })
+            .await
+    }
+
+    fn subscribe(&self, id: &ConversationId) -> broadcast::Receiver<Arc<Signal>> {
+        self.bus.subscribe(id)
+    }
+
+    async fn typing(&self, id: &ConversationId, agent: Option<&str>) -> StoreResult<()> {
+        self.bus.publish(
+            id,
+            Signal::Typing {
+                agent: agent.map(str::to_owned),
+            },
+        );
+        Ok(())
+    }
+
+    fn watch_routing(&self) -> watch::Receiver<u64> {
+        self.bus.watch_routing()
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.read(|conn| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(db_error))?;
+        // The writer answers too (it is not stuck or gone).
+        self.writer.step(|_| Ok(((), Effects::default()))).await
+    }
+
+    async fn conversations_created(&self, from: u64, to: u64) -> StoreResult<Vec<ConversationId>> {
+        self.read(|conn| {
+            ids(
+                conn,
+                "SELECT id FROM conversations WHERE created >= ?1 AND created < ?2
+                 ORDER BY created, n",
+                params![from as i64, to as i64],
+            )
+        })
+    }
+
+    async fn inactive_before(&self, before: u64) -> StoreResult<Vec<ConversationId>> {
+        self.read(|conn| {
+            ids(
+                conn,
+                "SELECT id FROM conversations WHERE updated < ?1",
+                [before as i64],
+            )
+        })
+    }
+
+    async fn delete(&self, id: &ConversationId) -> StoreResult<bool> {
+        let id = id.clone();
+        self.writer
+            .step(move |conn| {
+                let mut effects = Effects::default();
+                let row: Option<(Option<i64>, Option<String>, Option<i64>)> = conn
+                    .prepare_cached(
+                        "SELECT ticket, agent, follow_up FROM conversations WHERE id = ?1",
+                    )
+                    .and_then(|mut s| {
+                        s.query_row([id.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                            .optional()
+                    })
+                    .map_err(db_error)?;
+                let Some((ticket, agent, follow_up)) = row else {
+                    return Ok((false, effects));
+                };
+                conn.prepare_cached("DELETE FROM events WHERE conversation = ?1")
+                    .and_then(|mut s| s.execute([id.as_str()]))
+                    .and_then(|_| {
+                        conn.prepare_cached("DELETE FROM conversations WHERE id = ?1")?
+                            .execute([id.as_str()])
+                    })
+                    .map_err(db_error)?;
+                if ticket.is_some() || agent.is_some() || follow_up.is_some() {
+                    effects.routing();
+                }
+                Ok((true, effects))
+            })
+            .await
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::sync::Arc;
+
+    use super::SqliteStore;
+    use crate::store::Store;
+
+    /// A store on a fresh database file. The folder is leaked on purpose: it must outlive the
+    /// store, and the test process's temporary files are few and small.
+    pub async fn fresh() -> Arc<dyn Store> {
+        let dir = tempfile::tempdir().expect("a temporary folder").keep();
+        Arc::new(SqliteStore::open(&dir.join("frontdesk.db")).expect("a fresh database opens"))
+    }
+
+    crate::store_conformance_tests!(fresh());
+}

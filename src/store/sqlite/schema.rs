@@ -1,0 +1,86 @@
+//! The database's layout and its migrations. `PRAGMA user_version` holds the schema version;
+//! opening a database applies every later migration in one transaction, and a database newer than
+//! this binary is refused (an older binary must not write a layout it does not know).
+//!
+//! The conversation record is kept whole as JSON (`record`); the columns beside it are copies of
+//! the fields the store looks things up by (state, place in line, agent, visitor key, times), and
+//! every write sets both from the same `Conversation`. `n` orders conversations created in the
+//! same millisecond.
+
+use rusqlite::Connection;
+
+/// One migration per version, in order: `MIGRATIONS[n]` takes version `n` to `n + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: conversations, their logs, agents' assignment history, waits, login sessions, counters.
+    "
+    CREATE TABLE conversations (
+        n INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        secret TEXT NOT NULL,
+        record TEXT NOT NULL,
+        state TEXT NOT NULL,
+        ticket INTEGER,
+        agent TEXT,
+        assigned_at INTEGER,
+        visitor_key TEXT,
+        follow_up INTEGER,
+        created INTEGER NOT NULL,
+        updated INTEGER NOT NULL
+    );
+    CREATE INDEX conversations_queue ON conversations(ticket) WHERE state = 'queued';
+    CREATE INDEX conversations_agent ON conversations(agent, assigned_at) WHERE state = 'assigned';
+    CREATE INDEX conversations_visitor ON conversations(visitor_key, created)
+        WHERE visitor_key IS NOT NULL;
+    CREATE INDEX conversations_created ON conversations(created);
+    CREATE INDEX conversations_updated ON conversations(updated);
+    CREATE INDEX conversations_follow_up ON conversations(follow_up) WHERE follow_up IS NOT NULL;
+    CREATE TABLE events (
+        conversation TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        client_key TEXT,
+        PRIMARY KEY (conversation, seq)
+    ) WITHOUT ROWID;
+    CREATE UNIQUE INDEX events_client_key ON events(conversation, client_key)
+        WHERE client_key IS NOT NULL;
+    CREATE TABLE agents (
+        id TEXT PRIMARY KEY NOT NULL,
+        last_assigned INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE waits (
+        n INTEGER PRIMARY KEY AUTOINCREMENT,
+        ms INTEGER NOT NULL
+    );
+    CREATE TABLE sessions (
+        secret TEXT PRIMARY KEY NOT NULL,
+        agent TEXT NOT NULL,
+        expires INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE counters (
+        name TEXT PRIMARY KEY NOT NULL,
+        value INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    ",
+];
+
+/// The schema version this binary writes.
+pub(super) const VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// Brings `conn`'s database up to `VERSION`.
+pub(super) fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let current: u32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    anyhow::ensure!(
+        current <= VERSION,
+        "the database has schema version {current}, newer than this frontdesk knows ({VERSION}): \
+         run a newer frontdesk or restore a backup"
+    );
+    for (n, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        tx.execute_batch(sql)
+            .map_err(|e| anyhow::anyhow!("migration to schema version {}: {e}", n + 1))?;
+    }
+    tx.pragma_update(None, "user_version", VERSION)?;
+    tx.commit()?;
+    Ok(())
+}
