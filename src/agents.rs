@@ -189,6 +189,89 @@ impl Roster {
     }
 }
 
+/// The file in the data directory that keeps the demo logins (hashed), so they are made once.
+pub const DEMO_LOGINS_FILE: &str = "demo-logins.toml";
+
+/// A demo login `serve` uses while the roster has no agent (or no admin).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DemoLogin {
+    /// `agent` or `admin`.
+    pub kind: &'static str,
+    pub id: String,
+    /// The password, only when it was made just now (it is stored hashed and never shown again).
+    pub new_password: Option<String>,
+}
+
+/// Adds a demo agent (`demo`) when `roster` has no agents and a demo admin (`admin`) when it has
+/// no admins. With `keep` (a file, normally `data/demo-logins.toml`), they are read from it, or
+/// made once and written to it with their password hashed; without it (the memory store, which
+/// forgets everything anyway) they are new on every start.
+pub fn add_demo_logins(roster: &mut Roster, keep: Option<&Path>) -> anyhow::Result<Vec<DemoLogin>> {
+    let mut kept = match keep {
+        Some(path) => read_file(path)?,
+        None => AgentsFile::default(),
+    };
+    let mut logins = Vec::new();
+    let mut made = false;
+    let new_password = || crate::store::random_secret()[..16].to_owned();
+    if roster.agents.is_empty() {
+        let existing = kept.agents.iter().find(|a| a.id == "demo").cloned();
+        let (agent, password) = match existing {
+            Some(agent) => (agent, None),
+            None => {
+                let password = new_password();
+                let agent = Agent {
+                    id: "demo".into(),
+                    name: "Demo Agent".into(),
+                    password_hash: hash_password(&password)?,
+                    capacity: DEFAULT_CAPACITY,
+                    teams: Vec::new(),
+                };
+                kept.agents.push(agent.clone());
+                made = true;
+                (agent, Some(password))
+            }
+        };
+        logins.push(DemoLogin {
+            kind: "agent",
+            id: agent.id.clone(),
+            new_password: password,
+        });
+        roster.agents.push(agent);
+    }
+    if roster.admins.is_empty() {
+        let existing = kept.admins.iter().find(|a| a.id == "admin").cloned();
+        let (admin, password) = match existing {
+            Some(admin) => (admin, None),
+            None => {
+                let password = new_password();
+                let admin = Admin {
+                    id: "admin".into(),
+                    name: "Admin".into(),
+                    password_hash: hash_password(&password)?,
+                };
+                kept.admins.push(admin.clone());
+                made = true;
+                (admin, Some(password))
+            }
+        };
+        logins.push(DemoLogin {
+            kind: "admin",
+            id: admin.id.clone(),
+            new_password: password,
+        });
+        roster.admins.push(admin);
+    }
+    if let (true, Some(path)) = (made, keep) {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        write_file(path, &kept)?;
+    }
+    Ok(logins)
+}
+
 fn read_file(path: &Path) -> anyhow::Result<AgentsFile> {
     if !path.exists() {
         return Ok(AgentsFile::default());
@@ -251,6 +334,33 @@ mod tests {
             roster.get("alex").unwrap().teams,
             vec!["billing".to_string()]
         );
+    }
+
+    #[test]
+    fn demo_logins_are_made_once_and_kept_hashed() {
+        let dir = tempfile::tempdir().unwrap();
+        let keep = dir.path().join(DEMO_LOGINS_FILE);
+        let mut first = Roster::default();
+        let made = add_demo_logins(&mut first, Some(&keep)).unwrap();
+        let agent_password = made[0].new_password.clone().expect("a new password");
+        assert!(
+            !std::fs::read_to_string(&keep)
+                .unwrap()
+                .contains(&agent_password),
+            "the file holds a hash, not the password"
+        );
+        let mut again = Roster::default();
+        let kept = add_demo_logins(&mut again, Some(&keep)).unwrap();
+        assert!(
+            kept.iter().all(|l| l.new_password.is_none()),
+            "not made twice"
+        );
+        assert!(again.verify("demo", &agent_password).is_some());
+        let mut real = Roster {
+            agents: first.agents.clone(),
+            admins: first.admins.clone(),
+        };
+        assert!(add_demo_logins(&mut real, Some(&keep)).unwrap().is_empty());
     }
 
     #[test]

@@ -34,8 +34,14 @@ pub struct Settings {
     /// Extra origins (e.g. `https://shop.example`) allowed to open `/ws`; the server's own origin
     /// and localhost are always allowed.
     pub allowed_origins: Vec<String>,
-    /// Redis to share conversations and the queue with other nodes (`redis://host:6379`); unset
-    /// = the embedded in-memory store.
+    /// Which store keeps conversations, logins and reports: `sqlite` (a database file in
+    /// `data_dir`), `redis` (several nodes share one Redis at `redis_url`) or `memory` (forgets
+    /// everything when the process stops: tests and throwaway demos). Unset: `redis` when
+    /// `redis_url` is set, else `sqlite`.
+    pub store: Option<StoreKind>,
+    /// Where the SQLite store keeps its database (`frontdesk.db`) and the demo logins.
+    pub data_dir: PathBuf,
+    /// Redis to share conversations and the queue with other nodes (`redis://host:6379`).
     pub redis_url: Option<String>,
     /// Prefix of every Redis key, so several deployments can share one Redis.
     pub redis_prefix: String,
@@ -80,6 +86,8 @@ impl Default for Settings {
             heartbeat_seconds: 15,
             idle_timeout_seconds: 120,
             allowed_origins: Vec::new(),
+            store: None,
+            data_dir: PathBuf::from("data"),
             redis_url: None,
             redis_prefix: "frontdesk".into(),
             agents_file: PathBuf::from("agents.toml"),
@@ -127,7 +135,12 @@ pub struct ServeArgs {
     /// Comma-separated extra origins allowed to open `/ws`.
     #[arg(long, env = "FRONTDESK_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Option<Vec<String>>,
-    /// Redis URL; unset = embedded in-memory store.
+    /// memory, sqlite or redis (unset: redis when REDIS_URL is set, else sqlite).
+    #[arg(long, env = "FRONTDESK_STORE")]
+    pub store: Option<StoreKind>,
+    #[arg(long, env = "FRONTDESK_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Redis URL (selects the Redis store unless `--store` says otherwise).
     #[arg(long, env = "REDIS_URL")]
     pub redis_url: Option<String>,
     #[arg(long, env = "FRONTDESK_REDIS_PREFIX")]
@@ -158,7 +171,30 @@ pub struct ServeArgs {
 
 const DEFAULT_FILE: &str = "frontdesk.toml";
 
+/// The kinds of store (see `Settings::store`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    Memory,
+    Sqlite,
+    Redis,
+}
+
 impl Settings {
+    /// The store these settings choose.
+    pub fn store_kind(&self) -> StoreKind {
+        match (self.store, &self.redis_url) {
+            (Some(kind), _) => kind,
+            (None, Some(_)) => StoreKind::Redis,
+            (None, None) => StoreKind::Sqlite,
+        }
+    }
+
+    /// The SQLite store's database file.
+    pub fn database_file(&self) -> PathBuf {
+        self.data_dir.join(crate::store::DATABASE_FILE)
+    }
+
     /// Defaults, then the settings file, then flags/environment.
     pub fn load(args: &ServeArgs) -> anyhow::Result<Settings> {
         let file = args.config.clone().or_else(|| {
@@ -189,6 +225,7 @@ impl Settings {
             heartbeat_seconds,
             idle_timeout_seconds,
             allowed_origins,
+            data_dir,
             redis_prefix,
             agents_file,
             auto_assign,
@@ -220,6 +257,13 @@ impl Settings {
         if let Some(url) = args.redis_url.clone() {
             s.redis_url = Some(url);
         }
+        if let Some(kind) = args.store {
+            s.store = Some(kind);
+        }
+        anyhow::ensure!(
+            s.store_kind() != StoreKind::Redis || s.redis_url.is_some(),
+            "store = \"redis\" needs redis_url (or REDIS_URL)"
+        );
         anyhow::ensure!(
             s.presence_ttl_seconds >= 1 && s.assign_timeout_seconds >= 1,
             "presence_ttl_seconds and assign_timeout_seconds must be at least 1"
@@ -266,6 +310,26 @@ mod tests {
         assert_eq!(s.port, 9100);
         assert_eq!(s.max_frame_bytes, 2048);
         assert_eq!(s.host, "127.0.0.1");
+    }
+
+    #[test]
+    fn the_store_is_sqlite_unless_redis_or_memory_is_chosen() {
+        let mut s = Settings::default();
+        assert_eq!(s.store_kind(), StoreKind::Sqlite);
+        assert_eq!(s.database_file(), PathBuf::from("data/frontdesk.db"));
+        s.redis_url = Some("redis://127.0.0.1:6379".into());
+        assert_eq!(s.store_kind(), StoreKind::Redis);
+        s.store = Some(StoreKind::Memory);
+        assert_eq!(s.store_kind(), StoreKind::Memory);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f.toml");
+        std::fs::write(&file, "store = \"redis\"\n").unwrap();
+        let err = Settings::load(&ServeArgs {
+            config: Some(file),
+            ..ServeArgs::default()
+        })
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("redis_url"), "{err:#}");
     }
 
     #[test]

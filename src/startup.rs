@@ -102,6 +102,7 @@ impl Application {
             roster: roster.clone(),
             auto_assign: settings.auto_assign,
             assign_timeout: Duration::from_secs(settings.assign_timeout_seconds),
+            presence_ttl: Duration::from_secs(settings.presence_ttl_seconds),
         };
         actix_web::rt::spawn(router.run(shutdown_rx.clone()));
         let reloader = Arc::new(Reloader::new(

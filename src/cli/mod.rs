@@ -1,5 +1,6 @@
 //! The `frontdesk` command line (clap): `serve` (the default), `chat`, `kb check | test |
-//! import`, `agent add`, `admin add`, `eval`, `ask`, `report`, `forget` (the last three in `ops`).
+//! import`, `agent add`, `admin add`, `eval`, `ask`, `report`, `forget`, `backup` (the last four
+//! in `ops`).
 //! Each command prints for a person by default; `--json` where a machine reads the result.
 //! Exit status: 0 success, 1 the check or test found errors, 2 the command could not run.
 
@@ -85,6 +86,13 @@ pub enum Command {
     Forget {
         #[arg(long)]
         visitor: String,
+        #[command(flatten)]
+        store: ops::StoreArgs,
+    },
+    /// Copy the SQLite database to FILE while the server runs (a consistent snapshot).
+    Backup {
+        /// The new file to write (it must not exist yet).
+        file: PathBuf,
         #[command(flatten)]
         store: ops::StoreArgs,
     },
@@ -207,6 +215,7 @@ pub fn run(cli: Cli) -> ExitCode {
             store,
         } => ops::run_report(&since, json, &kb, &store),
         Command::Forget { visitor, store } => ops::run_forget(&visitor, &store),
+        Command::Backup { file, store } => ops::run_backup(&file, &store),
     };
     match result {
         Ok(code) => code,
@@ -447,66 +456,44 @@ fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let mut roster = Roster::load(&settings.agents_file)?;
-    let admin_password = if roster.admins.is_empty() {
-        let password = crate::store::random_secret()[..16].to_owned();
-        roster.admins.push(crate::agents::Admin {
-            id: "admin".into(),
-            name: "Admin".into(),
-            password_hash: crate::agents::hash_password(&password)?,
-        });
-        Some(password)
-    } else {
-        None
-    };
-    let demo_password = if roster.agents.is_empty() {
-        let password = crate::store::random_secret()[..16].to_owned();
-        roster.agents.push(Agent {
-            id: "demo".into(),
-            name: "Demo Agent".into(),
-            password_hash: crate::agents::hash_password(&password)?,
-            capacity: crate::agents::DEFAULT_CAPACITY,
-            teams: Vec::new(),
-        });
-        Some(password)
-    } else {
-        None
-    };
+    let kind = settings.store_kind();
+    // The memory store forgets everything on exit, so its demo logins are new each start too.
+    let keep = (kind != crate::config::StoreKind::Memory)
+        .then(|| settings.data_dir.join(crate::agents::DEMO_LOGINS_FILE));
+    let demo = crate::agents::add_demo_logins(&mut roster, keep.as_deref())?;
     actix_web::rt::System::new().block_on(async move {
-        let store: std::sync::Arc<dyn crate::store::Store> = match &settings.redis_url {
-            Some(url) => {
-                let store = crate::store::RedisStore::connect(url, &settings.redis_prefix)
-                    .await
-                    .with_context(|| format!("cannot use Redis at {url}"))?;
-                println!("store: Redis at {url} (prefix `{}`)", settings.redis_prefix);
-                std::sync::Arc::new(store)
-            }
-            None => {
-                println!("store: in memory (set REDIS_URL to share one Redis between nodes)");
-                std::sync::Arc::new(crate::store::MemoryStore::new())
-            }
-        };
+        let (store, described) = crate::store::open(&settings).await?;
+        println!("{described}");
         let faqs = loaded.kb.faqs.len();
         let app = crate::startup::Application::build(settings.clone(), loaded, store, roster)?;
         let shutdown = app.shutdown_handle();
         tracing::info!(faqs, "knowledge base loaded");
         let base = format!("http://{}:{}", settings.host, app.port());
         println!("frontdesk is running: open {base}/ (Ctrl-C stops it)");
-        match demo_password {
-            Some(password) => println!(
-                "agent console: {base}/agent (no agents in {}: sign in as `demo` with the \
-                 one-time password `{password}`; add real agents with `frontdesk agent add`)",
-                settings.agents_file.display()
-            ),
-            None => println!("agent console: {base}/agent"),
-        }
-        match admin_password {
-            Some(password) => println!(
-                "admin (knowledge base, unanswered questions, KPIs): {base}/admin (no admins \
-                 in {}: sign in as `admin` with the one-time password `{password}`; add real \
-                 ones with `frontdesk admin add`)",
-                settings.agents_file.display()
-            ),
-            None => println!("admin: {base}/admin"),
+        println!("agent console: {base}/agent");
+        println!("admin (knowledge base, unanswered questions, KPIs): {base}/admin");
+        for login in &demo {
+            let (what, add) = match login.kind {
+                "agent" => ("agents", "frontdesk agent add"),
+                _ => ("admins", "frontdesk admin add"),
+            };
+            let password = match (&login.new_password, &keep) {
+                (Some(p), Some(file)) => format!(
+                    "the password `{p}` (shown this once; kept hashed in {})",
+                    file.display()
+                ),
+                (Some(p), None) => format!("the one-time password `{p}`"),
+                (None, file) => format!(
+                    "the password shown when it was made (forgotten? delete {} and restart)",
+                    file.as_ref()
+                        .map_or("it".into(), |f| f.display().to_string())
+                ),
+            };
+            println!(
+                "  no {what} in {}: sign in as `{}` with {password}; add real ones with `{add}`",
+                settings.agents_file.display(),
+                login.id
+            );
         }
         actix_web::rt::spawn(async move {
             wait_for_signal().await;

@@ -1,17 +1,19 @@
 //! Commands for managers and operators: `report` (KPIs and the top unanswered questions),
-//! `forget` (erase one visitor's data) and `admin add`. `report` and `forget` read the shared
-//! Redis store directly when `REDIS_URL` is set; otherwise (the embedded store lives inside the
-//! server process) they ask a running server with `--server`, signing in as an admin.
+//! `forget` (erase one visitor's data), `backup` (a consistent copy of the SQLite database while
+//! the server runs) and `admin add`. `report` and `forget` open the server's store directly, as
+//! its settings say (the SQLite database file, safe while the server runs, or Redis); only the
+//! memory store lives inside the server process, and then they ask it with `--server`, signing in
+//! as an admin.
 
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context;
 
 use crate::agents::{Admin, Roster};
 use crate::analytics::{Report, report};
-use crate::store::{RedisStore, Store, now_ms};
+use crate::config::{Settings, StoreKind};
+use crate::store::now_ms;
 
 /// Where `report` and `forget` find the conversations: the flags and variables here, else the
 /// server's settings file (`redis_url`, `redis_prefix`, `identity_secret`).
@@ -20,7 +22,10 @@ pub struct StoreArgs {
     /// The server's settings file; `frontdesk.toml` is read if it exists.
     #[arg(long, env = "FRONTDESK_CONFIG")]
     pub config: Option<std::path::PathBuf>,
-    /// Read the shared store directly.
+    /// The server's data folder (its SQLite database), when it is not the settings' `data_dir`.
+    #[arg(long, env = "FRONTDESK_DATA_DIR")]
+    pub data_dir: Option<std::path::PathBuf>,
+    /// Read this Redis instead.
     #[arg(long, env = "REDIS_URL")]
     pub redis_url: Option<String>,
     #[arg(long, env = "FRONTDESK_REDIS_PREFIX")]
@@ -35,27 +40,42 @@ pub struct StoreArgs {
 
 /// Where to read from.
 enum Target {
-    Redis { url: String, prefix: String },
+    /// The store the settings name, opened here.
+    Store(Box<Settings>),
     Server(String),
 }
 
 impl StoreArgs {
     /// The target, and the identity secret (to turn a site user id into a visitor key).
     fn target(&self) -> anyhow::Result<(Target, Option<String>)> {
-        let file = crate::config::Settings::load(&crate::config::ServeArgs {
+        let settings = Settings::load(&crate::config::ServeArgs {
             config: self.config.clone(),
+            data_dir: self.data_dir.clone(),
+            redis_url: self.redis_url.clone(),
+            redis_prefix: self.redis_prefix.clone(),
             ..crate::config::ServeArgs::default()
         })?;
         let secret = std::env::var("FRONTDESK_IDENTITY_SECRET")
             .ok()
-            .or(file.identity_secret);
-        let target = match (&self.server, self.redis_url.clone().or(file.redis_url)) {
+            .or(settings.identity_secret.clone());
+        let target = match (&self.server, settings.store_kind()) {
             (Some(server), _) => Target::Server(server.clone()),
-            (None, Some(url)) => Target::Redis {
-                url,
-                prefix: self.redis_prefix.clone().unwrap_or(file.redis_prefix),
-            },
-            (None, None) => anyhow::bail!(no_store()),
+            (None, StoreKind::Memory) => anyhow::bail!(
+                "the server's store is `memory`: it lives inside the server process; pass \
+                 --server http://HOST:PORT to ask the running server"
+            ),
+            (None, StoreKind::Sqlite) => {
+                let file = settings.database_file();
+                anyhow::ensure!(
+                    file.exists(),
+                    "no database at {}: run this in the server's folder or pass --data-dir; \
+                     for a Redis store set REDIS_URL; or pass --server http://HOST:PORT to ask \
+                     a running server",
+                    file.display()
+                );
+                Target::Store(Box::new(settings))
+            }
+            (None, StoreKind::Redis) => Target::Store(Box::new(settings)),
         };
         Ok((target, secret))
     }
@@ -86,13 +106,13 @@ pub fn run_report(
     let to = now_ms();
     let from = to.saturating_sub(parse_since(since)?);
     let report = match source.target()?.0 {
-        Target::Redis { url, prefix } => {
+        Target::Store(settings) => {
             // Without a usable knowledge base, questions are grouped by their stemmed words.
             let matcher = crate::knowledge_base::load(kb)
                 .ok()
                 .and_then(|loaded| crate::matcher::Matcher::build(loaded.kb).ok());
             let records = runtime()?.block_on(async {
-                let store = connect(&url, &prefix).await?;
+                let (store, _) = crate::store::open(&settings).await?;
                 anyhow::Ok(crate::analytics::gather(store.as_ref(), from, to).await?)
             })?;
             match &matcher {
@@ -125,12 +145,12 @@ pub fn run_report(
 pub fn run_forget(visitor: &str, source: &StoreArgs) -> anyhow::Result<ExitCode> {
     let (target, secret) = source.target()?;
     let erased = match target {
-        Target::Redis { url, prefix } => {
+        Target::Store(settings) => {
             let secret = secret.map(|s| crate::identity::IdentitySecret::new(&s));
             let key = crate::privacy::visitor_key_of(visitor, secret.as_ref())
                 .map_err(anyhow::Error::msg)?;
             runtime()?.block_on(async {
-                let store = connect(&url, &prefix).await?;
+                let (store, _) = crate::store::open(&settings).await?;
                 anyhow::Ok(crate::privacy::forget_visitor(store.as_ref(), &key).await?)
             })?
         }
@@ -170,22 +190,31 @@ pub fn add_admin(id: String, name: String, file: &Path) -> anyhow::Result<ExitCo
     Ok(ExitCode::SUCCESS)
 }
 
-fn no_store() -> &'static str {
-    "no store to read: set REDIS_URL (the shared store), or pass --server http://HOST:PORT to \
-     ask a running server (the embedded store lives inside it)"
+/// `frontdesk backup FILE`: a consistent copy of the SQLite database, taken while the server
+/// runs (SQLite's online backup). The copy is a complete database: to restore, stop the server
+/// and put it in place of `data_dir/frontdesk.db`.
+pub fn run_backup(to: &Path, source: &StoreArgs) -> anyhow::Result<ExitCode> {
+    let settings = Settings::load(&crate::config::ServeArgs {
+        config: source.config.clone(),
+        data_dir: source.data_dir.clone(),
+        ..crate::config::ServeArgs::default()
+    })?;
+    anyhow::ensure!(
+        settings.store_kind() == StoreKind::Sqlite,
+        "backup copies the SQLite database; this server's store is {:?} (back Redis up with its \
+         own tools: BGSAVE or an AOF copy)",
+        settings.store_kind()
+    );
+    let from = settings.database_file();
+    crate::store::backup(&from, to)?;
+    println!("backed up {} to {}", from.display(), to.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?)
-}
-
-async fn connect(url: &str, prefix: &str) -> anyhow::Result<Arc<dyn Store>> {
-    let store = RedisStore::connect(url, prefix)
-        .await
-        .with_context(|| format!("cannot use Redis at {url}"))?;
-    Ok(Arc::new(store))
 }
 
 /// Signs in to `server` as `admin`: the session cookie (`name=value`).

@@ -1,7 +1,10 @@
 //! The router: one task per process that keeps the queue moving. On every routing change (any
 //! node) and once a second it
 //! 1. returns the chats of agents whose presence expired (disconnected, closed the console) to
-//!    the queue at their original place (`agent_left`),
+//!    the queue at their original place (`agent_left`); for the first `presence_ttl` after the
+//!    router starts, an agent with chats and no presence yet is given the same grace as a
+//!    console reload (after a restart, presence, which is not durable, is empty until consoles
+//!    reconnect),
 //! 2. returns chats an agent did not answer within `assign_timeout` (`not_answered`), and
 //!    remembers not to offer that chat to that agent again,
 //! 3. with auto-assign on, offers each waiting conversation, in order, to the least-loaded online
@@ -12,7 +15,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
@@ -31,6 +34,8 @@ pub struct Router {
     pub roster: Arc<Roster>,
     pub auto_assign: bool,
     pub assign_timeout: Duration,
+    /// How long an agent may be gone before their chats go back to the queue.
+    pub presence_ttl: Duration,
 }
 
 impl Router {
@@ -41,6 +46,7 @@ impl Router {
         sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // Which agents let which conversation go unanswered (not offered to them again).
         let mut declined: HashMap<ConversationId, HashSet<String>> = HashMap::new();
+        let grace_until = Instant::now() + self.presence_ttl;
         loop {
             tokio::select! {
                 changed = changes.changed() => {
@@ -49,7 +55,8 @@ impl Router {
                 _ = sweep.tick() => {}
                 _ = shutdown.changed() => break,
             }
-            if let Err(e) = self.round(&mut declined).await {
+            let in_grace = Instant::now() < grace_until;
+            if let Err(e) = self.round(&mut declined, in_grace).await {
                 tracing::warn!(error = %e, "routing round failed; retrying on the next change");
             }
             if declined.len() > DECLINES_KEPT {
@@ -61,6 +68,7 @@ impl Router {
     async fn round(
         &self,
         declined: &mut HashMap<ConversationId, HashSet<String>>,
+        in_grace: bool,
     ) -> StoreResult<()> {
         let store = &self.conversations.store;
         let mut agents = store.agents().await?;
@@ -70,7 +78,7 @@ impl Router {
         for agent in &agents {
             for chat in &agent.chats {
                 let id = &chat.id;
-                if agent.presence == Presence::Offline {
+                if agent.presence == Presence::Offline && !in_grace {
                     self.conversations
                         .requeue(id, Some(&agent.id), "agent_left".into())
                         .await?;

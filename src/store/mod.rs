@@ -31,6 +31,7 @@ pub use crate::conversation::{
     Claim, Conversation, ConversationId, Token, VisitorInfo, VisitorKey, now_ms, random_secret,
 };
 
+use crate::config::{Settings, StoreKind};
 use crate::conversation::{ConversationState, Event, EventBody, Notice};
 use crate::matcher::Memory;
 
@@ -208,4 +209,40 @@ pub trait Store: Send + Sync + 'static {
     /// Erases a conversation and every trace of it (log, token, place in the queue, the agent's
     /// chat, follow-up, the visitor's link) in one step; false if it did not exist.
     async fn delete(&self, id: &ConversationId) -> StoreResult<bool>;
+}
+
+/// Opens the store `settings` choose (`store`, `data_dir`, `redis_url`): what `serve`,
+/// `report`, `forget` and `backup` all use. Returns it with one line saying what it is and where
+/// its data lives, for the startup log.
+pub async fn open(settings: &Settings) -> anyhow::Result<(Arc<dyn Store>, String)> {
+    use anyhow::Context;
+    Ok(match settings.store_kind() {
+        StoreKind::Memory => (
+            Arc::new(MemoryStore::new()),
+            "store: in memory: every conversation, login and report is forgotten when this \
+             process stops (for tests and throwaway demos; the default store keeps them)"
+                .to_owned(),
+        ),
+        StoreKind::Sqlite => {
+            let path = settings.database_file();
+            let store = SqliteStore::open(&path)?;
+            let line = format!(
+                "store: SQLite database {} (kept across restarts; back it up with `frontdesk \
+                 backup FILE`)",
+                path.display()
+            );
+            (Arc::new(store), line)
+        }
+        StoreKind::Redis => {
+            let url = settings
+                .redis_url
+                .as_deref()
+                .context("the Redis store needs redis_url (or REDIS_URL)")?;
+            let store = RedisStore::connect(url, &settings.redis_prefix)
+                .await
+                .with_context(|| format!("cannot use Redis at {url}"))?;
+            let line = format!("store: Redis at {url} (prefix `{}`)", settings.redis_prefix);
+            (Arc::new(store), line)
+        }
+    })
 }

@@ -378,11 +378,74 @@ async fn report_and_forget_read_the_shared_redis_store() {
         "nobody else's"
     );
 
-    let nowhere = frontdesk(&["report"]);
+    let empty = tempfile::tempdir().unwrap();
+    let nowhere = frontdesk(&["report", "--data-dir", empty.path().to_str().unwrap()]);
     assert_eq!(nowhere.status.code(), Some(2));
     assert!(
         text(&nowhere.stderr).contains("REDIS_URL"),
         "{}",
         text(&nowhere.stderr)
     );
+}
+
+#[tokio::test]
+async fn report_forget_and_backup_work_on_the_database_file_while_the_server_has_it_open() {
+    use frontdesk::store::{SqliteStore, Store, VisitorInfo, VisitorKey};
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_str().unwrap();
+    // The server's store: open (with its writer) for the whole test, as a running server's is.
+    let store = SqliteStore::open(&data.path().join("frontdesk.db")).unwrap();
+    let key = VisitorKey::random();
+    let (theirs, _) = store
+        .create(VisitorInfo::default(), Some(key.clone()))
+        .await
+        .unwrap();
+    store
+        .append_visitor_message(
+            &theirs.id,
+            "do you sell purple trombones".into(),
+            "c1".into(),
+        )
+        .await
+        .unwrap();
+    let (kept, _) = store.create(VisitorInfo::default(), None).await.unwrap();
+    store
+        .append_visitor_message(&kept.id, "where is my order".into(), "c1".into())
+        .await
+        .unwrap();
+
+    let report = frontdesk(&["report", "--since", "1d", "--json", "--data-dir", dir]);
+    assert!(report.status.success(), "{}", text(&report.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    assert_eq!(report["kpis"]["conversations"], 2);
+
+    let copy = data.path().join("copy.db");
+    let backup = frontdesk(&["backup", copy.to_str().unwrap(), "--data-dir", dir]);
+    assert!(backup.status.success(), "{}", text(&backup.stderr));
+    let again = frontdesk(&["backup", copy.to_str().unwrap(), "--data-dir", dir]);
+    assert_eq!(
+        again.status.code(),
+        Some(2),
+        "an existing file is never overwritten"
+    );
+    assert!(text(&again.stderr).contains("already exists"));
+
+    let forget = frontdesk(&["forget", "--visitor", key.as_str(), "--data-dir", dir]);
+    assert!(forget.status.success(), "{}", text(&forget.stderr));
+    assert!(text(&forget.stdout).contains("erased 1 conversation"));
+    assert!(
+        store.get(&theirs.id).await.unwrap().is_none(),
+        "the running server reads what forget erased"
+    );
+    assert!(store.get(&kept.id).await.unwrap().is_some());
+
+    // The backup is a whole database from before the erase, and the server keeps writing.
+    let restored = SqliteStore::open(&copy).unwrap();
+    let log = restored.events_after(&theirs.id, 0).await.unwrap();
+    assert_eq!(log.len(), 1, "the copy holds the transcript as it was");
+    store
+        .append_visitor_message(&kept.id, "still here".into(), "c2".into())
+        .await
+        .unwrap();
+    assert_eq!(store.events_after(&kept.id, 0).await.unwrap().len(), 2);
 }

@@ -8,7 +8,7 @@ use frontdesk::agents::{Admin, Agent, Roster, hash_password};
 use frontdesk::config::Settings;
 use frontdesk::knowledge_base::{self, KnowledgeBase};
 use frontdesk::startup::{Application, Shutdown};
-use frontdesk::store::{MemoryStore, RedisStore, Store};
+use frontdesk::store::{RedisStore, SqliteStore, Store};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -108,9 +108,16 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
-/// A server on the embedded store.
+/// A server on the default store: SQLite in a fresh database file.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
-    spawn_app_on(Arc::new(MemoryStore::new()), sample_kb(), configure).await
+    spawn_app_on(sqlite_store(), sample_kb(), configure).await
+}
+
+/// A SQLite store on a new database file. The folder is kept (not deleted at the end of the
+/// test): it must outlive the server, which runs until the test process ends.
+pub fn sqlite_store() -> Arc<dyn Store> {
+    let dir = tempfile::tempdir().expect("a temporary folder").keep();
+    Arc::new(SqliteStore::open(&dir.join("frontdesk.db")).expect("a new database opens"))
 }
 
 /// A server on a fresh Redis prefix.
