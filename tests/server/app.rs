@@ -22,7 +22,8 @@ pub const WAIT: Duration = Duration::from_secs(10);
 
 pub struct TestApp {
     pub port: u16,
-    pub shutdown: Shutdown,
+    /// Stops the server, when it runs in this process (`None`: a child process's server).
+    pub shutdown: Option<Shutdown>,
 }
 
 /// The test agents: `ann` (2 chats, team billing), `bob` (1 chat), `cid` (3, billing), and the
@@ -137,10 +138,20 @@ pub async fn spawn_app_on(
     let port = app.port();
     let shutdown = app.shutdown_handle();
     actix_web::rt::spawn(app.run_until_stopped());
-    TestApp { port, shutdown }
+    TestApp {
+        port,
+        shutdown: Some(shutdown),
+    }
 }
 
 impl TestApp {
+    /// The in-process server's graceful-shutdown handle.
+    pub fn shutdown_handle(&self) -> Shutdown {
+        self.shutdown
+            .clone()
+            .expect("only servers spawned in this process are shut down this way")
+    }
+
     /// A plain HTTP/1.1 GET: (status, body).
     pub async fn get(&self, path: &str) -> (u16, String) {
         self.get_as(path, None).await

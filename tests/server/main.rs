@@ -5,6 +5,7 @@
 //! - `app`: `TestApp` (spawn on either store, HTTP GET/POST, agent login), `Visitor` and
 //!   `AgentClient` (websocket clients with domain verbs).
 //! - `chat`: answers, rules, clarify, handoff, frustration.
+//! - `durability`: the real binary on its default store, killed with SIGKILL and started again.
 //! - `resume`: reconnect with token and last seq, duplicates.
 //! - `bad_input`: every malformed frame gets its error code and the socket keeps working.
 //! - `operations`: health, metrics, origin allowlist, graceful shutdown.
@@ -18,6 +19,7 @@ mod admin;
 mod app;
 mod bad_input;
 mod chat;
+mod durability;
 mod handoff;
 mod identity;
 mod nodes;

@@ -64,7 +64,7 @@ async fn when_a_node_dies_its_visitor_resumes_on_another_with_nothing_lost() {
     let seen = v.last_seq;
     let token = v.token.clone();
 
-    a.shutdown.shutdown().await;
+    a.shutdown_handle().shutdown().await;
     assert_eq!(v.closed().await, Some(1001), "node A says it is going away");
     // While the visitor is away, the agent writes.
     ann.act(

@@ -70,7 +70,7 @@ async fn shutdown_closes_every_socket_with_1001() {
     let app = spawn_app().await;
     let mut a = app.visitor().await;
     let mut b = app.visitor().await;
-    let shutdown = app.shutdown.clone();
+    let shutdown = app.shutdown_handle();
     actix_web::rt::spawn(async move { shutdown.shutdown().await });
     assert_eq!(a.closed().await, Some(1001));
     assert_eq!(b.closed().await, Some(1001));
