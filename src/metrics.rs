@@ -37,6 +37,8 @@ pub struct Metrics {
     pub kb_reloads: IntCounterVec,
     /// Conversations erased by retention or `forget`.
     pub erased: IntCounterVec,
+    /// Turns decided again because the conversation moved on while they were decided.
+    pub turn_conflicts: IntCounter,
 }
 
 impl Metrics {
@@ -95,6 +97,11 @@ impl Metrics {
             &["why"],
         )
         .expect("valid metric");
+        let turn_conflicts = IntCounter::new(
+            "turn_conflicts_total",
+            "Visitor turns decided again because the conversation moved on meanwhile",
+        )
+        .expect("valid metric");
         let mut names = Vec::new();
         for c in [
             Box::new(open_sockets.clone()) as Box<dyn prometheus::core::Collector>,
@@ -109,6 +116,7 @@ impl Metrics {
             Box::new(webhook_deliveries.clone()),
             Box::new(kb_reloads.clone()),
             Box::new(erased.clone()),
+            Box::new(turn_conflicts.clone()),
         ] {
             names.extend(c.desc().iter().map(|d| format!("frontdesk_{}", d.fq_name)));
             registry
@@ -130,6 +138,7 @@ impl Metrics {
             webhook_deliveries,
             kb_reloads,
             erased,
+            turn_conflicts,
         }
     }
 

@@ -6,7 +6,7 @@
 
 use std::collections::VecDeque;
 
-use super::{Claim, Conversation, ConversationState, Event, EventBody};
+use super::{Claim, Conversation, ConversationState, Event, EventBody, Turn, TurnOutcome};
 
 /// How many recent waits (queue to agent) the estimate averages.
 pub(crate) const RECENT_WAITS: usize = 50;
@@ -135,6 +135,57 @@ pub fn transfer(
     Claim::Claimed
 }
 
+/// Applies `turn` to `c` (see `conversation::turn`). `seen` is the seq already stored under the
+/// visitor item's client key, if any; `ticket` and `next_ticket` are as for `transition`. Returns
+/// the outcome and, when the turn handed off, the move's queue bookkeeping. On `Duplicate` and
+/// `Conflict`, `c` is untouched.
+pub fn turn(
+    c: &mut Conversation,
+    ticket: Option<u64>,
+    turn: Turn,
+    seen: Option<u64>,
+    next_ticket: u64,
+    now: u64,
+) -> (TurnOutcome, Option<Moved>) {
+    if let Some(seq) = seen {
+        return (TurnOutcome::Duplicate { seq }, None);
+    }
+    if turn.expected_seq.is_some_and(|seq| seq != c.last_seq) {
+        return (TurnOutcome::Conflict, None);
+    }
+    let mut events = Vec::new();
+    if let Some((body, _)) = turn.visitor {
+        events.push(record(c, body, now));
+    }
+    let bot_answered = c.state.bot_answers();
+    let mut moved = None;
+    if bot_answered {
+        for body in turn.bot {
+            events.push(record(c, body, now));
+        }
+        if let Some(memory) = turn.memory {
+            c.memory = memory;
+        }
+        if let Some(reason) = turn.handoff {
+            let notice = Turn::queued_notice(&reason);
+            let step = Transition {
+                from: ConversationState::Bot,
+                to: ConversationState::Queued,
+                agent: None,
+            };
+            moved = transition(c, ticket, step, Some(reason), next_ticket, now);
+            events.push(record(c, notice, now));
+        }
+    }
+    let handed_off = moved.is_some();
+    let outcome = TurnOutcome::Done {
+        events,
+        bot_answered,
+        handed_off,
+    };
+    (outcome, moved)
+}
+
 /// Keeps the last `RECENT_WAITS` waits.
 pub fn note_wait(waits: &mut VecDeque<u64>, waited: u64) {
     waits.push_back(waited);
@@ -203,6 +254,57 @@ mod tests {
         assert_eq!(transfer(&mut c, "ann", "cy", 1, 1, 6), Claim::AtCapacity);
         assert_eq!(transfer(&mut c, "ann", "cy", 0, 1, 6), Claim::Claimed);
         assert_eq!(c.agent.as_deref(), Some("cy"));
+    }
+
+    #[test]
+    fn a_turn_answers_only_in_bot_and_only_on_the_snapshot_it_was_decided_on() {
+        let answer = || EventBody::Notice {
+            notice: crate::conversation::Notice::BackToBot,
+        };
+        let mut c = conversation();
+        let mut t = Turn::message("hi".into(), "c-1".into());
+        t.expected_seq = Some(0);
+        t.bot = vec![answer()];
+        t.handoff = Some("visitor_asked".into());
+        let (outcome, moved) = turn(&mut c, None, t.clone(), None, 1, 10);
+        let TurnOutcome::Done {
+            events, handed_off, ..
+        } = outcome
+        else {
+            panic!("stored: {outcome:?}")
+        };
+        assert_eq!(
+            events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            vec![1, 2, 3]
+        );
+        assert!(handed_off && c.state == Queued);
+        assert_eq!(moved.unwrap().ticket, Some(1));
+        let before = c.clone();
+        assert_eq!(
+            turn(&mut c, Some(1), t.clone(), None, 2, 11).0,
+            TurnOutcome::Conflict
+        );
+        assert_eq!(
+            turn(&mut c, Some(1), t.clone(), Some(1), 2, 11).0,
+            TurnOutcome::Duplicate { seq: 1 }
+        );
+        assert_eq!(c, before, "neither stores anything");
+        t.expected_seq = Some(3);
+        let (outcome, moved) = turn(&mut c, Some(1), t, None, 2, 12);
+        let TurnOutcome::Done {
+            events,
+            bot_answered,
+            handed_off,
+        } = outcome
+        else {
+            panic!("stored: {outcome:?}")
+        };
+        assert_eq!(
+            events.len(),
+            1,
+            "only the visitor's message: the bot is silent when queued"
+        );
+        assert!(!bot_answered && !handed_off && moved.is_none());
     }
 
     #[test]

@@ -6,10 +6,10 @@
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::service::Conversations;
-use super::{ConversationState, EventBody, Notice};
+use super::service::{Conversations, Decided, bot_text};
+use super::{Conversation, ConversationState, EventBody, Notice};
 use crate::agents::Agent;
-use crate::store::{Claim, ConversationId, Presence, StoreError, StoreResult};
+use crate::store::{Claim, ConversationId, Presence, StoreResult};
 use crate::webhooks::HookEvent;
 
 /// Where a waiting visitor stands.
@@ -84,31 +84,44 @@ impl Conversations {
     }
 
     /// Bot -> Queued with `reason`, and tell the visitor honestly where they stand; or, when
-    /// nobody can answer, offer the offline form and stay with the bot.
+    /// nobody can answer, offer the offline form and stay with the bot. One turn: the bot's
+    /// words, the move and the `queued` notice are stored in one step, so nothing (an answer to
+    /// another tab, a claim) comes between them.
     pub(crate) async fn hand_off(&self, id: &ConversationId, reason: String) -> StoreResult<()> {
-        let conversation = self
-            .store
-            .get(id)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(id.clone()))?;
-        if conversation.state != ConversationState::Bot {
-            // Already queued or with a person: nothing to do.
-            return Ok(());
-        }
+        self.take_turn(id, async |conversation| {
+            let mut decided = Decided::default();
+            if conversation.state == ConversationState::Bot {
+                self.handoff_part(&mut decided, conversation, reason.clone())
+                    .await?;
+            }
+            Ok(decided)
+        })
+        .await
+        .map(drop)
+    }
+
+    /// Adds a handoff for `reason` to the turn: "connecting you, number N in line" and the move
+    /// to the queue, or the offline form when nobody can answer now.
+    pub(super) async fn handoff_part(
+        &self,
+        decided: &mut Decided,
+        conversation: &Conversation,
+        reason: String,
+    ) -> StoreResult<()> {
         let online = match self
             .availability(conversation.visitor.tz.as_deref())
             .await?
         {
             Ok(online) => online,
             Err(offline) => {
-                self.metrics.handoffs.with_label_values(&["offline"]).inc();
-                return self
-                    .bot_says(id, "offline", &offline, Vec::new(), false, None)
-                    .await;
+                decided.offline = true;
+                decided
+                    .turn
+                    .bot
+                    .push(bot_text("offline", &offline, Vec::new(), false, None));
+                return Ok(());
             }
         };
-        // The visitor is told before the conversation enters the queue: once it is there an
-        // agent may claim it at once, and "Ann joined" must never come before "connecting you".
         let position = self.store.queue().await?.len() + 1;
         let wait = self
             .eta_seconds(position, online)
@@ -119,32 +132,11 @@ impl Conversations {
             "I'm connecting you with a person. You are number {position} in line{wait}. Keep \
              this window open or come back later: your conversation is saved."
         );
-        self.bot_says(id, "handoff", &text, Vec::new(), false, None)
-            .await?;
-        if self
-            .store
-            .transition(
-                id,
-                ConversationState::Bot,
-                ConversationState::Queued,
-                Some(reason.clone()),
-                None,
-                Some(Notice::Queued {
-                    reason: reason.clone(),
-                }),
-            )
-            .await?
-        {
-            self.metrics
-                .handoffs
-                .with_label_values(&[reason.split(':').next().unwrap_or("rule")])
-                .inc();
-            self.webhooks.emit(
-                HookEvent::HandedOff,
-                id,
-                serde_json::json!({"reason": reason, "visitor": conversation.visitor}),
-            );
-        }
+        decided
+            .turn
+            .bot
+            .push(bot_text("handoff", &text, Vec::new(), false, None));
+        decided.turn.handoff = Some(reason);
         Ok(())
     }
 

@@ -11,6 +11,7 @@ mod handoff;
 mod model;
 mod outage;
 mod service;
+mod turn;
 
 pub use event::{ChoiceItem, Event, EventBody, Notice};
 pub use handoff::{Outcome, QueueStatus, wanted_team};
@@ -20,6 +21,7 @@ pub use model::{
 pub use outage::{Held, HeldAnswer};
 pub(crate) use service::{CLARIFY_TEXT, FALLBACK_OFFER_TEXT, FALLBACK_TEXT};
 pub use service::{Conversations, MessageOutcome, reason_code};
+pub use turn::{Turn, TurnOutcome};
 
 use serde::{Deserialize, Serialize};
 

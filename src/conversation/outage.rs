@@ -5,8 +5,8 @@
 
 use serde::Serialize;
 
-use super::service::{Conversations, answer_content};
-use super::{CLARIFY_TEXT, EventBody, FALLBACK_TEXT, reason_code};
+use super::service::{Conversations, Decided, answer_content};
+use super::{CLARIFY_TEXT, EventBody, FALLBACK_TEXT, Turn, TurnOutcome, reason_code};
 use crate::knowledge_base::render_markdown;
 use crate::matcher::{Decision, Memory};
 use crate::store::{ConversationId, StoreResult};
@@ -87,8 +87,9 @@ impl Conversations {
         }
     }
 
-    /// Stores a held item now that the store answers again. A message already stored (a retry
-    /// after a partial failure) is not stored twice.
+    /// Stores a held item now that the store answers again, as one turn: the message, the
+    /// answer it was given (only if the bot still owns the conversation) and its handoff. A
+    /// message already stored (a retry) is not stored again.
     pub async fn store_held(&self, id: &ConversationId, held: &Held) -> StoreResult<()> {
         match held {
             Held::Message {
@@ -97,26 +98,29 @@ impl Conversations {
                 answer,
                 handoff,
             } => {
-                let fresh = matches!(
-                    self.store
-                        .append_visitor_message(id, text.clone(), client_id.clone())
-                        .await?,
-                    crate::store::Appended::New(_)
-                );
-                if fresh {
+                let outcome = self
+                    .take_turn(id, async |conversation| {
+                        let mut decided = Decided {
+                            turn: Turn::message(text.clone(), client_id.clone()),
+                            ..Decided::default()
+                        };
+                        decided.turn.bot.push(EventBody::BotAnswer {
+                            decision: answer.decision.clone(),
+                            html: answer.html.clone(),
+                            text: answer.text.clone(),
+                            options: Vec::new(),
+                            offer_human: false,
+                            explanation: None,
+                        });
+                        if let (Some(reason), true) = (handoff, conversation.state.bot_answers()) {
+                            self.handoff_part(&mut decided, conversation, reason.clone())
+                                .await?;
+                        }
+                        Ok(decided)
+                    })
+                    .await?;
+                if matches!(outcome, TurnOutcome::Done { .. }) {
                     self.metrics.messages.inc();
-                    let body = EventBody::BotAnswer {
-                        decision: answer.decision.clone(),
-                        html: answer.html.clone(),
-                        text: answer.text.clone(),
-                        options: Vec::new(),
-                        offer_human: false,
-                        explanation: None,
-                    };
-                    self.store.append(id, body).await?;
-                }
-                if let Some(reason) = handoff {
-                    self.hand_off(id, reason.clone()).await?;
                 }
                 Ok(())
             }

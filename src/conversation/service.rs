@@ -10,11 +10,12 @@ use std::time::Instant;
 use arc_swap::ArcSwap;
 
 use super::{ChoiceItem, EventBody};
+use super::{Conversation, Turn, TurnOutcome};
 use crate::knowledge_base::{FaqId, KnowledgeBase, render_markdown};
 use crate::matcher::{Decision, Explanation, HandoffReason, Matcher, Source};
 use crate::metrics::Metrics;
 use crate::privacy::{Redact, redact};
-use crate::store::{Appended, ConversationId, Store, StoreError, StoreResult};
+use crate::store::{ConversationId, Store, StoreError, StoreResult};
 use crate::webhooks::{HookEvent, Webhooks};
 
 pub(crate) const CLARIFY_TEXT: &str = "Which of these do you mean?";
@@ -71,8 +72,80 @@ pub(super) fn answer_content(kb: &KnowledgeBase, source: &Source) -> Option<(Str
     }
 }
 
+/// Snapshots a turn is decided on before it is stored on the state check alone (the bot still
+/// never answers outside `Bot`; only the matcher's memory may then miss a concurrent turn).
+const TURN_ATTEMPTS: usize = 8;
+
+/// A turn as decided on one snapshot, with what to count once it is stored.
+#[derive(Default)]
+pub(super) struct Decided {
+    pub(super) turn: Turn,
+    /// The matcher's decision kind, for the decision metrics.
+    pub(super) kind: Option<&'static str>,
+    /// The bot offered the offline form instead of a handoff (nobody can answer now).
+    pub(super) offline: bool,
+}
+
 impl Conversations {
-    /// Stores a visitor message and, if the bot owns the conversation, the bot's reply.
+    /// Reads the conversation, lets `decide` build the turn on that snapshot and stores it in one
+    /// step; when the log moved on in between, reads and decides again. Counts what was stored
+    /// and announces a handoff.
+    pub(super) async fn take_turn(
+        &self,
+        id: &ConversationId,
+        mut decide: impl AsyncFnMut(&Conversation) -> StoreResult<Decided>,
+    ) -> StoreResult<TurnOutcome> {
+        for attempt in 1..=TURN_ATTEMPTS {
+            let conversation = self
+                .store
+                .get(id)
+                .await?
+                .ok_or_else(|| StoreError::NotFound(id.clone()))?;
+            let Decided {
+                mut turn,
+                kind,
+                offline,
+            } = decide(&conversation).await?;
+            turn.expected_seq = (attempt < TURN_ATTEMPTS).then_some(conversation.last_seq);
+            let reason = turn.handoff.clone();
+            let outcome = self.store.turn(id, turn).await?;
+            let TurnOutcome::Done {
+                bot_answered,
+                handed_off,
+                ..
+            } = &outcome
+            else {
+                if outcome == TurnOutcome::Conflict {
+                    self.metrics.turn_conflicts.inc();
+                    continue;
+                }
+                return Ok(outcome);
+            };
+            if let (Some(kind), true) = (kind, *bot_answered) {
+                self.metrics.decisions.with_label_values(&[kind]).inc();
+            }
+            if offline && *bot_answered {
+                self.metrics.handoffs.with_label_values(&["offline"]).inc();
+            }
+            if let (Some(reason), true) = (reason, *handed_off) {
+                self.metrics
+                    .handoffs
+                    .with_label_values(&[reason.split(':').next().unwrap_or("rule")])
+                    .inc();
+                self.webhooks.emit(
+                    HookEvent::HandedOff,
+                    id,
+                    serde_json::json!({"reason": reason, "visitor": conversation.visitor}),
+                );
+            }
+            return Ok(outcome);
+        }
+        // The last attempt has no expected seq: it cannot conflict.
+        unreachable!("the last attempt stores without a snapshot check")
+    }
+
+    /// Stores a visitor message and, in the same step, the bot's reply if the bot still owns the
+    /// conversation.
     pub async fn visitor_message(
         &self,
         id: &ConversationId,
@@ -81,41 +154,50 @@ impl Conversations {
     ) -> StoreResult<MessageOutcome> {
         let received = Instant::now();
         let text = redact(&text, &self.redact).into_owned();
-        match self
-            .store
-            .append_visitor_message(id, text.clone(), client_id)
-            .await?
-        {
-            Appended::Duplicate { seq } => return Ok(MessageOutcome::Duplicate { seq }),
-            Appended::New(_) => self.metrics.messages.inc(),
-        }
-        let conversation = self
-            .store
-            .get(id)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(id.clone()))?;
-        if !conversation.state.bot_answers() {
-            return Ok(MessageOutcome::Stored);
-        }
-        let matcher = self.matcher.load_full();
-        let started = Instant::now();
-        let turn = matcher.decide(&conversation.memory, &text);
-        self.metrics
-            .decision_seconds
-            .observe(started.elapsed().as_secs_f64());
-        self.metrics
-            .decisions
-            .with_label_values(&[turn.decision.kind()])
-            .inc();
-        self.store.save_memory(id, &turn.memory).await?;
-        let kind = turn.decision.kind();
-        self.apply(id, &matcher, turn.decision, Some(turn.explanation))
+        let mut kind = None;
+        let outcome = self
+            .take_turn(id, async |conversation| {
+                let mut decided = Decided {
+                    turn: Turn::message(text.clone(), client_id.clone()),
+                    ..Decided::default()
+                };
+                if !conversation.state.bot_answers() {
+                    return Ok(decided);
+                }
+                let matcher = self.matcher.load_full();
+                let started = Instant::now();
+                let turn = matcher.decide(&conversation.memory, &text);
+                self.metrics
+                    .decision_seconds
+                    .observe(started.elapsed().as_secs_f64());
+                decided.kind = Some(turn.decision.kind());
+                kind = decided.kind;
+                decided.turn.memory = Some(turn.memory);
+                self.bot_part(
+                    &mut decided,
+                    conversation,
+                    &matcher,
+                    turn.decision,
+                    Some(turn.explanation),
+                )
+                .await?;
+                Ok(decided)
+            })
             .await?;
-        self.metrics
-            .reply_seconds
-            .with_label_values(&[kind])
-            .observe(received.elapsed().as_secs_f64());
-        Ok(MessageOutcome::Stored)
+        match outcome {
+            TurnOutcome::Duplicate { seq } => Ok(MessageOutcome::Duplicate { seq }),
+            TurnOutcome::Done { bot_answered, .. } => {
+                self.metrics.messages.inc();
+                if let (Some(kind), true) = (kind, bot_answered) {
+                    self.metrics
+                        .reply_seconds
+                        .with_label_values(&[kind])
+                        .observe(received.elapsed().as_secs_f64());
+                }
+                Ok(MessageOutcome::Stored)
+            }
+            TurnOutcome::Conflict => unreachable!("take_turn retries conflicts"),
+        }
     }
 
     /// The visitor picked an option: answer with that FAQ (if the bot owns the conversation).
@@ -127,28 +209,30 @@ impl Conversations {
         else {
             return Ok(false);
         };
-        let conversation = self
-            .store
-            .get(id)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(id.clone()))?;
-        self.store
-            .append(
-                id,
-                EventBody::VisitorChoice {
-                    option: faq.id.to_string(),
-                    title: faq.title.clone(),
-                },
-            )
-            .await?;
-        if conversation.state.bot_answers() {
-            let decision = Decision::Answer {
-                source: Source::Faq(faq.id.clone()),
-                options: faq.related.clone(),
-                offer_human: false,
+        self.take_turn(id, async |conversation| {
+            let choice = EventBody::VisitorChoice {
+                option: faq.id.to_string(),
+                title: faq.title.clone(),
             };
-            self.apply(id, &matcher, decision, None).await?;
-        }
+            let mut decided = Decided {
+                turn: Turn {
+                    visitor: Some((choice, None)),
+                    ..Turn::default()
+                },
+                ..Decided::default()
+            };
+            if conversation.state.bot_answers() {
+                let decision = Decision::Answer {
+                    source: Source::Faq(faq.id.clone()),
+                    options: faq.related.clone(),
+                    offer_human: false,
+                };
+                self.bot_part(&mut decided, conversation, &matcher, decision, None)
+                    .await?;
+            }
+            Ok(decided)
+        })
+        .await?;
         Ok(true)
     }
 
@@ -164,33 +248,38 @@ impl Conversations {
         seq: u64,
         helpful: bool,
     ) -> StoreResult<bool> {
-        let conversation = self
-            .store
-            .get(id)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(id.clone()))?;
         let answered = self.store.events_after(id, seq.saturating_sub(1)).await?;
         if !matches!(answered.first(), Some(e) if e.seq == seq && matches!(e.body, EventBody::BotAnswer { .. }))
         {
             return Ok(false);
         }
-        self.store
-            .append(
-                id,
-                EventBody::Feedback {
-                    answer_seq: seq,
-                    helpful,
+        let matcher = self.matcher.load_full();
+        self.take_turn(id, async |conversation| {
+            let mut decided = Decided {
+                turn: Turn {
+                    visitor: Some((
+                        EventBody::Feedback {
+                            answer_seq: seq,
+                            helpful,
+                        },
+                        None,
+                    )),
+                    ..Turn::default()
                 },
-            )
-            .await?;
-        let mut memory = conversation.memory.clone();
-        let handoff = self.matcher.load().feedback(&mut memory, helpful);
-        self.store.save_memory(id, &memory).await?;
-        if let Some(reason) = handoff
-            && conversation.state.bot_answers()
-        {
-            self.hand_off(id, reason_code(&reason)).await?;
-        }
+                ..Decided::default()
+            };
+            let mut memory = conversation.memory.clone();
+            let handoff = matcher.feedback(&mut memory, helpful);
+            decided.turn.memory = Some(memory);
+            if let Some(reason) = handoff
+                && conversation.state.bot_answers()
+            {
+                self.handoff_part(&mut decided, conversation, reason_code(&reason))
+                    .await?;
+            }
+            Ok(decided)
+        })
+        .await?;
         Ok(true)
     }
 
@@ -245,10 +334,11 @@ impl Conversations {
             .await
     }
 
-    /// Turns a decision into log items (and a handoff, if it is one).
-    async fn apply(
+    /// Adds the bot's side of `decision` to the turn (and a handoff, if it is one).
+    pub(super) async fn bot_part(
         &self,
-        id: &ConversationId,
+        decided: &mut Decided,
+        conversation: &Conversation,
         matcher: &Matcher,
         decision: Decision,
         explanation: Option<Explanation>,
@@ -264,60 +354,60 @@ impl Conversations {
                 .collect()
         };
         let explanation = explanation.map(Arc::new);
+        let bot = &mut decided.turn.bot;
         match &decision {
             Decision::Answer {
                 source,
                 options,
                 offer_human,
             } => {
-                let reply = answer_content(kb, source);
                 // Decisions only name FAQs and rules of the matcher they came from.
-                let Some((html, text)) = reply else {
-                    return Ok(());
-                };
-                let body = EventBody::BotAnswer {
-                    decision: "answer".into(),
-                    html,
-                    text,
-                    options: choices(options),
-                    offer_human: *offer_human,
-                    explanation,
-                };
-                self.store.append(id, body).await.map(drop)
+                if let Some((html, text)) = answer_content(kb, source) {
+                    bot.push(EventBody::BotAnswer {
+                        decision: "answer".into(),
+                        html,
+                        text,
+                        options: choices(options),
+                        offer_human: *offer_human,
+                        explanation,
+                    });
+                }
             }
-            Decision::Clarify { options } => {
-                self.bot_says(
-                    id,
-                    "clarify",
-                    CLARIFY_TEXT,
-                    choices(options),
-                    false,
-                    explanation,
-                )
-                .await
-            }
+            Decision::Clarify { options } => bot.push(bot_text(
+                "clarify",
+                CLARIFY_TEXT,
+                choices(options),
+                false,
+                explanation,
+            )),
             Decision::Fallback { offer_human } => {
                 let text = if *offer_human {
                     FALLBACK_OFFER_TEXT
                 } else {
                     FALLBACK_TEXT
                 };
-                self.bot_says(id, "fallback", text, Vec::new(), *offer_human, explanation)
-                    .await
+                bot.push(bot_text(
+                    "fallback",
+                    text,
+                    Vec::new(),
+                    *offer_human,
+                    explanation,
+                ));
             }
             Decision::Handoff { reason } => {
                 if let Some(explanation) = explanation {
                     // Keep the why of the handoff in the log for the agent who takes over.
-                    let body = EventBody::Note {
+                    bot.push(EventBody::Note {
                         agent: "bot".into(),
                         text: explanation.summary(),
                         client_id: None,
-                    };
-                    self.store.append(id, body).await?;
+                    });
                 }
-                self.hand_off(id, reason_code(reason)).await
+                self.handoff_part(decided, conversation, reason_code(reason))
+                    .await?;
             }
         }
+        Ok(())
     }
 
     pub(super) async fn bot_says(
@@ -329,15 +419,26 @@ impl Conversations {
         offer_human: bool,
         explanation: Option<Arc<Explanation>>,
     ) -> StoreResult<()> {
-        let (html, _) = render_markdown(text);
-        let body = EventBody::BotAnswer {
-            decision: decision.into(),
-            html,
-            text: text.into(),
-            options,
-            offer_human,
-            explanation,
-        };
+        let body = bot_text(decision, text, options, offer_human, explanation);
         self.store.append(id, body).await.map(drop)
+    }
+}
+
+/// A bot message written in code (not from the knowledge base), rendered like an answer.
+pub(super) fn bot_text(
+    decision: &str,
+    text: &str,
+    options: Vec<ChoiceItem>,
+    offer_human: bool,
+    explanation: Option<Arc<Explanation>>,
+) -> EventBody {
+    let (html, _) = render_markdown(text);
+    EventBody::BotAnswer {
+        decision: decision.into(),
+        html,
+        text: text.into(),
+        options,
+        offer_human,
+        explanation,
     }
 }

@@ -18,7 +18,7 @@ use super::{
     Store, StoreError, StoreResult, Token, VisitorInfo, VisitorKey, now_ms, random_secret,
 };
 use crate::conversation::bookkeeping::{self, Transition};
-use crate::conversation::{ConversationState, Event, EventBody, Notice};
+use crate::conversation::{ConversationState, Event, EventBody, Notice, Turn, TurnOutcome};
 use crate::matcher::Memory;
 
 struct Entry {
@@ -226,6 +226,49 @@ impl Store for MemoryStore {
         );
         entry.client_ids.insert(client_id, event.seq);
         Ok(Appended::New(event))
+    }
+
+    async fn turn(&self, id: &ConversationId, turn: Turn) -> StoreResult<TurnOutcome> {
+        let (outcome, routing) = {
+            let mut guard = self.lock();
+            let state = &mut *guard;
+            let next_ticket = state.next_ticket + 1;
+            let e = entry(state, id)?;
+            let key = turn.visitor.as_ref().and_then(|(_, key)| key.clone());
+            let seen = key.as_ref().and_then(|k| e.client_ids.get(k).copied());
+            let (outcome, moved) = bookkeeping::turn(
+                &mut e.conversation,
+                e.ticket,
+                turn,
+                seen,
+                next_ticket,
+                now_ms(),
+            );
+            if let TurnOutcome::Done { events, .. } = &outcome {
+                // With a key, the first event is the visitor's item.
+                if let (Some(key), Some(first)) = (key, events.first()) {
+                    e.client_ids.insert(key, first.seq);
+                }
+                for event in events {
+                    e.log.push(event.clone());
+                    self.bus.publish(id, Signal::Event(event.clone()));
+                }
+            }
+            if let Some(moved) = &moved {
+                e.ticket = moved.ticket;
+                if moved.ticket == Some(next_ticket) {
+                    state.next_ticket = next_ticket;
+                }
+                if let Some(t) = moved.ticket {
+                    state.queue.insert(t, id.clone());
+                }
+            }
+            (outcome, moved.is_some())
+        };
+        if routing {
+            self.routing_changed();
+        }
+        Ok(outcome)
     }
 
     async fn events_after(&self, id: &ConversationId, after: u64) -> StoreResult<Vec<Event>> {

@@ -32,7 +32,7 @@ pub use crate::conversation::{
 };
 
 use crate::config::{Settings, StoreKind};
-use crate::conversation::{ConversationState, Event, EventBody, Notice};
+use crate::conversation::{ConversationState, Event, EventBody, Notice, Turn, TurnOutcome};
 use crate::matcher::Memory;
 
 /// The outcome of appending a visitor message.
@@ -141,6 +141,11 @@ pub trait Store: Send + Sync + 'static {
         text: String,
         client_id: String,
     ) -> StoreResult<Appended>;
+    /// One turn in one atomic step (see `conversation::Turn`): the visitor's item whatever the
+    /// state, the bot's items, memory and handoff only while the conversation is in `Bot`, and
+    /// nothing at all when `expected_seq` is no longer the log's last seq (`Conflict`). How every
+    /// visitor message, choice, feedback and request for a person is stored.
+    async fn turn(&self, id: &ConversationId, turn: Turn) -> StoreResult<TurnOutcome>;
     /// Every event with `seq > after`, in order.
     async fn events_after(&self, id: &ConversationId, after: u64) -> StoreResult<Vec<Event>>;
     /// Moves `from -> to` if the conversation is still in `from`, the move is legal and not a

@@ -29,7 +29,7 @@ use super::{
     Store, StoreError, StoreResult, Token, VisitorInfo, VisitorKey, now_ms, random_secret,
 };
 use crate::conversation::bookkeeping::RECENT_WAITS;
-use crate::conversation::{ConversationState, Event, EventBody, Notice};
+use crate::conversation::{ConversationState, Event, EventBody, Notice, Turn, TurnOutcome};
 use crate::matcher::Memory;
 
 /// How long one command may take before it counts as an outage.
@@ -49,6 +49,7 @@ struct Scripts {
     claim: Script,
     presence: Script,
     delete: Script,
+    turn: Script,
 }
 
 /// The Redis `Store`.
@@ -104,6 +105,7 @@ impl RedisStore {
                 claim: Script::new(include_str!("scripts/claim.lua")),
                 presence: Script::new(include_str!("scripts/presence.lua")),
                 delete: Script::new(include_str!("scripts/delete.lua")),
+                turn: Script::new(include_str!("scripts/turn.lua")),
             },
             listener,
         })
@@ -204,6 +206,10 @@ impl RedisStore {
             _ => Ok(Claim::Gone),
         }
     }
+}
+
+fn json(value: &impl serde::Serialize) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(format!("cannot encode: {e}")))
 }
 
 fn parse_event(raw: &str) -> StoreResult<Event> {
@@ -400,6 +406,70 @@ impl Store for RedisStore {
         self.append_body(id, &body, &client_id, "")
             .await?
             .ok_or_else(|| StoreError::Unavailable("append stored nothing".into()))
+    }
+
+    async fn turn(&self, id: &ConversationId, turn: Turn) -> StoreResult<TurnOutcome> {
+        let (visitor, key) = match &turn.visitor {
+            Some((body, key)) => (json(body)?, key.clone().unwrap_or_default()),
+            None => (String::new(), String::new()),
+        };
+        let memory = match &turn.memory {
+            Some(memory) => json(memory)?,
+            None => String::new(),
+        };
+        let reason = turn.handoff.clone().unwrap_or_default();
+        let notice = json(&Turn::queued_notice(&reason))?;
+        let mut invocation = self.scripts.turn.prepare_invoke();
+        invocation
+            .key(self.keys.conv(id))
+            .key(self.keys.log(id))
+            .key(self.keys.client_ids(id))
+            .key(self.keys.queue())
+            .key(self.keys.tickets())
+            .arg(now_ms())
+            .arg(key)
+            .arg(visitor)
+            .arg(turn.expected_seq.map(|s| s.to_string()).unwrap_or_default())
+            .arg(memory)
+            .arg(reason)
+            .arg(notice)
+            .arg(self.keys.bus(id))
+            .arg(self.keys.routing())
+            .arg(id.as_str());
+        for body in &turn.bot {
+            invocation.arg(json(body)?);
+        }
+        let reply: redis::Value = invocation
+            .invoke_async(&mut self.con())
+            .await
+            .map_err(unavailable)?;
+        let parts = match reply {
+            redis::Value::Int(_) => return Err(StoreError::NotFound(id.clone())),
+            other => redis::from_redis_value::<Vec<redis::Value>>(other)
+                .map_err(|e| StoreError::Corrupt(format!("turn.lua returned {e}")))?,
+        };
+        let int = |v: &redis::Value| matches!(v, redis::Value::Int(1));
+        match parts.as_slice() {
+            [redis::Value::Int(0), redis::Value::Int(seq)] => {
+                Ok(TurnOutcome::Duplicate { seq: *seq as u64 })
+            }
+            [redis::Value::Int(2)] => Ok(TurnOutcome::Conflict),
+            [redis::Value::Int(1), answered, handed_off, events @ ..] => {
+                let events = events
+                    .iter()
+                    .map(|e| match e {
+                        redis::Value::BulkString(raw) => parse_event(&String::from_utf8_lossy(raw)),
+                        other => Err(StoreError::Corrupt(format!("turn.lua returned {other:?}"))),
+                    })
+                    .collect::<StoreResult<Vec<Event>>>()?;
+                Ok(TurnOutcome::Done {
+                    events,
+                    bot_answered: int(answered),
+                    handed_off: int(handed_off),
+                })
+            }
+            other => Err(StoreError::Corrupt(format!("turn.lua returned {other:?}"))),
+        }
     }
 
     async fn events_after(&self, id: &ConversationId, after: u64) -> StoreResult<Vec<Event>> {

@@ -36,7 +36,7 @@ use super::{
     Store, StoreError, StoreResult, Token, VisitorInfo, VisitorKey, now_ms, random_secret,
 };
 use crate::conversation::bookkeeping::{self, RECENT_WAITS, Transition};
-use crate::conversation::{ConversationState, Event, EventBody, Notice};
+use crate::conversation::{ConversationState, Event, EventBody, Notice, Turn, TurnOutcome};
 use crate::matcher::Memory;
 
 /// The database file's name inside the data directory.
@@ -489,6 +489,45 @@ impl Store for SqliteStore {
                 };
                 let event = append_to(conn, &mut c, ticket, body, Some(&client_id), &mut effects)?;
                 Ok((Appended::New(event), effects))
+            })
+            .await
+    }
+
+    async fn turn(&self, id: &ConversationId, turn: Turn) -> StoreResult<TurnOutcome> {
+        let id = id.clone();
+        self.writer
+            .step(move |conn| {
+                let (mut c, ticket) = load_existing(conn, &id)?;
+                let mut effects = Effects::default();
+                let key = turn.visitor.as_ref().and_then(|(_, key)| key.clone());
+                let seen = match &key {
+                    Some(key) => seq_of(conn, &id, key)?,
+                    None => None,
+                };
+                let next_ticket = counter(conn, "ticket")? + 1;
+                let (outcome, moved) =
+                    bookkeeping::turn(&mut c, ticket, turn, seen, next_ticket, now_ms());
+                let TurnOutcome::Done { events, .. } = &outcome else {
+                    return Ok((outcome, effects));
+                };
+                for (n, event) in events.iter().enumerate() {
+                    // With a key, the first event is the visitor's item.
+                    let key = key.as_deref().filter(|_| n == 0);
+                    insert_event(conn, &id, event, key)?;
+                    effects.publish(&id, Signal::Event(event.clone()));
+                }
+                let ticket = match &moved {
+                    Some(moved) => {
+                        if moved.ticket == Some(next_ticket) {
+                            set_counter(conn, "ticket", next_ticket)?;
+                        }
+                        effects.routing();
+                        moved.ticket
+                    }
+                    None => ticket,
+                };
+                save(conn, &c, ticket)?;
+                Ok((outcome, effects))
             })
             .await
     }
