@@ -7,9 +7,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::conversation::{ConversationState, EventBody, Notice};
+use crate::conversation::{ConversationState, EventBody, Notice, Turn, TurnOutcome};
 use crate::matcher::Memory;
-use crate::store::{Appended, Claim, Presence, Signal, Store, StoreError, Token, VisitorInfo};
+use crate::store::{
+    Appended, Claim, ConversationId, Presence, Signal, Store, StoreError, Token, VisitorInfo,
+};
 
 /// The longest any conformance step may wait for the store.
 const WAIT: Duration = Duration::from_secs(5);
@@ -697,6 +699,175 @@ pub async fn forget_erases_one_visitor_and_nothing_else(store: Arc<dyn Store>) {
     assert!(store.get(&anonymous.id).await.unwrap().is_some());
 }
 
+fn bot_answer(text: &str) -> EventBody {
+    EventBody::BotAnswer {
+        decision: "answer".into(),
+        html: text.into(),
+        text: text.into(),
+        options: Vec::new(),
+        offer_human: false,
+        explanation: None,
+    }
+}
+
+pub async fn a_turn_stores_the_message_reply_and_memory_in_one_step(store: Arc<dyn Store>) {
+    let (c, _) = store.create(VisitorInfo::default(), None).await.unwrap();
+    let memory = Memory {
+        fallbacks_in_row: 2,
+        ..Memory::default()
+    };
+    let mut turn = Turn::message("hi".into(), "c-1".into());
+    turn.expected_seq = Some(0);
+    turn.bot = vec![bot_answer("hello")];
+    turn.memory = Some(memory.clone());
+    let TurnOutcome::Done {
+        events,
+        bot_answered,
+        handed_off,
+    } = store.turn(&c.id, turn.clone()).await.unwrap()
+    else {
+        panic!("the turn is stored")
+    };
+    assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2]);
+    assert!(bot_answered && !handed_off);
+    assert_eq!(store.events_after(&c.id, 0).await.unwrap(), events);
+    let stored = store.get(&c.id).await.unwrap().unwrap();
+    assert_eq!((stored.memory, stored.last_seq), (memory, 2));
+    assert_eq!(
+        store.turn(&c.id, turn).await.unwrap(),
+        TurnOutcome::Duplicate { seq: 1 },
+        "a resent message is not stored again, nor answered again"
+    );
+    let mut stale = Turn::message("again".into(), "c-2".into());
+    stale.expected_seq = Some(1);
+    stale.bot = vec![bot_answer("late")];
+    assert_eq!(
+        store.turn(&c.id, stale).await.unwrap(),
+        TurnOutcome::Conflict
+    );
+    assert_eq!(
+        store.events_after(&c.id, 0).await.unwrap().len(),
+        2,
+        "a conflicting turn stores nothing"
+    );
+}
+
+pub async fn a_turn_that_hands_off_queues_with_its_notice_and_then_the_bot_is_silent(
+    store: Arc<dyn Store>,
+) {
+    let (c, _) = store.create(VisitorInfo::default(), None).await.unwrap();
+    let mut routing = store.watch_routing();
+    routing.borrow_and_update();
+    let handoff = Turn {
+        bot: vec![bot_answer("connecting you")],
+        handoff: Some("visitor_asked".into()),
+        ..Turn::default()
+    };
+    let TurnOutcome::Done {
+        events, handed_off, ..
+    } = store.turn(&c.id, handoff.clone()).await.unwrap()
+    else {
+        panic!("the handoff is stored")
+    };
+    assert!(handed_off);
+    assert_eq!(
+        events.last().map(|e| &e.body),
+        Some(&Turn::queued_notice("visitor_asked")),
+        "the notice is stored with the move"
+    );
+    let queued = store.get(&c.id).await.unwrap().unwrap();
+    assert_eq!(queued.state, ConversationState::Queued);
+    assert_eq!(queued.reason.as_deref(), Some("visitor_asked"));
+    assert_eq!(store.queue().await.unwrap(), vec![c.id.clone()]);
+    tokio::time::timeout(WAIT, routing.changed())
+        .await
+        .expect("a handoff is a routing change")
+        .unwrap();
+    let mut late = Turn::message("hello?".into(), "c-1".into());
+    late.bot = vec![bot_answer("must not be stored")];
+    late.handoff = Some("frustrated".into());
+    let TurnOutcome::Done {
+        events,
+        bot_answered,
+        handed_off,
+    } = store.turn(&c.id, late).await.unwrap()
+    else {
+        panic!("the message is stored")
+    };
+    assert_eq!(events.len(), 1, "only the visitor's message");
+    assert!(!bot_answered && !handed_off);
+    assert_eq!(store.queue().await.unwrap(), vec![c.id.clone()]);
+}
+
+/// Decides like a session: reads, builds the turn on that snapshot (the bot's part only while
+/// the conversation is with the bot), stores it; on a conflict, again.
+async fn take_turn(store: &Arc<dyn Store>, id: &ConversationId, build: impl Fn() -> Turn) {
+    loop {
+        let c = store.get(id).await.unwrap().unwrap();
+        let mut turn = build();
+        if c.state != ConversationState::Bot {
+            turn.bot.clear();
+            turn.handoff = None;
+        }
+        turn.expected_seq = Some(c.last_seq);
+        if store.turn(id, turn).await.unwrap() != TurnOutcome::Conflict {
+            return;
+        }
+    }
+}
+
+pub async fn racing_a_handoff_and_a_question_never_answers_after_the_queued_notice(
+    store: Arc<dyn Store>,
+) {
+    for round in 0..100 {
+        let (c, _) = store.create(VisitorInfo::default(), None).await.unwrap();
+        let ask = {
+            let (store, id) = (store.clone(), c.id.clone());
+            tokio::spawn(async move {
+                take_turn(&store, &id, || Turn {
+                    bot: vec![bot_answer("connecting you")],
+                    handoff: Some("visitor_asked".into()),
+                    ..Turn::default()
+                })
+                .await
+            })
+        };
+        let question = {
+            let (store, id) = (store.clone(), c.id.clone());
+            tokio::spawn(async move {
+                take_turn(&store, &id, || {
+                    let mut t = Turn::message("where is my order".into(), "q".into());
+                    t.bot = vec![bot_answer("the answer")];
+                    t
+                })
+                .await
+            })
+        };
+        for task in [ask, question] {
+            tokio::time::timeout(WAIT, task)
+                .await
+                .expect("each turn finishes")
+                .unwrap();
+        }
+        let log = store.events_after(&c.id, 0).await.unwrap();
+        let queued = log
+            .iter()
+            .position(|e| e.body == Turn::queued_notice("visitor_asked"))
+            .expect("the handoff happened");
+        assert!(
+            !log[queued..]
+                .iter()
+                .any(|e| e.body == bot_answer("the answer")),
+            "round {round}: the bot answered after the queued notice: {log:?}"
+        );
+        let asked = log
+            .iter()
+            .filter(|e| matches!(&e.body, EventBody::VisitorMessage { .. }))
+            .count();
+        assert_eq!(asked, 1, "round {round}: the question is stored once");
+    }
+}
+
 /// Generates one `#[tokio::test]` per conformance check for the store built by the future
 /// `$make` (an `Arc<dyn Store>`; each test gets a fresh one).
 #[macro_export]
@@ -724,6 +895,9 @@ macro_rules! store_conformance_tests {
             inactive_conversations_are_found_by_last_activity,
             retention_erases_only_conversations_idle_past_it,
             forget_erases_one_visitor_and_nothing_else,
+            a_turn_stores_the_message_reply_and_memory_in_one_step,
+            a_turn_that_hands_off_queues_with_its_notice_and_then_the_bot_is_silent,
+            racing_a_handoff_and_a_question_never_answers_after_the_queued_notice,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {

@@ -275,6 +275,31 @@ impl TestApp {
         agent
     }
 
+    /// Resumes `token` from the start on a new socket: the `welcome` and the whole log as the
+    /// visitor sees it (every event frame), ended by a fresh message's receipt so the replay is
+    /// known to be complete.
+    pub async fn transcript(&self, token: &str) -> (Value, Vec<Value>) {
+        let mut v = Visitor::connect(self, None).await.expect("connects");
+        let welcome = v
+            .hello(json!({"type": "hello", "token": token, "last_seq": 0}))
+            .await;
+        let marker = format!("end-{:016x}", rand::random::<u64>());
+        v.send(json!({"type": "message", "text": "(end of transcript)", "client_id": marker}))
+            .await;
+        let mut log = Vec::new();
+        loop {
+            let f = v.next().await;
+            if f["type"] != "event" {
+                continue;
+            }
+            let done = f["client_id"] == marker.as_str();
+            log.push(f);
+            if done {
+                return (welcome, log);
+            }
+        }
+    }
+
     /// A visitor who asked for a person and got the queued notice.
     pub async fn waiting_visitor(&self) -> Visitor {
         let mut v = self.visitor().await;

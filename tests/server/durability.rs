@@ -171,29 +171,6 @@ async fn flood(port: u16, n: usize, acked: Arc<AtomicUsize>) -> (String, Vec<Str
     (token, receipts)
 }
 
-/// Resumes `token` on `app` from the start and returns its whole log (every event frame),
-/// ended by a fresh message's receipt so the replay is known to be complete.
-async fn replay(app: &TestApp, token: &str) -> (Value, Vec<Value>) {
-    let mut v = Visitor::connect(app, None).await.expect("connects");
-    let welcome = v
-        .hello(json!({"type": "hello", "token": token, "last_seq": 0}))
-        .await;
-    v.send(json!({"type": "message", "text": "after the restart", "client_id": "after-restart"}))
-        .await;
-    let mut log = Vec::new();
-    loop {
-        let f = v.next().await;
-        if f["type"] != "event" {
-            continue;
-        }
-        let done = f["client_id"] == "after-restart";
-        log.push(f);
-        if done {
-            return (welcome, log);
-        }
-    }
-}
-
 #[actix_web::test]
 async fn a_killed_server_loses_no_acknowledged_message_and_every_conversation_resumes() {
     let dir = tempfile::tempdir().unwrap();
@@ -260,7 +237,7 @@ async fn a_killed_server_loses_no_acknowledged_message_and_every_conversation_re
     let app = second.app();
     let (mut acknowledged, mut lost, mut doubled) = (0, 0, 0);
     for (token, receipts) in &sent {
-        let (welcome, log) = replay(&app, token).await;
+        let (welcome, log) = app.transcript(token).await;
         assert_eq!(welcome["resumed"], true, "the conversation resumes");
         let seqs: Vec<u64> = log.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
         // Agents' internal notes are not sent to visitors: gaps are fine, repeats are not.
@@ -305,4 +282,68 @@ async fn a_killed_server_loses_no_acknowledged_message_and_every_conversation_re
         waiting.iter().map(String::as_str).collect::<Vec<_>>()
     );
     agent.until(has_mine).await;
+}
+
+/// Two sockets of one conversation: one asks for a person while the other asks a question, at
+/// the same moment, `ROUNDS` times. The bot must never answer after "connecting you" (the
+/// `queued` notice), whichever wins.
+async fn racing_tabs_never_get_a_bot_answer_after_the_queued_notice(app: TestApp) {
+    const ROUNDS: usize = 40;
+    // Someone is online, so asking for a person queues the chat.
+    let _ann = app.agent("ann").await;
+    let mut answered_first = 0;
+    for round in 0..ROUNDS {
+        let mut asks = app.visitor().await;
+        let mut other = Visitor::connect(&app, None).await.expect("connects");
+        other
+            .hello(json!({"type": "hello", "token": asks.token, "last_seq": 0}))
+            .await;
+        let (_, _) = tokio::join!(
+            asks.send(json!({"type": "request_human"})),
+            other.say("how long does delivery take?"),
+        );
+        asks.notice("queued").await;
+        other
+            .until(|f| f["type"] == "event" && f["kind"] == "visitor_message")
+            .await;
+        let (_, log) = app.transcript(&asks.token).await;
+        let queued = log
+            .iter()
+            .position(|e| e["kind"] == "notice" && e["notice"]["notice"] == "queued")
+            .expect("the conversation was queued");
+        let late: Vec<&Value> = log[queued..]
+            .iter()
+            .filter(|e| e["kind"] == "bot_answer")
+            .collect();
+        assert!(
+            late.is_empty(),
+            "round {round}: the bot answered after the queued notice: {late:?}"
+        );
+        if log[..queued].iter().any(|e| e["decision"] == "answer") {
+            answered_first += 1;
+        }
+    }
+    println!(
+        "racing tabs: the question was answered before the handoff in {answered_first} of {ROUNDS} rounds"
+    );
+}
+
+#[actix_web::test]
+async fn racing_tabs_on_sqlite() {
+    racing_tabs_never_get_a_bot_answer_after_the_queued_notice(crate::app::spawn_app().await).await;
+}
+
+#[actix_web::test]
+async fn racing_tabs_on_memory() {
+    let store = Arc::new(frontdesk::store::MemoryStore::new());
+    let app = crate::app::spawn_app_on(store, crate::app::sample_kb(), |_| {}).await;
+    racing_tabs_never_get_a_bot_answer_after_the_queued_notice(app).await;
+}
+
+#[actix_web::test]
+async fn racing_tabs_on_redis() {
+    racing_tabs_never_get_a_bot_answer_after_the_queued_notice(
+        crate::app::spawn_redis_app(|_| {}).await,
+    )
+    .await;
 }
