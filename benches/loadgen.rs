@@ -1,9 +1,10 @@
 //! Load generator: N concurrent visitor websockets on loopback, asking the sample knowledge
 //! base's questions one after another (each visitor waits for the bot's answer before asking
-//! again), against the real `frontdesk serve` process; then the same load against a bare
-//! actix-ws echo endpoint (this binary, `--echo-server`), so every run shows our ceiling on the
-//! same stack and machine. `--idle N` instead opens N idle visitor sockets and reports the
-//! server's resident memory per socket.
+//! again), against the real `frontdesk serve` process, once on the SQLite store (the default, a
+//! fresh database in a temporary folder) and once on the memory store; then the same load
+//! against a bare actix-ws echo endpoint (this binary, `--echo-server`), so every run shows our
+//! ceiling on the same stack and machine. `--idle N` instead opens N idle visitor sockets and
+//! reports the server's resident memory per socket, on both stores.
 //!
 //!     cargo bench --bench loadgen -- --visitors 100 --seconds 10
 //!     cargo bench --bench loadgen -- --idle 10000
@@ -48,24 +49,34 @@ fn main() {
         .build()
         .expect("a tokio runtime");
     if let Some(idle) = arg("--idle") {
-        runtime.block_on(idle_sockets(idle.parse().expect("--idle N")));
+        for store in ["sqlite", "memory"] {
+            runtime.block_on(idle_sockets(store, idle.parse().expect("--idle N")));
+        }
         return;
     }
     let visitors: usize = arg("--visitors").map_or(100, |v| v.parse().expect("--visitors N"));
     let seconds: u64 = arg("--seconds").map_or(10, |v| v.parse().expect("--seconds N"));
-    let (bot, bot_port) = spawn_frontdesk(visitors + 10);
+    let mut results = Vec::new();
+    for store in ["sqlite", "memory"] {
+        let (bot, bot_port) = spawn_frontdesk(store, visitors + 10);
+        results.push(runtime.block_on(run_load(bot_port, visitors, seconds, Mode::Bot)));
+        drop(bot);
+    }
     let (mut echo, echo_port) = spawn_echo();
-    let bot_result = runtime.block_on(run_load(bot_port, visitors, seconds, Mode::Bot));
     let echo_result = runtime.block_on(run_load(echo_port, visitors, seconds, Mode::Echo));
-    drop(bot);
     let _ = echo.kill();
+    let (sqlite, memory) = (&results[0], &results[1]);
     println!("visitors: {visitors}, {seconds} s each, loopback, 2 processes (client, server)");
-    bot_result.print("frontdesk bot");
+    sqlite.print("bot, sqlite");
+    memory.print("bot, memory");
     echo_result.print("actix-ws echo");
     println!(
-        "ratios: replies/s bot/echo = {:.2}, p99 bot/echo = {:.2}",
-        bot_result.per_second() / echo_result.per_second(),
-        bot_result.percentile(0.99) / echo_result.percentile(0.99)
+        "ratios: replies/s sqlite/memory = {:.2}, p99 sqlite/memory = {:.2}; replies/s \
+         memory/echo = {:.2}, p99 memory/echo = {:.2}",
+        sqlite.per_second() / memory.per_second(),
+        sqlite.percentile(0.99) / memory.percentile(0.99),
+        memory.per_second() / echo_result.per_second(),
+        memory.percentile(0.99) / echo_result.percentile(0.99)
     );
 }
 
@@ -189,9 +200,15 @@ where
         .flatten()
 }
 
-/// Starts `frontdesk serve` on a free port; returns it with the port.
-fn spawn_frontdesk(max_connections: usize) -> (common::Node, u16) {
-    common::spawn_frontdesk(&["--max-connections", &max_connections.to_string()])
+/// Starts `frontdesk serve` on `store` (`sqlite` in a fresh temporary folder) on a free port;
+/// returns it with the port.
+fn spawn_frontdesk(store: &str, max_connections: usize) -> (common::Node, u16) {
+    common::spawn_frontdesk(&[
+        "--store",
+        store,
+        "--max-connections",
+        &max_connections.to_string(),
+    ])
 }
 
 fn spawn_echo() -> (Child, u16) {
@@ -234,9 +251,9 @@ fn echo_server() {
 }
 
 /// Opens `count` idle visitor sockets and reports the server's resident memory per socket.
-async fn idle_sockets(count: usize) {
-    let (server, port) = spawn_frontdesk(count + 10);
-    let pid = server.0.id();
+async fn idle_sockets(store: &str, count: usize) {
+    let (server, port) = spawn_frontdesk(store, count + 10);
+    let pid = server.child.id();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let before = rss_kib(pid);
     let mut sockets = Vec::with_capacity(count);
@@ -253,7 +270,7 @@ async fn idle_sockets(count: usize) {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after = rss_kib(pid);
     println!(
-        "{count} idle visitor sockets (each with a conversation): server RSS {before} KiB -> {after} KiB, {:.1} KiB per socket",
+        "{store}: {count} idle visitor sockets (each with a conversation): server RSS {before} KiB -> {after} KiB, {:.1} KiB per socket",
         (after - before) as f64 / count as f64
     );
     drop(sockets);

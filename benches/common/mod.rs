@@ -4,18 +4,25 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-/// A child process that is killed when dropped (also when the bench panics).
-pub struct Node(pub Child);
+/// A child process that is killed when dropped (also when the bench panics), with its own data
+/// folder (deleted after it).
+pub struct Node {
+    pub child: Child,
+    /// Deleted when the node is dropped, after the process is gone.
+    _data: tempfile::TempDir,
+}
 
 impl Drop for Node {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
-/// Starts `frontdesk serve` on a free port with `extra` flags; returns it with its port.
+/// Starts `frontdesk serve` on a free port with `extra` flags and a fresh data folder (its SQLite
+/// database, unless `extra` chooses another store); returns it with its port.
 pub fn spawn_frontdesk(extra: &[&str]) -> (Node, u16) {
+    let data = tempfile::tempdir().expect("a temporary data folder");
     let mut child = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
         .args([
             "serve",
@@ -26,6 +33,8 @@ pub fn spawn_frontdesk(extra: &[&str]) -> (Node, u16) {
             "--rate-burst",
             "100000",
         ])
+        .arg("--data-dir")
+        .arg(data.path())
         .args(extra)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("RUST_LOG", "warn")
@@ -34,7 +43,7 @@ pub fn spawn_frontdesk(extra: &[&str]) -> (Node, u16) {
         .spawn()
         .expect("frontdesk starts");
     let port = read_port(&mut child, "frontdesk is running: open http://127.0.0.1:");
-    (Node(child), port)
+    (Node { child, _data: data }, port)
 }
 
 /// The port in the first stdout line containing `prefix`. The rest of stdout is drained on a

@@ -5,7 +5,9 @@
 //! The conversation record is kept whole as JSON (`record`); the columns beside it are copies of
 //! the fields the store looks things up by (state, place in line, agent, visitor key, times), and
 //! every write sets both from the same `Conversation`. `n` orders conversations created in the
-//! same millisecond.
+//! same millisecond. Events are a rowid table with an index on (conversation, seq), not a
+//! WITHOUT ROWID table: a bot answer with its explanation is kilobytes, and large rows inside an
+//! index b-tree spill to overflow pages that every look-up would walk.
 
 use rusqlite::Connection;
 
@@ -35,13 +37,14 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX conversations_updated ON conversations(updated);
     CREATE INDEX conversations_follow_up ON conversations(follow_up) WHERE follow_up IS NOT NULL;
     CREATE TABLE events (
+        n INTEGER PRIMARY KEY,
         conversation TEXT NOT NULL,
         seq INTEGER NOT NULL,
         at INTEGER NOT NULL,
         body TEXT NOT NULL,
-        client_key TEXT,
-        PRIMARY KEY (conversation, seq)
-    ) WITHOUT ROWID;
+        client_key TEXT
+    );
+    CREATE UNIQUE INDEX events_seq ON events(conversation, seq);
     CREATE UNIQUE INDEX events_client_key ON events(conversation, client_key)
         WHERE client_key IS NOT NULL;
     CREATE TABLE agents (
