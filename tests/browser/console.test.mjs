@@ -135,3 +135,63 @@ test("two agents race to claim one chat: exactly one gets it, the other sees it 
     server.stop();
   }
 });
+
+/** Whether `locator`'s element lies inside its page's visible viewport. */
+async function inViewport(locator) {
+  const box = await locator.boundingBox();
+  const view = locator.page().viewportSize();
+  return box !== null && box.y >= 0 && box.x >= 0 && box.y + box.height <= view.height && box.x + box.width <= view.width;
+}
+
+test("the server is killed mid-chat (default store): after it starts again the widget shows the whole transcript and the console is still signed in", async () => {
+  let server = await startServer(["--auto-assign", "false"]);
+  const visitorContext = await browser.newContext();
+  const agentContext = await browser.newContext();
+  try {
+    const console_ = await signIn(agentContext, server.base);
+    const widget = await openWidget(visitorContext, server.base);
+    await ask(widget, "this is useless!!!");
+    await widget.locator(".status", { hasText: "in line" }).waitFor();
+    await console_.locator("#queue .item").first().click();
+    await console_.locator("#claim").click();
+    await widget.locator(".notice", { hasText: "Ann joined" }).waitFor();
+    await console_.fill("#text", "Hi, Ann here. What is your order number?");
+    await console_.press("#text", "Enter");
+    await widget.locator(".agent .msg", { hasText: "order number" }).waitFor();
+    await ask(widget, "It is 4521, it never arrived");
+    await console_.locator("#log .ev.visitor", { hasText: "4521" }).waitFor();
+
+    await server.killed();
+    await widget.locator(".status", { hasText: "Reconnecting" }).waitFor();
+    server = await startServer(["--auto-assign", "false"], server.port, undefined, server.data);
+
+    // The open widget reconnects to the same conversation: everything once, nothing pending.
+    await widget.waitForFunction(() => !document.querySelector(".status")?.textContent.includes("Reconnecting"), null, { timeout: 20_000 });
+    await widget.reload();
+    await widget.locator(".launch").click();
+    const last = widget.locator(".me .msg", { hasText: "4521" });
+    await last.waitFor();
+    assert.deepEqual(await widget.locator(".me .msg").allInnerTexts(), ["this is useless!!!", "It is 4521, it never arrived"]);
+    assert.equal(await widget.locator(".agent .msg", { hasText: "order number" }).count(), 1);
+    assert.equal(await widget.locator(".notice", { hasText: "Ann joined" }).count(), 1);
+    assert.equal(await widget.locator(".pending").count(), 0);
+    assert.ok(await inViewport(last), "the visitor's last message is on screen after the restart");
+    await widget.screenshot({ path: join(SHOTS, "widget-after-restart.png") });
+
+    // The console: still signed in (no redirect to the sign-in page), the chat still Ann's.
+    await console_.reload();
+    assert.ok(console_.url().endsWith("/agent"), `still signed in, not sent to ${console_.url()}`);
+    await console_.locator("#mine .item").first().click();
+    const message = console_.locator("#log .ev.visitor", { hasText: "4521" });
+    await message.waitFor();
+    assert.ok(await inViewport(message), "the visitor's message is on screen in the console");
+    await console_.fill("#text", "Thanks, checking now.");
+    await console_.press("#text", "Enter");
+    await widget.locator(".agent .msg", { hasText: "checking now" }).waitFor();
+    await console_.screenshot({ path: join(SHOTS, "console-after-restart.png") });
+  } finally {
+    await visitorContext.close();
+    await agentContext.close();
+    server.stop();
+  }
+});

@@ -67,10 +67,13 @@ export function copyKnowledgeBase() {
   return dir;
 }
 
-/** Starts `frontdesk serve` on a free port; resolves to {base, stop}. */
-export async function startServer(extra = [], port = 0, kb = join(work, "kb")) {
+/** Starts `frontdesk serve` on a free port, on the default store (SQLite) in `data` (a new
+ * folder unless given: pass a server's `data` to start it again on the same database); resolves
+ * to {base, port, data, stop, stopped, killed}. */
+export async function startServer(extra = [], port = 0, kb = join(work, "kb"), data = mkdtempSync(join(work, "data-"))) {
   const child = spawn(BINARY, ["serve", "--port", String(port), "--knowledge-base", kb,
-    "--agents-file", join(work, "agents.toml"), ...extra], { cwd: REPO, env: { ...process.env, RUST_LOG: "warn" } });
+    "--agents-file", join(work, "agents.toml"), "--data-dir", data, ...extra],
+  { cwd: REPO, env: { ...process.env, RUST_LOG: "warn" } });
   const base = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("the server did not start in time")), WAIT);
     let out = "";
@@ -82,7 +85,13 @@ export async function startServer(extra = [], port = 0, kb = join(work, "kb")) {
     child.on("exit", (code) => reject(new Error(`the server exited with ${code}`)));
   });
   const exited = new Promise((resolve) => child.on("exit", resolve));
-  return { base, port: Number(new URL(base).port), stop: () => child.kill(), stopped: () => { child.kill(); return exited; } };
+  return {
+    base, data, port: Number(new URL(base).port),
+    stop: () => child.kill(),
+    stopped: () => { child.kill(); return exited; },
+    /** SIGKILL: a crash, no shutdown code runs. */
+    killed: () => { child.kill("SIGKILL"); return exited; },
+  };
 }
 
 /** The demo page with the widget's panel open. */
