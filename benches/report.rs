@@ -1,6 +1,7 @@
 //! How long `/admin` and `frontdesk report` take: reading N conversations back from the store
-//! (`analytics::gather`) and computing the report (`analytics::report`), on the in-memory store
-//! and, with `REDIS_URL` set, on Redis (a fresh key prefix, deleted afterwards); and how long a
+//! (`analytics::gather`) and computing the report (`analytics::report`), on the in-memory store,
+//! on SQLite (a fresh database file, whose size per 1,000 conversations is printed) and, with
+//! `REDIS_URL` set, on Redis (a fresh key prefix, deleted afterwards); and how long a
 //! knowledge-base reload takes on the sample knowledge base.
 //!
 //!     REDIS_URL=redis://127.0.0.1:6379 cargo bench --bench report -- --conversations 2000
@@ -10,8 +11,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use arc_swap::ArcSwap;
-use frontdesk::conversation::{EventBody, Notice};
-use frontdesk::store::{MemoryStore, RedisStore, Store, VisitorInfo, VisitorKey, now_ms};
+use frontdesk::conversation::{EventBody, Notice, Turn};
+use frontdesk::store::{
+    MemoryStore, RedisStore, SqliteStore, Store, VisitorInfo, VisitorKey, now_ms,
+};
 
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
@@ -40,7 +43,7 @@ async fn populate(store: &dyn Store, n: usize) {
             .unwrap();
         let say = |t: &str| (t.to_owned(), format!("c{i}-{t}"));
         for (text, id) in [say("where is my order"), say("and the refund?")] {
-            store.append_visitor_message(&c.id, text, id).await.unwrap();
+            store.turn(&c.id, Turn::message(text, id)).await.unwrap();
             store
                 .append(&c.id, bot(if i % 3 == 0 { "fallback" } else { "answer" }))
                 .await
@@ -163,6 +166,19 @@ fn main() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         measure("memory", Arc::new(MemoryStore::new()), n).await;
+        let data = tempfile::tempdir().unwrap();
+        let file = data.path().join("frontdesk.db");
+        measure("sqlite", Arc::new(SqliteStore::open(&file).unwrap()), n).await;
+        let bytes: u64 = ["", "-wal"]
+            .iter()
+            .filter_map(|suffix| std::fs::metadata(format!("{}{suffix}", file.display())).ok())
+            .map(|m| m.len())
+            .sum();
+        println!(
+            "sqlite: database on disk (file + WAL) {:.1} MiB, {:.0} KiB per 1,000 conversations of 8 events",
+            bytes as f64 / 1048576.0,
+            bytes as f64 / 1024.0 / n as f64 * 1000.0
+        );
         match std::env::var("REDIS_URL") {
             Ok(url) => {
                 let prefix = format!("fdbench:{:016x}", rand::random::<u64>());

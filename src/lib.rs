@@ -8,11 +8,14 @@
 //!   once (tantivy RAM index, aho-corasick rules, spelling index, logistic-regression model);
 //!   `Matcher::decide(memory, text)` turns one visitor message into one explained `Decision`.
 //! - [`protocol`]: the wire contract (JSON frames tagged by `type`), pinned by tests.
-//! - [`conversation`]: the conversation state machine, the items of its event log, and every
-//!   operation on a conversation (the bot's turn, handoff, agent actions, answering during an
-//!   outage).
+//! - [`conversation`]: the conversation as data (ids, tokens, the record), its state machine, the
+//!   items of its event log, the bookkeeping of every change as pure functions (numbering, queue
+//!   places, claims, turns), and every operation on a conversation (the bot's turn, handoff,
+//!   agent actions, answering during an outage).
 //! - [`store`]: the `Store` trait (conversations, logs, queue, agents' presence and load, login
-//!   sessions, fan-out), the in-memory and Redis backends, and the conformance tests both run.
+//!   sessions, fan-out) and `store::open`; the SQLite backend (the default: one database file,
+//!   group commit), the Redis backend (several nodes), the memory backend (tests), the local
+//!   fan-out bus, and the conformance tests all three run.
 //! - [`identity`]: verifying a site's visitor ids (HMAC-SHA256 with a shared secret).
 //! - [`agents`]: the agent roster (`agents.toml`, argon2 password hashes, capacity, teams).
 //! - [`routing`]: the router task: requeue on disconnect or no answer, auto-assign.
@@ -38,7 +41,8 @@
 //! knowledge_base/ --load+validate--> KnowledgeBase --build--> Matcher (immutable, shareable)
 //! visitor text + Memory --decide--> normalise -> rules -> FAQ scoring -> frustration -> policy
 //!                                   --> Turn { Decision, Explanation, next Memory }
-//! visitor frame --protocol--> session --Conversations--> matcher + store --bus--> every socket of the conversation
+//! visitor frame --protocol--> session --Conversations--> read snapshot -> matcher -> store.turn (one step) --bus--> every socket
+//! store (SQLite): one writer thread, each change a savepoint, the group committed with one fsync, then answered and published
 //! handoff: Bot --transition--> Queued --claim (agent / router)--> Assigned --> Bot | Queued | Closed
 //! store (Redis): Lua script = one atomic step, PUBLISH inside it --> each node's listener --> local bus
 //! agent frame --protocol--> session::agent --Conversations--> store --routing watch--> every console and router

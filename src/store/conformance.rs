@@ -75,23 +75,24 @@ pub async fn appends_get_consecutive_sequence_numbers_and_replay_exactly(store: 
 pub async fn a_resent_client_id_is_not_stored_twice(store: Arc<dyn Store>) {
     let (c, _) = store.create(VisitorInfo::default(), None).await.unwrap();
     let first = store
-        .append_visitor_message(&c.id, "hello".into(), "c-1".into())
+        .turn(&c.id, Turn::message("hello".into(), "c-1".into()))
         .await
         .unwrap();
-    let Appended::New(event) = first else {
+    let TurnOutcome::Done { events, .. } = first else {
         panic!("the first send is stored: {first:?}")
     };
+    let event = &events[0];
     let again = store
-        .append_visitor_message(&c.id, "hello".into(), "c-1".into())
+        .turn(&c.id, Turn::message("hello".into(), "c-1".into()))
         .await
         .unwrap();
-    assert_eq!(again, Appended::Duplicate { seq: event.seq });
+    assert_eq!(again, TurnOutcome::Duplicate { seq: event.seq });
     assert_eq!(store.events_after(&c.id, 0).await.unwrap().len(), 1);
     let other = store
-        .append_visitor_message(&c.id, "hello".into(), "c-2".into())
+        .turn(&c.id, Turn::message("hello".into(), "c-2".into()))
         .await
         .unwrap();
-    assert!(matches!(other, Appended::New(e) if e.seq == 2));
+    assert!(matches!(other, TurnOutcome::Done { events, .. } if events[0].seq == 2));
 }
 
 pub async fn concurrent_appends_never_share_a_sequence_number(store: Arc<dyn Store>) {
@@ -102,7 +103,7 @@ pub async fn concurrent_appends_never_share_a_sequence_number(store: Arc<dyn Sto
             let id = c.id.clone();
             tokio::spawn(async move {
                 store
-                    .append_visitor_message(&id, format!("m{n}"), format!("id-{n}"))
+                    .turn(&id, Turn::message(format!("m{n}"), format!("id-{n}")))
                     .await
                     .unwrap()
             })
@@ -510,7 +511,11 @@ pub async fn memory_is_kept_with_the_conversation(store: Arc<dyn Store>) {
         fallbacks_in_row: 1,
         recent_questions: vec!["order where".into()],
     };
-    store.save_memory(&c.id, &memory).await.unwrap();
+    let turn = Turn {
+        memory: Some(memory.clone()),
+        ..Turn::default()
+    };
+    store.turn(&c.id, turn).await.unwrap();
     assert_eq!(store.get(&c.id).await.unwrap().unwrap().memory, memory);
 }
 
@@ -561,7 +566,7 @@ pub async fn delete_erases_every_trace_of_one_conversation_only(store: Arc<dyn S
     let (queued, _) = store.create(VisitorInfo::default(), None).await.unwrap();
     for c in [&gone, &kept, &queued] {
         store
-            .append_visitor_message(&c.id, "my card is 4111".into(), "c-1".into())
+            .turn(&c.id, Turn::message("my card is 4111".into(), "c-1".into()))
             .await
             .unwrap();
     }
@@ -671,7 +676,7 @@ pub async fn forget_erases_one_visitor_and_nothing_else(store: Arc<dyn Store>) {
             .await
             .unwrap();
         store
-            .append_visitor_message(&c.id, "hello".into(), "c-1".into())
+            .turn(&c.id, Turn::message("hello".into(), "c-1".into()))
             .await
             .unwrap();
         theirs.push(c.id);

@@ -19,7 +19,6 @@ use super::{
 };
 use crate::conversation::bookkeeping::{self, Transition};
 use crate::conversation::{ConversationState, Event, EventBody, Notice, Turn, TurnOutcome};
-use crate::matcher::Memory;
 
 struct Entry {
     conversation: Conversation,
@@ -206,28 +205,6 @@ impl Store for MemoryStore {
         Ok(Some(Appended::New(event)))
     }
 
-    async fn append_visitor_message(
-        &self,
-        id: &ConversationId,
-        text: String,
-        client_id: String,
-    ) -> StoreResult<Appended> {
-        let mut state = self.lock();
-        let entry = entry(&mut state, id)?;
-        if let Some(&seq) = entry.client_ids.get(&client_id) {
-            return Ok(Appended::Duplicate { seq });
-        }
-        let event = self.push(
-            entry,
-            EventBody::VisitorMessage {
-                text,
-                client_id: client_id.clone(),
-            },
-        );
-        entry.client_ids.insert(client_id, event.seq);
-        Ok(Appended::New(event))
-    }
-
     async fn turn(&self, id: &ConversationId, turn: Turn) -> StoreResult<TurnOutcome> {
         let (outcome, routing) = {
             let mut guard = self.lock();
@@ -371,12 +348,6 @@ impl Store for MemoryStore {
         }
         self.routing_changed();
         Ok(Claim::Claimed)
-    }
-
-    async fn save_memory(&self, id: &ConversationId, memory: &Memory) -> StoreResult<()> {
-        let mut state = self.lock();
-        entry(&mut state, id)?.conversation.memory = memory.clone();
-        Ok(())
     }
 
     async fn queue(&self) -> StoreResult<Vec<ConversationId>> {

@@ -1,8 +1,11 @@
 //! Where conversations live: one `Store` trait for conversations, their event logs, the queue,
-//! agents' presence and load, agent login sessions and the fan-out bus, with an in-memory backend
-//! (`memory.rs`, the embedded default) and a Redis backend (`redis.rs`, several processes share
-//! one Redis). Nothing above this module knows which backend it has; `conformance` holds the
-//! behaviour every backend must show, as tests run against each of them.
+//! agents' presence and load, agent login sessions and the fan-out bus, with three backends:
+//! SQLite (`sqlite/`, the default: one database file, durable), Redis (`redis.rs`, several
+//! processes share one Redis) and memory (`memory.rs`, tests and throwaway demos). `open` picks
+//! one from the settings. Nothing above this module knows which backend it has; `conformance`
+//! holds the behaviour every backend must show, as tests run against each of them. The
+//! bookkeeping itself (what a change does to a conversation) is `conversation::bookkeeping`; the
+//! backends store its results.
 //!
 //! Atomicity is the store's job: appending assigns the next sequence number, a visitor message
 //! whose `client_id` was already stored is reported as a duplicate instead of stored twice, and
@@ -33,7 +36,6 @@ pub use crate::conversation::{
 
 use crate::config::{Settings, StoreKind};
 use crate::conversation::{ConversationState, Event, EventBody, Notice, Turn, TurnOutcome};
-use crate::matcher::Memory;
 
 /// The outcome of appending a visitor message.
 #[derive(Debug, Clone, PartialEq)]
@@ -134,13 +136,6 @@ pub trait Store: Send + Sync + 'static {
         client_key: Option<&str>,
         owner: Option<&str>,
     ) -> StoreResult<Option<Appended>>;
-    /// Appends a visitor message unless its `client_id` is already in the log.
-    async fn append_visitor_message(
-        &self,
-        id: &ConversationId,
-        text: String,
-        client_id: String,
-    ) -> StoreResult<Appended>;
     /// One turn in one atomic step (see `conversation::Turn`): the visitor's item whatever the
     /// state, the bot's items, memory and handoff only while the conversation is in `Bot`, and
     /// nothing at all when `expected_seq` is no longer the log's last seq (`Conflict`). How every
@@ -175,7 +170,6 @@ pub trait Store: Send + Sync + 'static {
         to: &str,
         capacity: usize,
     ) -> StoreResult<Claim>;
-    async fn save_memory(&self, id: &ConversationId, memory: &Memory) -> StoreResult<()>;
     /// The queue in order (first = next to be served).
     async fn queue(&self) -> StoreResult<Vec<ConversationId>>;
     /// 1-based place in the queue, if queued.

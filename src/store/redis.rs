@@ -30,7 +30,6 @@ use super::{
 };
 use crate::conversation::bookkeeping::RECENT_WAITS;
 use crate::conversation::{ConversationState, Event, EventBody, Notice, Turn, TurnOutcome};
-use crate::matcher::Memory;
 
 /// How long one command may take before it counts as an outage.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -393,21 +392,6 @@ impl Store for RedisStore {
             .await
     }
 
-    async fn append_visitor_message(
-        &self,
-        id: &ConversationId,
-        text: String,
-        client_id: String,
-    ) -> StoreResult<Appended> {
-        let body = EventBody::VisitorMessage {
-            text,
-            client_id: client_id.clone(),
-        };
-        self.append_body(id, &body, &client_id, "")
-            .await?
-            .ok_or_else(|| StoreError::Unavailable("append stored nothing".into()))
-    }
-
     async fn turn(&self, id: &ConversationId, turn: Turn) -> StoreResult<TurnOutcome> {
         let (visitor, key) = match &turn.visitor {
             Some((body, key)) => (json(body)?, key.clone().unwrap_or_default()),
@@ -545,18 +529,6 @@ impl Store for RedisStore {
             return Ok(Claim::Gone);
         }
         self.claim_script(id, to, capacity, from).await
-    }
-
-    async fn save_memory(&self, id: &ConversationId, memory: &Memory) -> StoreResult<()> {
-        let json = serde_json::to_string(memory).unwrap_or_default();
-        let mut con = self.con();
-        let exists: bool = con.exists(self.keys.conv(id)).await.map_err(unavailable)?;
-        if !exists {
-            return Err(StoreError::NotFound(id.clone()));
-        }
-        con.hset(self.keys.conv(id), "memory", json)
-            .await
-            .map_err(unavailable)
     }
 
     async fn queue(&self) -> StoreResult<Vec<ConversationId>> {

@@ -294,6 +294,7 @@ fn agent_add_hashes_the_password_from_stdin_and_refuses_duplicates() {
 #[tokio::test]
 async fn report_and_forget_read_the_shared_redis_store() {
     use frontdesk::conversation::EventBody;
+    use frontdesk::conversation::Turn;
     use frontdesk::store::{RedisStore, Store, VisitorInfo, VisitorKey};
     let url = std::env::var("FRONTDESK_TEST_REDIS_URL")
         .unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
@@ -317,17 +318,19 @@ async fn report_and_forget_read_the_shared_redis_store() {
         .await
         .unwrap();
     store
-        .append_visitor_message(
+        .turn(
             &missed.id,
-            "do you sell purple trombones".into(),
-            "c1".into(),
+            Turn::message("do you sell purple trombones".into(), "c1".into()),
         )
         .await
         .unwrap();
     store.append(&missed.id, bot("fallback")).await.unwrap();
     let (answered, _) = store.create(VisitorInfo::default(), None).await.unwrap();
     store
-        .append_visitor_message(&answered.id, "where is my order".into(), "c1".into())
+        .turn(
+            &answered.id,
+            Turn::message("where is my order".into(), "c1".into()),
+        )
         .await
         .unwrap();
     store.append(&answered.id, bot("answer")).await.unwrap();
@@ -390,6 +393,7 @@ async fn report_and_forget_read_the_shared_redis_store() {
 
 #[tokio::test]
 async fn report_forget_and_backup_work_on_the_database_file_while_the_server_has_it_open() {
+    use frontdesk::conversation::Turn;
     use frontdesk::store::{SqliteStore, Store, VisitorInfo, VisitorKey};
     let data = tempfile::tempdir().unwrap();
     let dir = data.path().to_str().unwrap();
@@ -401,16 +405,18 @@ async fn report_forget_and_backup_work_on_the_database_file_while_the_server_has
         .await
         .unwrap();
     store
-        .append_visitor_message(
+        .turn(
             &theirs.id,
-            "do you sell purple trombones".into(),
-            "c1".into(),
+            Turn::message("do you sell purple trombones".into(), "c1".into()),
         )
         .await
         .unwrap();
     let (kept, _) = store.create(VisitorInfo::default(), None).await.unwrap();
     store
-        .append_visitor_message(&kept.id, "where is my order".into(), "c1".into())
+        .turn(
+            &kept.id,
+            Turn::message("where is my order".into(), "c1".into()),
+        )
         .await
         .unwrap();
 
@@ -444,7 +450,7 @@ async fn report_forget_and_backup_work_on_the_database_file_while_the_server_has
     let log = restored.events_after(&theirs.id, 0).await.unwrap();
     assert_eq!(log.len(), 1, "the copy holds the transcript as it was");
     store
-        .append_visitor_message(&kept.id, "still here".into(), "c2".into())
+        .turn(&kept.id, Turn::message("still here".into(), "c2".into()))
         .await
         .unwrap();
     assert_eq!(store.events_after(&kept.id, 0).await.unwrap().len(), 2);

@@ -37,7 +37,6 @@ use super::{
 };
 use crate::conversation::bookkeeping::{self, RECENT_WAITS, Transition};
 use crate::conversation::{ConversationState, Event, EventBody, Notice, Turn, TurnOutcome};
-use crate::matcher::Memory;
 
 /// The database file's name inside the data directory.
 pub const DATABASE_FILE: &str = "frontdesk.db";
@@ -482,30 +481,6 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn append_visitor_message(
-        &self,
-        id: &ConversationId,
-        text: String,
-        client_id: String,
-    ) -> StoreResult<Appended> {
-        let id = id.clone();
-        self.writer
-            .step(move |conn| {
-                let (mut c, ticket) = load_existing(conn, &id)?;
-                let mut effects = Effects::default();
-                if let Some(seq) = seq_of(conn, &id, &client_id)? {
-                    return Ok((Appended::Duplicate { seq }, effects));
-                }
-                let body = EventBody::VisitorMessage {
-                    text,
-                    client_id: client_id.clone(),
-                };
-                let event = append_to(conn, &mut c, ticket, body, Some(&client_id), &mut effects)?;
-                Ok((Appended::New(event), effects))
-            })
-            .await
-    }
-
     async fn turn(&self, id: &ConversationId, turn: Turn) -> StoreResult<TurnOutcome> {
         let id = id.clone();
         self.writer
@@ -669,19 +644,6 @@ impl Store for SqliteStore {
                     effects.routing();
                 }
                 Ok((moved, effects))
-            })
-            .await
-    }
-
-    async fn save_memory(&self, id: &ConversationId, memory: &Memory) -> StoreResult<()> {
-        let id = id.clone();
-        let memory = memory.clone();
-        self.writer
-            .step(move |conn| {
-                let (mut c, ticket) = load_existing(conn, &id)?;
-                c.memory = memory;
-                save(conn, &c, ticket)?;
-                Ok(((), Effects::default()))
             })
             .await
     }
