@@ -169,15 +169,15 @@ fn main() {
         let data = tempfile::tempdir().unwrap();
         let file = data.path().join("frontdesk.db");
         measure("sqlite", Arc::new(SqliteStore::open(&file).unwrap()), n).await;
-        let bytes: u64 = ["", "-wal"]
-            .iter()
-            .filter_map(|suffix| std::fs::metadata(format!("{}{suffix}", file.display())).ok())
-            .map(|m| m.len())
-            .sum();
+        let size = |suffix: &str| {
+            std::fs::metadata(format!("{}{suffix}", file.display())).map_or(0, |m| m.len()) as f64
+        };
+        let (db, wal) = (size(""), size("-wal"));
         println!(
-            "sqlite: database on disk (file + WAL) {:.1} MiB, {:.0} KiB per 1,000 conversations of 8 events",
-            bytes as f64 / 1048576.0,
-            bytes as f64 / 1024.0 / n as f64 * 1000.0
+            "sqlite: on disk: database file {:.1} MiB ({:.0} KiB per 1,000 conversations of 8 events) + WAL {:.1} MiB (not yet checkpointed)",
+            db / 1048576.0,
+            db / 1024.0 / n as f64 * 1000.0,
+            wal / 1048576.0
         );
         match std::env::var("REDIS_URL") {
             Ok(url) => {
