@@ -25,7 +25,7 @@ fn arg(name: &str) -> Option<String> {
 
 fn bot(decision: &str) -> EventBody {
     EventBody::BotAnswer {
-        decision: decision.into(),
+        decision: serde_json::from_value(serde_json::json!(decision)).expect("a known answer kind"),
         html: "<p>You can return unused items within <strong>30 days</strong>.</p>".into(),
         text: "You can return unused items within 30 days.".into(),
         options: Vec::new(),

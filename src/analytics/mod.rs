@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::conversation::{Event, EventBody, Notice};
+use crate::conversation::{AnswerKind, Event, EventBody, Notice};
 use crate::store::{Conversation, Store, StoreResult};
 
 mod questions;
@@ -244,7 +244,9 @@ fn facts(events: &[Event]) -> Facts {
                 f.wrote = true;
                 f.offline_message = true;
             }
-            EventBody::BotAnswer { decision, .. } if decision == "answer" => f.bot_answered = true,
+            EventBody::BotAnswer { decision, .. } if *decision == AnswerKind::Answer => {
+                f.bot_answered = true
+            }
             EventBody::Feedback { helpful: false, .. } => f.not_helpful = true,
             EventBody::Rating { score, .. } => f.rating = Some(*score),
             EventBody::AgentMessage { .. } => {

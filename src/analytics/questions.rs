@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use rust_stemmers::{Algorithm, Stemmer};
 
 use super::{FaqFeedback, QuestionGroup, Record};
-use crate::conversation::{Event, EventBody};
+use crate::conversation::{AnswerKind, Event, EventBody};
 use crate::matcher::normalize::{fold, words};
 
 /// An answer given with less confidence than this is listed too: the bot answered, but barely
@@ -39,7 +39,7 @@ fn answered_faq(events: &[Event], i: usize) -> Option<String> {
     else {
         return None;
     };
-    if decision != "answer" {
+    if *decision != AnswerKind::Answer {
         return None;
     }
     if let Some(x) = explanation {
@@ -69,10 +69,10 @@ fn misses(events: &[Event]) -> Vec<Miss> {
                     .as_ref()
                     .filter(|x| x.rule.is_none())
                     .and_then(|x| x.candidates.first());
-                let kind = match decision.as_str() {
-                    "fallback" => "no_answer",
-                    "clarify" => "unsure",
-                    "answer" if best.is_some_and(|c| c.confidence < LOW_CONFIDENCE) => {
+                let kind = match decision {
+                    AnswerKind::Fallback => "no_answer",
+                    AnswerKind::Clarify => "unsure",
+                    AnswerKind::Answer if best.is_some_and(|c| c.confidence < LOW_CONFIDENCE) => {
                         "low_confidence"
                     }
                     _ => continue,

@@ -28,7 +28,7 @@ fn explained(faq: &str, confidence: f32) -> Option<Arc<Explanation>> {
 
 fn bot(decision: &str, faq: Option<(&str, f32)>) -> EventBody {
     EventBody::BotAnswer {
-        decision: decision.into(),
+        decision: serde_json::from_value(serde_json::json!(decision)).expect("a known answer kind"),
         html: String::new(),
         text: String::new(),
         options: Vec::new(),

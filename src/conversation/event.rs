@@ -27,6 +27,25 @@ pub struct ChoiceItem {
     pub title: String,
 }
 
+/// What kind of bot message a `bot_answer` is (its `decision` on the wire and in the store). A
+/// stored value outside this list is an error when read, never a default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnswerKind {
+    /// An FAQ's or a rule's answer.
+    Answer,
+    /// "Which of these do you mean?" with options.
+    Clarify,
+    /// No answer found.
+    Fallback,
+    /// "I'm connecting you with a person".
+    Handoff,
+    /// Nobody can take the chat now: the offline form.
+    Offline,
+    /// A plain message from the bot (e.g. thanks for an offline message).
+    Notice,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EventBody {
@@ -36,8 +55,7 @@ pub enum EventBody {
     },
     /// The bot's reply: an answer, a clarify question, or a fallback.
     BotAnswer {
-        /// `answer`, `clarify`, `fallback` or `handoff`.
-        decision: String,
+        decision: AnswerKind,
         /// Safe HTML (rendered from the knowledge base's Markdown, or escaped text).
         html: String,
         text: String,
@@ -137,7 +155,7 @@ mod tests {
             seq: 2,
             at: 5,
             body: EventBody::BotAnswer {
-                decision: "answer".into(),
+                decision: AnswerKind::Answer,
                 html: "<p>Hi</p>".into(),
                 text: "Hi".into(),
                 options: vec![ChoiceItem {
@@ -147,6 +165,19 @@ mod tests {
                 offer_human: false,
                 explanation,
             },
+        }
+    }
+
+    #[test]
+    fn an_unknown_answer_kind_is_an_error_not_a_default() {
+        let stored = r#"{"kind":"bot_answer","decision":"maybe","html":"","text":""}"#;
+        assert!(serde_json::from_str::<EventBody>(stored).is_err());
+        for kind in [
+            "answer", "clarify", "fallback", "handoff", "offline", "notice",
+        ] {
+            let stored =
+                format!(r#"{{"kind":"bot_answer","decision":"{kind}","html":"","text":""}}"#);
+            assert!(serde_json::from_str::<EventBody>(&stored).is_ok(), "{kind}");
         }
     }
 

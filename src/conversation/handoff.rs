@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use super::service::{Conversations, Decided, bot_text};
-use super::{Conversation, ConversationState, EventBody, Notice};
+use super::{AnswerKind, Conversation, ConversationState, EventBody, Notice};
 use crate::agents::Agent;
 use crate::store::{Claim, ConversationId, Presence, StoreResult};
 use crate::webhooks::HookEvent;
@@ -115,10 +115,13 @@ impl Conversations {
             Ok(online) => online,
             Err(offline) => {
                 decided.offline = true;
-                decided
-                    .turn
-                    .bot
-                    .push(bot_text("offline", &offline, Vec::new(), false, None));
+                decided.turn.bot.push(bot_text(
+                    AnswerKind::Offline,
+                    &offline,
+                    Vec::new(),
+                    false,
+                    None,
+                ));
                 return Ok(());
             }
         };
@@ -132,10 +135,13 @@ impl Conversations {
             "I'm connecting you with a person. You are number {position} in line{wait}. Keep \
              this window open or come back later: your conversation is saved."
         );
-        decided
-            .turn
-            .bot
-            .push(bot_text("handoff", &text, Vec::new(), false, None));
+        decided.turn.bot.push(bot_text(
+            AnswerKind::Handoff,
+            &text,
+            Vec::new(),
+            false,
+            None,
+        ));
         decided.turn.handoff = Some(reason);
         Ok(())
     }

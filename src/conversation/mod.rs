@@ -13,7 +13,7 @@ mod outage;
 mod service;
 mod turn;
 
-pub use event::{ChoiceItem, Event, EventBody, Notice};
+pub use event::{AnswerKind, ChoiceItem, Event, EventBody, Notice};
 pub use handoff::{Outcome, QueueStatus, wanted_team};
 pub use model::{
     Claim, Conversation, ConversationId, Token, VisitorInfo, VisitorKey, now_ms, random_secret,

@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use super::service::{Conversations, Decided, answer_content};
-use super::{CLARIFY_TEXT, EventBody, FALLBACK_TEXT, Turn, TurnOutcome, reason_code};
+use super::{AnswerKind, CLARIFY_TEXT, EventBody, FALLBACK_TEXT, Turn, TurnOutcome, reason_code};
 use crate::knowledge_base::render_markdown;
 use crate::matcher::{Decision, Memory};
 use crate::store::{ConversationId, StoreResult};
@@ -17,8 +17,7 @@ const HELD_HANDOFF_TEXT: &str = "I'll connect you with a person as soon as our s
 /// The bot's answer given without the store.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HeldAnswer {
-    /// `answer`, `clarify`, `fallback` or `handoff`.
-    pub decision: String,
+    pub decision: AnswerKind,
     pub html: String,
     pub text: String,
 }
@@ -45,7 +44,7 @@ impl Conversations {
         let kb = matcher.knowledge_base();
         let (decision, (html, plain), handoff) = match &turn.decision {
             Decision::Answer { source, .. } => (
-                "answer",
+                AnswerKind::Answer,
                 answer_content(kb, source).unwrap_or_else(|| render_markdown(FALLBACK_TEXT)),
                 None,
             ),
@@ -56,11 +55,13 @@ impl Conversations {
                     .map(|f| format!("- {}", f.title))
                     .collect();
                 let text = format!("{CLARIFY_TEXT}\n\n{}", titles.join("\n"));
-                ("clarify", render_markdown(&text), None)
+                (AnswerKind::Clarify, render_markdown(&text), None)
             }
-            Decision::Fallback { .. } => ("fallback", render_markdown(FALLBACK_TEXT), None),
+            Decision::Fallback { .. } => {
+                (AnswerKind::Fallback, render_markdown(FALLBACK_TEXT), None)
+            }
             Decision::Handoff { reason } => (
-                "handoff",
+                AnswerKind::Handoff,
                 render_markdown(HELD_HANDOFF_TEXT),
                 Some(reason_code(reason)),
             ),
@@ -69,7 +70,7 @@ impl Conversations {
             text,
             client_id,
             answer: HeldAnswer {
-                decision: decision.into(),
+                decision,
                 html,
                 text: plain,
             },
@@ -81,7 +82,7 @@ impl Conversations {
     pub fn held_handoff_answer() -> HeldAnswer {
         let (html, text) = render_markdown(HELD_HANDOFF_TEXT);
         HeldAnswer {
-            decision: "handoff".into(),
+            decision: AnswerKind::Handoff,
             html,
             text,
         }
@@ -105,7 +106,7 @@ impl Conversations {
                             ..Decided::default()
                         };
                         decided.turn.bot.push(EventBody::BotAnswer {
-                            decision: answer.decision.clone(),
+                            decision: answer.decision,
                             html: answer.html.clone(),
                             text: answer.text.clone(),
                             options: Vec::new(),

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use arc_swap::ArcSwap;
 
-use super::{ChoiceItem, EventBody};
+use super::{AnswerKind, ChoiceItem, EventBody};
 use super::{Conversation, Turn, TurnOutcome};
 use crate::knowledge_base::{FaqId, KnowledgeBase, render_markdown};
 use crate::matcher::{Decision, Explanation, HandoffReason, Matcher, Source};
@@ -330,8 +330,15 @@ impl Conversations {
             id,
             serde_json::json!({"email": email, "text": text}),
         );
-        self.bot_says(id, "notice", THANKS_FOR_MESSAGE, Vec::new(), false, None)
-            .await
+        self.bot_says(
+            id,
+            AnswerKind::Notice,
+            THANKS_FOR_MESSAGE,
+            Vec::new(),
+            false,
+            None,
+        )
+        .await
     }
 
     /// Adds the bot's side of `decision` to the turn (and a handoff, if it is one).
@@ -364,7 +371,7 @@ impl Conversations {
                 // Decisions only name FAQs and rules of the matcher they came from.
                 if let Some((html, text)) = answer_content(kb, source) {
                     bot.push(EventBody::BotAnswer {
-                        decision: "answer".into(),
+                        decision: AnswerKind::Answer,
                         html,
                         text,
                         options: choices(options),
@@ -374,7 +381,7 @@ impl Conversations {
                 }
             }
             Decision::Clarify { options } => bot.push(bot_text(
-                "clarify",
+                AnswerKind::Clarify,
                 CLARIFY_TEXT,
                 choices(options),
                 false,
@@ -387,7 +394,7 @@ impl Conversations {
                     FALLBACK_TEXT
                 };
                 bot.push(bot_text(
-                    "fallback",
+                    AnswerKind::Fallback,
                     text,
                     Vec::new(),
                     *offer_human,
@@ -413,7 +420,7 @@ impl Conversations {
     pub(super) async fn bot_says(
         &self,
         id: &ConversationId,
-        decision: &str,
+        decision: AnswerKind,
         text: &str,
         options: Vec<ChoiceItem>,
         offer_human: bool,
@@ -426,7 +433,7 @@ impl Conversations {
 
 /// A bot message written in code (not from the knowledge base), rendered like an answer.
 pub(super) fn bot_text(
-    decision: &str,
+    decision: AnswerKind,
     text: &str,
     options: Vec<ChoiceItem>,
     offer_human: bool,
@@ -434,7 +441,7 @@ pub(super) fn bot_text(
 ) -> EventBody {
     let (html, _) = render_markdown(text);
     EventBody::BotAnswer {
-        decision: decision.into(),
+        decision,
         html,
         text: text.into(),
         options,

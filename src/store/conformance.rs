@@ -706,7 +706,7 @@ pub async fn forget_erases_one_visitor_and_nothing_else(store: Arc<dyn Store>) {
 
 fn bot_answer(text: &str) -> EventBody {
     EventBody::BotAnswer {
-        decision: "answer".into(),
+        decision: crate::conversation::AnswerKind::Answer,
         html: text.into(),
         text: text.into(),
         options: Vec::new(),

@@ -224,37 +224,42 @@ fn presence_name(p: Presence) -> &'static str {
     }
 }
 
-/// A conversation from its hash (`None` when the hash is empty, i.e. there is none).
-fn conversation_from(id: &ConversationId, h: HashMap<String, String>) -> Option<Conversation> {
+/// A conversation from its hash (`None` when the hash is empty, i.e. there is none). Every field
+/// `create` writes must be there and read back; a value that does not is `Corrupt`, never
+/// replaced by a default.
+fn conversation_from(
+    id: &ConversationId,
+    h: HashMap<String, String>,
+) -> StoreResult<Option<Conversation>> {
     if h.is_empty() {
-        return None;
+        return Ok(None);
     }
-    let num = |k: &str| h.get(k).and_then(|v| v.parse::<u64>().ok());
-    Some(Conversation {
+    let bad = |field: &str| StoreError::Corrupt(format!("conversation {id}: field `{field}`"));
+    let required = |k: &str| h.get(k).ok_or_else(|| bad(k));
+    let number = |k: &str| -> StoreResult<Option<u64>> {
+        h.get(k)
+            .map(|v| v.parse::<u64>().map_err(|_| bad(k)))
+            .transpose()
+    };
+    Ok(Some(Conversation {
         id: id.clone(),
-        state: h
-            .get("state")
-            .and_then(|s| ConversationState::from_name(s))
-            .unwrap_or(ConversationState::Bot),
+        state: ConversationState::from_name(required("state")?).ok_or_else(|| bad("state"))?,
         reason: h.get("reason").cloned(),
-        visitor: h
-            .get("visitor")
-            .and_then(|v| serde_json::from_str(v).ok())
-            .unwrap_or_default(),
-        memory: h
-            .get("memory")
-            .and_then(|v| serde_json::from_str(v).ok())
-            .unwrap_or_default(),
+        visitor: serde_json::from_str(required("visitor")?).map_err(|_| bad("visitor"))?,
+        memory: serde_json::from_str(required("memory")?).map_err(|_| bad("memory"))?,
         agent: h.get("agent").cloned(),
-        enqueued_at: num("enqueued_at"),
-        assigned_at: num("assigned_at"),
+        enqueued_at: number("enqueued_at")?,
+        assigned_at: number("assigned_at")?,
         agent_answered: h.get("answered").is_some_and(|v| v == "1"),
         needs_follow_up: h.get("follow_up").is_some_and(|v| v == "1"),
-        visitor_key: h.get("visitor_key").and_then(|k| VisitorKey::parse(k)),
-        last_seq: num("last_seq").unwrap_or(0),
-        created: num("created").unwrap_or(0),
-        updated: num("updated").unwrap_or(0),
-    })
+        visitor_key: h
+            .get("visitor_key")
+            .map(|k| VisitorKey::parse(k).ok_or_else(|| bad("visitor_key")))
+            .transpose()?,
+        last_seq: number("last_seq")?.ok_or_else(|| bad("last_seq"))?,
+        created: number("created")?.ok_or_else(|| bad("created"))?,
+        updated: number("updated")?.ok_or_else(|| bad("updated"))?,
+    }))
 }
 
 /// The pub/sub listener: runs until the store is dropped, reconnecting with backoff.
@@ -362,7 +367,7 @@ impl Store for RedisStore {
         if !stored.is_some_and(|s| s.matches(token)) {
             return Ok(None);
         }
-        Ok(conversation_from(&token.conversation, h))
+        conversation_from(&token.conversation, h)
     }
 
     async fn get(&self, id: &ConversationId) -> StoreResult<Option<Conversation>> {
@@ -371,7 +376,7 @@ impl Store for RedisStore {
             .hgetall(self.keys.conv(id))
             .await
             .map_err(unavailable)?;
-        Ok(conversation_from(id, h))
+        conversation_from(id, h)
     }
 
     async fn append(&self, id: &ConversationId, body: EventBody) -> StoreResult<Event> {
@@ -786,4 +791,24 @@ pub(crate) mod tests {
     }
 
     crate::store_conformance_tests!(fresh());
+
+    #[tokio::test]
+    async fn a_stored_state_it_does_not_know_is_an_error_not_bot() {
+        let prefix = format!("fdtest:{:016x}", rand::random::<u64>());
+        let store = RedisStore::connect(&test_redis_url(), &prefix)
+            .await
+            .expect("the test Redis answers");
+        let (c, _) = store
+            .create(crate::store::VisitorInfo::default(), None)
+            .await
+            .unwrap();
+        let _: () =
+            redis::AsyncCommands::hset(&mut store.con(), store.keys.conv(&c.id), "state", "limbo")
+                .await
+                .unwrap();
+        assert!(matches!(
+            store.get(&c.id).await,
+            Err(crate::store::StoreError::Corrupt(_))
+        ));
+    }
 }

@@ -305,7 +305,7 @@ async fn report_and_forget_read_the_shared_redis_store() {
             panic!("this test needs a real redis-server at {url} (scripts/test starts one): {e}")
         });
     let bot = |decision: &str| EventBody::BotAnswer {
-        decision: decision.into(),
+        decision: serde_json::from_value(serde_json::json!(decision)).expect("a known answer kind"),
         html: String::new(),
         text: String::new(),
         options: Vec::new(),

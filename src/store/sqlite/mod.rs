@@ -923,4 +923,39 @@ pub(crate) mod tests {
     }
 
     crate::store_conformance_tests!(fresh());
+
+    #[tokio::test]
+    async fn a_row_that_does_not_read_back_is_an_error_not_a_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("frontdesk.db");
+        let store = SqliteStore::open(&file).unwrap();
+        let (c, _) = store
+            .create(crate::store::VisitorInfo::default(), None)
+            .await
+            .unwrap();
+        let other = rusqlite::Connection::open(&file).unwrap();
+        other
+            .execute(
+                "UPDATE conversations SET record = replace(record, '\"bot\"', '\"limbo\"')",
+                [],
+            )
+            .unwrap();
+        assert!(matches!(
+            store.get(&c.id).await,
+            Err(crate::store::StoreError::Corrupt(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_database_from_a_newer_frontdesk_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("frontdesk.db");
+        drop(SqliteStore::open(&file).unwrap());
+        let conn = rusqlite::Connection::open(&file).unwrap();
+        conn.pragma_update(None, "user_version", super::schema::VERSION + 1)
+            .unwrap();
+        drop(conn);
+        let err = format!("{:#}", SqliteStore::open(&file).err().expect("refused"));
+        assert!(err.contains("newer"), "{err}");
+    }
 }
