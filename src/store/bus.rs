@@ -62,6 +62,12 @@ impl LocalBus {
         }
     }
 
+    /// Someone is typing in `id`: the visitor (`agent: None`) or the named agent.
+    pub(crate) fn typing(&self, id: &ConversationId, agent: Option<&str>) {
+        let agent = agent.map(str::to_owned);
+        self.publish(id, Signal::Typing { agent });
+    }
+
     /// The queue, an assignment, a follow-up or a presence changed.
     pub(crate) fn routing_changed(&self) {
         self.routing.send_modify(|n| *n += 1);

@@ -464,12 +464,7 @@ impl Store for MemoryStore {
     }
 
     async fn typing(&self, id: &ConversationId, agent: Option<&str>) -> StoreResult<()> {
-        self.bus.publish(
-            id,
-            Signal::Typing {
-                agent: agent.map(str::to_owned),
-            },
-        );
+        self.bus.typing(id, agent);
         Ok(())
     }
 

@@ -291,19 +291,17 @@ fn agent_add_hashes_the_password_from_stdin_and_refuses_duplicates() {
     assert!(text(&again.stderr).contains("already exists"));
 }
 
-#[tokio::test]
-async fn report_and_forget_read_the_shared_redis_store() {
-    use frontdesk::conversation::EventBody;
-    use frontdesk::conversation::Turn;
-    use frontdesk::store::{RedisStore, Store, VisitorInfo, VisitorKey};
-    let url = std::env::var("FRONTDESK_TEST_REDIS_URL")
-        .unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let prefix = format!("fdtest:{:016x}", rand::random::<u64>());
-    let store = RedisStore::connect(&url, &prefix)
-        .await
-        .unwrap_or_else(|e| {
-            panic!("this test needs a real redis-server at {url} (scripts/test starts one): {e}")
-        });
+/// Two conversations for the report and forget tests: one of `key`'s visitor that the bot could
+/// not answer, and one of another visitor that it answered. Their ids, in that order.
+async fn one_missed_one_answered(
+    store: &dyn frontdesk::store::Store,
+    key: &frontdesk::store::VisitorKey,
+) -> (
+    frontdesk::store::ConversationId,
+    frontdesk::store::ConversationId,
+) {
+    use frontdesk::conversation::{EventBody, Turn};
+    use frontdesk::store::VisitorInfo;
     let bot = |decision: &str| EventBody::BotAnswer {
         decision: serde_json::from_value(serde_json::json!(decision)).expect("a known answer kind"),
         html: String::new(),
@@ -312,28 +310,38 @@ async fn report_and_forget_read_the_shared_redis_store() {
         offer_human: false,
         explanation: None,
     };
+    let mut ids = Vec::new();
+    for (visitor, question, answer) in [
+        (
+            Some(key.clone()),
+            "do you sell purple trombones",
+            "fallback",
+        ),
+        (None, "where is my order", "answer"),
+    ] {
+        let (c, _) = store.create(VisitorInfo::default(), visitor).await.unwrap();
+        let mut turn = Turn::message(question.into(), "c1".into());
+        turn.bot = vec![bot(answer)];
+        store.turn(&c.id, turn).await.unwrap();
+        ids.push(c.id);
+    }
+    let answered = ids.pop().expect("two conversations");
+    (ids.pop().expect("two conversations"), answered)
+}
+
+#[tokio::test]
+async fn report_and_forget_read_the_shared_redis_store() {
+    use frontdesk::store::{RedisStore, Store, VisitorKey};
+    let url = std::env::var("FRONTDESK_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let prefix = format!("fdtest:{:016x}", rand::random::<u64>());
+    let store = RedisStore::connect(&url, &prefix)
+        .await
+        .unwrap_or_else(|e| {
+            panic!("this test needs a real redis-server at {url} (scripts/test starts one): {e}")
+        });
     let key = VisitorKey::random();
-    let (missed, _) = store
-        .create(VisitorInfo::default(), Some(key.clone()))
-        .await
-        .unwrap();
-    store
-        .turn(
-            &missed.id,
-            Turn::message("do you sell purple trombones".into(), "c1".into()),
-        )
-        .await
-        .unwrap();
-    store.append(&missed.id, bot("fallback")).await.unwrap();
-    let (answered, _) = store.create(VisitorInfo::default(), None).await.unwrap();
-    store
-        .turn(
-            &answered.id,
-            Turn::message("where is my order".into(), "c1".into()),
-        )
-        .await
-        .unwrap();
-    store.append(&answered.id, bot("answer")).await.unwrap();
+    let (missed, answered) = one_missed_one_answered(&store, &key).await;
     let env = [
         ("REDIS_URL", url.as_str()),
         ("FRONTDESK_REDIS_PREFIX", prefix.as_str()),
@@ -375,9 +383,9 @@ async fn report_and_forget_read_the_shared_redis_store() {
     let forget = frontdesk_with(&["forget", "--visitor", key.as_str()], &env);
     assert!(forget.status.success(), "{}", text(&forget.stderr));
     assert!(text(&forget.stdout).contains("erased 1 conversation"));
-    assert!(store.get(&missed.id).await.unwrap().is_none());
+    assert!(store.get(&missed).await.unwrap().is_none());
     assert!(
-        store.get(&answered.id).await.unwrap().is_some(),
+        store.get(&answered).await.unwrap().is_some(),
         "nobody else's"
     );
 
@@ -394,31 +402,13 @@ async fn report_and_forget_read_the_shared_redis_store() {
 #[tokio::test]
 async fn report_forget_and_backup_work_on_the_database_file_while_the_server_has_it_open() {
     use frontdesk::conversation::Turn;
-    use frontdesk::store::{SqliteStore, Store, VisitorInfo, VisitorKey};
+    use frontdesk::store::{SqliteStore, Store, VisitorKey};
     let data = tempfile::tempdir().unwrap();
     let dir = data.path().to_str().unwrap();
     // The server's store: open (with its writer) for the whole test, as a running server's is.
     let store = SqliteStore::open(&data.path().join("frontdesk.db")).unwrap();
     let key = VisitorKey::random();
-    let (theirs, _) = store
-        .create(VisitorInfo::default(), Some(key.clone()))
-        .await
-        .unwrap();
-    store
-        .turn(
-            &theirs.id,
-            Turn::message("do you sell purple trombones".into(), "c1".into()),
-        )
-        .await
-        .unwrap();
-    let (kept, _) = store.create(VisitorInfo::default(), None).await.unwrap();
-    store
-        .turn(
-            &kept.id,
-            Turn::message("where is my order".into(), "c1".into()),
-        )
-        .await
-        .unwrap();
+    let (theirs, kept) = one_missed_one_answered(&store, &key).await;
 
     let report = frontdesk(&["report", "--since", "1d", "--json", "--data-dir", dir]);
     assert!(report.status.success(), "{}", text(&report.stderr));
@@ -440,18 +430,18 @@ async fn report_forget_and_backup_work_on_the_database_file_while_the_server_has
     assert!(forget.status.success(), "{}", text(&forget.stderr));
     assert!(text(&forget.stdout).contains("erased 1 conversation"));
     assert!(
-        store.get(&theirs.id).await.unwrap().is_none(),
+        store.get(&theirs).await.unwrap().is_none(),
         "the running server reads what forget erased"
     );
-    assert!(store.get(&kept.id).await.unwrap().is_some());
+    assert!(store.get(&kept).await.unwrap().is_some());
 
     // The backup is a whole database from before the erase, and the server keeps writing.
     let restored = SqliteStore::open(&copy).unwrap();
-    let log = restored.events_after(&theirs.id, 0).await.unwrap();
-    assert_eq!(log.len(), 1, "the copy holds the transcript as it was");
+    let log = restored.events_after(&theirs, 0).await.unwrap();
+    assert_eq!(log.len(), 2, "the copy holds the transcript as it was");
     store
-        .turn(&kept.id, Turn::message("still here".into(), "c2".into()))
+        .turn(&kept, Turn::message("still here".into(), "c2".into()))
         .await
         .unwrap();
-    assert_eq!(store.events_after(&kept.id, 0).await.unwrap().len(), 2);
+    assert_eq!(store.events_after(&kept, 0).await.unwrap().len(), 3);
 }
