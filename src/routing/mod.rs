@@ -41,7 +41,7 @@ pub struct Router {
 impl Router {
     /// Runs until `shutdown` flips.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        let mut changes = self.conversations.store.watch_routing();
+        let mut changes = self.conversations.store.bus().watch_routing();
         let mut sweep = tokio::time::interval(SWEEP_EVERY);
         sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // Which agents let which conversation go unanswered (not offered to them again).

@@ -70,7 +70,7 @@ pub async fn run(
     let mut presence_beat = tokio::time::interval(ttl / 3);
     let mut ping = tokio::time::interval(Duration::from_secs(settings.heartbeat_seconds));
     let mut bucket = TokenBucket::new(settings.rate_per_second * 5.0, settings.rate_burst * 3.0);
-    let mut routing = state.conversations.store.watch_routing();
+    let mut routing = state.conversations.store.bus().watch_routing();
     let mut shutdown = state.shutdown.clone();
     let mut console = Console {
         agent,
@@ -354,7 +354,7 @@ async fn watch(
         return error(session, ErrorCode::Invalid, "too many open conversations").await;
     }
     // Subscribe before reading the log, so nothing appended in between is missed.
-    let bus = BroadcastStream::new(store.subscribe(id));
+    let bus = BroadcastStream::new(store.bus().subscribe(id));
     let conversation = match store.get(id).await {
         Ok(Some(c)) => c,
         Ok(None) => return error(session, ErrorCode::NotFound, "no such conversation").await,
@@ -547,7 +547,11 @@ async fn handle(
         }
         AgentFrame::Typing { conversation } => {
             if let Some(id) = parse(&conversation) {
-                let _ = conversations.store.typing(&id, Some(&agent.name)).await;
+                let _ = conversations
+                    .store
+                    .bus()
+                    .typing(&id, Some(&agent.name))
+                    .await;
             }
             return Ok(());
         }

@@ -64,7 +64,7 @@ pub async fn run(
     let idle_timeout = Duration::from_secs(settings.idle_timeout_seconds);
     let mut last_seen = Instant::now();
     let mut shutdown = state.shutdown.clone();
-    let mut routing = state.conversations.store.watch_routing();
+    let mut routing = state.conversations.store.bus().watch_routing();
     let mut retry = tokio::time::interval(HELD_RETRY);
 
     let close: Close = loop {
@@ -387,7 +387,7 @@ async fn handle_text(
                 Err(e) => Err(e),
             }
         }
-        VisitorFrame::Typing => conversations.store.typing(&id, None).await,
+        VisitorFrame::Typing => conversations.store.bus().typing(&id, None).await,
         VisitorFrame::Choose { option } => match conversations.choose(&id, &option).await {
             Ok(true) => Ok(()),
             Ok(false) => return error(state, session, ErrorCode::Invalid, "unknown option").await,
@@ -586,7 +586,7 @@ async fn hello(
         }
     };
     // Subscribe before reading the log, so nothing appended in between is missed.
-    let bus = store.subscribe(&conversation.id);
+    let bus = store.bus().subscribe(&conversation.id);
     send(
         session,
         &ServerFrame::Welcome {

@@ -1,6 +1,11 @@
-//! Fan-out inside one process: a broadcast channel per conversation that someone here watches,
-//! and one watch counter for routing changes. The memory and SQLite stores publish to it after
-//! each committed step; the Redis store's pub/sub listener hands what other nodes published to it.
+//! The fan-out seam (`Bus`): who watches a conversation's new events and typing, and who watches
+//! routing changes. Every store has one (`Store::bus`), kept apart from the durable data: nothing
+//! on it is stored.
+//!
+//! `LocalBus` is the one implementation inside a process: a broadcast channel per conversation
+//! that someone here watches, and one watch counter for routing changes. The memory and SQLite
+//! stores publish to it after each committed step; the Redis store's pub/sub listener hands what
+//! other nodes published to it (and Redis's `Bus` sends typing through Redis, to every node).
 //!
 //! Channels are made on the first `subscribe` and dropped when a publish finds nobody listening,
 //! so an idle conversation costs nothing here. The map sits behind a `std::sync::Mutex`: every
@@ -9,9 +14,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use async_trait::async_trait;
 use tokio::sync::{broadcast, watch};
 
-use super::Signal;
+use super::{Signal, StoreResult};
 use crate::conversation::ConversationId;
 
 /// Signals buffered per subscriber before it lags. Small on purpose: a broadcast channel
@@ -19,6 +25,40 @@ use crate::conversation::ConversationId;
 /// (`events_after`) anyway. Slots hold `Arc<Signal>`: one pointer each, and a receive is a
 /// reference-count bump, not a copy of the answer's HTML.
 pub(crate) const BUS_CAPACITY: usize = 8;
+
+/// Signals about conversations, not stored.
+#[async_trait]
+pub trait Bus: Send + Sync {
+    /// Signals on `id`'s bus from now on. A slow receiver lags (and must catch up with
+    /// `events_after`); it never slows the store.
+    fn subscribe(&self, id: &ConversationId) -> broadcast::Receiver<Arc<Signal>>;
+    /// Tells `id`'s subscribers that someone is typing: the visitor (`agent: None`) or the named
+    /// agent. Not logged.
+    async fn typing(&self, id: &ConversationId, agent: Option<&str>) -> StoreResult<()>;
+    /// A counter that changes whenever the queue, an assignment, a follow-up or an agent's
+    /// presence changes, on any node sharing this store.
+    fn watch_routing(&self) -> watch::Receiver<u64>;
+}
+
+#[async_trait]
+impl Bus for LocalBus {
+    fn subscribe(&self, id: &ConversationId) -> broadcast::Receiver<Arc<Signal>> {
+        self.buses()
+            .entry(id.clone())
+            .or_insert_with(|| broadcast::channel(BUS_CAPACITY).0)
+            .subscribe()
+    }
+
+    async fn typing(&self, id: &ConversationId, agent: Option<&str>) -> StoreResult<()> {
+        let agent = agent.map(str::to_owned);
+        self.publish(id, Signal::Typing { agent });
+        Ok(())
+    }
+
+    fn watch_routing(&self) -> watch::Receiver<u64> {
+        self.routing.subscribe()
+    }
+}
 
 pub(crate) struct LocalBus {
     buses: Mutex<HashMap<ConversationId, broadcast::Sender<Arc<Signal>>>>,
@@ -40,14 +80,6 @@ impl LocalBus {
         self.buses.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Signals on `id` from now on.
-    pub(crate) fn subscribe(&self, id: &ConversationId) -> broadcast::Receiver<Arc<Signal>> {
-        self.buses()
-            .entry(id.clone())
-            .or_insert_with(|| broadcast::channel(BUS_CAPACITY).0)
-            .subscribe()
-    }
-
     /// Hands `signal` to `id`'s subscribers here, if any.
     pub(crate) fn publish(&self, id: &ConversationId, signal: Signal) {
         let mut buses = self.buses();
@@ -62,19 +94,9 @@ impl LocalBus {
         }
     }
 
-    /// Someone is typing in `id`: the visitor (`agent: None`) or the named agent.
-    pub(crate) fn typing(&self, id: &ConversationId, agent: Option<&str>) {
-        let agent = agent.map(str::to_owned);
-        self.publish(id, Signal::Typing { agent });
-    }
-
     /// The queue, an assignment, a follow-up or a presence changed.
     pub(crate) fn routing_changed(&self) {
         self.routing.send_modify(|n| *n += 1);
-    }
-
-    pub(crate) fn watch_routing(&self) -> watch::Receiver<u64> {
-        self.routing.subscribe()
     }
 
     /// Signals may have been missed (Redis's pub/sub reconnected): everyone catches up from the

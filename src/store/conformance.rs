@@ -363,7 +363,7 @@ pub async fn capacity_ownership_and_transfers_are_enforced(store: Arc<dyn Store>
 }
 
 pub async fn presence_expires_without_a_heartbeat(store: Arc<dyn Store>) {
-    let mut routing = store.watch_routing();
+    let mut routing = store.bus().watch_routing();
     routing.borrow_and_update();
     store
         .set_presence("ann", Presence::Online, Duration::from_millis(300))
@@ -470,8 +470,8 @@ pub async fn a_visitor_key_links_that_visitors_conversations_only(store: Arc<dyn
 
 pub async fn typing_reaches_subscribers_without_being_logged(store: Arc<dyn Store>) {
     let (c, _) = store.create(VisitorInfo::default(), None).await.unwrap();
-    let mut rx = store.subscribe(&c.id);
-    store.typing(&c.id, Some("Ann")).await.unwrap();
+    let mut rx = store.bus().subscribe(&c.id);
+    store.bus().typing(&c.id, Some("Ann")).await.unwrap();
     let signal = tokio::time::timeout(WAIT, rx.recv())
         .await
         .expect("typing arrives")
@@ -487,7 +487,7 @@ pub async fn typing_reaches_subscribers_without_being_logged(store: Arc<dyn Stor
 
 pub async fn subscribers_get_every_new_event_in_order(store: Arc<dyn Store>) {
     let (c, _) = store.create(VisitorInfo::default(), None).await.unwrap();
-    let mut rx = store.subscribe(&c.id);
+    let mut rx = store.bus().subscribe(&c.id);
     for n in 1..=3 {
         store.append(&c.id, notice(n)).await.unwrap();
     }
@@ -761,7 +761,7 @@ pub async fn a_turn_that_hands_off_queues_with_its_notice_and_then_the_bot_is_si
     store: Arc<dyn Store>,
 ) {
     let (c, _) = store.create(VisitorInfo::default(), None).await.unwrap();
-    let mut routing = store.watch_routing();
+    let mut routing = store.bus().watch_routing();
     routing.borrow_and_update();
     let handoff = Turn {
         bot: vec![bot_answer("connecting you")],

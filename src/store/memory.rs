@@ -6,13 +6,12 @@
 //! counter for routing changes.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use tokio::sync::{broadcast, watch};
 
-use super::bus::LocalBus;
+use super::bus::{Bus, LocalBus};
 use super::{
     AgentState, Appended, AssignedChat, Claim, Conversation, ConversationId, Presence, Signal,
     Store, StoreError, StoreResult, Token, VisitorInfo, VisitorKey, now_ms, random_secret,
@@ -459,17 +458,8 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    fn subscribe(&self, id: &ConversationId) -> broadcast::Receiver<Arc<Signal>> {
-        self.bus.subscribe(id)
-    }
-
-    async fn typing(&self, id: &ConversationId, agent: Option<&str>) -> StoreResult<()> {
-        self.bus.typing(id, agent);
-        Ok(())
-    }
-
-    fn watch_routing(&self) -> watch::Receiver<u64> {
-        self.bus.watch_routing()
+    fn bus(&self) -> &dyn Bus {
+        &self.bus
     }
 
     async fn ping(&self) -> StoreResult<()> {

@@ -24,9 +24,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use tokio::sync::{broadcast, watch};
 
 pub use self::redis::RedisStore;
+pub use bus::Bus;
 pub use memory::MemoryStore;
 pub use sqlite::{DATABASE_FILE, SqliteStore, backup};
 // The conversation's data types belong to the domain; the store keeps them.
@@ -189,14 +189,8 @@ pub trait Store: Send + Sync + 'static {
     /// The agent a session secret belongs to, while it is valid.
     async fn session_agent(&self, secret: &str) -> StoreResult<Option<String>>;
     async fn end_session(&self, secret: &str) -> StoreResult<()>;
-    /// Signals on `id`'s bus from now on. A slow receiver lags (and must catch up with
-    /// `events_after`); it never slows the store.
-    fn subscribe(&self, id: &ConversationId) -> broadcast::Receiver<Arc<Signal>>;
-    /// Tells `id`'s subscribers that someone is typing (not logged).
-    async fn typing(&self, id: &ConversationId, agent: Option<&str>) -> StoreResult<()>;
-    /// A counter that changes whenever the queue, an assignment, a follow-up or an agent's
-    /// presence changes, on any node sharing this store.
-    fn watch_routing(&self) -> watch::Receiver<u64>;
+    /// The fan-out seam: watchers of conversations and of routing (nothing on it is stored).
+    fn bus(&self) -> &dyn Bus;
     /// Whether the store answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;
     /// Conversations created in `[from, to)` (ms since the epoch), oldest first: what reports

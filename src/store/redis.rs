@@ -22,7 +22,7 @@ use redis::{AsyncCommands, Script};
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
-use super::bus::LocalBus;
+use super::bus::{Bus, LocalBus};
 use super::keys::Keys;
 use super::{
     AgentState, Appended, AssignedChat, Claim, Conversation, ConversationId, Presence, Signal,
@@ -42,6 +42,37 @@ fn unavailable(e: redis::RedisError) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
 
+/// Redis's fan-out: signals arrive through this process's pub/sub listener (`hub`); typing is
+/// published through Redis, so it reaches the conversation's sockets on every node.
+struct RedisBus {
+    hub: Arc<LocalBus>,
+    con: ConnectionManager,
+    keys: Keys,
+}
+
+#[async_trait]
+impl Bus for RedisBus {
+    fn subscribe(&self, id: &ConversationId) -> broadcast::Receiver<Arc<Signal>> {
+        self.hub.subscribe(id)
+    }
+
+    async fn typing(&self, id: &ConversationId, agent: Option<&str>) -> StoreResult<()> {
+        let signal = Signal::Typing {
+            agent: agent.map(str::to_owned),
+        };
+        let json = serde_json::to_string(&signal).unwrap_or_default();
+        self.con
+            .clone()
+            .publish(self.keys.bus(id), json)
+            .await
+            .map_err(unavailable)
+    }
+
+    fn watch_routing(&self) -> watch::Receiver<u64> {
+        self.hub.watch_routing()
+    }
+}
+
 struct Scripts {
     append: Script,
     transition: Script,
@@ -55,7 +86,7 @@ struct Scripts {
 pub struct RedisStore {
     con: ConnectionManager,
     keys: Keys,
-    hub: Arc<LocalBus>,
+    bus: RedisBus,
     scripts: Scripts,
     listener: JoinHandle<()>,
 }
@@ -95,9 +126,13 @@ impl RedisStore {
             .map_err(|_| StoreError::Unavailable("cannot subscribe to Redis pub/sub".into()))?
             .map_err(|_| StoreError::Unavailable("the pub/sub listener stopped".into()))?;
         Ok(RedisStore {
+            bus: RedisBus {
+                hub,
+                con: con.clone(),
+                keys: keys.clone(),
+            },
             con,
             keys,
-            hub,
             scripts: Scripts {
                 append: Script::new(include_str!("scripts/append.lua")),
                 transition: Script::new(include_str!("scripts/transition.lua")),
@@ -680,23 +715,8 @@ impl Store for RedisStore {
             .map_err(unavailable)
     }
 
-    fn subscribe(&self, id: &ConversationId) -> broadcast::Receiver<Arc<Signal>> {
-        self.hub.subscribe(id)
-    }
-
-    async fn typing(&self, id: &ConversationId, agent: Option<&str>) -> StoreResult<()> {
-        let signal = Signal::Typing {
-            agent: agent.map(str::to_owned),
-        };
-        let json = serde_json::to_string(&signal).unwrap_or_default();
-        self.con()
-            .publish(self.keys.bus(id), json)
-            .await
-            .map_err(unavailable)
-    }
-
-    fn watch_routing(&self) -> watch::Receiver<u64> {
-        self.hub.watch_routing()
+    fn bus(&self) -> &dyn Bus {
+        &self.bus
     }
 
     async fn ping(&self) -> StoreResult<()> {

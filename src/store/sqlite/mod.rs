@@ -27,10 +27,9 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
-use tokio::sync::{broadcast, watch};
 
 use self::writer::{Effects, Writer};
-use super::bus::LocalBus;
+use super::bus::{Bus, LocalBus};
 use super::{
     AgentState, Appended, AssignedChat, Claim, Conversation, ConversationId, Presence, Signal,
     Store, StoreError, StoreResult, Token, VisitorInfo, VisitorKey, now_ms, random_secret,
@@ -830,17 +829,8 @@ impl Store for SqliteStore {
             .await
     }
 
-    fn subscribe(&self, id: &ConversationId) -> broadcast::Receiver<Arc<Signal>> {
-        self.bus.subscribe(id)
-    }
-
-    async fn typing(&self, id: &ConversationId, agent: Option<&str>) -> StoreResult<()> {
-        self.bus.typing(id, agent);
-        Ok(())
-    }
-
-    fn watch_routing(&self) -> watch::Receiver<u64> {
-        self.bus.watch_routing()
+    fn bus(&self) -> &dyn Bus {
+        self.bus.as_ref()
     }
 
     async fn ping(&self) -> StoreResult<()> {
