@@ -96,8 +96,9 @@ pub async fn run(
             .canned
             .clone(),
     };
-    let mut alive = send(&mut session, &welcome).await.is_ok()
-        && set_presence(&state, &console).await.is_ok()
+    // Online before the welcome: a console that says it is connected can be handed chats.
+    let mut alive = set_presence(&state, &console).await.is_ok()
+        && send(&mut session, &welcome).await.is_ok()
         && refresh(&state, &mut session, &mut console).await.is_ok();
 
     let close = loop {

@@ -304,7 +304,10 @@ impl TestApp {
     pub async fn waiting_visitor(&self) -> Visitor {
         let mut v = self.visitor().await;
         v.send(json!({"type": "request_human"})).await;
-        let queued = v.until(|f| f["kind"] == "notice").await;
+        // The notice, or the offline form when the server saw no agent online.
+        let queued = v
+            .until(|f| f["kind"] == "notice" || f["decision"] == "offline")
+            .await;
         assert_eq!(queued["notice"]["notice"], "queued", "{queued}");
         v
     }

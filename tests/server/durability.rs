@@ -23,7 +23,7 @@ const MESSAGES_EACH: usize = 15;
 const KILL_AFTER: usize = VISITORS * MESSAGES_EACH / 2;
 
 /// The real binary serving from `dir`, as a user starts it: `frontdesk serve` with defaults
-/// (only the port, the knowledge base's path, a rate limit that lets the flood through and no
+/// (only the port, the knowledge base (a copy without business hours), a rate limit that lets the flood through and no
 /// auto-assign, so that chats stay queued, are set).
 struct ServerProcess {
     child: Child,
@@ -34,7 +34,13 @@ struct ServerProcess {
 
 impl ServerProcess {
     fn start(dir: &Path) -> ServerProcess {
-        let kb = Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge_base");
+        let kb = dir.join("knowledge_base");
+        if !kb.exists() {
+            copy_without_hours(
+                &Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge_base"),
+                &kb,
+            );
+        }
         let mut child = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
             .args(["serve", "--port", "0", "--rate-burst", "100"])
             .args([
@@ -103,6 +109,21 @@ impl Drop for ServerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// The sample knowledge base without its business hours: the test runs at any time of day,
+/// and outside hours a request for a person gets the offline form instead of the queue.
+fn copy_without_hours(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_without_hours(&entry.path(), &target);
+        } else if entry.file_name() != "hours.toml" {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
     }
 }
 
