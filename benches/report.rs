@@ -53,7 +53,7 @@ async fn populate(store: &dyn Store, n: usize) {
             vec![
                 EventBody::Notice {
                     notice: Notice::Queued {
-                        reason: "visitor_asked".into(),
+                        reason: frontdesk::conversation::QueueReason::VisitorAsked,
                     },
                 },
                 EventBody::Notice {

@@ -460,7 +460,7 @@ mod tests {
             at: 1_700_000_000_000,
             body: EventBody::Notice {
                 notice: Notice::Queued {
-                    reason: "visitor_asked".into(),
+                    reason: crate::conversation::QueueReason::VisitorAsked,
                 },
             },
         });

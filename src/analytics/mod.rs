@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::conversation::{AnswerKind, Event, EventBody, Notice};
+use crate::conversation::{AnswerKind, Event, EventBody, Notice, QueueReason};
 use crate::store::{Conversation, Store, StoreResult};
 
 mod questions;
@@ -214,7 +214,7 @@ struct Facts {
     bot_answered: bool,
     not_helpful: bool,
     offline_message: bool,
-    first_reason: Option<String>,
+    first_reason: Option<QueueReason>,
     assignments: usize,
     closed_by_agent: bool,
     reopened_in_place: bool,
@@ -287,11 +287,6 @@ fn facts(events: &[Event]) -> Facts {
         }
     }
     f
-}
-
-/// The kind of a stored handoff reason (`rule:returns` -> `rule`).
-fn reason_kind(reason: &str) -> String {
-    reason.split(':').next().unwrap_or(reason).to_owned()
 }
 
 /// KPIs, unanswered questions and FAQ feedback of the conversations created in `[from, to)`.
@@ -372,7 +367,7 @@ pub fn report_grouped_by(
             !handed_off && !f.offline_message && f.bot_answered && !f.not_helpful && !came_back;
         if let Some(reason) = &f.first_reason {
             outcomes.handed_off += 1;
-            *reasons.entry(reason_kind(reason)).or_default() += 1;
+            *reasons.entry(reason.kind().to_owned()).or_default() += 1;
         } else if f.offline_message {
             outcomes.offline_message += 1;
         } else if bot_resolved {

@@ -50,7 +50,7 @@ fn notice(notice: Notice) -> EventBody {
 
 fn queued(reason: &str) -> EventBody {
     notice(Notice::Queued {
-        reason: reason.into(),
+        reason: reason.parse().unwrap(),
     })
 }
 

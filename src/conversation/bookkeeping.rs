@@ -6,7 +6,7 @@
 
 use std::collections::VecDeque;
 
-use super::{Claim, Conversation, ConversationState, Event, EventBody, Turn, TurnOutcome};
+use super::{Claim, Conversation, ConversationState, Event, EventBody, Notice, Turn, TurnOutcome};
 
 /// How many recent waits (queue to agent) the estimate averages.
 pub(crate) const RECENT_WAITS: usize = 50;
@@ -56,7 +56,7 @@ pub fn transition(
     c: &mut Conversation,
     ticket: Option<u64>,
     t: Transition<'_>,
-    reason: Option<String>,
+    notice: Option<&Notice>,
     next_ticket: u64,
     now: u64,
 ) -> Option<Moved> {
@@ -71,7 +71,15 @@ pub fn transition(
     c.assigned_at = None;
     c.agent_answered = false;
     c.state = t.to;
-    c.reason = reason;
+    match (t.to, notice) {
+        (Queued, Some(Notice::Queued { reason })) => c.reason = Some(reason.clone()),
+        (Closed, Some(Notice::Closed { resolution })) => c.resolution = resolution.clone(),
+        (Bot, _) => {
+            c.reason = None;
+            c.resolution = None;
+        }
+        _ => {}
+    }
     c.updated = now;
     let ticket = match (t.from, t.to) {
         (Bot, Queued) => {
@@ -167,14 +175,14 @@ pub fn turn(
             c.memory = memory;
         }
         if let Some(reason) = turn.handoff {
-            let notice = Turn::queued_notice(&reason);
+            let notice = Notice::Queued { reason };
             let step = Transition {
                 from: ConversationState::Bot,
                 to: ConversationState::Queued,
                 agent: None,
             };
-            moved = transition(c, ticket, step, Some(reason), next_ticket, now);
-            events.push(record(c, notice, now));
+            moved = transition(c, ticket, step, Some(&notice), next_ticket, now);
+            events.push(record(c, EventBody::Notice { notice }, now));
         }
     }
     let handed_off = moved.is_some();
@@ -265,7 +273,7 @@ mod tests {
         let mut t = Turn::message("hi".into(), "c-1".into());
         t.expected_seq = Some(0);
         t.bot = vec![answer()];
-        t.handoff = Some("visitor_asked".into());
+        t.handoff = Some(crate::conversation::QueueReason::VisitorAsked);
         let (outcome, moved) = turn(&mut c, None, t.clone(), None, 1, 10);
         let TurnOutcome::Done {
             events, handed_off, ..

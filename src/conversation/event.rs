@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::QueueReason;
 use crate::matcher::Explanation;
 
 /// One logged item.
@@ -111,10 +112,9 @@ pub enum EventBody {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "notice", rename_all = "snake_case")]
 pub enum Notice {
-    /// Waiting for a person, and why (`visitor_asked`, `frustrated`, `repeated_misses`, `rule:<id>`,
-    /// `faq:<id>`).
+    /// Waiting for a person, and why.
     Queued {
-        reason: String,
+        reason: QueueReason,
     },
     Assigned {
         agent: String,

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use super::service::{Conversations, Decided, bot_text};
-use super::{AnswerKind, Conversation, ConversationState, EventBody, Notice};
+use super::{AnswerKind, Conversation, ConversationState, EventBody, Notice, QueueReason};
 use crate::agents::Agent;
 use crate::store::{Claim, ConversationId, Presence, StoreResult};
 use crate::webhooks::HookEvent;
@@ -39,11 +39,6 @@ impl From<bool> for Outcome {
             Outcome::NotYours
         }
     }
-}
-
-/// The team a queued conversation asks for, from its reason (`team:<name>`).
-pub fn wanted_team(reason: Option<&str>) -> Option<&str> {
-    reason?.strip_prefix("team:")
 }
 
 impl Conversations {
@@ -87,7 +82,11 @@ impl Conversations {
     /// nobody can answer, offer the offline form and stay with the bot. One turn: the bot's
     /// words, the move and the `queued` notice are stored in one step, so nothing (an answer to
     /// another tab, a claim) comes between them.
-    pub(crate) async fn hand_off(&self, id: &ConversationId, reason: String) -> StoreResult<()> {
+    pub(crate) async fn hand_off(
+        &self,
+        id: &ConversationId,
+        reason: QueueReason,
+    ) -> StoreResult<()> {
         self.take_turn(id, async |conversation| {
             let mut decided = Decided::default();
             if conversation.state == ConversationState::Bot {
@@ -106,7 +105,7 @@ impl Conversations {
         &self,
         decided: &mut Decided,
         conversation: &Conversation,
-        reason: String,
+        reason: QueueReason,
     ) -> StoreResult<()> {
         let online = match self
             .availability(conversation.visitor.tz.as_deref())
@@ -264,29 +263,25 @@ impl Conversations {
     }
 
     /// Back into the queue at its original place, for a team or whoever is next (`reason`:
-    /// `team:<name>`, `agent_left`, `not_answered`, `transfer`). `agent: None` requeues whoever
-    /// owns it (the router's sweeps).
+    /// `Team`, `AgentLeft`, `NotAnswered`). `agent: None` requeues whoever owns it (the router's
+    /// sweeps).
     pub async fn requeue(
         &self,
         id: &ConversationId,
         agent: Option<&str>,
-        reason: String,
+        reason: QueueReason,
     ) -> StoreResult<Outcome> {
-        let notice = Notice::Queued {
-            reason: reason.clone(),
-        };
-        self.leave_agent(id, agent, ConversationState::Queued, Some(reason), notice)
+        let notice = Notice::Queued { reason };
+        self.leave_agent(id, agent, ConversationState::Queued, notice)
             .await
     }
 
     /// The bot answers again.
     pub async fn hand_back(&self, id: &ConversationId, agent: &Agent) -> StoreResult<Outcome> {
-        let reason = Some("handed_back".to_owned());
         self.leave_agent(
             id,
             Some(&agent.id),
             ConversationState::Bot,
-            reason,
             Notice::BackToBot,
         )
         .await
@@ -303,13 +298,7 @@ impl Conversations {
             resolution: resolution.clone(),
         };
         let outcome = self
-            .leave_agent(
-                id,
-                Some(&agent.id),
-                ConversationState::Closed,
-                resolution.clone(),
-                notice,
-            )
+            .leave_agent(id, Some(&agent.id), ConversationState::Closed, notice)
             .await?;
         if outcome == Outcome::Done {
             self.webhooks.emit(
@@ -322,25 +311,17 @@ impl Conversations {
     }
 
     /// Assigned (to `agent`, if given) -> `to`, telling the visitor with `notice` in the same
-    /// atomic step.
+    /// atomic step (the notice carries the queue reason or the resolution).
     async fn leave_agent(
         &self,
         id: &ConversationId,
         agent: Option<&str>,
         to: ConversationState,
-        reason: Option<String>,
         notice: Notice,
     ) -> StoreResult<Outcome> {
         let moved = self
             .store
-            .transition(
-                id,
-                ConversationState::Assigned,
-                to,
-                reason,
-                agent,
-                Some(notice),
-            )
+            .transition(id, ConversationState::Assigned, to, agent, Some(notice))
             .await?;
         Ok(moved.into())
     }

@@ -14,13 +14,14 @@ mod service;
 mod turn;
 
 pub use event::{AnswerKind, ChoiceItem, Event, EventBody, Notice};
-pub use handoff::{Outcome, QueueStatus, wanted_team};
+pub use handoff::{Outcome, QueueStatus};
 pub use model::{
-    Claim, Conversation, ConversationId, Token, VisitorInfo, VisitorKey, now_ms, random_secret,
+    Claim, Conversation, ConversationId, QueueReason, Token, VisitorInfo, VisitorKey, now_ms,
+    random_secret,
 };
 pub use outage::{Held, HeldAnswer};
 pub(crate) use service::{CLARIFY_TEXT, FALLBACK_OFFER_TEXT, FALLBACK_TEXT};
-pub use service::{Conversations, MessageOutcome, reason_code};
+pub use service::{Conversations, MessageOutcome};
 pub use turn::{Turn, TurnOutcome};
 
 use serde::{Deserialize, Serialize};

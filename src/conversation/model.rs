@@ -128,13 +128,121 @@ pub struct VisitorInfo {
     pub tz: Option<String>,
 }
 
+/// Why a conversation is waiting for (or was given to) a person. On the wire and in the store it
+/// is the documented string: `visitor_asked`, `frustrated`, `repeated_misses`, `rule:<id>`,
+/// `faq:<id>`, `team:<name>`, `transfer`, `agent_left`, `not_answered`. Anything else does not
+/// parse.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum QueueReason {
+    /// The visitor asked for a person (the widget's button or a handoff rule of the visitor's).
+    VisitorAsked,
+    /// The frustration meter crossed its threshold.
+    Frustrated,
+    /// The bot missed several times in a row.
+    RepeatedMisses,
+    /// A `handoff` rule fired.
+    Rule(String),
+    /// The FAQ that answers says `handoff = "always"`.
+    Faq(String),
+    /// An agent sent it to a team.
+    Team(String),
+    /// An agent put it back in the line for whoever is next.
+    Transfer,
+    /// Its agent went offline.
+    AgentLeft,
+    /// Its agent did not answer within the assignment timeout.
+    NotAnswered,
+}
+
+impl QueueReason {
+    /// The reason's family, for counting (`rule`, `faq`, `team` without their ids).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            QueueReason::VisitorAsked => "visitor_asked",
+            QueueReason::Frustrated => "frustrated",
+            QueueReason::RepeatedMisses => "repeated_misses",
+            QueueReason::Rule(_) => "rule",
+            QueueReason::Faq(_) => "faq",
+            QueueReason::Team(_) => "team",
+            QueueReason::Transfer => "transfer",
+            QueueReason::AgentLeft => "agent_left",
+            QueueReason::NotAnswered => "not_answered",
+        }
+    }
+
+    /// The team it waits for, if an agent sent it to one.
+    pub fn team(&self) -> Option<&str> {
+        match self {
+            QueueReason::Team(team) => Some(team),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for QueueReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            QueueReason::Rule(id) | QueueReason::Faq(id) | QueueReason::Team(id) => {
+                write!(f, "{}:{id}", self.kind())
+            }
+            _ => f.write_str(self.kind()),
+        }
+    }
+}
+
+impl std::str::FromStr for QueueReason {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<QueueReason, String> {
+        let with_id = |prefix: &str| s.strip_prefix(prefix).filter(|id| !id.is_empty());
+        Ok(match s {
+            "visitor_asked" => QueueReason::VisitorAsked,
+            "frustrated" => QueueReason::Frustrated,
+            "repeated_misses" => QueueReason::RepeatedMisses,
+            "transfer" => QueueReason::Transfer,
+            "agent_left" => QueueReason::AgentLeft,
+            "not_answered" => QueueReason::NotAnswered,
+            _ => {
+                if let Some(id) = with_id("rule:") {
+                    QueueReason::Rule(id.to_owned())
+                } else if let Some(id) = with_id("faq:") {
+                    QueueReason::Faq(id.to_owned())
+                } else if let Some(team) = with_id("team:") {
+                    QueueReason::Team(team.to_owned())
+                } else {
+                    return Err(format!("unknown queue reason `{s}`"));
+                }
+            }
+        })
+    }
+}
+
+impl TryFrom<String> for QueueReason {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<QueueReason, String> {
+        s.parse()
+    }
+}
+
+impl From<QueueReason> for String {
+    fn from(reason: QueueReason) -> String {
+        reason.to_string()
+    }
+}
+
 /// A conversation's current record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Conversation {
     pub id: ConversationId,
     pub state: ConversationState,
-    /// Why it is in its state (the handoff reason while queued or assigned).
-    pub reason: Option<String>,
+    /// Why the bot let it go (kept while queued, assigned and after closing; cleared when it
+    /// goes back to the bot).
+    pub reason: Option<QueueReason>,
+    /// The agent's resolution tag, once closed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<String>,
     pub visitor: VisitorInfo,
     /// The matcher's memory of this conversation (frustration, misses).
     pub memory: Memory,
@@ -176,6 +284,7 @@ impl Conversation {
             id,
             state: ConversationState::Bot,
             reason: None,
+            resolution: None,
             visitor,
             memory: Memory::default(),
             agent: None,
@@ -207,6 +316,36 @@ pub fn now_ms() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn queue_reasons_keep_their_documented_spelling_and_unknown_ones_do_not_parse() {
+        for spelled in [
+            "visitor_asked",
+            "frustrated",
+            "repeated_misses",
+            "rule:talk-to-human",
+            "faq:refunds",
+            "team:billing",
+            "transfer",
+            "agent_left",
+            "not_answered",
+        ] {
+            let reason: QueueReason = spelled.parse().unwrap();
+            assert_eq!(reason.to_string(), spelled);
+            let json = serde_json::to_string(&reason).unwrap();
+            assert_eq!(json, format!("\"{spelled}\""));
+            assert_eq!(serde_json::from_str::<QueueReason>(&json).unwrap(), reason);
+        }
+        assert_eq!(
+            "team:billing".parse::<QueueReason>().unwrap().team(),
+            Some("billing")
+        );
+        for unknown in ["", "handed_back", "rule:", "team", "Frustrated"] {
+            assert!(unknown.parse::<QueueReason>().is_err(), "{unknown}");
+            let json = format!("\"{unknown}\"");
+            assert!(serde_json::from_str::<QueueReason>(&json).is_err());
+        }
+    }
 
     #[test]
     fn tokens_round_trip_and_compare_by_secret() {

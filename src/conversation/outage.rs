@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use super::service::{Conversations, Decided, answer_content};
-use super::{AnswerKind, CLARIFY_TEXT, EventBody, FALLBACK_TEXT, Turn, TurnOutcome, reason_code};
+use super::{AnswerKind, CLARIFY_TEXT, EventBody, FALLBACK_TEXT, QueueReason, Turn, TurnOutcome};
 use crate::knowledge_base::render_markdown;
 use crate::matcher::{Decision, Memory};
 use crate::store::{ConversationId, StoreResult};
@@ -30,7 +30,7 @@ pub enum Held {
         client_id: String,
         answer: HeldAnswer,
         /// The handoff the bot decided on, to be carried out.
-        handoff: Option<String>,
+        handoff: Option<QueueReason>,
     },
     RequestHuman,
 }
@@ -63,7 +63,7 @@ impl Conversations {
             Decision::Handoff { reason } => (
                 AnswerKind::Handoff,
                 render_markdown(HELD_HANDOFF_TEXT),
-                Some(reason_code(reason)),
+                Some(QueueReason::from(reason)),
             ),
         };
         Held::Message {

@@ -10,7 +10,7 @@ use std::time::Instant;
 use arc_swap::ArcSwap;
 
 use super::{AnswerKind, ChoiceItem, EventBody};
-use super::{Conversation, Turn, TurnOutcome};
+use super::{Conversation, QueueReason, Turn, TurnOutcome};
 use crate::knowledge_base::{FaqId, KnowledgeBase, render_markdown};
 use crate::matcher::{Decision, Explanation, HandoffReason, Matcher, Source};
 use crate::metrics::Metrics;
@@ -48,12 +48,14 @@ pub enum MessageOutcome {
 }
 
 /// The stable code of a handoff reason, as stored and shown to agents.
-pub fn reason_code(reason: &HandoffReason) -> String {
-    match reason {
-        HandoffReason::Rule(id) => format!("rule:{id}"),
-        HandoffReason::Frustrated => "frustrated".into(),
-        HandoffReason::RepeatedMisses => "repeated_misses".into(),
-        HandoffReason::Faq(id) => format!("faq:{id}"),
+impl From<&HandoffReason> for QueueReason {
+    fn from(reason: &HandoffReason) -> QueueReason {
+        match reason {
+            HandoffReason::Rule(id) => QueueReason::Rule(id.to_string()),
+            HandoffReason::Frustrated => QueueReason::Frustrated,
+            HandoffReason::RepeatedMisses => QueueReason::RepeatedMisses,
+            HandoffReason::Faq(id) => QueueReason::Faq(id.to_string()),
+        }
     }
 }
 
@@ -130,7 +132,7 @@ impl Conversations {
             if let (Some(reason), true) = (reason, *handed_off) {
                 self.metrics
                     .handoffs
-                    .with_label_values(&[reason.split(':').next().unwrap_or("rule")])
+                    .with_label_values(&[reason.kind()])
                     .inc();
                 self.webhooks.emit(
                     HookEvent::HandedOff,
@@ -238,7 +240,7 @@ impl Conversations {
 
     /// The "talk to a person" button.
     pub async fn request_human(&self, id: &ConversationId) -> StoreResult<()> {
-        self.hand_off(id, "visitor_asked".into()).await
+        self.hand_off(id, QueueReason::VisitorAsked).await
     }
 
     /// "Was this helpful?" on an answer; negative feedback may hand the conversation over.
@@ -274,7 +276,7 @@ impl Conversations {
             if let Some(reason) = handoff
                 && conversation.state.bot_answers()
             {
-                self.handoff_part(&mut decided, conversation, reason_code(&reason))
+                self.handoff_part(&mut decided, conversation, QueueReason::from(&reason))
                     .await?;
             }
             Ok(decided)
@@ -410,7 +412,7 @@ impl Conversations {
                         client_id: None,
                     });
                 }
-                self.handoff_part(decided, conversation, reason_code(reason))
+                self.handoff_part(decided, conversation, QueueReason::from(reason))
                     .await?;
             }
         }

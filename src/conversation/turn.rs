@@ -9,7 +9,7 @@
 //! "connecting you" or after "Ann joined", and the matcher's memory is never based on a stale
 //! read.
 
-use super::{Event, EventBody, Notice};
+use super::{Event, EventBody, Notice, QueueReason};
 use crate::matcher::Memory;
 
 /// What one turn stores (see the module doc).
@@ -25,7 +25,7 @@ pub struct Turn {
     /// The matcher's memory after this turn (stored with the bot's items).
     pub memory: Option<Memory>,
     /// Ends the turn with `Bot -> Queued` for this reason, the `queued` notice in the same step.
-    pub handoff: Option<String>,
+    pub handoff: Option<QueueReason>,
 }
 
 /// What became of a turn.
@@ -61,10 +61,10 @@ impl Turn {
     }
 
     /// The `queued` notice that a handoff for `reason` appends.
-    pub fn queued_notice(reason: &str) -> EventBody {
+    pub fn queued_notice(reason: &QueueReason) -> EventBody {
         EventBody::Notice {
             notice: Notice::Queued {
-                reason: reason.to_owned(),
+                reason: reason.clone(),
             },
         }
     }

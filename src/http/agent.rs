@@ -226,7 +226,8 @@ pub async fn logout(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
         if let Ok(Some(agent)) = store.session_agent(cookie.value()).await {
             // Logging out is leaving: chats go back to the queue on the router's next round.
             let _ = store
-                .set_presence(&agent, Presence::Offline, Duration::from_millis(1))
+                .presence()
+                .set(&agent, Presence::Offline, Duration::from_millis(1))
                 .await;
         }
         let _ = store.end_session(cookie.value()).await;

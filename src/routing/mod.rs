@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 use crate::agents::{Agent, Roster};
-use crate::conversation::{Conversations, Outcome, wanted_team};
+use crate::conversation::{Conversations, Outcome, QueueReason};
 use crate::store::{AgentState, AssignedChat, ConversationId, Presence, StoreResult, now_ms};
 
 /// How often the router looks even when nothing signalled a change (expired presence and
@@ -80,7 +80,7 @@ impl Router {
                 let id = &chat.id;
                 if agent.presence == Presence::Offline && !in_grace {
                     self.conversations
-                        .requeue(id, Some(&agent.id), "agent_left".into())
+                        .requeue(id, Some(&agent.id), QueueReason::AgentLeft)
                         .await?;
                     requeued = true;
                     continue;
@@ -96,7 +96,7 @@ impl Router {
                 if !c.agent_answered {
                     let outcome = self
                         .conversations
-                        .requeue(id, Some(&agent.id), "not_answered".into())
+                        .requeue(id, Some(&agent.id), QueueReason::NotAnswered)
                         .await?;
                     if outcome == Outcome::Done {
                         requeued = true;
@@ -128,7 +128,9 @@ impl Router {
                 continue;
             };
             let skip = declined.get(&id);
-            let Some(agent) = self.pick(&agents, wanted_team(c.reason.as_deref()), skip) else {
+            let Some(agent) =
+                self.pick(&agents, c.reason.as_ref().and_then(QueueReason::team), skip)
+            else {
                 continue;
             };
             if self.conversations.claim(&id, agent).await? == Outcome::Done {

@@ -20,7 +20,7 @@ use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 use super::rate::TokenBucket;
 use crate::agents::Agent;
-use crate::conversation::{EventBody, Outcome};
+use crate::conversation::{EventBody, Outcome, QueueReason};
 use crate::protocol::{
     AgentFrame, AgentServerFrame, ChatItem, Colleague, EarlierConversation, ErrorCode,
     PROTOCOL_VERSION, QueueItem, parse_agent_frame,
@@ -170,7 +170,8 @@ async fn set_presence(state: &AppState, console: &Console) -> Result<(), StoreEr
     state
         .conversations
         .store
-        .set_presence(
+        .presence()
+        .set(
             &console.agent.id,
             console.presence,
             Duration::from_secs(state.settings.presence_ttl_seconds),
@@ -199,7 +200,7 @@ fn chat_item(c: &Conversation) -> ChatItem {
     ChatItem {
         conversation: c.id.to_string(),
         state: c.state,
-        reason: c.reason.clone(),
+        reason: c.reason.as_ref().map(QueueReason::to_string),
         agent: c.agent.clone(),
         visitor: c.visitor.clone(),
         frustration: c.memory.frustration_at_handoff,
@@ -231,7 +232,7 @@ async fn refresh(state: &AppState, session: &mut Session, console: &mut Console)
             queue.push(QueueItem {
                 conversation: id.to_string(),
                 position: i + 1,
-                reason: c.reason,
+                reason: c.reason.as_ref().map(QueueReason::to_string),
                 waiting_since: c.enqueued_at,
                 visitor: c.visitor,
                 first_message,
@@ -418,7 +419,7 @@ async fn earlier_conversations(
             conversation: id.to_string(),
             created: c.created,
             state: c.state,
-            reason: c.reason,
+            reason: c.resolution.or_else(|| c.reason.map(String::from)),
             first_message,
         });
     }
@@ -635,12 +636,12 @@ async fn handle(
                 },
                 (None, Some(team)) => {
                     conversations
-                        .requeue(&id, Some(&agent.id), format!("team:{team}"))
+                        .requeue(&id, Some(&agent.id), QueueReason::Team(team))
                         .await
                 }
                 (None, None) => {
                     conversations
-                        .requeue(&id, Some(&agent.id), "transfer".into())
+                        .requeue(&id, Some(&agent.id), QueueReason::Transfer)
                         .await
                 }
                 (Some(_), Some(_)) => {

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::conversation::{ConversationState, EventBody, Notice, Turn, TurnOutcome};
+use crate::conversation::{ConversationState, EventBody, Notice, QueueReason, Turn, TurnOutcome};
 use crate::matcher::Memory;
 use crate::store::{
     Appended, Claim, ConversationId, Presence, Signal, Store, StoreError, Token, VisitorInfo,
@@ -19,9 +19,13 @@ const WAIT: Duration = Duration::from_secs(5);
 fn notice(n: u32) -> EventBody {
     EventBody::Notice {
         notice: Notice::Queued {
-            reason: format!("r{n}"),
+            reason: QueueReason::Team(format!("t{n}")),
         },
     }
+}
+
+fn queued_for(reason: QueueReason) -> Notice {
+    Notice::Queued { reason }
 }
 
 pub async fn creates_and_resumes_conversations(store: Arc<dyn Store>) {
@@ -130,34 +134,40 @@ pub async fn transitions_are_compare_and_set_and_follow_the_state_machine(store:
     use ConversationState::*;
     assert!(
         !store
-            .transition(&c.id, Bot, Assigned, None, None, None)
+            .transition(&c.id, Bot, Assigned, None, None)
             .await
             .unwrap(),
         "illegal move"
     );
     assert!(
         store
-            .transition(&c.id, Bot, Queued, Some("frustrated".into()), None, None)
+            .transition(
+                &c.id,
+                Bot,
+                Queued,
+                None,
+                Some(queued_for(QueueReason::Frustrated))
+            )
             .await
             .unwrap()
     );
     assert!(
         !store
-            .transition(&c.id, Bot, Queued, None, None, None)
+            .transition(&c.id, Bot, Queued, None, None)
             .await
             .unwrap(),
         "no longer in Bot"
     );
     assert!(
         !store
-            .transition(&c.id, Queued, Assigned, None, None, None)
+            .transition(&c.id, Queued, Assigned, None, None)
             .await
             .unwrap(),
         "Assigned is reached only by a claim"
     );
     let now = store.get(&c.id).await.unwrap().unwrap();
     assert_eq!(now.state, Queued);
-    assert_eq!(now.reason.as_deref(), Some("frustrated"));
+    assert_eq!(now.reason, Some(QueueReason::Frustrated));
     assert!(now.enqueued_at.is_some());
 }
 
@@ -175,9 +185,8 @@ async fn enqueue(store: &Arc<dyn Store>, id: &crate::store::ConversationId) {
                 id,
                 ConversationState::Bot,
                 ConversationState::Queued,
-                Some("visitor_asked".into()),
                 None,
-                None
+                Some(queued_for(QueueReason::VisitorAsked))
             )
             .await
             .unwrap()
@@ -233,9 +242,8 @@ pub async fn the_queue_keeps_arrival_order_and_a_requeue_keeps_its_place(store: 
                 &a,
                 ConversationState::Assigned,
                 ConversationState::Queued,
-                Some("agent_left".into()),
                 Some("ann"),
-                None
+                Some(queued_for(QueueReason::AgentLeft))
             )
             .await
             .unwrap()
@@ -256,15 +264,17 @@ pub async fn the_queue_keeps_arrival_order_and_a_requeue_keeps_its_place(store: 
                 ConversationState::Queued,
                 ConversationState::Bot,
                 None,
-                None,
                 None
             )
             .await
             .unwrap()
     );
     assert_eq!(store.queue().await.unwrap(), vec![a, c.clone()]);
+
     assert_eq!(store.queue_position(&c).await.unwrap(), Some(2));
     assert_eq!(store.queue_position(&b).await.unwrap(), None);
+    let b = store.get(&b).await.unwrap().unwrap();
+    assert_eq!(b.reason, None, "back with the bot: no reason to wait");
 }
 
 pub async fn capacity_ownership_and_transfers_are_enforced(store: Arc<dyn Store>) {
@@ -279,7 +289,6 @@ pub async fn capacity_ownership_and_transfers_are_enforced(store: Arc<dyn Store>
                 &a,
                 ConversationState::Assigned,
                 ConversationState::Bot,
-                None,
                 Some("bob"),
                 None
             )
@@ -351,22 +360,30 @@ pub async fn capacity_ownership_and_transfers_are_enforced(store: Arc<dyn Store>
                 &a,
                 ConversationState::Assigned,
                 ConversationState::Closed,
-                Some("solved".into()),
                 Some("cid"),
-                None
+                Some(Notice::Closed {
+                    resolution: Some("solved".into())
+                })
             )
             .await
             .unwrap()
     );
     assert!(store.agents().await.unwrap()[2].chats.is_empty());
     assert!(store.average_wait().await.unwrap().is_some());
+    let closed = store.get(&a).await.unwrap().unwrap();
+    assert_eq!(
+        (closed.reason, closed.resolution.as_deref()),
+        (Some(QueueReason::VisitorAsked), Some("solved")),
+        "closing keeps why the bot let go and adds the resolution"
+    );
 }
 
 pub async fn presence_expires_without_a_heartbeat(store: Arc<dyn Store>) {
     let mut routing = store.bus().watch_routing();
     routing.borrow_and_update();
     store
-        .set_presence("ann", Presence::Online, Duration::from_millis(300))
+        .presence()
+        .set("ann", Presence::Online, Duration::from_millis(300))
         .await
         .unwrap();
     tokio::time::timeout(WAIT, routing.changed())
@@ -374,7 +391,8 @@ pub async fn presence_expires_without_a_heartbeat(store: Arc<dyn Store>) {
         .expect("a presence change is a routing change")
         .unwrap();
     store
-        .set_presence("bob", Presence::Away, Duration::from_secs(30))
+        .presence()
+        .set("bob", Presence::Away, Duration::from_secs(30))
         .await
         .unwrap();
     let presence = |agents: Vec<crate::store::AgentState>| {
@@ -590,7 +608,8 @@ pub async fn delete_erases_every_trace_of_one_conversation_only(store: Arc<dyn S
     );
     let t0 = crate::store::now_ms();
     store
-        .set_presence("erin", Presence::Online, Duration::from_secs(30))
+        .presence()
+        .set("erin", Presence::Online, Duration::from_secs(30))
         .await
         .unwrap();
 
@@ -765,7 +784,7 @@ pub async fn a_turn_that_hands_off_queues_with_its_notice_and_then_the_bot_is_si
     routing.borrow_and_update();
     let handoff = Turn {
         bot: vec![bot_answer("connecting you")],
-        handoff: Some("visitor_asked".into()),
+        handoff: Some(QueueReason::VisitorAsked),
         ..Turn::default()
     };
     let TurnOutcome::Done {
@@ -777,12 +796,12 @@ pub async fn a_turn_that_hands_off_queues_with_its_notice_and_then_the_bot_is_si
     assert!(handed_off);
     assert_eq!(
         events.last().map(|e| &e.body),
-        Some(&Turn::queued_notice("visitor_asked")),
+        Some(&Turn::queued_notice(&QueueReason::VisitorAsked)),
         "the notice is stored with the move"
     );
     let queued = store.get(&c.id).await.unwrap().unwrap();
     assert_eq!(queued.state, ConversationState::Queued);
-    assert_eq!(queued.reason.as_deref(), Some("visitor_asked"));
+    assert_eq!(queued.reason, Some(QueueReason::VisitorAsked));
     assert_eq!(store.queue().await.unwrap(), vec![c.id.clone()]);
     tokio::time::timeout(WAIT, routing.changed())
         .await
@@ -790,7 +809,7 @@ pub async fn a_turn_that_hands_off_queues_with_its_notice_and_then_the_bot_is_si
         .unwrap();
     let mut late = Turn::message("hello?".into(), "c-1".into());
     late.bot = vec![bot_answer("must not be stored")];
-    late.handoff = Some("frustrated".into());
+    late.handoff = Some(QueueReason::Frustrated);
     let TurnOutcome::Done {
         events,
         bot_answered,
@@ -831,7 +850,7 @@ pub async fn racing_a_handoff_and_a_question_never_answers_after_the_queued_noti
             tokio::spawn(async move {
                 take_turn(&store, &id, || Turn {
                     bot: vec![bot_answer("connecting you")],
-                    handoff: Some("visitor_asked".into()),
+                    handoff: Some(QueueReason::VisitorAsked),
                     ..Turn::default()
                 })
                 .await
@@ -857,7 +876,7 @@ pub async fn racing_a_handoff_and_a_question_never_answers_after_the_queued_noti
         let log = store.events_after(&c.id, 0).await.unwrap();
         let queued = log
             .iter()
-            .position(|e| e.body == Turn::queued_notice("visitor_asked"))
+            .position(|e| e.body == Turn::queued_notice(&QueueReason::VisitorAsked))
             .expect("the handoff happened");
         assert!(
             !log[queued..]

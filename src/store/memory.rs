@@ -1,20 +1,20 @@
-//! The embedded store: everything in this process's memory, for `cargo run` and single-node use.
+//! The memory store: everything in this process's memory, for tests and throwaway demos.
 //!
 //! One `std::sync::Mutex` guards all of it: every critical section is a few map operations and
 //! never spans an `.await`, so a std mutex is cheaper than tokio's and cannot be held across a
-//! suspension point. Fan-out uses one tokio broadcast channel per conversation and one watch
-//! counter for routing changes.
+//! suspension point. Fan-out and presence are the process-local seams (`bus.rs`, `presence.rs`).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
 use super::bus::{Bus, LocalBus};
+use super::presence::{LocalPresence, PresenceBoard};
 use super::{
-    AgentState, Appended, AssignedChat, Claim, Conversation, ConversationId, Presence, Signal,
-    Store, StoreError, StoreResult, Token, VisitorInfo, VisitorKey, now_ms, random_secret,
+    Appended, AssignedChat, Claim, Conversation, ConversationId, Signal, Store, StoreError,
+    StoreResult, Token, VisitorInfo, VisitorKey, Workload, now_ms, random_secret,
 };
 use crate::conversation::bookkeeping::{self, Transition};
 use crate::conversation::{ConversationState, Event, EventBody, Notice, Turn, TurnOutcome};
@@ -28,22 +28,10 @@ struct Entry {
     ticket: Option<u64>,
 }
 
+#[derive(Default)]
 struct AgentEntry {
-    presence: Presence,
-    expires: Instant,
     chats: Vec<AssignedChat>,
     last_assigned: u64,
-}
-
-impl AgentEntry {
-    fn new() -> AgentEntry {
-        AgentEntry {
-            presence: Presence::Offline,
-            expires: Instant::now(),
-            chats: Vec::new(),
-            last_assigned: 0,
-        }
-    }
 }
 
 #[derive(Default)]
@@ -59,10 +47,21 @@ struct State {
 }
 
 /// The in-memory `Store`.
-#[derive(Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
-    bus: LocalBus,
+    bus: Arc<LocalBus>,
+    presence: LocalPresence,
+}
+
+impl Default for MemoryStore {
+    fn default() -> MemoryStore {
+        let bus = Arc::new(LocalBus::default());
+        MemoryStore {
+            state: Mutex::default(),
+            presence: LocalPresence::new(bus.clone()),
+            bus,
+        }
+    }
 }
 
 impl MemoryStore {
@@ -105,7 +104,7 @@ fn give(state: &mut State, agent: &str, id: &ConversationId, now: u64) {
     let a = state
         .agents
         .entry(agent.to_owned())
-        .or_insert_with(AgentEntry::new);
+        .or_default();
     a.chats.push(AssignedChat {
         id: id.clone(),
         since: now,
@@ -260,7 +259,6 @@ impl Store for MemoryStore {
         id: &ConversationId,
         from: ConversationState,
         to: ConversationState,
-        reason: Option<String>,
         agent: Option<&str>,
         notice: Option<Notice>,
     ) -> StoreResult<bool> {
@@ -274,7 +272,7 @@ impl Store for MemoryStore {
                 &mut e.conversation,
                 e.ticket,
                 step,
-                reason,
+                notice.as_ref(),
                 next_ticket,
                 now_ms(),
             ) else {
@@ -371,52 +369,17 @@ impl Store for MemoryStore {
         Ok((n > 0).then(|| state.waits.iter().sum::<u64>() / n))
     }
 
-    async fn set_presence(
-        &self,
-        agent: &str,
-        presence: Presence,
-        ttl: Duration,
-    ) -> StoreResult<()> {
-        let changed = {
-            let mut state = self.lock();
-            let a = state
-                .agents
-                .entry(agent.to_owned())
-                .or_insert_with(AgentEntry::new);
-            let was = if a.expires > Instant::now() {
-                a.presence
-            } else {
-                Presence::Offline
-            };
-            a.presence = presence;
-            a.expires = Instant::now() + ttl;
-            was != presence
-        };
-        if changed {
-            self.routing_changed();
-        }
-        Ok(())
-    }
-
-    async fn agents(&self) -> StoreResult<Vec<AgentState>> {
+    async fn workloads(&self) -> StoreResult<Vec<Workload>> {
         let state = self.lock();
-        let now = Instant::now();
-        let mut agents: Vec<AgentState> = state
+        Ok(state
             .agents
             .iter()
-            .map(|(id, a)| AgentState {
+            .map(|(id, a)| Workload {
                 id: id.clone(),
-                presence: if a.expires > now {
-                    a.presence
-                } else {
-                    Presence::Offline
-                },
                 chats: a.chats.clone(),
                 last_assigned: a.last_assigned,
             })
-            .collect();
-        agents.sort_by(|a, b| a.id.cmp(&b.id));
-        Ok(agents)
+            .collect())
     }
 
     async fn follow_ups(&self) -> StoreResult<Vec<ConversationId>> {
@@ -459,7 +422,11 @@ impl Store for MemoryStore {
     }
 
     fn bus(&self) -> &dyn Bus {
-        &self.bus
+        self.bus.as_ref()
+    }
+
+    fn presence(&self) -> &dyn PresenceBoard {
+        &self.presence
     }
 
     async fn ping(&self) -> StoreResult<()> {

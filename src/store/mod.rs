@@ -1,5 +1,6 @@
 //! Where conversations live: one `Store` trait for conversations, their event logs, the queue,
-//! agents' presence and load, agent login sessions and the fan-out bus, with three backends:
+//! agents' load and agent login sessions, with two seams beside it that store nothing durable:
+//! the fan-out bus (`Store::bus`) and agents' presence (`Store::presence`). Three backends:
 //! SQLite (`sqlite/`, the default: one database file, durable), Redis (`redis.rs`, several
 //! processes share one Redis) and memory (`memory.rs`, tests and throwaway demos). `open` picks
 //! one from the settings. Nothing above this module knows which backend it has; `conformance`
@@ -16,9 +17,11 @@ mod bus;
 pub mod conformance;
 mod keys;
 mod memory;
+mod presence;
 mod redis;
 mod sqlite;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,6 +31,7 @@ use serde::{Deserialize, Serialize};
 pub use self::redis::RedisStore;
 pub use bus::Bus;
 pub use memory::MemoryStore;
+pub use presence::PresenceBoard;
 pub use sqlite::{DATABASE_FILE, SqliteStore, backup};
 // The conversation's data types belong to the domain; the store keeps them.
 pub use crate::conversation::{
@@ -97,6 +101,16 @@ pub struct AgentState {
     pub last_assigned: u64,
 }
 
+/// An agent's load as the durable store knows it: their chats and their last assignment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Workload {
+    pub id: String,
+    /// Oldest first.
+    pub chats: Vec<AssignedChat>,
+    /// When they were last given a conversation, ms (0: never).
+    pub last_assigned: u64,
+}
+
 /// A conversation an agent has, and since when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AssignedChat {
@@ -155,7 +169,6 @@ pub trait Store: Send + Sync + 'static {
         id: &ConversationId,
         from: ConversationState,
         to: ConversationState,
-        reason: Option<String>,
         agent: Option<&str>,
         notice: Option<Notice>,
     ) -> StoreResult<bool>;
@@ -176,11 +189,38 @@ pub trait Store: Send + Sync + 'static {
     async fn queue_position(&self, id: &ConversationId) -> StoreResult<Option<usize>>;
     /// Average of the recent waits from queue to agent, in milliseconds (`None` before any).
     async fn average_wait(&self) -> StoreResult<Option<u64>>;
-    /// Sets an agent's presence; it falls back to `Offline` if not renewed within `ttl`.
-    async fn set_presence(&self, agent: &str, presence: Presence, ttl: Duration)
-    -> StoreResult<()>;
-    /// Every agent that has ever set a presence, with their current chats.
-    async fn agents(&self) -> StoreResult<Vec<AgentState>>;
+    /// Every agent that has had a conversation, with the ones they have now.
+    async fn workloads(&self) -> StoreResult<Vec<Workload>>;
+    /// Every agent with a presence or a workload, by id: presence from the presence seam, load
+    /// from the store.
+    async fn agents(&self) -> StoreResult<Vec<AgentState>> {
+        let mut agents: BTreeMap<String, AgentState> = self
+            .presence()
+            .all()
+            .await?
+            .into_iter()
+            .map(|(id, presence)| {
+                let agent = AgentState {
+                    id: id.clone(),
+                    presence,
+                    chats: Vec::new(),
+                    last_assigned: 0,
+                };
+                (id, agent)
+            })
+            .collect();
+        for w in self.workloads().await? {
+            let agent = agents.entry(w.id.clone()).or_insert_with(|| AgentState {
+                id: w.id,
+                presence: Presence::Offline,
+                chats: Vec::new(),
+                last_assigned: 0,
+            });
+            agent.chats = w.chats;
+            agent.last_assigned = w.last_assigned;
+        }
+        Ok(agents.into_values().collect())
+    }
     /// Conversations with an offline message not yet followed up.
     async fn follow_ups(&self) -> StoreResult<Vec<ConversationId>>;
     async fn mark_followed_up(&self, id: &ConversationId) -> StoreResult<()>;
@@ -191,6 +231,8 @@ pub trait Store: Send + Sync + 'static {
     async fn end_session(&self, secret: &str) -> StoreResult<()>;
     /// The fan-out seam: watchers of conversations and of routing (nothing on it is stored).
     fn bus(&self) -> &dyn Bus;
+    /// The presence seam: who is online (ephemeral, renewed by heartbeats).
+    fn presence(&self) -> &dyn PresenceBoard;
     /// Whether the store answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;
     /// Conversations created in `[from, to)` (ms since the epoch), oldest first: what reports

@@ -11,7 +11,7 @@
 //! Commands go through a `ConnectionManager` (it reconnects by itself) with short timeouts, so a
 //! Redis outage turns into `StoreError::Unavailable` quickly instead of hanging a socket.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,9 +24,10 @@ use tokio::task::JoinHandle;
 
 use super::bus::{Bus, LocalBus};
 use super::keys::Keys;
+use super::presence::PresenceBoard;
 use super::{
-    AgentState, Appended, AssignedChat, Claim, Conversation, ConversationId, Presence, Signal,
-    Store, StoreError, StoreResult, Token, VisitorInfo, VisitorKey, now_ms, random_secret,
+    Appended, AssignedChat, Claim, Conversation, ConversationId, Presence, Signal, Store,
+    StoreError, StoreResult, Token, VisitorInfo, VisitorKey, Workload, now_ms, random_secret,
 };
 use crate::conversation::bookkeeping::RECENT_WAITS;
 use crate::conversation::{ConversationState, Event, EventBody, Notice, Turn, TurnOutcome};
@@ -73,11 +74,71 @@ impl Bus for RedisBus {
     }
 }
 
+/// Presence in Redis: a hash field per agent and a key that expires without a heartbeat, so
+/// every node sees the same agents.
+struct RedisPresence {
+    con: ConnectionManager,
+    keys: Keys,
+    script: Script,
+}
+
+#[async_trait]
+impl PresenceBoard for RedisPresence {
+    async fn set(&self, agent: &str, presence: Presence, ttl: Duration) -> StoreResult<()> {
+        let _: i64 = self
+            .script
+            .key(self.keys.agents())
+            .key(self.keys.agent(agent))
+            .key(self.keys.agent_alive(agent))
+            .arg(agent)
+            .arg(presence_name(presence))
+            .arg(ttl.as_millis().max(1) as u64)
+            .arg(self.keys.routing())
+            .invoke_async(&mut self.con.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn all(&self) -> StoreResult<BTreeMap<String, Presence>> {
+        let mut con = self.con.clone();
+        let ids: Vec<String> = con
+            .smembers(self.keys.agents())
+            .await
+            .map_err(unavailable)?;
+        if ids.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let mut pipe = redis::pipe();
+        for id in &ids {
+            pipe.hget(self.keys.agent(id), "presence")
+                .exists(self.keys.agent_alive(id));
+        }
+        let flat: Vec<redis::Value> = pipe.query_async(&mut con).await.map_err(unavailable)?;
+        let rows: Vec<(Option<String>, bool)> = flat
+            .chunks(2)
+            .map(|c| redis::from_redis_value(redis::Value::Array(c.to_vec())))
+            .collect::<Result<_, _>>()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        Ok(ids
+            .into_iter()
+            .zip(rows)
+            .map(|(id, (presence, alive))| {
+                let presence = match (alive, presence.as_deref()) {
+                    (true, Some("online")) => Presence::Online,
+                    (true, Some("away")) => Presence::Away,
+                    _ => Presence::Offline,
+                };
+                (id, presence)
+            })
+            .collect())
+    }
+}
+
 struct Scripts {
     append: Script,
     transition: Script,
     claim: Script,
-    presence: Script,
     delete: Script,
     turn: Script,
 }
@@ -87,6 +148,7 @@ pub struct RedisStore {
     con: ConnectionManager,
     keys: Keys,
     bus: RedisBus,
+    presence: RedisPresence,
     scripts: Scripts,
     listener: JoinHandle<()>,
 }
@@ -131,13 +193,17 @@ impl RedisStore {
                 con: con.clone(),
                 keys: keys.clone(),
             },
+            presence: RedisPresence {
+                con: con.clone(),
+                keys: keys.clone(),
+                script: Script::new(include_str!("scripts/presence.lua")),
+            },
             con,
             keys,
             scripts: Scripts {
                 append: Script::new(include_str!("scripts/append.lua")),
                 transition: Script::new(include_str!("scripts/transition.lua")),
                 claim: Script::new(include_str!("scripts/claim.lua")),
-                presence: Script::new(include_str!("scripts/presence.lua")),
                 delete: Script::new(include_str!("scripts/delete.lua")),
                 turn: Script::new(include_str!("scripts/turn.lua")),
             },
@@ -276,10 +342,25 @@ fn conversation_from(
             .map(|v| v.parse::<u64>().map_err(|_| bad(k)))
             .transpose()
     };
+    let state = ConversationState::from_name(required("state")?).ok_or_else(|| bad("state"))?;
+    let mut reason = h.get("reason").map(String::as_str);
+    let mut resolution = h.get("resolution").cloned();
+    // Written before queue reasons were typed: handing back stored `handed_back` and closing
+    // stored the resolution, both in `reason`.
+    match state {
+        ConversationState::Bot if reason == Some("handed_back") => reason = None,
+        ConversationState::Closed if resolution.is_none() => {
+            resolution = reason.take().map(str::to_owned);
+        }
+        _ => {}
+    }
     Ok(Some(Conversation {
         id: id.clone(),
-        state: ConversationState::from_name(required("state")?).ok_or_else(|| bad("state"))?,
-        reason: h.get("reason").cloned(),
+        state,
+        reason: reason
+            .map(|r| r.parse().map_err(|_| bad("reason")))
+            .transpose()?,
+        resolution,
         visitor: serde_json::from_str(required("visitor")?).map_err(|_| bad("visitor"))?,
         memory: serde_json::from_str(required("memory")?).map_err(|_| bad("memory"))?,
         agent: h.get("agent").cloned(),
@@ -441,8 +522,10 @@ impl Store for RedisStore {
             Some(memory) => json(memory)?,
             None => String::new(),
         };
-        let reason = turn.handoff.clone().unwrap_or_default();
-        let notice = json(&Turn::queued_notice(&reason))?;
+        let (reason, notice) = match &turn.handoff {
+            Some(reason) => (reason.to_string(), json(&Turn::queued_notice(reason))?),
+            None => (String::new(), String::new()),
+        };
         let mut invocation = self.scripts.turn.prepare_invoke();
         invocation
             .key(self.keys.conv(id))
@@ -515,10 +598,18 @@ impl Store for RedisStore {
         id: &ConversationId,
         from: ConversationState,
         to: ConversationState,
-        reason: Option<String>,
         agent: Option<&str>,
         notice: Option<Notice>,
     ) -> StoreResult<bool> {
+        // What the notice says becomes the record's reason or resolution (as in
+        // `bookkeeping::transition`).
+        let (reason, resolution) = match &notice {
+            Some(Notice::Queued { reason }) => (reason.to_string(), String::new()),
+            Some(Notice::Closed { resolution }) => {
+                (String::new(), resolution.clone().unwrap_or_default())
+            }
+            _ => (String::new(), String::new()),
+        };
         let notice = match notice {
             Some(notice) => serde_json::to_string(&EventBody::Notice { notice })
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?,
@@ -536,7 +627,7 @@ impl Store for RedisStore {
             .key(self.keys.log(id))
             .arg(from.name())
             .arg(to.name())
-            .arg(reason.unwrap_or_default())
+            .arg(reason)
             .arg(agent.unwrap_or_default())
             .arg(now_ms())
             .arg(id.as_str())
@@ -544,6 +635,7 @@ impl Store for RedisStore {
             .arg(self.keys.routing())
             .arg(notice)
             .arg(self.keys.bus(id))
+            .arg(resolution)
             .invoke_async(&mut self.con())
             .await
             .map_err(unavailable)?;
@@ -594,62 +686,32 @@ impl Store for RedisStore {
         Ok((n > 0).then(|| waits.iter().sum::<u64>() / n))
     }
 
-    async fn set_presence(
-        &self,
-        agent: &str,
-        presence: Presence,
-        ttl: Duration,
-    ) -> StoreResult<()> {
-        let _: i64 = self
-            .scripts
-            .presence
-            .key(self.keys.agents())
-            .key(self.keys.agent(agent))
-            .key(self.keys.agent_alive(agent))
-            .arg(agent)
-            .arg(presence_name(presence))
-            .arg(ttl.as_millis().max(1) as u64)
-            .arg(self.keys.routing())
-            .invoke_async(&mut self.con())
-            .await
-            .map_err(unavailable)?;
-        Ok(())
-    }
-
-    async fn agents(&self) -> StoreResult<Vec<AgentState>> {
+    async fn workloads(&self) -> StoreResult<Vec<Workload>> {
         let mut con = self.con();
-        let mut ids: Vec<String> = con
+        let ids: Vec<String> = con
             .smembers(self.keys.agents())
             .await
             .map_err(unavailable)?;
-        ids.sort();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut pipe = redis::pipe();
         for id in &ids {
-            pipe.hget(self.keys.agent(id), "presence")
-                .hget(self.keys.agent(id), "last_assigned")
-                .exists(self.keys.agent_alive(id))
+            pipe.hget(self.keys.agent(id), "last_assigned")
                 .zrange_withscores(self.keys.agent_chats(id), 0, -1);
         }
-        type Row = (Option<String>, Option<u64>, bool, Vec<(String, u64)>);
-        let rows: Vec<Row> = if ids.is_empty() {
-            Vec::new()
-        } else {
-            let flat: Vec<redis::Value> = pipe.query_async(&mut con).await.map_err(unavailable)?;
-            flat.chunks(4)
-                .map(|c| redis::from_redis_value(redis::Value::Array(c.to_vec())))
-                .collect::<Result<_, _>>()
-                .map_err(|e| StoreError::Unavailable(e.to_string()))?
-        };
+        type Row = (Option<u64>, Vec<(String, u64)>);
+        let flat: Vec<redis::Value> = pipe.query_async(&mut con).await.map_err(unavailable)?;
+        let rows: Vec<Row> = flat
+            .chunks(2)
+            .map(|c| redis::from_redis_value(redis::Value::Array(c.to_vec())))
+            .collect::<Result<_, _>>()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         Ok(ids
             .into_iter()
             .zip(rows)
-            .map(|(id, (presence, last, alive, chats))| AgentState {
+            .map(|(id, (last, chats))| Workload {
                 id,
-                presence: match (alive, presence.as_deref()) {
-                    (true, Some("online")) => Presence::Online,
-                    (true, Some("away")) => Presence::Away,
-                    _ => Presence::Offline,
-                },
                 chats: chats
                     .iter()
                     .filter_map(|(c, since)| {
@@ -717,6 +779,10 @@ impl Store for RedisStore {
 
     fn bus(&self) -> &dyn Bus {
         &self.bus
+    }
+
+    fn presence(&self) -> &dyn PresenceBoard {
+        &self.presence
     }
 
     async fn ping(&self) -> StoreResult<()> {

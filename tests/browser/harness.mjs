@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const BINARY = join(REPO, "target", "release", "frontdesk");
+const BINARY = join(process.env.CARGO_TARGET_DIR || join(REPO, "target"), "release", "frontdesk");
 const CHROMIUM = process.env.FRONTDESK_CHROMIUM || "/usr/bin/chromium";
 export const SHOTS = join(REPO, "target", "browser");
 export const WAIT = 10_000;

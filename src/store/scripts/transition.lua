@@ -2,8 +2,11 @@
 -- the queue and the agents' chats in line. The caller has checked that the move is legal.
 -- With a notice, appends it to the log in the same step (as append.lua does) and publishes it.
 -- KEYS: conv, queue, tickets, log
--- ARGV: from, to, reason ('' = none), required owner ('' = anyone), now ms, conversation id,
---       key prefix, routing channel, notice body JSON ('' = none), bus channel
+-- ARGV: from, to, queue reason ('' = none), required owner ('' = anyone), now ms, conversation id,
+--       key prefix, routing channel, notice body JSON ('' = none), bus channel,
+--       resolution ('' = none)
+-- Entering `queued` with a reason sets it; entering `bot` clears reason and resolution; entering
+-- `closed` sets the resolution (as conversation/bookkeeping.rs does).
 -- Returns: -1 no such conversation, 0 not in `from` (or not that owner's), 1 moved.
 local c = KEYS[1]
 if redis.call('EXISTS', c) == 0 then return -1 end
@@ -33,7 +36,13 @@ end
 if owner then redis.call('ZREM', ARGV[7] .. ':agent:' .. owner .. ':chats', id) end
 redis.call('HDEL', c, 'agent', 'assigned_at')
 redis.call('HSET', c, 'answered', '0', 'state', to, 'updated', now)
-if ARGV[3] ~= '' then redis.call('HSET', c, 'reason', ARGV[3]) else redis.call('HDEL', c, 'reason') end
+if to == 'queued' and ARGV[3] ~= '' then
+  redis.call('HSET', c, 'reason', ARGV[3])
+elseif to == 'bot' then
+  redis.call('HDEL', c, 'reason', 'resolution')
+elseif to == 'closed' then
+  if ARGV[11] ~= '' then redis.call('HSET', c, 'resolution', ARGV[11]) else redis.call('HDEL', c, 'resolution') end
+end
 if ARGV[9] ~= '' then
   local seq = redis.call('LLEN', KEYS[4]) + 1
   local event = '{"seq":' .. seq .. ',"at":' .. now .. ',' .. string.sub(ARGV[9], 2)

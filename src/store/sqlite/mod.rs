@@ -10,8 +10,8 @@
 //!
 //! The bookkeeping of every change (sequence numbers, queue places, agents' loads) is the pure
 //! `conversation::bookkeeping`, as in the memory store; this file only loads and stores rows.
-//! What is not durable on purpose: agents' presence (it expires in seconds anyway) and the
-//! fan-out bus (`bus.rs`), both in this process's memory.
+//! What is not durable on purpose: agents' presence (`presence.rs`; it expires in seconds
+//! anyway) and the fan-out bus (`bus.rs`), both in this process's memory.
 //!
 //! Other processes (`frontdesk report`, `forget`, `backup`) may open the same file while the
 //! server runs: SQLite's locking keeps each step atomic, and this store caches no rows, so
@@ -20,19 +20,20 @@
 mod schema;
 mod writer;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use self::writer::{Effects, Writer};
 use super::bus::{Bus, LocalBus};
+use super::presence::{LocalPresence, PresenceBoard};
 use super::{
-    AgentState, Appended, AssignedChat, Claim, Conversation, ConversationId, Presence, Signal,
-    Store, StoreError, StoreResult, Token, VisitorInfo, VisitorKey, now_ms, random_secret,
+    Appended, AssignedChat, Claim, Conversation, ConversationId, Signal, Store, StoreError,
+    StoreResult, Token, VisitorInfo, VisitorKey, Workload, now_ms, random_secret,
 };
 use crate::conversation::bookkeeping::{self, RECENT_WAITS, Transition};
 use crate::conversation::{ConversationState, Event, EventBody, Notice, Turn, TurnOutcome};
@@ -58,8 +59,8 @@ pub struct SqliteStore {
     writer: Writer,
     readers: Mutex<Vec<Connection>>,
     bus: Arc<LocalBus>,
-    /// Agents' presence and when it expires: ephemeral on purpose (see the module doc).
-    presence: Mutex<HashMap<String, (Presence, Instant)>>,
+    /// Agents' presence: ephemeral on purpose (see the module doc).
+    presence: LocalPresence,
 }
 
 /// Sets what every connection needs: waiting for locks, and WAL (kept in the file once set).
@@ -97,8 +98,8 @@ impl SqliteStore {
             path: path.to_owned(),
             writer: Writer::start(conn, bus.clone())?,
             readers: Mutex::default(),
+            presence: LocalPresence::new(bus.clone()),
             bus,
-            presence: Mutex::default(),
         })
     }
 
@@ -110,10 +111,6 @@ impl SqliteStore {
     fn idle_readers(&self) -> MutexGuard<'_, Vec<Connection>> {
         // A push or a pop; a panic mid-way leaves a usable list.
         self.readers.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn presence(&self) -> MutexGuard<'_, HashMap<String, (Presence, Instant)>> {
-        self.presence.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Runs `f` on a read connection, in this task: reads are indexed look-ups of a few rows on
@@ -553,7 +550,6 @@ impl Store for SqliteStore {
         id: &ConversationId,
         from: ConversationState,
         to: ConversationState,
-        reason: Option<String>,
         agent: Option<&str>,
         notice: Option<Notice>,
     ) -> StoreResult<bool> {
@@ -569,9 +565,14 @@ impl Store for SqliteStore {
                     to,
                     agent: agent.as_deref(),
                 };
-                let Some(moved) =
-                    bookkeeping::transition(&mut c, ticket, step, reason, next_ticket, now_ms())
-                else {
+                let Some(moved) = bookkeeping::transition(
+                    &mut c,
+                    ticket,
+                    step,
+                    notice.as_ref(),
+                    next_ticket,
+                    now_ms(),
+                ) else {
                     return Ok((false, effects));
                 };
                 if moved.ticket == Some(next_ticket) {
@@ -689,25 +690,7 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn set_presence(
-        &self,
-        agent: &str,
-        presence: Presence,
-        ttl: Duration,
-    ) -> StoreResult<()> {
-        let now = Instant::now();
-        let was = self
-            .presence()
-            .insert(agent.to_owned(), (presence, now + ttl))
-            .filter(|(_, expires)| *expires > now)
-            .map_or(Presence::Offline, |(p, _)| p);
-        if was != presence {
-            self.bus.routing_changed();
-        }
-        Ok(())
-    }
-
-    async fn agents(&self) -> StoreResult<Vec<AgentState>> {
+    async fn workloads(&self) -> StoreResult<Vec<Workload>> {
         let (last_assigned, chats) = self.read(|conn| {
             let mut stmt = conn
                 .prepare_cached("SELECT id, last_assigned FROM agents")
@@ -728,22 +711,13 @@ impl Store for SqliteStore {
                 .map_err(db_error)?;
             Ok((last, chats))
         })?;
-        let now = Instant::now();
-        let mut agents: BTreeMap<String, AgentState> = BTreeMap::new();
-        fn entry<'a>(agents: &'a mut BTreeMap<String, AgentState>, id: &str) -> &'a mut AgentState {
-            agents.entry(id.to_owned()).or_insert_with(|| AgentState {
+        let mut agents: BTreeMap<String, Workload> = BTreeMap::new();
+        fn entry<'a>(agents: &'a mut BTreeMap<String, Workload>, id: &str) -> &'a mut Workload {
+            agents.entry(id.to_owned()).or_insert_with(|| Workload {
                 id: id.to_owned(),
-                presence: Presence::Offline,
                 chats: Vec::new(),
                 last_assigned: 0,
             })
-        }
-        for (id, (presence, expires)) in self.presence().iter() {
-            entry(&mut agents, id).presence = if *expires > now {
-                *presence
-            } else {
-                Presence::Offline
-            };
         }
         for (id, last) in last_assigned {
             entry(&mut agents, &id).last_assigned = last as u64;
@@ -831,6 +805,10 @@ impl Store for SqliteStore {
 
     fn bus(&self) -> &dyn Bus {
         self.bus.as_ref()
+    }
+
+    fn presence(&self) -> &dyn PresenceBoard {
+        &self.presence
     }
 
     async fn ping(&self) -> StoreResult<()> {
@@ -929,6 +907,35 @@ pub(crate) mod tests {
             store.get(&c.id).await,
             Err(crate::store::StoreError::Corrupt(_))
         ));
+    }
+
+    #[tokio::test]
+    async fn version_1_reasons_become_a_resolution_or_go_when_the_database_is_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("frontdesk.db");
+        let store = SqliteStore::open(&file).unwrap();
+        let visitor = crate::store::VisitorInfo::default;
+        let (closed, _) = store.create(visitor(), None).await.unwrap();
+        let (back, _) = store.create(visitor(), None).await.unwrap();
+        drop(store);
+        // What version 1 wrote: one `reason` for the resolution and for a hand back.
+        let conn = rusqlite::Connection::open(&file).unwrap();
+        let v1 = "UPDATE conversations SET state = ?2,
+                  record = json_set(record, '$.state', ?2, '$.reason', ?3) WHERE id = ?1";
+        conn.execute(v1, [closed.id.as_str(), "closed", "solved"])
+            .unwrap();
+        conn.execute(v1, [back.id.as_str(), "bot", "handed_back"])
+            .unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        drop(conn);
+        let store = SqliteStore::open(&file).unwrap();
+        let closed = store.get(&closed.id).await.unwrap().unwrap();
+        assert_eq!(
+            (closed.reason, closed.resolution.as_deref()),
+            (None, Some("solved"))
+        );
+        let back = store.get(&back.id).await.unwrap().unwrap();
+        assert_eq!((back.reason, back.resolution), (None, None));
     }
 
     #[tokio::test]

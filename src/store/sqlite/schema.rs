@@ -65,6 +65,15 @@ const MIGRATIONS: &[&str] = &[
         value INTEGER NOT NULL
     ) WITHOUT ROWID;
     ",
+    // 2: the queue reason and the resolution are two fields. Version 1 kept one `reason`:
+    // `handed_back` back with the bot, the resolution once closed.
+    "
+    UPDATE conversations SET record = json_remove(record, '$.reason') WHERE state = 'bot';
+    UPDATE conversations
+        SET record = json_set(json_remove(record, '$.reason'), '$.resolution',
+                              json_extract(record, '$.reason'))
+        WHERE state = 'closed';
+    ",
 ];
 
 /// The schema version this binary writes.
