@@ -264,11 +264,7 @@ pub async fn agent_socket(
             "log in first",
         ));
     };
-    let (response, session, stream) = actix_ws::handle(&req, body)?;
-    let stream = stream
-        .max_frame_size(super::TRANSPORT_FRAME_LIMIT)
-        .aggregate_continuations()
-        .max_continuation_size(super::TRANSPORT_FRAME_LIMIT);
+    let (response, session, stream) = super::websocket(&req, body).await?;
     actix_web::rt::spawn(crate::session::agent::run(state, agent, session, stream));
     Ok(response)
 }

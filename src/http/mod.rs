@@ -4,11 +4,13 @@
 
 mod admin;
 mod agent;
+mod frame_limit;
 
 pub use agent::LoginLimiter;
 
 use actix_web::http::header::{self, ContentType};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use actix_ws::{AggregatedMessageStream, Session};
 
 use crate::startup::AppState;
 
@@ -125,13 +127,26 @@ async fn visitor_socket(
             HttpResponse::ServiceUnavailable().body("too many open chats; try again shortly")
         );
     }
-    let (response, session, stream) = actix_ws::handle(&req, body)?;
+    let (response, session, stream) = websocket(&req, body).await?;
+    actix_web::rt::spawn(crate::session::visitor::run(state, session, stream));
+    Ok(response)
+}
+
+/// The websocket handshake, with every frame limited to `TRANSPORT_FRAME_LIMIT`: a larger one is
+/// refused as soon as its header arrives (`frame_limit`), and fragments are joined up to the
+/// same limit.
+async fn websocket(
+    req: &HttpRequest,
+    body: web::Payload,
+) -> actix_web::Result<(HttpResponse, Session, AggregatedMessageStream)> {
+    let mut limited = frame_limit::limit_frames(body.into_inner(), TRANSPORT_FRAME_LIMIT);
+    let body = web::Payload::from_request(req, &mut limited).await?;
+    let (response, session, stream) = actix_ws::handle(req, body)?;
     let stream = stream
         .max_frame_size(TRANSPORT_FRAME_LIMIT)
         .aggregate_continuations()
         .max_continuation_size(TRANSPORT_FRAME_LIMIT);
-    actix_web::rt::spawn(crate::session::visitor::run(state, session, stream));
-    Ok(response)
+    Ok((response, session, stream))
 }
 
 /// Browsers send `Origin`; other clients may not (allowed). Allowed: the server's own origin,

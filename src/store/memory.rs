@@ -101,10 +101,7 @@ fn entry<'a>(state: &'a mut State, id: &ConversationId) -> StoreResult<&'a mut E
 
 /// Adds `id` to `agent`'s chats.
 fn give(state: &mut State, agent: &str, id: &ConversationId, now: u64) {
-    let a = state
-        .agents
-        .entry(agent.to_owned())
-        .or_default();
+    let a = state.agents.entry(agent.to_owned()).or_default();
     a.chats.push(AssignedChat {
         id: id.clone(),
         since: now,

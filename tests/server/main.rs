@@ -14,6 +14,7 @@
 //! - `identity` (Redis): verified visitor ids, forged ones, `require_identity`.
 //! - `nodes` (Redis): two nodes, a node dying, business hours, a Redis outage.
 //! - `admin` (both stores): hot reload, `/admin` access, KPIs, redaction, webhooks.
+//! - `hostile`: raw sockets: oversized frame headers, connection slots, floods of hellos.
 
 mod admin;
 mod app;
@@ -21,6 +22,7 @@ mod bad_input;
 mod chat;
 mod durability;
 mod handoff;
+mod hostile;
 mod identity;
 mod nodes;
 mod operations;
