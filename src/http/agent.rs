@@ -1,8 +1,9 @@
 //! The agents' HTTP side: the console pages (`/agent` redirects to `/agent/login` without a
 //! session), login (a session cookie: HttpOnly, SameSite=Strict), logout, and the console
-//! websocket's handshake, which requires that cookie. Failed logins are limited per
-//! agent id and per client address, and the answer never says which of name or password was
-//! wrong.
+//! websocket's handshake, which requires that cookie. Login attempts are limited before any
+//! password is hashed (per account, and more loosely per client address, so that one address
+//! cannot lock every account out), hashing runs a few at a time, and the answer never says
+//! which of name or password was wrong.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -65,31 +66,93 @@ pub async fn me(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "frontdesk_agent";
-/// Failed logins allowed per key (agent id, or client address) within `FAILURE_WINDOW`.
-const MAX_FAILURES: u32 = 5;
+/// Failed logins (and attempts still being checked) allowed per account within
+/// `FAILURE_WINDOW`.
+const MAX_FAILURES_PER_ACCOUNT: u32 = 5;
+/// The same per client address, over all accounts: an office behind one address must not be
+/// locked out by one person's typos.
+const MAX_FAILURES_PER_ADDRESS: u32 = 20;
 const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+/// Passwords hashed at once (argon2 takes ~19 MiB and tens of ms each); more wait their turn.
+const HASHING_AT_ONCE: usize = 2;
+/// How long a login waits for its turn to be hashed before it is told to come back.
+const HASHING_WAIT: Duration = Duration::from_secs(10);
 
-/// Counts failed logins; a std mutex because each use is a map lookup, never across `.await`.
-#[derive(Default)]
+/// Counts login attempts per key: failures within the window plus attempts in flight, so a
+/// burst of concurrent attempts is limited before any of them is hashed. A std mutex because
+/// each use is a map lookup, never across `.await`.
 pub struct LoginLimiter {
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
+    /// key -> (failures, attempts in flight, window start)
+    counts: Mutex<HashMap<String, (u32, u32, Instant)>>,
+    hashing: tokio::sync::Semaphore,
+}
+
+impl Default for LoginLimiter {
+    fn default() -> LoginLimiter {
+        LoginLimiter {
+            counts: Mutex::default(),
+            hashing: tokio::sync::Semaphore::new(HASHING_AT_ONCE),
+        }
+    }
+}
+
+/// One login attempt's place in the limiter. It counts as a failure when dropped (also when
+/// the client goes away mid-way) unless `not_a_failure` was called.
+struct Attempt<'a> {
+    limiter: &'a LoginLimiter,
+    keys: [String; 2],
+    failed: bool,
 }
 
 impl LoginLimiter {
-    fn blocked(&self, keys: &[String]) -> bool {
-        let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        keys.iter().any(|k| {
+    /// An attempt for these (account, address) keys, or `None` when either is spent.
+    fn begin(&self, account: String, address: String) -> Option<Attempt<'_>> {
+        let mut map = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, (failed, pending, since)| {
+            if since.elapsed() >= FAILURE_WINDOW {
+                (*failed, *since) = (0, Instant::now());
+            }
+            *failed > 0 || *pending > 0
+        });
+        let keys = [account, address];
+        let limits = [MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_ADDRESS];
+        let spent = keys.iter().zip(limits).any(|(k, max)| {
             map.get(k)
-                .is_some_and(|(n, since)| *n >= MAX_FAILURES && since.elapsed() < FAILURE_WINDOW)
+                .is_some_and(|(failed, pending, _)| failed + pending >= max)
+        });
+        if spent {
+            return None;
+        }
+        for k in &keys {
+            map.entry(k.clone()).or_insert((0, 0, Instant::now())).1 += 1;
+        }
+        Some(Attempt {
+            limiter: self,
+            keys,
+            failed: true,
         })
     }
+}
 
-    fn failed(&self, keys: &[String]) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        map.retain(|_, (_, since)| since.elapsed() < FAILURE_WINDOW);
-        for k in keys {
-            let e = map.entry(k.clone()).or_insert((0, Instant::now()));
-            e.0 += 1;
+impl Attempt<'_> {
+    /// The password was right, or it was never checked.
+    fn not_a_failure(&mut self) {
+        self.failed = false;
+    }
+}
+
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
+        let mut map = self
+            .limiter
+            .counts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        for k in &self.keys {
+            if let Some((failed, pending, _)) = map.get_mut(k) {
+                *pending = pending.saturating_sub(1);
+                *failed += u32::from(self.failed);
+            }
         }
     }
 }
@@ -155,17 +218,25 @@ pub(super) async fn sign_in(
         .peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_default();
-    let keys = [
+    let limiter = &state.login_limiter;
+    let Some(mut attempt) = limiter.begin(
         format!("id:{}", account.session_identity(&body.id)),
         format!("ip:{peer}"),
-    ];
-    if state.login_limiter.blocked(&keys) {
+    ) else {
         return json_error(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
             "too many failed logins; wait a minute and try again",
         );
-    }
+    };
+    let Ok(Ok(_turn)) = tokio::time::timeout(HASHING_WAIT, limiter.hashing.acquire()).await else {
+        attempt.not_a_failure();
+        return json_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "too many logins at once; try again shortly",
+        );
+    };
     // Argon2 is deliberately slow: keep it off the async workers.
     let roster = state.roster.clone();
     let (id, password) = (body.id.clone(), body.password.clone());
@@ -180,8 +251,11 @@ pub(super) async fn sign_in(
     .await
     .ok()
     .flatten();
+    if verified.is_some() {
+        attempt.not_a_failure();
+    }
+    drop(attempt);
     let Some((id, name)) = verified else {
-        state.login_limiter.failed(&keys);
         return json_error(
             StatusCode::UNAUTHORIZED,
             "bad_credentials",

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -75,4 +76,49 @@ async fn a_header_declaring_a_gigabyte_closes_the_socket_before_its_payload_is_b
             "closed as too big (or cut off), not left open: {code:?}"
         );
     }
+}
+
+#[actix_web::test]
+async fn a_burst_of_logins_is_limited_before_any_password_is_hashed() {
+    let app = spawn_app().await;
+    let attempts = (0..60).map(|n| {
+        let password = if n == 30 {
+            "ann-password".to_owned()
+        } else {
+            format!("guess-{n}")
+        };
+        let app = &app;
+        async move {
+            let body = json!({"id": "ann", "password": password});
+            app.post("/api/agent/login", &body, None).await.0
+        }
+    });
+    let statuses = futures_util::future::join_all(attempts).await;
+    let count = |s: u16| statuses.iter().filter(|&&x| x == s).count();
+    assert!(
+        count(401) + count(200) <= 5,
+        "at most five passwords are checked: {statuses:?}"
+    );
+    assert_eq!(count(401) + count(200) + count(429), 60, "{statuses:?}");
+}
+
+#[actix_web::test]
+async fn one_address_with_wrong_passwords_for_one_agent_does_not_lock_out_the_others() {
+    let app = spawn_app().await;
+    for n in 0..5 {
+        let body = json!({"id": "ann", "password": format!("guess-{n}")});
+        assert_eq!(app.post("/api/agent/login", &body, None).await.0, 401);
+    }
+    let ann = json!({"id": "ann", "password": "ann-password"});
+    assert_eq!(
+        app.post("/api/agent/login", &ann, None).await.0,
+        429,
+        "ann's account waits a minute"
+    );
+    let bob = json!({"id": "bob", "password": "bob-password"});
+    assert_eq!(
+        app.post("/api/agent/login", &bob, None).await.0,
+        200,
+        "bob, from the same address, signs in"
+    );
 }
