@@ -31,6 +31,22 @@ pub struct Settings {
     pub heartbeat_seconds: u64,
     /// Seconds without any frame (or pong) after which a socket is closed.
     pub idle_timeout_seconds: u64,
+    /// Seconds a new visitor socket has to send `hello`; then it is closed with 1008.
+    pub hello_timeout_seconds: u64,
+    /// Open visitor sockets allowed from one client address; more are refused with 429.
+    pub connections_per_address: usize,
+    /// New conversations one client address may start per minute (a burst of as many at once);
+    /// more are refused with the `rate_limited` error until the minute has passed.
+    pub conversations_per_minute: u32,
+    /// Whether a reverse proxy in front sets `X-Forwarded-For`, `-Proto` and `-Host` (and
+    /// `Forwarded`): only then are they believed, for the client's address, HTTPS and the
+    /// server's own origin.
+    pub trust_proxy: bool,
+    /// Seconds an HTTP request (its body included) may take before it is answered 408: a client
+    /// that sends its body a byte at a time does not hold a connection for ever.
+    pub request_timeout_seconds: u64,
+    /// When set, `/metrics` answers only requests with `Authorization: Bearer <this>`.
+    pub metrics_token: Option<String>,
     /// Extra origins (e.g. `https://shop.example`) allowed to open `/ws`; the server's own origin
     /// and localhost are always allowed.
     pub allowed_origins: Vec<String>,
@@ -85,6 +101,12 @@ impl Default for Settings {
             max_connections: 10_000,
             heartbeat_seconds: 15,
             idle_timeout_seconds: 120,
+            hello_timeout_seconds: 10,
+            connections_per_address: 50,
+            conversations_per_minute: 10,
+            trust_proxy: false,
+            request_timeout_seconds: 30,
+            metrics_token: None,
             allowed_origins: Vec::new(),
             store: None,
             data_dir: PathBuf::from("data"),
@@ -132,6 +154,19 @@ pub struct ServeArgs {
     pub heartbeat_seconds: Option<u64>,
     #[arg(long, env = "FRONTDESK_IDLE_TIMEOUT_SECONDS")]
     pub idle_timeout_seconds: Option<u64>,
+    #[arg(long, env = "FRONTDESK_HELLO_TIMEOUT_SECONDS")]
+    pub hello_timeout_seconds: Option<u64>,
+    #[arg(long, env = "FRONTDESK_CONNECTIONS_PER_ADDRESS")]
+    pub connections_per_address: Option<usize>,
+    #[arg(long, env = "FRONTDESK_CONVERSATIONS_PER_MINUTE")]
+    pub conversations_per_minute: Option<u32>,
+    /// Believe X-Forwarded-* / Forwarded headers (only behind your own reverse proxy).
+    #[arg(long, env = "FRONTDESK_TRUST_PROXY")]
+    pub trust_proxy: Option<bool>,
+    #[arg(long, env = "FRONTDESK_REQUEST_TIMEOUT_SECONDS")]
+    pub request_timeout_seconds: Option<u64>,
+    #[arg(long, env = "FRONTDESK_METRICS_TOKEN")]
+    pub metrics_token: Option<String>,
     /// Comma-separated extra origins allowed to open `/ws`.
     #[arg(long, env = "FRONTDESK_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Option<Vec<String>>,
@@ -224,6 +259,11 @@ impl Settings {
             max_connections,
             heartbeat_seconds,
             idle_timeout_seconds,
+            hello_timeout_seconds,
+            connections_per_address,
+            conversations_per_minute,
+            trust_proxy,
+            request_timeout_seconds,
             allowed_origins,
             data_dir,
             redis_prefix,
@@ -254,6 +294,9 @@ impl Settings {
             s.identity_secret.as_ref().is_none_or(|x| x.len() >= 16),
             "identity_secret must be at least 16 characters"
         );
+        if let Some(token) = args.metrics_token.clone() {
+            s.metrics_token = Some(token);
+        }
         if let Some(url) = args.redis_url.clone() {
             s.redis_url = Some(url);
         }

@@ -51,12 +51,13 @@ pub enum VisitorFrame {
         text: String,
         client_id: String,
     },
-    Typing,
+    /// (Braces, not a unit variant: serde then refuses extra fields here too.)
+    Typing {},
     /// The visitor picked a clarify option or a suggestion (an FAQ id).
     Choose {
         option: String,
     },
-    RequestHuman,
+    RequestHuman {},
     /// "Was this helpful?" on the bot answer with sequence number `seq`.
     Feedback {
         seq: u64,
@@ -397,7 +398,7 @@ mod tests {
         );
         assert_eq!(
             parse_visitor_frame(r#"{"type":"request_human"}"#).unwrap(),
-            VisitorFrame::RequestHuman
+            VisitorFrame::RequestHuman {}
         );
         assert_eq!(
             parse_visitor_frame(r#"{"type":"feedback","seq":7,"helpful":false}"#).unwrap(),
@@ -438,6 +439,21 @@ mod tests {
         assert_eq!(
             parse_visitor_frame("[1,2]").unwrap_err().0,
             ErrorCode::BadFrame
+        );
+        // Frames without fields refuse extra ones too.
+        for frame in [
+            r#"{"type":"typing","extra":1}"#,
+            r#"{"type":"request_human","extra":1}"#,
+        ] {
+            assert_eq!(
+                parse_visitor_frame(frame).unwrap_err().0,
+                ErrorCode::BadFrame,
+                "{frame}"
+            );
+        }
+        assert_eq!(
+            parse_visitor_frame(r#"{"type":"typing"}"#).unwrap(),
+            VisitorFrame::Typing {}
         );
     }
 

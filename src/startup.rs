@@ -2,14 +2,14 @@
 //! 0 picks a free one, as tests do), `run_until_stopped` serves, and a `Shutdown` handle stops it
 //! gracefully: every session closes its socket with 1001 first, then the server drains.
 
-use std::net::TcpListener;
+use std::net::{IpAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{App, HttpServer, web};
 use arc_swap::ArcSwap;
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 
 use crate::agents::Roster;
 use crate::config::Settings;
@@ -21,7 +21,8 @@ use crate::matcher::Matcher;
 use crate::metrics::Metrics;
 use crate::reload::Reloader;
 use crate::routing::Router;
-use crate::store::Store;
+use crate::session::{Allowance, SocketCounts};
+use crate::store::{ConversationId, Store};
 use crate::webhooks::Webhooks;
 
 /// How long sessions get to send their close frames before the server stops listening to them.
@@ -40,6 +41,14 @@ pub struct AppState {
     pub identity: Option<IdentitySecret>,
     /// Reloads the knowledge base (file watcher, `POST /api/kb/reload`) and knows its status.
     pub reloader: Arc<Reloader>,
+    /// Visitor sockets open per client address.
+    pub sockets: Arc<SocketCounts>,
+    /// New conversations per client address (`conversations_per_minute`).
+    pub new_conversations: Allowance<IpAddr>,
+    /// Visitor messages per conversation (`rate_per_second`, `rate_burst`), over all its sockets.
+    pub visitor_messages: Allowance<ConversationId>,
+    /// Agent and admin sessions ended on this node (logout): consoles signed in with one close.
+    pub ended_sessions: broadcast::Sender<Arc<str>>,
     /// Flips to `true` once, when the server shuts down; every session watches it.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -115,6 +124,8 @@ impl Application {
             actix_web::rt::spawn(reloader.clone().watch(shutdown_rx.clone()));
         }
         let identity = settings.identity_secret.as_deref().map(IdentitySecret::new);
+        let new_conversations = Allowance::per_minute(settings.conversations_per_minute);
+        let visitor_messages = Allowance::per_second(settings.rate_per_second, settings.rate_burst);
         let state = web::Data::new(AppState {
             identity,
             reloader,
@@ -122,10 +133,17 @@ impl Application {
             conversations,
             roster,
             login_limiter: LoginLimiter::default(),
+            sockets: Arc::default(),
+            new_conversations,
+            visitor_messages,
+            ended_sessions: broadcast::channel(16).0,
             shutdown: shutdown_rx,
         });
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(crate::http::own_pages_only))
+                .wrap(actix_web::middleware::from_fn(crate::http::deadline))
+                .wrap(crate::http::security_headers())
                 .app_data(state.clone())
                 .configure(crate::http::routes)
         })

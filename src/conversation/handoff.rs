@@ -7,9 +7,10 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use super::service::{Conversations, Decided, bot_text};
+use super::turn::{Side, client_key};
 use super::{AnswerKind, Conversation, ConversationState, EventBody, Notice, QueueReason};
 use crate::agents::Agent;
-use crate::store::{Claim, ConversationId, Presence, StoreResult};
+use crate::store::{Claim, ConversationId, Presence, StoreError, StoreResult};
 use crate::webhooks::HookEvent;
 
 /// Where a waiting visitor stands.
@@ -215,7 +216,7 @@ impl Conversations {
         text: String,
         client_id: Option<String>,
     ) -> StoreResult<Outcome> {
-        let key = client_id.as_ref().map(|c| format!("agent:{c}"));
+        let key = client_id.as_deref().map(|c| client_key(Side::Agent, c));
         let body = EventBody::AgentMessage {
             agent: agent.name.clone(),
             text,
@@ -236,7 +237,7 @@ impl Conversations {
         text: String,
         client_id: Option<String>,
     ) -> StoreResult<()> {
-        let key = client_id.as_ref().map(|c| format!("agent:{c}"));
+        let key = client_id.as_deref().map(|c| client_key(Side::Agent, c));
         let body = EventBody::Note {
             agent: agent.name.clone(),
             text,
@@ -308,6 +309,23 @@ impl Conversations {
             );
         }
         Ok(outcome)
+    }
+
+    /// An offline message was answered by e-mail. Any agent may say so while it waits, unless
+    /// another agent has the conversation.
+    pub async fn followed_up(&self, id: &ConversationId, agent: &Agent) -> StoreResult<Outcome> {
+        let c = self
+            .store
+            .get(id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(id.clone()))?;
+        let someone_elses =
+            c.state == ConversationState::Assigned && c.agent.as_deref() != Some(agent.id.as_str());
+        if !c.needs_follow_up || someone_elses {
+            return Ok(Outcome::NotYours);
+        }
+        self.store.mark_followed_up(id).await?;
+        Ok(Outcome::Done)
     }
 
     /// Assigned (to `agent`, if given) -> `to`, telling the visitor with `notice` in the same

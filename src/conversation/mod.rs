@@ -22,7 +22,7 @@ pub use model::{
 pub use outage::{Held, HeldAnswer};
 pub(crate) use service::{CLARIFY_TEXT, FALLBACK_OFFER_TEXT, FALLBACK_TEXT};
 pub use service::{Conversations, MessageOutcome};
-pub use turn::{Turn, TurnOutcome};
+pub use turn::{Side, Turn, TurnOutcome, client_key};
 
 use serde::{Deserialize, Serialize};
 

@@ -54,7 +54,7 @@ impl Turn {
                     text,
                     client_id: client_id.clone(),
                 },
-                Some(client_id),
+                Some(client_key(Side::Visitor, &client_id)),
             )),
             ..Turn::default()
         }
@@ -67,5 +67,21 @@ impl Turn {
                 reason: reason.clone(),
             },
         }
+    }
+}
+
+/// Who chose a `client_id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Visitor,
+    Agent,
+}
+
+/// The key a `client_id` is stored once under: visitors and agents choose theirs freely, so each
+/// side has its own namespace (a visitor's `agent:r-42` is not an agent's `r-42`).
+pub fn client_key(side: Side, client_id: &str) -> String {
+    match side {
+        Side::Visitor => format!("visitor:{client_id}"),
+        Side::Agent => format!("agent:{client_id}"),
     }
 }

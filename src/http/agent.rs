@@ -41,6 +41,10 @@ pub(super) fn html_page(body: &'static str) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(actix_web::http::header::ContentType::html())
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .insert_header((
+            actix_web::http::header::CONTENT_SECURITY_POLICY,
+            super::STAFF_PAGE_POLICY,
+        ))
         .body(body)
 }
 
@@ -214,10 +218,7 @@ pub(super) async fn sign_in(
     account: Account,
 ) -> HttpResponse {
     use actix_web::http::StatusCode;
-    let peer = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
+    let peer = super::client::address(&req, state.settings.trust_proxy);
     let limiter = &state.login_limiter;
     let Some(mut attempt) = limiter.begin(
         format!("id:{}", account.session_identity(&body.id)),
@@ -275,6 +276,7 @@ pub(super) async fn sign_in(
                 .path("/")
                 .http_only(true)
                 .same_site(SameSite::Strict)
+                .secure(super::client::is_https(&req, state.settings.trust_proxy))
                 .max_age(actix_web::cookie::time::Duration::seconds(
                     ttl.as_secs() as i64
                 ))
@@ -305,6 +307,8 @@ pub async fn logout(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
                 .await;
         }
         let _ = store.end_session(cookie.value()).await;
+        // This node's consoles on that session close now; other nodes' at their next beat.
+        let _ = state.ended_sessions.send(cookie.value().into());
     }
     let mut gone = Cookie::build(SESSION_COOKIE, "").path("/").finish();
     gone.make_removal();
@@ -328,9 +332,6 @@ pub async fn agent_socket(
     body: web::Payload,
     state: web::Data<AppState>,
 ) -> actix_web::Result<HttpResponse> {
-    if !super::origin_allowed(&req, &state.settings.allowed_origins) {
-        return Ok(HttpResponse::Forbidden().body("this origin may not open the agent socket"));
-    }
     let Some(agent) = session_agent(&req, &state).await else {
         return Ok(json_error(
             actix_web::http::StatusCode::UNAUTHORIZED,
@@ -339,6 +340,12 @@ pub async fn agent_socket(
         ));
     };
     let (response, session, stream) = super::websocket(&req, body).await?;
-    actix_web::rt::spawn(crate::session::agent::run(state, agent, session, stream));
+    let signed_in = req
+        .cookie(SESSION_COOKIE)
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default();
+    actix_web::rt::spawn(crate::session::agent::run(
+        state, agent, signed_in, session, stream,
+    ));
     Ok(response)
 }

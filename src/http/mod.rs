@@ -4,14 +4,24 @@
 
 mod admin;
 mod agent;
+pub(crate) mod client;
 mod frame_limit;
 
 pub use agent::LoginLimiter;
 
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::http::header::{self, ContentType};
+use actix_web::middleware::{DefaultHeaders, Next};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use actix_ws::{AggregatedMessageStream, Session};
 
+use std::time::Duration;
+
+use subtle::ConstantTimeEq;
+
+use crate::config::Settings;
 use crate::startup::AppState;
 
 static DEMO_PAGE: &str = include_str!("../../widget/demo.html");
@@ -48,6 +58,69 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/kb/reload", web::post().to(admin::kb_reload));
 }
 
+/// Paths that act with an agent's or admin's session cookie.
+fn is_staff_path(path: &str) -> bool {
+    ["/api/agent/", "/api/admin/", "/api/kb/"]
+        .iter()
+        .any(|p| path.starts_with(p))
+        || path == "/ws/agent"
+}
+
+/// Middleware: a staff request that changes something (anything but GET), and every agent
+/// socket, must come from our own pages (`client::same_origin`); others get 403 before any
+/// handler runs.
+pub async fn own_pages_only(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> actix_web::Result<ServiceResponse<impl MessageBody + 'static>> {
+    let acts = req.method() != Method::GET || req.path() == "/ws/agent";
+    let trust_proxy = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|s| s.settings.trust_proxy);
+    if acts && is_staff_path(req.path()) && !client::same_origin(req.request(), trust_proxy) {
+        let refused = HttpResponse::Forbidden().json(serde_json::json!({
+            "error": "cross_origin",
+            "message": "this request must come from the console's own pages",
+        }));
+        return Ok(req.into_response(refused).map_into_right_body());
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
+}
+
+/// Middleware: a request not answered within `request_timeout_seconds` (a body trickling in,
+/// say) is answered 408 and its connection closed. A websocket's handshake answers at once; the
+/// socket itself has its own limits.
+pub async fn deadline(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> actix_web::Result<ServiceResponse<impl MessageBody + 'static>> {
+    let seconds = req
+        .app_data::<web::Data<AppState>>()
+        .map_or(30, |s| s.settings.request_timeout_seconds);
+    match tokio::time::timeout(Duration::from_secs(seconds), next.call(req)).await {
+        Ok(answered) => answered,
+        Err(_) => Err(actix_web::error::ErrorRequestTimeout(
+            "the request took too long",
+        )),
+    }
+}
+
+/// Headers on every answer: no MIME sniffing, no framing by other sites, no referrer beyond
+/// our origin.
+pub fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((header::REFERRER_POLICY, "same-origin"))
+}
+
+/// The console's and admin's pages load only their own script and talk only to this server.
+pub(crate) const STAFF_PAGE_POLICY: &str = "default-src 'self'; script-src 'self'; \
+    style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+    frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
 async fn demo_page() -> HttpResponse {
     HttpResponse::Ok()
         .content_type(ContentType::html())
@@ -64,7 +137,7 @@ async fn widget_js() -> HttpResponse {
 /// same list as `/ws`), 403 without them otherwise, so the widget can say so in the console
 /// instead of showing a panel that cannot connect.
 async fn widget_allowed(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    if !origin_allowed(&req, &state.settings.allowed_origins) {
+    if !origin_allowed(&req, &state.settings) {
         return HttpResponse::Forbidden().body("this origin may not embed the chat");
     }
     let mut response = HttpResponse::NoContent();
@@ -108,7 +181,20 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if let Some(token) = &state.settings.metrics_token {
+        let given = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        if !bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
+            return HttpResponse::Unauthorized()
+                .insert_header((header::WWW_AUTHENTICATE, "Bearer"))
+                .body("metrics need the metrics token");
+        }
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(state.conversations.metrics.render())
@@ -119,7 +205,7 @@ async fn visitor_socket(
     body: web::Payload,
     state: web::Data<AppState>,
 ) -> actix_web::Result<HttpResponse> {
-    if !origin_allowed(&req, &state.settings.allowed_origins) {
+    if !origin_allowed(&req, &state.settings) {
         return Ok(HttpResponse::Forbidden().body("this origin may not open the chat socket"));
     }
     if state.conversations.metrics.open_sockets.get() as usize >= state.settings.max_connections {
@@ -127,8 +213,26 @@ async fn visitor_socket(
             HttpResponse::ServiceUnavailable().body("too many open chats; try again shortly")
         );
     }
+    let address = client::limited_address(&req, state.settings.trust_proxy);
+    let slot = match address {
+        Some(address) => {
+            let slot = state
+                .sockets
+                .take(address, state.settings.connections_per_address);
+            if slot.is_none() {
+                return Ok(HttpResponse::TooManyRequests()
+                    .body("too many open chats from your address; close one and try again"));
+            }
+            slot
+        }
+        None => None,
+    };
     let (response, session, stream) = websocket(&req, body).await?;
-    actix_web::rt::spawn(crate::session::visitor::run(state, session, stream));
+    let peer = crate::session::visitor::Peer {
+        address,
+        _slot: slot,
+    };
+    actix_web::rt::spawn(crate::session::visitor::run(state, session, stream, peer));
     Ok(response)
 }
 
@@ -149,22 +253,25 @@ async fn websocket(
     Ok((response, session, stream))
 }
 
-/// Browsers send `Origin`; other clients may not (allowed). Allowed: the server's own origin,
-/// localhost on any port, and the configured list.
-pub(crate) fn origin_allowed(req: &HttpRequest, extra: &[String]) -> bool {
+/// Who may embed the widget. Browsers send `Origin`; other clients may not (allowed). Allowed:
+/// the server's own origin, localhost on any port (http or https), and `allowed_origins`.
+pub(crate) fn origin_allowed(req: &HttpRequest, settings: &Settings) -> bool {
     let Some(origin) = req.headers().get(header::ORIGIN) else {
         return true;
     };
     let Ok(origin) = origin.to_str() else {
         return false;
     };
-    let host = req.connection_info().host().to_owned();
-    let own = [format!("http://{host}"), format!("https://{host}")];
-    own.iter().any(|o| o == origin) || is_localhost(origin) || extra.iter().any(|o| o == origin)
+    origin == client::own_origin(req, settings.trust_proxy)
+        || is_localhost(origin)
+        || settings.allowed_origins.iter().any(|o| o == origin)
 }
 
 fn is_localhost(origin: &str) -> bool {
-    let Some((_, rest)) = origin.split_once("://") else {
+    let Some(rest) = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+    else {
         return false;
     };
     let host = match rest.strip_prefix('[') {
@@ -185,5 +292,7 @@ mod tests {
         assert!(is_localhost("http://[::1]:8080"));
         assert!(!is_localhost("http://localhost.evil.example"));
         assert!(!is_localhost("https://shop.example"));
+        assert!(!is_localhost("file://localhost"));
+        assert!(!is_localhost("chrome-extension://localhost"));
     }
 }

@@ -12,13 +12,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::web;
-use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
+use actix_ws::{AggregatedMessageStream, CloseCode, CloseReason, Session};
 use futures_util::StreamExt;
 use tokio_stream::StreamMap;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
-use super::rate::TokenBucket;
+use super::guard::{FrameGuard, Incoming, Limits};
 use crate::agents::Agent;
 use crate::conversation::{EventBody, Outcome, QueueReason};
 use crate::protocol::{
@@ -34,6 +34,8 @@ const MAX_WATCHED: usize = 200;
 const QUEUE_SHOWN: usize = 100;
 /// Longest reply or note.
 const MAX_TEXT: usize = 4000;
+/// Longest frame (a reply of `MAX_TEXT` characters, escaped, fits).
+const MAX_FRAME: usize = 16 * 1024;
 
 struct Watched {
     last_sent: u64,
@@ -56,9 +58,12 @@ struct Console {
     first_messages: HashMap<ConversationId, String>,
 }
 
+/// Runs the console socket of `agent`, signed in with the session `signed_in`; the socket
+/// closes (1008) when that session ends.
 pub async fn run(
     state: web::Data<AppState>,
     agent: Agent,
+    signed_in: String,
     mut session: Session,
     mut stream: AggregatedMessageStream,
 ) {
@@ -69,9 +74,17 @@ pub async fn run(
     // Renew presence three times per TTL, so one late beat does not make the agent vanish.
     let mut presence_beat = tokio::time::interval(ttl / 3);
     let mut ping = tokio::time::interval(Duration::from_secs(settings.heartbeat_seconds));
-    let mut bucket = TokenBucket::new(settings.rate_per_second * 5.0, settings.rate_burst * 3.0);
+    // An agent types faster than a visitor and acts on many chats: five times the rate.
+    let mut guard = FrameGuard::new(Limits {
+        per_second: settings.rate_per_second * 5.0,
+        burst: settings.rate_burst * 3.0,
+        abuse_limit: settings.abuse_limit,
+        max_text_bytes: MAX_FRAME,
+        idle: Duration::from_secs(settings.idle_timeout_seconds),
+    });
     let mut routing = state.conversations.store.bus().watch_routing();
     let mut shutdown = state.shutdown.clone();
+    let mut ended_sessions = state.ended_sessions.subscribe();
     let mut console = Console {
         agent,
         presence: Presence::Online,
@@ -107,27 +120,13 @@ pub async fn run(
         }
         tokio::select! {
             msg = stream.recv() => {
-                let Some(msg) = msg else { break None };
-                match msg {
-                    Ok(AggregatedMessage::Text(text)) => {
-                        if !bucket.try_take() {
-                            alive = error(&mut session, ErrorCode::RateLimited, "too many frames: slow down").await.is_ok();
-                            continue;
-                        }
-                        if text.len() > 16 * 1024 {
-                            alive = error(&mut session, ErrorCode::TooLarge, "frames are limited to 16 KiB").await.is_ok();
-                            continue;
-                        }
-                        alive = handle(&state, &mut session, &mut console, &text).await.is_ok();
-                    }
-                    Ok(AggregatedMessage::Binary(_)) => {
-                        alive = error(&mut session, ErrorCode::BinaryFrame, "send JSON text frames").await.is_ok();
-                    }
-                    Ok(AggregatedMessage::Ping(bytes)) => alive = session.pong(&bytes).await.is_ok(),
-                    Ok(AggregatedMessage::Pong(_)) => {}
-                    Ok(AggregatedMessage::Close(_)) => break None,
-                    Err(_) => break Some(CloseReason { code: CloseCode::Size, description: Some("frame too large or malformed".into()) }),
-                }
+                alive = match guard.take(msg) {
+                    Incoming::Text(text) => handle(&state, &mut session, &mut console, &text).await.is_ok(),
+                    Incoming::Refuse(code, why) => error(&mut session, code, &why).await.is_ok(),
+                    Incoming::Ping(bytes) => session.pong(&bytes).await.is_ok(),
+                    Incoming::Nothing => true,
+                    Incoming::Close(close) => break close,
+                };
             }
             Some((id, signal)) = console.buses.next(), if !console.buses.is_empty() => {
                 alive = forward(&state, &mut session, &mut console, id, signal).await.is_ok();
@@ -140,7 +139,20 @@ pub async fn run(
                 // A failed beat (store outage) is retried on the next tick.
                 let _ = set_presence(&state, &console).await;
             }
+            ended = ended_sessions.recv() => {
+                if ended.is_ok_and(|s| *s == *signed_in) {
+                    break Some(signed_out());
+                }
+            }
             _ = ping.tick() => {
+                if guard.idle() {
+                    break Some(CloseReason { code: CloseCode::Normal, description: Some("idle".into()) });
+                }
+                // Signed out on another node, or the session expired: a failed read (store
+                // outage) keeps the console.
+                if matches!(state.conversations.store.session_agent(&signed_in).await, Ok(None)) {
+                    break Some(signed_out());
+                }
                 alive = session.ping(b"").await.is_ok();
             }
             _ = shutdown.changed() => {
@@ -153,6 +165,13 @@ pub async fn run(
     tracing::info!(agent = %console.agent.id, "agent disconnected");
     metrics.agent_sockets.dec();
     let _ = session.close(close).await;
+}
+
+fn signed_out() -> CloseReason {
+    CloseReason {
+        code: CloseCode::Policy,
+        description: Some("signed out".into()),
+    }
 }
 
 fn colleague(agent: &Agent, presence: Presence, chats: usize) -> Colleague {
@@ -548,6 +567,19 @@ async fn handle(
             return watch(state, session, console, &id, last_seq.unwrap_or(0)).await;
         }
         AgentFrame::Typing { conversation } => {
+            // Only the agent who has the chat types to its visitor.
+            let mine = console
+                .sent_chats
+                .as_ref()
+                .is_some_and(|chats| chats.iter().any(|c| c.conversation == conversation));
+            if !mine {
+                return error(
+                    session,
+                    ErrorCode::NotYours,
+                    "that chat is not assigned to you",
+                )
+                .await;
+            }
             if let Some(id) = parse(&conversation) {
                 let _ = conversations
                     .store
@@ -574,11 +606,7 @@ async fn handle(
         }
         AgentFrame::FollowedUp { conversation } => {
             let id = parse(&conversation).expect("checked above");
-            conversations
-                .store
-                .mark_followed_up(&id)
-                .await
-                .map(|()| Outcome::Done)
+            conversations.followed_up(&id, &agent).await
         }
         AgentFrame::Reply {
             text, client_id, ..

@@ -3,5 +3,8 @@
 //! server's shutdown signal.
 
 pub mod agent;
+mod guard;
 mod rate;
 pub mod visitor;
+
+pub use rate::{Allowance, SocketCounts};

@@ -1,6 +1,15 @@
-//! A token bucket per socket: `burst` frames at once, refilled at `per_second`.
+//! A token bucket per socket: `burst` frames at once, refilled at `per_second`; and allowances
+//! that outlive sockets, keyed by client address or conversation, so reconnecting resets
+//! nothing; and how many sockets one address holds at once.
 
-use std::time::Instant;
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 pub struct TokenBucket {
     capacity: f64,
@@ -37,10 +46,116 @@ impl TokenBucket {
     }
 }
 
+/// A rate per key (GCRA: `burst` at once, then one every `every`), shared by every socket.
+pub struct Allowance<K: Hash + Eq + Clone> {
+    limiter: DefaultKeyedRateLimiter<K>,
+}
+
+/// Keys kept before the ones whose allowance is full again are forgotten.
+const KEYS_KEPT: usize = 10_000;
+
+impl<K: Hash + Eq + Clone> Allowance<K> {
+    pub fn new(every: Duration, burst: u32) -> Allowance<K> {
+        let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+        let quota = Quota::with_period(every.max(Duration::from_nanos(1)))
+            .expect("a period above zero")
+            .allow_burst(burst);
+        Allowance {
+            limiter: RateLimiter::keyed(quota),
+        }
+    }
+
+    /// `per_minute` at once, then one every `60 s / per_minute`.
+    pub fn per_minute(per_minute: u32) -> Allowance<K> {
+        Allowance::new(Duration::from_secs(60) / per_minute.max(1), per_minute)
+    }
+
+    /// `burst` at once, then `per_second`.
+    pub fn per_second(per_second: f64, burst: f64) -> Allowance<K> {
+        let every = Duration::from_secs_f64(1.0 / per_second.max(1e-6));
+        Allowance::new(every, burst.max(1.0) as u32)
+    }
+
+    /// Spends one unit of `key`'s allowance if it has one.
+    pub fn allow(&self, key: &K) -> bool {
+        let allowed = self.limiter.check_key(key).is_ok();
+        if self.limiter.len() > KEYS_KEPT {
+            self.limiter.retain_recent();
+        }
+        allowed
+    }
+}
+
+/// Open sockets per address, each held by a `Slot` until it is dropped.
+#[derive(Default)]
+pub struct SocketCounts {
+    open: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// One open socket's place in `SocketCounts`.
+pub struct Slot {
+    counts: Arc<SocketCounts>,
+    address: IpAddr,
+}
+
+impl SocketCounts {
+    /// A slot for one more socket from `address`, or `None` when it holds `max` already.
+    pub fn take(self: &Arc<Self>, address: IpAddr, max: usize) -> Option<Slot> {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let n = open.entry(address).or_default();
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(Slot {
+            counts: self.clone(),
+            address,
+        })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut open = self.counts.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = open.get_mut(&self.address) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.address);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
+
+    #[test]
+    fn an_address_holds_at_most_its_share_of_sockets_until_one_closes() {
+        let counts = Arc::new(SocketCounts::default());
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        let b: IpAddr = "10.0.0.2".parse().unwrap();
+        let first = counts.take(a, 2).unwrap();
+        let _second = counts.take(a, 2).unwrap();
+        assert!(counts.take(a, 2).is_none(), "a third from one address");
+        assert!(
+            counts.take(b, 2).is_some(),
+            "another address is not affected"
+        );
+        drop(first);
+        assert!(
+            counts.take(a, 2).is_some(),
+            "a closed socket frees its slot"
+        );
+    }
+
+    #[test]
+    fn an_allowance_is_per_key() {
+        let limit = Allowance::per_minute(3);
+        assert!((0..3).all(|_| limit.allow(&"a")));
+        assert!(!limit.allow(&"a"), "the fourth within the minute");
+        assert!(limit.allow(&"b"), "another key is not affected");
+    }
 
     #[test]
     fn a_burst_passes_then_the_rate_holds() {

@@ -8,14 +8,16 @@
 //! on `Conversations`; bad frames get an `error` frame and the socket stays usable. Visitor text
 //! is never logged.
 
+use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actix_web::web;
-use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
+use actix_ws::{AggregatedMessageStream, CloseCode, CloseReason, Session};
 use tokio::sync::{broadcast, watch};
 
-use super::rate::TokenBucket;
+use super::guard::{FrameGuard, Incoming, Limits};
+use super::rate::Slot;
 use crate::conversation::{
     ConversationState, Conversations, EventBody, Held, MessageOutcome, Notice, QueueStatus,
 };
@@ -23,7 +25,9 @@ use crate::protocol::{
     ErrorCode, PROTOCOL_VERSION, ServerFrame, VisitorFrame, parse_visitor_frame,
 };
 use crate::startup::AppState;
-use crate::store::{ConversationId, Signal, StoreError, Token, VisitorInfo, VisitorKey};
+use crate::store::{
+    ConversationId, Signal, Store, StoreError, StoreResult, Token, VisitorInfo, VisitorKey,
+};
 
 /// How often held items (from a store outage) are retried.
 const HELD_RETRY: Duration = Duration::from_secs(1);
@@ -49,20 +53,33 @@ struct Bound {
     held: std::collections::VecDeque<Held>,
 }
 
+/// Who is on the other end: the address per-address limits count (`None`: not limited), and
+/// the socket's place among that address's open sockets (held while the socket is open).
+pub struct Peer {
+    pub address: Option<IpAddr>,
+    pub _slot: Option<Slot>,
+}
+
 pub async fn run(
     state: web::Data<AppState>,
     mut session: Session,
     mut stream: AggregatedMessageStream,
+    peer: Peer,
 ) {
     let settings = &state.settings;
     let metrics = &state.conversations.metrics;
     metrics.open_sockets.inc();
     let mut bound: Option<Bound> = None;
-    let mut bucket = TokenBucket::new(settings.rate_per_second, settings.rate_burst);
-    let mut strikes = 0u32;
+    let mut guard = FrameGuard::new(Limits {
+        per_second: settings.rate_per_second,
+        burst: settings.rate_burst,
+        abuse_limit: settings.abuse_limit,
+        max_text_bytes: settings.max_frame_bytes,
+        idle: Duration::from_secs(settings.idle_timeout_seconds),
+    });
     let mut heartbeat = tokio::time::interval(Duration::from_secs(settings.heartbeat_seconds));
-    let idle_timeout = Duration::from_secs(settings.idle_timeout_seconds);
-    let mut last_seen = Instant::now();
+    let hello_deadline = tokio::time::sleep(Duration::from_secs(settings.hello_timeout_seconds));
+    tokio::pin!(hello_deadline);
     let mut shutdown = state.shutdown.clone();
     let mut routing = state.conversations.store.bus().watch_routing();
     let mut retry = tokio::time::interval(HELD_RETRY);
@@ -70,43 +87,17 @@ pub async fn run(
     let close: Close = loop {
         tokio::select! {
             msg = stream.recv() => {
-                let Some(msg) = msg else { break None };
-                last_seen = Instant::now();
-                // Every data frame, good or bad, before `hello` or after, spends a token: a flood
-                // of anything is limited, and sustained flooding closes the socket.
-                if matches!(msg, Ok(AggregatedMessage::Text(_) | AggregatedMessage::Binary(_))) {
-                    if !bucket.try_take() {
-                        strikes += 1;
-                        if strikes >= settings.abuse_limit {
-                            break Some(CloseReason { code: CloseCode::Policy, description: Some("too many messages".into()) });
-                        }
-                        if error(&state, &mut session, ErrorCode::RateLimited, "too many messages: slow down").await.is_err() { break None; }
-                        continue;
-                    }
-                    strikes = 0;
-                }
-                match msg {
-                    Ok(AggregatedMessage::Text(text)) => {
-                        if text.len() > settings.max_frame_bytes {
-                            if error(&state, &mut session, ErrorCode::TooLarge, &format!("frames are limited to {} bytes", settings.max_frame_bytes)).await.is_err() { break None; }
-                            continue;
-                        }
-                        match handle_text(&state, &mut session, &mut bound, &text).await {
-                            Ok(()) => {}
-                            Err(()) => break None,
-                        }
-                    }
-                    Ok(AggregatedMessage::Binary(_)) => {
-                        if error(&state, &mut session, ErrorCode::BinaryFrame, "send JSON text frames").await.is_err() { break None; }
-                    }
-                    Ok(AggregatedMessage::Ping(bytes)) => {
-                        if session.pong(&bytes).await.is_err() { break None; }
-                    }
-                    Ok(AggregatedMessage::Pong(_)) => {}
-                    Ok(AggregatedMessage::Close(_)) => break None,
-                    // A protocol error (bad framing, or a frame over the transport limit).
-                    Err(_) => break Some(CloseReason { code: CloseCode::Size, description: Some("frame too large or malformed".into()) }),
-                }
+                let sent = match guard.take(msg) {
+                    Incoming::Text(text) => match handle_text(&state, &mut session, &mut bound, &peer, &text).await {
+                        Ok(()) => continue,
+                        Err(()) => break None,
+                    },
+                    Incoming::Refuse(code, why) => error(&state, &mut session, code, &why).await,
+                    Incoming::Ping(bytes) => session.pong(&bytes).await.map_err(drop),
+                    Incoming::Nothing => Ok(()),
+                    Incoming::Close(close) => break close,
+                };
+                if sent.is_err() { break None; }
             }
             signal = next_signal(&mut bound) => {
                 match forward(&state, &mut session, &mut bound, signal).await {
@@ -127,8 +118,11 @@ pub async fn run(
                     flush_held(&state.conversations, b).await;
                 }
             }
+            () = &mut hello_deadline, if bound.is_none() => {
+                break Some(CloseReason { code: CloseCode::Policy, description: Some("no hello".into()) });
+            }
             _ = heartbeat.tick() => {
-                if last_seen.elapsed() > idle_timeout {
+                if guard.idle() {
                     break Some(CloseReason { code: CloseCode::Normal, description: Some("idle".into()) });
                 }
                 if session.ping(b"").await.is_err() { break None; }
@@ -291,6 +285,7 @@ async fn handle_text(
     state: &AppState,
     session: &mut Session,
     bound: &mut Option<Bound>,
+    peer: &Peer,
     text: &str,
 ) -> Result<(), ()> {
     let frame = match parse_visitor_frame(text) {
@@ -338,7 +333,13 @@ async fn handle_text(
                     locale,
                     tz,
                 };
-                hello(state, session, bound, token, last_seq, visitor, key).await
+                let hello = Hello {
+                    token,
+                    last_seq,
+                    visitor,
+                    visitor_key: key,
+                };
+                start(state, session, bound, peer, hello).await
             }
             _ => error(state, session, ErrorCode::HelloFirst, "send `hello` first").await,
         };
@@ -367,6 +368,15 @@ async fn handle_text(
                 )
                 .await;
             }
+            if !state.visitor_messages.allow(&id) {
+                return error(
+                    state,
+                    session,
+                    ErrorCode::RateLimited,
+                    "too many messages in this conversation: slow down",
+                )
+                .await;
+            }
             if !b.held.is_empty() {
                 // Keep the visitor's order: behind what is already held.
                 let held = conversations.hold_message(text, client_id);
@@ -387,13 +397,13 @@ async fn handle_text(
                 Err(e) => Err(e),
             }
         }
-        VisitorFrame::Typing => conversations.store.bus().typing(&id, None).await,
+        VisitorFrame::Typing {} => conversations.store.bus().typing(&id, None).await,
         VisitorFrame::Choose { option } => match conversations.choose(&id, &option).await {
             Ok(true) => Ok(()),
             Ok(false) => return error(state, session, ErrorCode::Invalid, "unknown option").await,
             Err(e) => Err(e),
         },
-        VisitorFrame::RequestHuman => {
+        VisitorFrame::RequestHuman {} => {
             let result = if b.held.is_empty() {
                 conversations.request_human(&id).await
             } else {
@@ -537,16 +547,28 @@ fn identify(
     }
 }
 
-/// Binds the socket to a resumed or new conversation and replays what the client missed.
-async fn hello(
-    state: &AppState,
-    session: &mut Session,
-    bound: &mut Option<Bound>,
+/// What a `hello` asks for, after identity checks.
+struct Hello {
     token: Option<String>,
     last_seq: Option<u64>,
     visitor: VisitorInfo,
     visitor_key: Option<VisitorKey>,
+}
+
+/// Binds the socket to a resumed or new conversation and replays what the client missed.
+async fn start(
+    state: &AppState,
+    session: &mut Session,
+    bound: &mut Option<Bound>,
+    peer: &Peer,
+    hello: Hello,
 ) -> Result<(), ()> {
+    let Hello {
+        token,
+        last_seq,
+        visitor,
+        visitor_key,
+    } = hello;
     let store = &state.conversations.store;
     let resumed = match token.as_deref().and_then(Token::parse) {
         Some(token) => match store.resume(&token).await {
@@ -577,8 +599,31 @@ async fn hello(
                 )
                 .await?;
             }
+            if peer
+                .address
+                .is_some_and(|a| !state.new_conversations.allow(&a))
+            {
+                return error(
+                    state,
+                    session,
+                    ErrorCode::RateLimited,
+                    "too many new conversations from your address; wait a minute",
+                )
+                .await;
+            }
+            // A guest's key is theirs only if no verified visitor's conversations carry it.
+            let own_key = match visitor_key.clone() {
+                Some(key) if visitor.user_id.is_none() => {
+                    match belongs_to_a_verified_visitor(store.as_ref(), &key).await {
+                        Ok(false) => Some(key),
+                        Ok(true) => None,
+                        Err(e) => return store_unavailable(state, session, &e).await,
+                    }
+                }
+                other => other,
+            };
             // A visitor without a key gets one: their next conversation joins this one.
-            let key = visitor_key.clone().unwrap_or_else(VisitorKey::random);
+            let key = own_key.unwrap_or_else(VisitorKey::random);
             match store.create(visitor, Some(key)).await {
                 Ok(created) => created,
                 Err(e) => return store_unavailable(state, session, &e).await,
@@ -595,10 +640,13 @@ async fn hello(
             conversation: conversation.id.to_string(),
             state: conversation.state,
             resumed: was_resumed,
+            // A verified visitor's key is derived from their id on every hello: the browser is
+            // not given it, so a guest after them on this browser cannot present it.
             visitor_key: conversation
                 .visitor_key
                 .clone()
                 .or(visitor_key)
+                .filter(|_| conversation.visitor.user_id.is_none())
                 .map(|k| k.as_str().to_owned()),
         },
     )
@@ -606,8 +654,9 @@ async fn hello(
     let mut b = Bound {
         id: conversation.id,
         bus,
+        // A client cannot have seen past the end of the log.
         last_sent: if was_resumed {
-            last_seq.unwrap_or(0)
+            last_seq.unwrap_or(0).min(conversation.last_seq)
         } else {
             0
         },
@@ -618,4 +667,15 @@ async fn hello(
     catch_up(state, session, &mut b).await?;
     *bound = Some(b);
     tell_queue_status(state, session, bound).await
+}
+
+/// Whether the conversations started with `key` are a verified visitor's.
+async fn belongs_to_a_verified_visitor(store: &dyn Store, key: &VisitorKey) -> StoreResult<bool> {
+    let Some(first) = store.visitor_conversations(key).await?.into_iter().next() else {
+        return Ok(false);
+    };
+    Ok(store
+        .get(&first)
+        .await?
+        .is_some_and(|c| c.visitor.user_id.is_some()))
 }

@@ -190,15 +190,27 @@ impl TestApp {
         body: &Value,
         cookie: Option<&str>,
     ) -> (u16, Option<String>, String) {
+        self.post_with(path, body, cookie, &[]).await
+    }
+
+    /// `post` with extra header lines (`Origin: ...`).
+    pub async fn post_with(
+        &self,
+        path: &str,
+        body: &Value,
+        cookie: Option<&str>,
+        headers: &[&str],
+    ) -> (u16, Option<String>, String) {
         let body = body.to_string();
         let work = async {
             let mut stream = TcpStream::connect(("127.0.0.1", self.port)).await.unwrap();
-            let cookie = cookie
-                .map(|c| format!("Cookie: {c}\r\n"))
-                .unwrap_or_default();
+            let mut extra: String = headers.iter().map(|h| format!("{h}\r\n")).collect();
+            if let Some(c) = cookie {
+                extra.push_str(&format!("Cookie: {c}\r\n"));
+            }
             let request = format!(
                 "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
-                 Content-Type: application/json\r\nContent-Length: {}\r\n{cookie}\r\n{body}",
+                 Content-Type: application/json\r\nContent-Length: {}\r\n{extra}\r\n{body}",
                 body.len()
             );
             stream.write_all(request.as_bytes()).await.unwrap();
@@ -341,17 +353,33 @@ impl Visitor {
         Visitor::connect_port(app.port, origin).await
     }
 
+    /// Opens the socket with these extra headers (`X-Forwarded-For` with `trust_proxy`, ...).
+    pub async fn connect_with(
+        app: &TestApp,
+        headers: &[(&'static str, &str)],
+    ) -> Result<Visitor, tokio_tungstenite::tungstenite::Error> {
+        Visitor::connect_headers(app.port, headers).await
+    }
+
     async fn connect_port(
         port: u16,
         origin: Option<&str>,
     ) -> Result<Visitor, tokio_tungstenite::tungstenite::Error> {
+        match origin {
+            Some(origin) => Visitor::connect_headers(port, &[("Origin", origin)]).await,
+            None => Visitor::connect_headers(port, &[]).await,
+        }
+    }
+
+    async fn connect_headers(
+        port: u16,
+        headers: &[(&'static str, &str)],
+    ) -> Result<Visitor, tokio_tungstenite::tungstenite::Error> {
         let mut request = format!("ws://127.0.0.1:{port}/ws")
             .into_client_request()
             .unwrap();
-        if let Some(origin) = origin {
-            request
-                .headers_mut()
-                .insert("Origin", origin.parse().unwrap());
+        for (name, value) in headers {
+            request.headers_mut().insert(*name, value.parse().unwrap());
         }
         let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(request))
             .await

@@ -4,7 +4,7 @@
 use frontdesk::identity::IdentitySecret;
 use serde_json::json;
 
-use crate::app::{Visitor, spawn_redis_app};
+use crate::app::{Visitor, spawn_app_with, spawn_redis_app};
 
 const SECRET: &str = "a-shared-secret-of-some-length";
 
@@ -97,4 +97,43 @@ async fn with_require_identity_nobody_chats_without_a_valid_signature() {
     assert_eq!(welcome["resumed"], false);
     v.say("how do I reset my password").await;
     assert_eq!(v.bot_answer().await["decision"], "answer");
+}
+
+#[actix_web::test]
+async fn a_verified_visitors_key_does_not_link_a_later_guest_on_that_browser() {
+    let app = spawn_app_with(|s| s.identity_secret = Some(SECRET.into())).await;
+    let mut ann = app.agent("ann").await;
+    let mut signed_in = Visitor::connect(&app, None).await.unwrap();
+    let welcome = signed_in
+        .hello(json!({"type": "hello", "user_id": "user-42", "user_hash": hash("user-42")}))
+        .await;
+    assert!(
+        welcome.get("visitor_key").is_none(),
+        "the browser is not given a verified visitor's key: {welcome}"
+    );
+    signed_in.say("my card ends in 4242").await;
+    signed_in.bot_answer().await;
+    // A guest on that browser later presents the verified key anyway (kept from an older
+    // version, or guessed from elsewhere).
+    let key = IdentitySecret::new(SECRET).visitor_key("user-42");
+    let mut guest = Visitor::connect(&app, None).await.unwrap();
+    guest
+        .hello(json!({"type": "hello", "visitor_key": key.as_str()}))
+        .await;
+    assert_ne!(
+        guest.visitor_key,
+        key.as_str(),
+        "the guest gets a key of their own"
+    );
+    guest.send(json!({"type": "request_human"})).await;
+    ann.queue_of(1).await;
+    ann.act("open", &guest.conversation, json!({})).await;
+    let header = ann
+        .until(|f| f["type"] == "conversation" && f["conversation"] == guest.conversation.as_str())
+        .await;
+    assert_eq!(
+        header["earlier"],
+        json!([]),
+        "the verified visitor's history is not shown with the guest's"
+    );
 }

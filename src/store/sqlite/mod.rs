@@ -939,6 +939,36 @@ pub(crate) mod tests {
     }
 
     #[tokio::test]
+    async fn version_2_visitor_client_ids_keep_a_resend_from_being_stored_twice() {
+        use crate::conversation::{Turn, TurnOutcome};
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("frontdesk.db");
+        let store = SqliteStore::open(&file).unwrap();
+        let (c, _) = store.create(Default::default(), None).await.unwrap();
+        let hi = || Turn::message("hi".into(), "m-1".into());
+        assert!(matches!(
+            store.turn(&c.id, hi()).await.unwrap(),
+            TurnOutcome::Done { .. }
+        ));
+        drop(store);
+        // Version 2 stored a visitor's client id as it came.
+        let conn = rusqlite::Connection::open(&file).unwrap();
+        conn.execute(
+            "UPDATE events SET client_key = 'm-1' WHERE client_key IS NOT NULL",
+            [],
+        )
+        .unwrap();
+        conn.pragma_update(None, "user_version", 2).unwrap();
+        drop(conn);
+        let store = SqliteStore::open(&file).unwrap();
+        assert_eq!(
+            store.turn(&c.id, hi()).await.unwrap(),
+            TurnOutcome::Duplicate { seq: 1 },
+            "the resend after the upgrade is recognised"
+        );
+    }
+
+    #[tokio::test]
     async fn a_database_from_a_newer_frontdesk_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("frontdesk.db");

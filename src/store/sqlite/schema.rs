@@ -74,6 +74,11 @@ const MIGRATIONS: &[&str] = &[
                               json_extract(record, '$.reason'))
         WHERE state = 'closed';
     ",
+    // 3: visitors' and agents' client ids have a namespace each (`visitor:` beside `agent:`).
+    "
+    UPDATE events SET client_key = 'visitor:' || client_key
+        WHERE client_key IS NOT NULL AND json_extract(body, '$.kind') = 'visitor_message';
+    ",
 ];
 
 /// The schema version this binary writes.
