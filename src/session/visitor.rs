@@ -51,6 +51,9 @@ struct Bound {
     told: Option<QueueStatus>,
     /// What the visitor did while the store was down, oldest first, to be stored when it is back.
     held: std::collections::VecDeque<Held>,
+    /// The store no longer has the conversation (e.g. Redis restarted empty): the socket tells
+    /// the visitor and closes, and the client's next `hello` starts a new one.
+    lost: bool,
 }
 
 /// Who is on the other end: the address per-address limits count (`None`: not limited), and
@@ -89,6 +92,7 @@ pub async fn run(
             msg = stream.recv() => {
                 let sent = match guard.take(msg) {
                     Incoming::Text(text) => match handle_text(&state, &mut session, &mut bound, &peer, &text).await {
+                        Ok(()) if is_lost(&bound) => break lost(&state, &mut session).await,
                         Ok(()) => continue,
                         Err(()) => break None,
                     },
@@ -117,6 +121,7 @@ pub async fn run(
                 if let Some(b) = bound.as_mut() {
                     flush_held(&state.conversations, b).await;
                 }
+                if is_lost(&bound) { break lost(&state, &mut session).await; }
             }
             () = &mut hello_deadline, if bound.is_none() => {
                 break Some(CloseReason { code: CloseCode::Policy, description: Some("no hello".into()) });
@@ -452,8 +457,34 @@ async fn handle_text(
     };
     match result {
         Ok(()) => Ok(()),
+        Err(StoreError::NotFound(_)) => {
+            b.lost = true;
+            Ok(())
+        }
         Err(e) => store_unavailable(state, session, &e).await,
     }
+}
+
+fn is_lost(bound: &Option<Bound>) -> bool {
+    bound.as_ref().is_some_and(|b| b.lost)
+}
+
+/// Tells the visitor their conversation is gone from the store; the close (1012, "service
+/// restart") makes the client reconnect, its `hello` then starts a new conversation and it
+/// resends what was not confirmed.
+async fn lost(state: &AppState, session: &mut Session) -> Close {
+    tracing::warn!("a visitor's conversation is gone from the store; they start a new one");
+    let _ = error(
+        state,
+        session,
+        ErrorCode::UnknownToken,
+        "we lost this conversation on our side; a new one starts and your unsent messages follow",
+    )
+    .await;
+    Some(CloseReason {
+        code: CloseCode::Restart,
+        description: Some("conversation lost".into()),
+    })
 }
 
 /// Holds an item while the store is down: the visitor gets the bot's answer now and the item is
@@ -498,6 +529,10 @@ async fn flush_held(conversations: &Conversations, b: &mut Bound) {
         match conversations.store_held(&b.id, front).await {
             Ok(()) => {
                 b.held.pop_front();
+            }
+            Err(StoreError::NotFound(_)) => {
+                b.lost = true;
+                return;
             }
             Err(_) => return,
         }
@@ -663,6 +698,7 @@ async fn start(
         queued: conversation.state == ConversationState::Queued,
         told: None,
         held: Default::default(),
+        lost: false,
     };
     catch_up(state, session, &mut b).await?;
     *bound = Some(b);

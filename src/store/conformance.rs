@@ -75,7 +75,11 @@ pub async fn appends_get_consecutive_sequence_numbers_and_replay_exactly(store: 
     assert!(store.events_after(&c.id, 99).await.unwrap().is_empty());
     for past_the_end in [u64::MAX, u64::MAX / 2, i64::MAX as u64 + 1] {
         assert!(
-            store.events_after(&c.id, past_the_end).await.unwrap().is_empty(),
+            store
+                .events_after(&c.id, past_the_end)
+                .await
+                .unwrap()
+                .is_empty(),
             "after {past_the_end}"
         );
     }

@@ -583,7 +583,11 @@ impl Store for RedisStore {
         let mut con = self.con();
         let (exists, raw): (bool, Vec<String>) = redis::pipe()
             .exists(self.keys.conv(id))
-            .lrange(self.keys.log(id), isize::try_from(after).unwrap_or(isize::MAX), -1)
+            .lrange(
+                self.keys.log(id),
+                isize::try_from(after).unwrap_or(isize::MAX),
+                -1,
+            )
             .query_async(&mut con)
             .await
             .map_err(unavailable)?;

@@ -8,7 +8,8 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::app::{
-    TestApp, WAIT, fresh_prefix, redis_store, redis_url, sample_kb, spawn_app_on, spawn_redis_app,
+    TestApp, Visitor, WAIT, fresh_prefix, redis_store, redis_url, sample_kb, spawn_app_on,
+    spawn_redis_app,
 };
 
 /// Two servers sharing one Redis key prefix: two nodes of one deployment.
@@ -298,4 +299,52 @@ async fn a_redis_outage_keeps_the_bot_answering_holds_the_handoff_and_recovers()
         .await;
     let queue = ann.queue_of(1).await;
     assert_eq!(queue[0]["conversation"], v.conversation.as_str());
+}
+
+#[actix_web::test]
+async fn redis_restarted_empty_tells_the_visitor_and_starts_over_without_losing_their_message() {
+    let store_url = redis_url();
+    let prefix = fresh_prefix();
+    let store = redis_store(&store_url, &prefix).await;
+    let app = spawn_app_on(store, sample_kb(), |_| {}).await;
+    let mut v = app.visitor().await;
+    v.say("how do I reset my password").await;
+    v.bot_answer().await;
+    let old = v.conversation.clone();
+    // Redis comes back empty (no persistence): this test's keys are gone.
+    let client = redis::Client::open(store_url.as_str()).unwrap();
+    let mut con = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    let _: () = redis::cmd("DEL")
+        .arg(&keys)
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    v.send(json!({"type": "message", "text": "are you still there?", "client_id": "after-flush"}))
+        .await;
+    let told = v.until(|f| f["type"] == "error").await;
+    assert_eq!(told["code"], "unknown_token", "{told}");
+    assert_eq!(
+        v.closed().await,
+        Some(1012),
+        "the client is told to reconnect"
+    );
+    // The widget reconnects with its old token and resends what was not confirmed.
+    let mut again = Visitor::connect(&app, None).await.unwrap();
+    let welcome = again
+        .hello(json!({"type": "hello", "token": v.token, "last_seq": v.last_seq}))
+        .await;
+    assert_eq!(welcome["resumed"], false);
+    assert_ne!(again.conversation, old);
+    again
+        .send(
+            json!({"type": "message", "text": "are you still there?", "client_id": "after-flush"}),
+        )
+        .await;
+    let stored = again.until(|f| f["kind"] == "visitor_message").await;
+    assert_eq!(stored["text"], "are you still there?");
 }
