@@ -7,7 +7,7 @@
 //! replaying from the log and sends each event once, in order; a lag or a store reconnect is
 //! filled from the log. Frames become calls on `Conversations`; the store decides who wins.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,12 +26,16 @@ use crate::protocol::{
     PROTOCOL_VERSION, QueueItem, parse_agent_frame,
 };
 use crate::startup::AppState;
-use crate::store::{Conversation, ConversationId, Presence, Signal, StoreError};
+use crate::store::{Conversation, ConversationId, Presence, Signal, StoreError, StoreResult};
 
 /// Conversations one console may watch at once (its own chats plus opened ones).
 const MAX_WATCHED: usize = 200;
 /// Queue entries sent in a snapshot (the rest are counted by position).
 const QUEUE_SHOWN: usize = 100;
+/// Replies held during a store outage, at most, per console.
+const MAX_HELD: usize = 50;
+/// How often held replies are retried.
+const HELD_RETRY: Duration = Duration::from_secs(1);
 /// Longest reply or note.
 const MAX_TEXT: usize = 4000;
 /// Longest frame (a reply of `MAX_TEXT` characters, escaped, fits).
@@ -56,6 +60,8 @@ struct Console {
     chat_headers: HashMap<ConversationId, ChatItem>,
     /// Each waiting conversation's first visitor message (it never changes once there).
     first_messages: HashMap<ConversationId, String>,
+    /// Replies and notes written while the store was down, oldest first.
+    held: VecDeque<Writing>,
 }
 
 /// Runs the console socket of `agent`, signed in with the session `signed_in`; the socket
@@ -85,6 +91,7 @@ pub async fn run(
     let mut routing = state.conversations.store.bus().watch_routing();
     let mut shutdown = state.shutdown.clone();
     let mut ended_sessions = state.ended_sessions.subscribe();
+    let mut retry = tokio::time::interval(HELD_RETRY);
     let mut console = Console {
         agent,
         presence: Presence::Online,
@@ -96,6 +103,7 @@ pub async fn run(
         sent_agents: None,
         chat_headers: HashMap::new(),
         first_messages: HashMap::new(),
+        held: VecDeque::new(),
     };
     tracing::info!(agent = %console.agent.id, "agent connected");
     let welcome = AgentServerFrame::Welcome {
@@ -134,6 +142,9 @@ pub async fn run(
             changed = routing.changed() => {
                 if changed.is_err() { break None; }
                 alive = refresh(&state, &mut session, &mut console).await.is_ok();
+            }
+            _ = retry.tick(), if !console.held.is_empty() => {
+                alive = flush_held(&state, &mut session, &mut console).await.is_ok();
             }
             _ = presence_beat.tick() => {
                 // A failed beat (store outage) is retried on the next tick.
@@ -542,8 +553,6 @@ async fn handle(
     let conversations = &state.conversations;
     let parse = |raw: &str| ConversationId::parse(raw);
     let agent = console.agent.clone();
-    // Replies and notes change no list: the routing watch refreshes after everything else.
-    let changes_lists = !matches!(frame, AgentFrame::Reply { .. } | AgentFrame::Note { .. });
     let result: Result<Outcome, StoreError> = match frame {
         AgentFrame::Presence { status } => {
             console.presence = match status {
@@ -630,25 +639,34 @@ async fn handle(
             conversation,
             text,
             client_id,
-        } => match parse(&conversation) {
-            Some(id) => {
-                conversations
-                    .agent_reply(&id, &agent, text, client_id)
-                    .await
-            }
-            None => return error(session, ErrorCode::NotFound, "no such conversation").await,
-        },
+        } => {
+            let Some(id) = parse(&conversation) else {
+                return error(session, ErrorCode::NotFound, "no such conversation").await;
+            };
+            let writing = Writing {
+                id,
+                text,
+                client_id,
+                note: false,
+            };
+            return write_or_hold(state, session, console, writing).await;
+        }
         AgentFrame::Note {
             conversation,
             text,
             client_id,
-        } => match parse(&conversation) {
-            Some(id) => conversations
-                .note(&id, &agent, text, client_id)
-                .await
-                .map(|()| Outcome::Done),
-            None => return error(session, ErrorCode::NotFound, "no such conversation").await,
-        },
+        } => {
+            let Some(id) = parse(&conversation) else {
+                return error(session, ErrorCode::NotFound, "no such conversation").await;
+            };
+            let writing = Writing {
+                id,
+                text,
+                client_id,
+                note: true,
+            };
+            return write_or_hold(state, session, console, writing).await;
+        }
         AgentFrame::Transfer {
             conversation,
             agent: to,
@@ -691,24 +709,8 @@ async fn handle(
         },
     };
     match result {
-        Ok(Outcome::Done) if changes_lists => refresh(state, session, console).await,
-        Ok(Outcome::Done) => Ok(()),
-        Ok(Outcome::NotYours) => {
-            error(
-                session,
-                ErrorCode::NotYours,
-                "that conversation is not waiting any more, or not assigned to you",
-            )
-            .await
-        }
-        Ok(Outcome::AtCapacity) => {
-            error(
-                session,
-                ErrorCode::AtCapacity,
-                "no free capacity for another chat",
-            )
-            .await
-        }
+        Ok(Outcome::Done) => refresh(state, session, console).await,
+        Ok(outcome) => refused(session, outcome).await,
         Err(StoreError::NotFound(_)) => {
             error(session, ErrorCode::NotFound, "no such conversation").await
         }
@@ -722,4 +724,113 @@ async fn handle(
             .await
         }
     }
+}
+
+/// Tells the console why an action did not happen.
+async fn refused(session: &mut Session, outcome: Outcome) -> Result<(), ()> {
+    match outcome {
+        Outcome::Done => Ok(()),
+        Outcome::NotYours => {
+            error(
+                session,
+                ErrorCode::NotYours,
+                "that conversation is not waiting any more, or not assigned to you",
+            )
+            .await
+        }
+        Outcome::AtCapacity => {
+            error(
+                session,
+                ErrorCode::AtCapacity,
+                "no free capacity for another chat",
+            )
+            .await
+        }
+    }
+}
+
+/// A reply or a note, as written: kept in order while the store is down.
+struct Writing {
+    id: ConversationId,
+    text: String,
+    client_id: Option<String>,
+    note: bool,
+}
+
+async fn write(state: &AppState, agent: &Agent, w: &Writing) -> StoreResult<Outcome> {
+    let (text, client_id) = (w.text.clone(), w.client_id.clone());
+    let conversations = &state.conversations;
+    if w.note {
+        conversations
+            .note(&w.id, agent, text, client_id)
+            .await
+            .map(|()| Outcome::Done)
+    } else {
+        conversations
+            .agent_reply(&w.id, agent, text, client_id)
+            .await
+    }
+}
+
+/// Stores a reply or note now, or, while the store is down (or earlier ones wait), holds it to
+/// be stored in order when the store is back: the console shows it as sending until its event
+/// arrives. Replies and notes change no list: nothing to refresh.
+async fn write_or_hold(
+    state: &AppState,
+    session: &mut Session,
+    console: &mut Console,
+    writing: Writing,
+) -> Result<(), ()> {
+    if console.held.is_empty() {
+        match write(state, &console.agent, &writing).await {
+            Err(StoreError::Unavailable(_)) => {}
+            Ok(outcome) => return refused(session, outcome).await,
+            Err(StoreError::NotFound(_)) => {
+                return error(session, ErrorCode::NotFound, "no such conversation").await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "agent reply failed");
+                return error(
+                    session,
+                    ErrorCode::Internal,
+                    "could not store that; try again",
+                )
+                .await;
+            }
+        }
+    }
+    if console.held.len() >= MAX_HELD {
+        return error(
+            session,
+            ErrorCode::Internal,
+            "we can't save more messages right now; please wait a moment",
+        )
+        .await;
+    }
+    tracing::warn!(conv = %writing.id, "store unavailable: holding an agent's reply");
+    console.held.push_back(writing);
+    Ok(())
+}
+
+/// Stores held replies and notes in order while the store answers.
+async fn flush_held(
+    state: &AppState,
+    session: &mut Session,
+    console: &mut Console,
+) -> Result<(), ()> {
+    while let Some(front) = console.held.front() {
+        match write(state, &console.agent, front).await {
+            Err(StoreError::Unavailable(_)) => return Ok(()),
+            Ok(outcome) => {
+                console.held.pop_front();
+                refused(session, outcome).await?;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "a held agent reply failed");
+                console.held.pop_front();
+                error(session, ErrorCode::Internal, "a reply could not be stored").await?;
+            }
+        }
+    }
+    Ok(())
 }

@@ -348,3 +348,45 @@ async fn redis_restarted_empty_tells_the_visitor_and_starts_over_without_losing_
     let stored = again.until(|f| f["kind"] == "visitor_message").await;
     assert_eq!(stored["text"], "are you still there?");
 }
+
+#[actix_web::test]
+async fn an_agents_replies_during_a_redis_outage_are_held_and_delivered_in_order() {
+    let mut redis = OwnRedis::start();
+    let store = redis_store(&redis.url(), &fresh_prefix()).await;
+    let app = spawn_app_on(Arc::clone(&store), sample_kb(), |s| {
+        s.presence_ttl_seconds = 30
+    })
+    .await;
+    let mut ann = app.agent("ann").await;
+    let mut v = app.waiting_visitor().await;
+    ann.act("claim", &v.conversation, json!({})).await;
+    v.notice("assigned").await;
+
+    redis.stop();
+    for n in 1..=4 {
+        ann.act(
+            "reply",
+            &v.conversation,
+            json!({"text": format!("reply {n}"), "client_id": format!("r-{n}")}),
+        )
+        .await;
+    }
+    // The store stays down for 3 s, longer than its timeouts: the replies wait on the server
+    // (the console may hear that its lists cannot be read meanwhile).
+    let outage = tokio::time::Instant::now() + Duration::from_secs(3);
+    while ann
+        .try_next(outage.saturating_duration_since(tokio::time::Instant::now()))
+        .await
+        .is_some()
+    {}
+    redis.restart();
+    for n in 1..=4 {
+        let reply = v.until(|f| f["kind"] == "agent_message").await;
+        assert_eq!(reply["text"], format!("reply {n}"), "in the order written");
+    }
+    // The console gets each one's event (that is what ends its "sending...").
+    ann.event(&v.conversation, |e| {
+        e["kind"] == "agent_message" && e["client_id"] == "r-4"
+    })
+    .await;
+}
