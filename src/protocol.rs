@@ -554,4 +554,66 @@ mod tests {
             r#"{"type":"error","code":"not_yours","message":"taken"}"#
         );
     }
+
+    /// A JSON value of any shape, a few levels deep.
+    fn any_json() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<f64>().prop_map(serde_json::Value::from),
+            ".{0,40}".prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+                proptest::collection::btree_map("[a-z_]{1,10}", inner, 0..4)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// Fuzz: any text is a frame or a stable error code, never a panic.
+        #[test]
+        fn fuzz_any_text_parses_or_gets_a_stable_code(text in ".{0,200}") {
+            for result in [
+                parse_visitor_frame(&text).map(drop),
+                parse_agent_frame(&text).map(drop),
+            ] {
+                if let Err((code, _)) = result {
+                    proptest::prop_assert!(matches!(code, ErrorCode::BadFrame | ErrorCode::UnknownType));
+                }
+            }
+        }
+
+        /// Fuzz: a frame of a known type with fields of any shape is that frame or `bad_frame`,
+        /// never `unknown_type`; extra fields are always refused.
+        #[test]
+        fn fuzz_known_types_with_any_fields(
+            index in 0usize..64,
+            fields in proptest::collection::btree_map("[a-z_]{1,12}", any_json(), 0..5),
+        ) {
+            let visitor = KNOWN_TYPES[index % KNOWN_TYPES.len()];
+            let agent = AGENT_TYPES[index % AGENT_TYPES.len()];
+            for (ty, parse) in [
+                (visitor, (|t: &str| parse_visitor_frame(t).map(drop)) as fn(&str) -> Result<(), (ErrorCode, String)>),
+                (agent, |t: &str| parse_agent_frame(t).map(drop)),
+            ] {
+                let mut frame: serde_json::Map<String, serde_json::Value> =
+                    fields.clone().into_iter().collect();
+                frame.insert("type".into(), ty.into());
+                let with_extra = {
+                    let mut f = frame.clone();
+                    f.insert("not_a_field_of_any_frame".into(), 1.into());
+                    serde_json::Value::Object(f).to_string()
+                };
+                if let Err((code, message)) = parse(&serde_json::Value::Object(frame).to_string()) {
+                    proptest::prop_assert_eq!(code, ErrorCode::BadFrame, "{}", message);
+                }
+                proptest::prop_assert_eq!(parse(&with_extra).map_err(|e| e.0), Err(ErrorCode::BadFrame));
+            }
+        }
+    }
 }

@@ -170,4 +170,39 @@ mod tests {
             assert_eq!(limit.check(rest), Err(declared));
         }
     }
+
+    proptest::proptest! {
+        /// Fuzz (`PROPTEST_CASES=100000 cargo test --release fuzz_` for a long run): any frames,
+        /// split anywhere, pass until the first header over the limit, which is refused with
+        /// what it declared, whatever the split.
+        #[test]
+        fn fuzz_frame_limit_follows_any_frames_in_any_split(
+            lens in proptest::collection::vec(
+                proptest::prop_oneof![0u64..200, 60_000u64..70_000, 1u64 << 40..1u64 << 41],
+                0..6,
+            ),
+            chunk in 1usize..3000,
+        ) {
+            let limit = 64 * 1024;
+            let mut stream = Vec::new();
+            for &len in &lens {
+                stream.extend(header(len));
+                if len > limit as u64 {
+                    break;
+                }
+                stream.extend(std::iter::repeat_n(b'x', len as usize));
+            }
+            let expected = match lens.iter().find(|&&l| l > limit as u64) {
+                Some(&over) => Err(over),
+                None => Ok(()),
+            };
+            let mut frames = FrameLimit::new(limit);
+            let got = stream
+                .chunks(chunk)
+                .map(|part| frames.check(part))
+                .find(Result::is_err)
+                .unwrap_or(Ok(()));
+            proptest::prop_assert_eq!(got, expected);
+        }
+    }
 }
