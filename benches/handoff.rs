@@ -66,7 +66,7 @@ fn main() {
     }
     // The sample knowledge base without business hours: the bench runs at any time of day.
     let kb = dir.path().join("kb");
-    copy_dir(
+    common::copy_dir(
         &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge_base"),
         &kb,
     );
@@ -141,18 +141,6 @@ fn main() {
         }
         relay(port_a, consoles, pairs, seconds).await;
     });
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 struct OwnRedis(Option<Child>);

@@ -255,7 +255,7 @@ async fn idle_sockets(store: &str, count: usize) {
     let (server, port) = spawn_frontdesk(store, count + 10);
     let pid = server.child.id();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let before = rss_kib(pid);
+    let before = common::rss_kib(pid);
     let mut sockets = Vec::with_capacity(count);
     for _ in 0..count {
         let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/ws"))
@@ -268,21 +268,11 @@ async fn idle_sockets(store: &str, count: usize) {
         sockets.push(ws);
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let after = rss_kib(pid);
+    let after = common::rss_kib(pid);
     println!(
         "{store}: {count} idle visitor sockets (each with a conversation): server RSS {before} KiB -> {after} KiB, {:.1} KiB per socket",
         (after - before) as f64 / count as f64
     );
     drop(sockets);
     drop(server);
-}
-
-fn rss_kib(pid: u32) -> i64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc is readable");
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .expect("VmRSS in /proc/PID/status")
 }

@@ -1,5 +1,8 @@
 //! What the load generators share: starting `frontdesk serve` as a child process and reading the
-//! port it printed.
+//! port it printed, copying the sample knowledge base, and a process's resident memory.
+
+// Each bench uses some of these.
+#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -60,4 +63,28 @@ pub fn read_port(child: &mut Child, prefix: &str) -> u16 {
         }
     }
     panic!("the server printed no port");
+}
+
+/// Copies a folder tree (the sample knowledge base, to change it for a bench).
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// The resident memory of process `pid`, in KiB.
+pub fn rss_kib(pid: u32) -> i64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc is readable");
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .expect("VmRSS in /proc/PID/status")
 }

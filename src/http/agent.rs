@@ -104,13 +104,13 @@ impl Default for LoginLimiter {
 /// the client goes away mid-way) unless `not_a_failure` was called.
 struct Attempt<'a> {
     limiter: &'a LoginLimiter,
-    keys: [String; 2],
+    keys: Vec<String>,
     failed: bool,
 }
 
 impl LoginLimiter {
     /// An attempt for these (account, address) keys, or `None` when either is spent.
-    fn begin(&self, account: String, address: String) -> Option<Attempt<'_>> {
+    fn begin(&self, account: String, address: Option<String>) -> Option<Attempt<'_>> {
         let mut map = self.counts.lock().unwrap_or_else(|p| p.into_inner());
         map.retain(|_, (failed, pending, since)| {
             if since.elapsed() >= FAILURE_WINDOW {
@@ -118,15 +118,18 @@ impl LoginLimiter {
             }
             *failed > 0 || *pending > 0
         });
-        let keys = [account, address];
-        let limits = [MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_ADDRESS];
-        let spent = keys.iter().zip(limits).any(|(k, max)| {
+        let limited = [
+            Some((account, MAX_FAILURES_PER_ACCOUNT)),
+            address.map(|a| (a, MAX_FAILURES_PER_ADDRESS)),
+        ];
+        let spent = limited.iter().flatten().any(|(k, max)| {
             map.get(k)
-                .is_some_and(|(failed, pending, _)| failed + pending >= max)
+                .is_some_and(|(failed, pending, _)| failed + pending >= *max)
         });
         if spent {
             return None;
         }
+        let keys: Vec<String> = limited.into_iter().flatten().map(|(k, _)| k).collect();
         for k in &keys {
             map.entry(k.clone()).or_insert((0, 0, Instant::now())).1 += 1;
         }
@@ -218,11 +221,12 @@ pub(super) async fn sign_in(
     account: Account,
 ) -> HttpResponse {
     use actix_web::http::StatusCode;
-    let peer = super::client::address(&req, state.settings.trust_proxy);
+    // Per address too, unless the address is a local proxy's (see `client::limited_address`).
+    let address = super::client::limited_address(&req, state.settings.trust_proxy);
     let limiter = &state.login_limiter;
     let Some(mut attempt) = limiter.begin(
         format!("id:{}", account.session_identity(&body.id)),
-        format!("ip:{peer}"),
+        address.map(|a| format!("ip:{a}")),
     ) else {
         return json_error(
             StatusCode::TOO_MANY_REQUESTS,

@@ -143,22 +143,54 @@ async fn a_burst_of_logins_is_limited_before_any_password_is_hashed() {
 
 #[actix_web::test]
 async fn one_address_with_wrong_passwords_for_one_agent_does_not_lock_out_the_others() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(|s| s.trust_proxy = true).await;
+    let office = "X-Forwarded-For: 203.0.113.5";
+    let login = |id: &str, password: &str| json!({"id": id, "password": password});
     for n in 0..5 {
-        let body = json!({"id": "ann", "password": format!("guess-{n}")});
-        assert_eq!(app.post("/api/agent/login", &body, None).await.0, 401);
+        let guess = login("ann", &format!("guess-{n}"));
+        let status = app
+            .post_with("/api/agent/login", &guess, None, &[office])
+            .await
+            .0;
+        assert_eq!(status, 401);
     }
-    let ann = json!({"id": "ann", "password": "ann-password"});
+    let ann = login("ann", "ann-password");
     assert_eq!(
-        app.post("/api/agent/login", &ann, None).await.0,
+        app.post_with("/api/agent/login", &ann, None, &[office])
+            .await
+            .0,
         429,
         "ann's account waits a minute"
     );
-    let bob = json!({"id": "bob", "password": "bob-password"});
+    let bob = login("bob", "bob-password");
     assert_eq!(
-        app.post("/api/agent/login", &bob, None).await.0,
+        app.post_with("/api/agent/login", &bob, None, &[office])
+            .await
+            .0,
         200,
         "bob, from the same address, signs in"
+    );
+    // An address that keeps guessing, over many accounts, waits too (20 a minute).
+    for n in 0..15 {
+        let guess = login(&format!("someone-{n}"), "guess");
+        app.post_with("/api/agent/login", &guess, None, &[office])
+            .await;
+    }
+    let cid = login("cid", "cid-password");
+    assert_eq!(
+        app.post_with("/api/agent/login", &cid, None, &[office])
+            .await
+            .0,
+        429,
+        "the guessing address waits"
+    );
+    let elsewhere = "X-Forwarded-For: 198.51.100.5";
+    assert_eq!(
+        app.post_with("/api/agent/login", &cid, None, &[elsewhere])
+            .await
+            .0,
+        200,
+        "cid from another address signs in"
     );
 }
 

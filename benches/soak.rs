@@ -1,0 +1,266 @@
+//! Soak: many visitors and dozens of agents on one `frontdesk serve` (the default SQLite store)
+//! for minutes. Every visitor sends a numbered
+//! message every few seconds and waits for its receipt; after one message in `HANDOFF_EVERY` it
+//! asks for a person, the router assigns an agent, who answers and closes the chat; the visitor
+//! then starts a new conversation. Counted: messages sent, receipts, lost (no receipt in 10 s), error
+//! frames, agent answers received; and the server's resident memory every 10 s.
+//!
+//!     cargo bench --bench soak -- --visitors 2000 --agents 30 --seconds 180
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use frontdesk::agents::{Agent, Roster, hash_password};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
+
+/// A receipt (or the agent's answer) that takes longer than this counts as lost.
+const WAIT: Duration = Duration::from_secs(10);
+/// One message in this many asks for a person.
+const HANDOFF_EVERY: u64 = 10;
+
+#[derive(Default)]
+struct Counts {
+    sent: AtomicU64,
+    receipts: AtomicU64,
+    lost: AtomicU64,
+    errors: AtomicU64,
+    handoffs: AtomicU64,
+    answered: AtomicU64,
+}
+
+fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+fn main() {
+    let visitors: usize = arg("--visitors").map_or(2000, |v| v.parse().expect("--visitors N"));
+    let agents: usize = arg("--agents").map_or(30, |v| v.parse().expect("--agents N"));
+    let seconds: u64 = arg("--seconds").map_or(180, |v| v.parse().expect("--seconds N"));
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let agents_file = dir.path().join("agents.toml");
+    let hash = hash_password("soak-password").unwrap();
+    for n in 0..agents {
+        let agent = Agent {
+            id: format!("soak-{n}"),
+            name: format!("Agent {n}"),
+            password_hash: hash.clone(),
+            capacity: 20,
+            teams: Vec::new(),
+        };
+        Roster::add(&agents_file, agent).expect("the roster is written");
+    }
+    // The sample knowledge base without business hours: the bench runs at any time of day.
+    let kb = dir.path().join("kb");
+    common::copy_dir(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge_base"),
+        &kb,
+    );
+    std::fs::remove_file(kb.join("hours.toml")).expect("the sample has hours.toml");
+    let (node, port) = common::spawn_frontdesk(&[
+        "--agents-file",
+        agents_file.to_str().unwrap(),
+        "--knowledge-base",
+        kb.to_str().unwrap(),
+    ]);
+    let pid = node.child.id();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async move {
+        let counts = Arc::new(Counts::default());
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        let mut tasks = Vec::new();
+        for n in 0..agents {
+            // Agents stay until the last visitor's wait is over.
+            tasks.push(tokio::spawn(agent(port, format!("soak-{n}"), deadline + WAIT)));
+        }
+        for n in 0..visitors {
+            tasks.push(tokio::spawn(visitor(port, n, counts.clone(), deadline)));
+            // Arrive over the first ten seconds, not all at once.
+            tokio::time::sleep(Duration::from_micros(10_000_000 / visitors as u64)).await;
+        }
+        let started = Instant::now();
+        let mut rss = Vec::new();
+        while Instant::now() < deadline {
+            rss.push((started.elapsed().as_secs(), common::rss_kib(pid)));
+            tokio::time::sleep(Duration::from_secs(10)).await;
+        }
+        for t in tasks {
+            let _ = t.await;
+        }
+        let c = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        println!(
+            "soak: {visitors} visitors, {agents} agents, {seconds} s: sent {}, receipts {}, lost {}, \
+             error frames {}, handoffs {}, agent answers received {}",
+            c(&counts.sent),
+            c(&counts.receipts),
+            c(&counts.lost),
+            c(&counts.errors),
+            c(&counts.handoffs),
+            c(&counts.answered),
+        );
+        let series: Vec<String> = rss
+            .iter()
+            .map(|(t, kib)| format!("{t}s {:.1}", *kib as f64 / 1024.0))
+            .collect();
+        println!("server RSS (MiB) every 10 s: {}", series.join(", "));
+    });
+}
+
+async fn connect(port: u16, path: &str, cookie: Option<&str>) -> Ws {
+    let mut request = format!("ws://127.0.0.1:{port}{path}")
+        .into_client_request()
+        .unwrap();
+    if let Some(c) = cookie {
+        request.headers_mut().insert("Cookie", c.parse().unwrap());
+    }
+    tokio_tungstenite::connect_async_with_config(request, None, true)
+        .await
+        .expect("the socket opens")
+        .0
+}
+
+/// The next JSON frame within `wait` (`None`: nothing came, or the socket ended).
+async fn next(ws: &mut Ws, wait: Duration) -> Option<Value> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match tokio::time::timeout_at(deadline, ws.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => return serde_json::from_str(&t).ok(),
+            Ok(Some(Ok(_))) => continue,
+            _ => return None,
+        }
+    }
+}
+
+/// One visitor: a numbered message every 2-4 s, each waited for; a handoff every
+/// `HANDOFF_EVERY` messages, then a new conversation once the agent has answered.
+async fn visitor(port: u16, n: usize, counts: Arc<Counts>, deadline: Instant) {
+    let mut k = 0u64;
+    'conversations: while Instant::now() < deadline {
+        let mut ws = connect(port, "/ws", None).await;
+        let _ = ws
+            .send(Message::text(json!({"type": "hello"}).to_string()))
+            .await;
+        if next(&mut ws, WAIT)
+            .await
+            .is_none_or(|f| f["type"] != "welcome")
+        {
+            counts.errors.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
+        while Instant::now() < deadline {
+            let pause = 2000 + (n as u64 * 7919 + k * 104_729) % 2000;
+            tokio::time::sleep(Duration::from_millis(pause)).await;
+            k += 1;
+            let handoff = k % HANDOFF_EVERY == 0;
+            let text = format!("where is my order {k}?");
+            let id = format!("v{n}-{k}");
+            let frame = json!({"type": "message", "text": text, "client_id": id});
+            if ws.send(Message::text(frame.to_string())).await.is_err() {
+                counts.lost.fetch_add(1, Ordering::Relaxed);
+                continue 'conversations;
+            }
+            counts.sent.fetch_add(1, Ordering::Relaxed);
+            let got = wait_for(&mut ws, &counts, |f| {
+                f["kind"] == "visitor_message" && f["client_id"] == id.as_str()
+            })
+            .await;
+            if !got {
+                counts.lost.fetch_add(1, Ordering::Relaxed);
+                continue 'conversations;
+            }
+            counts.receipts.fetch_add(1, Ordering::Relaxed);
+            if handoff {
+                // The widget's "talk to a person" button.
+                let ask = json!({"type": "request_human"}).to_string();
+                if ws.send(Message::text(ask)).await.is_err() {
+                    continue 'conversations;
+                }
+                counts.handoffs.fetch_add(1, Ordering::Relaxed);
+                if wait_for(&mut ws, &counts, |f| f["kind"] == "agent_message").await {
+                    counts.answered.fetch_add(1, Ordering::Relaxed);
+                }
+                let _ = ws.close(None).await;
+                continue 'conversations;
+            }
+        }
+        let _ = ws.close(None).await;
+    }
+}
+
+/// Reads frames until one matches (true) or `WAIT` passes (false); counts error frames.
+async fn wait_for(ws: &mut Ws, counts: &Counts, matches: impl Fn(&Value) -> bool) -> bool {
+    let until = Instant::now() + WAIT;
+    while let Some(f) = next(ws, until.saturating_duration_since(Instant::now())).await {
+        if f["type"] == "error" {
+            counts.errors.fetch_add(1, Ordering::Relaxed);
+        }
+        if matches(&f) {
+            return true;
+        }
+    }
+    false
+}
+
+/// One agent: online, answers each chat it is given and closes it.
+async fn agent(port: u16, id: String, deadline: Instant) {
+    let cookie = login(port, &id).await;
+    let mut ws = connect(port, "/ws/agent", Some(&cookie)).await;
+    let mut answered = std::collections::HashSet::new();
+    while Instant::now() < deadline {
+        let Some(f) = next(&mut ws, Duration::from_secs(1)).await else {
+            continue;
+        };
+        if f["type"] != "chats" {
+            continue;
+        }
+        for chat in f["items"].as_array().into_iter().flatten() {
+            let conversation = chat["conversation"].as_str().unwrap_or_default().to_owned();
+            if !answered.insert(conversation.clone()) {
+                continue;
+            }
+            for frame in [
+                json!({"type": "reply", "conversation": conversation, "text": "Hi, how can I help?",
+                       "client_id": format!("{id}-{conversation}")}),
+                json!({"type": "close", "conversation": conversation, "resolution": "solved"}),
+            ] {
+                let _ = ws.send(Message::text(frame.to_string())).await;
+            }
+        }
+    }
+}
+
+async fn login(port: u16, id: &str) -> String {
+    let body = json!({"id": id, "password": "soak-password"}).to_string();
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let request = format!(
+        "POST /api/agent/login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).await.unwrap();
+    raw.lines()
+        .find_map(|l| {
+            l.strip_prefix("set-cookie: ")
+                .or(l.strip_prefix("Set-Cookie: "))
+        })
+        .and_then(|c| c.split(';').next())
+        .expect("logged in")
+        .to_owned()
+}
