@@ -166,7 +166,7 @@ async fn visitor(port: u16, n: usize, counts: Arc<Counts>, deadline: Instant) {
             let pause = 2000 + (n as u64 * 7919 + k * 104_729) % 2000;
             tokio::time::sleep(Duration::from_millis(pause)).await;
             k += 1;
-            let handoff = k % HANDOFF_EVERY == 0;
+            let handoff = k.is_multiple_of(HANDOFF_EVERY);
             let text = format!("where is my order {k}?");
             let id = format!("v{n}-{k}");
             let frame = json!({"type": "message", "text": text, "client_id": id});
