@@ -25,9 +25,10 @@ use std::path::Path;
 use anyhow::Context;
 use std::sync::LazyLock;
 
-use argon2::Argon2;
+use argon2::password_hash::PasswordHasher;
 use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use subtle::ConstantTimeEq;
 use serde::{Deserialize, Serialize};
 
 /// Chats an agent takes at once when `capacity` is not given.
@@ -298,12 +299,41 @@ fn check_hash(path: &Path, kind: &str, id: &str, hash: &str) -> anyhow::Result<(
 /// does not tell which of the two was wrong.
 fn password_matches(hash: Option<&str>, password: &str) -> bool {
     let hash = hash.unwrap_or(DUMMY_HASH.as_str());
-    PasswordHash::new(hash).is_ok_and(|h| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &h)
-            .is_ok()
-    })
+    let Ok(h) = PasswordHash::new(hash) else {
+        return false;
+    };
+    let algorithm = Algorithm::try_from(h.algorithm.as_str());
+    let version = Version::try_from(h.version.unwrap_or(Version::default().into()));
+    let (Ok(algorithm), Ok(version), Ok(params), Some(salt), Some(expected)) =
+        (algorithm, version, Params::try_from(&h), h.salt, h.hash)
+    else {
+        return false;
+    };
+    let mut memory = HASH_MEMORY
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .pop()
+        .unwrap_or_default();
+    memory.resize(params.block_count(), Block::default());
+    let mut out = vec![0u8; expected.as_ref().len()];
+    let computed = Argon2::new(algorithm, version, params).hash_password_into_with_memory(
+        password.as_bytes(),
+        &salt,
+        &mut out,
+        &mut memory[..],
+    );
+    HASH_MEMORY
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(memory);
+    computed.is_ok() && bool::from(out.as_slice().ct_eq(expected.as_ref()))
 }
+
+/// Argon2's working memory (~19 MiB a check), kept between checks: freed and allocated again
+/// per login it stayed resident anyway (the allocator keeps it), ~18 MiB more for every
+/// login on a new thread. As many buffers as checks ever ran at once (logins run two at a
+/// time: `http::agent`).
+static HASH_MEMORY: std::sync::Mutex<Vec<Vec<Block>>> = std::sync::Mutex::new(Vec::new());
 
 /// An argon2 hash of a random string nobody knows: checked when the id is unknown.
 static DUMMY_HASH: LazyLock<String> =
