@@ -3,7 +3,8 @@
 //! message every few seconds and waits for its receipt; after one message in `HANDOFF_EVERY` it
 //! asks for a person, the router assigns an agent, who answers and closes the chat; the visitor
 //! then starts a new conversation. Counted: messages sent, receipts, lost (no receipt in 10 s), error
-//! frames, agent answers received; and the server's resident memory every 10 s.
+//! frames, agent answers received; and the server's resident memory every 10 s (anonymous, and
+//! file-backed: the database's mapped pages).
 //!
 //!     cargo bench --bench soak -- --visitors 2000 --agents 30 --seconds 180
 
@@ -96,7 +97,8 @@ fn main() {
         let started = Instant::now();
         let mut rss = Vec::new();
         while Instant::now() < deadline {
-            rss.push((started.elapsed().as_secs(), common::rss_kib(pid)));
+            let kib = |field| common::status_kib(pid, field);
+            rss.push((started.elapsed().as_secs(), kib("RssAnon"), kib("RssFile")));
             tokio::time::sleep(Duration::from_secs(10)).await;
         }
         for t in tasks {
@@ -113,11 +115,18 @@ fn main() {
             c(&counts.handoffs),
             c(&counts.answered),
         );
+        // Anonymous memory is the server's own; file-backed is mostly the SQLite database's
+        // pages (mapped, and bounded by the file's size).
         let series: Vec<String> = rss
             .iter()
-            .map(|(t, kib)| format!("{t}s {:.1}", *kib as f64 / 1024.0))
+            .map(|(t, anon, file)| {
+                format!("{t}s {:.1}+{:.1}", *anon as f64 / 1024.0, *file as f64 / 1024.0)
+            })
             .collect();
-        println!("server RSS (MiB) every 10 s: {}", series.join(", "));
+        println!(
+            "server RSS (MiB, anonymous+file) every 10 s: {}",
+            series.join(", ")
+        );
     });
 }
 

@@ -28,8 +28,8 @@ use std::sync::LazyLock;
 use argon2::password_hash::PasswordHasher;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::{Algorithm, Argon2, Block, Params, Version};
-use subtle::ConstantTimeEq;
 use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
 
 /// Chats an agent takes at once when `capacity` is not given.
 pub const DEFAULT_CAPACITY: usize = 3;

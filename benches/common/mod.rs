@@ -80,11 +80,16 @@ pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
 
 /// The resident memory of process `pid`, in KiB.
 pub fn rss_kib(pid: u32) -> i64 {
+    status_kib(pid, "VmRSS")
+}
+
+/// A `/proc/PID/status` memory line of process `pid` (`VmRSS`, `RssAnon`, `RssFile`), in KiB.
+pub fn status_kib(pid: u32, field: &str) -> i64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc is readable");
     status
         .lines()
-        .find(|l| l.starts_with("VmRSS:"))
+        .find(|l| l.strip_prefix(field).is_some_and(|r| r.starts_with(':')))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
-        .expect("VmRSS in /proc/PID/status")
+        .unwrap_or_else(|| panic!("{field} in /proc/PID/status"))
 }
