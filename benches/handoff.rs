@@ -30,13 +30,6 @@ type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<T
 const HANDOFF_AGENTS: usize = 4;
 const WAIT: Duration = Duration::from_secs(10);
 
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
-
 /// The `q` quantile of `v` (microseconds), in milliseconds.
 fn percentile(v: &mut [f64], q: f64) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -44,9 +37,9 @@ fn percentile(v: &mut [f64], q: f64) -> f64 {
 }
 
 fn main() {
-    let rate: u64 = arg("--rate").map_or(100, |v| v.parse().expect("--rate N"));
-    let seconds: u64 = arg("--seconds").map_or(10, |v| v.parse().expect("--seconds N"));
-    let pairs: usize = arg("--pairs").map_or(50, |v| v.parse().expect("--pairs N"));
+    let rate: u64 = common::arg("--rate").map_or(100, |v| v.parse().expect("--rate N"));
+    let seconds: u64 = common::arg("--seconds").map_or(10, |v| v.parse().expect("--seconds N"));
+    let pairs: usize = common::arg("--pairs").map_or(50, |v| v.parse().expect("--pairs N"));
     let (_redis, url) = redis();
     let dir = tempfile::tempdir().expect("a temp dir");
     let agents_file = dir.path().join("agents.toml");

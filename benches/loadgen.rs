@@ -32,13 +32,6 @@ const QUESTIONS: &[&str] = &[
 /// A reply slower than this counts as an error (and the visitor moves on).
 const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
 
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
-
 fn main() {
     if std::env::args().any(|a| a == "--echo-server") {
         echo_server();
@@ -48,14 +41,15 @@ fn main() {
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    if let Some(idle) = arg("--idle") {
+    if let Some(idle) = common::arg("--idle") {
         for store in ["sqlite", "memory"] {
             runtime.block_on(idle_sockets(store, idle.parse().expect("--idle N")));
         }
         return;
     }
-    let visitors: usize = arg("--visitors").map_or(100, |v| v.parse().expect("--visitors N"));
-    let seconds: u64 = arg("--seconds").map_or(10, |v| v.parse().expect("--seconds N"));
+    let visitors: usize =
+        common::arg("--visitors").map_or(100, |v| v.parse().expect("--visitors N"));
+    let seconds: u64 = common::arg("--seconds").map_or(10, |v| v.parse().expect("--seconds N"));
     let mut results = Vec::new();
     for store in ["sqlite", "memory"] {
         let (bot, bot_port) = spawn_frontdesk(store, visitors + 10);

@@ -18,13 +18,6 @@ use frontdesk::store::{
     MemoryStore, RedisStore, SqliteStore, Store, VisitorInfo, VisitorKey, now_ms,
 };
 
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
-
 fn bot(decision: &str) -> EventBody {
     EventBody::BotAnswer {
         decision: serde_json::from_value(serde_json::json!(decision)).expect("a known answer kind"),
@@ -148,7 +141,7 @@ fn reload() {
 }
 
 fn main() {
-    let n: usize = arg("--conversations")
+    let n: usize = common::arg("--conversations")
         .and_then(|v| v.parse().ok())
         .unwrap_or(2000);
     reload();

@@ -39,17 +39,11 @@ struct Counts {
     answered: AtomicU64,
 }
 
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
-
 fn main() {
-    let visitors: usize = arg("--visitors").map_or(2000, |v| v.parse().expect("--visitors N"));
-    let agents: usize = arg("--agents").map_or(30, |v| v.parse().expect("--agents N"));
-    let seconds: u64 = arg("--seconds").map_or(180, |v| v.parse().expect("--seconds N"));
+    let visitors: usize =
+        common::arg("--visitors").map_or(2000, |v| v.parse().expect("--visitors N"));
+    let agents: usize = common::arg("--agents").map_or(30, |v| v.parse().expect("--agents N"));
+    let seconds: u64 = common::arg("--seconds").map_or(180, |v| v.parse().expect("--seconds N"));
     let dir = tempfile::tempdir().expect("a temporary folder");
     let agents_file = dir.path().join("agents.toml");
     let hash = hash_password("soak-password").unwrap();

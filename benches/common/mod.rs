@@ -93,3 +93,11 @@ pub fn status_kib(pid: u32, field: &str) -> i64 {
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("{field} in /proc/PID/status"))
 }
+
+/// The value after `name` on the command line (`--visitors 100`).
+pub fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}

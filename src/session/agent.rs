@@ -553,6 +553,7 @@ async fn handle(
     let conversations = &state.conversations;
     let parse = |raw: &str| ConversationId::parse(raw);
     let agent = console.agent.clone();
+    let note = matches!(frame, AgentFrame::Note { .. });
     let result: Result<Outcome, StoreError> = match frame {
         AgentFrame::Presence { status } => {
             console.presence = match status {
@@ -639,19 +640,8 @@ async fn handle(
             conversation,
             text,
             client_id,
-        } => {
-            let Some(id) = parse(&conversation) else {
-                return error(session, ErrorCode::NotFound, "no such conversation").await;
-            };
-            let writing = Writing {
-                id,
-                text,
-                client_id,
-                note: false,
-            };
-            return write_or_hold(state, session, console, writing).await;
         }
-        AgentFrame::Note {
+        | AgentFrame::Note {
             conversation,
             text,
             client_id,
@@ -663,7 +653,7 @@ async fn handle(
                 id,
                 text,
                 client_id,
-                note: true,
+                note,
             };
             return write_or_hold(state, session, console, writing).await;
         }

@@ -2,14 +2,13 @@
 //! real redis-server; the outage test starts (and stops, and restarts) one of its own.
 
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
 
 use crate::app::{
-    TestApp, Visitor, WAIT, fresh_prefix, redis_store, redis_url, sample_kb, spawn_app_on,
-    spawn_redis_app,
+    AgentClient, TestApp, Visitor, WAIT, fresh_prefix, redis_store, redis_url, sample_kb,
+    spawn_app_on, spawn_redis_app,
 };
 
 /// Two servers sharing one Redis key prefix: two nodes of one deployment.
@@ -252,15 +251,19 @@ impl Drop for OwnRedis {
     }
 }
 
+/// A server on a Redis of this test's own (to stop and restart), with `ann` online; presence
+/// outlives a short outage.
+async fn outage_app() -> (OwnRedis, TestApp, AgentClient) {
+    let redis = OwnRedis::start();
+    let store = redis_store(&redis.url(), &fresh_prefix()).await;
+    let app = spawn_app_on(store, sample_kb(), |s| s.presence_ttl_seconds = 30).await;
+    let ann = app.agent("ann").await;
+    (redis, app, ann)
+}
+
 #[actix_web::test]
 async fn a_redis_outage_keeps_the_bot_answering_holds_the_handoff_and_recovers() {
-    let mut redis = OwnRedis::start();
-    let store = redis_store(&redis.url(), &fresh_prefix()).await;
-    let app = spawn_app_on(Arc::clone(&store), sample_kb(), |s| {
-        s.presence_ttl_seconds = 30
-    })
-    .await;
-    let mut ann = app.agent("ann").await;
+    let (mut redis, app, mut ann) = outage_app().await;
     let mut v = app.visitor().await;
     v.say("how do I reset my password").await;
     v.bot_answer().await;
@@ -351,13 +354,7 @@ async fn redis_restarted_empty_tells_the_visitor_and_starts_over_without_losing_
 
 #[actix_web::test]
 async fn an_agents_replies_during_a_redis_outage_are_held_and_delivered_in_order() {
-    let mut redis = OwnRedis::start();
-    let store = redis_store(&redis.url(), &fresh_prefix()).await;
-    let app = spawn_app_on(Arc::clone(&store), sample_kb(), |s| {
-        s.presence_ttl_seconds = 30
-    })
-    .await;
-    let mut ann = app.agent("ann").await;
+    let (mut redis, app, mut ann) = outage_app().await;
     let mut v = app.waiting_visitor().await;
     ann.act("claim", &v.conversation, json!({})).await;
     v.notice("assigned").await;
