@@ -29,6 +29,8 @@ use crate::webhooks::Webhooks;
 const CLOSE_GRACE: Duration = Duration::from_millis(300);
 /// How long actix waits for connections to finish after that.
 const SHUTDOWN_TIMEOUT_SECONDS: u64 = 5;
+/// How long a shutdown waits for queued webhook deliveries.
+const WEBHOOK_DRAIN: Duration = Duration::from_secs(10);
 
 /// Shared by every request and session.
 pub struct AppState {
@@ -64,6 +66,7 @@ pub struct Application {
 pub struct Shutdown {
     signal: Arc<watch::Sender<bool>>,
     server: ServerHandle,
+    webhooks: Webhooks,
 }
 
 impl Shutdown {
@@ -71,7 +74,9 @@ impl Shutdown {
         // Sessions close with 1001 ("going away") on this signal.
         self.signal.send_replace(true);
         tokio::time::sleep(CLOSE_GRACE).await;
+        // No request runs any more: deliver the webhooks they queued, within a deadline.
         self.server.stop(true).await;
+        self.webhooks.finish(WEBHOOK_DRAIN).await;
     }
 }
 
@@ -95,7 +100,7 @@ impl Application {
             matcher: matcher.clone(),
             metrics: metrics.clone(),
             redact: settings.redact.clone().into(),
-            webhooks: Webhooks::start(settings.webhooks.clone(), metrics, shutdown_rx.clone()),
+            webhooks: Webhooks::start(settings.webhooks.clone(), metrics),
         };
         if settings.retention_days > 0 {
             actix_web::rt::spawn(crate::privacy::retention_task(
@@ -126,6 +131,7 @@ impl Application {
         let identity = settings.identity_secret.as_deref().map(IdentitySecret::new);
         let new_conversations = Allowance::per_minute(settings.conversations_per_minute);
         let visitor_messages = Allowance::per_second(settings.rate_per_second, settings.rate_burst);
+        let webhooks = conversations.webhooks.clone();
         let state = web::Data::new(AppState {
             identity,
             reloader,
@@ -157,6 +163,7 @@ impl Application {
         let shutdown = Shutdown {
             signal: Arc::new(signal),
             server: server.handle(),
+            webhooks,
         };
         Ok(Application {
             port,

@@ -18,7 +18,7 @@ use std::time::Duration;
 use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{Semaphore, mpsc, watch};
 
 use crate::metrics::Metrics;
 use crate::store::{ConversationId, now_ms, random_secret};
@@ -97,23 +97,47 @@ pub struct Payload {
 pub struct Webhooks {
     tx: Option<mpsc::Sender<Payload>>,
     metrics: Option<Arc<Metrics>>,
+    /// Tells the delivery task to finish (deliver what is queued, then stop), and hears when
+    /// it has.
+    finish: Option<Arc<watch::Sender<bool>>>,
+    finished: Option<watch::Receiver<bool>>,
 }
 
 impl Webhooks {
     /// Starts the delivery task (in the current runtime) when there are endpoints.
-    pub fn start(
-        endpoints: Vec<WebhookConfig>,
-        metrics: Arc<Metrics>,
-        shutdown: tokio::sync::watch::Receiver<bool>,
-    ) -> Webhooks {
+    pub fn start(endpoints: Vec<WebhookConfig>, metrics: Arc<Metrics>) -> Webhooks {
         if endpoints.is_empty() {
             return Webhooks::default();
         }
         let (tx, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(deliver_all(rx, endpoints.into(), metrics.clone(), shutdown));
+        let (finish, finish_rx) = watch::channel(false);
+        let (finished_tx, finished) = watch::channel(false);
+        let delivering = metrics.clone();
+        tokio::spawn(async move {
+            deliver_all(rx, endpoints.into(), delivering, finish_rx).await;
+            finished_tx.send_replace(true);
+        });
         Webhooks {
             tx: Some(tx),
             metrics: Some(metrics),
+            finish: Some(Arc::new(finish)),
+            finished: Some(finished),
+        }
+    }
+
+    /// The last step of a shutdown, once no more events come: delivers what is queued and in
+    /// flight (retries included), for at most `deadline`; what is left then is counted
+    /// `dropped`.
+    pub async fn finish(&self, deadline: Duration) {
+        let (Some(finish), Some(mut finished)) = (&self.finish, self.finished.clone()) else {
+            return;
+        };
+        finish.send_replace(true);
+        if tokio::time::timeout(deadline, finished.wait_for(|done| *done))
+            .await
+            .is_err()
+        {
+            tracing::warn!("webhooks: deliveries still pending at shutdown are dropped");
         }
     }
 
@@ -150,7 +174,7 @@ async fn deliver_all(
     mut rx: mpsc::Receiver<Payload>,
     endpoints: Arc<[WebhookConfig]>,
     metrics: Arc<Metrics>,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    mut finish: watch::Receiver<bool>,
 ) {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(ATTEMPT_TIMEOUT))
@@ -160,8 +184,12 @@ async fn deliver_all(
     let slots = Arc::new(Semaphore::new(IN_FLIGHT));
     loop {
         let payload = tokio::select! {
-            p = rx.recv() => match p { Some(p) => Arc::new(p), None => return },
-            _ = shutdown.changed() => return,
+            p = rx.recv() => match p { Some(p) => Arc::new(p), None => break },
+            // Take no more; what is queued already is still delivered.
+            _ = finish.wait_for(|f| *f), if !rx.is_closed() => {
+                rx.close();
+                continue;
+            }
         };
         for endpoint in endpoints.iter() {
             if !endpoint.events.is_empty() && !endpoint.events.contains(&payload.event) {
@@ -186,6 +214,8 @@ async fn deliver_all(
             });
         }
     }
+    // Every delivery in flight has given its slot back.
+    let _ = slots.acquire_many(IN_FLIGHT as u32).await;
 }
 
 /// One event to one endpoint, with retries: `delivered` or `failed`.

@@ -424,3 +424,65 @@ async fn webhooks_are_signed_retried_and_never_hold_up_a_chat() {
         "{metrics}"
     );
 }
+
+#[actix_web::test]
+async fn a_shutdown_delivers_the_webhooks_still_queued() {
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    use frontdesk::webhooks::{HookEvent, WebhookConfig};
+
+    // A receiver that holds every request until released: 16 deliveries fill every slot, the
+    // rest wait in the queue when the server is told to stop.
+    let bodies: Arc<Mutex<Vec<String>>> = Arc::default();
+    let (release, released) = tokio::sync::watch::channel(false);
+    let bodies_in = bodies.clone();
+    let receiver = HttpServer::new(move || {
+        let (bodies, released) = (bodies_in.clone(), released.clone());
+        App::new().default_service(web::to(move |body: web::Bytes| {
+            let (bodies, mut released) = (bodies.clone(), released.clone());
+            async move {
+                let _ = released.wait_for(|go| *go).await;
+                bodies
+                    .lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&body).into_owned());
+                HttpResponse::Ok().finish()
+            }
+        }))
+    })
+    .workers(1)
+    .bind(("127.0.0.1", 0))
+    .unwrap();
+    let port = receiver.addrs()[0].port();
+    actix_web::rt::spawn(receiver.run());
+
+    let app = spawn_app_with(|s| {
+        s.webhooks = vec![WebhookConfig {
+            url: format!("http://127.0.0.1:{port}/hook"),
+            secret: "hook-secret-0123456789".into(),
+            events: vec![HookEvent::HandedOff],
+            max_attempts: 1,
+            backoff_ms: 20,
+        }]
+    })
+    .await;
+    let _ann = app.agent("ann").await;
+    let handoffs = 24;
+    for _ in 0..handoffs {
+        app.waiting_visitor().await;
+    }
+    let stopping = actix_web::rt::spawn({
+        let shutdown = app.shutdown_handle();
+        async move { shutdown.shutdown().await }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    release.send_replace(true);
+    tokio::time::timeout(WAIT * 2, stopping)
+        .await
+        .expect("the shutdown ends in time")
+        .unwrap();
+    let delivered = bodies.lock().unwrap().len();
+    assert_eq!(
+        delivered, handoffs,
+        "every queued handoff event is delivered"
+    );
+}
