@@ -883,6 +883,37 @@ pub(crate) mod tests {
     crate::store_conformance_tests!(fresh());
 
     #[tokio::test]
+    async fn a_visitor_message_stored_before_client_key_namespaces_is_not_stored_again() {
+        use crate::conversation::{Turn, TurnOutcome};
+        let prefix = format!("fdtest:{:016x}", rand::random::<u64>());
+        let store = RedisStore::connect(&test_redis_url(), &prefix)
+            .await
+            .expect("the test Redis answers");
+        let (c, _) = store
+            .create(crate::store::VisitorInfo::default(), None)
+            .await
+            .unwrap();
+        let hi = || Turn::message("hi".into(), "m-1".into());
+        assert!(matches!(
+            store.turn(&c.id, hi()).await.unwrap(),
+            TurnOutcome::Done { .. }
+        ));
+        // What the previous version stored: the client id as it came.
+        let key = store.keys.client_ids(&c.id);
+        let mut con = store.con();
+        let _: () = redis::AsyncCommands::hdel(&mut con, &key, "visitor:m-1")
+            .await
+            .unwrap();
+        let _: () = redis::AsyncCommands::hset(&mut con, &key, "m-1", 1)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.turn(&c.id, hi()).await.unwrap(),
+            TurnOutcome::Duplicate { seq: 1 }
+        );
+    }
+
+    #[tokio::test]
     async fn a_stored_state_it_does_not_know_is_an_error_not_bot() {
         let prefix = format!("fdtest:{:016x}", rand::random::<u64>());
         let store = RedisStore::connect(&test_redis_url(), &prefix)

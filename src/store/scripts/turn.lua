@@ -12,6 +12,12 @@ if redis.call('EXISTS', c) == 0 then return -1 end
 local now = ARGV[1]
 if ARGV[2] ~= '' then
   local seen = redis.call('HGET', KEYS[3], ARGV[2])
+  -- Visitors' keys were stored without their `visitor:` namespace before it existed (agents'
+  -- always had `agent:`): a resend across the upgrade finds the old one.
+  local legacy = string.sub(ARGV[2], 9)
+  if not seen and string.sub(ARGV[2], 1, 8) == 'visitor:' and string.sub(legacy, 1, 6) ~= 'agent:' then
+    seen = redis.call('HGET', KEYS[3], legacy)
+  end
   if seen then return {0, tonumber(seen)} end
 end
 local seq = redis.call('LLEN', KEYS[2])
