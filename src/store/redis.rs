@@ -398,11 +398,14 @@ async fn listen(
             Ok(Ok(mut pubsub)) => {
                 pause = LISTEN_RETRY_MIN;
                 if let Some(ready) = ready.take() {
+                    // The first subscription: the store is not handed out before this, so no
+                    // subscriber can have missed anything. (A resync here, after `ready`, raced
+                    // with the first subscribers and sent them a spurious `Resync`.)
                     let _ = ready.send(());
                 } else {
                     tracing::info!("redis pub/sub reconnected; sessions catch up from the logs");
+                    hub.resync();
                 }
-                hub.resync();
                 let routing = keys.routing();
                 let mut messages = pubsub.on_message();
                 while let Some(msg) = messages.next().await {
