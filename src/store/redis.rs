@@ -872,10 +872,14 @@ pub(crate) mod tests {
 
     /// A store on the test Redis under a fresh key prefix (tests never flush the database).
     pub async fn fresh() -> Arc<dyn Store> {
+        Arc::new(fresh_redis().await)
+    }
+
+    async fn fresh_redis() -> RedisStore {
         let prefix = format!("fdtest:{:016x}", rand::random::<u64>());
         let url = test_redis_url();
         match RedisStore::connect(&url, &prefix).await {
-            Ok(store) => Arc::new(store),
+            Ok(store) => store,
             Err(e) => panic!(
                 "these tests need a real redis-server at {url} (scripts/test starts one; or set \
                  FRONTDESK_TEST_REDIS_URL): {e}"
@@ -883,26 +887,29 @@ pub(crate) mod tests {
         }
     }
 
+    /// A fresh store with one new conversation.
+    async fn fresh_with_a_conversation() -> (RedisStore, crate::store::ConversationId) {
+        let store = fresh_redis().await;
+        let (c, _) = store
+            .create(crate::store::VisitorInfo::default(), None)
+            .await
+            .unwrap();
+        (store, c.id)
+    }
+
     crate::store_conformance_tests!(fresh());
 
     #[tokio::test]
     async fn a_visitor_message_stored_before_client_key_namespaces_is_not_stored_again() {
         use crate::conversation::{Turn, TurnOutcome};
-        let prefix = format!("fdtest:{:016x}", rand::random::<u64>());
-        let store = RedisStore::connect(&test_redis_url(), &prefix)
-            .await
-            .expect("the test Redis answers");
-        let (c, _) = store
-            .create(crate::store::VisitorInfo::default(), None)
-            .await
-            .unwrap();
+        let (store, id) = fresh_with_a_conversation().await;
         let hi = || Turn::message("hi".into(), "m-1".into());
         assert!(matches!(
-            store.turn(&c.id, hi()).await.unwrap(),
+            store.turn(&id, hi()).await.unwrap(),
             TurnOutcome::Done { .. }
         ));
         // What the previous version stored: the client id as it came.
-        let key = store.keys.client_ids(&c.id);
+        let key = store.keys.client_ids(&id);
         let mut con = store.con();
         let _: () = redis::AsyncCommands::hdel(&mut con, &key, "visitor:m-1")
             .await
@@ -911,27 +918,20 @@ pub(crate) mod tests {
             .await
             .unwrap();
         assert_eq!(
-            store.turn(&c.id, hi()).await.unwrap(),
+            store.turn(&id, hi()).await.unwrap(),
             TurnOutcome::Duplicate { seq: 1 }
         );
     }
 
     #[tokio::test]
     async fn a_stored_state_it_does_not_know_is_an_error_not_bot() {
-        let prefix = format!("fdtest:{:016x}", rand::random::<u64>());
-        let store = RedisStore::connect(&test_redis_url(), &prefix)
-            .await
-            .expect("the test Redis answers");
-        let (c, _) = store
-            .create(crate::store::VisitorInfo::default(), None)
-            .await
-            .unwrap();
+        let (store, id) = fresh_with_a_conversation().await;
         let _: () =
-            redis::AsyncCommands::hset(&mut store.con(), store.keys.conv(&c.id), "state", "limbo")
+            redis::AsyncCommands::hset(&mut store.con(), store.keys.conv(&id), "state", "limbo")
                 .await
                 .unwrap();
         assert!(matches!(
-            store.get(&c.id).await,
+            store.get(&id).await,
             Err(crate::store::StoreError::Corrupt(_))
         ));
     }
