@@ -9,7 +9,7 @@ use actix_web::http::header;
 
 /// The client's address: the peer, or with `trust_proxy` the proxy's `X-Forwarded-For` /
 /// `Forwarded` client.
-pub fn address(req: &HttpRequest, trust_proxy: bool) -> IpAddr {
+fn address(req: &HttpRequest, trust_proxy: bool) -> IpAddr {
     let peer = req.peer_addr().map(|a| a.ip());
     let forwarded = trust_proxy
         .then(|| {

@@ -701,19 +701,22 @@ async fn handle(
     match result {
         Ok(Outcome::Done) => refresh(state, session, console).await,
         Ok(outcome) => refused(session, outcome).await,
-        Err(StoreError::NotFound(_)) => {
-            error(session, ErrorCode::NotFound, "no such conversation").await
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "agent action failed");
-            error(
-                session,
-                ErrorCode::Internal,
-                "something went wrong on our side; please try again",
-            )
-            .await
-        }
+        Err(e) => failed(session, &e).await,
     }
+}
+
+/// Tells the console a store call failed: `not_found`, or `internal` (logged).
+async fn failed(session: &mut Session, e: &StoreError) -> Result<(), ()> {
+    if let StoreError::NotFound(_) = e {
+        return error(session, ErrorCode::NotFound, "no such conversation").await;
+    }
+    tracing::error!(error = %e, "agent action failed");
+    error(
+        session,
+        ErrorCode::Internal,
+        "something went wrong on our side; please try again",
+    )
+    .await
 }
 
 /// Tells the console why an action did not happen.
@@ -775,18 +778,7 @@ async fn write_or_hold(
         match write(state, &console.agent, &writing).await {
             Err(StoreError::Unavailable(_)) => {}
             Ok(outcome) => return refused(session, outcome).await,
-            Err(StoreError::NotFound(_)) => {
-                return error(session, ErrorCode::NotFound, "no such conversation").await;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "agent reply failed");
-                return error(
-                    session,
-                    ErrorCode::Internal,
-                    "could not store that; try again",
-                )
-                .await;
-            }
+            Err(e) => return failed(session, &e).await,
         }
     }
     if console.held.len() >= MAX_HELD {
@@ -811,14 +803,12 @@ async fn flush_held(
     while let Some(front) = console.held.front() {
         match write(state, &console.agent, front).await {
             Err(StoreError::Unavailable(_)) => return Ok(()),
-            Ok(outcome) => {
+            done => {
                 console.held.pop_front();
-                refused(session, outcome).await?;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "a held agent reply failed");
-                console.held.pop_front();
-                error(session, ErrorCode::Internal, "a reply could not be stored").await?;
+                match done {
+                    Ok(outcome) => refused(session, outcome).await?,
+                    Err(e) => failed(session, &e).await?,
+                }
             }
         }
     }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -49,9 +50,12 @@ impl TokenBucket {
 /// A rate per key (GCRA: `burst` at once, then one every `every`), shared by every socket.
 pub struct Allowance<K: Hash + Eq + Clone> {
     limiter: DefaultKeyedRateLimiter<K>,
+    /// Keys held when the ones whose allowance is full again are next forgotten: twice what a
+    /// sweep leaves, so sweeps stay rare however many keys are in use.
+    next_sweep: AtomicUsize,
 }
 
-/// Keys kept before the ones whose allowance is full again are forgotten.
+/// Keys kept before the first sweep.
 const KEYS_KEPT: usize = 10_000;
 
 impl<K: Hash + Eq + Clone> Allowance<K> {
@@ -62,6 +66,7 @@ impl<K: Hash + Eq + Clone> Allowance<K> {
             .allow_burst(burst);
         Allowance {
             limiter: RateLimiter::keyed(quota),
+            next_sweep: AtomicUsize::new(KEYS_KEPT),
         }
     }
 
@@ -79,8 +84,11 @@ impl<K: Hash + Eq + Clone> Allowance<K> {
     /// Spends one unit of `key`'s allowance if it has one.
     pub fn allow(&self, key: &K) -> bool {
         let allowed = self.limiter.check_key(key).is_ok();
-        if self.limiter.len() > KEYS_KEPT {
+        if self.limiter.len() > self.next_sweep.load(Ordering::Relaxed) {
             self.limiter.retain_recent();
+            let left = self.limiter.len();
+            self.next_sweep
+                .store((2 * left).max(KEYS_KEPT), Ordering::Relaxed);
         }
         allowed
     }
