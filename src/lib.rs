@@ -18,12 +18,15 @@
 //!   fan-out bus, and the conformance tests all three run.
 //! - [`identity`]: verifying a site's visitor ids (HMAC-SHA256 with a shared secret).
 //! - [`agents`]: the agent roster (`agents.toml`, argon2 password hashes, capacity, teams).
-//! - [`routing`]: the router task: requeue on disconnect or no answer, auto-assign.
+//! - [`routing`]: the router task (requeue on disconnect or no answer, auto-assign) and each
+//!   node's board: the queue, follow-ups and team, read once per routing change for every socket.
+//! - [`limits`]: per-socket token buckets, per-address and per-conversation allowances.
 //! - [`config`]: server settings (defaults, `frontdesk.toml`, `FRONTDESK_*`, flags).
 //! - [`startup`]: `Application::build / port / run_until_stopped`, graceful shutdown.
+//! - [`state`]: `AppState`, what every request and session shares.
 //! - [`http`]: routes (demo page, widget, health, metrics, the websocket handshakes, the agent
 //!   console and the admin page with its APIs).
-//! - [`session`]: one task per socket (`visitor`, `agent`).
+//! - [`session`]: one task per socket (`visitor`, `agent`); each frame a command of checked values.
 //! - [`reload`]: hot reload of the knowledge base (debounced file watcher, `POST /api/kb/reload`):
 //!   build off the hot path, swap atomically, keep the last good one and its errors.
 //! - [`analytics`]: KPIs, unanswered-question groups and per-FAQ feedback, computed from the
@@ -45,7 +48,7 @@
 //! store (SQLite): one writer thread, each change a savepoint, the group committed with one fsync, then answered and published
 //! handoff: Bot --transition--> Queued --claim (agent / router)--> Assigned --> Bot | Queued | Closed
 //! store (Redis): Lua script = one atomic step, PUBLISH inside it --> each node's listener --> local bus
-//! agent frame --protocol--> session::agent --Conversations--> store --routing watch--> every console and router
+//! agent frame --protocol--> session::agent --Conversations--> store --routing watch--> router, and each node's board --> every console and waiting visitor
 //! file change --watcher--> reload: load + build (blocking thread) --ArcSwap--> next decide() | errors --> /admin, /readyz
 //! store --gather--> analytics::report --> /admin, `frontdesk report`;  handoff/claim/close/rate --> webhooks queue --> POST
 //! ```
@@ -60,6 +63,7 @@ pub mod http;
 pub mod identity;
 pub mod kb_test;
 pub mod knowledge_base;
+pub mod limits;
 pub mod matcher;
 pub mod metrics;
 pub mod privacy;
@@ -68,5 +72,6 @@ pub mod reload;
 pub mod routing;
 pub mod session;
 pub mod startup;
+pub mod state;
 pub mod store;
 pub mod webhooks;

@@ -2,7 +2,7 @@
 //! 0 picks a free one, as tests do), `run_until_stopped` serves, and a `Shutdown` handle stops it
 //! gracefully: every session closes its socket with 1001 first, then the server drains.
 
-use std::net::{IpAddr, TcpListener};
+use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,12 +17,13 @@ use crate::conversation::Conversations;
 use crate::http::LoginLimiter;
 use crate::identity::IdentitySecret;
 use crate::knowledge_base::Loaded;
+use crate::limits::Allowance;
 use crate::matcher::Matcher;
 use crate::metrics::Metrics;
 use crate::reload::Reloader;
 use crate::routing::Router;
-use crate::session::{Allowance, SocketCounts};
-use crate::store::{ConversationId, Store};
+use crate::state::AppState;
+use crate::store::Store;
 use crate::webhooks::Webhooks;
 
 /// How long sessions get to send their close frames before the server stops listening to them.
@@ -31,29 +32,6 @@ const CLOSE_GRACE: Duration = Duration::from_millis(300);
 const SHUTDOWN_TIMEOUT_SECONDS: u64 = 5;
 /// How long a shutdown waits for queued webhook deliveries.
 const WEBHOOK_DRAIN: Duration = Duration::from_secs(10);
-
-/// Shared by every request and session.
-pub struct AppState {
-    pub settings: Settings,
-    pub conversations: Conversations,
-    /// Who may log in to the agent console.
-    pub roster: Arc<Roster>,
-    pub login_limiter: LoginLimiter,
-    /// Verifies visitor ids, when a secret is configured.
-    pub identity: Option<IdentitySecret>,
-    /// Reloads the knowledge base (file watcher, `POST /api/kb/reload`) and knows its status.
-    pub reloader: Arc<Reloader>,
-    /// Visitor sockets open per client address.
-    pub sockets: Arc<SocketCounts>,
-    /// New conversations per client address (`conversations_per_minute`).
-    pub new_conversations: Allowance<IpAddr>,
-    /// Visitor messages per conversation (`rate_per_second`, `rate_burst`), over all its sockets.
-    pub visitor_messages: Allowance<ConversationId>,
-    /// Agent and admin sessions ended on this node (logout): consoles signed in with one close.
-    pub ended_sessions: broadcast::Sender<Arc<str>>,
-    /// Flips to `true` once, when the server shuts down; every session watches it.
-    pub shutdown: watch::Receiver<bool>,
-}
 
 pub struct Application {
     port: u16,
@@ -119,6 +97,11 @@ impl Application {
             presence_ttl: Duration::from_secs(settings.presence_ttl_seconds),
         };
         actix_web::rt::spawn(router.run(shutdown_rx.clone()));
+        let board = crate::routing::board::start(
+            conversations.store.clone(),
+            roster.clone(),
+            shutdown_rx.clone(),
+        );
         let reloader = Arc::new(Reloader::new(
             settings.knowledge_base.clone(),
             matcher,
@@ -138,19 +121,22 @@ impl Application {
             settings,
             conversations,
             roster,
-            login_limiter: LoginLimiter::default(),
             sockets: Arc::default(),
             new_conversations,
             visitor_messages,
+            board,
             ended_sessions: broadcast::channel(16).0,
             shutdown: shutdown_rx,
         });
+        // Logins are limited apart from the rest of the state: only the login routes use it.
+        let login_limiter = web::Data::new(LoginLimiter::default());
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(actix_web::middleware::from_fn(crate::http::own_pages_only))
                 .wrap(actix_web::middleware::from_fn(crate::http::deadline))
                 .wrap(crate::http::security_headers())
                 .app_data(state.clone())
+                .app_data(login_limiter.clone())
                 .configure(crate::http::routes)
         })
         // Signals are ours (see `cli`): sessions must close with 1001 before actix stops.

@@ -22,6 +22,13 @@ pub struct QueueStatus {
     pub eta_seconds: Option<u64>,
 }
 
+/// Estimated seconds until the `position`-th in line is picked up by `online` agents, from the
+/// `average` wait (ms) measured over recent pickups; `None` before any was measured.
+pub fn wait_estimate(average: Option<u64>, position: usize, online: u64) -> Option<u64> {
+    // Each online agent serves the line in parallel: the n-th waits about n/agents average waits.
+    average.map(|ms| (ms * position as u64 / online.max(1)).div_ceil(1000))
+}
+
 /// What an agent action came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -149,23 +156,7 @@ impl Conversations {
     /// Estimated seconds until the `position`-th in line is picked up by `online` agents.
     async fn eta_seconds(&self, position: usize, online: u64) -> StoreResult<Option<u64>> {
         let average = self.store.average_wait().await?;
-        let online = online.max(1);
-        // Each online agent serves the line in parallel: the n-th waits about n/agents average
-        // waits (the average is measured over recent pickups).
-        Ok(average.map(|ms| (ms * position as u64 / online).div_ceil(1000)))
-    }
-
-    /// Place in line and wait estimate, while queued.
-    pub async fn queue_status(&self, id: &ConversationId) -> StoreResult<Option<QueueStatus>> {
-        let Some(position) = self.store.queue_position(id).await? else {
-            return Ok(None);
-        };
-        let online = self.online_agents().await?;
-        let eta_seconds = self.eta_seconds(position, online).await?;
-        Ok(Some(QueueStatus {
-            position,
-            eta_seconds,
-        }))
+        Ok(wait_estimate(average, position, online))
     }
 
     /// An agent takes a waiting conversation (by hand or by the router).

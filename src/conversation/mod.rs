@@ -14,7 +14,7 @@ mod service;
 mod turn;
 
 pub use event::{AnswerKind, ChoiceItem, Event, EventBody, Notice};
-pub use handoff::{Outcome, QueueStatus};
+pub use handoff::{Outcome, QueueStatus, wait_estimate};
 pub use model::{
     Claim, Conversation, ConversationId, QueueReason, Token, VisitorInfo, VisitorKey, now_ms,
     random_secret,

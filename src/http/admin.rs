@@ -8,9 +8,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use super::agent::{Account, Login, html_page, json_error, sign_in};
+use super::agent::{Account, Login, LoginLimiter, html_page, json_error, sign_in};
 use crate::agents::Admin;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::now_ms;
 
 static ADMIN_PAGE: &str = include_str!("../../widget/admin.html");
@@ -43,9 +43,10 @@ pub async fn admin_js() -> HttpResponse {
 pub async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
+    limiter: web::Data<LoginLimiter>,
     body: web::Json<Login>,
 ) -> HttpResponse {
-    sign_in(req, state, body.into_inner(), Account::Admin).await
+    sign_in(req, state, &limiter, body.into_inner(), Account::Admin).await
 }
 
 pub async fn logout(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {

@@ -13,7 +13,7 @@ use actix_web::cookie::{Cookie, SameSite};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::Presence;
 
 static CONSOLE_PAGE: &str = include_str!("../../widget/console.html");
@@ -208,22 +208,23 @@ pub(super) fn json_error(
 pub async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
+    limiter: web::Data<LoginLimiter>,
     body: web::Json<Login>,
 ) -> HttpResponse {
-    sign_in(req, state, body.into_inner(), Account::Agent).await
+    sign_in(req, state, &limiter, body.into_inner(), Account::Agent).await
 }
 
 /// Checks the password (rate limited per id and per address) and starts a session.
 pub(super) async fn sign_in(
     req: HttpRequest,
     state: web::Data<AppState>,
+    limiter: &LoginLimiter,
     body: Login,
     account: Account,
 ) -> HttpResponse {
     use actix_web::http::StatusCode;
     // Per address too, unless the address is a local proxy's (see `client::limited_address`).
     let address = super::client::limited_address(&req, state.settings.trust_proxy);
-    let limiter = &state.login_limiter;
     let Some(mut attempt) = limiter.begin(
         format!("id:{}", account.session_identity(&body.id)),
         address.map(|a| format!("ip:{a}")),

@@ -22,7 +22,7 @@ use std::time::Duration;
 use subtle::ConstantTimeEq;
 
 use crate::config::Settings;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 static DEMO_PAGE: &str = include_str!("../../widget/demo.html");
 static WIDGET_JS: &str = include_str!("../../widget/widget.js");

@@ -13,6 +13,8 @@
 //! Several nodes run a router against one Redis: every step is an atomic store operation that
 //! checks the state it expects, so two routers never both move one conversation.
 
+pub mod board;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

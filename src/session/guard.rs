@@ -11,7 +11,7 @@ use actix_web::web::Bytes;
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason, ProtocolError};
 use bytestring::ByteString;
 
-use super::rate::TokenBucket;
+use crate::limits::TokenBucket;
 use crate::protocol::ErrorCode;
 
 /// One socket's limits.

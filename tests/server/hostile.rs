@@ -519,3 +519,57 @@ async fn pages_and_cookies_carry_the_hardening_a_browser_needs() {
     let _ = tokio::time::timeout(WAIT, tcp.read_to_end(&mut raw)).await;
     assert!(String::from_utf8_lossy(&raw).starts_with("HTTP/1.1 200"));
 }
+
+#[actix_web::test]
+async fn an_agents_frames_are_checked_at_the_edge_with_the_codes_a_visitor_gets() {
+    let app = spawn_app().await;
+    let mut ann = app.agent("ann").await;
+    let v = app.waiting_visitor().await;
+    let cases = [
+        (json!({"type": "reply", "text": " \n"}), "empty_text"),
+        (
+            json!({"type": "reply", "text": "x".repeat(4001)}),
+            "too_large",
+        ),
+        (
+            json!({"type": "note", "text": "hi", "client_id": "c".repeat(65)}),
+            "bad_frame",
+        ),
+        (
+            json!({"type": "transfer", "agent": "bob", "team": "billing"}),
+            "invalid",
+        ),
+    ];
+    for (extra, code) in cases {
+        let kind = extra["type"].as_str().unwrap().to_owned();
+        ann.act(&kind, &v.conversation, extra).await;
+        let refused = ann.until(|f| f["type"] == "error").await;
+        assert_eq!(refused["code"], code, "{kind}: {refused}");
+    }
+    ann.act("claim", "not a conversation id", json!({})).await;
+    assert_eq!(
+        ann.until(|f| f["type"] == "error").await["code"],
+        "not_found"
+    );
+    // The console still works.
+    ann.act("claim", &v.conversation, json!({})).await;
+    ann.until(|f| f["type"] == "chats" && f["items"][0]["conversation"] == v.conversation.as_str())
+        .await;
+}
+
+#[actix_web::test]
+async fn an_offline_message_needs_an_address_that_can_be_written_to() {
+    let app = spawn_app().await;
+    let mut v = app.visitor().await;
+    for email in [
+        "ana@",
+        "@example.com",
+        "ana at example.com",
+        "a b@example.com",
+    ] {
+        v.send(json!({"type": "leave_message", "email": email, "text": "call me back"}))
+            .await;
+        let refused = v.until(|f| f["type"] == "error").await;
+        assert_eq!(refused["code"], "invalid", "{email}: {refused}");
+    }
+}

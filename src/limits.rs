@@ -1,6 +1,6 @@
-//! A token bucket per socket: `burst` frames at once, refilled at `per_second`; and allowances
-//! that outlive sockets, keyed by client address or conversation, so reconnecting resets
-//! nothing; and how many sockets one address holds at once.
+//! Limits on what clients may do: a token bucket per socket (`burst` frames at once, refilled at
+//! `per_second`); allowances that outlive sockets, keyed by client address or conversation, so
+//! reconnecting resets nothing; and how many sockets one address holds at once.
 
 use std::collections::HashMap;
 use std::hash::Hash;

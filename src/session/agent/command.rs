@@ -1,0 +1,248 @@
+//! An agent's frames as commands: `Command::from_frame` turns a parsed frame into validated
+//! values (a conversation id, a message, a client id), and `apply` runs one command as a small
+//! function. Actions go through `Conversations`, where the store decides who wins; a done action
+//! is a routing change, so the board shows its result on every console.
+
+use std::collections::VecDeque;
+
+use super::{Console, Ctx};
+use crate::agents::Agent;
+use crate::conversation::{Outcome, QueueReason};
+use crate::protocol::{AgentFrame, ErrorCode};
+use crate::session::error::{Handled, SessionError};
+use crate::session::values::{ClientId, MessageText, Refusal, conversation};
+use crate::state::AppState;
+use crate::store::{ConversationId, Presence, StoreError, StoreResult};
+
+/// Longest reply or note, in bytes.
+pub(super) const MAX_TEXT: usize = 4000;
+/// Replies held during a store outage, at most, per console.
+const MAX_HELD: usize = 50;
+
+pub(super) enum Command {
+    Presence(Presence),
+    /// Watch a conversation from `last_seq` on.
+    Open(ConversationId, u64),
+    Typing(ConversationId),
+    Claim(ConversationId),
+    HandBack(ConversationId),
+    FollowedUp(ConversationId),
+    Write(Writing),
+    Transfer(ConversationId, Target),
+    Close(ConversationId, Option<String>),
+}
+
+/// Where a transfer goes.
+pub(super) enum Target {
+    Agent(String),
+    Team(String),
+    /// Back to the queue, for anyone.
+    Queue,
+}
+
+/// A reply or a note, as written: kept in order while the store is down.
+pub(super) struct Writing {
+    id: ConversationId,
+    text: MessageText,
+    client_id: Option<ClientId>,
+    note: bool,
+}
+
+impl Command {
+    pub(super) fn from_frame(frame: AgentFrame) -> Result<Command, Refusal> {
+        Ok(match frame {
+            AgentFrame::Presence { status } => Command::Presence(status),
+            AgentFrame::Open {
+                conversation: id,
+                last_seq,
+            } => Command::Open(conversation(&id)?, last_seq.unwrap_or(0)),
+            AgentFrame::Typing { conversation: id } => Command::Typing(conversation(&id)?),
+            AgentFrame::Claim { conversation: id } => Command::Claim(conversation(&id)?),
+            AgentFrame::HandBack { conversation: id } => Command::HandBack(conversation(&id)?),
+            AgentFrame::FollowedUp { conversation: id } => Command::FollowedUp(conversation(&id)?),
+            AgentFrame::Reply {
+                conversation: id,
+                text,
+                client_id,
+            } => Command::Write(Writing::parse(&id, text, client_id, false)?),
+            AgentFrame::Note {
+                conversation: id,
+                text,
+                client_id,
+            } => Command::Write(Writing::parse(&id, text, client_id, true)?),
+            AgentFrame::Transfer {
+                conversation: id,
+                agent,
+                team,
+            } => {
+                let target = match (agent, team) {
+                    (Some(agent), None) => Target::Agent(agent),
+                    (None, Some(team)) => Target::Team(team),
+                    (None, None) => Target::Queue,
+                    (Some(_), Some(_)) => {
+                        return Err(Refusal::new(
+                            ErrorCode::Invalid,
+                            "transfer to an agent or a team",
+                        ));
+                    }
+                };
+                Command::Transfer(conversation(&id)?, target)
+            }
+            AgentFrame::Close {
+                conversation: id,
+                resolution,
+            } => Command::Close(conversation(&id)?, resolution),
+        })
+    }
+}
+
+impl Writing {
+    fn parse(
+        id: &str,
+        text: String,
+        client_id: Option<String>,
+        note: bool,
+    ) -> Result<Writing, Refusal> {
+        Ok(Writing {
+            text: MessageText::parse(text, MAX_TEXT)?,
+            client_id: client_id.map(ClientId::parse).transpose()?,
+            id: conversation(id)?,
+            note,
+        })
+    }
+}
+
+/// Runs `command` for the console's agent.
+pub(super) async fn apply(ctx: &mut Ctx<'_>, console: &mut Console, command: Command) -> Handled {
+    let conversations = &ctx.state.conversations;
+    let agent = &console.agent;
+    let outcome = match command {
+        Command::Presence(status) => {
+            // Only the heartbeat's end makes an agent offline; asking for it means away.
+            console.presence = match status {
+                Presence::Offline => Presence::Away,
+                other => other,
+            };
+            // A failed write (store outage) is retried by the next presence beat.
+            let _ = super::set_presence(ctx.state, console).await;
+            return Ok(());
+        }
+        Command::Open(id, last_seq) => {
+            console.watched.remove(&id);
+            console.buses.remove(&id);
+            return super::watch(ctx, console, &id, last_seq).await;
+        }
+        Command::Typing(id) => return typing(ctx, console, &id).await,
+        Command::Claim(id) => conversations.claim(&id, agent).await?,
+        Command::HandBack(id) => conversations.hand_back(&id, agent).await?,
+        Command::FollowedUp(id) => conversations.followed_up(&id, agent).await?,
+        Command::Write(writing) => return write_or_hold(ctx.state, console, writing).await,
+        Command::Transfer(id, Target::Agent(to)) => match ctx.state.roster.get(&to) {
+            Some(to) => conversations.transfer_to_agent(&id, agent, to).await?,
+            None => return Err(Refusal::new(ErrorCode::NotFound, "no such agent").into()),
+        },
+        Command::Transfer(id, Target::Team(team)) => {
+            conversations
+                .requeue(&id, Some(&agent.id), QueueReason::Team(team))
+                .await?
+        }
+        Command::Transfer(id, Target::Queue) => {
+            conversations
+                .requeue(&id, Some(&agent.id), QueueReason::Transfer)
+                .await?
+        }
+        Command::Close(id, resolution) => conversations.close(&id, agent, resolution).await?,
+    };
+    refused(outcome)
+}
+
+/// Only the agent who has the chat types to its visitor.
+async fn typing(ctx: &mut Ctx<'_>, console: &Console, id: &ConversationId) -> Handled {
+    let mine = console
+        .sent_chats
+        .as_ref()
+        .is_some_and(|chats| chats.iter().any(|c| c.conversation == id.as_str()));
+    if !mine {
+        return Err(Refusal::new(ErrorCode::NotYours, "that chat is not assigned to you").into());
+    }
+    let bus = ctx.state.conversations.store.bus();
+    // Typing is a hint: a failed one is not worth an error.
+    let _ = bus.typing(id, Some(&console.agent.name)).await;
+    Ok(())
+}
+
+/// Why an action did not happen, as a refusal (`Ok` when it did).
+fn refused(outcome: Outcome) -> Handled {
+    match outcome {
+        Outcome::Done => Ok(()),
+        Outcome::NotYours => Err(Refusal::new(
+            ErrorCode::NotYours,
+            "that conversation is not waiting any more, or not assigned to you",
+        )
+        .into()),
+        Outcome::AtCapacity => {
+            Err(Refusal::new(ErrorCode::AtCapacity, "no free capacity for another chat").into())
+        }
+    }
+}
+
+async fn write(state: &AppState, agent: &Agent, w: &Writing) -> StoreResult<Outcome> {
+    let text = w.text.clone().into_inner();
+    let client_id = w.client_id.clone().map(ClientId::into_inner);
+    let conversations = &state.conversations;
+    if w.note {
+        conversations
+            .note(&w.id, agent, text, client_id)
+            .await
+            .map(|()| Outcome::Done)
+    } else {
+        conversations
+            .agent_reply(&w.id, agent, text, client_id)
+            .await
+    }
+}
+
+/// Stores a reply or note now, or, while the store is down (or earlier ones wait), holds it to
+/// be stored in order when the store is back: the console shows it as sending until its event
+/// arrives.
+async fn write_or_hold(state: &AppState, console: &mut Console, writing: Writing) -> Handled {
+    if console.held.is_empty() {
+        match write(state, &console.agent, &writing).await {
+            Err(StoreError::Unavailable(_)) => {}
+            Ok(outcome) => return refused(outcome),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if console.held.len() >= MAX_HELD {
+        return Err(Refusal::new(
+            ErrorCode::Internal,
+            "we can't save more messages right now; please wait a moment",
+        )
+        .into());
+    }
+    tracing::warn!(conv = %writing.id, "store unavailable: holding an agent's reply");
+    console.held.push_back(writing);
+    Ok(())
+}
+
+/// Stores held replies and notes in order while the store answers; what each came to, in order
+/// (the console is told of refusals and failures).
+pub(super) async fn flush_held(
+    state: &AppState,
+    agent: &Agent,
+    held: &mut VecDeque<Writing>,
+) -> Vec<SessionError> {
+    let mut failures = Vec::new();
+    while let Some(front) = held.front() {
+        let done = match write(state, agent, front).await {
+            Err(StoreError::Unavailable(_)) => break,
+            done => done,
+        };
+        held.pop_front();
+        match done.map_err(SessionError::from).and_then(refused) {
+            Ok(()) => {}
+            Err(e) => failures.push(e),
+        }
+    }
+    failures
+}

@@ -1,0 +1,216 @@
+//! A visitor's frames as commands: `Command::from_frame` turns a parsed frame into validated
+//! values (or a `Refusal` the visitor is told), and `apply` runs one command against the bound
+//! conversation, each as a small function. What a store failure means to the visitor (hold the
+//! item, or start over when the conversation is gone) is decided in `super::report`.
+
+use super::hello::Hello;
+use super::{Bound, Ctx};
+use crate::conversation::{Conversations, Held, MessageOutcome};
+use crate::protocol::{ErrorCode, ServerFrame, VisitorFrame};
+use crate::session::error::{Handled, SessionError};
+use crate::session::values::{ClientId, Email, MessageText, Refusal, Score};
+use crate::store::StoreError;
+
+/// Items held during an outage, at most, per socket; past this the visitor is asked to wait.
+const MAX_HELD: usize = 50;
+
+pub(super) enum Command {
+    Hello(Hello),
+    Say {
+        text: MessageText,
+        client_id: ClientId,
+    },
+    Typing,
+    Choose {
+        option: String,
+    },
+    RequestHuman,
+    Feedback {
+        seq: u64,
+        helpful: bool,
+    },
+    Rate {
+        score: Score,
+        comment: Option<String>,
+    },
+    LeaveMessage {
+        email: Email,
+        text: MessageText,
+    },
+}
+
+impl Command {
+    /// The command a frame asks for, its values checked (`max_text`: longest message, bytes).
+    pub(super) fn from_frame(frame: VisitorFrame, max_text: usize) -> Result<Command, Refusal> {
+        Ok(match frame {
+            VisitorFrame::Hello {
+                token,
+                last_seq,
+                name,
+                email,
+                page,
+                locale,
+                tz,
+                visitor_key,
+                user_id,
+                user_hash,
+                v: _,
+            } => Command::Hello(Hello {
+                token,
+                last_seq,
+                name,
+                email,
+                page,
+                locale,
+                tz,
+                visitor_key,
+                user_id,
+                user_hash,
+            }),
+            VisitorFrame::Message { text, client_id } => Command::Say {
+                text: MessageText::parse(text, max_text)?,
+                client_id: ClientId::parse(client_id)?,
+            },
+            VisitorFrame::Typing {} => Command::Typing,
+            VisitorFrame::Choose { option } => Command::Choose { option },
+            VisitorFrame::RequestHuman {} => Command::RequestHuman,
+            VisitorFrame::Feedback { seq, helpful } => Command::Feedback { seq, helpful },
+            VisitorFrame::Rate { score, comment } => Command::Rate {
+                score: Score::parse(score)?,
+                comment,
+            },
+            VisitorFrame::LeaveMessage { email, text } => Command::LeaveMessage {
+                email: Email::parse(email)?,
+                text: MessageText::parse(text, max_text).map_err(|_| {
+                    Refusal::new(
+                        ErrorCode::Invalid,
+                        "an e-mail address and a message are needed",
+                    )
+                })?,
+            },
+        })
+    }
+}
+
+/// Runs `command` on the conversation this socket is bound to.
+pub(super) async fn apply(ctx: &mut Ctx<'_>, b: &mut Bound, command: Command) -> Handled {
+    let conversations = &ctx.state.conversations;
+    match command {
+        Command::Hello(_) => Err(refused(
+            ErrorCode::Invalid,
+            "this socket already said hello",
+        )),
+        Command::Say { text, client_id } => say(ctx, b, text, client_id).await,
+        Command::Typing => Ok(conversations.store.bus().typing(&b.id, None).await?),
+        Command::Choose { option } => match conversations.choose(&b.id, &option).await? {
+            true => Ok(()),
+            false => Err(refused(ErrorCode::Invalid, "unknown option")),
+        },
+        Command::RequestHuman => request_human(ctx, b).await,
+        Command::Feedback { seq, helpful } => {
+            match conversations.feedback(&b.id, seq, helpful).await? {
+                true => Ok(()),
+                false => Err(refused(
+                    ErrorCode::Invalid,
+                    "feedback is for a bot answer's seq",
+                )),
+            }
+        }
+        Command::Rate { score, comment } => {
+            Ok(conversations.rate(&b.id, score.get(), comment).await?)
+        }
+        Command::LeaveMessage { email, text } => Ok(conversations
+            .leave_message(&b.id, email.into_inner(), text.into_inner())
+            .await?),
+    }
+}
+
+fn refused(code: ErrorCode, message: &'static str) -> SessionError {
+    Refusal::new(code, message).into()
+}
+
+/// A visitor message: stored and answered, acknowledged again if it is a resend, or held while
+/// the store is down (behind anything held before it, to keep the visitor's order).
+async fn say(ctx: &mut Ctx<'_>, b: &mut Bound, text: MessageText, client_id: ClientId) -> Handled {
+    if !ctx.state.visitor_messages.allow(&b.id) {
+        return Err(refused(
+            ErrorCode::RateLimited,
+            "too many messages in this conversation: slow down",
+        ));
+    }
+    let conversations = &ctx.state.conversations;
+    let (text, client_id) = (text.into_inner(), client_id.into_inner());
+    if !b.held.is_empty() {
+        let held = conversations.hold_message(text, client_id);
+        return hold(ctx, b, held).await;
+    }
+    match conversations
+        .visitor_message(&b.id, text.clone(), client_id.clone())
+        .await
+    {
+        Ok(MessageOutcome::Duplicate { seq }) => {
+            Ok(ctx.send(&ServerFrame::Ack { client_id, seq }).await?)
+        }
+        Ok(MessageOutcome::Stored) => Ok(()),
+        Err(StoreError::Unavailable(_)) => {
+            let held = conversations.hold_message(text, client_id);
+            hold(ctx, b, held).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// "Talk to a person": now, or held (in order) while the store is down.
+async fn request_human(ctx: &mut Ctx<'_>, b: &mut Bound) -> Handled {
+    if b.held.is_empty() {
+        match ctx.state.conversations.request_human(&b.id).await {
+            Err(StoreError::Unavailable(_)) => {}
+            other => return Ok(other?),
+        }
+    }
+    hold(ctx, b, Held::RequestHuman).await
+}
+
+/// Holds an item while the store is down: the visitor gets the bot's answer now and the item is
+/// stored when the store is back.
+async fn hold(ctx: &mut Ctx<'_>, b: &mut Bound, held: Held) -> Handled {
+    if b.held.len() >= MAX_HELD {
+        return Err(refused(
+            ErrorCode::Internal,
+            "we can't save more messages right now; please wait a moment",
+        ));
+    }
+    let frame = match &held {
+        Held::Message {
+            client_id, answer, ..
+        } => ServerFrame::Held {
+            client_id: client_id.clone(),
+            answer: answer.clone(),
+        },
+        Held::RequestHuman => ServerFrame::Held {
+            client_id: String::new(),
+            answer: Conversations::held_handoff_answer(),
+        },
+    };
+    tracing::warn!(conv = %b.id, "store unavailable: holding the visitor's item");
+    b.held.push_back(held);
+    ctx.send(&frame).await?;
+    flush_held(&ctx.state.conversations, b).await;
+    Ok(())
+}
+
+/// Stores held items in order while the store answers.
+pub(super) async fn flush_held(conversations: &Conversations, b: &mut Bound) {
+    while let Some(front) = b.held.front() {
+        match conversations.store_held(&b.id, front).await {
+            Ok(()) => {
+                b.held.pop_front();
+            }
+            Err(StoreError::NotFound(_)) => {
+                b.lost = true;
+                return;
+            }
+            Err(_) => return,
+        }
+    }
+}

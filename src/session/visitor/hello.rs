@@ -1,0 +1,180 @@
+//! `hello`: who the visitor is (a verified identity, or a guest with this browser's key) and
+//! which conversation the socket binds to, resumed by token or new, then what the client missed.
+
+use super::{Bound, Ctx, Peer};
+use crate::conversation::ConversationState;
+use crate::protocol::{ErrorCode, PROTOCOL_VERSION, ServerFrame};
+use crate::session::error::Handled;
+use crate::session::values::Refusal;
+use crate::store::{Store, StoreResult, Token, VisitorInfo, VisitorKey};
+
+/// What a `hello` says, as sent (checked here, against the identity secret and the store).
+pub(super) struct Hello {
+    pub token: Option<String>,
+    pub last_seq: Option<u64>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub page: Option<String>,
+    pub locale: Option<String>,
+    pub tz: Option<String>,
+    pub visitor_key: Option<String>,
+    pub user_id: Option<String>,
+    pub user_hash: Option<String>,
+}
+
+/// Binds the socket to a resumed or new conversation and replays what the client missed. A
+/// refused identity claim is told; when chatting needs one, the socket stays unbound and the
+/// client may say `hello` again.
+pub(super) async fn start(
+    ctx: &mut Ctx<'_>,
+    bound: &mut Option<Bound>,
+    peer: &Peer,
+    hello: Hello,
+) -> Handled {
+    let verified = match identify(ctx, hello.user_id.as_deref(), hello.user_hash.as_deref()) {
+        Ok(verified) => verified,
+        Err((message, fatal)) => {
+            ctx.error(ErrorCode::IdentityRefused, &message).await?;
+            if fatal {
+                return Ok(());
+            }
+            None
+        }
+    };
+    // A verified visitor's conversations are linked across browsers; otherwise by the key this
+    // browser was given.
+    let visitor_key = match (&verified, &ctx.state.identity) {
+        (Some(id), Some(secret)) => Some(secret.visitor_key(id)),
+        _ => hello.visitor_key.as_deref().and_then(VisitorKey::parse),
+    };
+    let visitor = VisitorInfo {
+        user_id: verified,
+        name: hello.name,
+        email: hello.email,
+        page: hello.page,
+        locale: hello.locale,
+        tz: hello.tz,
+    };
+    let store = ctx.state.conversations.store.clone();
+    let resumed = match hello.token.as_deref().and_then(Token::parse) {
+        Some(token) => match store.resume(&token).await? {
+            // A verified visitor's conversation resumes only for that same visitor (another
+            // person signed in on this browser starts afresh).
+            Some(conversation)
+                if conversation.visitor.user_id.is_some()
+                    && conversation.visitor.user_id != visitor.user_id =>
+            {
+                None
+            }
+            Some(conversation) => Some((conversation, token)),
+            None => None,
+        },
+        None => None,
+    };
+    let was_resumed = resumed.is_some();
+    let (conversation, token) = match resumed {
+        Some(found) => found,
+        None => {
+            if hello.token.is_some() {
+                ctx.error(
+                    ErrorCode::UnknownToken,
+                    "that conversation was not found; a new one starts",
+                )
+                .await?;
+            }
+            if peer
+                .address
+                .is_some_and(|a| !ctx.state.new_conversations.allow(&a))
+            {
+                return Err(Refusal::new(
+                    ErrorCode::RateLimited,
+                    "too many new conversations from your address; wait a minute",
+                )
+                .into());
+            }
+            // A guest's key is theirs only if no verified visitor's conversations carry it.
+            let own_key = match visitor_key.clone() {
+                Some(key) if visitor.user_id.is_none() => {
+                    (!belongs_to_a_verified_visitor(store.as_ref(), &key).await?).then_some(key)
+                }
+                other => other,
+            };
+            // A visitor without a key gets one: their next conversation joins this one.
+            let key = own_key.unwrap_or_else(VisitorKey::random);
+            store.create(visitor, Some(key)).await?
+        }
+    };
+    // Subscribe before reading the log, so nothing appended in between is missed.
+    let bus = store.bus().subscribe(&conversation.id);
+    ctx.send(&ServerFrame::Welcome {
+        v: PROTOCOL_VERSION,
+        token: token.expose(),
+        conversation: conversation.id.to_string(),
+        state: conversation.state,
+        resumed: was_resumed,
+        // A verified visitor's key is derived from their id on every hello: the browser is not
+        // given it, so a guest after them on this browser cannot present it.
+        visitor_key: conversation
+            .visitor_key
+            .clone()
+            .or(visitor_key)
+            .filter(|_| conversation.visitor.user_id.is_none())
+            .map(|k| k.as_str().to_owned()),
+    })
+    .await?;
+    let mut b = Bound {
+        id: conversation.id,
+        bus,
+        // A client cannot have seen past the end of the log.
+        last_sent: if was_resumed {
+            hello.last_seq.unwrap_or(0).min(conversation.last_seq)
+        } else {
+            0
+        },
+        queued: conversation.state == ConversationState::Queued,
+        told: None,
+        held: Default::default(),
+        lost: false,
+    };
+    super::catch_up(ctx, &mut b).await?;
+    *bound = Some(b);
+    Ok(super::tell_queue_status(ctx, bound).await?)
+}
+
+/// Checks a `hello`'s identity claim: the verified id (or none). `Err` says why the claim was
+/// refused and whether chatting is refused too (`require_identity`).
+fn identify(
+    ctx: &Ctx<'_>,
+    user_id: Option<&str>,
+    user_hash: Option<&str>,
+) -> Result<Option<String>, (String, bool)> {
+    let required = ctx.state.settings.require_identity;
+    match (&ctx.state.identity, user_id) {
+        // Nothing to verify a claim with: it is not taken.
+        (None, _) => Ok(None),
+        (Some(secret), Some(id)) => secret.verify(id, user_hash).map(Some).map_err(|e| {
+            let then = if required {
+                "this site only chats with signed-in visitors"
+            } else {
+                "you can still chat, as a guest"
+            };
+            (format!("identity refused: {e}; {then}"), required)
+        }),
+        (Some(_), None) if required => Err((
+            "this site only chats with signed-in visitors: send user_id and user_hash".into(),
+            true,
+        )),
+        (Some(_), None) => Ok(None),
+    }
+}
+
+/// Whether the conversations started with `key` are a verified visitor's.
+async fn belongs_to_a_verified_visitor(store: &dyn Store, key: &VisitorKey) -> StoreResult<bool> {
+    let Some(first) = store.visitor_conversations(key).await?.into_iter().next() else {
+        return Ok(false);
+    };
+    Ok(store
+        .get(&first)
+        .await?
+        .is_some_and(|c| c.visitor.user_id.is_some()))
+}

@@ -1,0 +1,43 @@
+//! What every request and session shares: the settings, the conversations (store, matcher,
+//! metrics, webhooks), the roster, the limits that outlive a socket, this node's routing board
+//! and the shutdown signal. Built once by `startup::Application::build`; handlers and sessions
+//! get it as `web::Data<AppState>`. It depends only on the layers below it (no route or session
+//! type), so `http` and `session` import it and nothing imports them back.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use tokio::sync::{broadcast, watch};
+
+use crate::agents::Roster;
+use crate::config::Settings;
+use crate::conversation::Conversations;
+use crate::identity::IdentitySecret;
+use crate::limits::{Allowance, SocketCounts};
+use crate::reload::Reloader;
+use crate::routing::board::BoardWatch;
+use crate::store::ConversationId;
+
+/// Shared by every request and session.
+pub struct AppState {
+    pub settings: Settings,
+    pub conversations: Conversations,
+    /// Who may log in to the agent console.
+    pub roster: Arc<Roster>,
+    /// Verifies visitor ids, when a secret is configured.
+    pub identity: Option<IdentitySecret>,
+    /// Reloads the knowledge base (file watcher, `POST /api/kb/reload`) and knows its status.
+    pub reloader: Arc<Reloader>,
+    /// Visitor sockets open per client address.
+    pub sockets: Arc<SocketCounts>,
+    /// New conversations per client address (`conversations_per_minute`).
+    pub new_conversations: Allowance<IpAddr>,
+    /// Visitor messages per conversation (`rate_per_second`, `rate_burst`), over all its sockets.
+    pub visitor_messages: Allowance<ConversationId>,
+    /// The routing state (queue, follow-ups, team), read once per change for every socket.
+    pub board: BoardWatch,
+    /// Agent and admin sessions ended on this node (logout): consoles signed in with one close.
+    pub ended_sessions: broadcast::Sender<Arc<str>>,
+    /// Flips to `true` once, when the server shuts down; every session watches it.
+    pub shutdown: watch::Receiver<bool>,
+}
