@@ -348,18 +348,6 @@ impl Store for MemoryStore {
         Ok(self.lock().queue.values().cloned().collect())
     }
 
-    async fn queue_position(&self, id: &ConversationId) -> StoreResult<Option<usize>> {
-        let state = self.lock();
-        let Some(ticket) = state.conversations.get(id).and_then(|e| {
-            (e.conversation.state == ConversationState::Queued)
-                .then_some(e.ticket)
-                .flatten()
-        }) else {
-            return Ok(None);
-        };
-        Ok(Some(state.queue.range(..=ticket).count()))
-    }
-
     async fn average_wait(&self) -> StoreResult<Option<u64>> {
         let state = self.lock();
         let n = state.waits.len() as u64;

@@ -185,8 +185,6 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Claim>;
     /// The queue in order (first = next to be served).
     async fn queue(&self) -> StoreResult<Vec<ConversationId>>;
-    /// 1-based place in the queue, if queued.
-    async fn queue_position(&self, id: &ConversationId) -> StoreResult<Option<usize>>;
     /// Average of the recent waits from queue to agent, in milliseconds (`None` before any).
     async fn average_wait(&self) -> StoreResult<Option<u64>>;
     /// Every agent that has had a conversation, with the ones they have now.

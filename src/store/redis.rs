@@ -674,15 +674,6 @@ impl Store for RedisStore {
         self.ids_in(self.keys.queue()).await
     }
 
-    async fn queue_position(&self, id: &ConversationId) -> StoreResult<Option<usize>> {
-        let rank: Option<usize> = self
-            .con()
-            .zrank(self.keys.queue(), id.as_str())
-            .await
-            .map_err(unavailable)?;
-        Ok(rank.map(|r| r + 1))
-    }
-
     async fn average_wait(&self) -> StoreResult<Option<u64>> {
         let waits: Vec<u64> = self
             .con()

@@ -658,22 +658,6 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn queue_position(&self, id: &ConversationId) -> StoreResult<Option<usize>> {
-        self.read(|conn| {
-            conn.prepare_cached(
-                "SELECT (SELECT COUNT(*) FROM conversations q
-                         WHERE q.state = 'queued' AND q.ticket <= c.ticket)
-                 FROM conversations c WHERE c.id = ?1 AND c.state = 'queued'",
-            )
-            .and_then(|mut s| {
-                s.query_row([id.as_str()], |r| r.get::<_, i64>(0))
-                    .optional()
-            })
-            .map(|n| n.map(|n| n as usize))
-            .map_err(db_error)
-        })
-    }
-
     async fn average_wait(&self) -> StoreResult<Option<u64>> {
         self.read(|conn| {
             conn.prepare_cached(
