@@ -12,16 +12,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use frontdesk::agents::{Agent, Roster, hash_password};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
+use common::{Ws, connect, next};
 
 /// How long one round may take before the bench gives up on it.
 const ROUND_LIMIT: Duration = Duration::from_secs(60);
@@ -56,31 +52,17 @@ impl Seen {
     }
 }
 
+/// Every agent's password.
+const PASSWORD: &str = "fanout-password";
+
 fn main() {
     let consoles: usize =
         common::arg("--consoles").map_or(200, |v| v.parse().expect("--consoles N"));
     let queued: usize = common::arg("--queued").map_or(2000, |v| v.parse().expect("--queued N"));
     let rounds: usize = common::arg("--rounds").map_or(20, |v| v.parse().expect("--rounds N"));
     let dir = tempfile::tempdir().expect("a temporary folder");
-    let agents_file = dir.path().join("agents.toml");
-    let hash = hash_password("fanout-password").unwrap();
-    for n in 0..consoles {
-        let agent = Agent {
-            id: format!("fan-{n}"),
-            name: format!("Agent {n}"),
-            password_hash: hash.clone(),
-            capacity: 1000,
-            teams: Vec::new(),
-        };
-        Roster::add(&agents_file, agent).expect("the roster is written");
-    }
-    // The sample knowledge base without business hours: the bench runs at any time of day.
-    let kb = dir.path().join("kb");
-    common::copy_dir(
-        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge_base"),
-        &kb,
-    );
-    std::fs::remove_file(kb.join("hours.toml")).expect("the sample has hours.toml");
+    let agents_file = common::roster(dir.path(), "fan", PASSWORD, consoles, 1000);
+    let kb = common::sample_kb_without_hours(dir.path());
     let (node, port) = common::spawn_frontdesk(&[
         "--agents-file",
         agents_file.to_str().unwrap(),
@@ -103,7 +85,7 @@ fn main() {
         let (claims, claims_rx) = mpsc::unbounded_channel();
         let mut claims_rx = Some(claims_rx);
         for n in 0..consoles {
-            let cookie = login(port, &format!("fan-{n}")).await;
+            let cookie = common::login(port, &format!("fan-{n}"), PASSWORD).await;
             let ws = connect(port, "/ws/agent", Some(&cookie)).await;
             // The first console claims; it also reports the queue's head.
             let driver = (n == 0).then(|| (heads_tx.clone(), claims_rx.take().unwrap()));
@@ -206,31 +188,6 @@ fn ticks_per_second() -> f64 {
     100.0
 }
 
-async fn connect(port: u16, path: &str, cookie: Option<&str>) -> Ws {
-    let mut request = format!("ws://127.0.0.1:{port}{path}")
-        .into_client_request()
-        .unwrap();
-    if let Some(c) = cookie {
-        request.headers_mut().insert("Cookie", c.parse().unwrap());
-    }
-    tokio_tungstenite::connect_async_with_config(request, None, true)
-        .await
-        .expect("the socket opens")
-        .0
-}
-
-/// The next JSON frame within `wait` (`None`: nothing came, or the socket ended).
-async fn next(ws: &mut Ws, wait: Duration) -> Option<Value> {
-    let deadline = tokio::time::Instant::now() + wait;
-    loop {
-        match tokio::time::timeout_at(deadline, ws.next()).await {
-            Ok(Some(Ok(Message::Text(t)))) => return serde_json::from_str(&t).ok(),
-            Ok(Some(Ok(_))) => continue,
-            _ => return None,
-        }
-    }
-}
-
 /// A visitor who asks for a person and waits: once queued, a task reports each new place in
 /// line it is told.
 async fn queue_visitor(port: u16, n: usize, seen: Arc<Seen>, epoch: Instant) {
@@ -299,25 +256,4 @@ async fn console(
             }
         }
     }
-}
-
-async fn login(port: u16, id: &str) -> String {
-    let body = json!({"id": id, "password": "fanout-password"}).to_string();
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-    let request = format!(
-        "POST /api/agent/login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).await.unwrap();
-    raw.lines()
-        .find_map(|l| {
-            l.strip_prefix("set-cookie: ")
-                .or(l.strip_prefix("Set-Cookie: "))
-        })
-        .and_then(|c| c.split(';').next())
-        .expect("logged in")
-        .to_owned()
 }

@@ -14,15 +14,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use frontdesk::agents::{Agent, Roster, hash_password};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
+use common::{Ws, connect, next};
 
 /// A receipt (or the agent's answer) that takes longer than this counts as lost.
 const WAIT: Duration = Duration::from_secs(10);
@@ -39,31 +35,17 @@ struct Counts {
     answered: AtomicU64,
 }
 
+/// Every agent's password.
+const PASSWORD: &str = "soak-password";
+
 fn main() {
     let visitors: usize =
         common::arg("--visitors").map_or(2000, |v| v.parse().expect("--visitors N"));
     let agents: usize = common::arg("--agents").map_or(30, |v| v.parse().expect("--agents N"));
     let seconds: u64 = common::arg("--seconds").map_or(180, |v| v.parse().expect("--seconds N"));
     let dir = tempfile::tempdir().expect("a temporary folder");
-    let agents_file = dir.path().join("agents.toml");
-    let hash = hash_password("soak-password").unwrap();
-    for n in 0..agents {
-        let agent = Agent {
-            id: format!("soak-{n}"),
-            name: format!("Agent {n}"),
-            password_hash: hash.clone(),
-            capacity: 20,
-            teams: Vec::new(),
-        };
-        Roster::add(&agents_file, agent).expect("the roster is written");
-    }
-    // The sample knowledge base without business hours: the bench runs at any time of day.
-    let kb = dir.path().join("kb");
-    common::copy_dir(
-        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge_base"),
-        &kb,
-    );
-    std::fs::remove_file(kb.join("hours.toml")).expect("the sample has hours.toml");
+    let agents_file = common::roster(dir.path(), "soak", PASSWORD, agents, 20);
+    let kb = common::sample_kb_without_hours(dir.path());
     let (node, port) = common::spawn_frontdesk(&[
         "--agents-file",
         agents_file.to_str().unwrap(),
@@ -122,31 +104,6 @@ fn main() {
             series.join(", ")
         );
     });
-}
-
-async fn connect(port: u16, path: &str, cookie: Option<&str>) -> Ws {
-    let mut request = format!("ws://127.0.0.1:{port}{path}")
-        .into_client_request()
-        .unwrap();
-    if let Some(c) = cookie {
-        request.headers_mut().insert("Cookie", c.parse().unwrap());
-    }
-    tokio_tungstenite::connect_async_with_config(request, None, true)
-        .await
-        .expect("the socket opens")
-        .0
-}
-
-/// The next JSON frame within `wait` (`None`: nothing came, or the socket ended).
-async fn next(ws: &mut Ws, wait: Duration) -> Option<Value> {
-    let deadline = tokio::time::Instant::now() + wait;
-    loop {
-        match tokio::time::timeout_at(deadline, ws.next()).await {
-            Ok(Some(Ok(Message::Text(t)))) => return serde_json::from_str(&t).ok(),
-            Ok(Some(Ok(_))) => continue,
-            _ => return None,
-        }
-    }
 }
 
 /// One visitor: a numbered message every 2-4 s, each waited for; a handoff every
@@ -221,7 +178,7 @@ async fn wait_for(ws: &mut Ws, counts: &Counts, matches: impl Fn(&Value) -> bool
 
 /// One agent: online, answers each chat it is given and closes it.
 async fn agent(port: u16, id: String, deadline: Instant) {
-    let cookie = login(port, &id).await;
+    let cookie = common::login(port, &id, PASSWORD).await;
     let mut ws = connect(port, "/ws/agent", Some(&cookie)).await;
     let mut answered = std::collections::HashSet::new();
     while Instant::now() < deadline {
@@ -245,25 +202,4 @@ async fn agent(port: u16, id: String, deadline: Instant) {
             }
         }
     }
-}
-
-async fn login(port: u16, id: &str) -> String {
-    let body = json!({"id": id, "password": "soak-password"}).to_string();
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-    let request = format!(
-        "POST /api/agent/login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).await.unwrap();
-    raw.lines()
-        .find_map(|l| {
-            l.strip_prefix("set-cookie: ")
-                .or(l.strip_prefix("Set-Cookie: "))
-        })
-        .and_then(|c| c.split(';').next())
-        .expect("logged in")
-        .to_owned()
 }

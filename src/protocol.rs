@@ -19,33 +19,7 @@ pub const PROTOCOL_VERSION: u32 = 1;
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum VisitorFrame {
     /// First frame on every socket: start, or resume with `token` and the last `seq` seen.
-    Hello {
-        #[serde(default)]
-        v: Option<u32>,
-        #[serde(default)]
-        token: Option<String>,
-        #[serde(default)]
-        last_seq: Option<u64>,
-        #[serde(default)]
-        name: Option<String>,
-        #[serde(default)]
-        email: Option<String>,
-        #[serde(default)]
-        page: Option<String>,
-        #[serde(default)]
-        locale: Option<String>,
-        #[serde(default)]
-        tz: Option<String>,
-        /// The key from an earlier `welcome`: links this visitor's conversations for agents.
-        #[serde(default)]
-        visitor_key: Option<String>,
-        /// The site's id for a logged-in visitor, with `user_hash` = hex(HMAC-SHA256(secret,
-        /// user_id)) from the site's backend.
-        #[serde(default)]
-        user_id: Option<String>,
-        #[serde(default)]
-        user_hash: Option<String>,
-    },
+    Hello(Hello),
     /// A message; `client_id` makes a resend idempotent.
     Message {
         text: String,
@@ -74,6 +48,37 @@ pub enum VisitorFrame {
         email: String,
         text: String,
     },
+}
+
+/// A `hello`: who the visitor is and which conversation to resume.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hello {
+    #[serde(default)]
+    pub v: Option<u32>,
+    #[serde(default)]
+    pub token: Option<String>,
+    #[serde(default)]
+    pub last_seq: Option<u64>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub page: Option<String>,
+    #[serde(default)]
+    pub locale: Option<String>,
+    #[serde(default)]
+    pub tz: Option<String>,
+    /// The key from an earlier `welcome`: links this visitor's conversations for agents.
+    #[serde(default)]
+    pub visitor_key: Option<String>,
+    /// The site's id for a logged-in visitor, with `user_hash` = hex(HMAC-SHA256(secret,
+    /// user_id)) from the site's backend.
+    #[serde(default)]
+    pub user_id: Option<String>,
+    #[serde(default)]
+    pub user_hash: Option<String>,
 }
 
 /// What the server sends to a visitor.
@@ -375,19 +380,12 @@ mod tests {
         assert_eq!(
             parse_visitor_frame(r#"{"type":"hello","token":"ab","last_seq":4,"page":"/shop"}"#)
                 .unwrap(),
-            VisitorFrame::Hello {
-                v: None,
+            VisitorFrame::Hello(Hello {
                 token: Some("ab".into()),
                 last_seq: Some(4),
-                name: None,
-                email: None,
                 page: Some("/shop".into()),
-                locale: None,
-                tz: None,
-                visitor_key: None,
-                user_id: None,
-                user_hash: None
-            }
+                ..Hello::default()
+            })
         );
         assert_eq!(
             parse_visitor_frame(r#"{"type":"message","text":"hi","client_id":"c1"}"#).unwrap(),

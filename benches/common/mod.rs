@@ -101,3 +101,95 @@ pub fn arg(name: &str) -> Option<String> {
         .position(|a| a == name)
         .and_then(|i| args.get(i + 1).cloned())
 }
+
+/// Writes an agents file of `n` agents `{prefix}-0..n`, all with `password` and `capacity`.
+pub fn roster(
+    dir: &std::path::Path,
+    prefix: &str,
+    password: &str,
+    n: usize,
+    capacity: usize,
+) -> std::path::PathBuf {
+    use frontdesk::agents::{Agent, Roster, hash_password};
+    let file = dir.join("agents.toml");
+    let hash = hash_password(password).expect("a password hash");
+    for i in 0..n {
+        let agent = Agent {
+            id: format!("{prefix}-{i}"),
+            name: format!("Agent {i}"),
+            password_hash: hash.clone(),
+            capacity,
+            teams: Vec::new(),
+        };
+        Roster::add(&file, agent).expect("the roster is written");
+    }
+    file
+}
+
+/// A copy of the sample knowledge base without business hours, so a bench runs at any time of day.
+pub fn sample_kb_without_hours(dir: &std::path::Path) -> std::path::PathBuf {
+    let kb = dir.join("kb");
+    copy_dir(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge_base"),
+        &kb,
+    );
+    std::fs::remove_file(kb.join("hours.toml")).expect("the sample has hours.toml");
+    kb
+}
+
+pub type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens a websocket on `path`, with a session cookie when given.
+pub async fn connect(port: u16, path: &str, cookie: Option<&str>) -> Ws {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = format!("ws://127.0.0.1:{port}{path}")
+        .into_client_request()
+        .unwrap();
+    if let Some(c) = cookie {
+        request.headers_mut().insert("Cookie", c.parse().unwrap());
+    }
+    tokio_tungstenite::connect_async_with_config(request, None, true)
+        .await
+        .expect("the socket opens")
+        .0
+}
+
+/// The next JSON frame within `wait` (`None`: nothing came, or the socket ended).
+pub async fn next(ws: &mut Ws, wait: std::time::Duration) -> Option<serde_json::Value> {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match tokio::time::timeout_at(deadline, ws.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => return serde_json::from_str(&t).ok(),
+            Ok(Some(Ok(_))) => continue,
+            _ => return None,
+        }
+    }
+}
+
+/// Logs agent `id` in; returns its session cookie (`name=value`).
+pub async fn login(port: u16, id: &str, password: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body = serde_json::json!({"id": id, "password": password}).to_string();
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let request = format!(
+        "POST /api/agent/login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).await.unwrap();
+    raw.lines()
+        .find_map(|l| {
+            l.strip_prefix("set-cookie: ")
+                .or(l.strip_prefix("Set-Cookie: "))
+        })
+        .and_then(|c| c.split(';').next())
+        .expect("logged in")
+        .to_owned()
+}

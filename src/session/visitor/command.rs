@@ -3,10 +3,9 @@
 //! conversation, each as a small function. What a store failure means to the visitor (hold the
 //! item, or start over when the conversation is gone) is decided in `super::report`.
 
-use super::hello::Hello;
 use super::{Bound, Ctx};
 use crate::conversation::{Conversations, Held, MessageOutcome};
-use crate::protocol::{ErrorCode, ServerFrame, VisitorFrame};
+use crate::protocol::{ErrorCode, Hello, ServerFrame, VisitorFrame};
 use crate::session::error::{Handled, SessionError};
 use crate::session::values::{ClientId, Email, MessageText, Refusal, Score};
 use crate::store::StoreError;
@@ -43,30 +42,7 @@ impl Command {
     /// The command a frame asks for, its values checked (`max_text`: longest message, bytes).
     pub(super) fn from_frame(frame: VisitorFrame, max_text: usize) -> Result<Command, Refusal> {
         Ok(match frame {
-            VisitorFrame::Hello {
-                token,
-                last_seq,
-                name,
-                email,
-                page,
-                locale,
-                tz,
-                visitor_key,
-                user_id,
-                user_hash,
-                v: _,
-            } => Command::Hello(Hello {
-                token,
-                last_seq,
-                name,
-                email,
-                page,
-                locale,
-                tz,
-                visitor_key,
-                user_id,
-                user_hash,
-            }),
+            VisitorFrame::Hello(hello) => Command::Hello(hello),
             VisitorFrame::Message { text, client_id } => Command::Say {
                 text: MessageText::parse(text, max_text)?,
                 client_id: ClientId::parse(client_id)?,

@@ -3,24 +3,10 @@
 
 use super::{Bound, Ctx, Peer};
 use crate::conversation::ConversationState;
-use crate::protocol::{ErrorCode, PROTOCOL_VERSION, ServerFrame};
+use crate::protocol::{ErrorCode, Hello, PROTOCOL_VERSION, ServerFrame};
 use crate::session::error::Handled;
 use crate::session::values::Refusal;
 use crate::store::{Store, StoreResult, Token, VisitorInfo, VisitorKey};
-
-/// What a `hello` says, as sent (checked here, against the identity secret and the store).
-pub(super) struct Hello {
-    pub token: Option<String>,
-    pub last_seq: Option<u64>,
-    pub name: Option<String>,
-    pub email: Option<String>,
-    pub page: Option<String>,
-    pub locale: Option<String>,
-    pub tz: Option<String>,
-    pub visitor_key: Option<String>,
-    pub user_id: Option<String>,
-    pub user_hash: Option<String>,
-}
 
 /// Binds the socket to a resumed or new conversation and replays what the client missed. A
 /// refused identity claim is told; when chatting needs one, the socket stays unbound and the
