@@ -20,9 +20,16 @@
     bot: "Assistant · usually instant", waiting: "Waiting for a person", reconnecting: "Reconnecting…",
     helpful: "Was this helpful?", yes: "Yes", no: "No", thanks: "Thanks for the feedback!",
     rate: "How did we do?", comment: "Anything to add? (optional)", rated: "Thank you!",
-    email: "Your e-mail", message: "Your message", leave: "Send message", open: "Open chat", close: "Close chat"
+    email: "Your e-mail", message: "Your message", leave: "Send message", open: "Open chat", close: "Close chat",
+    unread: "unread", yesLabel: "Yes, this answer helped", noLabel: "No, this answer did not help",
+    closed: "Conversation closed", back: "You're back with the assistant", joined: "joined",
+    talking: "Talking to"
   }, settings.texts || {});
-  var color = /^#[0-9a-fA-F]{3,8}$/.test(settings.color || "") ? settings.color : "#3d5a40";
+  var color = /^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/.test(settings.color || "") ? settings.color : "#3d5a40";
+  // Text on the brand colour, and the brand colour as text on white, both readable (WCAG AA,
+  // 4.5:1) whatever colour the site sets.
+  var onColor = contrast(color, "#ffffff") >= 4.5 ? "#ffffff" : "#111111";
+  var ink = readableOnWhite(color);
   var side = settings.position === "left" ? "left" : "right";
   var who = settings.visitor || {};
   var KEY = "frontdesk:" + base.host;
@@ -31,6 +38,30 @@
   // transcript; a reconnect asks only for what it missed.
   var lastSeq = 0;
   var ws, retry = 0, typingTimer = 0, lastTyping = 0, unread = 0;
+
+  /** [r, g, b] of "#rgb" or "#rrggbb". */
+  function rgb(hex) {
+    var h = hex.slice(1);
+    if (h.length === 3) h = h.replace(/./g, "$&$&");
+    return [0, 2, 4].map(function (i) { return parseInt(h.slice(i, i + 2), 16); });
+  }
+  function luminance(c) {
+    var v = c.map(function (x) { x /= 255; return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4); });
+    return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2];
+  }
+  function contrast(a, b) {
+    var la = luminance(rgb(a)), lb = luminance(rgb(b));
+    return (Math.max(la, lb) + 0.05) / (Math.min(la, lb) + 0.05);
+  }
+  /** The colour, darkened just enough to be read as text on white. */
+  function readableOnWhite(hex) {
+    var c = rgb(hex);
+    for (var k = 1; k >= 0; k -= 0.05) {
+      var d = "#" + c.map(function (x) { return ("0" + Math.round(x * k).toString(16)).slice(-2); }).join("");
+      if (contrast(d, "#ffffff") >= 4.5) return d;
+    }
+    return "#111111";
+  }
 
   function load() { try { return JSON.parse(localStorage.getItem(KEY) || "{}"); } catch (e) { return {}; } }
   function persist() { try { localStorage.setItem(KEY, JSON.stringify(saved)); } catch (e) { /* private mode */ } }
@@ -61,26 +92,26 @@
     var root = host.attachShadow({ mode: "open" });
     root.innerHTML = "<style>" +
       ":host{all:initial}*{box-sizing:border-box;font-family:system-ui,-apple-system,Segoe UI,sans-serif}" +
-      ".launch{position:fixed;" + side + ":20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;background:" + color + ";color:#fff;display:flex;align-items:center;justify-content:center;cursor:pointer;box-shadow:0 2px 8px rgba(0,0,0,.3);z-index:2147483000}" +
+      ".launch{position:fixed;" + side + ":20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;background:" + color + ";color:" + onColor + ";display:flex;align-items:center;justify-content:center;cursor:pointer;box-shadow:0 2px 8px rgba(0,0,0,.3);z-index:2147483000}" +
       ".badge{position:absolute;top:-4px;" + side + ":-4px;min-width:20px;height:20px;padding:0 5px;border-radius:10px;background:#c0392b;color:#fff;font-size:12px;line-height:20px;text-align:center}.badge[hidden]{display:none}" +
       ".panel{position:fixed;" + side + ":20px;bottom:88px;width:370px;max-width:calc(100vw - 40px);height:560px;max-height:calc(100vh - 110px);background:#fff;border-radius:12px;box-shadow:0 4px 24px rgba(0,0,0,.25);display:none;flex-direction:column;overflow:hidden;z-index:2147483000;color:#222}" +
-      ".panel.open{display:flex}.head{background:" + color + ";color:#fff;padding:10px 12px;display:flex;align-items:center;gap:8px}.who{flex:1;min-width:0}.title{font-weight:600;font-size:15px}.status{font-size:12px;opacity:.9}" +
-      ".head button{border:1px solid rgba(255,255,255,.6);background:none;color:#fff;border-radius:14px;padding:4px 9px;cursor:pointer;font-size:12px}.x{border:0!important;font-size:20px!important;line-height:1;padding:2px 6px!important}" +
+      ".panel.open{display:flex}.head{background:" + color + ";color:" + onColor + ";padding:10px 12px;display:flex;align-items:center;gap:8px}.who{flex:1;min-width:0}.title{font-weight:600;font-size:15px}.status{font-size:12px;opacity:.9}" +
+      ".head button{border:1px solid " + onColor + ";background:none;color:" + onColor + ";border-radius:14px;padding:4px 9px;cursor:pointer;font-size:12px}.x{border:0!important;font-size:20px!important;line-height:1;padding:2px 6px!important}" +
       ".log{flex:1;overflow-y:auto;padding:12px;background:#f7f7f5}.row{display:flex;flex-direction:column;margin:6px 0}.row.me{align-items:flex-end}" +
       ".msg{padding:8px 11px;border-radius:10px;max-width:85%;line-height:1.4;font-size:14px;overflow-wrap:anywhere}.msg p{margin:0 0 6px}.msg p:last-child{margin:0}.msg a{color:inherit}" +
-      ".me .msg{background:" + color + ";color:#fff}.bot .msg,.agent .msg{background:#fff;border:1px solid #e3e3de}.agent .msg{border-color:" + color + "}.pending .msg{opacity:.6}" +
+      ".me .msg{background:" + color + ";color:" + onColor + "}.bot .msg,.agent .msg{background:#fff;border:1px solid #e3e3de}.agent .msg{border-color:" + color + "}.pending .msg{opacity:.6}" +
       ".meta{font-size:11px;color:#666;margin:2px 4px}.notice{font-size:12px;color:#555;text-align:center;margin:8px 0}" +
-      ".acts{display:flex;flex-wrap:wrap;gap:6px;margin-top:6px}.acts button,.form button{padding:6px 10px;border:1px solid " + color + ";background:#fff;color:" + color + ";border-radius:14px;cursor:pointer;font-size:13px;text-align:left}" +
+      ".acts{display:flex;flex-wrap:wrap;gap:6px;margin-top:6px}.acts button,.form button{padding:6px 10px;border:1px solid " + ink + ";background:#fff;color:" + ink + ";border-radius:14px;cursor:pointer;font-size:13px;text-align:left}" +
       ".form{display:flex;flex-direction:column;gap:6px;background:#fff;border:1px solid #e3e3de;border-radius:10px;padding:10px;margin:6px 0}.form input,.form textarea{border:1px solid #ccc;border-radius:6px;padding:7px;font-size:14px}" +
-      ".stars button{font-size:20px;border:0;background:none;cursor:pointer;color:#999;padding:0 2px}.stars button[aria-pressed=true]{color:#e0a100}" +
+      ".stars button{font-size:20px;border:0;background:none;cursor:pointer;color:#767676;padding:0 2px}.stars button[aria-pressed=true]{color:#a86f00}" +
       ".typing{font-size:12px;color:#555;padding:0 12px 6px;min-height:18px;background:#f7f7f5}" +
-      ".compose{display:flex;border-top:1px solid #e3e3de}.compose textarea{flex:1;border:0;padding:12px;font-size:14px;resize:none;height:46px}.compose button{border:0;background:#fff;color:" + color + ";font-weight:600;padding:0 14px;cursor:pointer}" +
+      ".compose{display:flex;border-top:1px solid #e3e3de}.compose textarea{flex:1;border:0;padding:12px;font-size:14px;resize:none;height:46px}.compose button{border:0;background:#fff;color:" + ink + ";font-weight:600;padding:0 14px;cursor:pointer}" +
       "button:focus-visible,textarea:focus-visible,input:focus-visible{outline:2px solid #1a73e8;outline-offset:1px}" +
       ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}" +
       "@media (max-width:640px){.panel{left:0;right:0;top:0;bottom:0;width:100vw;max-width:100vw;height:100%;max-height:100%;border-radius:0}}" +
       "@media (prefers-reduced-motion:no-preference){.panel.open{animation:in .15s ease-out}@keyframes in{from{opacity:0;transform:translateY(8px)}}}" +
       "</style>" +
-      '<button class="launch" aria-label="' + T.open + '" aria-expanded="false"><svg width="26" height="26" viewBox="0 0 24 24" fill="#fff" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z"/></svg><span class="badge" hidden></span></button>' +
+      '<button class="launch" aria-label="' + T.open + '" aria-expanded="false"><svg width="26" height="26" viewBox="0 0 24 24" fill="currentColor" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z"/></svg><span class="badge" hidden></span></button>' +
       '<div class="panel" role="dialog" aria-modal="false"><div class="head"><div class="who"><div class="title"></div><div class="status" role="status"></div></div>' +
       '<button class="human" type="button"></button><button class="x" type="button">×</button></div>' +
       '<div class="log" role="log" aria-live="polite"></div><div class="typing" aria-live="polite"></div>' +
@@ -97,11 +128,30 @@
     $(".compose button").textContent = T.send;
     status.textContent = T.bot;
 
-    function setOpen(open) {
+    // The panel stays open or closed across page loads; restoring it does not move the focus.
+    function setOpen(open, restoring) {
       panel.classList.toggle("open", open);
       launch.setAttribute("aria-expanded", String(open));
-      if (open) { unread = 0; badge.hidden = true; input.focus(); log.scrollTop = log.scrollHeight; } else launch.focus();
+      saved.open = open;
+      if (open) { markRead(); toEnd(); }
+      persist();
+      if (restoring) return;
+      if (open) input.focus(); else launch.focus();
     }
+    // What the visitor has seen: events up to `saved.read` (of this conversation) were on screen
+    // with the panel open, so a reload or another page does not count them as unread again.
+    function markRead() {
+      unread = 0;
+      saved.read = Math.max(saved.read || 0, lastSeq);
+      showUnread();
+    }
+    function showUnread() {
+      badge.textContent = String(unread);
+      badge.hidden = unread === 0;
+      launch.setAttribute("aria-label", unread ? T.open + ", " + unread + " " + T.unread : T.open);
+    }
+    // Scrolls to the newest item once it is complete (call after filling it in).
+    function toEnd() { log.scrollTop = log.scrollHeight; }
     launch.onclick = function () { setOpen(!panel.classList.contains("open")); };
     $(".x").onclick = function () { setOpen(false); };
     panel.addEventListener("keydown", function (e) { if (e.key === "Escape") setOpen(false); });
@@ -132,13 +182,13 @@
       r.appendChild(m);
       r.appendChild(el("div", "meta", (label ? label + " · " : "") + time(at)));
       log.appendChild(r);
-      log.scrollTop = log.scrollHeight;
       return m;
     }
     function pendingRow(m) {
       var r = row("me pending", 0);
       r.textContent = m.text; // visitor text is never HTML
       r.parentNode.setAttribute("data-client-id", m.client_id);
+      toEnd();
     }
     function confirmed(clientId) {
       saved.outbox = saved.outbox.filter(function (m) { return m.client_id !== clientId; });
@@ -146,8 +196,21 @@
       var p = log.querySelector('.pending[data-client-id="' + CSS.escape(clientId) + '"]');
       if (p) p.remove();
     }
-    function notice(text) { log.appendChild(el("div", "notice", text)); log.scrollTop = log.scrollHeight; }
-    function arrived() { if (!panel.classList.contains("open")) { unread++; badge.textContent = String(unread); badge.hidden = false; } }
+    function notice(text) { log.appendChild(el("div", "notice", text)); }
+    // Something was said to the visitor (event `seq`): unread unless the panel is open or it was
+    // seen before.
+    function arrived(seq) {
+      if (panel.classList.contains("open")) { saved.read = Math.max(saved.read || 0, seq); persist(); return; }
+      if (seq <= (saved.read || 0)) return;
+      unread++;
+      showUnread();
+    }
+    // Links in answers open beside the shop, never in place of it.
+    function newTab(m) {
+      m.querySelectorAll("a[href]").forEach(function (a) { a.target = "_blank"; a.rel = "noopener noreferrer"; });
+    }
+    // "Talk to a person" only while the bot has the conversation.
+    function withBot(yes) { $(".human").hidden = !yes; }
     function buttons(parent, items) {
       var acts = el("div", "acts");
       items.forEach(function (it) { var b = el("button", null, it[0]); b.type = "button"; b.onclick = function () { it[1](b, acts); }; acts.appendChild(b); });
@@ -164,22 +227,24 @@
         row("me", e.at).textContent = e.title;
       } else if (e.kind === "agent_message") {
         row("agent", e.at, e.agent).textContent = e.text;
-        arrived();
+        arrived(e.seq);
       } else if (e.kind === "bot_answer") {
         m = row("bot", e.at);
         m.innerHTML = e.html; // rendered and sanitised by the server (bot answers only)
+        newTab(m);
         var items = (e.options || []).map(function (o) { return [o.title, function () { send({ type: "choose", option: o.id }); }]; });
         if (e.offer_human) items.push([T.human, function () { send({ type: "request_human" }); }]);
         if (items.length) buttons(m, items);
         if (e.decision === "answer") feedback(m, e.seq);
         if (e.decision === "offline") offlineForm();
-        arrived();
+        arrived(e.seq);
       } else if (e.kind === "notice") {
         var k = e.notice.notice;
-        notice(k === "queued" ? T.waiting + "…" : k === "assigned" ? e.notice.agent + " joined"
-          : k === "back_to_bot" ? "You're back with the assistant" : "Conversation closed");
-        status.textContent = k === "queued" ? T.waiting : k === "assigned" ? "Talking to " + e.notice.agent : T.bot;
-        if (k === "closed") ratingForm();
+        notice(k === "queued" ? T.waiting + "…" : k === "assigned" ? e.notice.agent + " " + T.joined
+          : k === "back_to_bot" ? T.back : T.closed);
+        status.textContent = k === "queued" ? T.waiting : k === "assigned" ? T.talking + " " + e.notice.agent : T.bot;
+        withBot(k !== "queued" && k !== "assigned");
+        if (k === "closed") { ratingForm(); arrived(e.seq); }
       } else if (e.kind === "offline_message") {
         var o = log.querySelector(".offline");
         if (o) o.remove();
@@ -187,14 +252,24 @@
       } else if (e.kind === "rating") {
         var f = log.querySelector(".rating");
         if (f) f.replaceWith(el("div", "notice", T.rated));
+      } else if (e.kind === "feedback") {
+        voted(e.answer_seq);
       }
+      toEnd();
+    }
+    // One vote per answer: a vote (here or in another tab, before a reload) removes the question.
+    function voted(seq) {
+      var q = log.querySelector('.vote[data-seq="' + seq + '"]');
+      if (q) q.replaceWith(el("div", "meta", T.thanks));
     }
     function feedback(m, seq) {
-      var wrap = el("div", "acts");
+      var wrap = el("div", "acts vote");
+      wrap.setAttribute("data-seq", String(seq));
       wrap.appendChild(el("span", "meta", T.helpful));
-      [[T.yes, true], [T.no, false]].forEach(function (p) {
+      [[T.yes, T.yesLabel, true], [T.no, T.noLabel, false]].forEach(function (p) {
         var b = el("button", null, p[0]); b.type = "button";
-        b.onclick = function () { send({ type: "feedback", seq: seq, helpful: p[1] }); wrap.replaceWith(el("div", "meta", T.thanks)); };
+        b.setAttribute("aria-label", p[1]);
+        b.onclick = function () { send({ type: "feedback", seq: seq, helpful: p[2] }); voted(seq); };
         wrap.appendChild(b);
       });
       m.appendChild(wrap);
@@ -209,7 +284,6 @@
       f.append(email, text, b);
       f.onsubmit = function (e) { e.preventDefault(); send({ type: "leave_message", email: email.value, text: text.value }); f.remove(); };
       log.appendChild(f);
-      log.scrollTop = log.scrollHeight;
     }
     function ratingForm() {
       if (log.querySelector(".rating")) return;
@@ -231,7 +305,8 @@
     function greet() { if (settings.greeting !== false) notice(settings.greeting || T.greeting); }
     saved.outbox.forEach(pendingRow);
     greet();
-    if (settings.open) setOpen(true);
+    showUnread();
+    if (settings.open || saved.open) setOpen(true, !settings.open);
 
     function connect() {
       ws = new WebSocket(wsUrl);
@@ -247,13 +322,16 @@
           if (!f.resumed && lastSeq > 0) {
             // A new conversation (the old one is gone): start the transcript afresh.
             lastSeq = 0;
+            saved.read = 0;
             log.querySelectorAll(".row:not(.pending),.form,.notice").forEach(function (n) { n.remove(); });
             greet();
           }
+          if (!f.resumed) saved.read = 0;
           saved.token = f.token;
           if (f.visitor_key) saved.visitor_key = f.visitor_key;
           persist();
           status.textContent = f.state === "bot" || f.state === "closed" ? T.bot : f.state === "queued" ? T.waiting : status.textContent;
+          withBot(f.state === "bot" || f.state === "closed");
           ws.ready = true;
           saved.outbox.forEach(send);
         } else if (f.type === "event") {
@@ -272,7 +350,10 @@
           typingTimer = setTimeout(function () { typing.textContent = ""; }, 4000);
         } else if (f.type === "held") {
           // Not saved yet (the server's store is down): show the answer now; the saved copy follows.
-          row("bot", 0).innerHTML = f.answer.html;
+          var held = row("bot", 0);
+          held.innerHTML = f.answer.html;
+          newTab(held);
+          toEnd();
         } else if (f.type === "error") {
           console.warn("frontdesk:", f.code, f.message);
         }

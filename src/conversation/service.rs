@@ -243,7 +243,8 @@ impl Conversations {
         self.hand_off(id, QueueReason::VisitorAsked).await
     }
 
-    /// "Was this helpful?" on an answer; negative feedback may hand the conversation over.
+    /// "Was this helpful?" on an answer, once; negative feedback may hand the conversation over.
+    /// `false` when `seq` is not a bot answer or already has a vote.
     pub async fn feedback(
         &self,
         id: &ConversationId,
@@ -253,6 +254,11 @@ impl Conversations {
         let answered = self.store.events_after(id, seq.saturating_sub(1)).await?;
         if !matches!(answered.first(), Some(e) if e.seq == seq && matches!(e.body, EventBody::BotAnswer { .. }))
         {
+            return Ok(false);
+        }
+        // One vote per answer.
+        let voted = |e: &super::Event| matches!(e.body, EventBody::Feedback { answer_seq, .. } if answer_seq == seq);
+        if answered.iter().any(voted) {
             return Ok(false);
         }
         let matcher = self.matcher.load_full();

@@ -134,3 +134,48 @@ export async function agent(base) {
   };
 }
 
+
+const AXE = join(REPO, "tests", "browser", "node_modules", "axe-core", "axe.min.js");
+
+/** axe-core's serious and critical violations on the page (open shadow roots included), as
+ * "rule: target" lines, for an assertion message a person can act on. */
+export async function seriousViolations(page) {
+  await page.addScriptTag({ path: AXE });
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, { resultTypes: ["violations"] });
+    return result.violations
+      .filter((v) => v.impact === "serious" || v.impact === "critical")
+      .flatMap((v) => v.nodes.map((n) => `${v.id}: ${JSON.stringify(n.target)} ${n.failureSummary}`));
+  });
+  return violations;
+}
+
+/** Where `locator`'s box stands against its scroll container's visible box and the viewport:
+ * {inside, below, above} in CSS pixels (inside: wholly visible). */
+export async function visibility(locator) {
+  return locator.evaluate((node) => {
+    const box = node.getBoundingClientRect();
+    let scroller = node.parentElement;
+    while (scroller && !/(auto|scroll)/.test(getComputedStyle(scroller).overflowY)) {
+      scroller = scroller.parentElement || scroller.getRootNode().host;
+    }
+    const frame = scroller ? scroller.getBoundingClientRect() : { top: 0, bottom: innerHeight };
+    const top = Math.max(frame.top, 0), bottom = Math.min(frame.bottom, innerHeight);
+    const below = Math.max(0, Math.round(box.bottom - bottom));
+    const above = Math.max(0, Math.round(top - box.top));
+    return { inside: below <= 1 && above <= 1, below, above };
+  });
+}
+
+/** The WCAG contrast ratio of two CSS colours ("rgb(r, g, b)"). */
+export function contrastRatio(a, b) {
+  const lum = (css) => {
+    const [r, g, bl] = css.match(/\d+(\.\d+)?/g).slice(0, 3).map(Number).map((x) => {
+      x /= 255;
+      return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * bl;
+  };
+  const [hi, lo] = [lum(a), lum(b)].sort((x, y) => y - x);
+  return (hi + 0.05) / (lo + 0.05);
+}

@@ -133,3 +133,19 @@ async fn negative_feedback_is_recorded() {
         "feedback on a visitor message is refused"
     );
 }
+
+#[actix_web::test]
+async fn an_answer_takes_one_vote() {
+    let app = spawn_app().await;
+    let mut v = app.visitor().await;
+    v.say("how do I reset my password").await;
+    let answer = v.bot_answer().await;
+    v.send(json!({"type": "feedback", "seq": answer["seq"], "helpful": true}))
+        .await;
+    v.until(|f| f["kind"] == "feedback").await;
+    // Again, from a reloaded page that still showed the question.
+    v.send(json!({"type": "feedback", "seq": answer["seq"], "helpful": false}))
+        .await;
+    let refused = v.until(|f| f["type"] == "error").await;
+    assert_eq!(refused["code"], "invalid", "{refused}");
+}

@@ -88,7 +88,7 @@ pub(super) async fn apply(ctx: &mut Ctx<'_>, b: &mut Bound, command: Command) ->
                 true => Ok(()),
                 false => Err(refused(
                     ErrorCode::Invalid,
-                    "feedback is for a bot answer's seq",
+                    "feedback is for a bot answer's seq, once",
                 )),
             }
         }

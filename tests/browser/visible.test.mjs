@@ -1,0 +1,194 @@
+// What a visitor can see in the widget: every new message inside the visible part of the
+// transcript, the rating when an agent closes, an honest unread badge, the panel as they left it,
+// one vote per answer, readable colours whatever the site's brand colour, links that keep the shop
+// open, and nothing serious for axe-core. Each assertion measures the page (boxes, computed
+// colours), not only the DOM.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  SHOTS, WAIT, browser, startServer, openWidget, ask, agent,
+  seriousViolations, visibility, contrastRatio,
+} from "./harness.mjs";
+
+const QUESTIONS = [
+  "how do I reset my password", "can I pay with klarna", "how much is shipping",
+  "do you ship to switzerland", "what is your return policy", "how long does a refund take",
+  "do you have gift cards", "how can i track my parcel",
+];
+
+for (const [name, viewport] of [["desktop", { width: 1280, height: 800 }], ["phone", { width: 390, height: 844 }]]) {
+  test(`every new answer is wholly in view after it arrives (${name})`, async () => {
+    const server = await startServer();
+    const context = await browser.newContext({ viewport });
+    try {
+      const page = await openWidget(context, server.base);
+      for (const [i, question] of QUESTIONS.entries()) {
+        await ask(page, question);
+        await page.waitForFunction((n) => {
+          const host = document.querySelector("[data-frontdesk]");
+          return host.shadowRoot.querySelectorAll(".bot .msg").length >= n;
+        }, i + 1, { timeout: WAIT });
+        const seen = await visibility(page.locator(".row").last());
+        assert.ok(seen.inside, `answer to "${question}": ${seen.below} px below the visible transcript`);
+      }
+      await page.screenshot({ path: join(SHOTS, `widget-newest-in-view-${name}.png`) });
+      assert.deepEqual(await seriousViolations(page), [], "axe-core: serious or critical");
+    } finally {
+      await context.close();
+      server.stop();
+    }
+  });
+}
+
+test("an agent's reply is in view; their close, with the panel closed, shows a badge and opens onto the rating", async () => {
+  const server = await startServer(["--auto-assign", "false"]);
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const ann = await agent(server.base);
+  try {
+    const page = await openWidget(context, server.base);
+    for (const question of QUESTIONS.slice(0, 4)) {
+      await ask(page, question);
+      await page.locator(".bot .msg", { hasText: /./ }).nth(QUESTIONS.indexOf(question)).waitFor();
+    }
+    await page.locator(".human").click();
+    const queue = await ann.until("f.type === 'queue' && f.items.length === 1");
+    const conversation = queue.items[0].conversation;
+    await ann.send({ type: "claim", conversation });
+    await page.locator(".notice", { hasText: "Ann joined" }).waitFor();
+    await ann.send({ type: "reply", conversation, text: "Hi, Ann here. Anything else?" });
+    const reply = page.locator(".agent .msg", { hasText: "Ann here" });
+    await reply.waitFor();
+    assert.ok((await visibility(reply)).inside, "the agent's reply is in view");
+
+    // The visitor closes the panel; the agent closes the chat: the badge and the launcher's
+    // name must say something happened, and opening shows the rating request in view.
+    await page.locator(".x").click();
+    await ann.send({ type: "close", conversation, resolution: "solved" });
+    const badge = page.locator(".badge");
+    await badge.waitFor({ state: "visible" });
+    assert.match(await badge.innerText(), /^[1-9]/);
+    assert.match(await page.locator(".launch").getAttribute("aria-label"), /unread/);
+    await page.screenshot({ path: join(SHOTS, "widget-unread-after-close.png") });
+    await page.locator(".launch").click();
+    const stars = page.locator(".rating .stars");
+    await stars.waitFor();
+    const seen = await visibility(stars);
+    assert.ok(seen.inside, `the rating stars: ${seen.below} px below the visible transcript`);
+    await page.screenshot({ path: join(SHOTS, "widget-rating-in-view.png") });
+  } finally {
+    await ann.close();
+    await context.close();
+    server.stop();
+  }
+});
+
+test("a reload keeps the panel as it was and counts nothing already read as unread", async () => {
+  const server = await startServer();
+  const context = await browser.newContext();
+  try {
+    const page = await openWidget(context, server.base);
+    for (const question of QUESTIONS.slice(0, 3)) {
+      await ask(page, question);
+    }
+    await page.locator(".bot .msg").nth(2).waitFor();
+    await page.reload();
+    await page.locator(".bot .msg").nth(2).waitFor({ state: "visible" });
+    assert.ok(await page.locator(".panel").evaluate((p) => p.classList.contains("open")), "still open after a reload");
+    assert.ok(await page.locator(".badge").isHidden(), "no unread badge for read answers");
+
+    await page.locator(".x").click();
+    await page.reload();
+    await page.locator(".launch").waitFor();
+    await page.waitForTimeout(500); // the transcript replay would have counted by now
+    assert.ok(await page.locator(".panel").isHidden(), "still closed after a reload");
+    assert.ok(await page.locator(".badge").isHidden(), `badge: ${await page.locator(".badge").innerText()}`);
+    assert.equal(await page.locator(".launch").getAttribute("aria-label"), "Open chat");
+  } finally {
+    await context.close();
+    server.stop();
+  }
+});
+
+test("an answer takes one vote: after a reload the question is gone, and the buttons say what they mean", async () => {
+  const server = await startServer();
+  const context = await browser.newContext();
+  try {
+    const page = await openWidget(context, server.base);
+    await ask(page, "how do I reset my password");
+    const yes = page.locator(".vote button").first();
+    await yes.waitFor();
+    assert.match(await yes.getAttribute("aria-label"), /helped/);
+    await yes.click();
+    await page.locator(".meta", { hasText: "Thanks for the feedback" }).waitFor();
+    await page.reload();
+    await page.locator(".bot .msg").first().waitFor({ state: "visible" });
+    await page.locator(".meta", { hasText: "Thanks for the feedback" }).waitFor();
+    assert.equal(await page.locator(".vote").count(), 0, "no second vote offered");
+  } finally {
+    await context.close();
+    server.stop();
+  }
+});
+
+test("a light brand colour keeps every text readable (WCAG AA)", async () => {
+  const server = await startServer();
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    page.setDefaultTimeout(WAIT);
+    // The demo page sets its own settings; this site's brand colour is a light yellow.
+    await page.addInitScript(() => {
+      let settings;
+      Object.defineProperty(window, "frontdeskSettings", {
+        get: () => settings,
+        set: (v) => { settings = { ...v, color: "#ffd400" }; },
+      });
+    });
+    await page.goto(server.base + "/");
+    await page.locator(".launch").click();
+    await ask(page, "late");
+    await page.locator(".bot .msg").first().waitFor();
+    await page.screenshot({ path: join(SHOTS, "widget-light-brand-colour.png") });
+    await page.locator(".bot .acts button").first().waitFor();
+    const pairs = {
+      "header title on the header": [".title", ".head"],
+      "talk to a person on the header": [".human", ".head"],
+      "the visitor's bubble": [".me .msg", ".me .msg"],
+      "an option button": [".bot .acts button", ".bot .acts button"],
+      "the send button": [".compose button", ".compose button"],
+    };
+    for (const [what, [text, background]] of Object.entries(pairs)) {
+      const fg = await page.locator(text).first().evaluate((n) => getComputedStyle(n).color);
+      const bg = await page.locator(background).first().evaluate((n) => getComputedStyle(n).backgroundColor);
+      const ratio = contrastRatio(fg, bg);
+      assert.ok(ratio >= 4.5, `${what}: ${fg} on ${bg} is ${ratio.toFixed(2)}:1`);
+    }
+    await page.screenshot({ path: join(SHOTS, "widget-light-brand-colour.png") });
+  } finally {
+    await context.close();
+    server.stop();
+  }
+});
+
+test("links in answers open in a new tab; talk to a person leaves the header once asked", async () => {
+  const server = await startServer(["--auto-assign", "false"]);
+  const context = await browser.newContext();
+  const ann = await agent(server.base);
+  try {
+    const page = await openWidget(context, server.base);
+    await ask(page, "do you sell zebra stickers");
+    const link = page.locator(".bot .msg a", { hasText: "our shop" });
+    await link.waitFor();
+    assert.equal(await link.getAttribute("target"), "_blank");
+    assert.match(await link.getAttribute("rel"), /noopener/);
+    await page.locator(".human").click();
+    await page.locator(".status", { hasText: "in line" }).waitFor();
+    assert.ok(await page.locator(".human").isHidden(), "no second request while waiting");
+  } finally {
+    await ann.close();
+    await context.close();
+    server.stop();
+  }
+});
