@@ -319,6 +319,13 @@ impl Settings {
             s.max_frame_bytes >= 16,
             "max_frame_bytes must be at least 16"
         );
+        for origin in &s.allowed_origins {
+            anyhow::ensure!(
+                is_origin(origin),
+                "allowed_origins: `{origin}` is not an origin; write scheme://host[:port] with no \
+                 path or trailing slash, e.g. `https://shop.example` or `http://localhost:8080`"
+            );
+        }
         for hook in &s.webhooks {
             anyhow::ensure!(
                 hook.url.starts_with("http://") || hook.url.starts_with("https://"),
@@ -335,9 +342,51 @@ impl Settings {
     }
 }
 
+/// Whether `text` is a web origin exactly as a browser sends it in `Origin`.
+fn is_origin(text: &str) -> bool {
+    url::Url::parse(text).is_ok_and(|u| {
+        matches!(u.scheme(), "http" | "https") && u.origin().ascii_serialization() == text
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn allowed_origins_must_be_origins() {
+        for good in [
+            "https://shop.example",
+            "http://localhost:8080",
+            "http://127.0.0.1:18600",
+        ] {
+            assert!(is_origin(good), "{good}");
+        }
+        for bad in [
+            "shop.example:18600/",
+            "https://shop.example/",
+            "https://shop.example/path",
+            "shop.example",
+            "ftp://shop.example",
+            "HTTPS://Shop.example",
+        ] {
+            assert!(!is_origin(bad), "{bad}");
+        }
+        let refused = Settings::load(&ServeArgs {
+            allowed_origins: Some(vec!["shop.example:18600/".into()]),
+            ..ServeArgs::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            refused.contains("`shop.example:18600/` is not an origin"),
+            "{refused}"
+        );
+        assert!(
+            refused.contains("https://shop.example"),
+            "says the expected form: {refused}"
+        );
+    }
 
     #[test]
     fn flags_override_the_file_which_overrides_defaults() {

@@ -101,14 +101,9 @@ pub enum ServerFrame {
     /// One item of the conversation's log, in `seq` order, exactly once per socket.
     Event(Event),
     /// A message whose `client_id` was already stored: here is its `seq`, nothing new was stored.
-    Ack {
-        client_id: String,
-        seq: u64,
-    },
+    Ack { client_id: String, seq: u64 },
     /// Someone (an agent) is typing.
-    Typing {
-        from: String,
-    },
+    Typing { from: String },
     /// Where the visitor stands in the queue: sent on `hello` while queued and on every change.
     Queue(QueueStatus),
     /// The store is unavailable: the message (`client_id`, or "talk to a person" when empty) is
@@ -121,6 +116,9 @@ pub enum ServerFrame {
     Error {
         code: ErrorCode,
         message: String,
+        /// The message this refusal concerns, when it concerns one (e.g. rate limited).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
     },
 }
 
@@ -485,10 +483,11 @@ mod tests {
         let error = ServerFrame::Error {
             code: ErrorCode::RateLimited,
             message: "slow down".into(),
+            client_id: Some("m-1".into()),
         };
         assert_eq!(
             serde_json::to_string(&error).unwrap(),
-            r#"{"type":"error","code":"rate_limited","message":"slow down"}"#
+            r#"{"type":"error","code":"rate_limited","message":"slow down","client_id":"m-1"}"#
         );
         let ack = ServerFrame::Ack {
             client_id: "c1".into(),

@@ -23,7 +23,10 @@
     email: "Your e-mail", message: "Your message", leave: "Send message", open: "Open chat", close: "Close chat",
     unread: "unread", yesLabel: "Yes, this answer helped", noLabel: "No, this answer did not help",
     closed: "Conversation closed", back: "You're back with the assistant", joined: "joined",
-    talking: "Talking to"
+    talking: "Talking to", assigned: "will be with you shortly",
+    requeued: "Sorry for the wait: finding someone else to help you", transferred: "Passing you to a colleague…",
+    tooLong: "Not sent: this message is too long. Shorten it and send again.",
+    notSent: "Not sent. Please try again.", later: "Sending in a moment…"
   }, settings.texts || {});
   var color = /^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/.test(settings.color || "") ? settings.color : "#3d5a40";
   // Text on the brand colour, and the brand colour as text on white, both readable (WCAG AA,
@@ -38,6 +41,9 @@
   // transcript; a reconnect asks only for what it missed.
   var lastSeq = 0;
   var ws, retry = 0, typingTimer = 0, lastTyping = 0, unread = 0;
+  // The outbox goes out one message at a time, so a refusal is known to be about the one in
+  // flight; `accepted` holds those the server took while its store was down (held).
+  var inFlight = null, accepted = {}, pumpTimer = 0;
 
   /** [r, g, b] of "#rgb" or "#rrggbb". */
   function rgb(hex) {
@@ -99,7 +105,7 @@
       ".head button{border:1px solid " + onColor + ";background:none;color:" + onColor + ";border-radius:14px;padding:4px 9px;cursor:pointer;font-size:12px}.x{border:0!important;font-size:20px!important;line-height:1;padding:2px 6px!important}" +
       ".log{flex:1;overflow-y:auto;padding:12px;background:#f7f7f5}.row{display:flex;flex-direction:column;margin:6px 0}.row.me{align-items:flex-end}" +
       ".msg{padding:8px 11px;border-radius:10px;max-width:85%;line-height:1.4;font-size:14px;overflow-wrap:anywhere}.msg p{margin:0 0 6px}.msg p:last-child{margin:0}.msg a{color:inherit}" +
-      ".me .msg{background:" + color + ";color:" + onColor + "}.bot .msg,.agent .msg{background:#fff;border:1px solid #e3e3de}.agent .msg{border-color:" + color + "}.pending .msg{opacity:.6}" +
+      ".me .msg{background:" + color + ";color:" + onColor + "}.failed .msg{background:#fff;color:#222;border:1px solid #b3261e}.failed .meta{color:#b3261e}.bot .msg,.agent .msg{background:#fff;border:1px solid #e3e3de}.agent .msg{border-color:" + color + "}.pending .msg{opacity:.6}" +
       ".meta{font-size:11px;color:#666;margin:2px 4px}.notice{font-size:12px;color:#555;text-align:center;margin:8px 0}" +
       ".acts{display:flex;flex-wrap:wrap;gap:6px;margin-top:6px}.acts button,.form button{padding:6px 10px;border:1px solid " + ink + ";background:#fff;color:" + ink + ";border-radius:14px;cursor:pointer;font-size:13px;text-align:left}" +
       ".form{display:flex;flex-direction:column;gap:6px;background:#fff;border:1px solid #e3e3de;border-radius:10px;padding:10px;margin:6px 0}.form input,.form textarea{border:1px solid #ccc;border-radius:6px;padding:7px;font-size:14px}" +
@@ -169,7 +175,45 @@
       saved.outbox.push(m);
       persist();
       pendingRow(m);
-      send(m);
+      pump();
+    }
+    // Sends the oldest unsent message, if none is in flight.
+    function pump() {
+      if (inFlight || !ws || ws.readyState !== 1 || !ws.ready) return;
+      var next = saved.outbox.find(function (m) { return !accepted[m.client_id]; });
+      if (!next) return;
+      inFlight = next.client_id;
+      send(next);
+    }
+    function settled(clientId) {
+      if (inFlight === clientId) inFlight = null;
+      pump();
+    }
+    // The server refused the message in flight: wait and resend (rate limit, our failure), or
+    // say on its bubble why it was not sent and take it out of the outbox.
+    function refused(f) {
+      var id = f.client_id || inFlight;
+      if (!id || id !== inFlight) return;
+      inFlight = null;
+      var bubble = log.querySelector('.pending[data-client-id="' + CSS.escape(id) + '"]');
+      if (f.code === "rate_limited" || f.code === "internal") {
+        if (bubble) bubble.querySelector(".meta").textContent = T.later;
+        clearTimeout(pumpTimer);
+        pumpTimer = setTimeout(pump, 2000);
+        return;
+      }
+      var lost = saved.outbox.find(function (m) { return m.client_id === id; });
+      saved.outbox = saved.outbox.filter(function (m) { return m.client_id !== id; });
+      persist();
+      // Back in the composer, to shorten or send again (unless the visitor is typing already).
+      if (lost && !input.value) input.value = lost.text;
+      if (bubble) {
+        bubble.classList.remove("pending");
+        bubble.classList.add("failed");
+        bubble.querySelector(".meta").textContent = f.code === "too_large" ? T.tooLong : T.notSent;
+        toEnd();
+      }
+      pump();
     }
     function send(frame) { if (ws && ws.readyState === 1 && ws.ready) ws.send(JSON.stringify(frame)); }
 
@@ -181,8 +225,12 @@
       var r = el("div", "row " + cls), m = el("div", "msg");
       r.appendChild(m);
       r.appendChild(el("div", "meta", (label ? label + " · " : "") + time(at)));
-      log.appendChild(r);
+      place(r);
       return m;
+    }
+    // Adds to the transcript, above the messages still being sent (they are the newest).
+    function place(node) {
+      log.insertBefore(node, node.classList.contains("pending") ? null : log.querySelector(".row.pending"));
     }
     function pendingRow(m) {
       var r = row("me pending", 0);
@@ -195,8 +243,10 @@
       persist();
       var p = log.querySelector('.pending[data-client-id="' + CSS.escape(clientId) + '"]');
       if (p) p.remove();
+      delete accepted[clientId];
+      settled(clientId);
     }
-    function notice(text) { log.appendChild(el("div", "notice", text)); }
+    function notice(text) { place(el("div", "notice", text)); }
     // Something was said to the visitor (event `seq`): unread unless the panel is open or it was
     // seen before.
     function arrived(seq) {
@@ -240,7 +290,11 @@
         arrived(e.seq);
       } else if (e.kind === "notice") {
         var k = e.notice.notice;
-        notice(k === "queued" ? T.waiting + "…" : k === "assigned" ? e.notice.agent + " " + T.joined
+        var why = k === "queued" ? e.notice.reason : "";
+        // Say only what is true now: assigned is not yet "joined" (the agent may not have looked).
+        notice(k === "queued" ? (why === "not_answered" || why === "agent_left" ? T.requeued
+          : why === "transfer" || /^team/.test(why) ? T.transferred : T.waiting + "…")
+          : k === "assigned" ? e.notice.agent + " " + T.assigned
           : k === "back_to_bot" ? T.back : T.closed);
         status.textContent = k === "queued" ? T.waiting : k === "assigned" ? T.talking + " " + e.notice.agent : T.bot;
         withBot(k !== "queued" && k !== "assigned");
@@ -283,7 +337,7 @@
       var b = el("button", null, T.leave); b.type = "submit";
       f.append(email, text, b);
       f.onsubmit = function (e) { e.preventDefault(); send({ type: "leave_message", email: email.value, text: text.value }); f.remove(); };
-      log.appendChild(f);
+      place(f);
     }
     function ratingForm() {
       if (log.querySelector(".rating")) return;
@@ -299,12 +353,12 @@
       var b = el("button", null, T.send); b.type = "submit";
       f.append(stars, c, b);
       f.onsubmit = function (e) { e.preventDefault(); if (score) send({ type: "rate", score: score, comment: c.value || undefined }); };
-      log.appendChild(f);
+      place(f);
     }
 
     function greet() { if (settings.greeting !== false) notice(settings.greeting || T.greeting); }
-    saved.outbox.forEach(pendingRow);
     greet();
+    saved.outbox.forEach(pendingRow);
     showUnread();
     if (settings.open || saved.open) setOpen(true, !settings.open);
 
@@ -333,7 +387,9 @@
           status.textContent = f.state === "bot" || f.state === "closed" ? T.bot : f.state === "queued" ? T.waiting : status.textContent;
           withBot(f.state === "bot" || f.state === "closed");
           ws.ready = true;
-          saved.outbox.forEach(send);
+          inFlight = null;
+          accepted = {};
+          pump();
         } else if (f.type === "event") {
           if (f.seq <= lastSeq) return;
           lastSeq = f.seq;
@@ -349,6 +405,7 @@
           clearTimeout(typingTimer);
           typingTimer = setTimeout(function () { typing.textContent = ""; }, 4000);
         } else if (f.type === "held") {
+          if (f.client_id) { accepted[f.client_id] = true; settled(f.client_id); }
           // Not saved yet (the server's store is down): show the answer now; the saved copy follows.
           var held = row("bot", 0);
           held.innerHTML = f.answer.html;
@@ -356,6 +413,7 @@
           toEnd();
         } else if (f.type === "error") {
           console.warn("frontdesk:", f.code, f.message);
+          refused(f);
         }
       };
       ws.onclose = function () {

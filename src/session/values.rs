@@ -12,6 +12,8 @@ use crate::store::ConversationId;
 pub struct Refusal {
     pub code: ErrorCode,
     pub message: Cow<'static, str>,
+    /// The client's id of the message refused, so the client can mark that one.
+    pub client_id: Option<String>,
 }
 
 impl Refusal {
@@ -19,6 +21,15 @@ impl Refusal {
         Refusal {
             code,
             message: message.into(),
+            client_id: None,
+        }
+    }
+
+    /// The same refusal, about the message the client calls `client_id`.
+    pub fn about(self, client_id: &str) -> Refusal {
+        Refusal {
+            client_id: Some(client_id.to_owned()),
+            ..self
         }
     }
 }
@@ -42,6 +53,10 @@ impl ClientId {
             ));
         }
         Ok(ClientId(raw))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 
     pub fn into_inner(self) -> String {

@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { SHOTS, WAIT, browser, startServer, openWidget, ask } from "./harness.mjs";
+import { SHOTS, WAIT, browser, startServer, openWidget, ask, contrastRatio } from "./harness.mjs";
 
 /** The console signed in as `id` (after one wrong password), on its queue. */
 async function signIn(context, base, id = "ann") {
@@ -48,7 +48,7 @@ test("an agent takes a chat in the console and runs it to the rating; notes stay
     assert.match(why, /frustrated/);
     assert.doesNotMatch(why, /frustration 0\.00/, "the score when the bot let go, not the reset meter");
     await console_.locator("#claim").click();
-    await widget.locator(".notice", { hasText: "Ann joined" }).waitFor();
+    await widget.locator(".notice", { hasText: "Ann will be with you shortly" }).waitFor();
     await console_.locator("#mine .item").first().waitFor();
 
     // Reply, note, and the visitor's answer.
@@ -67,6 +67,10 @@ test("an agent takes a chat in the console and runs it to the rating; notes stay
     // Canned replies with "/".
     await console_.fill("#text", "/order");
     await console_.locator("#canned.open button", { hasText: "order-number" }).waitFor();
+    // The highlighted one is readable (it was white on a pale green, 1.1:1).
+    const [fg, bg] = await console_.locator("#canned button.sel").evaluate((b) =>
+      [getComputedStyle(b).color, getComputedStyle(b).backgroundColor]);
+    assert.ok(contrastRatio(fg, bg) >= 4.5, `the highlighted canned reply: ${fg} on ${bg}`);
     await console_.press("#text", "Enter");
     assert.match(await console_.inputValue("#text"), /order number/);
     await console_.press("#text", "Enter");
@@ -89,7 +93,7 @@ test("an agent takes a chat in the console and runs it to the rating; notes stay
     await widget.locator(".human").click();
     await console_.locator("#queue .item").first().click();
     await console_.locator("#claim").click();
-    await widget.locator(".notice", { hasText: "Ann joined" }).nth(1).waitFor();
+    await widget.locator(".notice", { hasText: "Ann will be with you shortly" }).nth(1).waitFor();
     await console_.selectOption("#resolution", "solved");
     await console_.locator("#close").click();
     await widget.locator("form.rating").waitFor();
@@ -120,7 +124,7 @@ test("two agents race to claim one chat: exactly one gets it, the other sees it 
     // Both press Claim at the same moment (the button of whoever loses disappears at once, so
     // press it from script rather than wait for it to be clickable).
     await Promise.all([ann, bob].map((p) => p.evaluate(() => document.getElementById("claim").click())));
-    const joined = widget.locator(".notice", { hasText: "joined" });
+    const joined = widget.locator(".notice", { hasText: "will be with you shortly" });
     await joined.waitFor();
     const winner = (await joined.innerText()).startsWith("Ann") ? ann : bob;
     const loser = winner === ann ? bob : ann;
@@ -154,7 +158,7 @@ test("the server is killed mid-chat (default store): after it starts again the w
     await widget.locator(".status", { hasText: "in line" }).waitFor();
     await console_.locator("#queue .item").first().click();
     await console_.locator("#claim").click();
-    await widget.locator(".notice", { hasText: "Ann joined" }).waitFor();
+    await widget.locator(".notice", { hasText: "Ann will be with you shortly" }).waitFor();
     await console_.fill("#text", "Hi, Ann here. What is your order number?");
     await console_.press("#text", "Enter");
     await widget.locator(".agent .msg", { hasText: "order number" }).waitFor();
@@ -172,7 +176,7 @@ test("the server is killed mid-chat (default store): after it starts again the w
     await last.waitFor();
     assert.deepEqual(await widget.locator(".me .msg").allInnerTexts(), ["this is useless!!!", "It is 4521, it never arrived"]);
     assert.equal(await widget.locator(".agent .msg", { hasText: "order number" }).count(), 1);
-    assert.equal(await widget.locator(".notice", { hasText: "Ann joined" }).count(), 1);
+    assert.equal(await widget.locator(".notice", { hasText: "Ann will be with you shortly" }).count(), 1);
     assert.equal(await widget.locator(".pending").count(), 0);
     assert.ok(await inViewport(last), "the visitor's last message is on screen after the restart");
     await widget.screenshot({ path: join(SHOTS, "widget-after-restart.png") });

@@ -56,7 +56,7 @@ test("an agent's reply is in view; their close, with the panel closed, shows a b
     const queue = await ann.until("f.type === 'queue' && f.items.length === 1");
     const conversation = queue.items[0].conversation;
     await ann.send({ type: "claim", conversation });
-    await page.locator(".notice", { hasText: "Ann joined" }).waitFor();
+    await page.locator(".notice", { hasText: "Ann will be with you shortly" }).waitFor();
     await ann.send({ type: "reply", conversation, text: "Hi, Ann here. Anything else?" });
     const reply = page.locator(".agent .msg", { hasText: "Ann here" });
     await reply.waitFor();
@@ -186,6 +186,57 @@ test("links in answers open in a new tab; talk to a person leaves the header onc
     await page.locator(".human").click();
     await page.locator(".status", { hasText: "in line" }).waitFor();
     assert.ok(await page.locator(".human").isHidden(), "no second request while waiting");
+  } finally {
+    await ann.close();
+    await context.close();
+    server.stop();
+  }
+});
+
+test("a message over the limit says so on its bubble, and a burst of quick messages all arrive", async () => {
+  const server = await startServer();
+  const context = await browser.newContext();
+  try {
+    const page = await openWidget(context, server.base);
+    await ask(page, "x".repeat(5000));
+    const failed = page.locator(".row.failed");
+    await failed.waitFor();
+    assert.match(await failed.locator(".meta").innerText(), /too long/);
+    assert.ok((await visibility(failed.locator(".meta"))).inside, "the refusal is in view");
+    await page.screenshot({ path: join(SHOTS, "widget-too-long.png") });
+
+    // Fourteen quick messages: more than the rate limit's burst. None is left behind.
+    for (let i = 1; i <= 14; i++) await ask(page, `quick ${i}`);
+    await page.waitForFunction(() => {
+      const root = document.querySelector("[data-frontdesk]").shadowRoot;
+      return [...root.querySelectorAll(".me:not(.pending):not(.failed) .msg")]
+        .filter((m) => m.textContent.startsWith("quick ")).length === 14;
+    }, null, { timeout: 30_000 });
+    assert.equal(await page.locator(".row.pending").count(), 0);
+
+    await page.reload();
+    await page.locator(".bot .msg").first().waitFor({ state: "visible" });
+    assert.equal(await page.locator(".row.pending, .row.failed").count(), 0, "nothing refused is resent after a reload");
+    const first = await page.locator(".log > *").first().getAttribute("class");
+    assert.equal(first, "notice", "the greeting stays on top");
+  } finally {
+    await context.close();
+    server.stop();
+  }
+});
+
+test("auto-assignment tells the visitor only what is true: who will answer, and that someone else is found when they do not", async () => {
+  const server = await startServer(["--assign-timeout-seconds", "2"]);
+  const context = await browser.newContext();
+  const ann = await agent(server.base);
+  try {
+    const page = await openWidget(context, server.base);
+    await page.locator(".human").click();
+    await page.locator(".notice", { hasText: "Ann will be with you shortly" }).waitFor();
+    // Ann never answers: the router takes the chat back after the timeout.
+    await page.locator(".notice", { hasText: "Sorry for the wait" }).waitFor({ timeout: 15_000 });
+    assert.equal(await page.locator(".notice", { hasText: "joined" }).count(), 0, "nobody is said to have joined");
+    await page.screenshot({ path: join(SHOTS, "widget-requeued.png") });
   } finally {
     await ann.close();
     await context.close();

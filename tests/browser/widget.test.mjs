@@ -49,7 +49,7 @@ test("talk to a person: the visitor sees the queue position, then the agent's re
     const conversation = queue.items[0].conversation;
     assert.equal(queue.items[0].first_message, payload);
     await ann.send({ type: "claim", conversation });
-    await page.locator(".notice", { hasText: "Ann joined" }).waitFor({ timeout: WAIT });
+    await page.locator(".notice", { hasText: "Ann will be with you shortly" }).waitFor({ timeout: WAIT });
     await ann.send({ type: "reply", conversation, text: 'Hi, I am Ann <script>window.__xss=2</script>' });
     const reply = page.locator(".agent .msg", { hasText: "Hi, I am Ann" });
     await reply.waitFor({ timeout: WAIT });
@@ -107,7 +107,7 @@ test("with nobody online the visitor leaves a message; a closed chat asks for a 
     const queue = await ann.until("f.type === 'queue' && f.items.length === 1");
     const conversation = queue.items[0].conversation;
     await ann.send({ type: "claim", conversation });
-    await page.locator(".notice", { hasText: "Ann joined" }).waitFor();
+    await page.locator(".notice", { hasText: "Ann will be with you shortly" }).waitFor();
     await ann.send({ type: "close", conversation, resolution: "solved" });
     const rating = page.locator("form.rating");
     await rating.waitFor();

@@ -99,3 +99,14 @@ async fn a_flood_of_bad_frames_before_hello_is_limited_too() {
     let mut v = Visitor::connect(&app, None).await.unwrap();
     flood_until_closed(&mut v, Message::binary(vec![1u8, 2, 3])).await;
 }
+
+#[actix_web::test]
+async fn a_refused_message_is_named_by_its_client_id() {
+    let app = spawn_app().await;
+    let mut v = app.visitor().await;
+    v.send(json!({"type": "message", "text": " ", "client_id": "m-7"}))
+        .await;
+    let refused = v.until(|f| f["type"] == "error").await;
+    assert_eq!(refused["code"], "empty_text");
+    assert_eq!(refused["client_id"], "m-7", "the widget marks that message");
+}

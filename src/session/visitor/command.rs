@@ -44,7 +44,7 @@ impl Command {
         Ok(match frame {
             VisitorFrame::Hello(hello) => Command::Hello(hello),
             VisitorFrame::Message { text, client_id } => Command::Say {
-                text: MessageText::parse(text, max_text)?,
+                text: MessageText::parse(text, max_text).map_err(|r| r.about(&client_id))?,
                 client_id: ClientId::parse(client_id)?,
             },
             VisitorFrame::Typing {} => Command::Typing,
@@ -109,10 +109,11 @@ fn refused(code: ErrorCode, message: &'static str) -> SessionError {
 /// the store is down (behind anything held before it, to keep the visitor's order).
 async fn say(ctx: &mut Ctx<'_>, b: &mut Bound, text: MessageText, client_id: ClientId) -> Handled {
     if !ctx.state.visitor_messages.allow(&b.id) {
-        return Err(refused(
+        let refusal = Refusal::new(
             ErrorCode::RateLimited,
             "too many messages in this conversation: slow down",
-        ));
+        );
+        return Err(refusal.about(client_id.as_str()).into());
     }
     let conversations = &ctx.state.conversations;
     let (text, client_id) = (text.into_inner(), client_id.into_inner());

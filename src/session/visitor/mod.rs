@@ -76,6 +76,11 @@ impl Ctx<'_> {
 
     /// Sends an error frame, counted by code.
     async fn error(&mut self, code: ErrorCode, message: &str) -> Sent {
+        self.refuse(code, message, None).await
+    }
+
+    /// Sends an error frame about the message `client_id` (if any), counted by code.
+    async fn refuse(&mut self, code: ErrorCode, message: &str, client_id: Option<String>) -> Sent {
         let label = serde_json::to_value(code)
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
@@ -89,6 +94,7 @@ impl Ctx<'_> {
         self.send(&ServerFrame::Error {
             code,
             message: message.into(),
+            client_id,
         })
         .await
     }
@@ -198,7 +204,7 @@ async fn report(
     match result {
         Ok(()) => Ok(()),
         Err(SessionError::Gone) => Err(Gone),
-        Err(SessionError::Refused(refusal)) => ctx.error(refusal.code, &refusal.message).await,
+        Err(SessionError::Refused(r)) => ctx.refuse(r.code, &r.message, r.client_id).await,
         Err(SessionError::Store(StoreError::NotFound(_))) if bound.is_some() => {
             if let Some(b) = bound.as_mut() {
                 b.lost = true;
