@@ -25,6 +25,7 @@ fn bot(decision: &str) -> EventBody {
         text: "You can return unused items within 30 days.".into(),
         options: Vec::new(),
         offer_human: false,
+        faq: None,
         explanation: None,
     }
 }

@@ -80,6 +80,15 @@
   }
 
   // ---- lists ----
+  // How long each waits, kept current between list changes (updated in place: no re-render).
+  function waitBadge(since) {
+    var b = el("span", "badge wait", since ? ago(since) : "");
+    if (since) b.dataset.since = String(since);
+    return b;
+  }
+  setInterval(function () {
+    document.querySelectorAll(".wait[data-since]").forEach(function (b) { b.textContent = ago(Number(b.dataset.since)); });
+  }, 15000);
   function renderLists() {
     $("qcount").textContent = String(queue.length);
     var q = $("queue"); q.innerHTML = "";
@@ -88,7 +97,7 @@
       var b = el("button", "item" + (current === i.conversation ? " current" : ""));
       b.type = "button"; b.dataset.conversation = i.conversation;
       var line = el("div", "line"); line.append(el("span", "name", "#" + i.position + " " + who(i.visitor)), reasonBadge(i.reason),
-        el("span", "badge", i.waiting_since ? ago(i.waiting_since) : ""));
+        waitBadge(i.waiting_since));
       b.append(line, el("div", "first", i.first_message || "(no message yet)"));
       if (i.visitor && i.visitor.page) b.appendChild(el("div", "first", "on " + i.visitor.page));
       b.onclick = function () { openConv(i.conversation); };

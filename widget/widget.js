@@ -26,7 +26,8 @@
     talking: "Talking to", assigned: "will be with you shortly",
     requeued: "Sorry for the wait: finding someone else to help you", transferred: "Passing you to a colleague…",
     tooLong: "Not sent: this message is too long. Shorten it and send again.",
-    notSent: "Not sent. Please try again.", later: "Sending in a moment…"
+    notSent: "Not sent. Please try again.", later: "Sending in a moment…",
+    inLine: "in line", longer: "taking longer than expected, sorry", waited: "waiting {n} min"
   }, settings.texts || {});
   var color = /^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/.test(settings.color || "") ? settings.color : "#3d5a40";
   // Text on the brand colour, and the brand colour as text on white, both readable (WCAG AA,
@@ -44,6 +45,9 @@
   // The outbox goes out one message at a time, so a refusal is known to be about the one in
   // flight; `accepted` holds those the server took while its store was down (held).
   var inFlight = null, accepted = {}, pumpTimer = 0;
+  // While waiting for a person: the place and estimate last told, when they were told, and when
+  // the wait began (the queued notice's time), so the status line moves on between changes.
+  var queued = null, queuedSince = 0;
 
   /** [r, g, b] of "#rgb" or "#rrggbb". */
   function rgb(hex) {
@@ -156,6 +160,14 @@
       badge.hidden = unread === 0;
       launch.setAttribute("aria-label", unread ? T.open + ", " + unread + " " + T.unread : T.open);
     }
+    function showQueue() {
+      if (!queued) return;
+      var waited = (Date.now() - queuedSince) / 1000, left = queued.eta == null ? null : queued.eta - (Date.now() - queued.told) / 1000;
+      var more = left == null ? (waited >= 60 ? " · " + T.waited.replace("{n}", Math.floor(waited / 60)) : "")
+        : left > 0 ? ", about " + Math.max(1, Math.ceil(left / 60)) + " min" : " · " + T.longer;
+      status.textContent = T.waiting + " · #" + queued.position + " " + T.inLine + more;
+    }
+    setInterval(showQueue, 15000);
     // Scrolls to the newest item once it is complete (call after filling it in).
     function toEnd() { log.scrollTop = log.scrollHeight; }
     launch.onclick = function () { setOpen(!panel.classList.contains("open")); };
@@ -285,7 +297,7 @@
         var items = (e.options || []).map(function (o) { return [o.title, function () { send({ type: "choose", option: o.id }); }]; });
         if (e.offer_human) items.push([T.human, function () { send({ type: "request_human" }); }]);
         if (items.length) buttons(m, items);
-        if (e.decision === "answer") feedback(m, e.seq);
+        if (e.decision === "answer" && e.faq) feedback(m, e.seq); // not for "You're welcome!"
         if (e.decision === "offline") offlineForm();
         arrived(e.seq);
       } else if (e.kind === "notice") {
@@ -298,6 +310,7 @@
           : k === "back_to_bot" ? T.back : T.closed);
         status.textContent = k === "queued" ? T.waiting : k === "assigned" ? T.talking + " " + e.notice.agent : T.bot;
         withBot(k !== "queued" && k !== "assigned");
+        if (k === "queued") queuedSince = e.at || Date.now(); else queued = null;
         if (k === "closed") { ratingForm(); arrived(e.seq); }
       } else if (e.kind === "offline_message") {
         var o = log.querySelector(".offline");
@@ -398,8 +411,9 @@
         } else if (f.type === "ack") {
           confirmed(f.client_id);
         } else if (f.type === "queue") {
-          status.textContent = T.waiting + " · #" + f.position + " in line" +
-            (f.eta_seconds != null ? ", about " + Math.max(1, Math.ceil(f.eta_seconds / 60)) + " min" : "");
+          queued = { position: f.position, eta: f.eta_seconds, told: Date.now() };
+          if (!queuedSince) queuedSince = Date.now();
+          showQueue();
         } else if (f.type === "typing") {
           typing.textContent = f.from + " is typing…";
           clearTimeout(typingTimer);

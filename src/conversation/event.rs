@@ -64,6 +64,10 @@ pub enum EventBody {
         options: Vec<ChoiceItem>,
         #[serde(default)]
         offer_human: bool,
+        /// The FAQ this answer is from (not a rule's reply such as "You're welcome!"): only these
+        /// ask "Was this helpful?".
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        faq: Option<String>,
         /// Why the bot said this: for agents and editors, never sent to the visitor. Shared
         /// (`Arc`): events are cloned once per subscriber.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -163,6 +167,7 @@ mod tests {
                     title: "Where is my order?".into(),
                 }],
                 offer_human: false,
+                faq: Some("return-policy".into()),
                 explanation,
             },
         }
@@ -185,7 +190,7 @@ mod tests {
     fn a_bot_answer_serialises_to_its_documented_json() {
         assert_eq!(
             serde_json::to_string(&answer(None)).unwrap(),
-            r#"{"seq":2,"at":5,"kind":"bot_answer","decision":"answer","html":"<p>Hi</p>","text":"Hi","options":[{"id":"track-order","title":"Where is my order?"}],"offer_human":false}"#
+            r#"{"seq":2,"at":5,"kind":"bot_answer","decision":"answer","html":"<p>Hi</p>","text":"Hi","options":[{"id":"track-order","title":"Where is my order?"}],"offer_human":false,"faq":"return-policy"}"#
         );
     }
 

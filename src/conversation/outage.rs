@@ -111,6 +111,7 @@ impl Conversations {
                             text: answer.text.clone(),
                             options: Vec::new(),
                             offer_human: false,
+                            faq: None,
                             explanation: None,
                         });
                         if let (Some(reason), true) = (handoff, conversation.state.bot_answers()) {

@@ -384,6 +384,10 @@ impl Conversations {
                         text,
                         options: choices(options),
                         offer_human: *offer_human,
+                        faq: match source {
+                            Source::Faq(faq) => Some(faq.to_string()),
+                            Source::Rule(_) => None,
+                        },
                         explanation,
                     });
                 }
@@ -454,6 +458,7 @@ pub(super) fn bot_text(
         text: text.into(),
         options,
         offer_human,
+        faq: None,
         explanation,
     }
 }

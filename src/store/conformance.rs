@@ -746,6 +746,7 @@ fn bot_answer(text: &str) -> EventBody {
         text: text.into(),
         options: Vec::new(),
         offer_human: false,
+        faq: None,
         explanation: None,
     }
 }

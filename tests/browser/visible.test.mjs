@@ -126,6 +126,11 @@ test("an answer takes one vote: after a reload the question is gone, and the but
     await page.locator(".bot .msg").first().waitFor({ state: "visible" });
     await page.locator(".meta", { hasText: "Thanks for the feedback" }).waitFor();
     assert.equal(await page.locator(".vote").count(), 0, "no second vote offered");
+    // Small talk is not an answer to rate.
+    await ask(page, "thx");
+    await page.locator(".bot .msg").nth(1).waitFor();
+    await page.waitForTimeout(200);
+    assert.equal(await page.locator(".vote").count(), 0, "no vote asked for a thank-you");
   } finally {
     await context.close();
     server.stop();
@@ -237,6 +242,43 @@ test("auto-assignment tells the visitor only what is true: who will answer, and 
     await page.locator(".notice", { hasText: "Sorry for the wait" }).waitFor({ timeout: 15_000 });
     assert.equal(await page.locator(".notice", { hasText: "joined" }).count(), 0, "nobody is said to have joined");
     await page.screenshot({ path: join(SHOTS, "widget-requeued.png") });
+  } finally {
+    await ann.close();
+    await context.close();
+    server.stop();
+  }
+});
+
+test("waiting times move on by themselves: the visitor's status line and the console's queue", async () => {
+  const server = await startServer(["--auto-assign", "false"]);
+  const context = await browser.newContext();
+  const ann = await agent(server.base);
+  try {
+    const page = await context.newPage();
+    page.setDefaultTimeout(WAIT);
+    await page.clock.install();
+    await page.goto(server.base + "/");
+    await page.locator(".launch").click();
+    await page.locator(".human").click();
+    await page.locator(".status", { hasText: "#1 in line" }).waitFor();
+
+    const agentContext = await browser.newContext();
+    const console_ = await agentContext.newPage();
+    console_.setDefaultTimeout(WAIT);
+    await console_.clock.install();
+    await console_.goto(server.base + "/healthz");
+    const login = await console_.request.post(server.base + "/api/agent/login", { data: { id: "bob", password: "bob-password-1" } });
+    assert.equal(login.status(), 200);
+    await console_.goto(server.base + "/agent");
+    const wait = console_.locator("#queue .item .wait");
+    await wait.waitFor();
+    assert.match(await wait.innerText(), / s$/);
+
+    await page.clock.fastForward("02:30");
+    await console_.clock.fastForward("02:30");
+    await page.locator(".status", { hasText: "waiting 2 min" }).waitFor();
+    await console_.locator("#queue .item .wait", { hasText: /^[23] min$/ }).waitFor();
+    await agentContext.close();
   } finally {
     await ann.close();
     await context.close();

@@ -308,6 +308,7 @@ async fn one_missed_one_answered(
         text: String::new(),
         options: Vec::new(),
         offer_human: false,
+        faq: None,
         explanation: None,
     };
     let mut ids = Vec::new();
