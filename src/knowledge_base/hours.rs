@@ -175,6 +175,42 @@ impl Hours {
         None
     }
 
+    /// The weekly hours in words, days with the same hours joined: "Monday to Friday
+    /// 08:00-20:00, Saturday 10:00-16:00 (Europe/London time)". What `{{hours}}` in an answer
+    /// becomes, so answers cannot drift from the hours the chat keeps.
+    pub fn summary(&self) -> String {
+        const DAYS: [&str; 7] = [
+            "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday",
+        ];
+        let ranges = |day: &[(Time, Time)]| {
+            day.iter()
+                .map(|(a, b)| format!("{}-{}", a.strftime("%H:%M"), b.strftime("%H:%M")))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        };
+        let mut parts = Vec::new();
+        let mut day = 0;
+        while day < 7 {
+            let mut last = day;
+            while last + 1 < 7 && self.week[last + 1] == self.week[day] {
+                last += 1;
+            }
+            if !self.week[day].is_empty() {
+                let days = match last - day {
+                    0 => DAYS[day].to_owned(),
+                    1 => format!("{} and {}", DAYS[day], DAYS[last]),
+                    _ => format!("{} to {}", DAYS[day], DAYS[last]),
+                };
+                parts.push(format!("{days} {}", ranges(&self.week[day])));
+            }
+            day = last + 1;
+        }
+        if parts.is_empty() {
+            return "no set hours".into();
+        }
+        format!("{} ({} time)", parts.join(", "), self.timezone_name)
+    }
+
     /// "Monday at 09:00 (your time)", in the visitor's timezone when it is known and valid.
     pub fn describe(&self, when: &Zoned, visitor_tz: Option<&str>) -> String {
         let (zoned, whose) = match visitor_tz.and_then(|t| TimeZone::get(t).ok()) {
@@ -231,6 +267,23 @@ mod tests {
         );
         let after_xmas_eve = h.next_open(at("2026-12-24T12:00:00Z")).unwrap();
         assert_eq!(after_xmas_eve.timestamp(), at("2026-12-28T09:00:00Z"));
+    }
+
+    #[test]
+    fn the_summary_joins_days_with_the_same_hours() {
+        let h = parse_hours(
+            Path::new("hours.toml"),
+            "timezone = \"Europe/London\"\n[week]\nmonday = \"08:00-20:00\"\ntuesday = \"08:00-20:00\"\nwednesday = \"08:00-20:00\"\nthursday = \"08:00-20:00\"\nfriday = \"08:00-20:00\"\nsaturday = \"10:00-16:00\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            h.summary(),
+            "Monday to Friday 08:00-20:00, Saturday 10:00-16:00 (Europe/London time)"
+        );
+        assert_eq!(
+            hours().summary(),
+            "Monday 09:00-17:30, Friday 09:00-12:00 and 13:00-17:00 (Europe/London time)"
+        );
     }
 
     #[test]

@@ -142,7 +142,8 @@ pub fn load(dir: &Path) -> Result<Loaded, KbErrors> {
     let synonyms = read_optional(dir, "synonyms.toml", &mut problems, rules::parse_synonyms)
         .unwrap_or_default();
     let hours = read_optional(dir, "hours.toml", &mut problems, hours::parse_hours);
-    let canned = canned::load_canned(dir, &mut problems);
+    let mut canned = canned::load_canned(dir, &mut problems);
+    fill_in_hours(hours.as_ref(), &mut faqs, &mut canned, &mut problems);
 
     if problems.iter().any(Problem::is_error) {
         return Err(KbErrors { problems });
@@ -157,6 +158,47 @@ pub fn load(dir: &Path) -> Result<Loaded, KbErrors> {
         },
         warnings: problems,
     })
+}
+
+/// What an answer writes for the opening hours in `hours.toml`.
+pub const HOURS_PLACEHOLDER: &str = "{{hours}}";
+
+/// What `{{hours}}` says when there is no `hours.toml` (people answer whenever one is online).
+const NO_SET_HOURS: &str = "whenever someone from our team is online";
+
+/// Replaces `{{hours}}` in answers and canned replies with the hours in words. Without
+/// `hours.toml` it says people answer whenever one is online, and each use is a warning (a
+/// broken `hours.toml` is an error of its own already).
+fn fill_in_hours(
+    hours: Option<&hours::Hours>,
+    faqs: &mut [(PathBuf, Faq)],
+    canned: &mut [CannedReply],
+    problems: &mut Vec<Problem>,
+) {
+    let summary = hours.map_or_else(|| NO_SET_HOURS.to_owned(), hours::Hours::summary);
+    let mut used_in = Vec::new();
+    for (file, faq) in faqs.iter_mut() {
+        if faq.answer_text.contains(HOURS_PLACEHOLDER) {
+            let html = summary.replace('&', "&amp;").replace('<', "&lt;");
+            faq.answer_html = faq.answer_html.replace(HOURS_PLACEHOLDER, &html);
+            faq.answer_text = faq.answer_text.replace(HOURS_PLACEHOLDER, &summary);
+            used_in.push(file.clone());
+        }
+    }
+    for reply in canned.iter_mut() {
+        if reply.text.contains(HOURS_PLACEHOLDER) {
+            reply.text = reply.text.replace(HOURS_PLACEHOLDER, &summary);
+            used_in.push(Path::new("canned").join(format!("{}.md", reply.id)));
+        }
+    }
+    if hours.is_none() {
+        for file in used_in {
+            problems.push(Problem::warning(
+                &file,
+                format!("uses {HOURS_PLACEHOLDER} without hours.toml: it says \"{NO_SET_HOURS}\""),
+            ));
+        }
+    }
 }
 
 /// Reads and parses `dir/name` if it exists; a missing optional file means defaults.
@@ -253,6 +295,34 @@ pub(crate) mod tests {
             "{files:?}"
         );
         assert!(files.contains(&"rules.toml".to_string()), "{files:?}");
+    }
+
+    #[test]
+    fn answers_say_the_opening_hours_from_hours_toml() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "faq/hours.md",
+            &faq("hours").replace("Answer.", "We answer {{hours}}."),
+        );
+        write(dir.path(), "canned/hours.md", "# Our hours\n\nWe're here {{hours}}.\n");
+        let loaded = load(dir.path()).unwrap();
+        let warned: Vec<String> = loaded.warnings.iter().map(|p| p.file.display().to_string()).collect();
+        assert_eq!(warned, ["faq/hours.md", "canned/hours.md"], "no hours.toml");
+        assert_eq!(
+            loaded.kb.faqs[0].answer_text,
+            "We answer whenever someone from our team is online."
+        );
+        write(
+            dir.path(),
+            "hours.toml",
+            "timezone = \"Europe/London\"\n[week]\nmonday = \"08:00-20:00\"\n",
+        );
+        let kb = load(dir.path()).unwrap().kb;
+        let expected = "We answer Monday 08:00-20:00 (Europe/London time).";
+        assert_eq!(kb.faqs[0].answer_text, expected);
+        assert!(kb.faqs[0].answer_html.contains(expected), "{}", kb.faqs[0].answer_html);
+        assert_eq!(kb.canned[0].text, "We're here Monday 08:00-20:00 (Europe/London time).");
     }
 
     #[test]
