@@ -180,7 +180,13 @@ impl Hours {
     /// becomes, so answers cannot drift from the hours the chat keeps.
     pub fn summary(&self) -> String {
         const DAYS: [&str; 7] = [
-            "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday",
+            "Monday",
+            "Tuesday",
+            "Wednesday",
+            "Thursday",
+            "Friday",
+            "Saturday",
+            "Sunday",
         ];
         let ranges = |day: &[(Time, Time)]| {
             day.iter()

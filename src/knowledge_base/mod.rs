@@ -305,9 +305,17 @@ pub(crate) mod tests {
             "faq/hours.md",
             &faq("hours").replace("Answer.", "We answer {{hours}}."),
         );
-        write(dir.path(), "canned/hours.md", "# Our hours\n\nWe're here {{hours}}.\n");
+        write(
+            dir.path(),
+            "canned/hours.md",
+            "# Our hours\n\nWe're here {{hours}}.\n",
+        );
         let loaded = load(dir.path()).unwrap();
-        let warned: Vec<String> = loaded.warnings.iter().map(|p| p.file.display().to_string()).collect();
+        let warned: Vec<String> = loaded
+            .warnings
+            .iter()
+            .map(|p| p.file.display().to_string())
+            .collect();
         assert_eq!(warned, ["faq/hours.md", "canned/hours.md"], "no hours.toml");
         assert_eq!(
             loaded.kb.faqs[0].answer_text,
@@ -321,8 +329,15 @@ pub(crate) mod tests {
         let kb = load(dir.path()).unwrap().kb;
         let expected = "We answer Monday 08:00-20:00 (Europe/London time).";
         assert_eq!(kb.faqs[0].answer_text, expected);
-        assert!(kb.faqs[0].answer_html.contains(expected), "{}", kb.faqs[0].answer_html);
-        assert_eq!(kb.canned[0].text, "We're here Monday 08:00-20:00 (Europe/London time).");
+        assert!(
+            kb.faqs[0].answer_html.contains(expected),
+            "{}",
+            kb.faqs[0].answer_html
+        );
+        assert_eq!(
+            kb.canned[0].text,
+            "We're here Monday 08:00-20:00 (Europe/London time)."
+        );
     }
 
     #[test]
