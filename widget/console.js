@@ -142,9 +142,19 @@
     $("placeholder").classList.toggle("hidden", !!c);
     if (!c) return;
     var h = c.header || {};
-    $("title").textContent = who(h.visitor) + " · " + (h.state || "");
-    var why = "Why the bot let go: " + (h.reason || "—") + " · frustration " + (h.frustration != null ? Number(h.frustration).toFixed(2) : "—");
-    $("why").textContent = why;
+    var offline = offlineMessage(c);
+    var known = Object.assign({}, h.visitor || {});
+    if (!known.email && offline) known.email = offline.email;
+    $("title").textContent = who(known) + " · " + (h.state || "");
+    var why = $("why"); why.innerHTML = "";
+    if (offline) {
+      // An offline message: what to do is write back.
+      var mail = el("a", null, offline.email); mail.href = "mailto:" + offline.email;
+      why.append("Offline message · reply by e-mail to ", mail);
+    } else if (h.reason) {
+      why.textContent = "Why the bot let go: " + reasonText(h.reason) +
+        (h.frustration > 0 ? " · frustration " + Number(h.frustration).toFixed(2) : "");
+    }
     var queued = h.state === "queued", owned = isMine(current);
     $("claim").classList.toggle("hidden", !queued);
     ["transfer", "handback", "resolution", "close"].forEach(function (x) { $(x).classList.toggle("hidden", !owned); });
@@ -166,9 +176,15 @@
     });
     log.scrollTop = log.scrollHeight;
     var v = $("visitor"); v.innerHTML = "";
-    var info = h.visitor || {};
+    var info = Object.assign({}, h.visitor || {});
+    if (!info.email && offline) info.email = offline.email;
     [["Name", info.name], ["E-mail", info.email], ["Verified id", info.user_id], ["Page", info.page], ["Time zone", info.tz], ["Language", info.locale]]
-      .forEach(function (p) { if (p[1]) { v.append(el("dt", null, p[0]), el("dd", null, p[1])); } });
+      .forEach(function (p) {
+        if (!p[1]) return;
+        var dd = el("dd", null, p[0] === "E-mail" ? null : p[1]);
+        if (p[0] === "E-mail") { var a = el("a", null, p[1]); a.href = "mailto:" + p[1]; dd.appendChild(a); }
+        v.append(el("dt", null, p[0]), dd);
+      });
     var e = $("earlier"); e.innerHTML = "";
     if (!c.earlier.length) e.appendChild(el("div", "empty", "None."));
     c.earlier.forEach(function (x) {
@@ -177,6 +193,36 @@
       b.onclick = function () { openConv(x.conversation); };
       e.appendChild(b);
     });
+  }
+  /** The conversation's latest offline message ({email, text}), if it has one. */
+  function offlineMessage(c) {
+    var found = null;
+    Object.keys(c.events).map(Number).sort(function (a, b) { return a - b; }).forEach(function (s) {
+      if (c.events[s].kind === "offline_message") found = c.events[s];
+    });
+    return found;
+  }
+  /** A handoff reason as a person says it. */
+  function reasonText(reason) {
+    var kind = String(reason).split(":")[0], id = String(reason).split(":").slice(1).join(":");
+    return ({
+      visitor_asked: "the visitor asked for a person", frustrated: "the visitor seemed frustrated",
+      repeated_misses: "the bot missed several times in a row", rule: "rule " + id,
+      faq: "FAQ " + id + " is answered by people", team: "sent to team " + id,
+      transfer: "an agent put it back in the queue", agent_left: "the agent went offline",
+      not_answered: "the assigned agent did not answer"
+    })[kind] || reason;
+  }
+  /** One line on why the bot said this: which FAQ or rule, how sure, the words, the runner-up. */
+  function explainLine(x) {
+    if (x.rule) return "Rule " + x.rule[0] + " (\u201c" + x.rule[1] + "\u201d)";
+    var c = x.candidates || [];
+    if (!c.length) return "No FAQ came close";
+    var line = "FAQ " + c[0].faq + " · " + Math.round(c[0].confidence * 100) + "% sure";
+    if (x.matched_terms && x.matched_terms.length) line += " · matched: " + x.matched_terms.join(", ");
+    if (c[1] && c[1].confidence >= 0.05) line += " · runner-up: " + c[1].faq + " " + Math.round(c[1].confidence * 100) + "%";
+    if (x.corrections && x.corrections.length) line += " · read " + x.corrections.map(function (p) { return p[0] + " as " + p[1]; }).join(", ");
+    return line;
   }
   function renderEvent(e) {
     var k = e.kind, d, body;
@@ -196,12 +242,21 @@
     body = el("div", "body");
     if (k === "bot_answer") body.innerHTML = e.html; // server-rendered, sanitised
     else if (k === "visitor_choice") body.textContent = "Picked: " + e.title;
-    else if (k === "offline_message") body.textContent = e.text + "\n— reply to " + e.email;
-    else body.textContent = e.text;
+    else if (k === "offline_message") {
+      var mail = el("a", null, e.email); mail.href = "mailto:" + e.email;
+      body.append(e.text, el("br"), "— reply to ", mail);
+    } else body.textContent = e.text;
     d.appendChild(body);
+    if (k === "bot_answer" && e.options && e.options.length) {
+      // What the visitor saw as buttons.
+      d.appendChild(el("div", "options", "Options shown: " + e.options.map(function (o) { return o.title; }).join(" · ")));
+    }
     if (e.explanation) {
-      var det = el("details"); det.appendChild(el("summary", null, "Why the bot said this"));
-      det.appendChild(el("pre", null, JSON.stringify(e.explanation, null, 2)));
+      d.appendChild(el("div", "explain", explainLine(e.explanation)));
+      var det = el("details"); det.appendChild(el("summary", null, "Details"));
+      det.appendChild(el("pre", null, JSON.stringify(e.explanation, function (key, value) {
+        return typeof value === "number" ? Math.round(value * 100) / 100 : value;
+      }, 2)));
       d.appendChild(det);
     }
     return d;

@@ -285,3 +285,46 @@ test("waiting times move on by themselves: the visitor's status line and the con
     server.stop();
   }
 });
+
+test("the console explains in one line and makes an offline message easy to answer", async () => {
+  const server = await startServer();
+  const context = await browser.newContext();
+  try {
+    // Nobody is online: the visitor asks, then leaves a message.
+    const page = await openWidget(context, server.base);
+    await ask(page, "how do I reset my password");
+    await page.locator(".bot .msg").first().waitFor();
+    await page.locator(".human").click();
+    const form = page.locator("form.offline");
+    await form.waitFor();
+    await form.locator("input").fill("ana@example.com");
+    await form.locator("textarea").fill("Please call me back about my order");
+    await form.locator("button").click();
+    await page.locator(".notice", { hasText: "Message sent" }).waitFor();
+
+    // Bypassing the console's CSP only so that axe-core can be injected.
+    const agentContext = await browser.newContext({ bypassCSP: true });
+    const console_ = await agentContext.newPage();
+    console_.setDefaultTimeout(WAIT);
+    await console_.goto(server.base + "/healthz");
+    const login = await console_.request.post(server.base + "/api/agent/login", { data: { id: "ann", password: "ann-password-1" } });
+    assert.equal(login.status(), 200);
+    await console_.goto(server.base + "/agent");
+    await console_.locator("#followups .item").first().click();
+    const why = console_.locator("#why");
+    await why.locator("a").waitFor();
+    assert.equal(await why.locator("a").getAttribute("href"), "mailto:ana@example.com");
+    assert.doesNotMatch(await why.innerText(), /—/, "no empty reason");
+    assert.equal(await console_.locator("#visitor a[href='mailto:ana@example.com']").count(), 1, "the e-mail is in the visitor panel");
+    const explain = console_.locator("#log .ev.bot .explain").first();
+    await explain.waitFor();
+    assert.match(await explain.innerText(), /^FAQ reset-password · \d+% sure · matched: /);
+    assert.equal(await console_.locator("#log .ev.bot pre:visible").count(), 0, "details are a click away");
+    await console_.screenshot({ path: join(SHOTS, "console-offline-message.png") });
+    assert.deepEqual(await seriousViolations(console_), [], "axe-core on the console");
+    await agentContext.close();
+  } finally {
+    await context.close();
+    server.stop();
+  }
+});
