@@ -157,10 +157,12 @@
     }
     var queued = h.state === "queued", owned = isMine(current);
     $("claim").classList.toggle("hidden", !queued);
-    ["transfer", "handback", "resolution", "close"].forEach(function (x) { $(x).classList.toggle("hidden", !owned); });
+    ["transfer", "dotransfer", "handback", "resolution", "close"].forEach(function (x) { $(x).classList.toggle("hidden", !owned); });
     $("followed").classList.toggle("hidden", !h.needs_follow_up);
     var t = $("transfer"); t.innerHTML = "";
     t.appendChild(new Option("Transfer to…", ""));
+    t.appendChild(new Option("Back to the queue (anyone)", "queue"));
+    $("dotransfer").disabled = true;
     team.filter(function (a) { return me && a.id !== me.id; }).forEach(function (a) {
       t.appendChild(new Option(a.name + " (" + a.presence + ", " + a.chats + "/" + a.capacity + ")", "agent:" + a.id));
     });
@@ -268,10 +270,12 @@
   $("handback").onclick = function () { act("hand_back"); };
   $("close").onclick = function () { act("close", { resolution: $("resolution").value }); };
   $("followed").onclick = function () { act("followed_up"); };
-  $("transfer").onchange = function () {
-    var v = this.value; if (!v) return;
-    act("transfer", v.indexOf("agent:") === 0 ? { agent: v.slice(6) } : { team: v.slice(5) });
-    this.value = "";
+  // Choosing a target arms the button; the button transfers (a stray selection does nothing).
+  $("transfer").onchange = function () { $("dotransfer").disabled = !this.value; };
+  $("dotransfer").onclick = function () {
+    var v = $("transfer").value; if (!v) return;
+    act("transfer", v === "queue" ? {} : v.indexOf("agent:") === 0 ? { agent: v.slice(6) } : { team: v.slice(5) });
+    $("transfer").value = ""; this.disabled = true;
   };
   $("presence").onchange = function () { send({ type: "presence", status: this.value }); };
   $("logout").onclick = function () { fetch("/api/agent/logout", { method: "POST" }).finally(function () { location.href = "/agent/login"; }); };

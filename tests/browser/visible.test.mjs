@@ -328,3 +328,37 @@ test("the console explains in one line and makes an offline message easy to answ
     server.stop();
   }
 });
+
+test("a transfer needs its button, and a chat can go back to the queue with no teams; the visitor is told", async () => {
+  const server = await startServer(["--auto-assign", "false"]);
+  const context = await browser.newContext();
+  const agentContext = await browser.newContext();
+  try {
+    const console_ = await agentContext.newPage();
+    console_.setDefaultTimeout(WAIT);
+    await console_.goto(server.base + "/healthz");
+    const login = await console_.request.post(server.base + "/api/agent/login", { data: { id: "ann", password: "ann-password-1" } });
+    assert.equal(login.status(), 200);
+    await console_.goto(server.base + "/agent");
+    await console_.locator("#queue .empty").waitFor();
+
+    const page = await openWidget(context, server.base);
+    await page.locator(".human").click();
+    await console_.locator("#queue .item").first().click();
+    await console_.locator("#claim").click();
+    await console_.locator("#mine .item").first().waitFor();
+    await page.locator(".notice", { hasText: "Ann will be with you shortly" }).waitFor();
+
+    await console_.selectOption("#transfer", "queue");
+    await console_.waitForTimeout(500);
+    assert.equal(await console_.locator("#mine .item").count(), 1, "choosing a target alone transfers nothing");
+    await console_.locator("#dotransfer").click();
+    await page.locator(".notice", { hasText: "Passing you to a colleague" }).waitFor();
+    await console_.locator("#queue .item").first().waitFor();
+    await console_.locator("#mine .empty").waitFor();
+  } finally {
+    await agentContext.close();
+    await context.close();
+    server.stop();
+  }
+});
