@@ -179,3 +179,16 @@ export function contrastRatio(a, b) {
   const [hi, lo] = [lum(a), lum(b)].sort((x, y) => y - x);
   return (hi + 0.05) / (lo + 0.05);
 }
+
+/** The agent console of `id` (signed in over HTTP) in `context`; `clock: true` gives the page a
+ * fake clock (installed before the console's scripts run). */
+export async function consolePage(context, base, id, { clock = false } = {}) {
+  const page = await context.newPage();
+  page.setDefaultTimeout(WAIT);
+  if (clock) await page.clock.install();
+  await page.goto(base + "/healthz");
+  const login = await page.request.post(base + "/api/agent/login", { data: { id, password: `${id}-password-1` } });
+  assert.equal(login.status(), 200);
+  await page.goto(base + "/agent");
+  return page;
+}

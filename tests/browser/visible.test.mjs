@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
   SHOTS, WAIT, browser, startServer, openWidget, ask, agent,
-  seriousViolations, visibility, contrastRatio,
+  seriousViolations, visibility, contrastRatio, consolePage,
 } from "./harness.mjs";
 
 const QUESTIONS = [
@@ -263,13 +263,7 @@ test("waiting times move on by themselves: the visitor's status line and the con
     await page.locator(".status", { hasText: "#1 in line" }).waitFor();
 
     const agentContext = await browser.newContext();
-    const console_ = await agentContext.newPage();
-    console_.setDefaultTimeout(WAIT);
-    await console_.clock.install();
-    await console_.goto(server.base + "/healthz");
-    const login = await console_.request.post(server.base + "/api/agent/login", { data: { id: "bob", password: "bob-password-1" } });
-    assert.equal(login.status(), 200);
-    await console_.goto(server.base + "/agent");
+    const console_ = await consolePage(agentContext, server.base, "bob", { clock: true });
     const wait = console_.locator("#queue .item .wait");
     await wait.waitFor();
     assert.match(await wait.innerText(), / s$/);
@@ -304,12 +298,7 @@ test("the console explains in one line and makes an offline message easy to answ
 
     // Bypassing the console's CSP only so that axe-core can be injected.
     const agentContext = await browser.newContext({ bypassCSP: true });
-    const console_ = await agentContext.newPage();
-    console_.setDefaultTimeout(WAIT);
-    await console_.goto(server.base + "/healthz");
-    const login = await console_.request.post(server.base + "/api/agent/login", { data: { id: "ann", password: "ann-password-1" } });
-    assert.equal(login.status(), 200);
-    await console_.goto(server.base + "/agent");
+    const console_ = await consolePage(agentContext, server.base, "ann");
     await console_.locator("#followups .item").first().click();
     const why = console_.locator("#why");
     await why.locator("a").waitFor();
@@ -334,12 +323,7 @@ test("a transfer needs its button, and a chat can go back to the queue with no t
   const context = await browser.newContext();
   const agentContext = await browser.newContext();
   try {
-    const console_ = await agentContext.newPage();
-    console_.setDefaultTimeout(WAIT);
-    await console_.goto(server.base + "/healthz");
-    const login = await console_.request.post(server.base + "/api/agent/login", { data: { id: "ann", password: "ann-password-1" } });
-    assert.equal(login.status(), 200);
-    await console_.goto(server.base + "/agent");
+    const console_ = await consolePage(agentContext, server.base, "ann");
     await console_.locator("#queue .empty").waitFor();
 
     const page = await openWidget(context, server.base);
