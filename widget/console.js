@@ -231,7 +231,7 @@
     if (k === "notice") {
       var n = e.notice;
       return el("div", "ev sys", n.notice === "queued" ? "Waiting for a person (" + n.reason + ")"
-        : n.notice === "assigned" ? n.agent + " joined" : n.notice === "back_to_bot" ? "Handed back to the bot"
+        : n.notice === "assigned" ? "Assigned to " + n.agent : n.notice === "back_to_bot" ? "Handed back to the bot"
         : "Closed" + (n.resolution ? " (" + n.resolution + ")" : ""));
     }
     if (k === "feedback") return el("div", "ev sys", "Visitor found answer #" + e.answer_seq + (e.helpful ? " helpful" : " NOT helpful"));
