@@ -112,6 +112,9 @@
       var u = conv(c.conversation).unread;
       if (u) line.appendChild(el("span", "badge unread", String(u)));
       b.appendChild(line);
+      // The last thing said, and when: rows of several "Visitor"s are told apart at a glance.
+      var last = lastMessage(conv(c.conversation));
+      if (last) b.appendChild(el("div", "first", new Date(last.at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) + " · " + (last.text || last.title || "")));
       b.onclick = function () { openConv(c.conversation); };
       m.appendChild(b);
     });
@@ -195,6 +198,15 @@
       b.onclick = function () { openConv(x.conversation); };
       e.appendChild(b);
     });
+  }
+  /** The conversation's last message from the visitor or an agent, if one has arrived. */
+  function lastMessage(c) {
+    var seqs = Object.keys(c.events).map(Number).sort(function (a, b) { return b - a; });
+    for (var i = 0; i < seqs.length; i++) {
+      var k = c.events[seqs[i]].kind;
+      if (k === "visitor_message" || k === "agent_message" || k === "visitor_choice") return c.events[seqs[i]];
+    }
+    return null;
   }
   /** The conversation's latest offline message ({email, text}), if it has one. */
   function offlineMessage(c) {
@@ -373,6 +385,7 @@
           renderChat();
           if (!atEnd) log.scrollTop = log.scrollTop;
           $("typing").textContent = "";
+          if (/_message$|_choice$/.test(f.event.kind) && isMine(f.conversation)) renderLists();
         } else if (f.event.kind === "visitor_message") {
           c.unread++; renderLists();
         }

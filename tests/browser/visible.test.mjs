@@ -327,10 +327,13 @@ test("a transfer needs its button, and a chat can go back to the queue with no t
     await console_.locator("#queue .empty").waitFor();
 
     const page = await openWidget(context, server.base);
+    await ask(page, "my parcel is late again");
+    await page.locator(".bot .msg").first().waitFor();
     await page.locator(".human").click();
     await console_.locator("#queue .item").first().click();
     await console_.locator("#claim").click();
-    await console_.locator("#mine .item").first().waitFor();
+    // My chats tell visitors apart by what they said last, and when.
+    await console_.locator("#mine .item .first", { hasText: /\d{2}.* · my parcel is late again$/ }).waitFor();
     await page.locator(".notice", { hasText: "Ann will be with you shortly" }).waitFor();
 
     await console_.selectOption("#transfer", "queue");
