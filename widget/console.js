@@ -173,7 +173,7 @@
     team.forEach(function (a) { a.teams.forEach(function (x) { teams[x] = 1; }); });
     Object.keys(teams).forEach(function (x) { t.appendChild(new Option("Team " + x, "team:" + x)); });
     var log = $("log"); log.innerHTML = "";
-    Object.keys(c.events).map(Number).sort(function (a, b) { return a - b; }).forEach(function (s) { log.appendChild(renderEvent(c.events[s])); });
+    inOrder(c).forEach(function (e) { log.appendChild(renderEvent(e)); });
     outbox.filter(function (o) { return o.conversation === current; }).forEach(function (o) {
       var p = el("div", "ev pending " + (o.type === "note" ? "note" : "agent"));
       p.append(el("div", "who", "sending…"), el("div", "body", o.text));
@@ -199,23 +199,19 @@
       e.appendChild(b);
     });
   }
+  /** A conversation's events received so far, oldest first. */
+  function inOrder(c) {
+    return Object.keys(c.events).map(Number).sort(function (a, b) { return a - b; }).map(function (s) { return c.events[s]; });
+  }
+  /** The newest of `c`'s events whose kind is one of `kinds`, if any. */
+  function latest(c, kinds) {
+    var found = inOrder(c).filter(function (e) { return kinds.indexOf(e.kind) >= 0; });
+    return found.length ? found[found.length - 1] : null;
+  }
   /** The conversation's last message from the visitor or an agent, if one has arrived. */
-  function lastMessage(c) {
-    var seqs = Object.keys(c.events).map(Number).sort(function (a, b) { return b - a; });
-    for (var i = 0; i < seqs.length; i++) {
-      var k = c.events[seqs[i]].kind;
-      if (k === "visitor_message" || k === "agent_message" || k === "visitor_choice") return c.events[seqs[i]];
-    }
-    return null;
-  }
+  function lastMessage(c) { return latest(c, ["visitor_message", "agent_message", "visitor_choice"]); }
   /** The conversation's latest offline message ({email, text}), if it has one. */
-  function offlineMessage(c) {
-    var found = null;
-    Object.keys(c.events).map(Number).sort(function (a, b) { return a - b; }).forEach(function (s) {
-      if (c.events[s].kind === "offline_message") found = c.events[s];
-    });
-    return found;
-  }
+  function offlineMessage(c) { return latest(c, ["offline_message"]); }
   /** A handoff reason as a person says it. */
   function reasonText(reason) {
     var kind = String(reason).split(":")[0], id = String(reason).split(":").slice(1).join(":");

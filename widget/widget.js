@@ -262,8 +262,8 @@
     // Something was said to the visitor (event `seq`): unread unless the panel is open or it was
     // seen before.
     function arrived(seq) {
-      if (panel.classList.contains("open")) { saved.read = Math.max(saved.read || 0, seq); persist(); return; }
-      if (seq <= (saved.read || 0)) return;
+      if (seq <= (saved.read || 0)) return; // seen before (a replay after a reload)
+      if (panel.classList.contains("open")) { saved.read = seq; persist(); return; }
       unread++;
       showUnread();
     }
@@ -389,7 +389,6 @@
           if (!f.resumed && lastSeq > 0) {
             // A new conversation (the old one is gone): start the transcript afresh.
             lastSeq = 0;
-            saved.read = 0;
             log.querySelectorAll(".row:not(.pending),.form,.notice").forEach(function (n) { n.remove(); });
             greet();
           }

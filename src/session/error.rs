@@ -3,6 +3,7 @@
 //! its client), or the socket is gone.
 
 use super::values::Refusal;
+use crate::protocol::ErrorCode;
 use crate::store::StoreError;
 
 /// The socket is gone (the client closed it or the connection broke): a normal end; the
@@ -20,6 +21,13 @@ pub enum SessionError {
     /// A store call failed.
     Store(StoreError),
     Gone,
+}
+
+impl SessionError {
+    /// The frame is refused with `code`; `message` is what the client is told.
+    pub fn refused(code: ErrorCode, message: &'static str) -> SessionError {
+        SessionError::Refused(Refusal::new(code, message))
+    }
 }
 
 impl From<Refusal> for SessionError {

@@ -139,7 +139,7 @@ pub(super) async fn apply(ctx: &mut Ctx<'_>, console: &mut Console, command: Com
         Command::Write(writing) => return write_or_hold(ctx.state, console, writing).await,
         Command::Transfer(id, Target::Agent(to)) => match ctx.state.roster.get(&to) {
             Some(to) => conversations.transfer_to_agent(&id, agent, to).await?,
-            None => return Err(Refusal::new(ErrorCode::NotFound, "no such agent").into()),
+            None => return Err(SessionError::refused(ErrorCode::NotFound, "no such agent")),
         },
         Command::Transfer(id, Target::Team(team)) => {
             conversations
@@ -153,7 +153,7 @@ pub(super) async fn apply(ctx: &mut Ctx<'_>, console: &mut Console, command: Com
         }
         Command::Close(id, resolution) => conversations.close(&id, agent, resolution).await?,
     };
-    refused(outcome)
+    done(outcome)
 }
 
 /// Only the agent who has the chat types to its visitor.
@@ -163,7 +163,10 @@ async fn typing(ctx: &mut Ctx<'_>, console: &Console, id: &ConversationId) -> Ha
         .as_ref()
         .is_some_and(|chats| chats.iter().any(|c| c.conversation == id.as_str()));
     if !mine {
-        return Err(Refusal::new(ErrorCode::NotYours, "that chat is not assigned to you").into());
+        return Err(SessionError::refused(
+            ErrorCode::NotYours,
+            "that chat is not assigned to you",
+        ));
     }
     let bus = ctx.state.conversations.store.bus();
     // Typing is a hint: a failed one is not worth an error.
@@ -171,18 +174,18 @@ async fn typing(ctx: &mut Ctx<'_>, console: &Console, id: &ConversationId) -> Ha
     Ok(())
 }
 
-/// Why an action did not happen, as a refusal (`Ok` when it did).
-fn refused(outcome: Outcome) -> Handled {
+/// What an action came to: `Ok` when done, else why not, as a refusal.
+fn done(outcome: Outcome) -> Handled {
     match outcome {
         Outcome::Done => Ok(()),
-        Outcome::NotYours => Err(Refusal::new(
+        Outcome::NotYours => Err(SessionError::refused(
             ErrorCode::NotYours,
             "that conversation is not waiting any more, or not assigned to you",
-        )
-        .into()),
-        Outcome::AtCapacity => {
-            Err(Refusal::new(ErrorCode::AtCapacity, "no free capacity for another chat").into())
-        }
+        )),
+        Outcome::AtCapacity => Err(SessionError::refused(
+            ErrorCode::AtCapacity,
+            "no free capacity for another chat",
+        )),
     }
 }
 
@@ -209,16 +212,15 @@ async fn write_or_hold(state: &AppState, console: &mut Console, writing: Writing
     if console.held.is_empty() {
         match write(state, &console.agent, &writing).await {
             Err(StoreError::Unavailable(_)) => {}
-            Ok(outcome) => return refused(outcome),
+            Ok(outcome) => return done(outcome),
             Err(e) => return Err(e.into()),
         }
     }
     if console.held.len() >= MAX_HELD {
-        return Err(Refusal::new(
+        return Err(SessionError::refused(
             ErrorCode::Internal,
             "we can't save more messages right now; please wait a moment",
-        )
-        .into());
+        ));
     }
     tracing::warn!(conv = %writing.id, "store unavailable: holding an agent's reply");
     console.held.push_back(writing);
@@ -234,12 +236,12 @@ pub(super) async fn flush_held(
 ) -> Vec<SessionError> {
     let mut failures = Vec::new();
     while let Some(front) = held.front() {
-        let done = match write(state, agent, front).await {
+        let written = match write(state, agent, front).await {
             Err(StoreError::Unavailable(_)) => break,
-            done => done,
+            written => written,
         };
         held.pop_front();
-        match done.map_err(SessionError::from).and_then(refused) {
+        match written.map_err(SessionError::from).and_then(done) {
             Ok(()) => {}
             Err(e) => failures.push(e),
         }

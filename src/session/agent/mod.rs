@@ -368,13 +368,19 @@ async fn watch(
     after: u64,
 ) -> Handled {
     if !console.watched.contains_key(id) && console.watched.len() >= MAX_WATCHED {
-        return Err(Refusal::new(ErrorCode::Invalid, "too many open conversations").into());
+        return Err(SessionError::refused(
+            ErrorCode::Invalid,
+            "too many open conversations",
+        ));
     }
     let store = ctx.state.conversations.store.clone();
     // Subscribe before reading the log, so nothing appended in between is missed.
     let bus = BroadcastStream::new(store.bus().subscribe(id));
     let Some(conversation) = store.get(id).await? else {
-        return Err(Refusal::new(ErrorCode::NotFound, "no such conversation").into());
+        return Err(SessionError::refused(
+            ErrorCode::NotFound,
+            "no such conversation",
+        ));
     };
     console.buses.insert(id.clone(), bus);
     let earlier = match earlier_conversations(ctx.state, &conversation).await {

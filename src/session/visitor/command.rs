@@ -72,7 +72,7 @@ impl Command {
 pub(super) async fn apply(ctx: &mut Ctx<'_>, b: &mut Bound, command: Command) -> Handled {
     let conversations = &ctx.state.conversations;
     match command {
-        Command::Hello(_) => Err(refused(
+        Command::Hello(_) => Err(SessionError::refused(
             ErrorCode::Invalid,
             "this socket already said hello",
         )),
@@ -80,13 +80,13 @@ pub(super) async fn apply(ctx: &mut Ctx<'_>, b: &mut Bound, command: Command) ->
         Command::Typing => Ok(conversations.store.bus().typing(&b.id, None).await?),
         Command::Choose { option } => match conversations.choose(&b.id, &option).await? {
             true => Ok(()),
-            false => Err(refused(ErrorCode::Invalid, "unknown option")),
+            false => Err(SessionError::refused(ErrorCode::Invalid, "unknown option")),
         },
         Command::RequestHuman => request_human(ctx, b).await,
         Command::Feedback { seq, helpful } => {
             match conversations.feedback(&b.id, seq, helpful).await? {
                 true => Ok(()),
-                false => Err(refused(
+                false => Err(SessionError::refused(
                     ErrorCode::Invalid,
                     "feedback is for a bot answer's seq, once",
                 )),
@@ -99,10 +99,6 @@ pub(super) async fn apply(ctx: &mut Ctx<'_>, b: &mut Bound, command: Command) ->
             .leave_message(&b.id, email.into_inner(), text.into_inner())
             .await?),
     }
-}
-
-fn refused(code: ErrorCode, message: &'static str) -> SessionError {
-    Refusal::new(code, message).into()
 }
 
 /// A visitor message: stored and answered, acknowledged again if it is a resend, or held while
@@ -152,7 +148,7 @@ async fn request_human(ctx: &mut Ctx<'_>, b: &mut Bound) -> Handled {
 /// stored when the store is back.
 async fn hold(ctx: &mut Ctx<'_>, b: &mut Bound, held: Held) -> Handled {
     if b.held.len() >= MAX_HELD {
-        return Err(refused(
+        return Err(SessionError::refused(
             ErrorCode::Internal,
             "we can't save more messages right now; please wait a moment",
         ));

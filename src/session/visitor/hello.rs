@@ -4,8 +4,7 @@
 use super::{Bound, Ctx, Peer};
 use crate::conversation::ConversationState;
 use crate::protocol::{ErrorCode, Hello, PROTOCOL_VERSION, ServerFrame};
-use crate::session::error::Handled;
-use crate::session::values::Refusal;
+use crate::session::error::{Handled, SessionError};
 use crate::store::{Store, StoreResult, Token, VisitorInfo, VisitorKey};
 
 /// Binds the socket to a resumed or new conversation and replays what the client missed. A
@@ -72,11 +71,10 @@ pub(super) async fn start(
                 .address
                 .is_some_and(|a| !ctx.state.new_conversations.allow(&a))
             {
-                return Err(Refusal::new(
+                return Err(SessionError::refused(
                     ErrorCode::RateLimited,
                     "too many new conversations from your address; wait a minute",
-                )
-                .into());
+                ));
             }
             // A guest's key is theirs only if no verified visitor's conversations carry it.
             let own_key = match visitor_key.clone() {

@@ -188,7 +188,10 @@ async fn handle(ctx: &mut Ctx<'_>, bound: &mut Option<Bound>, peer: &Peer, text:
     let result = match (command, bound.as_mut()) {
         (Err(refusal), _) => Err(refusal.into()),
         (Ok(Command::Hello(hello)), None) => hello::start(ctx, bound, peer, hello).await,
-        (Ok(_), None) => Err(Refusal::new(ErrorCode::HelloFirst, "send `hello` first").into()),
+        (Ok(_), None) => Err(SessionError::refused(
+            ErrorCode::HelloFirst,
+            "send `hello` first",
+        )),
         (Ok(command), Some(b)) => command::apply(ctx, b, command).await,
     };
     report(ctx, bound, result).await
