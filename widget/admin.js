@@ -153,7 +153,8 @@
   function kpi(key, name, value, sub, defs) {
     var box = el("div", { "class": "kpi", "data-kpi": key });
     box.appendChild(el("div", { "class": "name" }, name));
-    box.appendChild(el("div", { "class": "value" }, value));
+    if (value instanceof Node) box.appendChild(value);
+    else box.appendChild(el("div", { "class": "value" }, value));
     if (sub) box.appendChild(el("div", { "class": "sub" }, sub));
     box.appendChild(el("div", { "class": "def" }, defs[key] || ""));
     return box;
@@ -173,12 +174,22 @@
     box.appendChild(kpi("first_contact_resolution", "First contact resolution", pct(k.first_contact_resolution), null, d));
     box.appendChild(kpi("csat", "CSAT", k.csat.average === null ? "–" : k.csat.average.toFixed(2) + " / 5",
       k.csat.count ? k.csat.count + " ratings, " + pct(k.csat.satisfied) + " gave 4 or 5" : "no ratings yet", d));
-    box.appendChild(kpi("outcomes", "Outcomes", o.bot_resolved + " / " + o.handed_off + " / " + o.offline_message + " / " + o.not_resolved,
-      "bot resolved / handed off / offline message / not resolved", d));
+    box.appendChild(kpi("outcomes", "Outcomes", outcomeList(o, k.conversations), null, d));
 
     charts(k);
     unanswered(r.unanswered);
     feedback(r.faq_feedback);
+  }
+
+  // Each outcome with its name, count and share: a person reads "Handed off 6 (67%)", not "1 / 6".
+  function outcomeList(o, total) {
+    var list = el("dl", { "class": "outcomes" });
+    [["Bot resolved", o.bot_resolved], ["Handed off", o.handed_off],
+      ["Offline message", o.offline_message], ["Not resolved", o.not_resolved]].forEach(function (row) {
+      list.appendChild(el("dt", null, row[0]));
+      list.appendChild(el("dd", null, row[1] + (total ? " (" + Math.round(100 * row[1] / total) + "%)" : "")));
+    });
+    return list;
   }
 
   // ---- charts (inline SVG) ------------------------------------------------------------------
@@ -214,7 +225,7 @@
     clear(target);
     var max = parts.reduce(function (m, p) { return Math.max(m, p.value); }, 0);
     var row = 20, w = 320, label = 110, h = Math.max(row, parts.length * row);
-    var chart = svg("svg", { width: "100%", viewBox: "0 0 " + w + " " + h, role: "img", "aria-label": parts.map(function (p) { return p.label + " " + p.value; }).join(", ") });
+    var chart = svg("svg", { width: "100%", viewBox: "0 0 " + w + " " + h, role: "img", "aria-label": parts.map(function (p) { return p.label + " " + p.value; }).join(", ") || "none in this period" });
     if (!parts.length) chart.appendChild(svg("text", { x: 0, y: 14 }, "none in this period"));
     parts.forEach(function (p, i) {
       var y = i * row;

@@ -33,9 +33,10 @@ pub const DEFINITIONS: &[(&str, &str)] = &[
     ),
     (
         "bot_resolution",
-        "Share of conversations the bot finished alone: it answered at least once, the visitor \
-         was never handed to a person or left an offline message, gave no \"not helpful\", and \
-         did not come back within 24 h.",
+        "Share of conversations the bot finished alone: its last reply to the visitor was an \
+         answer (not \"I don't know\" or an unanswered \"which one?\"), the visitor was never \
+         handed to a person or left an offline message, gave no \"not helpful\", and did not \
+         come back within 24 h.",
     ),
     (
         "handoff_rate",
@@ -211,7 +212,8 @@ fn share(n: usize, of: usize) -> Option<f64> {
 #[derive(Default)]
 struct Facts {
     wrote: bool,
-    bot_answered: bool,
+    /// The bot's last reply to the visitor was an answer.
+    last_reply_answered: bool,
     not_helpful: bool,
     offline_message: bool,
     first_reason: Option<QueueReason>,
@@ -244,9 +246,13 @@ fn facts(events: &[Event]) -> Facts {
                 f.wrote = true;
                 f.offline_message = true;
             }
-            EventBody::BotAnswer { decision, .. } if *decision == AnswerKind::Answer => {
-                f.bot_answered = true
-            }
+            EventBody::BotAnswer { decision, .. } => match decision {
+                AnswerKind::Answer => f.last_reply_answered = true,
+                AnswerKind::Clarify | AnswerKind::Fallback => f.last_reply_answered = false,
+                // A handoff or the offline form is an outcome of its own; a notice replies to
+                // nothing.
+                AnswerKind::Handoff | AnswerKind::Offline | AnswerKind::Notice => {}
+            },
             EventBody::Feedback { helpful: false, .. } => f.not_helpful = true,
             EventBody::Rating { score, .. } => f.rating = Some(*score),
             EventBody::AgentMessage { .. } => {
@@ -363,8 +369,11 @@ pub fn report_grouped_by(
                 })
             });
         let handed_off = f.first_reason.is_some();
-        let bot_resolved =
-            !handed_off && !f.offline_message && f.bot_answered && !f.not_helpful && !came_back;
+        let bot_resolved = !handed_off
+            && !f.offline_message
+            && f.last_reply_answered
+            && !f.not_helpful
+            && !came_back;
         if let Some(reason) = &f.first_reason {
             outcomes.handed_off += 1;
             *reasons.entry(reason.kind().to_owned()).or_default() += 1;

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use rust_stemmers::{Algorithm, Stemmer};
 
 use super::{FaqFeedback, QuestionGroup, Record};
-use crate::conversation::{AnswerKind, Event, EventBody};
+use crate::conversation::{AnswerKind, Event, EventBody, Notice, QueueReason};
 use crate::matcher::normalize::{fold, words};
 
 /// An answer given with less confidence than this is listed too: the bot answered, but barely
@@ -16,6 +16,9 @@ pub const LOW_CONFIDENCE: f32 = 0.3;
 const TOP_GROUPS: usize = 20;
 /// Examples kept per group.
 const EXAMPLES: usize = 3;
+/// Questions and examples are shortened to this many characters (a pasted e-mail is still one
+/// line in the table).
+const SHOWN_CHARS: usize = 240;
 /// Two questions share a group when this share of their words (stemmed, without stop words) is
 /// common to both.
 const SAME_QUESTION: f64 = 0.5;
@@ -57,9 +60,38 @@ fn answered_faq(events: &[Event], i: usize) -> Option<String> {
 fn misses(events: &[Event]) -> Vec<Miss> {
     let mut out = Vec::new();
     let mut question: Option<(&str, u64)> = None;
+    // The closest FAQ when the bot said it was handing over (the queued notice says why).
+    let mut handing_over: Option<(String, f32)> = None;
     for (i, e) in events.iter().enumerate() {
         match &e.body {
             EventBody::VisitorMessage { text, .. } => question = Some((text, e.at)),
+            EventBody::BotAnswer {
+                decision: AnswerKind::Handoff,
+                explanation,
+                ..
+            } => {
+                handing_over = explanation
+                    .as_ref()
+                    .and_then(|x| x.candidates.first())
+                    .map(|c| (c.faq.to_string(), c.confidence));
+            }
+            // One miss too many sent the visitor to a person: the question that did it went
+            // unanswered too.
+            EventBody::Notice {
+                notice:
+                    Notice::Queued {
+                        reason: QueueReason::RepeatedMisses,
+                    },
+            } => {
+                if let Some((text, at)) = question.take() {
+                    out.push(Miss {
+                        text: text.to_owned(),
+                        kind: "handed_off",
+                        closest: handing_over.take(),
+                        at,
+                    });
+                }
+            }
             EventBody::BotAnswer {
                 decision,
                 explanation,
@@ -194,12 +226,12 @@ pub(super) fn unanswered(
                 .into_iter()
                 .max_by(|a, b| a.1.0.cmp(&b.1.0).then_with(|| b.0.cmp(&a.0)));
             QuestionGroup {
-                question: ranked[0].0.clone(),
+                question: shortened(&ranked[0].0),
                 count: g.misses.len(),
                 examples: ranked
                     .iter()
                     .take(EXAMPLES)
-                    .map(|(t, _)| t.clone())
+                    .map(|(t, _)| shortened(t))
                     .collect(),
                 kinds,
                 closest_confidence: best_faq.as_ref().map(|(_, (_, c))| *c),
@@ -216,6 +248,18 @@ pub(super) fn unanswered(
     });
     out.truncate(TOP_GROUPS);
     out
+}
+
+/// `text` cut at a word boundary to at most `SHOWN_CHARS` characters, with "…" when cut.
+fn shortened(text: &str) -> String {
+    if text.chars().count() <= SHOWN_CHARS {
+        return text.to_owned();
+    }
+    let cut: String = text.chars().take(SHOWN_CHARS - 1).collect();
+    let at_word = cut
+        .rfind(char::is_whitespace)
+        .filter(|&i| i > SHOWN_CHARS / 2);
+    format!("{}…", cut[..at_word.unwrap_or(cut.len())].trim_end())
 }
 
 /// Per FAQ: how often the bot answered with it, and the "Was this helpful?" votes on those answers.

@@ -416,3 +416,94 @@ fn with_the_matchers_reading_synonyms_and_typos_group_together() {
     assert_eq!(read.unanswered.len(), 1, "{:#?}", read.unanswered);
     assert_eq!(read.unanswered[0].count, 3);
 }
+
+#[test]
+fn the_bot_resolved_a_conversation_only_if_its_last_question_was_answered() {
+    let answered_then_missed = record(
+        T,
+        "m",
+        vec![
+            (0, says("where is my parcel")),
+            (S, bot("answer", Some(("track-order", 0.9)))),
+            (2 * S, says("can I pay in bitcoin")),
+            (3 * S, bot("fallback", None)),
+            (4 * S, says("crypto?")),
+            (5 * S, bot("fallback", None)),
+            (6 * S, says("do you take ethereum")),
+            (7 * S, bot("clarify", Some(("payment-methods", 0.3)))),
+        ],
+    );
+    let missed_then_answered = record(
+        T,
+        "n",
+        vec![
+            (0, says("can i pay by klarna")),
+            (S, bot("fallback", None)),
+            (2 * S, says("payment methods")),
+            (3 * S, bot("answer", Some(("payment-methods", 0.9)))),
+        ],
+    );
+    let r = report(&[answered_then_missed, missed_then_answered], T, T + S);
+    assert_eq!(r.kpis.conversations, 2);
+    assert_eq!(
+        r.kpis.outcomes,
+        Outcomes {
+            bot_resolved: 1,
+            handed_off: 0,
+            offline_message: 0,
+            not_resolved: 1,
+        },
+        "a conversation whose last questions went unanswered is not resolved by the bot"
+    );
+}
+
+#[test]
+fn a_miss_that_sent_the_visitor_to_a_person_is_an_unanswered_question() {
+    let records = [record(
+        T,
+        "h",
+        vec![
+            (0, says("do you sell gift cards")),
+            (S, bot("fallback", None)),
+            (2 * S, says("gift vouchers")),
+            (3 * S, bot("handoff", Some(("payment-methods", 0.2)))),
+            (3 * S, queued("repeated_misses")),
+        ],
+    )];
+    let r = report(&records, T, T + S);
+    let texts: Vec<(&str, usize)> = r
+        .unanswered
+        .iter()
+        .flat_map(|g| g.examples.iter().map(move |e| (e.as_str(), g.count)))
+        .collect();
+    assert!(
+        texts.iter().any(|(t, _)| *t == "gift vouchers"),
+        "the miss that triggered the handoff is listed: {texts:?}"
+    );
+    let group = r
+        .unanswered
+        .iter()
+        .find(|g| g.examples.iter().any(|e| e == "gift vouchers"))
+        .unwrap();
+    assert_eq!(group.kinds.get("handed_off"), Some(&1), "{group:?}");
+    assert_eq!(group.closest_faq.as_deref(), Some("payment-methods"));
+}
+
+#[test]
+fn a_long_question_is_shortened_in_the_report() {
+    let long = "my order ".repeat(250);
+    let records = [record(
+        T,
+        "l",
+        vec![(0, says(&long)), (S, bot("fallback", None))],
+    )];
+    let r = report(&records, T, T + S);
+    let g = &r.unanswered[0];
+    assert!(
+        g.question.chars().count() <= 241,
+        "{} chars",
+        g.question.len()
+    );
+    assert!(g.question.ends_with('…'));
+    assert!(g.examples.iter().all(|e| e.chars().count() <= 241));
+}

@@ -6,7 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { SHOTS, WAIT, browser, startServer, openWidget, ask, copyKnowledgeBase } from "./harness.mjs";
+import { SHOTS, WAIT, browser, startServer, openWidget, ask, copyKnowledgeBase, seriousViolations } from "./harness.mjs";
 
 test("an editor finds the question the bot failed on, sees a broken edit rejected, and fixes it", async () => {
   const kb = copyKnowledgeBase();
@@ -83,6 +83,52 @@ test("an editor finds the question the bot failed on, sees a broken edit rejecte
     await page.click("#reload");
     await page.locator("#kb-state.ok").waitFor();
     assert.ok(await errors.isHidden());
+  } finally {
+    await visitorContext.close();
+    await adminContext.close();
+    server.stop();
+  }
+});
+
+test("the KPIs say what they count: outcomes by name, an answer then a miss is not resolved, a pasted essay stays short", async () => {
+  const server = await startServer();
+  const visitorContext = await browser.newContext();
+  // Bypassing the page's CSP only so that axe-core can be injected.
+  const adminContext = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 800 } });
+  try {
+    // Answered first, then a long question the bot has nothing for: the visitor leaves with
+    // their last question unanswered.
+    const widget = await openWidget(visitorContext, server.base);
+    await ask(widget, "what is your return policy");
+    await widget.locator(".bot .msg", { hasText: "30 days" }).waitFor();
+    const essay = "Dear team, about the zither I ordered in a teal colour for my aunt ".repeat(30);
+    await ask(widget, essay);
+    await widget.locator(".bot .msg").nth(1).waitFor();
+
+    const page = await adminContext.newPage();
+    page.setDefaultTimeout(WAIT);
+    await page.goto(server.base + "/admin");
+    await page.fill("#login-id", "max");
+    await page.fill("#login-password", "max-password-1");
+    await page.click("#login button");
+    await page.waitForURL(server.base + "/admin");
+
+    const outcomes = page.locator('[data-kpi="outcomes"]');
+    await outcomes.locator("dt").first().waitFor();
+    const named = await outcomes.locator("dt").allInnerTexts();
+    assert.deepEqual(named, ["Bot resolved", "Handed off", "Offline message", "Not resolved"]);
+    const counts = await outcomes.locator("dd").allInnerTexts();
+    assert.deepEqual(counts, ["0 (0%)", "0 (0%)", "0 (0%)", "1 (100%)"],
+      "an answer followed by a miss is not resolved by the bot");
+
+    const question = page.locator("#unanswered tr.group .question").first();
+    await question.waitFor();
+    const text = await question.innerText();
+    assert.ok(text.length <= 241 && text.endsWith("…"), `the essay is shortened: ${text.length} characters`);
+    const box = await question.boundingBox();
+    assert.ok(box.height < 120, `the question takes ${box.height} px of the table`);
+    await page.screenshot({ path: join(SHOTS, "admin-outcomes.png"), fullPage: true });
+    assert.deepEqual(await seriousViolations(page), [], "axe-core on /admin: serious or critical");
   } finally {
     await visitorContext.close();
     await adminContext.close();
