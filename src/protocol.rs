@@ -269,21 +269,13 @@ pub enum AgentServerFrame {
         canned: Vec<CannedReply>,
     },
     /// The whole queue, in order, on connect and on every change.
-    Queue {
-        items: Vec<QueueItem>,
-    },
+    Queue { items: Vec<QueueItem> },
     /// Your conversations (assigned to you), on connect and on every change.
-    Chats {
-        items: Vec<ChatItem>,
-    },
+    Chats { items: Vec<ChatItem> },
     /// Offline messages waiting for a follow-up.
-    FollowUps {
-        items: Vec<ChatItem>,
-    },
+    FollowUps { items: Vec<ChatItem> },
     /// Every agent and their load.
-    Agents {
-        items: Vec<Colleague>,
-    },
+    Agents { items: Vec<Colleague> },
     /// A conversation's header, on `open` (and when a chat becomes yours), with the same
     /// visitor's earlier conversations (newest first, at most 10).
     Conversation {
@@ -292,17 +284,19 @@ pub enum AgentServerFrame {
         earlier: Vec<EarlierConversation>,
     },
     /// One event of a watched conversation, with explanations and notes.
-    ConversationEvent {
-        conversation: String,
-        event: Event,
-    },
+    ConversationEvent { conversation: String, event: Event },
     /// The visitor of a watched conversation is typing.
-    Typing {
-        conversation: String,
-    },
+    Typing { conversation: String },
     Error {
         code: ErrorCode,
         message: String,
+        /// The conversation the refused action concerned, when it concerned one: the console
+        /// says so on that conversation.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        conversation: Option<String>,
+        /// The reply or note refused, by the console's `client_id`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
     },
 }
 
@@ -545,10 +539,22 @@ mod tests {
         let error = AgentServerFrame::Error {
             code: ErrorCode::NotYours,
             message: "taken".into(),
+            conversation: None,
+            client_id: None,
         };
         assert_eq!(
             serde_json::to_string(&error).unwrap(),
             r#"{"type":"error","code":"not_yours","message":"taken"}"#
+        );
+        let about = AgentServerFrame::Error {
+            code: ErrorCode::NotYours,
+            message: "taken".into(),
+            conversation: Some("c-1".into()),
+            client_id: Some("r-1".into()),
+        };
+        assert_eq!(
+            serde_json::to_string(&about).unwrap(),
+            r#"{"type":"error","code":"not_yours","message":"taken","conversation":"c-1","client_id":"r-1"}"#
         );
     }
 

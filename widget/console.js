@@ -5,7 +5,8 @@
 //                      close {resolution?}, followed_up   (all with {conversation})
 //   server -> console: welcome {agent, canned}, queue {items}, chats {items}, follow_ups {items},
 //                      agents {items}, conversation {..., earlier}, conversation_event
-//                      {conversation, event}, typing {conversation}, error {code, message}
+//                      {conversation, event}, typing {conversation},
+//                      error {code, message, conversation?, client_id?}
 (function () {
   "use strict";
   var $ = function (id) { return document.getElementById(id); };
@@ -36,12 +37,15 @@
   var convs = {};
   var knownWaiting = null, ws, retry = 0, lastTyping = 0, baseTitle = document.title;
   // Replies and notes not yet confirmed by the server: kept across reloads and resent after every
-  // (re)connect with the same client_id, which the server never stores twice.
+  // (re)connect with the same client_id, which the server never stores twice. One the server
+  // refused keeps its text and the reason (`refused`) until the agent dismisses it.
   var outbox = [];
   function outboxKey() { return "frontdesk:agent-outbox:" + (me ? me.id : ""); }
   function saveOutbox() { try { localStorage.setItem(outboxKey(), JSON.stringify(outbox)); } catch (e) { /* private mode */ } }
 
-  function conv(id) { return convs[id] || (convs[id] = { id: id, events: {}, lastSeq: 0, unread: 0, header: null, earlier: [] }); }
+  // `refused`: actions on the conversation the server refused ({what, message}), shown until
+  // dismissed; `asked`: the last action asked, to name a refusal.
+  function conv(id) { return convs[id] || (convs[id] = { id: id, events: {}, lastSeq: 0, unread: 0, header: null, earlier: [], refused: [], asked: null }); }
   function el(tag, cls, text) { var n = document.createElement(tag); if (cls) n.className = cls; if (text != null) n.textContent = text; return n; }
   function send(frame) { if (ws && ws.readyState === 1) ws.send(JSON.stringify(frame)); }
   function ago(ms) { var s = Math.max(0, Math.round((Date.now() - ms) / 1000)); return s < 60 ? s + " s" : Math.round(s / 60) + " min"; }
@@ -162,6 +166,9 @@
     $("claim").classList.toggle("hidden", !queued);
     ["transfer", "dotransfer", "handback", "resolution", "close"].forEach(function (x) { $(x).classList.toggle("hidden", !owned); });
     $("followed").classList.toggle("hidden", !h.needs_follow_up);
+    text.placeholder = owned ? "Reply… (Enter sends, Shift+Enter for a new line, / for canned replies)"
+      : offline ? "This is an offline message: reply by e-mail, or write an internal note"
+      : "Claim this chat to reply, or write an internal note";
     var t = $("transfer"); t.innerHTML = "";
     t.appendChild(new Option("Transfer to…", ""));
     t.appendChild(new Option("Back to the queue (anyone)", "queue"));
@@ -175,11 +182,18 @@
     var log = $("log"); log.innerHTML = "";
     inOrder(c).forEach(function (e) { log.appendChild(renderEvent(e)); });
     outbox.filter(function (o) { return o.conversation === current; }).forEach(function (o) {
-      var p = el("div", "ev pending " + (o.type === "note" ? "note" : "agent"));
-      p.append(el("div", "who", "sending…"), el("div", "body", o.text));
-      log.appendChild(p);
+      log.appendChild(o.refused ? refusedWriting(o) : el("div", "ev pending " + (o.type === "note" ? "note" : "agent")));
+      if (!o.refused) log.lastChild.append(el("div", "who", "sending…"), el("div", "body", o.text));
     });
     log.scrollTop = log.scrollHeight;
+    var r = $("refusals"); r.innerHTML = "";
+    c.refused.forEach(function (x, i) {
+      var box = el("div", "refusal");
+      box.setAttribute("role", "alert");
+      box.appendChild(el("span", null, x.what + ": " + x.message));
+      box.appendChild(dismiss(function () { c.refused.splice(i, 1); renderChat(); }));
+      r.appendChild(box);
+    });
     var v = $("visitor"); v.innerHTML = "";
     var info = Object.assign({}, h.visitor || {});
     if (!info.email && offline) info.email = offline.email;
@@ -198,6 +212,44 @@
       b.onclick = function () { openConv(x.conversation); };
       e.appendChild(b);
     });
+  }
+  function dismiss(then) {
+    var b = el("button", "dismiss", "Dismiss"); b.type = "button"; b.onclick = then;
+    return b;
+  }
+  /** A reply or note the server refused: its text, why, and a way to write it again. */
+  function refusedWriting(o) {
+    var d = el("div", "ev refused " + (o.type === "note" ? "note" : "agent"));
+    d.setAttribute("role", "alert");
+    d.appendChild(el("div", "who", (o.type === "note" ? "Note" : "Reply") + " not sent: " + o.refused));
+    d.appendChild(el("div", "body", o.text));
+    var again = el("button", null, "Edit again"); again.type = "button";
+    var forget = function () { outbox = outbox.filter(function (x) { return x !== o; }); saveOutbox(); renderChat(); };
+    again.onclick = function () { text.value = o.text; forget(); text.focus(); };
+    var row = el("div", "fix"); row.append(again, dismiss(forget));
+    d.appendChild(row);
+    return d;
+  }
+  /** What the server refused, in the words of the action asked. */
+  var ASKED = {
+    claim: "Not claimed", hand_back: "Not handed back", close: "Not closed", transfer: "Not transferred",
+    followed_up: "Not marked as followed up", open: "Cannot open this conversation"
+  };
+  function refused(f) {
+    var o = f.client_id && outbox.find(function (x) { return x.client_id === f.client_id; });
+    if (o) {
+      o.refused = f.message; saveOutbox();
+    } else if (f.conversation) {
+      var c = conv(f.conversation);
+      c.refused.push({ what: ASKED[c.asked] || "Refused", message: f.message });
+    } else {
+      var box = $("alerts"), line = el("div", "refusal");
+      line.setAttribute("role", "alert");
+      line.append(el("span", null, f.message), dismiss(function () { line.remove(); }));
+      box.appendChild(line);
+      return;
+    }
+    if (f.conversation === current) renderChat();
   }
   /** A conversation's events received so far, oldest first. */
   function inOrder(c) {
@@ -273,7 +325,11 @@
   }
 
   // ---- actions ----
-  function act(type, extra) { if (current) send(Object.assign({ type: type, conversation: current }, extra || {})); }
+  function act(type, extra) {
+    if (!current) return;
+    if (type !== "typing") conv(current).asked = type;
+    send(Object.assign({ type: type, conversation: current }, extra || {}));
+  }
   $("claim").onclick = function () { act("claim"); };
   $("handback").onclick = function () { act("hand_back"); };
   $("close").onclick = function () { act("close", { resolution: $("resolution").value }); };
@@ -308,7 +364,7 @@
   function pickCanned(c) { text.value = c.text; cannedBox.classList.remove("open"); text.focus(); }
   text.addEventListener("input", function () {
     showCanned();
-    if (current && Date.now() - lastTyping > 3000 && !$("asnote").checked) { lastTyping = Date.now(); act("typing"); }
+    if (current && isMine(current) && Date.now() - lastTyping > 3000 && !$("asnote").checked) { lastTyping = Date.now(); act("typing"); }
   });
   text.addEventListener("keydown", function (e) {
     if (cannedBox.classList.contains("open")) {
@@ -343,7 +399,7 @@
         me = f.agent; canned = f.canned || [];
         $("me").textContent = me.name;
         try { outbox = JSON.parse(localStorage.getItem(outboxKey()) || "[]"); } catch (e) { outbox = []; }
-        outbox.forEach(send);
+        outbox.forEach(function (o) { if (!o.refused) send(o); });
         // After a reconnect, catch up on the open conversation from where this page stopped.
         if (current) send({ type: "open", conversation: current, last_seq: conv(current).lastSeq });
         send({ type: "presence", status: $("presence").value });
@@ -352,9 +408,6 @@
         if (current) renderChat();
       } else if (f.type === "chats") {
         mine = f.items;
-        // A reply to a chat that is no longer ours can never be stored: stop resending it.
-        outbox = outbox.filter(function (o) { return o.type === "note" || isMine(o.conversation); });
-        saveOutbox();
         renderLists(); if (current) renderChat();
       } else if (f.type === "follow_ups") {
         followUps = f.items; renderLists();
@@ -391,8 +444,7 @@
           setTimeout(function () { $("typing").textContent = ""; }, 4000);
         }
       } else if (f.type === "error") {
-        $("conn").textContent = f.message;
-        setTimeout(function () { $("conn").textContent = "connected"; }, 4000);
+        refused(f);
       }
     };
     ws.onclose = function (e) {

@@ -359,6 +359,14 @@ pub async fn capacity_ownership_and_transfers_are_enforced(store: Arc<dyn Store>
         "a resend stores nothing"
     );
     assert!(store.get(&a).await.unwrap().unwrap().agent_answered);
+    assert_eq!(
+        store
+            .append_once(&a, reply("Cid"), Some("a:r-1"), Some("ann"))
+            .await
+            .unwrap(),
+        Some(Appended::Duplicate { seq: first.seq }),
+        "a resend of a stored reply is a duplicate, not refused, whoever owns the chat now"
+    );
     let loads: Vec<(String, usize)> = store
         .agents()
         .await

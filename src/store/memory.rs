@@ -183,15 +183,16 @@ impl Store for MemoryStore {
     ) -> StoreResult<Option<Appended>> {
         let mut state = self.lock();
         let e = entry(&mut state, id)?;
+        // A resend of a stored message is a duplicate even after the chat moved on.
+        if let Some(&seq) = client_key.and_then(|k| e.client_ids.get(k)) {
+            return Ok(Some(Appended::Duplicate { seq }));
+        }
         let owns = owner.is_none_or(|agent| {
             e.conversation.state == ConversationState::Assigned
                 && e.conversation.agent.as_deref() == Some(agent)
         });
         if !owns {
             return Ok(None);
-        }
-        if let Some(&seq) = client_key.and_then(|k| e.client_ids.get(k)) {
-            return Ok(Some(Appended::Duplicate { seq }));
         }
         let event = self.push(e, body);
         if let Some(key) = client_key {

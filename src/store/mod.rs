@@ -140,8 +140,8 @@ pub trait Store: Send + Sync + 'static {
     /// as needing a follow-up.
     async fn append(&self, id: &ConversationId, body: EventBody) -> StoreResult<Event>;
     /// Appends `body` in one atomic step, once per `client_key` (a resend with the same key
-    /// stores nothing: `Duplicate`) and, with `owner`, only while that agent owns the
-    /// conversation (`None` when they don't). How agents write: a resent reply never doubles
+    /// stores nothing: `Duplicate`, even after the agent lost the chat) and, with `owner`, only
+    /// while that agent owns the conversation (`None` when they don't). How agents write: a resent reply never doubles
     /// and a reply never lands after the chat moved on.
     async fn append_once(
         &self,

@@ -40,10 +40,10 @@ before(async () => {
     'Not yet. <script>window.__xss = 3</script><img src=x onerror="window.__xss = 4">',
     "[See the catalogue](javascript:window.__xss=5) or [our shop](https://example.com/shop).", "",
   ].join("\n"));
-  for (const [id, name] of [["ann", "Ann"], ["bob", "Bob"]]) {
-    execFileSync(BINARY, ["agent", "add", id, "--name", name, "--file", join(work, "agents.toml")], {
-      input: `${id}-password-1\n`,
-    });
+  // Cy takes one chat at a time: a claim beyond it is refused.
+  for (const [id, name, capacity] of [["ann", "Ann", 3], ["bob", "Bob", 3], ["cy", "Cy", 1]]) {
+    execFileSync(BINARY, ["agent", "add", id, "--name", name, "--capacity", String(capacity),
+      "--file", join(work, "agents.toml")], { input: `${id}-password-1\n` });
   }
   execFileSync(BINARY, ["admin", "add", "max", "--name", "Max", "--file", join(work, "agents.toml")], {
     input: "max-password-1\n",

@@ -349,3 +349,60 @@ test("a transfer needs its button, and a chat can go back to the queue with no t
     server.stop();
   }
 });
+
+test("a refused action says why on the chat it concerns, and a refused reply keeps its text until dismissed", async () => {
+  const server = await startServer(["--auto-assign", "false"]);
+  const visitors = [await browser.newContext(), await browser.newContext()];
+  // Bypassing the console's CSP only so that axe-core can be injected.
+  const agentContext = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 800 } });
+  try {
+    // Cy (one chat at a time) is online; two visitors ask for a person.
+    let console_ = await consolePage(agentContext, server.base, "cy");
+    await console_.locator("#queue .empty").waitFor();
+    for (const [i, context] of visitors.entries()) {
+      const page = await openWidget(context, server.base);
+      await ask(page, i ? "my second parcel is lost" : "my first parcel is lost");
+      await page.locator(".bot .msg").first().waitFor();
+      await page.locator(".human").click();
+      await page.locator(".notice", { hasText: "Waiting for a person" }).waitFor();
+    }
+    await console_.locator("#queue .item").nth(1).waitFor();
+    await console_.locator("#queue .item", { hasText: "my first parcel" }).click();
+    await console_.locator("#claim").click();
+    await console_.locator("#mine .item").first().waitFor();
+
+    // At capacity: claiming the second is refused, on that chat, until dismissed.
+    await console_.locator("#queue .item", { hasText: "my second parcel" }).click();
+    await console_.locator("#claim").click();
+    const banner = console_.locator("#refusals .refusal");
+    await banner.waitFor();
+    assert.match(await banner.innerText(), /Not claimed: no free capacity/);
+    await console_.waitForTimeout(5000);
+    const box = await banner.boundingBox();
+    assert.ok(box && box.y >= 0 && box.y + box.height <= 800, "the refusal is still in view after 5 s");
+
+    // A reply to a chat that is not hers is refused on its bubble, with its text.
+    await console_.locator("#text").fill("Hello from Cy");
+    await console_.locator("#text").press("Enter");
+    const bubble = console_.locator("#log .ev.refused");
+    await bubble.waitFor();
+    assert.match(await bubble.innerText(), /Reply not sent: this chat is not assigned to you; claim it to reply/);
+    assert.equal(await console_.locator("#refusals .refusal").count(), 1, "typing in a chat not hers is not an error");
+    assert.match(await bubble.locator(".body").innerText(), /Hello from Cy/);
+    await console_.screenshot({ path: join(SHOTS, "console-refused.png") });
+    assert.deepEqual(await seriousViolations(console_), [], "axe-core on the console");
+
+    // A reload keeps the refused reply (nothing written is lost) and does not resend it.
+    await console_.reload();
+    await console_.locator("#queue .item", { hasText: "my second parcel" }).click();
+    await bubble.waitFor();
+    await console_.locator("#refusals .refusal", { hasText: "Not claimed" }).waitFor({ state: "detached" });
+    await bubble.locator("button", { hasText: "Edit again" }).click();
+    assert.equal(await console_.locator("#text").inputValue(), "Hello from Cy", "the text is back in the composer");
+    assert.equal(await bubble.count(), 0, "and the refused bubble is gone");
+  } finally {
+    await agentContext.close();
+    for (const c of visitors) await c.close();
+    server.stop();
+  }
+});

@@ -271,6 +271,10 @@ async fn transfers_go_to_an_agent_with_room_or_back_to_the_queue_for_a_team() {
         .await;
     let refused = ann.until(|f| f["type"] == "error").await;
     assert_eq!(refused["code"], "at_capacity");
+    assert_eq!(
+        refused["conversation"], w.conversation,
+        "the console shows the refusal on the chat it concerns"
+    );
     ann.act("transfer", &w.conversation, json!({"team": "billing"}))
         .await;
     let requeued = w
@@ -278,13 +282,17 @@ async fn transfers_go_to_an_agent_with_room_or_back_to_the_queue_for_a_team() {
         .await;
     assert_eq!(requeued["notice"]["reason"], "team:billing");
     assert_eq!(ann.queue_of(1).await[0]["reason"], "team:billing");
-    // Only the owner writes as agent.
-    ann.act("reply", &v.conversation, json!({"text": "still here?"}))
-        .await;
-    assert_eq!(
-        ann.until(|f| f["type"] == "error").await["code"],
-        "not_yours"
-    );
+    // Only the owner writes as agent; the refusal names the reply, so it is marked, not lost.
+    ann.act(
+        "reply",
+        &v.conversation,
+        json!({"text": "still here?", "client_id": "r-9"}),
+    )
+    .await;
+    let refused = ann.until(|f| f["type"] == "error").await;
+    assert_eq!(refused["code"], "not_yours");
+    assert_eq!(refused["conversation"], v.conversation);
+    assert_eq!(refused["client_id"], "r-9");
 }
 
 #[actix_web::test]

@@ -48,7 +48,32 @@ pub(super) struct Writing {
     note: bool,
 }
 
+/// What a command concerns, so that a refusal can be shown on that thing.
+#[derive(Debug, Clone, Default)]
+pub(super) struct About {
+    pub(super) conversation: Option<String>,
+    pub(super) client_id: Option<String>,
+}
+
 impl Command {
+    pub(super) fn about(&self) -> About {
+        let conversation = match self {
+            Command::Presence(_) => return About::default(),
+            Command::Write(w) => return w.about(),
+            Command::Open(id, _)
+            | Command::Typing(id)
+            | Command::Claim(id)
+            | Command::HandBack(id)
+            | Command::FollowedUp(id)
+            | Command::Transfer(id, _)
+            | Command::Close(id, _) => id,
+        };
+        About {
+            conversation: Some(conversation.to_string()),
+            client_id: None,
+        }
+    }
+
     pub(super) fn from_frame(frame: AgentFrame) -> Result<Command, Refusal> {
         Ok(match frame {
             AgentFrame::Presence { status } => Command::Presence(status),
@@ -97,6 +122,13 @@ impl Command {
 }
 
 impl Writing {
+    pub(super) fn about(&self) -> About {
+        About {
+            conversation: Some(self.id.to_string()),
+            client_id: self.client_id.clone().map(ClientId::into_inner),
+        }
+    }
+
     fn parse(
         id: &str,
         text: String,
@@ -174,6 +206,17 @@ async fn typing(ctx: &mut Ctx<'_>, console: &Console, id: &ConversationId) -> Ha
     Ok(())
 }
 
+/// What a reply came to: `Ok` when stored, else why not, as the agent would say it.
+fn written(outcome: Outcome) -> Handled {
+    match outcome {
+        Outcome::NotYours => Err(SessionError::refused(
+            ErrorCode::NotYours,
+            "this chat is not assigned to you; claim it to reply",
+        )),
+        other => done(other),
+    }
+}
+
 /// What an action came to: `Ok` when done, else why not, as a refusal.
 fn done(outcome: Outcome) -> Handled {
     match outcome {
@@ -212,7 +255,7 @@ async fn write_or_hold(state: &AppState, console: &mut Console, writing: Writing
     if console.held.is_empty() {
         match write(state, &console.agent, &writing).await {
             Err(StoreError::Unavailable(_)) => {}
-            Ok(outcome) => return done(outcome),
+            Ok(outcome) => return written(outcome),
             Err(e) => return Err(e.into()),
         }
     }
@@ -227,23 +270,23 @@ async fn write_or_hold(state: &AppState, console: &mut Console, writing: Writing
     Ok(())
 }
 
-/// Stores held replies and notes in order while the store answers; what each came to, in order
-/// (the console is told of refusals and failures).
+/// Stores held replies and notes in order while the store answers; the ones that failed, in
+/// order, with why (the console is told on each).
 pub(super) async fn flush_held(
     state: &AppState,
     agent: &Agent,
     held: &mut VecDeque<Writing>,
-) -> Vec<SessionError> {
+) -> Vec<(About, SessionError)> {
     let mut failures = Vec::new();
     while let Some(front) = held.front() {
-        let written = match write(state, agent, front).await {
+        let outcome = match write(state, agent, front).await {
             Err(StoreError::Unavailable(_)) => break,
-            written => written,
+            outcome => outcome,
         };
+        let about = front.about();
         held.pop_front();
-        match written.map_err(SessionError::from).and_then(done) {
-            Ok(()) => {}
-            Err(e) => failures.push(e),
+        if let Err(e) = outcome.map_err(SessionError::from).and_then(written) {
+            failures.push((about, e));
         }
     }
     failures

@@ -23,7 +23,7 @@ use tokio_stream::StreamMap;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
-use self::command::{Command, Writing};
+use self::command::{About, Command, Writing};
 use super::error::{Gone, Handled, Sent, SessionError};
 use super::guard::{FrameGuard, Incoming, Limits};
 use super::values::Refusal;
@@ -141,7 +141,7 @@ pub async fn run(
             msg = stream.recv() => {
                 alive = match guard.take(msg) {
                     Incoming::Text(text) => handle(&mut ctx, &mut console, &text).await.is_ok(),
-                    Incoming::Refuse(code, why) => ctx.error(code, &why).await.is_ok(),
+                    Incoming::Refuse(code, why) => ctx.error(code, &why, About::default()).await.is_ok(),
                     Incoming::Ping(bytes) => ctx.session.pong(&bytes).await.is_ok(),
                     Incoming::Nothing => true,
                     Incoming::Close(close) => break close,
@@ -223,10 +223,13 @@ impl Ctx<'_> {
         self.session.text(json).await.map_err(|_| Gone)
     }
 
-    async fn error(&mut self, code: ErrorCode, message: &str) -> Sent {
+    /// Tells the console why something it asked was refused, on the thing it concerned.
+    async fn error(&mut self, code: ErrorCode, message: &str, about: About) -> Sent {
         self.send(&AgentServerFrame::Error {
             code,
             message: message.into(),
+            conversation: about.conversation,
+            client_id: about.client_id,
         })
         .await
     }
@@ -238,27 +241,32 @@ async fn handle(ctx: &mut Ctx<'_>, console: &mut Console, text: &str) -> Sent {
     let command = parse_agent_frame(text)
         .map_err(|(code, message)| Refusal::new(code, message))
         .and_then(Command::from_frame);
-    let result = match command {
-        Ok(command) => command::apply(ctx, console, command).await,
-        Err(refusal) => Err(refusal.into()),
+    let (about, result) = match command {
+        Ok(command) => (command.about(), command::apply(ctx, console, command).await),
+        Err(refusal) => (About::default(), Err(refusal.into())),
     };
-    report(ctx, result).await
+    report(ctx, about, result).await
 }
 
-/// Tells the console how a frame failed: the refusal, `not_found`, or `internal` (logged).
-async fn report(ctx: &mut Ctx<'_>, result: Result<(), SessionError>) -> Sent {
+/// Tells the console how a frame about `about` failed: the refusal, `not_found`, or `internal`
+/// (logged).
+async fn report(ctx: &mut Ctx<'_>, about: About, result: Result<(), SessionError>) -> Sent {
     match result {
         Ok(()) => Ok(()),
         Err(SessionError::Gone) => Err(Gone),
-        Err(SessionError::Refused(refusal)) => ctx.error(refusal.code, &refusal.message).await,
+        Err(SessionError::Refused(refusal)) => {
+            ctx.error(refusal.code, &refusal.message, about).await
+        }
         Err(SessionError::Store(StoreError::NotFound(_))) => {
-            ctx.error(ErrorCode::NotFound, "no such conversation").await
+            ctx.error(ErrorCode::NotFound, "no such conversation", about)
+                .await
         }
         Err(SessionError::Store(e)) => {
             tracing::error!(error = %e, "agent action failed");
             ctx.error(
                 ErrorCode::Internal,
                 "something went wrong on our side; please try again",
+                about,
             )
             .await
         }
@@ -268,8 +276,8 @@ async fn report(ctx: &mut Ctx<'_>, result: Result<(), SessionError>) -> Sent {
 /// Stores replies held during an outage, and tells the console of any that were refused.
 async fn flush_held(ctx: &mut Ctx<'_>, console: &mut Console) -> Sent {
     let failures = command::flush_held(ctx.state, &console.agent, &mut console.held).await;
-    for failure in failures {
-        report(ctx, Err(failure)).await?;
+    for (about, failure) in failures {
+        report(ctx, about, Err(failure)).await?;
     }
     Ok(())
 }
@@ -287,6 +295,7 @@ async fn show(ctx: &mut Ctx<'_>, console: &mut Console, board: &Board) -> Sent {
                 .error(
                     ErrorCode::Internal,
                     "the conversation store is unavailable; retrying",
+                    About::default(),
                 )
                 .await;
         }
@@ -302,6 +311,7 @@ async fn show(ctx: &mut Ctx<'_>, console: &mut Console, board: &Board) -> Sent {
                 .error(
                     ErrorCode::Internal,
                     "the conversation store is unavailable; retrying",
+                    About::default(),
                 )
                 .await;
         }
@@ -317,7 +327,11 @@ async fn show(ctx: &mut Ctx<'_>, console: &mut Console, board: &Board) -> Sent {
     for id in mine {
         if !console.watched.contains_key(&id) {
             let watched = watch(ctx, console, &id, 0).await;
-            report(ctx, watched).await?;
+            let about = About {
+                conversation: Some(id.to_string()),
+                client_id: None,
+            };
+            report(ctx, about, watched).await?;
         }
     }
     Ok(())

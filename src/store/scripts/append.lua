@@ -6,14 +6,15 @@
 -- Returns: -1 no such conversation; -2 not owned by the required agent;
 --          {0, seq} duplicate client_id; {1, seq, event JSON} appended.
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+-- A resend of a stored message is a duplicate even after the chat moved on: it was stored.
+if ARGV[3] ~= '' then
+  local seen = redis.call('HGET', KEYS[3], ARGV[3])
+  if seen then return {0, tonumber(seen)} end
+end
 if ARGV[7] ~= '' then
   if redis.call('HGET', KEYS[1], 'state') ~= 'assigned' or redis.call('HGET', KEYS[1], 'agent') ~= ARGV[7] then
     return -2
   end
-end
-if ARGV[3] ~= '' then
-  local seen = redis.call('HGET', KEYS[3], ARGV[3])
-  if seen then return {0, tonumber(seen)} end
 end
 local seq = redis.call('LLEN', KEYS[2]) + 1
 local event = '{"seq":' .. seq .. ',"at":' .. ARGV[2] .. ',' .. string.sub(ARGV[1], 2)

@@ -453,16 +453,17 @@ impl Store for SqliteStore {
             .step(move |conn| {
                 let (mut c, ticket) = load_existing(conn, &id)?;
                 let mut effects = Effects::default();
+                // A resend of a stored message is a duplicate even after the chat moved on.
+                if let Some(key) = &client_key
+                    && let Some(seq) = seq_of(conn, &id, key)?
+                {
+                    return Ok((Some(Appended::Duplicate { seq }), effects));
+                }
                 let owns = owner.as_deref().is_none_or(|agent| {
                     c.state == ConversationState::Assigned && c.agent.as_deref() == Some(agent)
                 });
                 if !owns {
                     return Ok((None, effects));
-                }
-                if let Some(key) = &client_key
-                    && let Some(seq) = seq_of(conn, &id, key)?
-                {
-                    return Ok((Some(Appended::Duplicate { seq }), effects));
                 }
                 let event = append_to(
                     conn,
