@@ -42,6 +42,17 @@
   var outbox = [];
   function outboxKey() { return "frontdesk:agent-outbox:" + (me ? me.id : ""); }
   function saveOutbox() { try { localStorage.setItem(outboxKey(), JSON.stringify(outbox)); } catch (e) { /* private mode */ } }
+  // What this agent has read (the last seq seen, per conversation) and which chat was open: a
+  // reload reopens it and counts as unread only what arrived since.
+  var read = {};
+  function saved(name, fallback) {
+    try { return JSON.parse(localStorage.getItem("frontdesk:agent-" + name + ":" + me.id)) || fallback; } catch (e) { return fallback; }
+  }
+  function save(name, value) { try { localStorage.setItem("frontdesk:agent-" + name + ":" + me.id, JSON.stringify(value)); } catch (e) { /* private mode */ } }
+  function markRead(c) {
+    if ((read[c.id] || 0) >= c.lastSeq) return;
+    read[c.id] = c.lastSeq; save("read", read);
+  }
 
   // `refused`: actions on the conversation the server refused ({what, message}), shown until
   // dismissed; `asked`: the last action asked, to name a refusal.
@@ -137,6 +148,9 @@
     current = id;
     var c = conv(id);
     c.unread = 0;
+    markRead(c);
+    save("open", id);
+    c.asked = "open";
     send({ type: "open", conversation: id, last_seq: c.lastSeq });
     renderChat();
     renderLists();
@@ -241,6 +255,11 @@
       o.refused = f.message; saveOutbox();
     } else if (f.conversation) {
       var c = conv(f.conversation);
+      if (c.asked === "open" && f.code === "not_found") {
+        // The chat open before a reload is gone (erased): open nothing.
+        if (current === c.id) { current = null; save("open", null); renderChat(); }
+        return;
+      }
       c.refused.push({ what: ASKED[c.asked] || "Refused", message: f.message });
     } else {
       var box = $("alerts"), line = el("div", "refusal");
@@ -399,9 +418,12 @@
         me = f.agent; canned = f.canned || [];
         $("me").textContent = me.name;
         try { outbox = JSON.parse(localStorage.getItem(outboxKey()) || "[]"); } catch (e) { outbox = []; }
+        read = saved("read", {});
         outbox.forEach(function (o) { if (!o.refused) send(o); });
-        // After a reconnect, catch up on the open conversation from where this page stopped.
+        // After a reconnect, catch up on the open conversation from where this page stopped;
+        // after a reload, reopen the chat that was open.
         if (current) send({ type: "open", conversation: current, last_seq: conv(current).lastSeq });
+        else if (saved("open", null)) openConv(saved("open", null));
         send({ type: "presence", status: $("presence").value });
       } else if (f.type === "queue") {
         queue = f.items; alertNewVisitors(queue); renderLists();
@@ -430,12 +452,13 @@
           c.header.state = n === "queued" ? "queued" : n === "assigned" ? "assigned" : n === "back_to_bot" ? "bot" : "closed";
         }
         if (f.conversation === current) {
+          markRead(c);
           var log = $("log"), atEnd = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
           renderChat();
           if (!atEnd) log.scrollTop = log.scrollTop;
           $("typing").textContent = "";
           if (/_message$|_choice$/.test(f.event.kind) && isMine(f.conversation)) renderLists();
-        } else if (f.event.kind === "visitor_message") {
+        } else if (f.event.kind === "visitor_message" && f.event.seq > (read[f.conversation] || 0)) {
           c.unread++; renderLists();
         }
       } else if (f.type === "typing") {

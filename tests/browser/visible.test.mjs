@@ -406,3 +406,47 @@ test("a refused action says why on the chat it concerns, and a refused reply kee
     server.stop();
   }
 });
+
+test("a console reload reopens the chat that was open and counts as unread only what arrived since", async () => {
+  const server = await startServer(["--auto-assign", "false"]);
+  const visitors = [await browser.newContext(), await browser.newContext()];
+  const agentContext = await browser.newContext();
+  try {
+    const console_ = await consolePage(agentContext, server.base, "ann");
+    await console_.locator("#queue .empty").waitFor();
+    const pages = [];
+    for (const [i, context] of visitors.entries()) {
+      const page = await openWidget(context, server.base);
+      await ask(page, ["where is my blue parcel", "where is my red parcel"][i]);
+      await page.locator(".bot .msg").first().waitFor();
+      await page.locator(".human").click();
+      pages.push(page);
+    }
+    // Ann takes both chats and reads them; the red one stays open.
+    for (const colour of ["blue", "red"]) {
+      await console_.locator("#queue .item", { hasText: colour }).click();
+      await console_.locator("#claim").click();
+      await console_.locator("#mine .item", { hasText: colour }).waitFor();
+    }
+    await console_.locator("#mine .item", { hasText: "blue" }).click();
+    await console_.locator("#mine .item", { hasText: "red" }).click();
+    await console_.locator("#title").waitFor();
+    // The blue visitor writes once more while Ann reads the red chat.
+    await ask(pages[0], "any news on the blue one?");
+    const blue = console_.locator("#mine .item", { hasText: "any news" });
+    await blue.locator(".unread", { hasText: "1" }).waitFor();
+
+    await console_.reload();
+    await console_.locator("#log .ev.visitor", { hasText: "where is my red parcel" }).waitFor();
+    assert.equal(await console_.locator("#mine .item.current", { hasText: "red" }).count(), 1, "the red chat is open again");
+    await blue.locator(".unread").waitFor();
+    await console_.waitForTimeout(500);
+    assert.equal(await blue.locator(".unread").innerText(), "1", "only the message that arrived unread is unread");
+    assert.equal(await console_.locator("#mine .item", { hasText: "red" }).locator(".unread").count(), 0);
+    await console_.screenshot({ path: join(SHOTS, "console-after-reload.png") });
+  } finally {
+    await agentContext.close();
+    for (const c of visitors) await c.close();
+    server.stop();
+  }
+});
