@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand};
 
 use crate::agents::{Agent, Roster};
 use crate::config::{ServeArgs, Settings};
-use crate::conversation::{CLARIFY_TEXT, FALLBACK_OFFER_TEXT, FALLBACK_TEXT};
+use crate::conversation::{FALLBACK_OFFER_TEXT, FALLBACK_TEXT, clarify_text};
 use crate::knowledge_base::{self, KnowledgeBase, Problem};
 use crate::matcher::{Decision, Matcher, Memory, Source};
 use crate::{eval, kb_test};
@@ -416,7 +416,7 @@ fn chat(kb_dir: &Path, explain: bool) -> anyhow::Result<ExitCode> {
                     .expect("invariant: decisions name rules of this knowledge base");
                 (rule.reply_text.clone(), options)
             }
-            Decision::Clarify { options } => (CLARIFY_TEXT.into(), options),
+            Decision::Clarify { options } => (clarify_text(options.len()).into(), options),
             Decision::Fallback { offer_human } => {
                 let text = if *offer_human {
                     FALLBACK_OFFER_TEXT

@@ -20,7 +20,7 @@ pub use model::{
     random_secret,
 };
 pub use outage::{Held, HeldAnswer};
-pub(crate) use service::{CLARIFY_TEXT, FALLBACK_OFFER_TEXT, FALLBACK_TEXT};
+pub(crate) use service::{FALLBACK_OFFER_TEXT, FALLBACK_TEXT, clarify_text};
 pub use service::{Conversations, MessageOutcome};
 pub use turn::{Side, Turn, TurnOutcome, client_key};
 

@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use super::service::{Conversations, Decided, answer_content};
-use super::{AnswerKind, CLARIFY_TEXT, EventBody, FALLBACK_TEXT, QueueReason, Turn, TurnOutcome};
+use super::{AnswerKind, EventBody, FALLBACK_TEXT, QueueReason, Turn, TurnOutcome, clarify_text};
 use crate::knowledge_base::render_markdown;
 use crate::matcher::{Decision, Memory};
 use crate::store::{ConversationId, StoreResult};
@@ -54,7 +54,7 @@ impl Conversations {
                     .filter_map(|o| kb.faq(o))
                     .map(|f| format!("- {}", f.title))
                     .collect();
-                let text = format!("{CLARIFY_TEXT}\n\n{}", titles.join("\n"));
+                let text = format!("{}\n\n{}", clarify_text(titles.len()), titles.join("\n"));
                 (AnswerKind::Clarify, render_markdown(&text), None)
             }
             Decision::Fallback { .. } => {

@@ -18,7 +18,14 @@ use crate::privacy::{Redact, redact};
 use crate::store::{ConversationId, Store, StoreError, StoreResult};
 use crate::webhooks::{HookEvent, Webhooks};
 
-pub(crate) const CLARIFY_TEXT: &str = "Which of these do you mean?";
+/// What the bot asks when it is not sure: "Did you mean ...?" with one option, else which one.
+pub(crate) fn clarify_text(options: usize) -> &'static str {
+    if options == 1 {
+        "Did you mean this?"
+    } else {
+        "Which of these do you mean?"
+    }
+}
 pub(crate) const FALLBACK_TEXT: &str =
     "Sorry, I don't have an answer for that. Could you say it another way?";
 pub(crate) const FALLBACK_OFFER_TEXT: &str =
@@ -52,6 +59,7 @@ impl From<&HandoffReason> for QueueReason {
     fn from(reason: &HandoffReason) -> QueueReason {
         match reason {
             HandoffReason::Rule(id) => QueueReason::Rule(id.to_string()),
+            HandoffReason::VisitorAsked => QueueReason::VisitorAsked,
             HandoffReason::Frustrated => QueueReason::Frustrated,
             HandoffReason::RepeatedMisses => QueueReason::RepeatedMisses,
             HandoffReason::Faq(id) => QueueReason::Faq(id.to_string()),
@@ -394,7 +402,7 @@ impl Conversations {
             }
             Decision::Clarify { options } => bot.push(bot_text(
                 AnswerKind::Clarify,
-                CLARIFY_TEXT,
+                clarify_text(options.len()),
                 choices(options),
                 false,
                 explanation,

@@ -11,6 +11,7 @@ mod hours;
 pub mod import;
 mod problem;
 mod rules;
+mod wording;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -19,6 +20,7 @@ pub use canned::CannedReply;
 pub use faq::{Faq, FaqId, HandoffMode, render_markdown};
 pub use hours::Hours;
 pub use problem::{KbErrors, Problem, Severity};
+pub use wording::{HandoffIntent, Shorthand};
 pub use rules::{
     FrustrationSettings, PolicySettings, Rule, RuleAction, RuleScope, RuleSet, WeightedPhrase,
 };
@@ -30,6 +32,10 @@ pub struct KnowledgeBase {
     pub rules: RuleSet,
     /// Groups of equivalent terms; the first term names the group.
     pub synonyms: Vec<Vec<String>>,
+    /// Chat shorthand read as words ("u" -> "you").
+    pub shorthand: Shorthand,
+    /// How visitors ask for a person.
+    pub handoff: HandoffIntent,
     /// When people answer; `None` (no `hours.toml`) means always.
     pub hours: Option<Hours>,
     /// Agents' saved replies.
@@ -141,6 +147,10 @@ pub fn load(dir: &Path) -> Result<Loaded, KbErrors> {
     }
     let synonyms = read_optional(dir, "synonyms.toml", &mut problems, rules::parse_synonyms)
         .unwrap_or_default();
+    let shorthand = read_optional(dir, "shorthand.toml", &mut problems, wording::parse_shorthand)
+        .unwrap_or_else(wording::default_shorthand);
+    let handoff = read_optional(dir, "handoff.toml", &mut problems, wording::parse_handoff)
+        .unwrap_or_else(wording::default_handoff);
     let hours = read_optional(dir, "hours.toml", &mut problems, hours::parse_hours);
     let mut canned = canned::load_canned(dir, &mut problems);
     fill_in_hours(hours.as_ref(), &mut faqs, &mut canned, &mut problems);
@@ -153,6 +163,8 @@ pub fn load(dir: &Path) -> Result<Loaded, KbErrors> {
             faqs: faqs.into_iter().map(|(_, f)| f).collect(),
             rules,
             synonyms,
+            shorthand,
+            handoff,
             hours,
             canned,
         },

@@ -11,6 +11,7 @@ mod embedding;
 mod faq_index;
 mod faq_scorer;
 pub mod frustration;
+mod handoff;
 pub mod normalize;
 mod phrases;
 mod policy;
@@ -37,9 +38,14 @@ pub struct Matcher {
     normalizer: Normalizer,
     speller: Speller,
     rules: PhraseSet,
+    /// Asking for a person in one's own words.
+    intent: handoff::Intent,
     meter: Meter,
     scorer: FaqScorer,
     by_id: HashMap<FaqId, usize>,
+    /// FAQs (by index) with a phrasing that itself asks for a person ("can I talk to customer
+    /// service"): the editor's own answer to that request.
+    answers_asking: Vec<bool>,
 }
 
 /// The result of one turn.
@@ -54,7 +60,7 @@ pub struct Turn {
 impl Matcher {
     /// Compiles `kb`. Fails only if tantivy cannot build its RAM index.
     pub fn build(kb: KnowledgeBase) -> anyhow::Result<Matcher> {
-        let normalizer = Normalizer::new(&kb.synonyms);
+        let normalizer = Normalizer::new(&kb.synonyms).with_shorthand(&kb.shorthand);
         let mut phrasings = Vec::new();
         for (i, faq) in kb.faqs.iter().enumerate() {
             for text in std::iter::once(&faq.title).chain(&faq.questions) {
@@ -104,6 +110,13 @@ impl Matcher {
                 .map(|(i, p)| (i, p.phrase.as_str())),
         );
         let meter = Meter::new(kb.rules.frustration.clone(), lexicon);
+        let intent = handoff::Intent::new(&kb.handoff, &normalizer);
+        let mut answers_asking = vec![false; kb.faqs.len()];
+        for p in &phrasings {
+            if intent.asked(&p.analyzed.words, &p.analyzed.stems).is_some() {
+                answers_asking[p.faq as usize] = true;
+            }
+        }
         let scorer = FaqScorer::build(&kb, &normalizer, phrasings)?;
         let by_id = kb
             .faqs
@@ -116,9 +129,11 @@ impl Matcher {
             normalizer,
             speller,
             rules,
+            intent,
             meter,
             scorer,
             by_id,
+            answers_asking,
         })
     }
 
@@ -158,7 +173,32 @@ impl Matcher {
         };
         let mut signals = self.meter.message_signals(text, &analyzed, memory);
 
-        let tentative = match self.rule_for(&analyzed) {
+        // A handoff rule, then the visitor asking for a person in their own words, then the
+        // other rules, then the FAQs.
+        let rule = self.rule_for(&analyzed);
+        let handoff_rule =
+            rule.as_ref().is_some_and(|h| self.kb.rules.rules[h.owner].action == RuleAction::Handoff);
+        let asked = match handoff_rule {
+            true => None,
+            false => self.intent.asked(&analyzed.words, &analyzed.stems),
+        };
+        let tentative = match rule {
+            _ if let Some(words) = asked => {
+                explanation.asked_for_person = Some(words);
+                // An FAQ with such a request among its phrasings answers it the editor's way.
+                match self.faq_decision(&analyzed, &mut explanation) {
+                    d @ (Decision::Answer {
+                        source: Source::Faq(_),
+                        ..
+                    }
+                    | Decision::Handoff {
+                        reason: HandoffReason::Faq(_),
+                    }) if self.answers_asking[self.faq_index(&explanation.candidates[0].faq)] => d,
+                    _ => Decision::Handoff {
+                        reason: HandoffReason::VisitorAsked,
+                    },
+                }
+            }
             Some(hit) => {
                 let rule = &self.kb.rules.rules[hit.owner];
                 explanation.rule = Some((rule.id.clone(), hit.phrase.clone()));
@@ -303,7 +343,8 @@ impl Matcher {
             .filter(|c| c.confidence >= policy.clarify_confidence / 4.0)
             .map(|c| c.faq.clone())
             .collect();
-        if best >= policy.clarify_confidence && options.len() >= 2 {
+        // One candidate in the band is a "Did you mean ...?" with one option.
+        if best >= policy.clarify_confidence && !options.is_empty() {
             Decision::Clarify { options }
         } else {
             Decision::Fallback { offer_human: false }

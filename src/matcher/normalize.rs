@@ -203,6 +203,8 @@ fn push_parts(word: &str, out: &mut Vec<String>) {
 pub struct Analyzed {
     /// Folded words before stemming (typos already corrected).
     pub words: Vec<String>,
+    /// `words` stemmed, one to one.
+    pub stems: Vec<String>,
     /// The matching terms: stemmed, synonyms mapped. Not one-to-one with `words` when a
     /// multi-word synonym ("money back") became one term.
     pub terms: Vec<String>,
@@ -213,6 +215,8 @@ pub struct Analyzed {
 /// Stems and maps synonyms. Built once per knowledge base.
 pub struct Normalizer {
     stemmer: Stemmer,
+    /// Chat shorthand as typed -> the words it stands for.
+    shorthand: HashMap<String, Vec<String>>,
     /// Stemmed term sequence -> the group's term.
     synonyms: HashMap<Vec<String>, String>,
     longest_synonym: usize,
@@ -222,6 +226,7 @@ impl Normalizer {
     pub fn new(synonym_groups: &[Vec<String>]) -> Normalizer {
         let mut n = Normalizer {
             stemmer: Stemmer::create(Algorithm::English),
+            shorthand: HashMap::default(),
             synonyms: HashMap::default(),
             longest_synonym: 1,
         };
@@ -243,6 +248,29 @@ impl Normalizer {
         n
     }
 
+    /// Reads chat shorthand (`[("u", "you"), ("asap", "as soon as possible")]`) as its words.
+    pub fn with_shorthand(mut self, table: &[(String, String)]) -> Normalizer {
+        self.shorthand = table
+            .iter()
+            .map(|(from, to)| (fold(from), words(&fold(to))))
+            .collect();
+        self
+    }
+
+    /// Folded words with letters repeated three times or more read twice ("pleeease" ->
+    /// "pleease") and shorthand expanded ("u" -> "you").
+    pub fn words(&self, text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for word in words(&fold(text)) {
+            let word = squeeze(word);
+            match self.shorthand.get(&word) {
+                Some(expansion) => out.extend(expansion.iter().cloned()),
+                None => out.push(word),
+            }
+        }
+        out
+    }
+
     pub fn stem(&self, word: &str) -> String {
         if word == NUMBER_TERM {
             return word.to_owned();
@@ -256,7 +284,7 @@ impl Normalizer {
 
     /// Full analysis. With a speller, words unknown to the knowledge base are corrected first.
     pub fn analyze(&self, text: &str, speller: Option<&Speller>) -> Analyzed {
-        let mut words = words(&fold(text));
+        let mut words = self.words(text);
         let mut corrections = Vec::new();
         let mut stems = Vec::with_capacity(words.len());
         for word in &mut words {
@@ -271,9 +299,10 @@ impl Normalizer {
             }
             stems.push(stem);
         }
-        let terms = self.map_synonyms(stems);
+        let terms = self.map_synonyms(stems.clone());
         Analyzed {
             words,
+            stems,
             terms,
             corrections,
         }
@@ -300,6 +329,22 @@ impl Normalizer {
         }
         out
     }
+}
+
+/// `word` with every run of three or more of one letter cut to two.
+fn squeeze(word: String) -> String {
+    let chars: Vec<char> = word.chars().collect();
+    if !chars.windows(3).any(|w| w[0] == w[1] && w[1] == w[2] && w[0].is_alphabetic()) {
+        return word;
+    }
+    let mut out = String::with_capacity(word.len());
+    for (i, &c) in chars.iter().enumerate() {
+        if i >= 2 && c == chars[i - 1] && c == chars[i - 2] && c.is_alphabetic() {
+            continue;
+        }
+        out.push(c);
+    }
+    out
 }
 
 pub(crate) fn is_stopword(word: &str) -> bool {
@@ -334,6 +379,22 @@ mod tests {
             words("you'll, we've, they'd"),
             vec!["you", "will", "we", "have", "they", "would"]
         );
+    }
+
+    #[test]
+    fn shorthand_and_drawn_out_letters_are_read_as_words() {
+        let table = [
+            ("u".to_owned(), "you".to_owned()),
+            ("r".to_owned(), "are".to_owned()),
+            ("asap".to_owned(), "as soon as possible".to_owned()),
+        ];
+        let n = Normalizer::new(&[]).with_shorthand(&table);
+        assert_eq!(n.words("R U there"), vec!["are", "you", "there"]);
+        assert_eq!(
+            n.words("refund ASAP pleeeease, 10000"),
+            vec!["refund", "as", "soon", "as", "possible", "pleease", NUMBER_TERM]
+        );
+        assert_eq!(n.words("all good"), vec!["all", "good"], "doubles stay");
     }
 
     #[test]

@@ -12,6 +12,8 @@ use crate::knowledge_base::FaqId;
 pub enum HandoffReason {
     /// A `handoff` rule fired ("talk to a human").
     Rule(FaqId),
+    /// The visitor asked for a person in their own words (`handoff.toml`).
+    VisitorAsked,
     /// The frustration meter crossed its threshold.
     Frustrated,
     /// The bot missed several times in a row.
@@ -91,6 +93,9 @@ pub struct Candidate {
 pub struct Explanation {
     /// The rule that fired, and the phrase that fired it.
     pub rule: Option<(FaqId, String)>,
+    /// The words that asked for a person ("speak to a manager"), when the visitor asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asked_for_person: Option<String>,
     /// The best FAQ candidates, best first (at most 3).
     pub candidates: Vec<Candidate>,
     /// Confidence of the best candidate minus the runner-up's.
@@ -110,6 +115,9 @@ impl Explanation {
     /// One line for agents and editors: "faq return-policy 0.82 (margin 0.61) matched: return, item".
     pub fn summary(&self) -> String {
         let mut s = match (&self.rule, self.candidates.first()) {
+            _ if let Some(words) = &self.asked_for_person => {
+                format!("asked for a person (\"{words}\")")
+            }
             (Some((rule, phrase)), _) => format!("rule {rule} (\"{phrase}\")"),
             (None, Some(c)) => format!(
                 "faq {} {:.2} (margin {:.2}, coverage {:.2})",
