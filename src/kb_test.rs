@@ -1,5 +1,6 @@
 //! `frontdesk kb test` and the overlap warnings of `kb check`: does every phrasing still find its
-//! FAQ when it is not in the index itself?
+//! FAQ when it is not in the index itself, and do the editors' test cases (`tests/*.csv`,
+//! messages as customers type them) get what they expect?
 //!
 //! Each phrasing is held out of the knowledge base, the matcher is rebuilt without it, and the
 //! phrasing must find its own FAQ: answered with it, or offered it as the first option to choose. Knowledge bases with more than `MAX_LEAVE_ONE_OUT`
@@ -7,10 +8,11 @@
 //! others), so the test stays seconds long.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::knowledge_base::{FaqId, KnowledgeBase};
+use crate::knowledge_base::{FaqId, KnowledgeBase, Problem};
 use crate::matcher::{Decision, Matcher, Memory, Source};
 
 const MAX_LEAVE_ONE_OUT: usize = 100;
@@ -151,4 +153,232 @@ pub fn overlaps(matcher: &Matcher) -> Vec<(FaqId, String, FaqId)> {
         }
     }
     out
+}
+
+/// What an editor's test case expects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expect {
+    Faq(FaqId),
+    /// `rule:<id>`: a reply rule answers.
+    Rule(FaqId),
+    Handoff,
+    Fallback,
+    Clarify,
+}
+
+/// One line of `knowledge_base/tests/*.csv`: a message as customers type it, and what the bot
+/// must do with it (any of `expect`, written `a|b`). A `todo:` case is a known miss: reported,
+/// not failed, until it passes.
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// The file, relative to the knowledge base.
+    pub file: PathBuf,
+    pub line: usize,
+    pub text: String,
+    pub expect: Vec<Expect>,
+    pub todo: bool,
+}
+
+#[derive(Deserialize)]
+struct CaseRow {
+    text: String,
+    expect: String,
+}
+
+/// The editors' test cases in `dir/tests/*.csv` (`text,expect`), each checked against `kb`:
+/// `expect` names an FAQ, `rule:<id>`, `handoff`, `fallback` or `clarify`. Every problem names
+/// its file, line and field.
+pub fn load_cases(dir: &Path, kb: &KnowledgeBase) -> Result<Vec<Case>, Vec<Problem>> {
+    let Ok(entries) = std::fs::read_dir(dir.join("tests")) else {
+        return Ok(Vec::new());
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "csv"))
+        .collect();
+    files.sort();
+    let mut cases = Vec::new();
+    let mut problems = Vec::new();
+    for path in files {
+        let shown = Path::new("tests").join(path.file_name().unwrap_or_default());
+        let mut reader = match csv::Reader::from_path(&path) {
+            Ok(r) => r,
+            Err(e) => {
+                problems.push(Problem::error(&shown, format!("cannot read: {e}")));
+                continue;
+            }
+        };
+        let headers = reader.headers().cloned().unwrap_or_default();
+        for record in reader.records() {
+            let row = record.and_then(|r| {
+                let line = r.position().map_or(0, |p| p.line() as usize);
+                r.deserialize::<CaseRow>(Some(&headers))
+                    .map(|row| (line, row))
+            });
+            let (line, row) = match row {
+                Ok(row) => row,
+                Err(e) => {
+                    let line = e.position().map(|p| p.line() as usize);
+                    problems.push(
+                        Problem::error(&shown, format!("not a `text,expect` row: {e}"))
+                            .at(line, None),
+                    );
+                    continue;
+                }
+            };
+            let (todo, wanted) = match row.expect.trim().strip_prefix("todo:") {
+                Some(rest) => (true, rest),
+                None => (false, row.expect.as_str()),
+            };
+            match wanted.split('|').map(|e| expectation(e, kb)).collect() {
+                Ok(expect) => cases.push(Case {
+                    file: shown.clone(),
+                    line,
+                    text: row.text,
+                    expect,
+                    todo,
+                }),
+                Err(message) => {
+                    problems.push(Problem::error(&shown, message).at(Some(line), Some("expect")))
+                }
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(cases)
+    } else {
+        Err(problems)
+    }
+}
+
+fn expectation(raw: &str, kb: &KnowledgeBase) -> Result<Expect, String> {
+    let raw = raw.trim();
+    Ok(match raw {
+        "handoff" => Expect::Handoff,
+        "fallback" => Expect::Fallback,
+        "clarify" => Expect::Clarify,
+        _ if let Some(rule) = raw.strip_prefix("rule:") => {
+            match kb.rules.rules.iter().find(|r| r.id.as_str() == rule) {
+                Some(r) => Expect::Rule(r.id.clone()),
+                None => return Err(format!("no rule `{rule}` in rules.toml")),
+            }
+        }
+        _ => match kb.faqs.iter().find(|f| f.id.as_str() == raw) {
+            Some(f) => Expect::Faq(f.id.clone()),
+            None => {
+                return Err(format!(
+                    "`{raw}` is not an FAQ id, `rule:<id>`, `handoff`, `fallback` or `clarify`"
+                ));
+            }
+        },
+    })
+}
+
+/// A case the bot got wrong.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseMiss {
+    pub file: String,
+    pub line: usize,
+    pub text: String,
+    pub expected: String,
+    pub got: String,
+    pub explanation: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CaseReport {
+    pub cases: usize,
+    pub passed: usize,
+    /// Per file: (passed, cases).
+    pub per_file: BTreeMap<String, (usize, usize)>,
+    /// Cases that fail: `kb test` fails.
+    pub misses: Vec<CaseMiss>,
+    /// `todo:` cases that still fail (known misses).
+    pub known_misses: Vec<CaseMiss>,
+    /// `todo:` cases that pass now: drop their `todo:`.
+    pub now_passing: Vec<CaseMiss>,
+}
+
+/// Runs each case as the first message of a conversation.
+pub fn run_cases(matcher: &Matcher, cases: &[Case]) -> CaseReport {
+    let mut report = CaseReport::default();
+    for case in cases {
+        let turn = matcher.decide(&Memory::default(), &case.text);
+        let ok = case.expect.iter().any(|e| met(e, &turn.decision));
+        let file = case.file.display().to_string();
+        let tally = report.per_file.entry(file.clone()).or_default();
+        tally.1 += 1;
+        report.cases += 1;
+        if ok {
+            tally.0 += 1;
+            report.passed += 1;
+        }
+        let miss = || CaseMiss {
+            file: file.clone(),
+            line: case.line,
+            text: case.text.clone(),
+            expected: case
+                .expect
+                .iter()
+                .map(|e| match e {
+                    Expect::Faq(id) => id.to_string(),
+                    Expect::Rule(id) => format!("rule:{id}"),
+                    Expect::Handoff => "handoff".into(),
+                    Expect::Fallback => "fallback".into(),
+                    Expect::Clarify => "clarify".into(),
+                })
+                .collect::<Vec<_>>()
+                .join("|"),
+            got: outcome(&turn.decision),
+            explanation: turn.explanation.summary(),
+        };
+        match (ok, case.todo) {
+            (true, false) => {}
+            (true, true) => report.now_passing.push(miss()),
+            (false, false) => report.misses.push(miss()),
+            (false, true) => report.known_misses.push(miss()),
+        }
+    }
+    report
+}
+
+/// Whether `decision` is what `expect` asks for.
+fn met(expect: &Expect, decision: &Decision) -> bool {
+    match (expect, decision) {
+        (Expect::Faq(id), Decision::Handoff { reason }) => {
+            *reason == crate::matcher::HandoffReason::Faq(id.clone())
+        }
+        // Offered first to choose ("Did you mean ...?"), as in the phrasings' self-test.
+        (Expect::Faq(id), Decision::Clarify { options }) => options.first() == Some(id),
+        (Expect::Faq(id), d) => d.answered_faq() == Some(id),
+        (Expect::Rule(id), Decision::Answer { source, .. }) => *source == Source::Rule(id.clone()),
+        (Expect::Handoff, Decision::Handoff { .. }) => true,
+        (Expect::Fallback, Decision::Fallback { .. }) => true,
+        (Expect::Clarify, Decision::Clarify { .. }) => true,
+        _ => false,
+    }
+}
+
+/// A decision in the words of `expect`.
+fn outcome(decision: &Decision) -> String {
+    match decision {
+        Decision::Answer {
+            source: Source::Faq(id),
+            ..
+        } => id.to_string(),
+        Decision::Answer {
+            source: Source::Rule(id),
+            ..
+        } => format!("rule:{id}"),
+        Decision::Clarify { options } => format!(
+            "clarify ({})",
+            options
+                .iter()
+                .map(FaqId::as_str)
+                .collect::<Vec<_>>()
+                .join(" | ")
+        ),
+        Decision::Fallback { .. } => "fallback".into(),
+        Decision::Handoff { reason } => format!("handoff ({reason:?})"),
+    }
 }

@@ -296,6 +296,7 @@
   }
   /** One line on why the bot said this: which FAQ or rule, how sure, the words, the runner-up. */
   function explainLine(x) {
+    if (x.asked_for_person) return "Asked for a person (\u201c" + x.asked_for_person + "\u201d)";
     if (x.rule) return "Rule " + x.rule[0] + " (\u201c" + x.rule[1] + "\u201d)";
     var c = x.candidates || [];
     if (!c.length) return "No FAQ came close";

@@ -256,6 +256,14 @@ fn check(dir: &Path) -> anyhow::Result<ExitCode> {
     let faqs = kb.faqs.len();
     let phrasings: usize = kb.faqs.iter().map(|f| f.questions.len()).sum();
     let rules = kb.rules.rules.len();
+    let cases = match kb_test::load_cases(dir, &kb) {
+        Ok(cases) => cases.len(),
+        Err(problems) => {
+            print_problems(dir, &problems);
+            eprintln!("{}: test cases have errors", dir.display());
+            return Ok(ExitCode::from(1));
+        }
+    };
     let matcher = Matcher::build(kb)?;
     let overlaps = kb_test::overlaps(&matcher);
     for (faq, phrasing, other) in &overlaps {
@@ -264,7 +272,7 @@ fn check(dir: &Path) -> anyhow::Result<ExitCode> {
         );
     }
     println!(
-        "{}: ok: {faqs} FAQs, {phrasings} phrasings, {rules} rules, {} overlap warning(s)",
+        "{}: ok: {faqs} FAQs, {phrasings} phrasings, {rules} rules, {cases} test cases, {} overlap warning(s)",
         dir.display(),
         overlaps.len()
     );
@@ -275,9 +283,19 @@ fn test(dir: &Path, json: bool, exact: bool) -> anyhow::Result<ExitCode> {
     let Some(kb) = load_reporting(dir) else {
         return Ok(ExitCode::from(1));
     };
+    let cases = match kb_test::load_cases(dir, &kb) {
+        Ok(cases) => cases,
+        Err(problems) => {
+            print_problems(dir, &problems);
+            return Ok(ExitCode::from(1));
+        }
+    };
     let report = kb_test::self_test(&kb, exact)?;
+    let case_report = kb_test::run_cases(&Matcher::build(kb)?, &cases);
+    let passed = report.passed() && case_report.misses.is_empty();
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        let both = serde_json::json!({"phrasings": report, "cases": case_report});
+        println!("{}", serde_json::to_string_pretty(&both)?);
     } else {
         for m in &report.misses {
             println!(
@@ -298,8 +316,39 @@ fn test(dir: &Path, json: bool, exact: bool) -> anyhow::Result<ExitCode> {
             report.phrasings,
             report.method
         );
+        for m in &case_report.misses {
+            println!(
+                "MISS {}:{}: \"{}\" -> {} (expected {})\n     {}",
+                m.file, m.line, m.text, m.got, m.expected, m.explanation
+            );
+        }
+        for m in &case_report.known_misses {
+            println!(
+                "known miss (todo) {}:{}: \"{}\" -> {} (expected {})",
+                m.file, m.line, m.text, m.got, m.expected
+            );
+        }
+        for m in &case_report.now_passing {
+            println!(
+                "now passes: {}:{}: \"{}\": remove its `todo:`",
+                m.file, m.line, m.text
+            );
+        }
+        for (file, (ok, n)) in &case_report.per_file {
+            println!("  {ok:>3}/{n:<3} {file}");
+        }
+        println!(
+            "{}: {}/{} test cases (tests/*.csv) get what they expect",
+            if case_report.misses.is_empty() {
+                "PASS"
+            } else {
+                "FAIL"
+            },
+            case_report.passed,
+            case_report.cases
+        );
     }
-    Ok(if report.passed() {
+    Ok(if passed {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

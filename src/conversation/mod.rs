@@ -20,8 +20,8 @@ pub use model::{
     random_secret,
 };
 pub use outage::{Held, HeldAnswer};
-pub(crate) use service::{FALLBACK_OFFER_TEXT, FALLBACK_TEXT, clarify_text};
 pub use service::{Conversations, MessageOutcome};
+pub(crate) use service::{FALLBACK_OFFER_TEXT, FALLBACK_TEXT, clarify_text};
 pub use turn::{Side, Turn, TurnOutcome, client_key};
 
 use serde::{Deserialize, Serialize};

@@ -20,10 +20,10 @@ pub use canned::CannedReply;
 pub use faq::{Faq, FaqId, HandoffMode, render_markdown};
 pub use hours::Hours;
 pub use problem::{KbErrors, Problem, Severity};
-pub use wording::{HandoffIntent, Shorthand};
 pub use rules::{
     FrustrationSettings, PolicySettings, Rule, RuleAction, RuleScope, RuleSet, WeightedPhrase,
 };
+pub use wording::{HandoffIntent, Shorthand};
 
 /// A validated knowledge base: what the matcher is built from.
 #[derive(Debug, Clone, Default)]
@@ -147,8 +147,13 @@ pub fn load(dir: &Path) -> Result<Loaded, KbErrors> {
     }
     let synonyms = read_optional(dir, "synonyms.toml", &mut problems, rules::parse_synonyms)
         .unwrap_or_default();
-    let shorthand = read_optional(dir, "shorthand.toml", &mut problems, wording::parse_shorthand)
-        .unwrap_or_else(wording::default_shorthand);
+    let shorthand = read_optional(
+        dir,
+        "shorthand.toml",
+        &mut problems,
+        wording::parse_shorthand,
+    )
+    .unwrap_or_else(wording::default_shorthand);
     let handoff = read_optional(dir, "handoff.toml", &mut problems, wording::parse_handoff)
         .unwrap_or_else(wording::default_handoff);
     let hours = read_optional(dir, "hours.toml", &mut problems, hours::parse_hours);

@@ -96,7 +96,11 @@ mod tests {
 
     #[test]
     fn the_built_in_tables_parse() {
-        assert!(default_shorthand().iter().any(|(f, t)| f == "u" && t == "you"));
+        assert!(
+            default_shorthand()
+                .iter()
+                .any(|(f, t)| f == "u" && t == "you")
+        );
         assert!(default_handoff().person.iter().any(|p| p == "human"));
     }
 

@@ -49,7 +49,8 @@ impl Intent {
             out.sort_by_key(|p| std::cmp::Reverse(p.len()));
             out
         };
-        let words = |list: &[String]| -> HashSet<String> { list.iter().flat_map(|p| stems(p)).collect() };
+        let words =
+            |list: &[String]| -> HashSet<String> { list.iter().flat_map(|p| stems(p)).collect() };
         Intent {
             person: phrases(&intent.person),
             request: phrases(&intent.request),
@@ -109,10 +110,11 @@ impl Intent {
             return Some(0);
         }
         // The person asked to help: "can someone help me".
-        let opens = words[..start]
+        let opens = words[..start].iter().all(|w| self.opener.contains(w));
+        let helps = words[end..]
             .iter()
-            .all(|w| self.opener.contains(w));
-        let helps = words.get(end).is_some_and(|w| self.help.contains(w));
+            .find(|w| !self.opener.contains(*w))
+            .is_some_and(|w| self.help.contains(w));
         (opens && helps).then_some(0)
     }
 

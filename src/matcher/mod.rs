@@ -176,8 +176,9 @@ impl Matcher {
         // A handoff rule, then the visitor asking for a person in their own words, then the
         // other rules, then the FAQs.
         let rule = self.rule_for(&analyzed);
-        let handoff_rule =
-            rule.as_ref().is_some_and(|h| self.kb.rules.rules[h.owner].action == RuleAction::Handoff);
+        let handoff_rule = rule
+            .as_ref()
+            .is_some_and(|h| self.kb.rules.rules[h.owner].action == RuleAction::Handoff);
         let asked = match handoff_rule {
             true => None,
             false => self.intent.asked(&analyzed.words, &analyzed.stems),

@@ -331,18 +331,28 @@ impl Normalizer {
     }
 }
 
-/// `word` with every run of three or more of one letter cut to two.
+/// `word` with every run of three or more of one letter cut to two inside the word ("goood"
+/// -> "good") and to one at its end ("hiii" -> "hi", "pleaseee" -> "please").
 fn squeeze(word: String) -> String {
     let chars: Vec<char> = word.chars().collect();
-    if !chars.windows(3).any(|w| w[0] == w[1] && w[1] == w[2] && w[0].is_alphabetic()) {
+    if !chars
+        .windows(3)
+        .any(|w| w[0] == w[1] && w[1] == w[2] && w[0].is_alphabetic())
+    {
         return word;
     }
     let mut out = String::with_capacity(word.len());
-    for (i, &c) in chars.iter().enumerate() {
-        if i >= 2 && c == chars[i - 1] && c == chars[i - 2] && c.is_alphabetic() {
-            continue;
-        }
-        out.push(c);
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let run = chars[i..].iter().take_while(|&&x| x == c).count();
+        let keep = match run {
+            _ if run < 3 || !c.is_alphabetic() => run,
+            _ if i + run == chars.len() => 1,
+            _ => 2,
+        };
+        out.extend(std::iter::repeat_n(c, keep));
+        i += run;
     }
     out
 }
@@ -392,8 +402,17 @@ mod tests {
         assert_eq!(n.words("R U there"), vec!["are", "you", "there"]);
         assert_eq!(
             n.words("refund ASAP pleeeease, 10000"),
-            vec!["refund", "as", "soon", "as", "possible", "pleease", NUMBER_TERM]
+            vec![
+                "refund",
+                "as",
+                "soon",
+                "as",
+                "possible",
+                "pleease",
+                NUMBER_TERM
+            ]
         );
+        assert_eq!(n.words("goood hiii"), vec!["good", "hi"]);
         assert_eq!(n.words("all good"), vec!["all", "good"], "doubles stay");
     }
 

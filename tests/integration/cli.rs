@@ -96,6 +96,71 @@ fn kb_check_reports_every_broken_file_with_line_and_field_and_fails() {
 }
 
 #[test]
+fn the_editors_test_cases_are_checked_by_kb_check_and_run_by_kb_test() {
+    let dir = tempfile::tempdir().unwrap();
+    let faq = |id: &str, qs: &str| {
+        format!("+++\nid = \"{id}\"\ntitle = \"{id}\"\nquestions = [{qs}]\n+++\nAnswer.\n")
+    };
+    write(
+        dir.path(),
+        "faq/track.md",
+        &faq(
+            "track",
+            "\"where is my order\", \"track my parcel\", \"order status\"",
+        ),
+    );
+    write(
+        dir.path(),
+        "faq/password.md",
+        &faq(
+            "password",
+            "\"reset my password\", \"forgot password\", \"new password\"",
+        ),
+    );
+    // A case naming an FAQ that does not exist: kb check names its file, line and field.
+    write(
+        dir.path(),
+        "tests/typed.csv",
+        "text,expect\nwheres my order,track\nforgot my pasword,pasword\n",
+    );
+    let out = frontdesk(&["kb", "check", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("tests/typed.csv:3: field `expect`"),
+        "{stderr}"
+    );
+
+    // Fixed, plus a case the bot gets wrong: kb test runs them and fails on the wrong one; a
+    // known miss (`todo:`) is reported without failing.
+    write(
+        dir.path(),
+        "tests/typed.csv",
+        "text,expect\nwheres my order,track\nforgot my pasword,password\nhuman please,handoff\n",
+    );
+    let out = frontdesk(&["kb", "test", dir.path().to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("PASS: 3/3 test cases"), "{stdout}");
+    write(
+        dir.path(),
+        "tests/typed.csv",
+        "text,expect\nwheres my order,password\nhow do i cook rice,todo:track\n",
+    );
+    let out = frontdesk(&["kb", "test", dir.path().to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("MISS tests/typed.csv:2: \"wheres my order\" -> track (expected password)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("known miss (todo) tests/typed.csv:3"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn kb_test_prints_the_confusions_of_a_bad_knowledge_base_and_fails() {
     let dir = tempfile::tempdir().unwrap();
     let faq = |id: &str, qs: &str| {
