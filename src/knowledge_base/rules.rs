@@ -88,6 +88,17 @@ pub struct FrustrationSettings {
     pub repeated_fallback: f32,
     /// The visitor said an answer did not help.
     pub negative_feedback: f32,
+    /// How negative a message must read (VADER compound, 0..1) before it counts: problems are
+    /// described in negative words ("my parcel is damaged") without anger.
+    pub sentiment_floor: f32,
+    /// Weight per unit of negativity beyond `sentiment_floor` (less what the phrases already
+    /// counted).
+    pub sentiment: f32,
+    /// From this negativity on, every answer and "I don't know" offers a person at once.
+    pub offer_person_at: f32,
+    /// Words that tell a problem, not a mood ("damaged", "lost"): left out when reading how
+    /// negative a message is.
+    pub problem_words: Vec<String>,
     #[serde(rename = "phrase")]
     pub phrases: Vec<WeightedPhrase>,
 }
@@ -102,6 +113,58 @@ impl Default for FrustrationSettings {
             repeated_question: 0.5,
             repeated_fallback: 0.3,
             negative_feedback: 0.4,
+            sentiment_floor: 0.35,
+            sentiment: 2.5,
+            offer_person_at: 0.45,
+            problem_words: [
+                "damaged",
+                "damage",
+                "broken",
+                "break",
+                "breaks",
+                "lost",
+                "lose",
+                "missing",
+                "miss",
+                "wrong",
+                "late",
+                "delay",
+                "delayed",
+                "declined",
+                "decline",
+                "stolen",
+                "steal",
+                "stole",
+                "charged",
+                "charge",
+                "error",
+                "errors",
+                "failed",
+                "fail",
+                "fails",
+                "problem",
+                "problems",
+                "issue",
+                "issues",
+                "cancel",
+                "cancelled",
+                "canceled",
+                "defective",
+                "faulty",
+                "scratched",
+                "cracked",
+                "leaking",
+                "leak",
+                "smashed",
+                "crushed",
+                "torn",
+                "hurt",
+                "pain",
+                "died",
+                "dead",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
             phrases: Vec::new(),
         }
     }

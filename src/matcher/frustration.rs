@@ -1,12 +1,14 @@
-//! The frustration meter: lexicon hits, SHOUTING, "!!!"/"???", the same question asked again,
-//! repeated misses and negative feedback add to a per-conversation score; a calm turn decays it.
+//! The frustration meter: lexicon hits, how negative the message reads (VADER, a rule-based
+//! sentiment model: word valences, negation, intensifiers, capitals, punctuation, "but"),
+//! SHOUTING, "!!!"/"???", the same question asked again, repeated misses and negative feedback add
+//! to a per-conversation score; a calm turn decays it.
 //! Crossing the knowledge base's threshold hands the conversation to a person.
 //!
 //! Pure: the conversation's `Memory` goes in and comes out; the caller stores it.
 
 use serde::Serialize;
 
-use super::normalize::Analyzed;
+use super::normalize::{Analyzed, fold};
 use super::phrases::{PhraseHit, PhraseSet};
 use crate::knowledge_base::FrustrationSettings;
 
@@ -21,18 +23,37 @@ const SHOUTING_MIN_LETTERS: usize = 6;
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(tag = "signal", rename_all = "snake_case")]
 pub enum Signal {
-    Phrase { phrase: String, weight: f32 },
-    Shouting { weight: f32 },
-    Punctuation { weight: f32 },
-    RepeatedQuestion { weight: f32 },
-    RepeatedFallback { weight: f32 },
-    NegativeFeedback { weight: f32 },
+    Phrase {
+        phrase: String,
+        weight: f32,
+    },
+    /// The message reads this negative (0..1) beyond the floor.
+    Negative {
+        negativity: f32,
+        weight: f32,
+    },
+    Shouting {
+        weight: f32,
+    },
+    Punctuation {
+        weight: f32,
+    },
+    RepeatedQuestion {
+        weight: f32,
+    },
+    RepeatedFallback {
+        weight: f32,
+    },
+    NegativeFeedback {
+        weight: f32,
+    },
 }
 
 impl Signal {
     pub fn weight(&self) -> f32 {
         match self {
             Signal::Phrase { weight, .. }
+            | Signal::Negative { weight, .. }
             | Signal::Shouting { weight }
             | Signal::Punctuation { weight }
             | Signal::RepeatedQuestion { weight }
@@ -62,19 +83,56 @@ pub struct Memory {
 pub struct Meter {
     settings: FrustrationSettings,
     lexicon: PhraseSet,
+    sentiment: vader_sentiment::SentimentIntensityAnalyzer<'static>,
+    /// `problem_words`, folded.
+    problem_words: rustc_hash::FxHashSet<String>,
 }
 
 impl Meter {
     pub fn new(settings: FrustrationSettings, lexicon: PhraseSet) -> Meter {
-        Meter { settings, lexicon }
+        let problem_words = settings.problem_words.iter().map(|w| fold(w)).collect();
+        Meter {
+            settings,
+            lexicon,
+            sentiment: vader_sentiment::SentimentIntensityAnalyzer::new(),
+            problem_words,
+        }
+    }
+
+    /// How negative `raw` reads, from 0 (neutral or positive) to 1 (furious): VADER's compound
+    /// score, negated.
+    /// Words that tell a problem ("damaged") are left out: they are not a mood.
+    pub fn negativity(&self, raw: &str) -> f32 {
+        let mood: String = raw
+            .split_inclusive(char::is_whitespace)
+            .filter(|w| {
+                let word = fold(w.trim_matches(|c: char| !c.is_alphanumeric()));
+                !self.problem_words.contains(&word)
+            })
+            .collect();
+        let scores = self.sentiment.polarity_scores(&mood);
+        let compound = scores.get("compound").copied().unwrap_or(0.0) as f32;
+        (-compound).max(0.0)
+    }
+
+    /// Whether a message this negative gets a person offered at once.
+    pub fn offers_person(&self, negativity: f32) -> bool {
+        negativity >= self.settings.offer_person_at
     }
 
     pub fn threshold(&self) -> f32 {
         self.settings.threshold
     }
 
-    /// The signals a message fires, before knowing whether the bot can answer it.
-    pub fn message_signals(&self, raw: &str, analyzed: &Analyzed, memory: &Memory) -> Vec<Signal> {
+    /// The signals a message fires, before knowing whether the bot can answer it; `negativity`
+    /// is how negative it reads (`Meter::negativity`).
+    pub fn message_signals(
+        &self,
+        raw: &str,
+        analyzed: &Analyzed,
+        memory: &Memory,
+        negativity: f32,
+    ) -> Vec<Signal> {
         let s = &self.settings;
         let mut signals: Vec<Signal> = self
             .lexicon
@@ -85,6 +143,13 @@ impl Meter {
                 weight: s.phrases[owner].weight,
             })
             .collect();
+        // Negativity beyond the floor, less half of what the lexicon's phrases counted (they
+        // are part of what the model read).
+        let phrased: f32 = signals.iter().map(Signal::weight).sum();
+        let weight = (negativity - s.sentiment_floor).max(0.0) * s.sentiment - phrased / 2.0;
+        if weight > 0.0 {
+            signals.push(Signal::Negative { negativity, weight });
+        }
         if is_shouting(raw) {
             signals.push(Signal::Shouting { weight: s.shouting });
         }
@@ -210,7 +275,35 @@ mod tests {
 
     fn signals(text: &str, memory: &Memory) -> Vec<Signal> {
         let (n, m) = meter();
-        m.message_signals(text, &n.analyze(text, None), memory)
+        m.message_signals(text, &n.analyze(text, None), memory, m.negativity(text))
+    }
+
+    #[test]
+    fn anger_in_ordinary_words_reads_negative_and_a_problem_told_calmly_does_not() {
+        let (_, m) = meter();
+        for angry in [
+            "my package never arrived and I'm furious",
+            "very disappointed, never ordering again",
+            "I am not happy at all",
+        ] {
+            let s = signals(angry, &Memory::default());
+            assert!(
+                s.iter().any(|x| matches!(x, Signal::Negative { .. })),
+                "{angry}: {s:?}"
+            );
+            assert!(m.offers_person(m.negativity(angry)), "{angry}");
+        }
+        for calm in [
+            "my parcel is damaged",
+            "the box came smashed and the mug is broken",
+            "i was charged twice",
+            "I am very happy with the order, thanks",
+        ] {
+            assert_eq!(signals(calm, &Memory::default()), vec![], "{calm}");
+            assert!(!m.offers_person(m.negativity(calm)), "{calm}");
+        }
+        // Negation and intensity: "not happy" reads negative, "very happy" does not.
+        assert!(m.negativity("not happy") > m.negativity("happy"));
     }
 
     #[test]

@@ -171,7 +171,10 @@ impl Matcher {
             corrections: analyzed.corrections.clone(),
             ..Explanation::default()
         };
-        let mut signals = self.meter.message_signals(text, &analyzed, memory);
+        let negativity = self.meter.negativity(text);
+        let mut signals = self
+            .meter
+            .message_signals(text, &analyzed, memory, negativity);
 
         // A handoff rule, then the visitor asking for a person in their own words, then the
         // other rules, then the FAQs.
@@ -247,7 +250,20 @@ impl Matcher {
             }
         } else if is_fallback {
             Decision::Fallback {
-                offer_human: next.fallbacks_in_row >= policy.offer_human_after_fallbacks,
+                offer_human: next.fallbacks_in_row >= policy.offer_human_after_fallbacks
+                    || self.meter.offers_person(negativity),
+            }
+        } else if let Decision::Answer {
+            source,
+            options,
+            offer_human,
+        } = tentative
+        {
+            // An upset visitor is offered a person with the answer.
+            Decision::Answer {
+                source,
+                options,
+                offer_human: offer_human || self.meter.offers_person(negativity),
             }
         } else {
             tentative
