@@ -303,6 +303,7 @@
     var line = "FAQ " + c[0].faq + " · " + Math.round(c[0].confidence * 100) + "% sure";
     if (x.matched_terms && x.matched_terms.length) line += " · matched: " + x.matched_terms.join(", ");
     if (c[1] && c[1].confidence >= 0.05) line += " · runner-up: " + c[1].faq + " " + Math.round(c[1].confidence * 100) + "%";
+    if (x.split) line += " · two questions: \u201c" + x.split.join("\u201d + \u201c") + "\u201d (the other offered)";
     if (x.corrections && x.corrections.length) line += " · read " + x.corrections.map(function (p) { return p[0] + " as " + p[1]; }).join(", ");
     return line;
   }

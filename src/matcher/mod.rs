@@ -57,6 +57,51 @@ pub struct Turn {
     pub memory: Memory,
 }
 
+/// Words of a half that can be a question on its own.
+const MIN_HALF_WORDS: usize = 3;
+
+/// Words a second question starts with ("... and how much is shipping").
+const QUESTION_STARTS: &[&str] = &[
+    "how", "what", "whats", "when", "where", "wheres", "why", "who", "which", "can", "could", "do",
+    "does", "did", "is", "are", "will", "would", "should", "may", "i", "im", "my",
+];
+
+/// `text` cut in two at its first "?", ";" or ". ", or at " and " / " also " / " plus " when a
+/// question starts after it, with at least `MIN_HALF_WORDS` words on each side.
+fn split_in_two(text: &str) -> Option<(&str, &str)> {
+    let lower = text.to_lowercase();
+    if lower.len() != text.len() {
+        // Lowercasing changed byte offsets (rare scripts): do not split.
+        return None;
+    }
+    let words = |s: &str| s.split_whitespace().count();
+    let starts_a_question = |rest: &str| {
+        rest.split(|c: char| !c.is_alphanumeric())
+            .find(|w| !w.is_empty() && *w != "also")
+            .is_some_and(|w| QUESTION_STARTS.contains(&w))
+    };
+    [
+        ("?", false),
+        (";", false),
+        (". ", false),
+        (" and ", true),
+        (" also ", true),
+        (" plus ", true),
+    ]
+    .iter()
+    .filter_map(|&(sep, needs_question)| {
+        let at = lower.find(sep)?;
+        let rest = &lower[at + sep.len()..];
+        if needs_question && !starts_a_question(rest) {
+            return None;
+        }
+        let (a, b) = (&text[..at], &text[at + sep.len()..]);
+        (words(a) >= MIN_HALF_WORDS && words(b) >= MIN_HALF_WORDS).then_some((at, a, b))
+    })
+    .min_by_key(|(at, ..)| *at)
+    .map(|(_, a, b)| (a.trim(), b.trim()))
+}
+
 impl Matcher {
     /// Compiles `kb`. Fails only if tantivy cannot build its RAM index.
     pub fn build(kb: KnowledgeBase) -> anyhow::Result<Matcher> {
@@ -220,7 +265,10 @@ impl Matcher {
                     },
                 }
             }
-            None => self.faq_decision(&analyzed, &mut explanation),
+            None => {
+                let whole = self.faq_decision(&analyzed, &mut explanation);
+                self.two_questions(text, whole, &mut explanation)
+            }
         };
 
         let is_fallback = matches!(tentative, Decision::Fallback { .. });
@@ -324,6 +372,68 @@ impl Matcher {
             })
     }
 
+    /// Two questions in one message ("can i pay with klarna and how much is shipping"): when
+    /// each half, on its own, gets a confident answer from a different FAQ, one is answered and
+    /// the other offered first among the options. The whole message's answer stands when it is
+    /// one of the two; when the whole message found no answer, the first half is answered.
+    fn two_questions(
+        &self,
+        text: &str,
+        whole: Decision,
+        explanation: &mut Explanation,
+    ) -> Decision {
+        let Some((a, b)) = split_in_two(text) else {
+            return whole;
+        };
+        let answer = |part: &str| {
+            let mut x = Explanation::default();
+            let analyzed = self.normalizer.analyze(part, Some(&self.speller));
+            match self.faq_decision(&analyzed, &mut x) {
+                Decision::Answer {
+                    source: Source::Faq(id),
+                    options,
+                    offer_human,
+                } => Some((id, options, offer_human, x)),
+                _ => None,
+            }
+        };
+        let (Some(first), Some(second)) = (answer(a), answer(b)) else {
+            return whole;
+        };
+        if first.0 == second.0 {
+            return whole;
+        }
+        let halves = Some(vec![a.to_owned(), b.to_owned()]);
+        let (answered, offered, related, offer_human) = match whole {
+            Decision::Answer {
+                source: Source::Faq(id),
+                options,
+                offer_human,
+            } if id == first.0 || id == second.0 => {
+                let other = if id == first.0 { second.0 } else { first.0 };
+                (id, other, options, offer_human)
+            }
+            Decision::Answer { .. } => return whole,
+            _ => {
+                let corrections = std::mem::take(&mut explanation.corrections);
+                *explanation = Explanation {
+                    corrections,
+                    ..first.3
+                };
+                (first.0, second.0, first.1, first.2)
+            }
+        };
+        explanation.split = halves;
+        let mut options = vec![offered.clone()];
+        options.extend(related.into_iter().filter(|o| *o != offered));
+        options.truncate(MAX_OPTIONS);
+        Decision::Answer {
+            source: Source::Faq(answered),
+            options,
+            offer_human,
+        }
+    }
+
     /// Scores the FAQs for a message and applies the confidence thresholds.
     fn faq_decision(&self, analyzed: &Analyzed, explanation: &mut Explanation) -> Decision {
         let candidates = self.scorer.candidates(&self.kb, analyzed);
@@ -373,5 +483,70 @@ impl Matcher {
             .by_id
             .get(id)
             .expect("invariant: candidates only name FAQs of this knowledge base")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Matcher {
+        let kb = crate::knowledge_base::load(std::path::Path::new("knowledge_base"))
+            .expect("the sample knowledge base loads")
+            .kb;
+        Matcher::build(kb).expect("the matcher builds")
+    }
+
+    #[test]
+    fn a_message_is_cut_at_its_first_join_between_two_questions() {
+        assert_eq!(
+            split_in_two("can i pay with klarna and how much is shipping"),
+            Some(("can i pay with klarna", "how much is shipping"))
+        );
+        assert_eq!(
+            split_in_two("Where is my order? Also, what is your return policy?"),
+            Some(("Where is my order", "Also, what is your return policy?"))
+        );
+        assert_eq!(
+            split_in_two("salt and pepper grinder"),
+            None,
+            "halves too short"
+        );
+    }
+
+    #[test]
+    fn two_questions_in_one_message_answer_one_and_offer_the_other() {
+        let m = sample();
+        let turn = m.decide(
+            &Memory::default(),
+            "can i pay with klarna and how much is shipping",
+        );
+        let Decision::Answer {
+            source: Source::Faq(answered),
+            options,
+            ..
+        } = &turn.decision
+        else {
+            panic!("{:?}", turn.decision)
+        };
+        let both = [answered.as_str(), options[0].as_str()];
+        assert!(both.contains(&"pay-later"), "{both:?}");
+        assert!(both.contains(&"shipping-cost"), "{both:?}");
+        assert_eq!(
+            turn.explanation.split.as_deref(),
+            Some(
+                &[
+                    "can i pay with klarna".to_owned(),
+                    "how much is shipping".to_owned()
+                ][..]
+            ),
+            "the explanation says how it was split"
+        );
+        // One question joined by "and" stays one.
+        let turn = m.decide(
+            &Memory::default(),
+            "i want to return the shoes and the jacket",
+        );
+        assert_eq!(turn.explanation.split, None);
     }
 }

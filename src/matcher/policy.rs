@@ -96,6 +96,10 @@ pub struct Explanation {
     /// The words that asked for a person ("speak to a manager"), when the visitor asked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub asked_for_person: Option<String>,
+    /// The two questions a message was read as, when it held two: the first is answered, the
+    /// second offered first among the options.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split: Option<Vec<String>>,
     /// The best FAQ candidates, best first (at most 3).
     pub candidates: Vec<Candidate>,
     /// Confidence of the best candidate minus the runner-up's.
@@ -125,6 +129,9 @@ impl Explanation {
             ),
             (None, None) => "no rule or FAQ matched".to_owned(),
         };
+        if let Some(halves) = &self.split {
+            s.push_str(&format!(" [two questions: \"{}\"]", halves.join("\" + \"")));
+        }
         if !self.matched_terms.is_empty() {
             s.push_str(&format!(" matched: {}", self.matched_terms.join(", ")));
         }
