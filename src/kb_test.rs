@@ -23,7 +23,8 @@ const FOLDS: usize = 10;
 pub struct Miss {
     pub faq: FaqId,
     pub phrasing: String,
-    /// What the matcher did instead: "answered other-faq", "clarify a|b", "fallback", ...
+    /// What the matcher did instead, as a test case's `expect` names it: "other-faq",
+    /// "clarify (a | b)", "fallback", "handoff (...)".
     pub outcome: String,
     pub explanation: String,
 }
@@ -96,34 +97,17 @@ pub fn self_test(kb: &KnowledgeBase, exact: bool) -> anyhow::Result<SelfTest> {
                 result.found += 1;
                 continue;
             }
-            let outcome = match &turn.decision {
-                Decision::Answer {
-                    source: Source::Faq(other),
-                    ..
-                } => {
-                    *result
-                        .confusions
-                        .entry(format!("{} -> {}", faq.id, other))
-                        .or_default() += 1;
-                    format!("answered {other}")
-                }
-                Decision::Answer {
-                    source: Source::Rule(rule),
-                    ..
-                } => format!("rule {rule} replied"),
-                Decision::Clarify { options } => {
-                    format!(
-                        "asked to choose: {}",
-                        options
-                            .iter()
-                            .map(FaqId::as_str)
-                            .collect::<Vec<_>>()
-                            .join(" | ")
-                    )
-                }
-                Decision::Fallback { .. } => "fell back (not confident)".into(),
-                Decision::Handoff { reason } => format!("handed off ({reason:?})"),
-            };
+            if let Decision::Answer {
+                source: Source::Faq(other),
+                ..
+            } = &turn.decision
+            {
+                *result
+                    .confusions
+                    .entry(format!("{} -> {}", faq.id, other))
+                    .or_default() += 1;
+            }
+            let outcome = outcome(&turn.decision);
             result.misses.push(Miss {
                 faq: faq.id.clone(),
                 phrasing: phrasing.clone(),
