@@ -2,7 +2,8 @@
 //! (leftmost-longest): "hi" never fires inside "this", "talk to a human" beats "human".
 //!
 //! Phrases and messages go through the same `Normalizer`, so matching is case-, accent-, plural-
-//! and synonym-insensitive. Used by intent rules and by the frustration lexicon.
+//! and synonym-insensitive; articles are skipped on both sides ("are you a human" matches "are you
+//! human"). Used by intent rules and by the frustration lexicon.
 
 use aho_corasick::{AhoCorasick, MatchKind};
 
@@ -12,6 +13,11 @@ use super::normalize::Normalizer;
 /// padded the same way, so a match always starts and ends on a word boundary. Doubling the space
 /// between terms lets two adjacent matches each own a space.
 const SEP: &str = "  ";
+
+/// Skipped in phrases and messages alike.
+fn is_article(term: &str) -> bool {
+    matches!(term, "a" | "an" | "the")
+}
 
 /// A set of phrases, each tagged with a value (a rule index, a weight index).
 pub struct PhraseSet {
@@ -39,7 +45,8 @@ impl PhraseSet {
         let mut patterns = Vec::new();
         let mut needles = Vec::new();
         for (owner, phrase) in phrases {
-            let terms = normalizer.analyze(phrase, None).terms;
+            let mut terms = normalizer.analyze(phrase, None).terms;
+            terms.retain(|t| !is_article(t));
             if terms.is_empty() {
                 continue;
             }
@@ -63,18 +70,23 @@ impl PhraseSet {
         let Some(automaton) = &self.automaton else {
             return Vec::new();
         };
-        let haystack = format!(" {} ", terms.join(SEP));
+        // The terms that are not articles, by their place in `terms`.
+        let kept: Vec<usize> = (0..terms.len())
+            .filter(|&i| !is_article(&terms[i]))
+            .collect();
+        let words: Vec<&str> = kept.iter().map(|&i| terms[i].as_str()).collect();
+        let haystack = format!(" {} ", words.join(SEP));
         automaton
             .find_iter(&haystack)
             .map(|m| {
                 let (owner, phrase, len) = &self.patterns[m.pattern().as_usize()];
                 // Every term boundary before the match start adds one separator.
-                let start = haystack[..m.start() + 1].matches(SEP).count();
+                let first = haystack[..m.start() + 1].matches(SEP).count();
                 PhraseHit {
                     owner: *owner,
                     phrase: phrase.clone(),
-                    start,
-                    end: start + len,
+                    start: kept[first],
+                    end: kept[first + len - 1] + 1,
                 }
             })
             .collect()
@@ -121,6 +133,20 @@ mod tests {
         let (n, s) = set(&["talk to a représentative"]);
         assert_eq!(owners(&n, &s, "TALK TO A REPRESENTATIVE"), vec![0]);
         assert_eq!(owners(&n, &s, "talk to a representatives"), vec![0]);
+    }
+
+    #[test]
+    fn articles_are_skipped_on_both_sides() {
+        let (n, s) = set(&["are you human", "talk to a person"]);
+        assert_eq!(owners(&n, &s, "are you a human?"), vec![0]);
+        assert_eq!(owners(&n, &s, "can i talk to the person"), vec![1]);
+        assert_eq!(owners(&n, &s, "talk to person"), vec![1]);
+        let hits = s.find(&n.analyze("hi, are you a human", None).terms);
+        assert_eq!(
+            (hits[0].start, hits[0].end),
+            (1, 5),
+            "the span covers the article"
+        );
     }
 
     #[test]
