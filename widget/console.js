@@ -40,11 +40,11 @@
   // (re)connect with the same client_id, which the server never stores twice. One the server
   // refused keeps its text and the reason (`refused`) until the agent dismisses it.
   var outbox = [];
-  function outboxKey() { return "frontdesk:agent-outbox:" + (me ? me.id : ""); }
-  function saveOutbox() { try { localStorage.setItem(outboxKey(), JSON.stringify(outbox)); } catch (e) { /* private mode */ } }
+  function saveOutbox() { save("outbox", outbox); }
   // What this agent has read (the last seq seen, per conversation) and which chat was open: a
   // reload reopens it and counts as unread only what arrived since.
   var read = {};
+  // This agent's own copy of `name` in this browser (private mode: nothing kept).
   function saved(name, fallback) {
     try { return JSON.parse(localStorage.getItem("frontdesk:agent-" + name + ":" + me.id)) || fallback; } catch (e) { return fallback; }
   }
@@ -419,7 +419,7 @@
       if (f.type === "welcome") {
         me = f.agent; canned = f.canned || [];
         $("me").textContent = me.name;
-        try { outbox = JSON.parse(localStorage.getItem(outboxKey()) || "[]"); } catch (e) { outbox = []; }
+        outbox = saved("outbox", []);
         read = saved("read", {});
         outbox.forEach(function (o) { if (!o.refused) send(o); });
         // After a reconnect, catch up on the open conversation from where this page stopped;

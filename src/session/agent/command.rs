@@ -55,6 +55,16 @@ pub(super) struct About {
     pub(super) client_id: Option<String>,
 }
 
+impl About {
+    /// A refusal about conversation `id`.
+    pub(super) fn conversation(id: &ConversationId) -> About {
+        About {
+            conversation: Some(id.to_string()),
+            client_id: None,
+        }
+    }
+}
+
 impl Command {
     pub(super) fn about(&self) -> About {
         let conversation = match self {
@@ -68,10 +78,7 @@ impl Command {
             | Command::Transfer(id, _)
             | Command::Close(id, _) => id,
         };
-        About {
-            conversation: Some(conversation.to_string()),
-            client_id: None,
-        }
+        About::conversation(conversation)
     }
 
     pub(super) fn from_frame(frame: AgentFrame) -> Result<Command, Refusal> {
@@ -124,8 +131,8 @@ impl Command {
 impl Writing {
     pub(super) fn about(&self) -> About {
         About {
-            conversation: Some(self.id.to_string()),
             client_id: self.client_id.clone().map(ClientId::into_inner),
+            ..About::conversation(&self.id)
         }
     }
 

@@ -327,11 +327,7 @@ async fn show(ctx: &mut Ctx<'_>, console: &mut Console, board: &Board) -> Sent {
     for id in mine {
         if !console.watched.contains_key(&id) {
             let watched = watch(ctx, console, &id, 0).await;
-            let about = About {
-                conversation: Some(id.to_string()),
-                client_id: None,
-            };
-            report(ctx, about, watched).await?;
+            report(ctx, About::conversation(&id), watched).await?;
         }
     }
     Ok(())
