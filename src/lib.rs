@@ -74,4 +74,5 @@ pub mod session;
 pub mod startup;
 pub mod state;
 pub mod store;
+pub mod tokens;
 pub mod webhooks;

@@ -917,6 +917,47 @@ pub async fn racing_a_handoff_and_a_question_never_answers_after_the_queued_noti
     }
 }
 
+pub async fn api_tokens_are_found_by_hash_until_revoked(store: Arc<dyn Store>) {
+    use crate::tokens::{Scope, hash, issue};
+    let (crm, crm_token) = issue("crm", &[Scope::Read, Scope::Write], 5).unwrap();
+    let (bi, _) = issue("bi", &[Scope::Read], 6).unwrap();
+    assert!(store.add_token(crm.clone()).await.unwrap());
+    assert!(store.add_token(bi.clone()).await.unwrap());
+    let (again, _) = issue("crm", &[Scope::Admin], 7).unwrap();
+    assert!(
+        !store.add_token(again).await.unwrap(),
+        "a name is one token"
+    );
+    assert_eq!(
+        store.token_by_hash(&hash(&crm_token)).await.unwrap(),
+        Some(crm.clone()),
+        "the first crm token is kept as it was"
+    );
+    assert_eq!(store.token_by_hash(&hash("fdk_forged")).await.unwrap(), None);
+    let names: Vec<String> = store
+        .tokens()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    assert_eq!(names, vec!["bi", "crm"]);
+    assert!(store.revoke_token("crm").await.unwrap());
+    assert!(!store.revoke_token("crm").await.unwrap());
+    assert_eq!(store.token_by_hash(&crm.hash).await.unwrap(), None);
+    let (renewed, renewed_token) = issue("crm", &[Scope::Read], 8).unwrap();
+    assert!(store.add_token(renewed.clone()).await.unwrap());
+    assert_eq!(
+        store.token_by_hash(&crm.hash).await.unwrap(),
+        None,
+        "a revoked token stays revoked when its name is reused"
+    );
+    assert_eq!(
+        store.token_by_hash(&hash(&renewed_token)).await.unwrap(),
+        Some(renewed)
+    );
+}
+
 /// Generates one `#[tokio::test]` per conformance check for the store built by the future
 /// `$make` (an `Arc<dyn Store>`; each test gets a fresh one).
 #[macro_export]
@@ -947,6 +988,7 @@ macro_rules! store_conformance_tests {
             a_turn_stores_the_message_reply_and_memory_in_one_step,
             a_turn_that_hands_off_queues_with_its_notice_and_then_the_bot_is_silent,
             racing_a_handoff_and_a_question_never_answers_after_the_queued_notice,
+            api_tokens_are_found_by_hash_until_revoked,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {

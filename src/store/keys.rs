@@ -18,6 +18,8 @@
 //! {p}:agent:{id}:chats   ZSET   conversation id -> assigned at
 //! {p}:followups          ZSET   conversation id -> when the offline message came
 //! {p}:session:{secret}   STRING agent id, with the session's TTL
+//! {p}:tokens             HASH   API token name -> its record as JSON (hash, scopes, created)
+//! {p}:token_hashes       HASH   SHA-256 of an API token -> its name
 //! {p}:visitor:{key}      ZSET   conversation id -> created (one visitor's conversations)
 //! {p}:conversations      ZSET   conversation id -> created (reports, retention)
 //! channels: {p}:bus:{id} (a conversation's signals), {p}:routing (queue/agents changed)
@@ -83,6 +85,14 @@ impl Keys {
 
     pub fn follow_ups(&self) -> String {
         format!("{}:followups", self.prefix)
+    }
+
+    pub fn tokens(&self) -> String {
+        format!("{}:tokens", self.prefix)
+    }
+
+    pub fn token_hashes(&self) -> String {
+        format!("{}:token_hashes", self.prefix)
     }
 
     pub fn session(&self, secret: &str) -> String {

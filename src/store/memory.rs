@@ -18,6 +18,7 @@ use super::{
 };
 use crate::conversation::bookkeeping::{self, Transition};
 use crate::conversation::{ConversationState, Event, EventBody, Notice, Turn, TurnOutcome};
+use crate::tokens::ApiToken;
 
 struct Entry {
     conversation: Conversation,
@@ -43,6 +44,8 @@ struct State {
     waits: VecDeque<u64>,
     follow_ups: Vec<ConversationId>,
     sessions: HashMap<String, (String, Instant)>,
+    /// API tokens by name.
+    tokens: BTreeMap<String, ApiToken>,
     visitors: HashMap<VisitorKey, Vec<ConversationId>>,
 }
 
@@ -405,6 +408,28 @@ impl Store for MemoryStore {
     async fn end_session(&self, secret: &str) -> StoreResult<()> {
         self.lock().sessions.remove(secret);
         Ok(())
+    }
+
+    async fn add_token(&self, token: ApiToken) -> StoreResult<bool> {
+        let mut state = self.lock();
+        if state.tokens.contains_key(&token.name) {
+            return Ok(false);
+        }
+        state.tokens.insert(token.name.clone(), token);
+        Ok(true)
+    }
+
+    async fn token_by_hash(&self, hash: &str) -> StoreResult<Option<ApiToken>> {
+        let state = self.lock();
+        Ok(state.tokens.values().find(|t| t.hash == hash).cloned())
+    }
+
+    async fn tokens(&self) -> StoreResult<Vec<ApiToken>> {
+        Ok(self.lock().tokens.values().cloned().collect())
+    }
+
+    async fn revoke_token(&self, name: &str) -> StoreResult<bool> {
+        Ok(self.lock().tokens.remove(name).is_some())
     }
 
     fn bus(&self) -> &dyn Bus {

@@ -12,6 +12,8 @@
 //! whose `client_id` was already stored is reported as a duplicate instead of stored twice, and
 //! every state change (hand off, claim, transfer, release) is one compare-and-set step that also
 //! keeps the queue and the agents' loads in line with the conversation's state.
+//!
+//! API tokens are kept here too (by hash, see `tokens`), so that every node sees the same ones.
 
 mod bus;
 pub mod conformance;
@@ -39,6 +41,7 @@ pub use crate::conversation::{
 };
 
 use crate::config::{Settings, StoreKind};
+use crate::tokens::ApiToken;
 use crate::conversation::{ConversationState, Event, EventBody, Notice, Turn, TurnOutcome};
 
 /// The outcome of appending a visitor message.
@@ -227,6 +230,15 @@ pub trait Store: Send + Sync + 'static {
     /// The agent a session secret belongs to, while it is valid.
     async fn session_agent(&self, secret: &str) -> StoreResult<Option<String>>;
     async fn end_session(&self, secret: &str) -> StoreResult<()>;
+    /// Keeps an API token's record (its hash, never the token); false, and nothing stored, when
+    /// a token of that name exists.
+    async fn add_token(&self, token: ApiToken) -> StoreResult<bool>;
+    /// The token whose SHA-256 is `hash`, while it is not revoked.
+    async fn token_by_hash(&self, hash: &str) -> StoreResult<Option<ApiToken>>;
+    /// Every token, by name.
+    async fn tokens(&self) -> StoreResult<Vec<ApiToken>>;
+    /// Revokes the token named `name` at once on every node; false if there was none.
+    async fn revoke_token(&self, name: &str) -> StoreResult<bool>;
     /// The fan-out seam: watchers of conversations and of routing (nothing on it is stored).
     fn bus(&self) -> &dyn Bus;
     /// The presence seam: who is online (ephemeral, renewed by heartbeats).

@@ -31,6 +31,7 @@ use super::{
 };
 use crate::conversation::bookkeeping::RECENT_WAITS;
 use crate::conversation::{ConversationState, Event, EventBody, Notice, Turn, TurnOutcome};
+use crate::tokens::ApiToken;
 
 /// How long one command may take before it counts as an outage.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -38,6 +39,14 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// The listener's reconnect backoff: from the first to the longest pause.
 const LISTEN_RETRY_MIN: Duration = Duration::from_millis(100);
 const LISTEN_RETRY_MAX: Duration = Duration::from_secs(2);
+
+fn read_token(record: &str) -> StoreResult<ApiToken> {
+    serde_json::from_str(record).map_err(|e| corrupt_token(&e))
+}
+
+fn corrupt_token(e: &serde_json::Error) -> StoreError {
+    StoreError::Corrupt(format!("API token record: {e}"))
+}
 
 fn unavailable(e: redis::RedisError) -> StoreError {
     StoreError::Unavailable(e.to_string())
@@ -773,6 +782,71 @@ impl Store for RedisStore {
             .del(self.keys.session(secret))
             .await
             .map_err(unavailable)
+    }
+
+    async fn add_token(&self, token: ApiToken) -> StoreResult<bool> {
+        let record = serde_json::to_string(&token).map_err(|e| corrupt_token(&e))?;
+        let mut con = self.con();
+        // The name is claimed first; the hash index makes the token usable. A crash between
+        // the two leaves a listed token that opens nothing (`token revoke` removes it).
+        let added: bool = con
+            .hset_nx(self.keys.tokens(), &token.name, record)
+            .await
+            .map_err(unavailable)?;
+        if added {
+            let () = con
+                .hset(self.keys.token_hashes(), &token.hash, &token.name)
+                .await
+                .map_err(unavailable)?;
+        }
+        Ok(added)
+    }
+
+    async fn token_by_hash(&self, hash: &str) -> StoreResult<Option<ApiToken>> {
+        let mut con = self.con();
+        let name: Option<String> = con
+            .hget(self.keys.token_hashes(), hash)
+            .await
+            .map_err(unavailable)?;
+        let Some(name) = name else { return Ok(None) };
+        let record: Option<String> = con
+            .hget(self.keys.tokens(), &name)
+            .await
+            .map_err(unavailable)?;
+        let token = record.map(|r| read_token(&r)).transpose()?;
+        // A revoked name may have been given to a new token: only the same hash counts.
+        Ok(token.filter(|t| t.hash == hash))
+    }
+
+    async fn tokens(&self) -> StoreResult<Vec<ApiToken>> {
+        let records: BTreeMap<String, String> = self
+            .con()
+            .hgetall(self.keys.tokens())
+            .await
+            .map_err(unavailable)?;
+        records.values().map(|r| read_token(r)).collect()
+    }
+
+    async fn revoke_token(&self, name: &str) -> StoreResult<bool> {
+        let mut con = self.con();
+        let record: Option<String> = con
+            .hget(self.keys.tokens(), name)
+            .await
+            .map_err(unavailable)?;
+        let Some(record) = record else {
+            return Ok(false);
+        };
+        let token = read_token(&record)?;
+        let () = redis::pipe()
+            .atomic()
+            .hdel(self.keys.token_hashes(), &token.hash)
+            .ignore()
+            .hdel(self.keys.tokens(), name)
+            .ignore()
+            .query_async(&mut con)
+            .await
+            .map_err(unavailable)?;
+        Ok(true)
     }
 
     fn bus(&self) -> &dyn Bus {

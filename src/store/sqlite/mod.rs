@@ -37,6 +37,7 @@ use super::{
 };
 use crate::conversation::bookkeeping::{self, RECENT_WAITS, Transition};
 use crate::conversation::{ConversationState, Event, EventBody, Notice, Turn, TurnOutcome};
+use crate::tokens::ApiToken;
 
 /// The database file's name inside the data directory.
 pub const DATABASE_FILE: &str = "frontdesk.db";
@@ -44,6 +45,21 @@ pub const DATABASE_FILE: &str = "frontdesk.db";
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Idle read connections kept for reuse; more are opened under load and closed after.
 const IDLE_READERS: usize = 8;
+
+/// One `api_tokens` row; its scopes must read back (else `Corrupt`).
+fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoreResult<ApiToken>> {
+    let scopes: String = r.get(2)?;
+    let created: i64 = r.get(3)?;
+    let (name, hash) = (r.get(0)?, r.get(1)?);
+    Ok(serde_json::from_str(&scopes)
+        .map_err(|e| corrupt("token scopes", e))
+        .map(|scopes| ApiToken {
+            name,
+            hash,
+            scopes,
+            created: created as u64,
+        }))
+}
 
 pub(super) fn db_error(e: rusqlite::Error) -> StoreError {
     StoreError::Unavailable(format!("database: {e}"))
@@ -784,6 +800,56 @@ impl Store for SqliteStore {
                     .and_then(|mut s| s.execute([secret]))
                     .map_err(db_error)?;
                 Ok(((), Effects::default()))
+            })
+            .await
+    }
+
+    async fn add_token(&self, token: ApiToken) -> StoreResult<bool> {
+        let scopes = serde_json::to_string(&token.scopes).map_err(|e| corrupt("token scopes", e))?;
+        self.writer
+            .step(move |conn| {
+                let added = conn
+                    .prepare_cached(
+                        "INSERT INTO api_tokens (name, hash, scopes, created) VALUES (?1, ?2, ?3, ?4)
+                         ON CONFLICT (name) DO NOTHING",
+                    )
+                    .and_then(|mut s| {
+                        s.execute(params![token.name, token.hash, scopes, token.created as i64])
+                    })
+                    .map_err(db_error)?;
+                Ok((added == 1, Effects::default()))
+            })
+            .await
+    }
+
+    async fn token_by_hash(&self, hash: &str) -> StoreResult<Option<ApiToken>> {
+        self.read(|conn| {
+            conn.prepare_cached("SELECT name, hash, scopes, created FROM api_tokens WHERE hash = ?1")
+                .and_then(|mut s| s.query_row([hash], token_row).optional())
+                .map_err(db_error)?
+                .transpose()
+        })
+    }
+
+    async fn tokens(&self) -> StoreResult<Vec<ApiToken>> {
+        self.read(|conn| {
+            conn.prepare_cached("SELECT name, hash, scopes, created FROM api_tokens ORDER BY name")
+                .and_then(|mut s| s.query_map([], token_row)?.collect::<Result<Vec<_>, _>>())
+                .map_err(db_error)?
+                .into_iter()
+                .collect()
+        })
+    }
+
+    async fn revoke_token(&self, name: &str) -> StoreResult<bool> {
+        let name = name.to_owned();
+        self.writer
+            .step(move |conn| {
+                let removed = conn
+                    .prepare_cached("DELETE FROM api_tokens WHERE name = ?1")
+                    .and_then(|mut s| s.execute([name]))
+                    .map_err(db_error)?;
+                Ok((removed == 1, Effects::default()))
             })
             .await
     }

@@ -79,6 +79,15 @@ const MIGRATIONS: &[&str] = &[
     UPDATE events SET client_key = 'visitor:' || client_key
         WHERE client_key IS NOT NULL AND json_extract(body, '$.kind') = 'visitor_message';
     ",
+    // 4: API tokens, by the SHA-256 of the token (never the token); scopes as a JSON list.
+    "
+    CREATE TABLE api_tokens (
+        name TEXT PRIMARY KEY NOT NULL,
+        hash TEXT NOT NULL UNIQUE,
+        scopes TEXT NOT NULL,
+        created INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    ",
 ];
 
 /// The schema version this binary writes.
