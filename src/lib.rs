@@ -59,6 +59,7 @@ pub mod cli;
 pub mod config;
 pub mod conversation;
 pub mod eval;
+pub mod export;
 pub mod http;
 pub mod identity;
 pub mod kb_test;

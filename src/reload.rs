@@ -26,7 +26,7 @@ use crate::store::now_ms;
 const DEBOUNCE: Duration = Duration::from_millis(300);
 
 /// What is loaded and how the last attempt went.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct KbStatus {
     /// SHA-256 of every file's path and bytes (first 16 hex digits): equal on two nodes means
     /// they serve the same knowledge base.
@@ -63,7 +63,7 @@ pub struct Reloader {
 }
 
 /// The outcome of one reload.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ReloadOutcome {
     pub ok: bool,
     /// Whether the files differed from the serving knowledge base (an unchanged folder is not

@@ -74,11 +74,11 @@ impl Application {
         let (signal, shutdown_rx) = watch::channel(false);
         let metrics = Arc::new(Metrics::new());
         let conversations = Conversations {
+            webhooks: Webhooks::start(settings.webhooks.clone(), metrics.clone(), store.clone()),
             store,
             matcher: matcher.clone(),
-            metrics: metrics.clone(),
+            metrics,
             redact: settings.redact.clone().into(),
-            webhooks: Webhooks::start(settings.webhooks.clone(), metrics),
         };
         if settings.retention_days > 0 {
             actix_web::rt::spawn(crate::privacy::retention_task(

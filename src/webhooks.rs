@@ -1,6 +1,8 @@
 //! Webhooks: a JSON POST to each configured URL when a conversation is handed off, assigned,
 //! closed or rated, or when a visitor leaves an offline message. Each delivery is signed with
-//! HMAC-SHA256 over `<timestamp>.<body>` and retried with exponential backoff. Emitting never
+//! HMAC-SHA256 over `<timestamp>.<body>` and retried with exponential backoff. A body's
+//! `conversation` is the conversation as `GET /api/v1/conversations/{id}` returns it (one
+//! representation, `export::ConversationRecord`), read when its delivery starts. Emitting never
 //! waits: events go into a bounded queue that a background task drains; a full queue drops the
 //! event (counted in `frontdesk_webhook_deliveries_total{outcome="dropped"}`) rather than slow a
 //! conversation.
@@ -20,8 +22,9 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use tokio::sync::{Semaphore, mpsc, watch};
 
+use crate::export::ConversationRecord;
 use crate::metrics::Metrics;
-use crate::store::{ConversationId, now_ms, random_secret};
+use crate::store::{ConversationId, Store, now_ms, random_secret};
 
 /// Events waiting for delivery before new ones are dropped.
 const QUEUE: usize = 4096;
@@ -79,8 +82,8 @@ impl HookEvent {
     }
 }
 
-/// The body of a delivery.
-#[derive(Debug, Clone, Serialize)]
+/// An event waiting for delivery.
+#[derive(Debug, Clone)]
 pub struct Payload {
     /// Unique per event (the same on every retry): receivers deduplicate with it.
     pub id: String,
@@ -90,6 +93,28 @@ pub struct Payload {
     pub conversation: ConversationId,
     /// Event details (reason, agent, resolution, score, ...).
     pub data: serde_json::Value,
+}
+
+/// The body of a delivery: the event with its conversation as `GET
+/// /api/v1/conversations/{id}` returns it, read once when the delivery starts (every retry sends
+/// the same bytes).
+#[derive(Debug, Serialize)]
+struct Body<'a> {
+    id: &'a str,
+    event: HookEvent,
+    at: u64,
+    conversation: Subject,
+    data: &'a serde_json::Value,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum Subject {
+    Record(Box<ConversationRecord>),
+    /// Erased (or unreadable) by the time of delivery: only its id.
+    Gone {
+        id: String,
+    },
 }
 
 /// The handle conversations emit through; cheap to clone. Without endpoints it does nothing.
@@ -105,7 +130,11 @@ pub struct Webhooks {
 
 impl Webhooks {
     /// Starts the delivery task (in the current runtime) when there are endpoints.
-    pub fn start(endpoints: Vec<WebhookConfig>, metrics: Arc<Metrics>) -> Webhooks {
+    pub fn start(
+        endpoints: Vec<WebhookConfig>,
+        metrics: Arc<Metrics>,
+        store: Arc<dyn Store>,
+    ) -> Webhooks {
         if endpoints.is_empty() {
             return Webhooks::default();
         }
@@ -114,7 +143,7 @@ impl Webhooks {
         let (finished_tx, finished) = watch::channel(false);
         let delivering = metrics.clone();
         tokio::spawn(async move {
-            deliver_all(rx, endpoints.into(), delivering, finish_rx).await;
+            deliver_all(rx, endpoints.into(), delivering, store, finish_rx).await;
             finished_tx.send_replace(true);
         });
         Webhooks {
@@ -174,6 +203,7 @@ async fn deliver_all(
     mut rx: mpsc::Receiver<Payload>,
     endpoints: Arc<[WebhookConfig]>,
     metrics: Arc<Metrics>,
+    store: Arc<dyn Store>,
     mut finish: watch::Receiver<bool>,
 ) {
     let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -184,28 +214,48 @@ async fn deliver_all(
     let slots = Arc::new(Semaphore::new(IN_FLIGHT));
     loop {
         let payload = tokio::select! {
-            p = rx.recv() => match p { Some(p) => Arc::new(p), None => break },
+            p = rx.recv() => match p { Some(p) => p, None => break },
             // Take no more; what is queued already is still delivered.
             _ = finish.wait_for(|f| *f), if !rx.is_closed() => {
                 rx.close();
                 continue;
             }
         };
-        for endpoint in endpoints.iter() {
-            if !endpoint.events.is_empty() && !endpoint.events.contains(&payload.event) {
-                continue;
-            }
+        let event = payload.event;
+        let wanted = |e: &WebhookConfig| e.events.is_empty() || e.events.contains(&event);
+        if !endpoints.iter().any(wanted) {
+            continue;
+        }
+        let subject = match crate::export::conversation(store.as_ref(), &payload.conversation).await
+        {
+            Ok(Some(record)) => Subject::Record(Box::new(record)),
+            Ok(None) | Err(_) => Subject::Gone {
+                id: payload.conversation.to_string(),
+            },
+        };
+        let body = serde_json::to_vec(&Body {
+            id: &payload.id,
+            event: payload.event,
+            at: payload.at,
+            conversation: subject,
+            data: &payload.data,
+        });
+        // Serialising our own types cannot fail.
+        let Ok(body) = body else { continue };
+        let (body, payload) = (Arc::new(body), Arc::new(payload));
+        for endpoint in endpoints.iter().filter(|e| wanted(e)) {
             let Ok(permit) = slots.clone().acquire_owned().await else {
                 return;
             };
-            let (agent, endpoint, payload, metrics) = (
+            let (agent, endpoint, payload, body, metrics) = (
                 agent.clone(),
                 endpoint.clone(),
                 payload.clone(),
+                body.clone(),
                 metrics.clone(),
             );
             tokio::spawn(async move {
-                let outcome = deliver(&agent, &endpoint, &payload).await;
+                let outcome = deliver(&agent, &endpoint, &payload, &body).await;
                 metrics
                     .webhook_deliveries
                     .with_label_values(&[outcome])
@@ -219,11 +269,12 @@ async fn deliver_all(
 }
 
 /// One event to one endpoint, with retries: `delivered` or `failed`.
-async fn deliver(agent: &ureq::Agent, endpoint: &WebhookConfig, payload: &Payload) -> &'static str {
-    let body = match serde_json::to_vec(payload) {
-        Ok(b) => b,
-        Err(_) => return "failed",
-    };
+async fn deliver(
+    agent: &ureq::Agent,
+    endpoint: &WebhookConfig,
+    payload: &Payload,
+    body: &Arc<Vec<u8>>,
+) -> &'static str {
     let mut wait = Duration::from_millis(endpoint.backoff_ms);
     for attempt in 1..=endpoint.max_attempts.max(1) {
         let timestamp = now_ms() / 1000;
@@ -235,7 +286,7 @@ async fn deliver(agent: &ureq::Agent, endpoint: &WebhookConfig, payload: &Payloa
             .header("x-frontdesk-timestamp", timestamp.to_string())
             .header(
                 "x-frontdesk-signature",
-                signature(&endpoint.secret, timestamp, &body),
+                signature(&endpoint.secret, timestamp, body),
             );
         let sent = body.clone();
         // ureq blocks: keep it off the async workers.

@@ -114,7 +114,7 @@ pub async fn gather(store: &dyn Store, from: u64, to: u64) -> StoreResult<Vec<Re
 }
 
 /// An average over some number of cases (`None` without cases).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Average {
     pub seconds: Option<f64>,
     pub count: usize,
@@ -131,7 +131,7 @@ impl Average {
 }
 
 /// The outcome partition.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Outcomes {
     pub bot_resolved: usize,
     pub handed_off: usize,
@@ -139,7 +139,7 @@ pub struct Outcomes {
     pub not_resolved: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Csat {
     pub average: Option<f64>,
     pub count: usize,
@@ -149,7 +149,7 @@ pub struct Csat {
     pub satisfied: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Kpis {
     pub conversations: usize,
     pub outcomes: Outcomes,
@@ -166,7 +166,7 @@ pub struct Kpis {
 }
 
 /// A group of similar questions the bot did not answer well.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct QuestionGroup {
     /// The most frequent wording.
     pub question: String,
@@ -186,7 +186,7 @@ pub struct QuestionGroup {
     pub last_asked: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FaqFeedback {
     pub faq: String,
     pub answered: usize,
@@ -194,7 +194,7 @@ pub struct FaqFeedback {
     pub not_helpful: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Report {
     pub from: u64,
     pub to: u64,

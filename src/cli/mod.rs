@@ -1,6 +1,6 @@
 //! The `frontdesk` command line (clap): `serve` (the default), `chat`, `kb check | test |
 //! import`, `agent add`, `admin add`, `eval`, `ask`, `report`, `forget`, `backup` (the last four
-//! in `ops`).
+//! in `ops`), `token add | list | revoke` and `export` (in `integrations`).
 //! Each command prints for a person by default; `--json` where a machine reads the result.
 //! Exit status: 0 success, 1 the check or test found errors, 2 the command could not run.
 
@@ -17,6 +17,7 @@ use crate::knowledge_base::{self, KnowledgeBase, Problem};
 use crate::matcher::{Decision, Matcher, Memory, Source};
 use crate::{eval, kb_test};
 
+mod integrations;
 mod ops;
 
 /// The default knowledge base folder.
@@ -86,6 +87,23 @@ pub enum Command {
     Forget {
         #[arg(long)]
         visitor: String,
+        #[command(flatten)]
+        store: ops::StoreArgs,
+    },
+    /// API tokens for integrations (`/api/v1`).
+    #[command(subcommand)]
+    Token(integrations::TokenCommand),
+    /// Conversations with their events for BI tools (JSON lines or CSV), or with `--visitor`,
+    /// everything held about one visitor (an access request), to standard output.
+    Export {
+        /// How far back: 30d, 24h, 90m.
+        #[arg(long, default_value = "30d")]
+        since: String,
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: integrations::Format,
+        /// One visitor's data instead (their visitor key, or a verified site user id).
+        #[arg(long, conflicts_with_all = ["since", "format"])]
+        visitor: Option<String>,
         #[command(flatten)]
         store: ops::StoreArgs,
     },
@@ -216,6 +234,13 @@ pub fn run(cli: Cli) -> ExitCode {
         } => ops::run_report(&since, json, &kb, &store),
         Command::Forget { visitor, store } => ops::run_forget(&visitor, &store),
         Command::Backup { file, store } => ops::run_backup(&file, &store),
+        Command::Token(command) => integrations::run_token(command),
+        Command::Export {
+            since,
+            format,
+            visitor,
+            store,
+        } => integrations::run_export(&since, format, visitor.as_deref(), &store),
     };
     match result {
         Ok(code) => code,

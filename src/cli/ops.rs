@@ -39,7 +39,7 @@ pub struct StoreArgs {
 }
 
 /// Where to read from.
-enum Target {
+pub(super) enum Target {
     /// The store the settings name, opened here.
     Store(Box<Settings>),
     Server(String),
@@ -47,7 +47,7 @@ enum Target {
 
 impl StoreArgs {
     /// The target, and the identity secret (to turn a site user id into a visitor key).
-    fn target(&self) -> anyhow::Result<(Target, Option<String>)> {
+    pub(super) fn target(&self) -> anyhow::Result<(Target, Option<String>)> {
         let settings = Settings::load(&crate::config::ServeArgs {
             config: self.config.clone(),
             data_dir: self.data_dir.clone(),
@@ -211,7 +211,7 @@ pub fn run_backup(to: &Path, source: &StoreArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?)

@@ -10,7 +10,7 @@ use super::QueueReason;
 use crate::matcher::Explanation;
 
 /// One logged item.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Event {
     /// 1, 2, 3, ... within the conversation.
     pub seq: u64,
@@ -21,7 +21,7 @@ pub struct Event {
 }
 
 /// An option the visitor can pick (a clarify option or a suggestion).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ChoiceItem {
     /// The FAQ id to send back in `choose`.
     pub id: String,
@@ -30,7 +30,7 @@ pub struct ChoiceItem {
 
 /// What kind of bot message a `bot_answer` is (its `decision` on the wire and in the store). A
 /// stored value outside this list is an error when read, never a default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AnswerKind {
     /// An FAQ's or a rule's answer.
@@ -47,7 +47,7 @@ pub enum AnswerKind {
     Notice,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EventBody {
     VisitorMessage {
@@ -71,6 +71,7 @@ pub enum EventBody {
         /// Why the bot said this: for agents and editors, never sent to the visitor. Shared
         /// (`Arc`): events are cloned once per subscriber.
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(value_type = Option<Object>)]
         explanation: Option<Arc<Explanation>>,
     },
     /// The visitor picked an option (`choose`).
@@ -113,11 +114,12 @@ pub enum EventBody {
 }
 
 /// A change of who is answering, told to the visitor.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "notice", rename_all = "snake_case")]
 pub enum Notice {
     /// Waiting for a person, and why.
     Queued {
+        #[schema(value_type = String)]
         reason: QueueReason,
     },
     Assigned {

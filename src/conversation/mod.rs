@@ -27,7 +27,7 @@ pub use turn::{Side, Turn, TurnOutcome, client_key};
 use serde::{Deserialize, Serialize};
 
 /// Who is answering the visitor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ConversationState {
     /// The bot answers.

@@ -116,7 +116,7 @@ impl fmt::Debug for Token {
 }
 
 /// What the visitor told us about themselves in `hello`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct VisitorInfo {
     /// The site's id for this visitor, only when verified (see `identity`).
     #[serde(default, skip_serializing_if = "Option::is_none")]

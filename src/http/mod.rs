@@ -4,6 +4,7 @@
 
 mod admin;
 mod agent;
+pub mod api;
 pub(crate) mod client;
 mod frame_limit;
 
@@ -55,7 +56,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/admin/report", web::get().to(admin::report))
         .route("/api/admin/forget", web::post().to(admin::forget))
         .route("/api/kb", web::get().to(admin::kb_status))
-        .route("/api/kb/reload", web::post().to(admin::kb_reload));
+        .route("/api/kb/reload", web::post().to(admin::kb_reload))
+        .route("/api/v1/openapi.json", web::get().to(api::openapi_json))
+        .service(api::scope());
 }
 
 /// Paths that act with an agent's or admin's session cookie.

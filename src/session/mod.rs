@@ -7,5 +7,5 @@
 pub mod agent;
 mod error;
 mod guard;
-mod values;
+pub(crate) mod values;
 pub mod visitor;

@@ -933,7 +933,10 @@ pub async fn api_tokens_are_found_by_hash_until_revoked(store: Arc<dyn Store>) {
         Some(crm.clone()),
         "the first crm token is kept as it was"
     );
-    assert_eq!(store.token_by_hash(&hash("fdk_forged")).await.unwrap(), None);
+    assert_eq!(
+        store.token_by_hash(&hash("fdk_forged")).await.unwrap(),
+        None
+    );
     let names: Vec<String> = store
         .tokens()
         .await

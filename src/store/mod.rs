@@ -41,8 +41,8 @@ pub use crate::conversation::{
 };
 
 use crate::config::{Settings, StoreKind};
-use crate::tokens::ApiToken;
 use crate::conversation::{ConversationState, Event, EventBody, Notice, Turn, TurnOutcome};
+use crate::tokens::ApiToken;
 
 /// The outcome of appending a visitor message.
 #[derive(Debug, Clone, PartialEq)]

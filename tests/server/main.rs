@@ -14,9 +14,12 @@
 //! - `identity` (Redis): verified visitor ids, forged ones, `require_identity`.
 //! - `nodes` (Redis): two nodes, a node dying, business hours, a Redis outage.
 //! - `admin` (both stores): hot reload, `/admin` access, KPIs, redaction, webhooks.
+//! - `api`: the integration API with a real HTTP client: tokens, scopes, pages, acting as an
+//!   agent, a visitor's export and erasure.
 //! - `hostile`: raw sockets: oversized frame headers, connection slots, floods of hellos.
 
 mod admin;
+mod api;
 mod app;
 mod bad_input;
 mod chat;

@@ -15,7 +15,7 @@ use crate::state::AppState;
 use crate::store::{ConversationId, Presence, StoreError, StoreResult};
 
 /// Longest reply or note, in bytes.
-pub(super) const MAX_TEXT: usize = 4000;
+pub(crate) const MAX_TEXT: usize = 4000;
 /// Replies held during a store outage, at most, per console.
 const MAX_HELD: usize = 50;
 

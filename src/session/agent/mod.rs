@@ -10,6 +10,7 @@
 //! node's board (`super::board`), read once per routing change for every console.
 
 mod command;
+pub(crate) use command::MAX_TEXT;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;

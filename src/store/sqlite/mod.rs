@@ -805,7 +805,8 @@ impl Store for SqliteStore {
     }
 
     async fn add_token(&self, token: ApiToken) -> StoreResult<bool> {
-        let scopes = serde_json::to_string(&token.scopes).map_err(|e| corrupt("token scopes", e))?;
+        let scopes =
+            serde_json::to_string(&token.scopes).map_err(|e| corrupt("token scopes", e))?;
         self.writer
             .step(move |conn| {
                 let added = conn
@@ -824,10 +825,12 @@ impl Store for SqliteStore {
 
     async fn token_by_hash(&self, hash: &str) -> StoreResult<Option<ApiToken>> {
         self.read(|conn| {
-            conn.prepare_cached("SELECT name, hash, scopes, created FROM api_tokens WHERE hash = ?1")
-                .and_then(|mut s| s.query_row([hash], token_row).optional())
-                .map_err(db_error)?
-                .transpose()
+            conn.prepare_cached(
+                "SELECT name, hash, scopes, created FROM api_tokens WHERE hash = ?1",
+            )
+            .and_then(|mut s| s.query_row([hash], token_row).optional())
+            .map_err(db_error)?
+            .transpose()
         })
     }
 
