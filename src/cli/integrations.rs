@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use super::ops::{StoreArgs, Target, parse_since, runtime};
+use crate::config::StoreKind;
 use crate::export::{CSV_HEADER, Filter, csv_rows};
 use crate::store::{Store, now_ms};
 use crate::tokens::{Scope, issue};
@@ -51,14 +52,23 @@ pub enum Format {
     Csv,
 }
 
-/// The store the arguments name, opened here (not the memory store).
-async fn open(source: &StoreArgs, what: &str) -> anyhow::Result<std::sync::Arc<dyn Store>> {
-    let settings = match source.target()?.0 {
-        Target::Store(settings) => settings,
-        Target::Server(server) => anyhow::bail!(
+/// The store the arguments name, opened here (not the memory store). A token may be made
+/// before the server first ran: then the SQLite database is created.
+async fn open(
+    source: &StoreArgs,
+    what: &str,
+    create: bool,
+) -> anyhow::Result<std::sync::Arc<dyn Store>> {
+    let settings = match source.target() {
+        Ok((Target::Store(settings), _)) => *settings,
+        Ok((Target::Server(server), _)) => anyhow::bail!(
             "{what} reads the store itself, not a server ({server}); with the memory store use \
              the API: {server}/api/v1/openapi.json"
         ),
+        Err(_) if create && source.settings()?.store_kind() == StoreKind::Sqlite => {
+            source.settings()?
+        }
+        Err(e) => return Err(e),
     };
     Ok(crate::store::open(&settings).await?.0)
 }
@@ -78,7 +88,7 @@ pub fn run_token(command: TokenCommand) -> anyhow::Result<ExitCode> {
                     .map_err(anyhow::Error::msg)?;
                 let (record, token) =
                     issue(&name, &scopes, now_ms()).map_err(anyhow::Error::msg)?;
-                let store = open(&store, "token add").await?;
+                let store = open(&store, "token add", true).await?;
                 anyhow::ensure!(
                     store.add_token(record).await?,
                     "a token named `{name}` exists; revoke it first or choose another name"
@@ -90,7 +100,7 @@ pub fn run_token(command: TokenCommand) -> anyhow::Result<ExitCode> {
                 println!("{token}");
             }
             TokenCommand::List { store } => {
-                let store = open(&store, "token list").await?;
+                let store = open(&store, "token list", false).await?;
                 let tokens = store.tokens().await?;
                 if tokens.is_empty() {
                     println!("no tokens; make one with `frontdesk token add NAME --scopes read`");
@@ -103,7 +113,7 @@ pub fn run_token(command: TokenCommand) -> anyhow::Result<ExitCode> {
                 }
             }
             TokenCommand::Revoke { name, store } => {
-                let store = open(&store, "token revoke").await?;
+                let store = open(&store, "token revoke", false).await?;
                 anyhow::ensure!(store.revoke_token(&name).await?, "no token named `{name}`");
                 println!("revoked token `{name}`");
             }
@@ -133,7 +143,7 @@ pub fn run_export(
         .1
         .map(|s| crate::identity::IdentitySecret::new(&s));
     runtime()?.block_on(async {
-        let store = open(source, "export").await?;
+        let store = open(source, "export", false).await?;
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         if let Some(visitor) = visitor {
             let key = crate::privacy::visitor_key_of(visitor, identity.as_ref())

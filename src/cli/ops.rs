@@ -47,14 +47,19 @@ pub(super) enum Target {
 
 impl StoreArgs {
     /// The target, and the identity secret (to turn a site user id into a visitor key).
-    pub(super) fn target(&self) -> anyhow::Result<(Target, Option<String>)> {
-        let settings = Settings::load(&crate::config::ServeArgs {
+    /// The server's settings, as far as these arguments and its settings file say.
+    pub(super) fn settings(&self) -> anyhow::Result<Settings> {
+        Settings::load(&crate::config::ServeArgs {
             config: self.config.clone(),
             data_dir: self.data_dir.clone(),
             redis_url: self.redis_url.clone(),
             redis_prefix: self.redis_prefix.clone(),
             ..crate::config::ServeArgs::default()
-        })?;
+        })
+    }
+
+    pub(super) fn target(&self) -> anyhow::Result<(Target, Option<String>)> {
+        let settings = self.settings()?;
         let secret = std::env::var("FRONTDESK_IDENTITY_SECRET")
             .ok()
             .or(settings.identity_secret.clone());

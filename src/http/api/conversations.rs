@@ -18,7 +18,7 @@ use crate::conversation::{ConversationState, Outcome};
 use crate::export::{ConversationRecord, Cursor, Filter};
 use crate::session::values::{ClientId, MessageText, Refusal};
 use crate::state::AppState;
-use crate::store::{ConversationId, Presence, now_ms};
+use crate::store::{ConversationId, Presence, VisitorKey, now_ms};
 use crate::tokens::Scope;
 
 /// Chats an integration agent may hold at once.
@@ -26,6 +26,8 @@ pub const INTEGRATION_CAPACITY: usize = 100;
 /// A page's size when the caller gives none, and the largest.
 const DEFAULT_LIMIT: usize = 50;
 const MAX_LIMIT: usize = 200;
+/// The longest period a list covers by `days`.
+const MAX_DAYS: u64 = 3660;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list)
@@ -44,19 +46,23 @@ pub struct ListQuery {
     /// Only conversations in this state.
     state: Option<ConversationState>,
     /// Created at or after this time (ms since the epoch).
+    #[param(minimum = 0, maximum = 9_223_372_036_854_775_807_i64)]
     from: Option<u64>,
     /// Created before this time (ms).
+    #[param(minimum = 0, maximum = 9_223_372_036_854_775_807_i64)]
     to: Option<u64>,
-    /// Created in the last `days` days (instead of `from`).
+    /// Created in the last `days` days (`from` wins when both are given).
     #[param(minimum = 1, maximum = 3660)]
     days: Option<u64>,
-    /// One visitor's conversations (their visitor key, 32 hex digits).
+    /// One visitor's conversations (their visitor key, 32 hex digits; anything else matches
+    /// no conversation).
     visitor: Option<String>,
     /// Conversations this agent has now.
     agent: Option<String>,
     /// Conversations waiting for, or handed to, this team.
     team: Option<String>,
     /// `next_cursor` of the previous page.
+    #[param(pattern = r"^[0-9]{1,19}\.[0-9a-f]{32}$")]
     cursor: Option<String>,
     /// Conversations per page (default 50).
     #[param(minimum = 1, maximum = 200)]
@@ -64,7 +70,7 @@ pub struct ListQuery {
 }
 
 /// One page of conversations, oldest first.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
 pub struct ConversationPage {
     /// Without their events (get one for those).
     pub items: Vec<ConversationRecord>,
@@ -93,36 +99,37 @@ async fn list(
             format!("limit must be 1 to {MAX_LIMIT}"),
         ));
     }
-    let after = q
-        .cursor
-        .as_deref()
-        .map(|raw| {
-            Cursor::parse(raw).ok_or_else(|| {
-                ApiError::bad_request("bad_cursor", "that cursor did not come from this API")
-            })
-        })
-        .transpose()?;
+    let after = match q.cursor.as_deref() {
+        Some(raw) => Some(Cursor::parse(raw).ok_or_else(|| {
+            ApiError::bad_request("bad_cursor", "that cursor did not come from this API")
+        })?),
+        None => None,
+    };
+    super::check_millis(&[q.from, q.to])?;
+    if q.days.is_some_and(|d| !(1..=MAX_DAYS).contains(&d)) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("days must be 1 to {MAX_DAYS}"),
+        ));
+    }
+    let empty = |s: Option<String>| s.filter(|s| !s.is_empty());
     let filter = Filter {
-        from: match (q.from, q.days) {
-            (Some(_), Some(_)) => {
-                return Err(ApiError::bad_request(
-                    "invalid_query",
-                    "give `from` or `days`, not both",
-                ));
-            }
-            (Some(from), None) => from,
-            (None, Some(days)) => now_ms().saturating_sub(days.clamp(1, 3660) * 86_400_000),
-            (None, None) => 0,
-        },
+        // `from` wins over `days`.
+        from: q
+            .from
+            .or_else(|| q.days.map(|d| now_ms().saturating_sub(d * 86_400_000)))
+            .unwrap_or(0),
         to: q.to,
         state: q.state,
-        visitor: q
-            .visitor
-            .as_deref()
-            .map(super::operations::visitor_key)
-            .transpose()?,
-        agent: q.agent,
-        team: q.team,
+        visitor: match empty(q.visitor) {
+            Some(raw) => match VisitorKey::parse(&raw) {
+                Some(key) => Some(key),
+                None => return Ok(json(StatusCode::OK, &ConversationPage::default())),
+            },
+            None => None,
+        },
+        agent: empty(q.agent),
+        team: empty(q.team),
     };
     let store = state.conversations.store.as_ref();
     let page = crate::export::page(store, &filter, after.as_ref(), limit, false).await?;

@@ -101,7 +101,9 @@ pub fn document() -> &'static utoipa::openapi::OpenApi {
 fn add_problems(doc: &mut utoipa::openapi::OpenApi) {
     let problem = || {
         ContentBuilder::new()
-            .schema(Some(utoipa::openapi::Ref::from_schema_name("Problem")))
+            .schema(Some(utoipa::openapi::Ref::from_schema_name(
+                "ProblemDetails",
+            )))
             .build()
     };
     let common = [
@@ -109,6 +111,10 @@ fn add_problems(doc: &mut utoipa::openapi::OpenApi) {
         ("401", "No token, or not a valid one"),
         ("403", "The token lacks the scope this needs"),
         ("404", "No such thing"),
+        (
+            "405",
+            "The path does not take this method (`Allow` lists those it takes)",
+        ),
         ("408", "The request took too long"),
         ("413", "The body is too large"),
         ("415", "The body is not JSON"),
@@ -146,6 +152,7 @@ pub async fn openapi_json() -> HttpResponse {
 
 /// An error body (RFC 9457 problem details).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = ProblemDetails)]
 pub struct Problem {
     /// `urn:frontdesk:problem:<code>`.
     #[serde(rename = "type")]
@@ -241,7 +248,22 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// A path the API does not have (404), or a method one of its paths does not take (405, with
+/// the methods it does take in `Allow`); both read from the document.
 async fn no_such_route(req: HttpRequest) -> HttpResponse {
+    let allowed = allowed_methods(req.path());
+    if !allowed.is_empty() {
+        let mut response = ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("{} takes {}", req.path(), allowed.join(", ")),
+        )
+        .error_response();
+        if let Ok(value) = header::HeaderValue::from_str(&allowed.join(", ")) {
+            response.headers_mut().insert(header::ALLOW, value);
+        }
+        return response;
+    }
     ApiError::new(
         StatusCode::NOT_FOUND,
         "no_such_route",
@@ -252,6 +274,35 @@ async fn no_such_route(req: HttpRequest) -> HttpResponse {
         ),
     )
     .error_response()
+}
+
+/// The methods the document lists for the path that `path` fills in (`{id}` matches one
+/// segment); empty when no path matches.
+fn allowed_methods(path: &str) -> Vec<&'static str> {
+    let segments: Vec<&str> = path.split('/').collect();
+    let fills = |template: &str| {
+        let parts: Vec<&str> = template.split('/').collect();
+        parts.len() == segments.len()
+            && parts
+                .iter()
+                .zip(&segments)
+                .all(|(t, s)| (t.starts_with('{') && t.ends_with('}') && !s.is_empty()) || t == s)
+    };
+    let mut allowed = Vec::new();
+    for (template, item) in &document().paths.paths {
+        if !fills(template) {
+            continue;
+        }
+        let methods = [
+            ("GET", item.get.is_some()),
+            ("POST", item.post.is_some()),
+            ("PUT", item.put.is_some()),
+            ("DELETE", item.delete.is_some()),
+            ("PATCH", item.patch.is_some()),
+        ];
+        allowed.extend(methods.iter().filter(|(_, has)| *has).map(|(m, _)| *m));
+    }
+    allowed
 }
 
 /// The caller of a request: the API token it presented, checked against the store.
@@ -330,6 +381,17 @@ async fn log_request(
         "api call"
     );
     Ok(response)
+}
+
+/// Times in ms are at most `i64::MAX` (what the document says and the stores keep).
+fn check_millis(times: &[Option<u64>]) -> Result<(), ApiError> {
+    if times.iter().flatten().any(|t| *t > i64::MAX as u64) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "a time is milliseconds since the epoch, at most 9223372036854775807",
+        ));
+    }
+    Ok(())
 }
 
 /// A JSON body with the given status.

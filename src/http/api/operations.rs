@@ -146,13 +146,17 @@ pub struct Period {
     #[param(minimum = 1, maximum = 366)]
     days: Option<u64>,
     /// Or from this time (ms since the epoch)...
+    #[param(minimum = 0, maximum = 9_223_372_036_854_775_807_i64)]
     from: Option<u64>,
     /// ...to this one (default now).
+    #[param(minimum = 0, maximum = 9_223_372_036_854_775_807_i64)]
     to: Option<u64>,
 }
 
 impl Period {
+    /// `[from, to)`; `from` at or after `to` is an empty period.
     fn range(&self) -> Result<(u64, u64), ApiError> {
+        super::check_millis(&[self.from, self.to])?;
         let to = self.to.unwrap_or_else(now_ms);
         let days = self.days.unwrap_or(7);
         if !(1..=MAX_DAYS).contains(&days) {
@@ -164,13 +168,7 @@ impl Period {
         let from = self
             .from
             .unwrap_or_else(|| to.saturating_sub(days * 86_400_000));
-        if from >= to {
-            return Err(ApiError::bad_request(
-                "bad_period",
-                "`from` must be before `to`",
-            ));
-        }
-        Ok((from, to))
+        Ok((from.min(to), to))
     }
 }
 
@@ -250,17 +248,14 @@ async fn kb_reload(caller: Caller, state: web::Data<AppState>) -> Result<HttpRes
     Ok(json(status, &outcome))
 }
 
-/// The visitor `raw` names: a visitor key, or a verified site user id.
-pub(super) fn visitor_key(raw: &str) -> Result<VisitorKey, ApiError> {
-    visitor_key_with(raw, None)
-}
-
+/// The visitor `raw` names: a visitor key, or a verified site user id (with the identity
+/// secret). Anything else names nobody: 404, as a key that has no conversations is not.
 fn visitor_key_with(
     raw: &str,
     identity: Option<&crate::identity::IdentitySecret>,
 ) -> Result<VisitorKey, ApiError> {
     crate::privacy::visitor_key_of(raw, identity)
-        .map_err(|message| ApiError::bad_request("bad_visitor", message))
+        .map_err(|message| ApiError::new(StatusCode::NOT_FOUND, "no_such_visitor", message))
 }
 
 /// Everything held about one visitor (an access request): their conversations as the widget
