@@ -25,7 +25,11 @@
 //! - [`startup`]: `Application::build / port / run_until_stopped`, graceful shutdown.
 //! - [`state`]: `AppState`, what every request and session shares.
 //! - [`http`]: routes (demo page, widget, health, metrics, the websocket handshakes, the agent
-//!   console and the admin page with its APIs).
+//!   console and the admin page with its APIs, and `http::api`: the integration API `/api/v1`
+//!   with its generated OpenAPI document).
+//! - [`tokens`]: API tokens (scopes; only their SHA-256 is stored).
+//! - [`export`]: one representation of a conversation for the API, webhooks and `frontdesk
+//!   export`; cursor pages; a visitor's access-request bundle.
 //! - [`session`]: one task per socket (`visitor`, `agent`); each frame a command of checked values.
 //! - [`reload`]: hot reload of the knowledge base (debounced file watcher, `POST /api/kb/reload`):
 //!   build off the hot path, swap atomically, keep the last good one and its errors.
@@ -51,6 +55,7 @@
 //! agent frame --protocol--> session::agent --Conversations--> store --routing watch--> router, and each node's board --> every console and waiting visitor
 //! file change --watcher--> reload: load + build (blocking thread) --ArcSwap--> next decide() | errors --> /admin, /readyz
 //! store --gather--> analytics::report --> /admin, `frontdesk report`;  handoff/claim/close/rate --> webhooks queue --> POST
+//! integration --Bearer token--> http::api --Conversations (same rules as the console)--> store;  store --export--> API, webhooks, `frontdesk export`
 //! ```
 
 pub mod agents;

@@ -511,3 +511,95 @@ async fn report_forget_and_backup_work_on_the_database_file_while_the_server_has
         .unwrap();
     assert_eq!(store.events_after(&kept, 0).await.unwrap().len(), 3);
 }
+
+#[tokio::test]
+async fn tokens_and_exports_work_on_the_database_file_while_the_server_has_it_open() {
+    use frontdesk::store::{SqliteStore, Store, VisitorKey};
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_str().unwrap();
+    let store = SqliteStore::open(&data.path().join("frontdesk.db")).unwrap();
+    let key = VisitorKey::random();
+    let (theirs, other) = one_missed_one_answered(&store, &key).await;
+
+    // A token is printed once; the store keeps its hash, which the server finds.
+    let add = frontdesk(&[
+        "token",
+        "add",
+        "crm",
+        "--scopes",
+        "read,write",
+        "--data-dir",
+        dir,
+    ]);
+    assert!(add.status.success(), "{}", text(&add.stderr));
+    let token = text(&add.stdout).trim().to_owned();
+    assert!(frontdesk::tokens::well_formed(&token), "{token}");
+    let found = store
+        .token_by_hash(&frontdesk::tokens::hash(&token))
+        .await
+        .unwrap()
+        .expect("the server sees the new token");
+    assert_eq!(found.name, "crm");
+    let twice = frontdesk(&["token", "add", "crm", "--scopes", "read", "--data-dir", dir]);
+    assert_eq!(twice.status.code(), Some(2), "a name is one token");
+    let bad = frontdesk(&["token", "add", "bi", "--scopes", "root", "--data-dir", dir]);
+    assert!(
+        text(&bad.stderr).contains("unknown scope `root`"),
+        "{}",
+        text(&bad.stderr)
+    );
+    let list = frontdesk(&["token", "list", "--data-dir", dir]);
+    let listed = text(&list.stdout);
+    assert!(listed.contains("crm\tread,write"), "{listed}");
+    assert!(
+        !listed.contains(&token),
+        "a listed token never shows its secret"
+    );
+
+    // JSON lines: one conversation per line with its events, oldest first.
+    let jsonl = frontdesk(&["export", "--since", "1d", "--data-dir", dir]);
+    assert!(jsonl.status.success(), "{}", text(&jsonl.stderr));
+    let lines: Vec<serde_json::Value> = text(&jsonl.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ids: Vec<&str> = lines.iter().map(|l| l["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec![theirs.as_str(), other.as_str()]);
+    assert_eq!(
+        lines[0]["events"][0]["text"],
+        "do you sell purple trombones"
+    );
+
+    // CSV: a header, then one row per event.
+    let csv = frontdesk(&[
+        "export",
+        "--since",
+        "1d",
+        "--format",
+        "csv",
+        "--data-dir",
+        dir,
+    ]);
+    let rows = text(&csv.stdout);
+    let mut lines = rows.lines();
+    assert_eq!(
+        lines.next(),
+        Some("conversation,created,state,visitor_key,seq,at,kind,author,text")
+    );
+    assert_eq!(lines.count(), 4, "{rows}");
+    assert!(rows.contains("visitor_message,visitor,do you sell purple trombones"));
+
+    // The access request: only that visitor's conversation.
+    let bundle = frontdesk(&["export", "--visitor", key.as_str(), "--data-dir", dir]);
+    assert!(bundle.status.success(), "{}", text(&bundle.stderr));
+    let bundle: serde_json::Value = serde_json::from_slice(&bundle.stdout).unwrap();
+    assert_eq!(bundle["conversations"].as_array().unwrap().len(), 1);
+    assert_eq!(bundle["conversations"][0]["id"], theirs.as_str());
+
+    let revoke = frontdesk(&["token", "revoke", "crm", "--data-dir", dir]);
+    assert!(revoke.status.success());
+    assert!(
+        store.token_by_hash(&found.hash).await.unwrap().is_none(),
+        "revoked for the running server at once"
+    );
+}
