@@ -446,6 +446,29 @@ async fn report_and_forget_read_the_shared_redis_store() {
     );
     assert!(shown.contains("definitions:"), "{shown}");
 
+    // Exports and tokens read and write the same shared Redis.
+    let export = frontdesk_with(&["export", "--since", "1d"], &env);
+    assert!(export.status.success(), "{}", text(&export.stderr));
+    let ids: Vec<String> = text(&export.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].to_string())
+        .collect();
+    assert_eq!(
+        ids,
+        vec![format!("\"{missed}\""), format!("\"{answered}\"")]
+    );
+    let bundle = frontdesk_with(&["export", "--visitor", key.as_str()], &env);
+    let bundle: serde_json::Value = serde_json::from_slice(&bundle.stdout).unwrap();
+    assert_eq!(bundle["conversations"][0]["id"], missed.as_str());
+    let add = frontdesk_with(&["token", "add", "bi", "--scopes", "read"], &env);
+    assert!(add.status.success(), "{}", text(&add.stderr));
+    let token = text(&add.stdout).trim().to_owned();
+    let found = store
+        .token_by_hash(&frontdesk::tokens::hash(&token))
+        .await
+        .unwrap();
+    assert_eq!(found.map(|t| t.name), Some("bi".to_owned()));
+
     let forget = frontdesk_with(&["forget", "--visitor", key.as_str()], &env);
     assert!(forget.status.success(), "{}", text(&forget.stderr));
     assert!(text(&forget.stdout).contains("erased 1 conversation"));

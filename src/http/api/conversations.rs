@@ -1,6 +1,7 @@
 //! `/api/v1/conversations`: list (filters, cursor pages), one with its events, and acting on one
 //! as an integration agent: claim, reply, note, hand back, close. An integration writes as the
-//! agent named like its token, under the console's rules: it replies only to a conversation it
+//! agent named like its token (a roster agent of that id, or an integration agent), under the
+//! console's rules: it replies only to a conversation it
 //! owns (claimed atomically, so two never get one), and each call keeps it present for
 //! `presence_ttl_seconds` (a silent integration's chats go back to the queue, as an agent's do
 //! when their console closes).
@@ -326,7 +327,12 @@ async fn acting(
     if store.get(&id).await?.is_none() {
         return Err(ApiError::not_found("conversation"));
     }
-    let agent = integration_agent(&caller.0.name);
+    // A token named like a roster agent writes as that agent (their name and capacity).
+    let agent = state
+        .roster
+        .get(&caller.0.name)
+        .cloned()
+        .unwrap_or_else(|| integration_agent(&caller.0.name));
     let ttl = Duration::from_secs(state.settings.presence_ttl_seconds);
     store
         .presence()
@@ -335,8 +341,9 @@ async fn acting(
     Ok((agent, id))
 }
 
-/// The agent a token writes as: named like the token (visitors read "crm joined").
-pub(super) fn integration_agent(name: &str) -> Agent {
+/// The agent a token not in the roster writes as: named like the token (visitors read "crm
+/// joined").
+fn integration_agent(name: &str) -> Agent {
     Agent {
         id: name.to_owned(),
         name: name.to_owned(),
