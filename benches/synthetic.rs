@@ -143,6 +143,7 @@ pub fn knowledge_base(faqs: usize, phrasings: usize) -> KnowledgeBase {
                 answer_html: "<p>Answer.</p>".into(),
                 answer_text: format!("To {a} your {c} {b} {code}, open your account."),
                 file: format!("faq/faq-{i}.md").into(),
+                untranslated: false,
             }
         })
         .collect();

@@ -7,6 +7,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use super::service::{Conversations, Decided, bot_text};
+use super::texts::BotTexts;
 use super::turn::{Side, client_key};
 use super::{AnswerKind, Conversation, ConversationState, EventBody, Notice, QueueReason};
 use crate::agents::Agent;
@@ -52,28 +53,26 @@ impl From<bool> for Outcome {
 impl Conversations {
     /// How many agents are online if a person can pick up now; if not, when people are back
     /// (for the visitor).
-    async fn availability(&self, visitor_tz: Option<&str>) -> StoreResult<Result<u64, String>> {
+    async fn availability(
+        &self,
+        visitor_tz: Option<&str>,
+        texts: &BotTexts,
+    ) -> StoreResult<Result<u64, String>> {
         let matcher = self.matcher.load_full();
         if let Some(hours) = &matcher.knowledge_base().hours {
             let now = Timestamp::now();
             if !hours.is_open(now) {
+                // When they are back is told in English words only.
                 let back = hours
                     .next_open(now)
                     .map(|w| format!(" We're back {}.", hours.describe(&w, visitor_tz)))
                     .unwrap_or_default();
-                return Ok(Err(format!(
-                    "Our team is away right now.{back} Leave your e-mail and your message and \
-                     we'll write back; I'm still here to help in the meantime."
-                )));
+                return Ok(Err(texts.away(&back)));
             }
         }
         let online = self.online_agents().await?;
         if online == 0 {
-            return Ok(Err(
-                "No one from our team is online right now. Leave your e-mail and \
-                 your message and we'll write back soon; I'm still here to help in the meantime."
-                    .into(),
-            ));
+            return Ok(Err(texts.nobody_online.to_owned()));
         }
         Ok(Ok(online))
     }
@@ -115,8 +114,11 @@ impl Conversations {
         conversation: &Conversation,
         reason: QueueReason,
     ) -> StoreResult<()> {
+        // In the language of this turn's message, else the conversation's so far.
+        let memory = decided.turn.memory.as_ref().unwrap_or(&conversation.memory);
+        let texts = self.texts_in(memory.language.as_deref());
         let online = match self
-            .availability(conversation.visitor.tz.as_deref())
+            .availability(conversation.visitor.tz.as_deref(), texts)
             .await?
         {
             Ok(online) => online,
@@ -133,15 +135,11 @@ impl Conversations {
             }
         };
         let position = self.store.queue().await?.len() + 1;
-        let wait = self
+        let minutes = self
             .eta_seconds(position, online)
             .await?
-            .map(|s| format!(", about {} min", s.div_ceil(60).max(1)))
-            .unwrap_or_default();
-        let text = format!(
-            "I'm connecting you with a person. You are number {position} in line{wait}. Keep \
-             this window open or come back later: your conversation is saved."
-        );
+            .map(|s| s.div_ceil(60).max(1));
+        let text = texts.connecting(position, minutes);
         decided.turn.bot.push(bot_text(
             AnswerKind::Handoff,
             &text,

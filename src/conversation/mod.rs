@@ -11,6 +11,7 @@ mod handoff;
 mod model;
 mod outage;
 mod service;
+mod texts;
 mod turn;
 
 pub use event::{AnswerKind, ChoiceItem, Event, EventBody, Notice};

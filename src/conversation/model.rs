@@ -280,13 +280,18 @@ impl Conversation {
     /// A new conversation, in `Bot` state.
     pub fn new(id: ConversationId, visitor: VisitorInfo) -> Conversation {
         let now = now_ms();
+        // Until the visitor writes, their browser's locale is the conversation's language.
+        let memory = Memory {
+            language: visitor.locale.clone(),
+            ..Memory::default()
+        };
         Conversation {
             id,
             state: ConversationState::Bot,
             reason: None,
             resolution: None,
             visitor,
-            memory: Memory::default(),
+            memory,
             agent: None,
             enqueued_at: None,
             assigned_at: None,

@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use arc_swap::ArcSwap;
 
+use super::texts;
 use super::{AnswerKind, ChoiceItem, EventBody};
 use super::{Conversation, QueueReason, Turn, TurnOutcome};
 use crate::knowledge_base::{FaqId, KnowledgeBase, render_markdown};
@@ -18,19 +19,13 @@ use crate::privacy::{Redact, redact};
 use crate::store::{ConversationId, Store, StoreError, StoreResult};
 use crate::webhooks::{HookEvent, Webhooks};
 
-/// What the bot asks when it is not sure: "Did you mean ...?" with one option, else which one.
+/// What the bot asks when it is not sure (in English): "Did you mean ...?" with one option,
+/// else which one.
 pub(crate) fn clarify_text(options: usize) -> &'static str {
-    if options == 1 {
-        "Did you mean this?"
-    } else {
-        "Which of these do you mean?"
-    }
+    texts::for_language("en").clarify(options)
 }
-pub(crate) const FALLBACK_TEXT: &str =
-    "Sorry, I don't have an answer for that. Could you say it another way?";
-pub(crate) const FALLBACK_OFFER_TEXT: &str =
-    "Sorry, I still don't have an answer. Would you like to talk to a person?";
-const THANKS_FOR_MESSAGE: &str = "Thanks! Your message is saved and our team will reply by e-mail.";
+pub(crate) const FALLBACK_TEXT: &str = texts::EN.fallback;
+pub(crate) const FALLBACK_OFFER_TEXT: &str = texts::EN.fallback_offer;
 
 /// Domain operations on conversations, shared by every session.
 #[derive(Clone)]
@@ -97,6 +92,13 @@ pub(super) struct Decided {
 }
 
 impl Conversations {
+    /// The bot's own sentences in the language `code` names (a conversation's language or a
+    /// locale), if the knowledge base has it; else in the default language.
+    pub(super) fn texts_in(&self, code: Option<&str>) -> &'static texts::BotTexts {
+        let matcher = self.matcher.load();
+        texts::for_language(matcher.for_language(code).language())
+    }
+
     /// Reads the conversation, lets `decide` build the turn on that snapshot and stores it in one
     /// step; when the log moved on in between, reads and decides again. Counts what was stored
     /// and announces a handoff.
@@ -177,6 +179,8 @@ impl Conversations {
                 let matcher = self.matcher.load_full();
                 let started = Instant::now();
                 let turn = matcher.decide(&conversation.memory, &text);
+                // Answered from the knowledge base of the language the message was read in.
+                let matcher = matcher.for_language(turn.memory.language.as_deref());
                 self.metrics
                     .decision_seconds
                     .observe(started.elapsed().as_secs_f64());
@@ -186,7 +190,7 @@ impl Conversations {
                 self.bot_part(
                     &mut decided,
                     conversation,
-                    &matcher,
+                    matcher,
                     turn.decision,
                     Some(turn.explanation),
                 )
@@ -220,6 +224,13 @@ impl Conversations {
             return Ok(false);
         };
         self.take_turn(id, async |conversation| {
+            // The option's title and answer in the conversation's language.
+            let matcher = matcher.for_language(conversation.memory.language.as_deref());
+            let faq = matcher
+                .knowledge_base()
+                .faq(&faq.id)
+                .cloned()
+                .unwrap_or_else(|| faq.clone());
             let choice = EventBody::VisitorChoice {
                 option: faq.id.to_string(),
                 title: faq.title.clone(),
@@ -237,7 +248,7 @@ impl Conversations {
                     options: faq.related.clone(),
                     offer_human: false,
                 };
-                self.bot_part(&mut decided, conversation, &matcher, decision, None)
+                self.bot_part(&mut decided, conversation, matcher, decision, None)
                     .await?;
             }
             Ok(decided)
@@ -346,10 +357,12 @@ impl Conversations {
             id,
             serde_json::json!({"email": email, "text": text}),
         );
+        let language = self.store.get(id).await?.and_then(|c| c.memory.language);
+        let texts = self.texts_in(language.as_deref());
         self.bot_says(
             id,
             AnswerKind::Notice,
-            THANKS_FOR_MESSAGE,
+            texts.thanks_for_message,
             Vec::new(),
             false,
             None,
@@ -367,6 +380,7 @@ impl Conversations {
         explanation: Option<Explanation>,
     ) -> StoreResult<()> {
         let kb = matcher.knowledge_base();
+        let texts = texts::for_language(kb.language());
         let choices = |ids: &[FaqId]| -> Vec<ChoiceItem> {
             ids.iter()
                 .filter_map(|i| kb.faq(i))
@@ -385,7 +399,14 @@ impl Conversations {
                 offer_human,
             } => {
                 // Decisions only name FAQs and rules of the matcher they came from.
-                if let Some((html, text)) = answer_content(kb, source) {
+                if let Some((mut html, mut text)) = answer_content(kb, source) {
+                    if let Source::Faq(faq) = source
+                        && kb.faq(faq).is_some_and(|f| f.untranslated)
+                    {
+                        // Answered in the default language: say so first.
+                        html = format!("<p><em>{}</em></p>{html}", texts.untranslated);
+                        text = format!("{}\n\n{text}", texts.untranslated);
+                    }
                     bot.push(EventBody::BotAnswer {
                         decision: AnswerKind::Answer,
                         html,
@@ -402,16 +423,16 @@ impl Conversations {
             }
             Decision::Clarify { options } => bot.push(bot_text(
                 AnswerKind::Clarify,
-                clarify_text(options.len()),
+                texts.clarify(options.len()),
                 choices(options),
                 false,
                 explanation,
             )),
             Decision::Fallback { offer_human } => {
                 let text = if *offer_human {
-                    FALLBACK_OFFER_TEXT
+                    texts.fallback_offer
                 } else {
-                    FALLBACK_TEXT
+                    texts.fallback
                 };
                 bot.push(bot_text(
                     AnswerKind::Fallback,

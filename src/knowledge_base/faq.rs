@@ -98,6 +98,9 @@ pub struct Faq {
     /// Where it came from, relative to the knowledge base folder (`faq/returns/return-policy.md`):
     /// what `/admin` points editors to.
     pub file: std::path::PathBuf,
+    /// In a language's knowledge base: this FAQ has no translation in it, so it is the default
+    /// language's (answered with a line saying so).
+    pub untranslated: bool,
 }
 
 /// Parses one FAQ file. `source` is the whole file; problems name `file`.
@@ -191,6 +194,7 @@ pub(crate) fn parse(file: &Path, source: &str) -> Result<(Faq, Vec<Problem>), Ve
                     answer_html,
                     answer_text,
                     file: file.to_path_buf(),
+                    untranslated: false,
                 },
                 warnings,
             ))

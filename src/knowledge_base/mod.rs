@@ -9,6 +9,7 @@ mod canned;
 mod faq;
 mod hours;
 pub mod import;
+pub mod languages;
 mod problem;
 mod rules;
 mod wording;
@@ -19,6 +20,7 @@ use std::path::{Path, PathBuf};
 pub use canned::CannedReply;
 pub use faq::{Faq, FaqId, HandoffMode, render_markdown};
 pub use hours::Hours;
+pub use languages::Languages;
 pub use problem::{KbErrors, Problem, Severity};
 pub use rules::{
     FrustrationSettings, PolicySettings, Rule, RuleAction, RuleScope, RuleSet, WeightedPhrase,
@@ -40,11 +42,22 @@ pub struct KnowledgeBase {
     pub hours: Option<Hours>,
     /// Agents' saved replies.
     pub canned: Vec<CannedReply>,
+    /// The languages declared (`languages.toml`); this knowledge base is in `languages.default`.
+    pub languages: Languages,
+    /// One knowledge base per other language, in `languages.others` order: its translations
+    /// (and, marked `untranslated`, the default language's FAQs it lacks), its own rules,
+    /// synonyms, shorthand and handoff intent, the default's policy and hours.
+    pub translations: Vec<KnowledgeBase>,
 }
 
 impl KnowledgeBase {
     pub fn faq(&self, id: &FaqId) -> Option<&Faq> {
         self.faqs.iter().find(|f| &f.id == id)
+    }
+
+    /// The language this knowledge base answers in.
+    pub fn language(&self) -> &str {
+        &self.languages.default
     }
 }
 
@@ -77,17 +90,47 @@ pub fn load(dir: &Path) -> Result<Loaded, KbErrors> {
         });
     }
 
+    let languages = read_optional(
+        dir,
+        "languages.toml",
+        &mut problems,
+        languages::parse_languages,
+    )
+    .unwrap_or_default();
     let mut faqs: Vec<(PathBuf, Faq)> = Vec::new();
+    // Translations by language (`<id>.<lang>.md`), in `languages.others` order.
+    let mut translated: Vec<Vec<(PathBuf, Faq)>> = vec![Vec::new(); languages.others.len()];
     // Ids (file stems) of FAQ files that did not parse: references to them are not reported
     // again as dangling, so an editor sees the one real error.
     let mut unparsed: HashSet<String> = HashSet::new();
     for path in faq_files(&faq_dir, &mut problems) {
         let shown = path.strip_prefix(dir).unwrap_or(&path).to_path_buf();
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+        let code = stem.as_deref().and_then(|s| languages::split_language(s).1);
+        let slot = match code {
+            None => None,
+            Some(code) if code == languages.default => None,
+            Some(code) => match languages.others.iter().position(|o| o == code) {
+                Some(at) => Some(at),
+                None => {
+                    problems.push(Problem::error(
+                        &shown,
+                        format!(
+                            "a `{code}` translation, but languages.toml does not declare `{code}`"
+                        ),
+                    ));
+                    continue;
+                }
+            },
+        };
         match std::fs::read_to_string(&path) {
             Ok(source) => match faq::parse(&shown, &source) {
                 Ok((faq, warnings)) => {
                     problems.extend(warnings);
-                    faqs.push((shown, faq));
+                    match slot {
+                        Some(at) => translated[at].push((shown, faq)),
+                        None => faqs.push((shown, faq)),
+                    }
                 }
                 Err(errors) => {
                     if let Some(stem) = path.file_stem() {
@@ -160,21 +203,171 @@ pub fn load(dir: &Path) -> Result<Loaded, KbErrors> {
     let mut canned = canned::load_canned(dir, &mut problems);
     fill_in_hours(hours.as_ref(), &mut faqs, &mut canned, &mut problems);
 
+    let mut translations = Vec::new();
+    for (code, mut own) in languages.others.iter().zip(translated) {
+        check_translations(code, &own, &faqs, &first_file, &mut problems);
+        fill_in_hours(hours.as_ref(), &mut own, &mut Vec::new(), &mut Vec::new());
+        translations.push(translation(dir, code, own, &faqs, &rules, &mut problems));
+    }
+
     if problems.iter().any(Problem::is_error) {
         return Err(KbErrors { problems });
     }
+    let mut kb = KnowledgeBase {
+        faqs: faqs.into_iter().map(|(_, f)| f).collect(),
+        rules,
+        synonyms,
+        shorthand,
+        handoff,
+        hours,
+        canned,
+        languages: languages.clone(),
+        translations: Vec::new(),
+    };
+    for (code, t) in languages.others.iter().zip(translations) {
+        kb.translations.push(KnowledgeBase {
+            hours: kb.hours.clone(),
+            canned: kb.canned.clone(),
+            languages: Languages {
+                default: code.clone(),
+                others: Vec::new(),
+            },
+            ..t
+        });
+    }
     Ok(Loaded {
-        kb: KnowledgeBase {
-            faqs: faqs.into_iter().map(|(_, f)| f).collect(),
-            rules,
-            synonyms,
-            shorthand,
-            handoff,
-            hours,
-            canned,
-        },
+        kb,
         warnings: problems,
     })
+}
+
+/// Each translation must translate an FAQ of the default language, once; an FAQ without a
+/// translation in a declared language is a warning (it is answered in the default language).
+fn check_translations(
+    code: &str,
+    own: &[(PathBuf, Faq)],
+    faqs: &[(PathBuf, Faq)],
+    first_file: &HashMap<FaqId, PathBuf>,
+    problems: &mut Vec<Problem>,
+) {
+    let mut seen: HashMap<&FaqId, &PathBuf> = HashMap::new();
+    for (file, faq) in own {
+        if !first_file.contains_key(&faq.id) {
+            problems.push(
+                Problem::error(
+                    file,
+                    format!(
+                        "translates FAQ `{}`, which the default language does not have",
+                        faq.id
+                    ),
+                )
+                .at(None, Some("id")),
+            );
+        }
+        if let Some(first) = seen.insert(&faq.id, file) {
+            problems.push(
+                Problem::error(
+                    file,
+                    format!(
+                        "FAQ `{}` already has a `{code}` translation: {}",
+                        faq.id,
+                        first.display()
+                    ),
+                )
+                .at(None, Some("id")),
+            );
+        }
+        for r in &faq.related {
+            if !first_file.contains_key(r) {
+                problems.push(
+                    Problem::error(file, format!("related FAQ `{r}` does not exist"))
+                        .at(None, Some("related")),
+                );
+            }
+        }
+    }
+    for (file, faq) in faqs {
+        if !seen.contains_key(&faq.id) {
+            let stem = file
+                .file_stem()
+                .map(|s| s.to_string_lossy())
+                .unwrap_or_default();
+            problems.push(Problem::warning(
+                file,
+                format!(
+                    "no `{code}` translation ({stem}.{code}.md): `{code}` visitors get the default language's answer"
+                ),
+            ));
+        }
+    }
+}
+
+/// The knowledge base of language `code`: its translations, then the default language's FAQs it
+/// lacks (marked `untranslated`); `rules.<code>.toml` (its rules and frustration phrases; the
+/// policy and the other frustration settings are the default's), `synonyms.<code>.toml`,
+/// `shorthand.<code>.toml` and `handoff.<code>.toml` (else the built-in ones for `code`).
+fn translation(
+    dir: &Path,
+    code: &str,
+    own: Vec<(PathBuf, Faq)>,
+    faqs: &[(PathBuf, Faq)],
+    default_rules: &RuleSet,
+    problems: &mut Vec<Problem>,
+) -> KnowledgeBase {
+    let mut list: Vec<Faq> = own.into_iter().map(|(_, f)| f).collect();
+    for (_, faq) in faqs {
+        if !list.iter().any(|t| t.id == faq.id) {
+            list.push(Faq {
+                untranslated: true,
+                ..faq.clone()
+            });
+        }
+    }
+    let file = |name: &str| languages::file_for(name, code);
+    let own_rules = read_optional(dir, &file("rules.toml"), problems, rules::parse_rules);
+    let rules = RuleSet {
+        rules: own_rules
+            .as_ref()
+            .map(|r| r.rules.clone())
+            .unwrap_or_default(),
+        frustration: FrustrationSettings {
+            phrases: own_rules.map(|r| r.frustration.phrases).unwrap_or_default(),
+            ..default_rules.frustration.clone()
+        },
+        policy: default_rules.policy.clone(),
+    };
+    for rule in &rules.rules {
+        for s in &rule.suggest {
+            if !faqs.iter().any(|(_, f)| &f.id == s) {
+                problems.push(
+                    Problem::error(
+                        Path::new(&file("rules.toml")),
+                        format!(
+                            "rule `{}` suggests FAQ `{s}`, which does not exist",
+                            rule.id
+                        ),
+                    )
+                    .at(None, Some("suggest")),
+                );
+            }
+        }
+    }
+    KnowledgeBase {
+        faqs: list,
+        rules,
+        synonyms: read_optional(dir, &file("synonyms.toml"), problems, rules::parse_synonyms)
+            .unwrap_or_default(),
+        shorthand: read_optional(
+            dir,
+            &file("shorthand.toml"),
+            problems,
+            wording::parse_shorthand,
+        )
+        .unwrap_or_else(|| wording::builtin_shorthand(code)),
+        handoff: read_optional(dir, &file("handoff.toml"), problems, wording::parse_handoff)
+            .unwrap_or_else(|| wording::builtin_handoff(code)),
+        ..KnowledgeBase::default()
+    }
 }
 
 /// What an answer writes for the opening hours in `hours.toml`.

@@ -12,6 +12,42 @@ use super::problem::{self, Problem};
 const DEFAULT_SHORTHAND: &str = include_str!("../../knowledge_base/shorthand.toml");
 /// The built-in handoff intent: the sample knowledge base's file.
 const DEFAULT_HANDOFF: &str = include_str!("../../knowledge_base/handoff.toml");
+/// The built-in handoff intents and shorthand of the other languages we ship.
+const BUILTIN_HANDOFF: &[(&str, &str)] = &[
+    ("de", include_str!("../../knowledge_base/handoff.de.toml")),
+    ("es", include_str!("../../knowledge_base/handoff.es.toml")),
+    ("fr", include_str!("../../knowledge_base/handoff.fr.toml")),
+    ("nl", include_str!("../../knowledge_base/handoff.nl.toml")),
+];
+const BUILTIN_SHORTHAND: &[(&str, &str)] = &[
+    ("de", include_str!("../../knowledge_base/shorthand.de.toml")),
+    ("es", include_str!("../../knowledge_base/shorthand.es.toml")),
+];
+
+/// The built-in handoff intent for language `code` (English's for `en`; none for a language we
+/// do not ship one for: then only rules hand off).
+pub(crate) fn builtin_handoff(code: &str) -> HandoffIntent {
+    if code == "en" {
+        return default_handoff();
+    }
+    BUILTIN_HANDOFF
+        .iter()
+        .find(|(c, _)| *c == code)
+        .and_then(|(c, src)| parse_handoff(Path::new(&format!("handoff.{c}.toml")), src).ok())
+        .unwrap_or_default()
+}
+
+/// The built-in shorthand for language `code` (none for a language we do not ship one for).
+pub(crate) fn builtin_shorthand(code: &str) -> Shorthand {
+    if code == "en" {
+        return default_shorthand();
+    }
+    BUILTIN_SHORTHAND
+        .iter()
+        .find(|(c, _)| *c == code)
+        .and_then(|(c, src)| parse_shorthand(Path::new(&format!("shorthand.{c}.toml")), src).ok())
+        .unwrap_or_default()
+}
 
 /// Shorthand as typed (one folded word) -> the words it stands for.
 pub type Shorthand = Vec<(String, String)>;

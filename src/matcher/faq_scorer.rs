@@ -11,7 +11,7 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use super::classifier::{Classifier, Example};
 use super::embedding;
 use super::faq_index::FaqIndex;
-use super::normalize::{self, Analyzed, Normalizer, is_stopword};
+use super::normalize::{Analyzed, Normalizer};
 use super::policy::Candidate;
 use crate::knowledge_base::KnowledgeBase;
 
@@ -49,6 +49,10 @@ pub(crate) struct FaqScorer {
     expected_known: f32,
     /// Stems of function words: left out of retrieval, and "filler" for `alone` rules.
     stop_terms: HashSet<String>,
+    /// The function words themselves, folded.
+    stop_words: HashSet<String>,
+    /// Whether meaning vectors (English word-piece embeddings) take part.
+    meaning: bool,
     /// Mean leave-one-out similarity of a phrasing's meaning to its FAQ's other phrasings: how
     /// close an in-scope message can be expected to come.
     expected_similarity: f32,
@@ -57,16 +61,27 @@ pub(crate) struct FaqScorer {
     classifier: Option<Classifier>,
 }
 
+/// The meaning vector of `words`, or zeros when meaning vectors do not take part.
+fn sentence(meaning: bool, words: &[String]) -> Vec<f32> {
+    if meaning {
+        embedding::shared().sentence(words)
+    } else {
+        vec![0.0; embedding::shared().dims()]
+    }
+}
+
 impl FaqScorer {
     pub fn build(
         kb: &KnowledgeBase,
         normalizer: &Normalizer,
         phrasings: Vec<Phrasing>,
     ) -> anyhow::Result<FaqScorer> {
-        let stop_terms: HashSet<String> = normalize::STOPWORDS
-            .iter()
-            .map(|w| normalizer.stem(w))
-            .collect();
+        let stop_terms: HashSet<String> =
+            normalizer.stopwords().map(|w| normalizer.stem(w)).collect();
+        let stop_words: HashSet<String> = normalizer.stopwords().map(str::to_owned).collect();
+        // The word-piece embeddings were distilled from an English model: other languages
+        // score without them.
+        let meaning = normalizer.language() == "en";
         let content = |p: &Phrasing| -> Vec<String> {
             p.analyzed
                 .terms
@@ -96,7 +111,7 @@ impl FaqScorer {
 
         let meanings: Vec<Vec<f32>> = phrasings
             .iter()
-            .map(|p| embedding::shared().sentence(&p.analyzed.words))
+            .map(|p| sentence(meaning, &p.analyzed.words))
             .collect();
         // The answers teach the model too: they hold the words visitors use that editors did not
         // think to put in a phrasing ("phone", "Klarna", "customs").
@@ -106,7 +121,7 @@ impl FaqScorer {
             .enumerate()
             .map(|(i, f)| {
                 let a = normalizer.analyze(&f.answer_text, None);
-                let m = embedding::shared().sentence(&a.words);
+                let m = sentence(meaning, &a.words);
                 (i as u32, a, m)
             })
             .filter(|(_, a, _)| !a.terms.is_empty())
@@ -164,6 +179,8 @@ impl FaqScorer {
             max_idf,
             expected_known,
             stop_terms,
+            stop_words,
+            meaning,
             expected_similarity,
             centroids,
             classifier,
@@ -176,7 +193,7 @@ impl FaqScorer {
 
     /// A function word ("the", "is", "please"), as a stemmed term.
     pub fn is_filler(&self, term: &str) -> bool {
-        self.stop_terms.contains(term) || is_stopword(term)
+        self.stop_terms.contains(term) || self.stop_words.contains(term)
     }
 
     /// The message's terms that FAQ `faq` (an index) knows.
@@ -191,7 +208,7 @@ impl FaqScorer {
             // "and or not", "is it": nothing to go on.
             return Vec::new();
         }
-        let meaning = embedding::shared().sentence(&analyzed.words);
+        let meaning = sentence(self.meaning, &analyzed.words);
         // Function words match half the index and add little to BM25: leave them out of the
         // query (they still count in the model and in coverage).
         let content: Vec<String> = terms

@@ -77,24 +77,30 @@ pub struct Memory {
     pub frustration_at_handoff: f32,
     /// The last few questions, as their sorted matching terms.
     pub recent_questions: Vec<String>,
+    /// The conversation's language so far (a two-letter code), or before the first message the
+    /// browser's locale (`de-AT`): what a message with no clear language of its own is read in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 /// The frustration lexicon, built once per knowledge base.
 pub struct Meter {
     settings: FrustrationSettings,
     lexicon: PhraseSet,
-    sentiment: vader_sentiment::SentimentIntensityAnalyzer<'static>,
+    /// VADER reads English only: `None` for other languages (their lexicon phrases still
+    /// count).
+    sentiment: Option<vader_sentiment::SentimentIntensityAnalyzer<'static>>,
     /// `problem_words`, folded.
     problem_words: rustc_hash::FxHashSet<String>,
 }
 
 impl Meter {
-    pub fn new(settings: FrustrationSettings, lexicon: PhraseSet) -> Meter {
+    pub fn new(settings: FrustrationSettings, lexicon: PhraseSet, english: bool) -> Meter {
         let problem_words = settings.problem_words.iter().map(|w| fold(w)).collect();
         Meter {
             settings,
             lexicon,
-            sentiment: vader_sentiment::SentimentIntensityAnalyzer::new(),
+            sentiment: english.then(vader_sentiment::SentimentIntensityAnalyzer::new),
             problem_words,
         }
     }
@@ -103,6 +109,9 @@ impl Meter {
     /// score, negated.
     /// Words that tell a problem ("damaged") are left out: they are not a mood.
     pub fn negativity(&self, raw: &str) -> f32 {
+        let Some(sentiment) = &self.sentiment else {
+            return 0.0;
+        };
         let mood: String = raw
             .split_inclusive(char::is_whitespace)
             .filter(|w| {
@@ -110,7 +119,7 @@ impl Meter {
                 !self.problem_words.contains(&word)
             })
             .collect();
-        let scores = self.sentiment.polarity_scores(&mood);
+        let scores = sentiment.polarity_scores(&mood);
         let compound = scores.get("compound").copied().unwrap_or(0.0) as f32;
         (-compound).max(0.0)
     }
@@ -270,7 +279,7 @@ mod tests {
                 .enumerate()
                 .map(|(i, p)| (i, p.phrase.as_str())),
         );
-        (n, Meter::new(settings, lexicon))
+        (n, Meter::new(settings, lexicon, true))
     }
 
     fn signals(text: &str, memory: &Memory) -> Vec<Signal> {

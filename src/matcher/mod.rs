@@ -12,6 +12,7 @@ mod faq_index;
 mod faq_scorer;
 pub mod frustration;
 mod handoff;
+mod language;
 pub mod normalize;
 mod phrases;
 mod policy;
@@ -46,6 +47,14 @@ pub struct Matcher {
     /// FAQs (by index) with a phrasing that itself asks for a person ("can I talk to customer
     /// service"): the editor's own answer to that request.
     answers_asking: Vec<bool>,
+    /// One matcher per other language of the knowledge base, in its declared order.
+    translations: Vec<Matcher>,
+    /// Picks a message's language among this one and the translations' (none with one
+    /// language).
+    chooser: Option<language::Chooser>,
+    /// The folded words this language's knowledge base knows (phrasings, titles, function
+    /// words): evidence of a message's language.
+    lexicon: Vec<String>,
 }
 
 /// The result of one turn.
@@ -104,8 +113,13 @@ fn split_in_two(text: &str) -> Option<(&str, &str)> {
 
 impl Matcher {
     /// Compiles `kb`. Fails only if tantivy cannot build its RAM index.
-    pub fn build(kb: KnowledgeBase) -> anyhow::Result<Matcher> {
-        let normalizer = Normalizer::new(&kb.synonyms).with_shorthand(&kb.shorthand);
+    pub fn build(mut kb: KnowledgeBase) -> anyhow::Result<Matcher> {
+        let translations = std::mem::take(&mut kb.translations)
+            .into_iter()
+            .map(Matcher::build)
+            .collect::<anyhow::Result<Vec<Matcher>>>()?;
+        let normalizer =
+            Normalizer::for_language(kb.language(), &kb.synonyms).with_shorthand(&kb.shorthand);
         let mut phrasings = Vec::new();
         for (i, faq) in kb.faqs.iter().enumerate() {
             for text in std::iter::once(&faq.title).chain(&faq.questions) {
@@ -154,7 +168,11 @@ impl Matcher {
                 .enumerate()
                 .map(|(i, p)| (i, p.phrase.as_str())),
         );
-        let meter = Meter::new(kb.rules.frustration.clone(), lexicon);
+        let meter = Meter::new(
+            kb.rules.frustration.clone(),
+            lexicon,
+            normalizer.language() == "en",
+        );
         let intent = handoff::Intent::new(&kb.handoff, &normalizer);
         let mut answers_asking = vec![false; kb.faqs.len()];
         for p in &phrasings {
@@ -169,6 +187,23 @@ impl Matcher {
             .enumerate()
             .map(|(i, f)| (f.id.clone(), i))
             .collect();
+        let mut lexicon: Vec<String> = kb
+            .faqs
+            .iter()
+            .filter(|f| !f.untranslated)
+            .flat_map(|f| std::iter::once(&f.title).chain(&f.questions))
+            .flat_map(|t| normalize::words(&normalize::fold(t)))
+            .chain(normalizer.stopwords().map(str::to_owned))
+            .collect();
+        lexicon.sort_unstable();
+        lexicon.dedup();
+        let chooser = (!translations.is_empty()).then(|| {
+            let own = language::Lexicon::new(kb.language(), lexicon.iter().cloned());
+            let others = translations
+                .iter()
+                .map(|t| language::Lexicon::new(t.language(), t.lexicon.iter().cloned()));
+            language::Chooser::new(std::iter::once(own).chain(others).collect())
+        });
         Ok(Matcher {
             kb,
             normalizer,
@@ -179,7 +214,31 @@ impl Matcher {
             scorer,
             by_id,
             answers_asking,
+            translations,
+            chooser,
+            lexicon,
         })
+    }
+
+    /// The language this matcher answers in (a two-letter code).
+    pub fn language(&self) -> &str {
+        self.kb.language()
+    }
+
+    /// Every language it answers in, the default first.
+    pub fn languages(&self) -> Vec<&str> {
+        std::iter::once(self.language())
+            .chain(self.translations.iter().map(Matcher::language))
+            .collect()
+    }
+
+    /// The matcher of language `code` (a two-letter code or a locale such as `es-MX`; this one
+    /// for its own language or a language it does not have).
+    pub fn for_language(&self, code: Option<&str>) -> &Matcher {
+        let primary = code.map(|c| c.split(['-', '_']).next().unwrap_or(c).to_ascii_lowercase());
+        primary
+            .and_then(|c| self.translations.iter().find(|t| t.language() == c))
+            .unwrap_or(self)
     }
 
     pub fn knowledge_base(&self) -> &KnowledgeBase {
@@ -194,7 +253,7 @@ impl Matcher {
         let function_words: std::collections::HashSet<String> = analyzed
             .words
             .iter()
-            .filter(|w| normalize::is_stopword(w))
+            .filter(|w| self.normalizer.is_stopword(w))
             .map(|w| self.normalizer.stem(w))
             .collect();
         analyzed
@@ -210,7 +269,26 @@ impl Matcher {
     }
 
     /// Decides what to do with one visitor message.
+    /// Decides one message: in the language it is written in (among the knowledge base's), by
+    /// that language's matcher. The turn's memory keeps the language for the next message.
     pub fn decide(&self, memory: &Memory, text: &str) -> Turn {
+        let Some(chooser) = &self.chooser else {
+            return self.decide_here(memory, text);
+        };
+        let choice = chooser.choose(text, memory.language.as_deref());
+        let code = chooser.code(choice.index);
+        let mut turn = self.for_language(Some(code)).decide_here(memory, text);
+        turn.memory.language = Some(code.to_owned());
+        turn.explanation.language = Some(policy::LanguageChoice {
+            code: code.to_owned(),
+            known: choice.known,
+            detected: choice.detected,
+        });
+        turn
+    }
+
+    /// Decides one message in this matcher's language.
+    fn decide_here(&self, memory: &Memory, text: &str) -> Turn {
         let analyzed = self.normalizer.analyze(text, Some(&self.speller));
         let mut explanation = Explanation {
             corrections: analyzed.corrections.clone(),
@@ -382,6 +460,10 @@ impl Matcher {
         whole: Decision,
         explanation: &mut Explanation,
     ) -> Decision {
+        // The cut words ("and", "how") are English.
+        if self.language() != "en" {
+            return whole;
+        }
         let Some((a, b)) = split_in_two(text) else {
             return whole;
         };

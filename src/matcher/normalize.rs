@@ -212,9 +212,13 @@ pub struct Analyzed {
     pub corrections: Vec<(String, String)>,
 }
 
-/// Stems and maps synonyms. Built once per knowledge base.
+/// Stems and maps synonyms. Built once per knowledge base, for its language.
 pub struct Normalizer {
+    /// The language's two-letter code.
+    language: String,
     stemmer: Stemmer,
+    /// The language's function words, folded (English: `STOPWORDS`; others: NLTK's lists).
+    stopwords: rustc_hash::FxHashSet<String>,
     /// Chat shorthand as typed -> the words it stands for.
     shorthand: HashMap<String, Vec<String>>,
     /// Stemmed term sequence -> the group's term.
@@ -223,9 +227,26 @@ pub struct Normalizer {
 }
 
 impl Normalizer {
+    /// An English normaliser.
     pub fn new(synonym_groups: &[Vec<String>]) -> Normalizer {
+        Normalizer::for_language("en", synonym_groups)
+    }
+
+    /// A normaliser for language `code` (one of `knowledge_base::languages::SUPPORTED`; any
+    /// other reads as English).
+    pub fn for_language(code: &str, synonym_groups: &[Vec<String>]) -> Normalizer {
+        let stopwords = match code {
+            "en" => STOPWORDS.iter().map(|w| (*w).to_owned()).collect(),
+            _ => stop_words::lookup(code)
+                .unwrap_or_default()
+                .iter()
+                .flat_map(|w| words(&fold(w)))
+                .collect(),
+        };
         let mut n = Normalizer {
-            stemmer: Stemmer::create(Algorithm::English),
+            language: code.to_owned(),
+            stopwords,
+            stemmer: Stemmer::create(algorithm(code)),
             shorthand: HashMap::default(),
             synonyms: HashMap::default(),
             longest_synonym: 1,
@@ -269,6 +290,20 @@ impl Normalizer {
             }
         }
         out
+    }
+
+    pub fn language(&self) -> &str {
+        &self.language
+    }
+
+    /// A function word of this language ("the", "der", "el"), folded.
+    pub fn is_stopword(&self, word: &str) -> bool {
+        self.stopwords.contains(word)
+    }
+
+    /// The language's function words, folded.
+    pub fn stopwords(&self) -> impl Iterator<Item = &str> {
+        self.stopwords.iter().map(String::as_str)
     }
 
     pub fn stem(&self, word: &str) -> String {
@@ -357,6 +392,31 @@ fn squeeze(word: String) -> String {
     out
 }
 
+/// The Snowball stemmer of language `code` (English for any other).
+fn algorithm(code: &str) -> Algorithm {
+    match code {
+        "ar" => Algorithm::Arabic,
+        "da" => Algorithm::Danish,
+        "de" => Algorithm::German,
+        "el" => Algorithm::Greek,
+        "es" => Algorithm::Spanish,
+        "fi" => Algorithm::Finnish,
+        "fr" => Algorithm::French,
+        "hu" => Algorithm::Hungarian,
+        "it" => Algorithm::Italian,
+        "nl" => Algorithm::Dutch,
+        "no" => Algorithm::Norwegian,
+        "pt" => Algorithm::Portuguese,
+        "ro" => Algorithm::Romanian,
+        "ru" => Algorithm::Russian,
+        "sv" => Algorithm::Swedish,
+        "ta" => Algorithm::Tamil,
+        "tr" => Algorithm::Turkish,
+        _ => Algorithm::English,
+    }
+}
+
+/// An English function word.
 pub(crate) fn is_stopword(word: &str) -> bool {
     STOPWORDS.contains(&word)
 }

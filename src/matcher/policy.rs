@@ -113,6 +113,20 @@ pub struct Explanation {
     /// The frustration score after this turn, and what fired this turn.
     pub frustration: f32,
     pub signals: Vec<Signal>,
+    /// The language the message was read in, when the knowledge base has several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<LanguageChoice>,
+}
+
+/// Why a message was read in a language.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LanguageChoice {
+    /// Two-letter code.
+    pub code: String,
+    /// Share of the message's words that language's knowledge base knows.
+    pub known: f32,
+    /// The trigram detector's verdict (ISO 639-3), if it had one.
+    pub detected: Option<String>,
 }
 
 impl Explanation {

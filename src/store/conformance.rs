@@ -552,6 +552,7 @@ pub async fn memory_is_kept_with_the_conversation(store: Arc<dyn Store>) {
         frustration: 0.7,
         fallbacks_in_row: 1,
         recent_questions: vec!["order where".into()],
+        language: Some("de".into()),
     };
     let turn = Turn {
         memory: Some(memory.clone()),
