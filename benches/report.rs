@@ -27,6 +27,7 @@ fn bot(decision: &str) -> EventBody {
         offer_human: false,
         faq: None,
         explanation: None,
+        lang: None,
     }
 }
 

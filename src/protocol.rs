@@ -97,6 +97,10 @@ pub enum ServerFrame {
         /// conversations are then shown to agents with this one.
         #[serde(skip_serializing_if = "Option::is_none")]
         visitor_key: Option<String>,
+        /// The conversation's language (one of the knowledge base's, two letters): the widget
+        /// shows its own texts in it.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        language: Option<String>,
     },
     /// One item of the conversation's log, in `seq` order, exactly once per socket.
     Event(Event),
@@ -219,6 +223,9 @@ pub struct QueueItem {
     pub visitor: VisitorInfo,
     /// The visitor's first message, for a glance.
     pub first_message: Option<String>,
+    /// The conversation's language (two letters once the visitor wrote; their browser's locale
+    /// before).
+    pub language: Option<String>,
 }
 
 /// A conversation an agent works on (or looks at).
@@ -233,6 +240,8 @@ pub struct ChatItem {
     /// `rules.toml`).
     pub frustration: f32,
     pub needs_follow_up: bool,
+    /// The conversation's language (as in `QueueItem`).
+    pub language: Option<String>,
 }
 
 /// One of the visitor's earlier conversations, for context.
@@ -456,10 +465,11 @@ mod tests {
             state: ConversationState::Bot,
             resumed: false,
             visitor_key: None,
+            language: Some("es".into()),
         };
         assert_eq!(
             serde_json::to_string(&welcome).unwrap(),
-            r#"{"type":"welcome","v":1,"token":"t","conversation":"c","state":"bot","resumed":false}"#
+            r#"{"type":"welcome","v":1,"token":"t","conversation":"c","state":"bot","resumed":false,"language":"es"}"#
         );
         let event = ServerFrame::Event(Event {
             seq: 3,

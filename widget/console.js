@@ -58,6 +58,11 @@
   // dismissed; `asked`: the last action asked, to name a refusal.
   function conv(id) { return convs[id] || (convs[id] = { id: id, events: {}, lastSeq: 0, unread: 0, header: null, earlier: [], refused: [], asked: null }); }
   function el(tag, cls, text) { var n = document.createElement(tag); if (cls) n.className = cls; if (text != null) n.textContent = text; return n; }
+  /** "es" or "es-MX" as the agent reads it ("Spanish", "Spanish (Mexico)"); the code itself
+   *  when the browser cannot name it. */
+  function languageName(code) {
+    try { return new Intl.DisplayNames(["en"], { type: "language" }).of(code) || code; } catch (e) { return code; }
+  }
   function send(frame) { if (ws && ws.readyState === 1) ws.send(JSON.stringify(frame)); }
   function ago(ms) { var s = Math.max(0, Math.round((Date.now() - ms) / 1000)); return s < 60 ? s + " s" : Math.round(s / 60) + " min"; }
   function reasonBadge(reason) {
@@ -114,6 +119,7 @@
       var line = el("div", "line"); line.append(el("span", "name", "#" + i.position + " " + who(i.visitor)), reasonBadge(i.reason),
         waitBadge(i.waiting_since));
       b.append(line, el("div", "first", i.first_message || "(no message yet)"));
+      if (i.language) b.appendChild(el("div", "first", "in " + languageName(i.language)));
       if (i.visitor && i.visitor.page) b.appendChild(el("div", "first", "on " + i.visitor.page));
       b.onclick = function () { openConv(i.conversation); };
       q.appendChild(b);
@@ -211,7 +217,8 @@
     var v = $("visitor"); v.innerHTML = "";
     var info = Object.assign({}, h.visitor || {});
     if (!info.email && offline) info.email = offline.email;
-    [["Name", info.name], ["E-mail", info.email], ["Verified id", info.user_id], ["Page", info.page], ["Time zone", info.tz], ["Language", info.locale]]
+    var spoken = h.language || info.locale;
+    [["Name", info.name], ["E-mail", info.email], ["Verified id", info.user_id], ["Page", info.page], ["Time zone", info.tz], ["Language", spoken && languageName(spoken)]]
       .forEach(function (p) {
         if (!p[1]) return;
         var dd = el("dd", null, p[0] === "E-mail" ? null : p[1]);

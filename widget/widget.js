@@ -1,11 +1,11 @@
 // frontdesk chat widget: one script tag, a launcher and a panel in a Shadow DOM, no framework.
 // Install and settings: docs/widget.md. The protocol is docs/protocol.md; its frames, mirrored:
 //   visitor -> server: hello {token?, visitor_key?, user_id?, user_hash?, name?, email?, last_seq?,
-//                      page?, tz?}, message {text, client_id}, typing, choose {option},
+//                      page?, tz?, locale?}, message {text, client_id}, typing, choose {option},
 //                      request_human, feedback {seq, helpful}, rate {score, comment?},
 //                      leave_message {email, text}
-//   server -> visitor: welcome {token, conversation, state, resumed, visitor_key?},
-//                      event {seq, at, kind, ...}, queue {position, eta_seconds},
+//   server -> visitor: welcome {token, conversation, state, resumed, visitor_key?, language?},
+//                      event {seq, at, kind, ..., lang? (bot answers)}, queue {position, eta_seconds},
 //                      typing {from}, held {client_id, answer}, ack {client_id, seq},
 //                      error {code, message}
 (function () {
@@ -14,7 +14,11 @@
   var base = new URL(script ? script.src : "/widget.js", location.href);
   var wsUrl = (base.protocol === "https:" ? "wss://" : "ws://") + base.host + "/ws";
   var settings = window.frontdeskSettings || {};
-  var T = Object.assign({
+  // The widget's own texts per language. The page's language (settings.language, <html lang>,
+  // else the browser's) picks the first; the conversation's language (welcome, each bot answer)
+  // then rules. settings.texts overrides any of them on every language.
+  var TEXTS = {};
+  TEXTS.en = {
     title: "Help", greeting: "Hi! Ask me anything about your order, shipping or returns.",
     placeholder: "Type your question…", send: "Send", human: "Talk to a person",
     bot: "Assistant · usually instant", waiting: "Waiting for a person", reconnecting: "Reconnecting…",
@@ -27,8 +31,82 @@
     requeued: "Sorry for the wait: finding someone else to help you", transferred: "Passing you to a colleague…",
     tooLong: "Not sent: this message is too long. Shorten it and send again.",
     notSent: "Not sent. Please try again.", later: "Sending in a moment…",
-    inLine: "in line", longer: "taking longer than expected, sorry", waited: "waiting {n} min"
-  }, settings.texts || {});
+    inLine: "in line", longer: "taking longer than expected, sorry", waited: "waiting {n} min",
+    sentMessage: "Message sent: we'll reply to", about: ", about {n} min"
+  };
+  TEXTS.de = {
+    title: "Hilfe", greeting: "Hallo! Fragen Sie mich alles zu Bestellung, Versand oder Rücksendung.",
+    placeholder: "Ihre Frage…", send: "Senden", human: "Mit einem Menschen sprechen",
+    bot: "Assistent · antwortet sofort", waiting: "Warten auf einen Menschen", reconnecting: "Verbinde neu…",
+    helpful: "War das hilfreich?", yes: "Ja", no: "Nein", thanks: "Danke für Ihr Feedback!",
+    rate: "Wie waren wir?", comment: "Möchten Sie etwas ergänzen? (optional)", rated: "Vielen Dank!",
+    email: "Ihre E-Mail", message: "Ihre Nachricht", leave: "Nachricht senden", open: "Chat öffnen", close: "Chat schließen",
+    unread: "ungelesen", yesLabel: "Ja, diese Antwort hat geholfen", noLabel: "Nein, diese Antwort hat nicht geholfen",
+    closed: "Gespräch beendet", back: "Sie sind wieder beim Assistenten", joined: "ist da",
+    talking: "Im Gespräch mit", assigned: "ist gleich für Sie da",
+    requeued: "Entschuldigen Sie die Wartezeit: wir suchen jemand anderen für Sie", transferred: "Wir verbinden Sie mit einer Kollegin oder einem Kollegen…",
+    tooLong: "Nicht gesendet: die Nachricht ist zu lang. Kürzen Sie sie und senden Sie erneut.",
+    notSent: "Nicht gesendet. Bitte versuchen Sie es noch einmal.", later: "Wird gleich gesendet…",
+    inLine: "in der Warteschlange", longer: "dauert länger als erwartet, Entschuldigung", waited: "wartet seit {n} Min.",
+    sentMessage: "Nachricht gesendet: wir antworten an", about: ", etwa {n} Min."
+  };
+  TEXTS.es = {
+    title: "Ayuda", greeting: "¡Hola! Pregúntame lo que quieras sobre tu pedido, envíos o devoluciones.",
+    placeholder: "Escribe tu pregunta…", send: "Enviar", human: "Hablar con una persona",
+    bot: "Asistente · responde al momento", waiting: "Esperando a una persona", reconnecting: "Reconectando…",
+    helpful: "¿Te ha servido?", yes: "Sí", no: "No", thanks: "¡Gracias por tu opinión!",
+    rate: "¿Qué tal lo hemos hecho?", comment: "¿Algo más que añadir? (opcional)", rated: "¡Gracias!",
+    email: "Tu correo", message: "Tu mensaje", leave: "Enviar mensaje", open: "Abrir chat", close: "Cerrar chat",
+    unread: "sin leer", yesLabel: "Sí, esta respuesta me ha servido", noLabel: "No, esta respuesta no me ha servido",
+    closed: "Conversación cerrada", back: "Vuelves a hablar con el asistente", joined: "se ha unido",
+    talking: "Hablando con", assigned: "te atenderá enseguida",
+    requeued: "Perdona la espera: buscamos a otra persona para ayudarte", transferred: "Te pasamos con un compañero…",
+    tooLong: "No enviado: el mensaje es demasiado largo. Acórtalo y envíalo de nuevo.",
+    notSent: "No enviado. Inténtalo de nuevo.", later: "Se enviará en un momento…",
+    inLine: "en la cola", longer: "tarda más de lo previsto, perdona", waited: "esperando {n} min",
+    sentMessage: "Mensaje enviado: te responderemos a", about: ", unos {n} min"
+  };
+  TEXTS.fr = {
+    title: "Aide", greeting: "Bonjour ! Posez-moi vos questions sur votre commande, la livraison ou les retours.",
+    placeholder: "Votre question…", send: "Envoyer", human: "Parler à une personne",
+    bot: "Assistant · répond tout de suite", waiting: "En attente d'une personne", reconnecting: "Reconnexion…",
+    helpful: "Cela vous a-t-il aidé ?", yes: "Oui", no: "Non", thanks: "Merci pour votre avis !",
+    rate: "Comment s'est passé l'échange ?", comment: "Quelque chose à ajouter ? (facultatif)", rated: "Merci !",
+    email: "Votre e-mail", message: "Votre message", leave: "Envoyer le message", open: "Ouvrir le chat", close: "Fermer le chat",
+    unread: "non lus", yesLabel: "Oui, cette réponse m'a aidé", noLabel: "Non, cette réponse ne m'a pas aidé",
+    closed: "Conversation terminée", back: "Vous êtes de retour avec l'assistant", joined: "a rejoint",
+    talking: "En conversation avec", assigned: "arrive dans un instant",
+    requeued: "Désolé pour l'attente : nous cherchons quelqu'un d'autre", transferred: "Nous vous passons un collègue…",
+    tooLong: "Non envoyé : le message est trop long. Raccourcissez-le et renvoyez-le.",
+    notSent: "Non envoyé. Veuillez réessayer.", later: "Envoi dans un instant…",
+    inLine: "dans la file", longer: "plus long que prévu, désolé", waited: "attente {n} min",
+    sentMessage: "Message envoyé : nous répondrons à", about: ", environ {n} min"
+  };
+  TEXTS.nl = {
+    title: "Hulp", greeting: "Hallo! Vraag me alles over uw bestelling, verzending of retouren.",
+    placeholder: "Uw vraag…", send: "Versturen", human: "Met een medewerker praten",
+    bot: "Assistent · antwoordt meteen", waiting: "Wachten op een medewerker", reconnecting: "Opnieuw verbinden…",
+    helpful: "Had u hier iets aan?", yes: "Ja", no: "Nee", thanks: "Bedankt voor uw feedback!",
+    rate: "Hoe hebben we het gedaan?", comment: "Nog iets toe te voegen? (optioneel)", rated: "Dank u!",
+    email: "Uw e-mail", message: "Uw bericht", leave: "Bericht versturen", open: "Chat openen", close: "Chat sluiten",
+    unread: "ongelezen", yesLabel: "Ja, dit antwoord hielp", noLabel: "Nee, dit antwoord hielp niet",
+    closed: "Gesprek gesloten", back: "U bent weer bij de assistent", joined: "is erbij",
+    talking: "In gesprek met", assigned: "helpt u zo",
+    requeued: "Sorry voor het wachten: we zoeken iemand anders voor u", transferred: "We verbinden u met een collega…",
+    tooLong: "Niet verstuurd: dit bericht is te lang. Maak het korter en verstuur het opnieuw.",
+    notSent: "Niet verstuurd. Probeer het opnieuw.", later: "Wordt zo verstuurd…",
+    inLine: "in de rij", longer: "duurt langer dan verwacht, sorry", waited: "wacht {n} min",
+    sentMessage: "Bericht verstuurd: we antwoorden naar", about: ", ongeveer {n} min"
+  };
+  /** The first language of `tag` ("es-MX" -> "es") that the widget has texts for, else English. */
+  function languageOf(tag) {
+    var code = String(tag || "").toLowerCase().split(/[-_]/)[0];
+    return TEXTS[code] ? code : "en";
+  }
+  var pageLanguage = settings.language || document.documentElement.lang || navigator.language || "en";
+  var lang = languageOf(pageLanguage);
+  var T = textsIn(lang);
+  function textsIn(code) { return Object.assign({}, TEXTS.en, TEXTS[code], settings.texts || {}); }
   var color = /^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/.test(settings.color || "") ? settings.color : "#3d5a40";
   // Text on the brand colour, and the brand colour as text on white, both readable (WCAG AA,
   // 4.5:1) whatever colour the site sets.
@@ -129,13 +207,30 @@
     var $ = function (s) { return root.querySelector(s); };
     var launch = $(".launch"), badge = $(".badge"), panel = $(".panel"), log = $(".log");
     var status = $(".status"), typing = $(".typing"), input = $("textarea");
-    $(".title").textContent = settings.title || T.title;
-    panel.setAttribute("aria-label", settings.title || T.title);
-    $(".human").textContent = T.human;
-    $(".x").setAttribute("aria-label", T.close);
-    $("label").textContent = T.placeholder;
-    input.placeholder = T.placeholder;
-    $(".compose button").textContent = T.send;
+    /** Writes the panel's own labels in the current language. */
+    function label() {
+      root.host.lang = lang;
+      $(".title").textContent = settings.title || T.title;
+      panel.setAttribute("aria-label", settings.title || T.title);
+      $(".human").textContent = T.human;
+      $(".x").setAttribute("aria-label", T.close);
+      $("label").textContent = T.placeholder;
+      input.placeholder = T.placeholder;
+      $(".compose button").textContent = T.send;
+      showUnread();
+    }
+    /** Follows the conversation's language, when the widget has texts for it. */
+    function speak(code) {
+      if (!code || !TEXTS[code] || code === lang) return;
+      var was = T;
+      lang = code;
+      T = textsIn(code);
+      label();
+      // The status line keeps its meaning in the new language.
+      if (status.textContent === was.bot) status.textContent = T.bot;
+      else if (status.textContent === was.waiting) status.textContent = T.waiting;
+    }
+    label();
     status.textContent = T.bot;
 
     // The panel stays open or closed across page loads; restoring it does not move the focus.
@@ -164,7 +259,7 @@
       if (!queued) return;
       var waited = (Date.now() - queuedSince) / 1000, left = queued.eta == null ? null : queued.eta - (Date.now() - queued.told) / 1000;
       var more = left == null ? (waited >= 60 ? " · " + T.waited.replace("{n}", Math.floor(waited / 60)) : "")
-        : left > 0 ? ", about " + Math.max(1, Math.ceil(left / 60)) + " min" : " · " + T.longer;
+        : left > 0 ? T.about.replace("{n}", Math.max(1, Math.ceil(left / 60))) : " · " + T.longer;
       status.textContent = T.waiting + " · #" + queued.position + " " + T.inLine + more;
     }
     setInterval(showQueue, 15000);
@@ -291,6 +386,7 @@
         row("agent", e.at, e.agent).textContent = e.text;
         arrived(e.seq);
       } else if (e.kind === "bot_answer") {
+        speak(e.lang);
         m = row("bot", e.at);
         m.innerHTML = e.html; // rendered and sanitised by the server (bot answers only)
         newTab(m);
@@ -315,7 +411,7 @@
       } else if (e.kind === "offline_message") {
         var o = log.querySelector(".offline");
         if (o) o.remove();
-        notice("Message sent: we'll reply to " + e.email);
+        notice(T.sentMessage + " " + e.email);
       } else if (e.kind === "rating") {
         var f = log.querySelector(".rating");
         if (f) f.replaceWith(el("div", "notice", T.rated));
@@ -380,7 +476,8 @@
       ws.onopen = function () {
         ws.send(JSON.stringify({ type: "hello", token: saved.token, visitor_key: saved.visitor_key,
           user_id: who.id, user_hash: who.hash, name: who.name, email: who.email, last_seq: lastSeq,
-          page: location.pathname, tz: Intl.DateTimeFormat().resolvedOptions().timeZone }));
+          page: location.pathname, tz: Intl.DateTimeFormat().resolvedOptions().timeZone,
+          locale: pageLanguage }));
       };
       ws.onmessage = function (msg) {
         var f = JSON.parse(msg.data);
@@ -396,6 +493,7 @@
           saved.token = f.token;
           if (f.visitor_key) saved.visitor_key = f.visitor_key;
           persist();
+          speak(f.language);
           status.textContent = f.state === "bot" || f.state === "closed" ? T.bot : f.state === "queued" ? T.waiting : status.textContent;
           withBot(f.state === "bot" || f.state === "closed");
           ws.ready = true;

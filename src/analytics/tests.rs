@@ -35,6 +35,7 @@ fn bot(decision: &str, faq: Option<(&str, f32)>) -> EventBody {
         offer_human: false,
         faq: faq.map(|(f, _)| f.to_owned()),
         explanation: faq.and_then(|(f, c)| explained(f, c)),
+        lang: None,
     }
 }
 

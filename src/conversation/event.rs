@@ -73,6 +73,10 @@ pub enum EventBody {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[schema(value_type = Option<Object>)]
         explanation: Option<Arc<Explanation>>,
+        /// The language it is written in (two letters), when the knowledge base has several:
+        /// the widget shows its own texts in it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lang: Option<String>,
     },
     /// The visitor picked an option (`choose`).
     VisitorChoice {
@@ -171,6 +175,7 @@ mod tests {
                 offer_human: false,
                 faq: Some("return-policy".into()),
                 explanation,
+                lang: None,
             },
         }
     }

@@ -6,7 +6,7 @@
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::service::{Conversations, Decided, bot_text};
+use super::service::{Conversations, Decided, bot_text, in_language};
 use super::texts::BotTexts;
 use super::turn::{Side, client_key};
 use super::{AnswerKind, Conversation, ConversationState, EventBody, Notice, QueueReason};
@@ -116,7 +116,8 @@ impl Conversations {
     ) -> StoreResult<()> {
         // In the language of this turn's message, else the conversation's so far.
         let memory = decided.turn.memory.as_ref().unwrap_or(&conversation.memory);
-        let texts = self.texts_in(memory.language.as_deref());
+        let lang = self.language_of(memory.language.as_deref());
+        let texts = super::texts::for_language(&lang);
         let online = match self
             .availability(conversation.visitor.tz.as_deref(), texts)
             .await?
@@ -124,12 +125,9 @@ impl Conversations {
             Ok(online) => online,
             Err(offline) => {
                 decided.offline = true;
-                decided.turn.bot.push(bot_text(
-                    AnswerKind::Offline,
-                    &offline,
-                    Vec::new(),
-                    false,
-                    None,
+                decided.turn.bot.push(in_language(
+                    bot_text(AnswerKind::Offline, &offline, Vec::new(), false, None),
+                    &lang,
                 ));
                 return Ok(());
             }
@@ -140,12 +138,9 @@ impl Conversations {
             .await?
             .map(|s| s.div_ceil(60).max(1));
         let text = texts.connecting(position, minutes);
-        decided.turn.bot.push(bot_text(
-            AnswerKind::Handoff,
-            &text,
-            Vec::new(),
-            false,
-            None,
+        decided.turn.bot.push(in_language(
+            bot_text(AnswerKind::Handoff, &text, Vec::new(), false, None),
+            &lang,
         ));
         decided.turn.handoff = Some(reason);
         Ok(())

@@ -113,6 +113,7 @@ impl Conversations {
                             offer_human: false,
                             faq: None,
                             explanation: None,
+                            lang: None,
                         });
                         if let (Some(reason), true) = (handoff, conversation.state.bot_answers()) {
                             self.handoff_part(&mut decided, conversation, reason.clone())

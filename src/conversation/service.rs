@@ -92,11 +92,10 @@ pub(super) struct Decided {
 }
 
 impl Conversations {
-    /// The bot's own sentences in the language `code` names (a conversation's language or a
-    /// locale), if the knowledge base has it; else in the default language.
-    pub(super) fn texts_in(&self, code: Option<&str>) -> &'static texts::BotTexts {
-        let matcher = self.matcher.load();
-        texts::for_language(matcher.for_language(code).language())
+    /// The knowledge base's language that `code` (a conversation's language or a locale)
+    /// names; the default language when it has no such language.
+    pub(super) fn language_of(&self, code: Option<&str>) -> String {
+        self.matcher.load().for_language(code).language().to_owned()
     }
 
     /// Reads the conversation, lets `decide` build the turn on that snapshot and stores it in one
@@ -358,16 +357,18 @@ impl Conversations {
             serde_json::json!({"email": email, "text": text}),
         );
         let language = self.store.get(id).await?.and_then(|c| c.memory.language);
-        let texts = self.texts_in(language.as_deref());
-        self.bot_says(
-            id,
+        let lang = self.language_of(language.as_deref());
+        let thanks = bot_text(
             AnswerKind::Notice,
-            texts.thanks_for_message,
+            texts::for_language(&lang).thanks_for_message,
             Vec::new(),
             false,
             None,
-        )
-        .await
+        );
+        self.store
+            .append(id, in_language(thanks, &lang))
+            .await
+            .map(drop)
     }
 
     /// Adds the bot's side of `decision` to the turn (and a handoff, if it is one).
@@ -418,15 +419,19 @@ impl Conversations {
                             Source::Rule(_) => None,
                         },
                         explanation,
+                        lang: Some(kb.language().to_owned()),
                     });
                 }
             }
-            Decision::Clarify { options } => bot.push(bot_text(
-                AnswerKind::Clarify,
-                texts.clarify(options.len()),
-                choices(options),
-                false,
-                explanation,
+            Decision::Clarify { options } => bot.push(in_language(
+                bot_text(
+                    AnswerKind::Clarify,
+                    texts.clarify(options.len()),
+                    choices(options),
+                    false,
+                    explanation,
+                ),
+                kb.language(),
             )),
             Decision::Fallback { offer_human } => {
                 let text = if *offer_human {
@@ -434,12 +439,15 @@ impl Conversations {
                 } else {
                     texts.fallback
                 };
-                bot.push(bot_text(
-                    AnswerKind::Fallback,
-                    text,
-                    Vec::new(),
-                    *offer_human,
-                    explanation,
+                bot.push(in_language(
+                    bot_text(
+                        AnswerKind::Fallback,
+                        text,
+                        Vec::new(),
+                        *offer_human,
+                        explanation,
+                    ),
+                    kb.language(),
                 ));
             }
             Decision::Handoff { reason } => {
@@ -457,19 +465,14 @@ impl Conversations {
         }
         Ok(())
     }
+}
 
-    pub(super) async fn bot_says(
-        &self,
-        id: &ConversationId,
-        decision: AnswerKind,
-        text: &str,
-        options: Vec<ChoiceItem>,
-        offer_human: bool,
-        explanation: Option<Arc<Explanation>>,
-    ) -> StoreResult<()> {
-        let body = bot_text(decision, text, options, offer_human, explanation);
-        self.store.append(id, body).await.map(drop)
+/// `body` (a bot answer) marked as written in language `code`.
+pub(super) fn in_language(mut body: EventBody, code: &str) -> EventBody {
+    if let EventBody::BotAnswer { lang, .. } = &mut body {
+        *lang = Some(code.to_owned());
     }
+    body
 }
 
 /// A bot message written in code (not from the knowledge base), rendered like an answer.
@@ -489,5 +492,6 @@ pub(super) fn bot_text(
         offer_human,
         faq: None,
         explanation,
+        lang: None,
     }
 }

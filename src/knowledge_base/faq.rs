@@ -129,7 +129,9 @@ pub(crate) fn parse(file: &Path, source: &str) -> Result<(Faq, Vec<Problem>), Ve
             None
         }
     };
+    // A translation `<id>.<lang>.md` carries the id of the FAQ it translates.
     let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    let stem = super::languages::split_language(stem).0;
     if let Some(id) = &id
         && id.as_str() != stem
     {

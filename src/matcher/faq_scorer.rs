@@ -295,8 +295,13 @@ impl FaqScorer {
                     .map(|(a, b)| a * b)
                     .sum();
                 // Judged against how alike this knowledge base's own phrasings are: templated
-                // phrasings are near-identical, hand-written ones much less so.
-                let similarity = (similarity / self.expected_similarity).min(1.0);
+                // phrasings are near-identical, hand-written ones much less so. Without meaning
+                // vectors (not English) it leaves the confidence to the other evidence.
+                let similarity = if self.meaning {
+                    (similarity / self.expected_similarity).min(1.0)
+                } else {
+                    1.0
+                };
                 Candidate {
                     faq: kb.faqs[f as usize].id.clone(),
                     confidence: confidence(p, rival, known, similarity, coverage),

@@ -140,8 +140,9 @@ impl Reader {
                 position: i + 1,
                 reason: c.reason.as_ref().map(QueueReason::to_string),
                 waiting_since: c.enqueued_at,
-                visitor: c.visitor,
                 first_message: self.first_messages.get(id).cloned().flatten(),
+                language: c.memory.language,
+                visitor: c.visitor,
             });
         }
         let mut follow_ups = Vec::new();
@@ -213,6 +214,7 @@ pub(crate) fn chat_item(c: &Conversation) -> ChatItem {
         visitor: c.visitor.clone(),
         frustration: c.memory.frustration_at_handoff,
         needs_follow_up: c.needs_follow_up,
+        language: c.memory.language.clone(),
     }
 }
 

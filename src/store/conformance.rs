@@ -757,6 +757,7 @@ fn bot_answer(text: &str) -> EventBody {
         offer_human: false,
         faq: None,
         explanation: None,
+        lang: None,
     }
 }
 

@@ -375,6 +375,7 @@ async fn one_missed_one_answered(
         offer_human: false,
         faq: None,
         explanation: None,
+        lang: None,
     };
     let mut ids = Vec::new();
     for (visitor, question, answer) in [

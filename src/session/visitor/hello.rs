@@ -104,6 +104,15 @@ pub(super) async fn start(
             .or(visitor_key)
             .filter(|_| conversation.visitor.user_id.is_none())
             .map(|k| k.as_str().to_owned()),
+        language: Some(
+            ctx.state
+                .conversations
+                .matcher
+                .load()
+                .for_language(conversation.memory.language.as_deref())
+                .language()
+                .to_owned(),
+        ),
     })
     .await?;
     let mut b = Bound {
