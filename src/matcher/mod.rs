@@ -134,14 +134,17 @@ impl Matcher {
             }
         }
 
-        // Typos are corrected towards the words of the phrasings, rules and lexicon.
+        // Typos are corrected towards the words of the phrasings, rules, lexicon and the ways
+        // of asking for a person.
         let mut vocabulary: Vec<String> = phrasings
             .iter()
             .flat_map(|p| p.analyzed.words.iter().cloned())
             .collect();
         let rule_phrases = kb.rules.rules.iter().flat_map(|r| r.phrases.iter());
         let lexicon = kb.rules.frustration.phrases.iter().map(|p| &p.phrase);
-        for phrase in rule_phrases.chain(lexicon) {
+        let asking = [&kb.handoff.person, &kb.handoff.request, &kb.handoff.help];
+        let asking = asking.into_iter().flatten();
+        for phrase in rule_phrases.chain(lexicon).chain(asking) {
             vocabulary.extend(normalize::words(&normalize::fold(phrase)));
         }
         let mut known: HashSet<String> = phrasings
@@ -187,13 +190,22 @@ impl Matcher {
             .enumerate()
             .map(|(i, f)| (f.id.clone(), i))
             .collect();
-        let mut lexicon: Vec<String> = kb
+        // Evidence of this language: the words of its own phrasings (not the default
+        // language's FAQs it lacks), rules and ways of asking for a person, its function words
+        // and shorthand.
+        let own_phrasings = kb
             .faqs
             .iter()
             .filter(|f| !f.untranslated)
-            .flat_map(|f| std::iter::once(&f.title).chain(&f.questions))
+            .flat_map(|f| std::iter::once(&f.title).chain(&f.questions));
+        let rule_phrases = kb.rules.rules.iter().flat_map(|r| r.phrases.iter());
+        let asking = [&kb.handoff.person, &kb.handoff.request, &kb.handoff.help];
+        let mut lexicon: Vec<String> = own_phrasings
+            .chain(rule_phrases)
+            .chain(asking.into_iter().flatten())
             .flat_map(|t| normalize::words(&normalize::fold(t)))
             .chain(normalizer.stopwords().map(str::to_owned))
+            .chain(kb.shorthand.iter().map(|(from, _)| normalize::fold(from)))
             .collect();
         lexicon.sort_unstable();
         lexicon.dedup();
