@@ -600,5 +600,72 @@ pub(crate) mod tests {
         let loaded = load(dir.path()).unwrap();
         assert_eq!(loaded.kb.faqs.len(), 1);
         assert!(loaded.kb.rules.rules.is_empty());
+        assert_eq!(loaded.kb.language(), "en", "English without languages.toml");
+    }
+
+    #[test]
+    fn a_translation_shares_its_faqs_id_and_a_missing_one_is_a_warning() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "languages.toml",
+            "default = \"en\"\nothers = [\"es\"]\n",
+        );
+        write(dir.path(), "faq/a.md", &faq("a"));
+        write(dir.path(), "faq/b.md", &faq("b"));
+        write(
+            dir.path(),
+            "faq/a.es.md",
+            "+++\nid = \"a\"\ntitle = \"T a es\"\nquestions = [\"x a\"]\n+++\nRespuesta.\n",
+        );
+        let loaded = load(dir.path()).unwrap();
+        assert_eq!(loaded.kb.faqs.len(), 2);
+        let es = &loaded.kb.translations[0];
+        assert_eq!(es.language(), "es");
+        let a = es.faq(&FaqId::parse("a").unwrap()).unwrap();
+        assert_eq!((a.title.as_str(), a.untranslated), ("T a es", false));
+        let b = es.faq(&FaqId::parse("b").unwrap()).unwrap();
+        assert!(b.untranslated, "answered in the default language");
+        assert_eq!(es.handoff, wording::builtin_handoff("es"));
+        let missing: Vec<_> = loaded
+            .warnings
+            .iter()
+            .filter(|w| w.message.contains("no `es` translation"))
+            .map(|w| w.file.clone())
+            .collect();
+        assert_eq!(missing, vec![PathBuf::from("faq/b.md")]);
+    }
+
+    #[test]
+    fn a_translation_of_an_undeclared_language_or_of_no_faq_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "languages.toml",
+            "default = \"en\"\nothers = [\"es\"]\n",
+        );
+        write(dir.path(), "faq/a.md", &faq("a"));
+        write(dir.path(), "faq/a.fr.md", &faq("a"));
+        write(
+            dir.path(),
+            "faq/c.es.md",
+            "+++\nid = \"c\"\ntitle = \"T\"\nquestions = [\"x\"]\n+++\nR.\n",
+        );
+        let errors = load(dir.path()).unwrap_err().problems;
+        let said: Vec<String> = errors
+            .iter()
+            .map(|e| format!("{}: {}", e.file.display(), e.message))
+            .collect();
+        assert!(
+            said.iter()
+                .any(|s| s.starts_with("faq/a.fr.md: a `fr` translation")),
+            "{said:?}"
+        );
+        assert!(
+            errors.iter().any(|e| e.file == Path::new("faq/c.es.md")
+                && e.field.as_deref() == Some("id")
+                && e.message.contains("does not have")),
+            "{said:?}"
+        );
     }
 }

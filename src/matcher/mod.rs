@@ -199,13 +199,22 @@ impl Matcher {
             .filter(|f| !f.untranslated)
             .flat_map(|f| std::iter::once(&f.title).chain(&f.questions));
         let rule_phrases = kb.rules.rules.iter().flat_map(|r| r.phrases.iter());
-        let asking = [&kb.handoff.person, &kb.handoff.request, &kb.handoff.help];
+        let h = &kb.handoff;
+        let asking = [
+            &h.person,
+            &h.request,
+            &h.help,
+            &h.filler,
+            &h.between,
+            &h.negation,
+        ];
+        let shorthand = kb.shorthand.iter().flat_map(|(from, to)| [from, to]);
         let mut lexicon: Vec<String> = own_phrasings
             .chain(rule_phrases)
             .chain(asking.into_iter().flatten())
+            .chain(shorthand)
             .flat_map(|t| normalize::words(&normalize::fold(t)))
             .chain(normalizer.stopwords().map(str::to_owned))
-            .chain(kb.shorthand.iter().map(|(from, _)| normalize::fold(from)))
             .collect();
         lexicon.sort_unstable();
         lexicon.dedup();

@@ -16,6 +16,7 @@
 //! - `admin` (both stores): hot reload, `/admin` access, KPIs, redaction, webhooks.
 //! - `api`: the integration API with a real HTTP client: tokens, scopes, pages, acting as an
 //!   agent, a visitor's export and erasure.
+//! - `languages`: visitors answered in their language (locale, detection, fallbacks).
 //! - `hostile`: raw sockets: oversized frame headers, connection slots, floods of hellos.
 
 mod admin;
@@ -27,6 +28,7 @@ mod durability;
 mod handoff;
 mod hostile;
 mod identity;
+mod languages;
 mod nodes;
 mod operations;
 mod resume;
