@@ -14,9 +14,10 @@
   var base = new URL(script ? script.src : "/widget.js", location.href);
   var wsUrl = (base.protocol === "https:" ? "wss://" : "ws://") + base.host + "/ws";
   var settings = window.frontdeskSettings || {};
-  // The widget's own texts per language. The page's language (settings.language, <html lang>,
-  // else the browser's) picks the first; the conversation's language (welcome, each bot answer)
-  // then rules. settings.texts overrides any of them on every language.
+  // The widget's own texts per language. The visitor's language (settings.language, else the
+  // browser's) picks the first and is sent as the locale; the conversation's language, which
+  // the server tells among the knowledge base's (welcome, each bot answer), then rules.
+  // settings.texts overrides any of them on every language.
   var TEXTS = {};
   TEXTS.en = {
     title: "Help", greeting: "Hi! Ask me anything about your order, shipping or returns.",
@@ -103,10 +104,16 @@
     var code = String(tag || "").toLowerCase().split(/[-_]/)[0];
     return TEXTS[code] ? code : "en";
   }
-  var pageLanguage = settings.language || document.documentElement.lang || navigator.language || "en";
+  var pageLanguage = settings.language || navigator.language || document.documentElement.lang || "en";
   var lang = languageOf(pageLanguage);
   var T = textsIn(lang);
-  function textsIn(code) { return Object.assign({}, TEXTS.en, TEXTS[code], settings.texts || {}); }
+  /** The texts of language `code`: the built-in ones, then the site's (settings.texts: keys for
+   *  every language, and per language under its code, e.g. texts.es.greeting). */
+  function textsIn(code) {
+    var site = settings.texts || {}, shared = {};
+    Object.keys(site).forEach(function (k) { if (typeof site[k] === "string") shared[k] = site[k]; });
+    return Object.assign({}, TEXTS.en, TEXTS[code], shared, site[code] || {});
+  }
   var color = /^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/.test(settings.color || "") ? settings.color : "#3d5a40";
   // Text on the brand colour, and the brand colour as text on white, both readable (WCAG AA,
   // 4.5:1) whatever colour the site sets.

@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { join } from "node:path";
-import { REPO, SHOTS, WAIT, browser, startServer, openWidget, ask, agent } from "./harness.mjs";
+import { REPO, SHOTS, WAIT, browser, startServer, openWidget, ask, agent, seriousViolations, visibility } from "./harness.mjs";
 
 test("a visitor asks on the demo page, sees the answer, and keeps the conversation across a reload", async () => {
   const server = await startServer();
@@ -304,6 +304,34 @@ test("HTML in a knowledge-base answer reaches the page inert; safe links stay li
     assert.ok(hrefs.includes("https://example.com/shop"), JSON.stringify(hrefs));
     await answer.locator("a").first().click({ trial: true }).catch(() => {});
     assert.equal(await page.evaluate(() => window.__xss), undefined, "nothing ran");
+  } finally {
+    await context.close();
+    server.stop();
+  }
+});
+
+test("a Spanish visitor gets the widget, the answers and the bot's own words in Spanish", async () => {
+  const server = await startServer();
+  const context = await browser.newContext({ locale: "es-ES" });
+  try {
+    const page = await openWidget(context, server.base);
+    const input = page.locator(".compose textarea");
+    assert.equal(await input.getAttribute("placeholder"), "Escribe tu pregunta…");
+    assert.equal(await page.locator(".human").innerText(), "Hablar con una persona");
+    assert.equal(await page.locator(".launch").getAttribute("aria-label"), "Abrir chat");
+    await ask(page, "¿Hacen envíos a México?");
+    const answer = page.locator(".bot .msg").last();
+    await answer.waitFor({ timeout: WAIT });
+    assert.match(await answer.innerText(), /Enviamos a todos los países de la UE/);
+    assert.equal((await visibility(answer)).inside, true, "the answer is on screen");
+    assert.match(await page.locator(".vote").last().innerText(), /¿Te ha servido\?/);
+    // Keyboard: Tab from the message box reaches the send button, labelled in Spanish.
+    await input.focus();
+    await page.keyboard.press("Tab");
+    assert.equal(await page.evaluate(() => document.activeElement.shadowRoot?.activeElement?.textContent
+      ?? document.activeElement.textContent), "Enviar");
+    await page.screenshot({ path: join(SHOTS, "widget-spanish.png") });
+    assert.deepEqual(await seriousViolations(page), []);
   } finally {
     await context.close();
     server.stop();
