@@ -1,5 +1,6 @@
 //! Matcher benchmarks (criterion): `decide()` on the sample knowledge base and on a synthetic
-//! 1,000-FAQ x 10-phrasing one, and building (loading + indexing + training) knowledge bases of
+//! 1,000-FAQ x 10-phrasing one (with percentiles for the sample's English, German and Spanish
+//! messages), and building (loading + indexing + training) knowledge bases of
 //! 1,000 and 10,000 FAQs. Also prints decide() latency percentiles over many messages, which
 //! criterion's mean does not show. Run: `cargo bench --bench matcher`.
 
@@ -72,6 +73,36 @@ fn bench(c: &mut Criterion) {
         &sample_matcher,
         &sample_messages,
     );
+    // The same kind of messages in the sample knowledge base's other languages: the language is
+    // chosen, then that language's matcher decides.
+    let german: Vec<String> = [
+        "wo ist mein Paket",
+        "kann ich mein Geld zurückbekommen",
+        "ich habe mein Passwort vergessen",
+        "liefern Sie nach Kanada",
+        "hallo",
+        "ich möchte mit einem Menschen sprechen",
+        "stell einen Wecker auf 7 Uhr",
+        "DAS IST NUTZLOS!!!",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let spanish: Vec<String> = [
+        "dónde está mi paquete",
+        "me podéis devolver el dinero",
+        "olvidé mi contraseña",
+        "enviáis a Canadá",
+        "hola",
+        "quiero hablar con una persona",
+        "pon una alarma a las 7",
+        "¡¡ESTO NO SIRVE PARA NADA!!",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    percentiles("sample kb, German messages", &sample_matcher, &german);
+    percentiles("sample kb, Spanish messages", &sample_matcher, &spanish);
     percentiles("synthetic 1,000 FAQs x 10", &big_matcher, &big_messages);
 
     let memory = Memory::default();
