@@ -253,6 +253,12 @@
     }));
   }
 
+  /** "es" as a manager reads it ("Spanish"); the code when the browser cannot name it. */
+  function languageName(code) {
+    if (!code) return "Unknown language";
+    try { return new Intl.DisplayNames(["en"], { type: "language" }).of(code) || code; } catch (e) { return code; }
+  }
+
   // ---- tables -------------------------------------------------------------------------------
   function unanswered(groups) {
     var body = $("unanswered");
@@ -261,7 +267,23 @@
       var tr = el("tr"); var td = el("td", { colspan: "4", "class": "muted" }, "Nothing unanswered in this period.");
       tr.appendChild(td); body.appendChild(tr); return;
     }
+    // With several languages, each language's questions under its own heading (a question is
+    // grouped with others of its language only), the language with most first.
+    var languages = [];
+    groups.forEach(function (g) { if (languages.indexOf(g.language) < 0) languages.push(g.language); });
+    if (languages.length > 1) {
+      var total = function (code) { return groups.filter(function (g) { return g.language === code; }).reduce(function (n, g) { return n + g.count; }, 0); };
+      languages.sort(function (a, b) { return total(b) - total(a); });
+      groups = languages.flatMap(function (code) { return groups.filter(function (g) { return g.language === code; }); });
+    }
+    var heading = null;
     groups.forEach(function (g) {
+      if (languages.length > 1 && g.language !== heading) {
+        heading = g.language;
+        var h = el("tr", { "class": "language" });
+        h.appendChild(el("th", { colspan: "4", scope: "colgroup" }, languageName(g.language)));
+        body.appendChild(h);
+      }
       var tr = el("tr", { "class": "group" });
       tr.appendChild(el("td", { "class": "num" }, g.count));
       var q = el("td");

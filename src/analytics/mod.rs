@@ -170,6 +170,10 @@ pub struct Kpis {
 pub struct QuestionGroup {
     /// The most frequent wording.
     pub question: String,
+    /// The language the questions were read in (two letters), when the knowledge base has
+    /// several: questions group within a language only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
     pub count: usize,
     pub examples: Vec<String>,
     /// How the bot fared: `no_answer` (fallback), `unsure` (asked which one), `low_confidence`
@@ -298,7 +302,7 @@ fn facts(events: &[Event]) -> Facts {
 /// KPIs, unanswered questions and FAQ feedback of the conversations created in `[from, to)`.
 /// `records` may hold later conversations too (they only tell whether a visitor came back).
 pub fn report(records: &[Record], from: u64, to: u64) -> Report {
-    report_grouped_by(records, from, to, &questions::stemmed_words)
+    report_grouped_by(records, from, to, &|text, _| questions::stemmed_words(text))
 }
 
 /// A report as the knowledge base `matcher` reads it: similar questions grouped by the matcher's
@@ -309,7 +313,9 @@ pub fn report_for(
     to: u64,
     matcher: &crate::matcher::Matcher,
 ) -> Report {
-    let words_of = |text: &str| matcher.content_terms(text);
+    // Each question read as its language's matcher reads it.
+    let words_of =
+        |text: &str, language: Option<&str>| matcher.for_language(language).content_terms(text);
     let mut report = report_grouped_by(records, from, to, &words_of);
     let kb = matcher.knowledge_base();
     for group in &mut report.unanswered {
@@ -322,13 +328,13 @@ pub fn report_for(
     report
 }
 
-/// `report`, grouping similar questions by `words_of` (e.g. `Matcher::content_terms`, which
-/// knows the knowledge base's synonyms and corrects typos).
+/// `report`, grouping similar questions by `words_of` (a question and its language; e.g.
+/// `Matcher::content_terms`, which knows the knowledge base's synonyms and corrects typos).
 pub fn report_grouped_by(
     records: &[Record],
     from: u64,
     to: u64,
-    words_of: &dyn Fn(&str) -> std::collections::HashSet<String>,
+    words_of: &dyn Fn(&str, Option<&str>) -> std::collections::HashSet<String>,
 ) -> Report {
     // When each visitor started conversations (to spot a return within 24 h).
     let mut starts: HashMap<&str, Vec<u64>> = HashMap::new();

@@ -29,6 +29,16 @@ struct Miss {
     kind: &'static str,
     closest: Option<(String, f32)>,
     at: u64,
+    /// The language of the bot's reply to it, when told.
+    language: Option<String>,
+}
+
+/// The language a bot answer was written in.
+fn language_of(body: &EventBody) -> Option<String> {
+    match body {
+        EventBody::BotAnswer { lang, .. } => lang.clone(),
+        _ => None,
+    }
 }
 
 /// The FAQ a bot answer gave: from its explanation, or the option the visitor picked just
@@ -62,6 +72,7 @@ fn misses(events: &[Event]) -> Vec<Miss> {
     let mut question: Option<(&str, u64)> = None;
     // The closest FAQ when the bot said it was handing over (the queued notice says why).
     let mut handing_over: Option<(String, f32)> = None;
+    let mut handing_over_in: Option<String> = None;
     for (i, e) in events.iter().enumerate() {
         match &e.body {
             EventBody::VisitorMessage { text, .. } => question = Some((text, e.at)),
@@ -74,6 +85,7 @@ fn misses(events: &[Event]) -> Vec<Miss> {
                     .as_ref()
                     .and_then(|x| x.candidates.first())
                     .map(|c| (c.faq.to_string(), c.confidence));
+                handing_over_in = language_of(&e.body);
             }
             // One miss too many sent the visitor to a person: the question that did it went
             // unanswered too.
@@ -89,6 +101,7 @@ fn misses(events: &[Event]) -> Vec<Miss> {
                         kind: "handed_off",
                         closest: handing_over.take(),
                         at,
+                        language: handing_over_in.take(),
                     });
                 }
             }
@@ -119,6 +132,7 @@ fn misses(events: &[Event]) -> Vec<Miss> {
                         kind,
                         closest,
                         at,
+                        language: language_of(&e.body),
                     });
                 }
             }
@@ -140,6 +154,7 @@ fn misses(events: &[Event]) -> Vec<Miss> {
                         kind: "not_helpful",
                         closest: answered_faq(events, a).map(|f| (f, 0.0)),
                         at,
+                        language: language_of(&events[a].body),
                     });
                 }
             }
@@ -181,19 +196,21 @@ fn jaccard(a: &HashSet<String>, b: &HashSet<String>) -> f64 {
 /// question's words, if similar enough), biggest group first.
 pub(super) fn unanswered(
     records: &[&Record],
-    words_of: &dyn Fn(&str) -> HashSet<String>,
+    words_of: &dyn Fn(&str, Option<&str>) -> HashSet<String>,
 ) -> Vec<QuestionGroup> {
     let mut all: Vec<Miss> = records.iter().flat_map(|r| misses(&r.events)).collect();
     all.sort_by_key(|m| m.at);
     struct Group {
         words: HashSet<String>,
+        language: Option<String>,
         misses: Vec<Miss>,
     }
     let mut groups: Vec<Group> = Vec::new();
     for miss in all {
-        let words = words_of(&miss.text);
+        let words = words_of(&miss.text, miss.language.as_deref());
         let best = groups
             .iter_mut()
+            .filter(|g| g.language == miss.language)
             .map(|g| (jaccard(&g.words, &words), g))
             .filter(|(s, _)| *s >= SAME_QUESTION)
             .max_by(|a, b| a.0.total_cmp(&b.0));
@@ -201,6 +218,7 @@ pub(super) fn unanswered(
             Some((_, g)) => g.misses.push(miss),
             None => groups.push(Group {
                 words,
+                language: miss.language.clone(),
                 misses: vec![miss],
             }),
         }
@@ -227,6 +245,7 @@ pub(super) fn unanswered(
                 .max_by(|a, b| a.1.0.cmp(&b.1.0).then_with(|| b.0.cmp(&a.0)));
             QuestionGroup {
                 question: shortened(&ranked[0].0),
+                language: g.language,
                 count: g.misses.len(),
                 examples: ranked
                     .iter()

@@ -412,7 +412,7 @@ fn with_the_matchers_reading_synonyms_and_typos_group_together() {
         plain.unanswered.len() > 1,
         "plain stemming does not know them"
     );
-    let words_of = |t: &str| matcher.content_terms(t);
+    let words_of = |t: &str, _: Option<&str>| matcher.content_terms(t);
     let read = report_grouped_by(&records, T, T + S, &words_of);
     assert_eq!(read.unanswered.len(), 1, "{:#?}", read.unanswered);
     assert_eq!(read.unanswered[0].count, 3);
@@ -507,4 +507,40 @@ fn a_long_question_is_shortened_in_the_report() {
     );
     assert!(g.question.ends_with('…'));
     assert!(g.examples.iter().all(|e| e.chars().count() <= 241));
+}
+
+#[test]
+fn unanswered_questions_group_within_their_language() {
+    let in_language = |code: &str| {
+        let mut b = bot("fallback", Some(("track-order", 0.1)));
+        if let EventBody::BotAnswer { lang, .. } = &mut b {
+            *lang = Some(code.to_owned());
+        }
+        b
+    };
+    let records = [
+        record(
+            T,
+            "a",
+            vec![(0, says("paypal klarna")), (S, in_language("en"))],
+        ),
+        record(
+            T,
+            "b",
+            vec![(0, says("paypal klarna")), (S, in_language("es"))],
+        ),
+        record(
+            T,
+            "c",
+            vec![(0, says("klarna paypal")), (S, in_language("es"))],
+        ),
+    ];
+    let r = report(&records, T, T + S);
+    let mut groups: Vec<(Option<&str>, usize)> = r
+        .unanswered
+        .iter()
+        .map(|g| (g.language.as_deref(), g.count))
+        .collect();
+    groups.sort();
+    assert_eq!(groups, vec![(Some("en"), 1), (Some("es"), 2)]);
 }
