@@ -135,3 +135,44 @@ test("the KPIs say what they count: outcomes by name, an answer then a miss is n
     server.stop();
   }
 });
+
+test("unanswered questions are listed per language, each language under its heading", async () => {
+  const server = await startServer();
+  const english = await browser.newContext({ locale: "en-GB" });
+  const spanish = await browser.newContext({ locale: "es-ES" });
+  const adminContext = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 800 } });
+  try {
+    const en = await openWidget(english, server.base);
+    await ask(en, "do you sell purple trombones");
+    await en.locator(".bot .msg").nth(0).waitFor();
+    const es = await openWidget(spanish, server.base);
+    await ask(es, "¿vendéis trombones morados?");
+    await es.locator(".bot .msg").nth(0).waitFor();
+    await ask(es, "quiero comprar trombones morados");
+    await es.locator(".bot .msg").nth(1).waitFor();
+
+    const page = await adminContext.newPage();
+    page.setDefaultTimeout(WAIT);
+    await page.goto(server.base + "/admin");
+    await page.fill("#login-id", "max");
+    await page.fill("#login-password", "max-password-1");
+    await page.click("#login button");
+    await page.waitForURL(server.base + "/admin");
+
+    const headings = page.locator("#unanswered tr.language th");
+    await headings.first().waitFor();
+    assert.deepEqual(await headings.allInnerTexts(), ["Spanish", "English"], "most asked first");
+    const rows = await page.locator("#unanswered tr").allInnerTexts();
+    const spanishAt = rows.findIndex((r) => r.includes("Spanish"));
+    const englishAt = rows.findIndex((r) => r.includes("English"));
+    assert.match(rows[spanishAt + 1], /trombones morados/);
+    assert.match(rows[englishAt + 1], /purple trombones/);
+    await page.screenshot({ path: join(SHOTS, "admin-languages.png"), fullPage: true });
+    assert.deepEqual(await seriousViolations(page), [], "axe-core on /admin: serious or critical");
+  } finally {
+    await english.close();
+    await spanish.close();
+    await adminContext.close();
+    server.stop();
+  }
+});
