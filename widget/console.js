@@ -312,13 +312,14 @@
     if (c[1] && c[1].confidence >= 0.05) line += " · runner-up: " + c[1].faq + " " + Math.round(c[1].confidence * 100) + "%";
     if (x.split) line += " · two questions: \u201c" + x.split.join("\u201d + \u201c") + "\u201d (the other offered)";
     if (x.corrections && x.corrections.length) line += " · read " + x.corrections.map(function (p) { return p[0] + " as " + p[1]; }).join(", ");
+    if (x.language) line += " · read in " + languageName(x.language.code);
     return line;
   }
   function renderEvent(e) {
     var k = e.kind, d, body;
     if (k === "notice") {
       var n = e.notice;
-      return el("div", "ev sys", n.notice === "queued" ? "Waiting for a person (" + n.reason + ")"
+      return el("div", "ev sys", n.notice === "queued" ? "Waiting for a person: " + reasonText(n.reason)
         : n.notice === "assigned" ? "Assigned to " + n.agent : n.notice === "back_to_bot" ? "Handed back to the bot"
         : "Closed" + (n.resolution ? " (" + n.resolution + ")" : ""));
     }
@@ -375,7 +376,15 @@
   var text = $("text"), cannedBox = $("canned"), cannedSel = 0;
   function cannedMatches() {
     var q = text.value.slice(1).toLowerCase();
-    return canned.filter(function (c) { return (c.id + " " + c.title).toLowerCase().indexOf(q) >= 0; });
+    return canned.map(inLanguage)
+      .filter(function (c) { return (c.id + " " + c.title + " " + c.original).toLowerCase().indexOf(q) >= 0; });
+  }
+  /** Canned reply `c` in the open conversation's language, when it has that translation. */
+  function inLanguage(c) {
+    var h = current && convs[current] && convs[current].header;
+    var code = String((h && h.language) || "").toLowerCase().split(/[-_]/)[0];
+    var t = (c.translations || []).filter(function (x) { return x.language === code; })[0];
+    return { id: c.id, original: c.title, title: t ? t.title : c.title, text: t ? t.text : c.text, language: t ? t.language : null };
   }
   function showCanned() {
     var open = text.value.charAt(0) === "/" && text.value.indexOf("\n") < 0;
@@ -384,7 +393,7 @@
     var list = cannedMatches(); cannedBox.innerHTML = "";
     cannedSel = Math.min(cannedSel, Math.max(0, list.length - 1));
     list.forEach(function (c, i) {
-      var b = el("button", i === cannedSel ? "sel" : "", "/" + c.id + " — " + c.title); b.type = "button"; b.setAttribute("role", "option");
+      var b = el("button", i === cannedSel ? "sel" : "", "/" + c.id + " — " + c.title + (c.language ? " (" + languageName(c.language) + ")" : "")); b.type = "button"; b.setAttribute("role", "option");
       b.onclick = function () { pickCanned(c); };
       cannedBox.appendChild(b);
     });

@@ -17,7 +17,7 @@ mod wording;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-pub use canned::CannedReply;
+pub use canned::{CannedReply, CannedTranslation};
 pub use faq::{Faq, FaqId, HandoffMode, render_markdown};
 pub use hours::Hours;
 pub use languages::Languages;
@@ -200,7 +200,7 @@ pub fn load(dir: &Path) -> Result<Loaded, KbErrors> {
     let handoff = read_optional(dir, "handoff.toml", &mut problems, wording::parse_handoff)
         .unwrap_or_else(wording::default_handoff);
     let hours = read_optional(dir, "hours.toml", &mut problems, hours::parse_hours);
-    let mut canned = canned::load_canned(dir, &mut problems);
+    let mut canned = canned::load_canned(dir, &languages, &mut problems);
     fill_in_hours(hours.as_ref(), &mut faqs, &mut canned, &mut problems);
 
     let mut translations = Vec::new();
@@ -399,6 +399,12 @@ fn fill_in_hours(
         if reply.text.contains(HOURS_PLACEHOLDER) {
             reply.text = reply.text.replace(HOURS_PLACEHOLDER, &summary);
             used_in.push(Path::new("canned").join(format!("{}.md", reply.id)));
+        }
+        for t in &mut reply.translations {
+            if t.text.contains(HOURS_PLACEHOLDER) {
+                t.text = t.text.replace(HOURS_PLACEHOLDER, &summary);
+                used_in.push(Path::new("canned").join(format!("{}.{}.md", reply.id, t.language)));
+            }
         }
     }
     if hours.is_none() {

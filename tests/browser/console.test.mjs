@@ -198,3 +198,43 @@ test("the server is killed mid-chat (default store): after it starts again the w
     server.stop();
   }
 });
+
+test("a Spanish conversation shows its language, and canned replies come in Spanish", async () => {
+  const server = await startServer(["--auto-assign", "false"]);
+  const visitorContext = await browser.newContext({ locale: "es-ES" });
+  const agentContext = await browser.newContext();
+  try {
+    const console_ = await signIn(agentContext, server.base);
+    const widget = await openWidget(visitorContext, server.base);
+    await ask(widget, "mi pedido no ha llegado todavía");
+    await widget.locator(".bot .msg").first().waitFor();
+    await widget.locator(".human").click();
+    await widget.locator(".status", { hasText: "en la cola" }).waitFor();
+
+    const item = console_.locator("#queue .item").first();
+    await item.waitFor();
+    assert.match(await item.innerText(), /in Spanish/);
+    await item.click();
+    await console_.locator("#claim").click();
+    await widget.locator(".notice", { hasText: "Ann te atenderá enseguida" }).waitFor();
+    const details = console_.locator("#visitor");
+    await details.locator("dd", { hasText: "Spanish" }).waitFor();
+    // Why the bot let go, in words (not its code), and the language each message was read in.
+    await console_.locator("#log .ev.sys", { hasText: "Waiting for a person: the visitor asked for a person" }).waitFor();
+    assert.match(await console_.locator("#log").innerText(), /read in Spanish/);
+
+    await console_.fill("#text", "/order");
+    const option = console_.locator("#canned.open button", { hasText: "order-number" });
+    await option.waitFor();
+    assert.match(await option.innerText(), /Pedir el número de pedido \(Spanish\)/);
+    await console_.press("#text", "Enter");
+    assert.match(await console_.inputValue("#text"), /número de pedido/);
+    await console_.press("#text", "Enter");
+    await widget.locator(".agent .msg", { hasText: "número de pedido" }).waitFor();
+    await console_.screenshot({ path: join(SHOTS, "console-spanish.png") });
+  } finally {
+    await visitorContext.close();
+    await agentContext.close();
+    server.stop();
+  }
+});
