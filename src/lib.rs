@@ -5,8 +5,9 @@
 //!   `synonyms.toml`, `hours.toml`, `canned/`), reporting every problem with its file, line and
 //!   field.
 //! - [`matcher`]: the pure, synchronous brain. `Matcher::build(kb)` compiles a knowledge base
-//!   once (tantivy RAM index, aho-corasick rules, spelling index, logistic-regression model);
-//!   `Matcher::decide(memory, text)` turns one visitor message into one explained `Decision`.
+//!   once per language (tantivy RAM index, aho-corasick rules, spelling index,
+//!   logistic-regression model); `Matcher::decide(memory, text)` chooses the message's language
+//!   and turns it into one explained `Decision`.
 //! - [`protocol`]: the wire contract (JSON frames tagged by `type`), pinned by tests.
 //! - [`conversation`]: the conversation as data (ids, tokens, the record), its state machine, the
 //!   items of its event log, the bookkeeping of every change as pure functions (numbering, queue
