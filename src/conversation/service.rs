@@ -92,6 +92,17 @@ pub(super) struct Decided {
 }
 
 impl Conversations {
+    /// Erases every conversation of one visitor (an erasure request) and counts them in
+    /// `frontdesk_conversations_erased_total{why="forget"}`; returns how many.
+    pub async fn forget_visitor(&self, key: &crate::store::VisitorKey) -> StoreResult<usize> {
+        let erased = crate::privacy::forget_visitor(self.store.as_ref(), key).await?;
+        self.metrics
+            .erased
+            .with_label_values(&["forget"])
+            .inc_by(erased as u64);
+        Ok(erased)
+    }
+
     /// The knowledge base's language that `code` (a conversation's language or a locale)
     /// names; the default language when it has no such language.
     pub(super) fn language_of(&self, code: Option<&str>) -> String {

@@ -154,16 +154,9 @@ pub async fn forget(
         Ok(key) => key,
         Err(message) => return json_error(StatusCode::BAD_REQUEST, "bad_visitor", &message),
     };
-    let store = state.conversations.store.as_ref();
-    match crate::privacy::forget_visitor(store, &key).await {
+    match state.conversations.forget_visitor(&key).await {
         Ok(erased) => {
             tracing::info!(admin = %admin.id, erased, "erased a visitor's conversations");
-            state
-                .conversations
-                .metrics
-                .erased
-                .with_label_values(&["forget"])
-                .inc_by(erased as u64);
             HttpResponse::Ok().json(serde_json::json!({"erased": erased}))
         }
         Err(e) => json_error(

@@ -8,6 +8,15 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SHOTS, WAIT, browser, startServer, openWidget, ask, copyKnowledgeBase, seriousViolations } from "./harness.mjs";
 
+/** Signs in to /admin as the test admin. */
+async function signIn(page, base) {
+  await page.goto(base + "/admin");
+  await page.fill("#login-id", "max");
+  await page.fill("#login-password", "max-password-1");
+  await page.click("#login button");
+  await page.waitForURL(base + "/admin");
+}
+
 test("an editor finds the question the bot failed on, sees a broken edit rejected, and fixes it", async () => {
   const kb = copyKnowledgeBase();
   const server = await startServer([], 0, kb);
@@ -107,11 +116,7 @@ test("the KPIs say what they count: outcomes by name, an answer then a miss is n
 
     const page = await adminContext.newPage();
     page.setDefaultTimeout(WAIT);
-    await page.goto(server.base + "/admin");
-    await page.fill("#login-id", "max");
-    await page.fill("#login-password", "max-password-1");
-    await page.click("#login button");
-    await page.waitForURL(server.base + "/admin");
+    await signIn(page, server.base);
 
     const outcomes = page.locator('[data-kpi="outcomes"]');
     await outcomes.locator("dt").first().waitFor();
@@ -153,11 +158,7 @@ test("unanswered questions are listed per language, each language under its head
 
     const page = await adminContext.newPage();
     page.setDefaultTimeout(WAIT);
-    await page.goto(server.base + "/admin");
-    await page.fill("#login-id", "max");
-    await page.fill("#login-password", "max-password-1");
-    await page.click("#login button");
-    await page.waitForURL(server.base + "/admin");
+    await signIn(page, server.base);
 
     const headings = page.locator("#unanswered tr.language th");
     await headings.first().waitFor();

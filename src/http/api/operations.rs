@@ -298,14 +298,8 @@ async fn erase_visitor(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Admin)?;
     let key = visitor_key_with(&visitor, state.identity.as_ref())?;
-    let erased = crate::privacy::forget_visitor(state.conversations.store.as_ref(), &key).await?;
+    let erased = state.conversations.forget_visitor(&key).await?;
     tracing::info!(token = %caller.0.name, erased, "erased a visitor's conversations");
-    state
-        .conversations
-        .metrics
-        .erased
-        .with_label_values(&["forget"])
-        .inc_by(erased as u64);
     Ok(json(StatusCode::OK, &Erased { erased }))
 }
 
