@@ -31,6 +31,7 @@ fn queued_for(reason: QueueReason) -> Notice {
 pub async fn creates_and_resumes_conversations(store: Arc<dyn Store>) {
     let visitor = VisitorInfo {
         name: Some("Ana".into()),
+        locale: Some("es-MX".into()),
         ..VisitorInfo::default()
     };
     let (a, token_a) = store.create(visitor.clone(), None).await.unwrap();
@@ -45,6 +46,11 @@ pub async fn creates_and_resumes_conversations(store: Arc<dyn Store>) {
         .expect("its own token resumes it");
     assert_eq!(resumed.id, a.id);
     assert_eq!(resumed.visitor, visitor);
+    assert_eq!(
+        resumed.memory.language.as_deref(),
+        Some("es-MX"),
+        "until the visitor writes, the browser's locale is the conversation's language"
+    );
     assert_eq!(store.resume(&token_b).await.unwrap().unwrap().id, b.id);
     let forged = Token::new(a.id.clone());
     assert!(

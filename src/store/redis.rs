@@ -458,7 +458,10 @@ impl Store for RedisStore {
                 "visitor",
                 serde_json::to_string(&conversation.visitor).unwrap_or_default(),
             ),
-            ("memory", "{}".into()),
+            (
+                "memory",
+                serde_json::to_string(&conversation.memory).unwrap_or_else(|_| "{}".into()),
+            ),
             ("last_seq", "0".into()),
             ("created", conversation.created.to_string()),
             ("updated", conversation.updated.to_string()),
