@@ -193,10 +193,10 @@ impl Reloader {
                 return;
             }
         };
-        if let Err(e) = debouncer
-            .watcher()
-            .watch(&self.dir, notify::RecursiveMode::Recursive)
-        {
+        if let Err(e) = debouncer.watcher().watch(
+            &self.dir,
+            notify_debouncer_mini::notify::RecursiveMode::Recursive,
+        ) {
             tracing::warn!(dir = %self.dir.display(), error = %e, "cannot watch the knowledge base; use POST /api/kb/reload");
             return;
         }

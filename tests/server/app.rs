@@ -11,7 +11,6 @@ use frontdesk::startup::{Application, Shutdown};
 use frontdesk::store::{RedisStore, SqliteStore, Store};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -19,6 +18,17 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// The longest any single wait in these tests may take.
 pub const WAIT: Duration = Duration::from_secs(10);
+
+/// The tests' HTTP client (reqwest): every request has `WAIT` to answer; redirects are
+/// answers to check, not to follow. One per request: each test runs its own runtime, and a
+/// pooled connection must not outlive the runtime that opened it.
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(WAIT)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("an HTTP client")
+}
 
 pub struct TestApp {
     pub port: u16,
@@ -152,38 +162,23 @@ impl TestApp {
             .expect("only servers spawned in this process are shut down this way")
     }
 
-    /// A plain HTTP/1.1 GET: (status, body).
+    /// A GET: (status, body).
     pub async fn get(&self, path: &str) -> (u16, String) {
         self.get_as(path, None).await
     }
 
     /// A GET with a session cookie (`name=value`): (status, body).
     pub async fn get_as(&self, path: &str, cookie: Option<&str>) -> (u16, String) {
-        let work = async {
-            let mut stream = TcpStream::connect(("127.0.0.1", self.port)).await.unwrap();
-            let cookie = cookie
-                .map(|c| format!("Cookie: {c}\r\n"))
-                .unwrap_or_default();
-            let request = format!(
-                "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{cookie}\r\n"
-            );
-            stream.write_all(request.as_bytes()).await.unwrap();
-            let mut raw = Vec::new();
-            stream.read_to_end(&mut raw).await.unwrap();
-            let text = String::from_utf8_lossy(&raw).into_owned();
-            let status = text.split_whitespace().nth(1).unwrap().parse().unwrap();
-            let body = text
-                .split_once("\r\n\r\n")
-                .map(|(_, b)| b.to_owned())
-                .unwrap_or_default();
-            (status, body)
-        };
-        tokio::time::timeout(WAIT, work)
-            .await
-            .expect("HTTP answer in time")
+        let mut request = http().get(self.url(path));
+        if let Some(c) = cookie {
+            request = request.header("cookie", c);
+        }
+        let response = request.send().await.expect("an HTTP answer in time");
+        let status = response.status().as_u16();
+        (status, response.text().await.expect("a body"))
     }
 
-    /// A plain HTTP/1.1 POST of JSON: (status, the `Set-Cookie` value if any, body).
+    /// A POST of JSON: (status, the `Set-Cookie` value if any, body).
     pub async fn post(
         &self,
         path: &str,
@@ -201,36 +196,26 @@ impl TestApp {
         cookie: Option<&str>,
         headers: &[&str],
     ) -> (u16, Option<String>, String) {
-        let body = body.to_string();
-        let work = async {
-            let mut stream = TcpStream::connect(("127.0.0.1", self.port)).await.unwrap();
-            let mut extra: String = headers.iter().map(|h| format!("{h}\r\n")).collect();
-            if let Some(c) = cookie {
-                extra.push_str(&format!("Cookie: {c}\r\n"));
-            }
-            let request = format!(
-                "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
-                 Content-Type: application/json\r\nContent-Length: {}\r\n{extra}\r\n{body}",
-                body.len()
-            );
-            stream.write_all(request.as_bytes()).await.unwrap();
-            let mut raw = Vec::new();
-            stream.read_to_end(&mut raw).await.unwrap();
-            let text = String::from_utf8_lossy(&raw).into_owned();
-            let status = text.split_whitespace().nth(1).unwrap().parse().unwrap();
-            let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-            let set_cookie = head
-                .lines()
-                .find_map(|l| {
-                    l.strip_prefix("set-cookie: ")
-                        .or_else(|| l.strip_prefix("Set-Cookie: "))
-                })
-                .map(str::to_owned);
-            (status, set_cookie, body.to_owned())
-        };
-        tokio::time::timeout(WAIT, work)
-            .await
-            .expect("HTTP answer in time")
+        let mut request = http().post(self.url(path)).json(body);
+        if let Some(c) = cookie {
+            request = request.header("cookie", c);
+        }
+        for line in headers {
+            let (name, value) = line.split_once(':').expect("a header line `Name: value`");
+            request = request.header(name.trim(), value.trim());
+        }
+        let response = request.send().await.expect("an HTTP answer in time");
+        let status = response.status().as_u16();
+        let set_cookie = response
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        (status, set_cookie, response.text().await.expect("a body"))
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
     }
 
     /// Logs `id` in (password `<id>-password`): the `name=value` of the session cookie.
