@@ -1011,3 +1011,31 @@ macro_rules! store_conformance_tests {
         )*
     };
 }
+
+#[cfg(test)]
+mod tests {
+    /// Every check in this file is in the macro's list: one left out would silently not run on
+    /// any store.
+    #[test]
+    fn every_check_is_run_on_every_store() {
+        let source = include_str!("conformance.rs");
+        let (checks, list) = source
+            .split_once("macro_rules! store_conformance_tests")
+            .expect("the macro is in this file");
+        let listed: Vec<&str> = list
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .collect();
+        let check = regex::Regex::new(r"pub async fn (\w+)\(").expect("a valid pattern");
+        let names: Vec<&str> = check
+            .captures_iter(checks)
+            .map(|c| c.get(1).expect("a name").as_str())
+            .collect();
+        assert!(names.len() >= 25, "{names:?}");
+        for name in names {
+            assert!(
+                listed.contains(&name),
+                "`{name}` is not in store_conformance_tests!"
+            );
+        }
+    }
+}

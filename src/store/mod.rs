@@ -16,7 +16,9 @@
 //! API tokens are kept here too (by hash, see `tokens`), so that every node sees the same ones.
 
 mod bus;
-pub mod conformance;
+// Test bodies only: compiled for the crate's own tests, never shipped in the library.
+#[cfg(test)]
+pub(crate) mod conformance;
 mod keys;
 mod memory;
 mod presence;
