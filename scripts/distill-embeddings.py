@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Distils static word-piece embeddings from the all-MiniLM-L6-v2 sentence encoder into
-src/matcher/embeddings.bin, the table the matcher uses to know that "reschedule" is close to
+assets/embeddings.bin, the table the matcher uses to know that "reschedule" is close to
 "change the date" without running a neural network per message.
 
 Method (as model2vec does): every word-piece of the model's vocabulary is run through the model
@@ -55,7 +55,7 @@ def main():
     reduced = PCA(n_components=DIMS, random_state=0).fit_transform(out - out.mean(0))
     scale = np.abs(reduced).max(0) / 127.0
     quantised = np.clip(np.round(reduced / scale), -127, 127).astype(np.int8)
-    target = os.path.join(os.path.dirname(__file__), "..", "src", "matcher", "embeddings.bin")
+    target = os.path.join(os.path.dirname(__file__), "..", "assets", "embeddings.bin")
     with open(target, "wb") as f:
         f.write(b"FDEMB1")
         f.write(struct.pack("<II", len(ids), DIMS))

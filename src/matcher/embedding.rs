@@ -1,7 +1,8 @@
 //! Static word-piece embeddings: what the matcher knows about word meaning beyond the knowledge
 //! base's own words ("reschedule" is near "change the date", "quid" near "pound").
 //!
-//! The table (`embeddings.bin`, 27,558 lowercase ASCII word-pieces x 256 int8 dimensions) was
+//! The table (`assets/embeddings.bin`, 27,558 lowercase ASCII word-pieces x 256 int8 dimensions;
+//! provenance and checksum in `assets/README.md`) was
 //! distilled once from the all-MiniLM-L6-v2 sentence encoder (Apache-2.0) by
 //! `scripts/distill-embeddings.py`, the way model2vec does it. It is compiled into the binary and
 //! parsed once per process. A message's vector is the normalised sum of its word-pieces' vectors:
@@ -15,7 +16,7 @@ use super::normalize::is_stopword;
 /// Function words ("the", "my", "how") say little about meaning; their vectors count this much.
 const STOPWORD_WEIGHT: f32 = 0.3;
 
-static TABLE: &[u8] = include_bytes!("embeddings.bin");
+static TABLE: &[u8] = include_bytes!("../../assets/embeddings.bin");
 const MAGIC: &[u8] = b"FDEMB1";
 
 /// The parsed table.
@@ -138,6 +139,20 @@ pub fn normalize(v: &mut [f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every asset is the file `assets/README.md` describes: its SHA-256 is the one recorded there.
+    #[test]
+    fn assets_match_their_recorded_checksums() {
+        use sha2::{Digest, Sha256};
+        let readme = include_str!("../../assets/README.md");
+        let recorded = readme
+            .split("## embeddings.bin")
+            .nth(1)
+            .and_then(|s| s.split("SHA-256: `").nth(1))
+            .and_then(|s| s.split('`').next())
+            .expect("assets/README.md records embeddings.bin's SHA-256");
+        assert_eq!(hex::encode(Sha256::digest(TABLE)), recorded);
+    }
 
     fn cos(a: &[f32], b: &[f32]) -> f32 {
         a.iter().zip(b).map(|(x, y)| x * y).sum()
