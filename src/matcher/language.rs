@@ -110,28 +110,12 @@ impl Chooser {
     }
 }
 
-/// The ISO 639-3 code of a supported language (what the detector names it by).
+/// The detector's (ISO 639-3) name for a supported language.
 fn iso639_3(code: &str) -> &'static str {
-    match code {
-        "ar" => "ara",
-        "da" => "dan",
-        "de" => "deu",
-        "el" => "ell",
-        "es" => "spa",
-        "fi" => "fin",
-        "fr" => "fra",
-        "hu" => "hun",
-        "it" => "ita",
-        "nl" => "nld",
-        "no" => "nob",
-        "pt" => "por",
-        "ro" => "ron",
-        "ru" => "rus",
-        "sv" => "swe",
-        "ta" => "tam",
-        "tr" => "tur",
-        _ => "eng",
-    }
+    normalize::LANGUAGES
+        .iter()
+        .find(|(c, ..)| *c == code)
+        .map_or("eng", |(.., iso)| *iso)
 }
 
 #[cfg(test)]

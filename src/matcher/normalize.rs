@@ -392,28 +392,36 @@ fn squeeze(word: String) -> String {
     out
 }
 
+/// Every language the matcher reads: its two-letter code, its Snowball stemmer and the language
+/// detector's (ISO 639-3) name for it. `knowledge_base::languages::SUPPORTED` lists the same codes
+/// (a test keeps the two in step).
+pub(crate) const LANGUAGES: &[(&str, Algorithm, &str)] = &[
+    ("ar", Algorithm::Arabic, "ara"),
+    ("da", Algorithm::Danish, "dan"),
+    ("de", Algorithm::German, "deu"),
+    ("el", Algorithm::Greek, "ell"),
+    ("en", Algorithm::English, "eng"),
+    ("es", Algorithm::Spanish, "spa"),
+    ("fi", Algorithm::Finnish, "fin"),
+    ("fr", Algorithm::French, "fra"),
+    ("hu", Algorithm::Hungarian, "hun"),
+    ("it", Algorithm::Italian, "ita"),
+    ("nl", Algorithm::Dutch, "nld"),
+    ("no", Algorithm::Norwegian, "nob"),
+    ("pt", Algorithm::Portuguese, "por"),
+    ("ro", Algorithm::Romanian, "ron"),
+    ("ru", Algorithm::Russian, "rus"),
+    ("sv", Algorithm::Swedish, "swe"),
+    ("ta", Algorithm::Tamil, "tam"),
+    ("tr", Algorithm::Turkish, "tur"),
+];
+
 /// The Snowball stemmer of language `code` (English for any other).
 fn algorithm(code: &str) -> Algorithm {
-    match code {
-        "ar" => Algorithm::Arabic,
-        "da" => Algorithm::Danish,
-        "de" => Algorithm::German,
-        "el" => Algorithm::Greek,
-        "es" => Algorithm::Spanish,
-        "fi" => Algorithm::Finnish,
-        "fr" => Algorithm::French,
-        "hu" => Algorithm::Hungarian,
-        "it" => Algorithm::Italian,
-        "nl" => Algorithm::Dutch,
-        "no" => Algorithm::Norwegian,
-        "pt" => Algorithm::Portuguese,
-        "ro" => Algorithm::Romanian,
-        "ru" => Algorithm::Russian,
-        "sv" => Algorithm::Swedish,
-        "ta" => Algorithm::Tamil,
-        "tr" => Algorithm::Turkish,
-        _ => Algorithm::English,
-    }
+    LANGUAGES
+        .iter()
+        .find(|(c, ..)| *c == code)
+        .map_or(Algorithm::English, |(_, a, _)| *a)
 }
 
 /// An English function word.
@@ -424,6 +432,12 @@ pub(crate) fn is_stopword(word: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_matcher_reads_every_language_a_knowledge_base_may_declare() {
+        let codes: Vec<&str> = LANGUAGES.iter().map(|(c, ..)| *c).collect();
+        assert_eq!(codes, crate::knowledge_base::languages::SUPPORTED);
+    }
 
     #[test]
     fn folding_removes_accents_and_case() {

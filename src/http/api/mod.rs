@@ -16,7 +16,7 @@ use std::sync::LazyLock;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, ContentType};
+use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
 use futures_util::future::LocalBoxFuture;
@@ -396,9 +396,7 @@ fn check_millis(times: &[Option<u64>]) -> Result<(), ApiError> {
 
 /// A JSON body with the given status.
 fn json<T: Serialize>(status: StatusCode, body: &T) -> HttpResponse {
-    HttpResponse::build(status)
-        .insert_header(ContentType::json())
-        .json(body)
+    HttpResponse::build(status).json(body)
 }
 
 #[cfg(test)]
