@@ -7,7 +7,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::conversation::{ConversationState, Event, HeldAnswer, QueueStatus};
+use crate::conversation::{
+    ConversationState, Event, HeldAnswer, QueueReason, QueueStatus, ReasonKind,
+};
 use crate::knowledge_base::CannedReply;
 use crate::store::{Presence, VisitorInfo};
 
@@ -15,7 +17,7 @@ use crate::store::{Presence, VisitorInfo};
 pub const PROTOCOL_VERSION: u32 = 1;
 
 /// What a visitor's client sends.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum VisitorFrame {
     /// First frame on every socket: start, or resume with `token` and the last `seq` seen.
@@ -51,7 +53,7 @@ pub enum VisitorFrame {
 }
 
 /// A `hello`: who the visitor is and which conversation to resume.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Hello {
     #[serde(default)]
@@ -82,7 +84,7 @@ pub struct Hello {
 }
 
 /// What the server sends to a visitor.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
     /// Answer to `hello`: the conversation this socket is bound to.
@@ -127,7 +129,7 @@ pub enum ServerFrame {
 }
 
 /// Stable error codes: clients switch on these; `message` is for people.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// Not JSON, or not a JSON object with a known `type` and the right fields.
@@ -157,7 +159,7 @@ pub enum ErrorCode {
 }
 
 /// What the agent console sends on `/ws/agent` (the socket is already logged in by cookie).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum AgentFrame {
     /// `online` takes new chats, `away` keeps current ones only.
@@ -213,11 +215,11 @@ pub enum AgentFrame {
 }
 
 /// A waiting conversation as the queue list shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct QueueItem {
     pub conversation: String,
     pub position: usize,
-    pub reason: Option<String>,
+    pub reason: Option<Reason>,
     /// When it started waiting (ms since the epoch).
     pub waiting_since: Option<u64>,
     pub visitor: VisitorInfo,
@@ -229,11 +231,11 @@ pub struct QueueItem {
 }
 
 /// A conversation an agent works on (or looks at).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ChatItem {
     pub conversation: String,
     pub state: ConversationState,
-    pub reason: Option<String>,
+    pub reason: Option<Reason>,
     pub agent: Option<String>,
     pub visitor: VisitorInfo,
     /// The frustration meter when the bot last let go (0 = calm; the handoff threshold is in
@@ -245,19 +247,41 @@ pub struct ChatItem {
 }
 
 /// One of the visitor's earlier conversations, for context.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct EarlierConversation {
     pub conversation: String,
     /// When it started (ms since the epoch).
     pub created: u64,
     pub state: ConversationState,
-    /// Its last handoff reason or resolution.
-    pub reason: Option<String>,
+    /// Why the bot last let it go.
+    pub reason: Option<Reason>,
+    /// How an agent closed it (`resolved`, `spam`, ...).
+    pub resolution: Option<String>,
     pub first_message: Option<String>,
 }
 
+/// Why a conversation waits (or waited) for a person, read for the console: the stored code
+/// (`rule:refunds`, as in events and the API), its kind, and the rule, FAQ or team it names.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Reason {
+    pub code: String,
+    pub kind: ReasonKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+
+impl From<&QueueReason> for Reason {
+    fn from(reason: &QueueReason) -> Reason {
+        Reason {
+            code: reason.to_string(),
+            kind: reason.kind(),
+            id: reason.id().map(str::to_owned),
+        }
+    }
+}
+
 /// An agent as colleagues see them (for transfers).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Colleague {
     pub id: String,
     pub name: String,
@@ -268,7 +292,7 @@ pub struct Colleague {
 }
 
 /// What the server sends to the agent console.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AgentServerFrame {
     /// First frame: who you are and your saved replies.
@@ -482,7 +506,28 @@ mod tests {
         });
         assert_eq!(
             serde_json::to_string(&event).unwrap(),
-            r#"{"type":"event","seq":3,"at":1700000000000,"kind":"notice","notice":{"notice":"queued","reason":"visitor_asked"}}"#
+            r#"{"type":"event","seq":3,"at":1700000000000,"kind":"notice","notice":{"notice":"queued","reason":"visitor_asked","reason_kind":"visitor_asked"}}"#
+        );
+        // A reason that names something comes read: clients never take the code apart.
+        let team: Notice = Notice::Queued {
+            reason: "team:billing".parse().unwrap(),
+        };
+        let written = serde_json::to_string(&team).unwrap();
+        assert_eq!(
+            written,
+            r#"{"notice":"queued","reason":"team:billing","reason_kind":"team","reason_id":"billing"}"#
+        );
+        // Read back (also as stored before the kind was written), it is the same notice.
+        assert_eq!(serde_json::from_str::<Notice>(&written).unwrap(), team);
+        assert_eq!(
+            serde_json::from_str::<Notice>(r#"{"notice":"queued","reason":"team:billing"}"#)
+                .unwrap(),
+            team
+        );
+        assert_eq!(
+            serde_json::to_value(Reason::from(&"rule:human".parse::<QueueReason>().unwrap()))
+                .unwrap(),
+            serde_json::json!({"code": "rule:human", "kind": "rule", "id": "human"})
         );
         let error = ServerFrame::Error {
             code: ErrorCode::RateLimited,

@@ -382,7 +382,9 @@ pub fn report_grouped_by(
             && !came_back;
         if let Some(reason) = &f.first_reason {
             outcomes.handed_off += 1;
-            *reasons.entry(reason.kind().to_owned()).or_default() += 1;
+            *reasons
+                .entry(reason.kind().as_str().to_owned())
+                .or_default() += 1;
         } else if f.offline_message {
             outcomes.offline_message += 1;
         } else if bot_resolved {

@@ -114,6 +114,10 @@ pub enum Command {
         #[command(flatten)]
         store: ops::StoreArgs,
     },
+    /// Print the JSON Schemas of the websocket frames and the admin report (an OpenAPI 3.1
+    /// document, components only): for authors of other clients; the pages' types are generated
+    /// from it.
+    Schema,
     /// Ask the bot: print its decision and explanation for each message (one conversation).
     Ask {
         #[arg(long, default_value = DEFAULT_KB_DIR)]
@@ -218,6 +222,10 @@ pub fn run(cli: Cli) -> ExitCode {
             details,
         } => run_eval(&kb, &cases, json, details.as_deref()),
         Command::Ask { kb, messages } => ask(&kb, &messages),
+        Command::Schema => {
+            println!("{}", crate::http::pages::schema());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Agent(AgentCommand::Add {
             id,
             name,

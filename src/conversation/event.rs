@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::QueueReason;
+use super::{QueueReason, ReasonKind};
 use crate::matcher::Explanation;
 
 /// One logged item.
@@ -103,6 +103,7 @@ pub enum EventBody {
         client_id: Option<String>,
     },
     Notice {
+        #[schema(value_type = NoticeWire)]
         notice: Notice,
     },
     /// "Was this helpful?" on the bot answer `answer_seq`.
@@ -118,13 +119,37 @@ pub enum EventBody {
 }
 
 /// A change of who is answering, told to the visitor.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(tag = "notice", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "NoticeWire", from = "NoticeWire")]
 pub enum Notice {
     /// Waiting for a person, and why.
     Queued {
+        reason: QueueReason,
+    },
+    Assigned {
+        agent: String,
+    },
+    BackToBot,
+    Closed {
+        resolution: Option<String>,
+    },
+}
+
+/// A notice as it is written (on the wire, in the store): a queued notice's reason also comes
+/// read, as its kind and the rule, FAQ or team it names, so clients never take the code apart.
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "notice", rename_all = "snake_case")]
+#[schema(as = Notice)]
+pub(crate) enum NoticeWire {
+    Queued {
+        /// The reason's code: `visitor_asked`, `rule:<id>`, `team:<name>`, ... (docs/protocol.md).
         #[schema(value_type = String)]
         reason: QueueReason,
+        /// Always written; read from `reason` when read.
+        #[serde(default)]
+        reason_kind: Option<ReasonKind>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason_id: Option<String>,
     },
     Assigned {
         agent: String,
@@ -134,6 +159,32 @@ pub enum Notice {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         resolution: Option<String>,
     },
+}
+
+impl From<Notice> for NoticeWire {
+    fn from(notice: Notice) -> NoticeWire {
+        match notice {
+            Notice::Queued { reason } => NoticeWire::Queued {
+                reason_kind: Some(reason.kind()),
+                reason_id: reason.id().map(str::to_owned),
+                reason,
+            },
+            Notice::Assigned { agent } => NoticeWire::Assigned { agent },
+            Notice::BackToBot => NoticeWire::BackToBot,
+            Notice::Closed { resolution } => NoticeWire::Closed { resolution },
+        }
+    }
+}
+
+impl From<NoticeWire> for Notice {
+    fn from(wire: NoticeWire) -> Notice {
+        match wire {
+            NoticeWire::Queued { reason, .. } => Notice::Queued { reason },
+            NoticeWire::Assigned { agent } => Notice::Assigned { agent },
+            NoticeWire::BackToBot => Notice::BackToBot,
+            NoticeWire::Closed { resolution } => Notice::Closed { resolution },
+        }
+    }
 }
 
 impl Event {

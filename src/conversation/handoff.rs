@@ -15,7 +15,7 @@ use crate::store::{Claim, ConversationId, Presence, StoreError, StoreResult};
 use crate::webhooks::HookEvent;
 
 /// Where a waiting visitor stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct QueueStatus {
     /// 1-based place in line.
     pub position: usize,

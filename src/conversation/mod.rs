@@ -17,8 +17,8 @@ mod turn;
 pub use event::{AnswerKind, ChoiceItem, Event, EventBody, Notice};
 pub use handoff::{Outcome, QueueStatus, wait_estimate};
 pub use model::{
-    Claim, Conversation, ConversationId, QueueReason, Token, VisitorInfo, VisitorKey, now_ms,
-    random_secret,
+    Claim, Conversation, ConversationId, QueueReason, ReasonKind, Token, VisitorInfo, VisitorKey,
+    now_ms, random_secret,
 };
 pub use outage::{Held, HeldAnswer};
 pub use service::{Conversations, MessageOutcome};

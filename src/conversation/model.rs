@@ -155,19 +155,60 @@ pub enum QueueReason {
     NotAnswered,
 }
 
-impl QueueReason {
-    /// The reason's family, for counting (`rule`, `faq`, `team` without their ids).
-    pub fn kind(&self) -> &'static str {
+/// The family of a `QueueReason` (`rule`, `faq`, `team` without their ids): what reports count
+/// and what the console tells apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasonKind {
+    VisitorAsked,
+    Frustrated,
+    RepeatedMisses,
+    Rule,
+    Faq,
+    Team,
+    Transfer,
+    AgentLeft,
+    NotAnswered,
+}
+
+impl ReasonKind {
+    /// The kind as it is written on the wire and in `QueueReason`'s code.
+    pub fn as_str(self) -> &'static str {
         match self {
-            QueueReason::VisitorAsked => "visitor_asked",
-            QueueReason::Frustrated => "frustrated",
-            QueueReason::RepeatedMisses => "repeated_misses",
-            QueueReason::Rule(_) => "rule",
-            QueueReason::Faq(_) => "faq",
-            QueueReason::Team(_) => "team",
-            QueueReason::Transfer => "transfer",
-            QueueReason::AgentLeft => "agent_left",
-            QueueReason::NotAnswered => "not_answered",
+            ReasonKind::VisitorAsked => "visitor_asked",
+            ReasonKind::Frustrated => "frustrated",
+            ReasonKind::RepeatedMisses => "repeated_misses",
+            ReasonKind::Rule => "rule",
+            ReasonKind::Faq => "faq",
+            ReasonKind::Team => "team",
+            ReasonKind::Transfer => "transfer",
+            ReasonKind::AgentLeft => "agent_left",
+            ReasonKind::NotAnswered => "not_answered",
+        }
+    }
+}
+
+impl QueueReason {
+    /// The reason's family.
+    pub fn kind(&self) -> ReasonKind {
+        match self {
+            QueueReason::VisitorAsked => ReasonKind::VisitorAsked,
+            QueueReason::Frustrated => ReasonKind::Frustrated,
+            QueueReason::RepeatedMisses => ReasonKind::RepeatedMisses,
+            QueueReason::Rule(_) => ReasonKind::Rule,
+            QueueReason::Faq(_) => ReasonKind::Faq,
+            QueueReason::Team(_) => ReasonKind::Team,
+            QueueReason::Transfer => ReasonKind::Transfer,
+            QueueReason::AgentLeft => ReasonKind::AgentLeft,
+            QueueReason::NotAnswered => ReasonKind::NotAnswered,
+        }
+    }
+
+    /// The rule, FAQ or team the reason names, if it names one.
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            QueueReason::Rule(id) | QueueReason::Faq(id) | QueueReason::Team(id) => Some(id),
+            _ => None,
         }
     }
 
@@ -184,9 +225,9 @@ impl fmt::Display for QueueReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             QueueReason::Rule(id) | QueueReason::Faq(id) | QueueReason::Team(id) => {
-                write!(f, "{}:{id}", self.kind())
+                write!(f, "{}:{id}", self.kind().as_str())
             }
-            _ => f.write_str(self.kind()),
+            _ => f.write_str(self.kind().as_str()),
         }
     }
 }

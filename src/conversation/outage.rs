@@ -15,7 +15,7 @@ const HELD_HANDOFF_TEXT: &str = "I'll connect you with a person as soon as our s
      (a few moments, usually). Your messages are kept.";
 
 /// The bot's answer given without the store.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct HeldAnswer {
     pub decision: AnswerKind,
     pub html: String,

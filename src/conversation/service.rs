@@ -152,7 +152,7 @@ impl Conversations {
             if let (Some(reason), true) = (reason, *handed_off) {
                 self.metrics
                     .handoffs
-                    .with_label_values(&[reason.kind()])
+                    .with_label_values(&[reason.kind().as_str()])
                     .inc();
                 self.webhooks.emit(
                     HookEvent::HandedOff,

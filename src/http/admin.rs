@@ -14,7 +14,6 @@ use crate::state::AppState;
 use crate::store::now_ms;
 
 static ADMIN_PAGE: &str = include_str!("../../widget/admin.html");
-static ADMIN_JS: &str = include_str!("../../widget/admin.js");
 
 /// The admin session cookie's name.
 pub const ADMIN_COOKIE: &str = "frontdesk_admin";
@@ -32,12 +31,6 @@ pub async fn admin_page(req: HttpRequest, state: web::Data<AppState>) -> HttpRes
 
 pub async fn login_page() -> HttpResponse {
     html_page(ADMIN_PAGE)
-}
-
-pub async fn admin_js() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/javascript; charset=utf-8")
-        .body(ADMIN_JS)
 }
 
 pub async fn login(
@@ -96,6 +89,13 @@ pub struct Period {
     to: Option<u64>,
 }
 
+/// What the admin page shows: the report over a period and the knowledge base's status.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct AdminReport {
+    pub report: crate::analytics::Report,
+    pub knowledge_base: crate::reload::KbStatus,
+}
+
 /// KPIs, unanswered questions and feedback over a period, with the knowledge base's status.
 pub async fn report(
     req: HttpRequest,
@@ -121,10 +121,10 @@ pub async fn report(
         Ok(records) => {
             let matcher = state.conversations.matcher.load();
             let report = crate::analytics::report_for(&records, from, to, &matcher);
-            HttpResponse::Ok().json(serde_json::json!({
-                "report": report,
-                "knowledge_base": *state.reloader.status(),
-            }))
+            HttpResponse::Ok().json(AdminReport {
+                report,
+                knowledge_base: (*state.reloader.status()).clone(),
+            })
         }
         Err(e) => json_error(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -17,7 +17,6 @@ use crate::state::AppState;
 use crate::store::Presence;
 
 static CONSOLE_PAGE: &str = include_str!("../../widget/console.html");
-static CONSOLE_JS: &str = include_str!("../../widget/console.js");
 
 /// The console for a logged-in agent; anyone else goes to the sign-in page.
 pub async fn console_page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
@@ -46,12 +45,6 @@ pub(super) fn html_page(body: &'static str) -> HttpResponse {
             super::STAFF_PAGE_POLICY,
         ))
         .body(body)
-}
-
-pub async fn console_js() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/javascript; charset=utf-8")
-        .body(CONSOLE_JS)
 }
 
 /// Who is logged in: 200 with the agent, or 401 (the console then goes to the sign-in page).

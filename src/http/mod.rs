@@ -7,6 +7,7 @@ mod agent;
 pub mod api;
 pub(crate) mod client;
 mod frame_limit;
+pub mod pages;
 
 pub use agent::LoginLimiter;
 
@@ -34,6 +35,7 @@ pub(crate) const TRANSPORT_FRAME_LIMIT: usize = 64 * 1024;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(demo_page))
         .route("/widget.js", web::get().to(widget_js))
+        .route("/pages/{name}", web::get().to(pages::script))
         .route("/api/widget/allowed", web::get().to(widget_allowed))
         .route("/favicon.ico", web::get().to(no_content))
         .route("/healthz", web::get().to(healthz))
@@ -42,14 +44,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/ws", web::get().to(visitor_socket))
         .route("/agent", web::get().to(agent::console_page))
         .route("/agent/login", web::get().to(agent::login_page))
-        .route("/agent/console.js", web::get().to(agent::console_js))
         .route("/api/agent/me", web::get().to(agent::me))
         .route("/api/agent/login", web::post().to(agent::login))
         .route("/api/agent/logout", web::post().to(agent::logout))
         .route("/ws/agent", web::get().to(agent::agent_socket))
         .route("/admin", web::get().to(admin::admin_page))
         .route("/admin/login", web::get().to(admin::login_page))
-        .route("/admin/admin.js", web::get().to(admin::admin_js))
         .route("/api/admin/me", web::get().to(admin::me))
         .route("/api/admin/login", web::post().to(admin::login))
         .route("/api/admin/logout", web::post().to(admin::logout))
@@ -131,9 +131,7 @@ async fn demo_page() -> HttpResponse {
 }
 
 async fn widget_js() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/javascript; charset=utf-8")
-        .body(WIDGET_JS)
+    pages::javascript(WIDGET_JS)
 }
 
 /// Whether the page asking may embed the widget: 204 with CORS headers for allowed origins (the

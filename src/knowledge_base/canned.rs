@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::problem::Problem;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CannedReply {
     /// The shortcut (file stem).
     pub id: String,
@@ -21,7 +21,7 @@ pub struct CannedReply {
 }
 
 /// A canned reply in another language.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CannedTranslation {
     /// Two letters.
     pub language: String,

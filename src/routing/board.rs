@@ -16,8 +16,8 @@ use bytestring::ByteString;
 use tokio::sync::watch;
 
 use crate::agents::{Agent, Roster};
-use crate::conversation::{Conversation, EventBody, QueueReason, QueueStatus, wait_estimate};
-use crate::protocol::{AgentServerFrame, ChatItem, Colleague, QueueItem};
+use crate::conversation::{Conversation, EventBody, QueueStatus, wait_estimate};
+use crate::protocol::{AgentServerFrame, ChatItem, Colleague, QueueItem, Reason};
 use crate::store::{ConversationId, Presence, Store, StoreError};
 
 /// Queue entries a console is sent (the rest are counted by position).
@@ -138,7 +138,7 @@ impl Reader {
             queue.push(QueueItem {
                 conversation: id.to_string(),
                 position: i + 1,
-                reason: c.reason.as_ref().map(QueueReason::to_string),
+                reason: c.reason.as_ref().map(Reason::from),
                 waiting_since: c.enqueued_at,
                 first_message: self.first_messages.get(id).cloned().flatten(),
                 language: c.memory.language,
@@ -209,7 +209,7 @@ pub(crate) fn chat_item(c: &Conversation) -> ChatItem {
     ChatItem {
         conversation: c.id.to_string(),
         state: c.state,
-        reason: c.reason.as_ref().map(QueueReason::to_string),
+        reason: c.reason.as_ref().map(Reason::from),
         agent: c.agent.clone(),
         visitor: c.visitor.clone(),
         frustration: c.memory.frustration_at_handoff,

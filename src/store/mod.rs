@@ -83,7 +83,7 @@ pub enum Signal {
 }
 
 /// An agent's availability as they set it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Presence {
     /// Takes new conversations.

@@ -31,7 +31,10 @@ async fn two_agents_race_to_claim_one_chat_and_exactly_one_wins() {
     let mut v = app.waiting_visitor().await;
     let queue = ann.queue_of(1).await;
     assert_eq!(queue[0]["conversation"], v.conversation.as_str());
-    assert_eq!(queue[0]["reason"], "visitor_asked");
+    assert_eq!(
+        queue[0]["reason"],
+        json!({"code": "visitor_asked", "kind": "visitor_asked"})
+    );
     cid.queue_of(1).await;
     ann.act("claim", &v.conversation, json!({})).await;
     cid.act("claim", &v.conversation, json!({})).await;
@@ -280,8 +283,14 @@ async fn transfers_go_to_an_agent_with_room_or_back_to_the_queue_for_a_team() {
     let requeued = w
         .until(|f| f["kind"] == "notice" && f["notice"]["notice"] == "queued")
         .await;
+    // The code, and the code read: clients never take it apart.
     assert_eq!(requeued["notice"]["reason"], "team:billing");
-    assert_eq!(ann.queue_of(1).await[0]["reason"], "team:billing");
+    assert_eq!(requeued["notice"]["reason_kind"], "team");
+    assert_eq!(requeued["notice"]["reason_id"], "billing");
+    assert_eq!(
+        ann.queue_of(1).await[0]["reason"],
+        json!({"code": "team:billing", "kind": "team", "id": "billing"})
+    );
     // Only the owner writes as agent; the refusal names the reply, so it is marked, not lost.
     ann.act(
         "reply",

@@ -31,7 +31,8 @@ use super::values::Refusal;
 use crate::agents::Agent;
 use crate::conversation::EventBody;
 use crate::protocol::{
-    AgentServerFrame, ChatItem, EarlierConversation, ErrorCode, PROTOCOL_VERSION, parse_agent_frame,
+    AgentServerFrame, ChatItem, EarlierConversation, ErrorCode, PROTOCOL_VERSION, Reason,
+    parse_agent_frame,
 };
 use crate::routing::board::{Board, chat_item, colleague, first_message};
 use crate::state::AppState;
@@ -440,7 +441,8 @@ async fn earlier_conversations(
             conversation: id.to_string(),
             created: c.created,
             state: c.state,
-            reason: c.resolution.or_else(|| c.reason.map(String::from)),
+            reason: c.reason.as_ref().map(Reason::from),
+            resolution: c.resolution,
             first_message,
         });
     }

@@ -1,0 +1,78 @@
+//! The staff pages' scripts (`/pages/<name>.js`: the console, the admin page and the module
+//! both import, `common.js`), and the JSON Schemas of everything the pages read from the server (both
+//! sockets' frames, the admin report). `frontdesk schema` prints those schemas;
+//! `widget/types/frames.d.ts` is generated from them and the pages are type-checked against it
+//! in `scripts/test`, so a change of a frame that a page misses fails there.
+
+use actix_web::{HttpResponse, web};
+use utoipa::OpenApi;
+
+use crate::protocol::{AgentFrame, AgentServerFrame, ServerFrame, VisitorFrame};
+
+/// The staff pages' scripts, by the name they are served (and imported) under.
+static SCRIPTS: &[(&str, &str)] = &[
+    ("common.js", include_str!("../../widget/common.js")),
+    ("console.js", include_str!("../../widget/console.js")),
+    ("admin.js", include_str!("../../widget/admin.js")),
+];
+
+/// A script of ours, as the browser expects it.
+pub(crate) fn javascript(body: &'static str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/javascript; charset=utf-8")
+        .body(body)
+}
+
+/// `/pages/{name}`: one of `SCRIPTS`, or 404.
+pub(crate) async fn script(name: web::Path<String>) -> HttpResponse {
+    match SCRIPTS.iter().find(|(n, _)| *n == name.as_str()) {
+        Some((_, body)) => javascript(body),
+        None => HttpResponse::NotFound().finish(),
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "frontdesk: what the pages read",
+        description = "The frames of the visitor socket (/ws) and the agent socket (/ws/agent), \
+                       and the admin page's report, as JSON Schemas (docs/protocol.md)."
+    ),
+    components(schemas(
+        VisitorFrame,
+        ServerFrame,
+        AgentFrame,
+        AgentServerFrame,
+        super::admin::AdminReport
+    ))
+)]
+struct PagesSchema;
+
+/// The schemas as a pretty-printed OpenAPI 3.1 document (components only).
+pub fn schema() -> String {
+    PagesSchema::openapi()
+        .to_pretty_json()
+        .expect("the schema document is plain data")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_schema_names_every_frame_and_the_report() {
+        let doc: serde_json::Value = serde_json::from_str(&schema()).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        for name in [
+            "VisitorFrame",
+            "ServerFrame",
+            "AgentFrame",
+            "AgentServerFrame",
+            "AdminReport",
+            "Event",
+            "Reason",
+        ] {
+            assert!(schemas.get(name).is_some(), "{name} missing: {doc:#}");
+        }
+    }
+}
