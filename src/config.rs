@@ -1,14 +1,19 @@
 //! Server settings: built-in defaults, then an optional `frontdesk.toml`, then `FRONTDESK_*`
 //! environment variables and command-line flags (clap reads both; a flag wins over its variable).
-//! Every setting is listed with its default in the README.
+//! The layers are merged by the `config` crate, which also reads each value as its setting's
+//! type. Each setting is declared once, as a field of `Settings`: its flag, variable and help come
+//! from the field. Every setting is listed with its default in the README (a test checks).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use serde::Deserialize;
+use documented::DocumentedFields;
+use serde::{Deserialize, Serialize};
 
-/// All server settings, with their defaults in `Default`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+/// All server settings, with their defaults in `Default`. Each field is a key of the settings
+/// file, a flag `--<field-with-dashes>` of `frontdesk serve` and a variable `FRONTDESK_<FIELD>`,
+/// its doc comment the flag's help.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, DocumentedFields)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     /// Address to listen on.
@@ -127,87 +132,153 @@ impl Default for Settings {
     }
 }
 
-/// Flags (and their `FRONTDESK_*` variables) of `frontdesk serve`; unset ones keep the file's or
-/// the default value.
-#[derive(Debug, Clone, Default, clap::Args)]
+/// `frontdesk serve`'s arguments: the settings file, and the settings given as flags or
+/// environment variables. The flags are not declared here: `setting_args` makes one per field of
+/// `Settings` (`--max-frame-bytes`, env `FRONTDESK_MAX_FRAME_BYTES`, the field's doc comment as
+/// its help), so a new setting is declared once, in `Settings`.
+#[derive(Debug, Clone, Default)]
 pub struct ServeArgs {
     /// Settings file (TOML); `frontdesk.toml` is read if it exists.
-    #[arg(long, env = "FRONTDESK_CONFIG")]
     pub config: Option<PathBuf>,
-    #[arg(long, env = "FRONTDESK_HOST")]
-    pub host: Option<String>,
-    #[arg(long, env = "FRONTDESK_PORT")]
-    pub port: Option<u16>,
-    #[arg(long, env = "FRONTDESK_KNOWLEDGE_BASE")]
-    pub knowledge_base: Option<PathBuf>,
-    #[arg(long, env = "FRONTDESK_MAX_FRAME_BYTES")]
-    pub max_frame_bytes: Option<usize>,
-    #[arg(long, env = "FRONTDESK_RATE_PER_SECOND")]
-    pub rate_per_second: Option<f64>,
-    #[arg(long, env = "FRONTDESK_RATE_BURST")]
-    pub rate_burst: Option<f64>,
-    #[arg(long, env = "FRONTDESK_ABUSE_LIMIT")]
-    pub abuse_limit: Option<u32>,
-    #[arg(long, env = "FRONTDESK_MAX_CONNECTIONS")]
-    pub max_connections: Option<usize>,
-    #[arg(long, env = "FRONTDESK_HEARTBEAT_SECONDS")]
-    pub heartbeat_seconds: Option<u64>,
-    #[arg(long, env = "FRONTDESK_IDLE_TIMEOUT_SECONDS")]
-    pub idle_timeout_seconds: Option<u64>,
-    #[arg(long, env = "FRONTDESK_HELLO_TIMEOUT_SECONDS")]
-    pub hello_timeout_seconds: Option<u64>,
-    #[arg(long, env = "FRONTDESK_CONNECTIONS_PER_ADDRESS")]
-    pub connections_per_address: Option<usize>,
-    #[arg(long, env = "FRONTDESK_CONVERSATIONS_PER_MINUTE")]
-    pub conversations_per_minute: Option<u32>,
-    /// Believe X-Forwarded-* / Forwarded headers (only behind your own reverse proxy).
-    #[arg(long, env = "FRONTDESK_TRUST_PROXY")]
-    pub trust_proxy: Option<bool>,
-    #[arg(long, env = "FRONTDESK_REQUEST_TIMEOUT_SECONDS")]
-    pub request_timeout_seconds: Option<u64>,
-    #[arg(long, env = "FRONTDESK_METRICS_TOKEN")]
-    pub metrics_token: Option<String>,
-    /// Comma-separated extra origins allowed to open `/ws`.
-    #[arg(long, env = "FRONTDESK_ALLOWED_ORIGINS", value_delimiter = ',')]
-    pub allowed_origins: Option<Vec<String>>,
-    /// memory, sqlite or redis (unset: redis when REDIS_URL is set, else sqlite).
-    #[arg(long, env = "FRONTDESK_STORE")]
-    pub store: Option<StoreKind>,
-    #[arg(long, env = "FRONTDESK_DATA_DIR")]
-    pub data_dir: Option<PathBuf>,
-    /// Redis URL (selects the Redis store unless `--store` says otherwise).
-    #[arg(long, env = "REDIS_URL")]
-    pub redis_url: Option<String>,
-    #[arg(long, env = "FRONTDESK_REDIS_PREFIX")]
-    pub redis_prefix: Option<String>,
-    #[arg(long, env = "FRONTDESK_AGENTS_FILE")]
-    pub agents_file: Option<PathBuf>,
-    #[arg(long, env = "FRONTDESK_AUTO_ASSIGN")]
-    pub auto_assign: Option<bool>,
-    #[arg(long, env = "FRONTDESK_ASSIGN_TIMEOUT_SECONDS")]
-    pub assign_timeout_seconds: Option<u64>,
-    #[arg(long, env = "FRONTDESK_PRESENCE_TTL_SECONDS")]
-    pub presence_ttl_seconds: Option<u64>,
-    #[arg(long, env = "FRONTDESK_AGENT_SESSION_HOURS")]
-    pub agent_session_hours: Option<u64>,
-    /// Prefer the environment variable: flags show up in process lists.
-    #[arg(long, env = "FRONTDESK_IDENTITY_SECRET", hide_env_values = true)]
-    pub identity_secret: Option<String>,
-    #[arg(long, env = "FRONTDESK_REQUIRE_IDENTITY")]
-    pub require_identity: Option<bool>,
-    #[arg(long, env = "FRONTDESK_WATCH_KNOWLEDGE_BASE")]
-    pub watch_knowledge_base: Option<bool>,
-    #[arg(long, env = "FRONTDESK_RETENTION_DAYS")]
-    pub retention_days: Option<u64>,
-    /// Comma-separated: email, phone, card (an empty value turns redaction off).
-    #[arg(long, env = "FRONTDESK_REDACT", value_delimiter = ',')]
-    pub redact: Option<Vec<String>>,
+    /// Settings given as flags or environment variables, by field name, as written.
+    pub given: Vec<(String, Given)>,
+}
+
+/// A setting's value as a flag or variable wrote it; the settings' types read it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Given {
+    One(String),
+    /// A comma-separated list (`--allowed-origins a,b`; an empty value is an empty list).
+    List(Vec<String>),
+}
+
+impl ServeArgs {
+    /// These arguments with `name` set to `value` (as a flag would set it).
+    pub fn with(mut self, name: &str, value: impl Into<String>) -> ServeArgs {
+        let value = value.into();
+        let given = if is_list(name) {
+            Given::List(split_list(&value))
+        } else {
+            Given::One(value)
+        };
+        self.given.push((name.to_owned(), given));
+        self
+    }
+}
+
+/// Settings that only the file can set (tables).
+const FILE_ONLY: &[&str] = &["webhooks"];
+/// Settings whose variable is not `FRONTDESK_<NAME>`.
+const ENV_NAMES: &[(&str, &str)] = &[("redis_url", "REDIS_URL")];
+/// Settings whose values `--help` must not print (from the environment).
+const SECRETS: &[&str] = &["identity_secret", "metrics_token"];
+
+/// The settings that flags and variables set, in declaration order.
+fn flag_settings() -> impl Iterator<Item = &'static str> {
+    Settings::FIELD_NAMES
+        .iter()
+        .copied()
+        .filter(|name| !FILE_ONLY.contains(name))
+}
+
+/// The environment variable of setting `name`.
+pub fn env_name(name: &str) -> String {
+    ENV_NAMES.iter().find(|(n, _)| *n == name).map_or_else(
+        || format!("FRONTDESK_{}", name.to_uppercase()),
+        |(_, e)| (*e).to_owned(),
+    )
+}
+
+/// Whether setting `name` is a list (its default is one).
+fn is_list(name: &str) -> bool {
+    static DEFAULTS: std::sync::LazyLock<serde_json::Value> = std::sync::LazyLock::new(|| {
+        serde_json::to_value(Settings::default()).expect("the defaults are plain data")
+    });
+    DEFAULTS.get(name).is_some_and(serde_json::Value::is_array)
+}
+
+fn split_list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// One flag per setting, each with its variable and its doc comment as help.
+fn setting_args() -> Vec<clap::Arg> {
+    flag_settings()
+        .map(|name| {
+            let help = Settings::get_field_docs(name)
+                .unwrap_or_default()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            let arg = clap::Arg::new(name)
+                .long(name.replace('_', "-"))
+                .env(env_name(name))
+                .value_name("VALUE")
+                .help(help)
+                .hide_env_values(SECRETS.contains(&name));
+            if is_list(name) {
+                arg.value_name("A,B").value_delimiter(',').num_args(1)
+            } else {
+                arg
+            }
+        })
+        .collect()
+}
+
+impl clap::Args for ServeArgs {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        cmd.arg(
+            clap::Arg::new("config")
+                .long("config")
+                .env("FRONTDESK_CONFIG")
+                .value_name("FILE")
+                .value_parser(clap::value_parser!(PathBuf))
+                .help("Settings file (TOML); `frontdesk.toml` is read if it exists"),
+        )
+        .args(setting_args())
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl clap::FromArgMatches for ServeArgs {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<ServeArgs, clap::Error> {
+        let mut args = ServeArgs {
+            config: matches.get_one::<PathBuf>("config").cloned(),
+            given: Vec::new(),
+        };
+        for name in flag_settings() {
+            let Some(values) = matches.get_many::<String>(name) else {
+                continue;
+            };
+            let values: Vec<String> = values.cloned().collect();
+            let given = if is_list(name) {
+                Given::List(values.iter().flat_map(|v| split_list(v)).collect())
+            } else {
+                Given::One(values.concat())
+            };
+            args.given.push((name.to_owned(), given));
+        }
+        Ok(args)
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = ServeArgs::from_arg_matches(matches)?;
+        Ok(())
+    }
 }
 
 const DEFAULT_FILE: &str = "frontdesk.toml";
 
 /// The kinds of store (see `Settings::store`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StoreKind {
     Memory,
@@ -236,56 +307,27 @@ impl Settings {
             let default = Path::new(DEFAULT_FILE);
             default.exists().then(|| default.to_path_buf())
         });
-        let mut s = match file {
-            Some(path) => {
-                let text = std::fs::read_to_string(&path)
-                    .with_context(|| format!("cannot read {}", path.display()))?;
-                toml::from_str(&text)
-                    .with_context(|| format!("{}: invalid settings", path.display()))?
-            }
-            None => Settings::default(),
-        };
-        macro_rules! take {
-            ($($field:ident),*) => { $( if let Some(v) = args.$field.clone() { s.$field = v; } )* };
+        let mut layers =
+            config::Config::builder().add_source(config::Config::try_from(&Settings::default())?);
+        if let Some(path) = &file {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            layers = layers.add_source(config::File::from_str(&text, config::FileFormat::Toml));
         }
-        take!(
-            host,
-            port,
-            knowledge_base,
-            max_frame_bytes,
-            rate_per_second,
-            rate_burst,
-            abuse_limit,
-            max_connections,
-            heartbeat_seconds,
-            idle_timeout_seconds,
-            hello_timeout_seconds,
-            connections_per_address,
-            conversations_per_minute,
-            trust_proxy,
-            request_timeout_seconds,
-            allowed_origins,
-            data_dir,
-            redis_prefix,
-            agents_file,
-            auto_assign,
-            assign_timeout_seconds,
-            presence_ttl_seconds,
-            agent_session_hours,
-            require_identity,
-            watch_knowledge_base,
-            retention_days
+        for (name, value) in &args.given {
+            layers = match value {
+                Given::One(v) => layers.set_override(name.as_str(), v.as_str())?,
+                Given::List(vs) => layers.set_override(name.as_str(), vs.clone())?,
+            };
+        }
+        let where_from = file.as_ref().map_or_else(
+            || "invalid settings".to_owned(),
+            |p| format!("{}: invalid settings", p.display()),
         );
-        if let Some(kinds) = &args.redact {
-            s.redact = kinds
-                .iter()
-                .filter(|k| !k.trim().is_empty())
-                .map(|k| k.trim().parse())
-                .collect::<Result<_, _>>()?;
-        }
-        if let Some(secret) = args.identity_secret.clone() {
-            s.identity_secret = Some(secret);
-        }
+        let s: Settings = layers
+            .build()
+            .and_then(config::Config::try_deserialize)
+            .context(where_from)?;
         anyhow::ensure!(
             !s.require_identity || s.identity_secret.is_some(),
             "require_identity needs identity_secret"
@@ -294,15 +336,6 @@ impl Settings {
             s.identity_secret.as_ref().is_none_or(|x| x.len() >= 16),
             "identity_secret must be at least 16 characters"
         );
-        if let Some(token) = args.metrics_token.clone() {
-            s.metrics_token = Some(token);
-        }
-        if let Some(url) = args.redis_url.clone() {
-            s.redis_url = Some(url);
-        }
-        if let Some(kind) = args.store {
-            s.store = Some(kind);
-        }
         anyhow::ensure!(
             s.store_kind() != StoreKind::Redis || s.redis_url.is_some(),
             "store = \"redis\" needs redis_url (or REDIS_URL)"
@@ -372,12 +405,10 @@ mod tests {
         ] {
             assert!(!is_origin(bad), "{bad}");
         }
-        let refused = Settings::load(&ServeArgs {
-            allowed_origins: Some(vec!["shop.example:18600/".into()]),
-            ..ServeArgs::default()
-        })
-        .unwrap_err()
-        .to_string();
+        let refused =
+            Settings::load(&ServeArgs::default().with("allowed_origins", "shop.example:18600/"))
+                .unwrap_err()
+                .to_string();
         assert!(
             refused.contains("`shop.example:18600/` is not an origin"),
             "{refused}"
@@ -395,9 +426,9 @@ mod tests {
         std::fs::write(&file, "port = 9000\nmax_frame_bytes = 2048\n").unwrap();
         let args = ServeArgs {
             config: Some(file),
-            port: Some(9100),
             ..ServeArgs::default()
-        };
+        }
+        .with("port", "9100");
         let s = Settings::load(&args).unwrap();
         assert_eq!(s.port, 9100);
         assert_eq!(s.max_frame_bytes, 2048);
@@ -435,5 +466,81 @@ mod tests {
         })
         .unwrap_err();
         assert!(format!("{err:#}").contains("prot"), "{err:#}");
+    }
+
+    #[test]
+    fn flags_are_read_as_their_settings_types() {
+        // What a shell gives is text: each value is read as its setting's type, and a secret
+        // made of digits stays text.
+        let s = Settings::load(
+            &ServeArgs::default()
+                .with("rate_per_second", "3.5")
+                .with("trust_proxy", "true")
+                .with("identity_secret", "1234567890123456789")
+                .with("store", "memory")
+                .with("redact", "email, phone")
+                .with("allowed_origins", ""),
+        )
+        .unwrap();
+        assert_eq!(s.rate_per_second, 3.5);
+        assert!(s.trust_proxy);
+        assert_eq!(s.identity_secret.as_deref(), Some("1234567890123456789"));
+        assert_eq!(s.store, Some(StoreKind::Memory));
+        assert_eq!(
+            s.redact,
+            vec![crate::privacy::Redact::Email, crate::privacy::Redact::Phone]
+        );
+        assert!(s.allowed_origins.is_empty());
+        let err = Settings::load(&ServeArgs::default().with("port", "eighty")).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("port"),
+            "names the setting: {err:#}"
+        );
+    }
+
+    #[test]
+    fn every_setting_has_a_flag_a_variable_help_and_a_readme_row() {
+        use clap::{Args, FromArgMatches};
+        let cmd = ServeArgs::augment_args(clap::Command::new("serve"));
+        let readme = include_str!("../README.md");
+        for name in Settings::FIELD_NAMES {
+            let row = format!("| `{name}` |");
+            assert!(readme.contains(&row), "README has no row for `{name}`");
+            if FILE_ONLY.contains(name) {
+                continue;
+            }
+            let arg = cmd
+                .get_arguments()
+                .find(|a| a.get_id() == *name)
+                .unwrap_or_else(|| panic!("no flag for `{name}`"));
+            assert!(arg.get_help().is_some(), "`{name}` has no help");
+            let flag = format!("--{}", name.replace('_', "-"));
+            assert!(
+                readme.contains(&format!("{row} `{flag}")),
+                "README's row for `{name}` names another flag than {flag}"
+            );
+            assert!(
+                readme.contains(&format!("`{}`", env_name(name))),
+                "README does not name {}",
+                env_name(name)
+            );
+        }
+        // A flag given on the command line wins over its variable, and both reach the settings.
+        let matches = cmd
+            .try_get_matches_from([
+                "serve",
+                "--port",
+                "9100",
+                "--allowed-origins",
+                "https://a.example,https://b.example",
+            ])
+            .unwrap();
+        let args = ServeArgs::from_arg_matches(&matches).unwrap();
+        let s = Settings::load(&args).unwrap();
+        assert_eq!(s.port, 9100);
+        assert_eq!(
+            s.allowed_origins,
+            ["https://a.example", "https://b.example"]
+        );
     }
 }

@@ -34,7 +34,7 @@ const IN_FLIGHT: usize = 16;
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// One configured endpoint.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookConfig {
     pub url: String,

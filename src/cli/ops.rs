@@ -49,13 +49,20 @@ impl StoreArgs {
     /// The target, and the identity secret (to turn a site user id into a visitor key).
     /// The server's settings, as far as these arguments and its settings file say.
     pub(super) fn settings(&self) -> anyhow::Result<Settings> {
-        Settings::load(&crate::config::ServeArgs {
+        let mut args = crate::config::ServeArgs {
             config: self.config.clone(),
-            data_dir: self.data_dir.clone(),
-            redis_url: self.redis_url.clone(),
-            redis_prefix: self.redis_prefix.clone(),
             ..crate::config::ServeArgs::default()
-        })
+        };
+        if let Some(dir) = &self.data_dir {
+            args = args.with("data_dir", dir.to_string_lossy());
+        }
+        if let Some(url) = &self.redis_url {
+            args = args.with("redis_url", url.as_str());
+        }
+        if let Some(prefix) = &self.redis_prefix {
+            args = args.with("redis_prefix", prefix.as_str());
+        }
+        Settings::load(&args)
     }
 
     pub(super) fn target(&self) -> anyhow::Result<(Target, Option<String>)> {
@@ -199,11 +206,14 @@ pub fn add_admin(id: String, name: String, file: &Path) -> anyhow::Result<ExitCo
 /// runs (SQLite's online backup). The copy is a complete database: to restore, stop the server
 /// and put it in place of `data_dir/frontdesk.db`.
 pub fn run_backup(to: &Path, source: &StoreArgs) -> anyhow::Result<ExitCode> {
-    let settings = Settings::load(&crate::config::ServeArgs {
+    let mut args = crate::config::ServeArgs {
         config: source.config.clone(),
-        data_dir: source.data_dir.clone(),
         ..crate::config::ServeArgs::default()
-    })?;
+    };
+    if let Some(dir) = &source.data_dir {
+        args = args.with("data_dir", dir.to_string_lossy());
+    }
+    let settings = Settings::load(&args)?;
     anyhow::ensure!(
         settings.store_kind() == StoreKind::Sqlite,
         "backup copies the SQLite database; this server's store is {:?} (back Redis up with its \
