@@ -5,7 +5,7 @@
 //! `ConversationState::can_become`, and the store applies it atomically (compare-and-set), so two
 //! tasks never both move one conversation.
 
-pub mod bookkeeping;
+pub(crate) mod bookkeeping;
 mod event;
 mod handoff;
 mod model;

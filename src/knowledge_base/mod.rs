@@ -8,8 +8,8 @@
 mod canned;
 mod faq;
 mod hours;
-pub mod import;
-pub mod languages;
+pub(crate) mod import;
+pub(crate) mod languages;
 mod problem;
 mod rules;
 mod wording;

@@ -227,7 +227,8 @@ pub struct Normalizer {
 }
 
 impl Normalizer {
-    /// An English normaliser.
+    /// An English normaliser (tests; the matcher builds one per language).
+    #[cfg(test)]
     pub fn new(synonym_groups: &[Vec<String>]) -> Normalizer {
         Normalizer::for_language("en", synonym_groups)
     }
