@@ -1,8 +1,9 @@
 //! frontdesk: a rules-based customer-service chatbot with human handoff.
 //!
 //! # Layout
-//! - [`knowledge_base`]: loads and validates `knowledge_base/` (FAQ Markdown files, `rules.toml`,
-//!   `synonyms.toml`, `hours.toml`, `canned/`), reporting every problem with its file, line and
+//! - [`knowledge_base`]: loads and validates `knowledge_base/` (FAQ Markdown files and their
+//!   translations, `rules.toml`, `synonyms.toml`, `shorthand.toml`, `handoff.toml`, `hours.toml`,
+//!   `languages.toml`, `canned/`), reporting every problem with its file, line and
 //!   field.
 //! - [`matcher`]: the pure, synchronous brain. `Matcher::build(kb)` compiles a knowledge base
 //!   once per language (tantivy RAM index, aho-corasick rules, spelling index,
@@ -22,11 +23,13 @@
 //! - [`routing`]: the router task (requeue on disconnect or no answer, auto-assign) and each
 //!   node's board: the queue, follow-ups and team, read once per routing change for every socket.
 //! - [`limits`]: per-socket token buckets, per-address and per-conversation allowances.
-//! - [`config`]: server settings (defaults, `frontdesk.toml`, `FRONTDESK_*`, flags).
+//! - [`config`]: server settings (defaults, `frontdesk.toml`, `FRONTDESK_*`, flags), each declared
+//!   once as a field of `Settings`.
 //! - [`startup`]: `Application::build / port / run_until_stopped`, graceful shutdown.
 //! - [`state`]: `AppState`, what every request and session shares.
 //! - [`http`]: routes (demo page, widget, health, metrics, the websocket handshakes, the agent
-//!   console and the admin page with its APIs, and `http::api`: the integration API `/api/v1`
+//!   console and the admin page with its APIs, `http::pages`: the staff pages' scripts and the
+//!   JSON Schemas of everything the pages read, and `http::api`: the integration API `/api/v1`
 //!   with its generated OpenAPI document).
 //! - [`tokens`]: API tokens (scopes; only their SHA-256 is stored).
 //! - [`export`]: one representation of a conversation for the API, webhooks and `frontdesk
