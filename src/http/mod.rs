@@ -35,7 +35,7 @@ pub(crate) const TRANSPORT_FRAME_LIMIT: usize = 64 * 1024;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(demo_page))
         .route("/widget.js", web::get().to(widget_js))
-        .route("/pages/{name}", web::get().to(pages::script))
+        .route("/pages/{name}", web::get().to(pages::file))
         .route("/api/widget/allowed", web::get().to(widget_allowed))
         .route("/favicon.ico", web::get().to(no_content))
         .route("/healthz", web::get().to(healthz))

@@ -1,5 +1,5 @@
-//! The staff pages' scripts (`/pages/<name>.js`: the console, the admin page and the module
-//! both import, `common.js`), and the JSON Schemas of everything the pages read from the server (both
+//! The staff pages' files (`/pages/<name>`: the console's and the admin page's scripts, the
+//! module both import, `common.js`, and their shared style, `common.css`), and the JSON Schemas of everything the pages read from the server (both
 //! sockets' frames, the admin report). `frontdesk schema` prints those schemas;
 //! `widget/types/frames.d.ts` is generated from them and the pages are type-checked against it
 //! in `scripts/test`, so a change of a frame that a page misses fails there.
@@ -9,24 +9,26 @@ use utoipa::OpenApi;
 
 use crate::protocol::{AgentFrame, AgentServerFrame, ServerFrame, VisitorFrame};
 
-/// The staff pages' scripts, by the name they are served (and imported) under.
-static SCRIPTS: &[(&str, &str)] = &[
-    ("common.js", include_str!("../../widget/common.js")),
-    ("console.js", include_str!("../../widget/console.js")),
-    ("admin.js", include_str!("../../widget/admin.js")),
+const JS: &str = "application/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+
+/// The staff pages' scripts and shared style, by the name they are served (and imported) under.
+static FILES: &[(&str, &str, &str)] = &[
+    ("common.js", JS, include_str!("../../widget/common.js")),
+    ("common.css", CSS, include_str!("../../widget/common.css")),
+    ("console.js", JS, include_str!("../../widget/console.js")),
+    ("admin.js", JS, include_str!("../../widget/admin.js")),
 ];
 
 /// A script of ours, as the browser expects it.
 pub(crate) fn javascript(body: &'static str) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/javascript; charset=utf-8")
-        .body(body)
+    HttpResponse::Ok().content_type(JS).body(body)
 }
 
-/// `/pages/{name}`: one of `SCRIPTS`, or 404.
-pub(crate) async fn script(name: web::Path<String>) -> HttpResponse {
-    match SCRIPTS.iter().find(|(n, _)| *n == name.as_str()) {
-        Some((_, body)) => javascript(body),
+/// `/pages/{name}`: one of `FILES`, or 404.
+pub(crate) async fn file(name: web::Path<String>) -> HttpResponse {
+    match FILES.iter().find(|(n, _, _)| *n == name.as_str()) {
+        Some((_, kind, body)) => HttpResponse::Ok().content_type(*kind).body(*body),
         None => HttpResponse::NotFound().finish(),
     }
 }

@@ -14,6 +14,21 @@ async fn health_readiness_pages_and_widget_are_served() {
     let (status, js) = app.get("/widget.js").await;
     assert_eq!(status, 200);
     assert!(js.contains("new WebSocket"));
+    // The staff pages load their scripts and style from /pages/, the module they share included.
+    let (status, console) = app.get("/agent/login").await;
+    assert_eq!(status, 200);
+    assert!(console.contains("src=\"/pages/console.js\""), "{console}");
+    assert!(console.contains("href=\"/pages/common.css\""), "{console}");
+    let (status, js) = app.get("/pages/console.js").await;
+    assert_eq!(status, 200);
+    assert!(
+        js.contains("from \"./common.js\""),
+        "the console imports the shared module"
+    );
+    for file in ["/pages/common.js", "/pages/admin.js", "/pages/common.css"] {
+        assert_eq!(app.get(file).await.0, 200, "{file}");
+    }
+    assert_eq!(app.get("/pages/nothing.js").await.0, 404);
 }
 
 #[actix_web::test]
