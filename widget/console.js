@@ -314,7 +314,10 @@ function startConsole() {
   function lastMessage(c) { return latest(c, ["visitor_message", "agent_message", "visitor_choice"]); }
   /** The conversation's latest offline message ({email, text}), if it has one. */
   function offlineMessage(c) { return latest(c, ["offline_message"]); }
-  /** One line on why the bot said this: which FAQ or rule, how sure, the words, the runner-up. */
+  /**
+   * One line on why the bot said this: which FAQ or rule, how sure, the words, the runner-up.
+   * @param {Schemas["Explanation"]} x
+   */
   function explainLine(x) {
     if (x.asked_for_person) return `Asked for a person (\u201c${x.asked_for_person}\u201d)`;
     if (x.rule) return `Rule ${x.rule[0]} (\u201c${x.rule[1]}\u201d)`;

@@ -71,7 +71,7 @@ pub enum EventBody {
         /// Why the bot said this: for agents and editors, never sent to the visitor. Shared
         /// (`Arc`): events are cloned once per subscriber.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        #[schema(value_type = Option<Object>)]
+        #[schema(value_type = Option<Explanation>)]
         explanation: Option<Arc<Explanation>>,
         /// The language it is written in (two letters), when the knowledge base has several:
         /// the widget shows its own texts in it.

@@ -77,4 +77,48 @@ mod tests {
             assert!(schemas.get(name).is_some(), "{name} missing: {doc:#}");
         }
     }
+
+    #[test]
+    fn explanations_as_written_are_what_the_schema_says() {
+        // The console reads explanations through the schema's types: every field a real one is
+        // written with is declared there, and every field declared required is written.
+        let doc: serde_json::Value = serde_json::from_str(&schema()).unwrap();
+        let declared = &doc["components"]["schemas"]["Explanation"];
+        let properties = declared["properties"].as_object().unwrap();
+        let required: Vec<&str> = declared["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|r| r.as_str())
+            .collect();
+        let kb = crate::knowledge_base::load(std::path::Path::new("knowledge_base"))
+            .unwrap()
+            .kb;
+        let matcher = crate::matcher::Matcher::build(kb).unwrap();
+        let mut memory = crate::matcher::Memory::default();
+        for text in [
+            "how do i retrun an item and how much is shipping",
+            "this is USELESS!!! let me talk to a manager",
+            "hello",
+        ] {
+            let turn = matcher.decide(&memory, text);
+            memory = turn.memory.clone();
+            let written = serde_json::to_value(&turn.explanation).unwrap();
+            for (field, value) in written.as_object().unwrap() {
+                assert!(
+                    properties.contains_key(field),
+                    "`{field}` is not in the schema"
+                );
+                if let Some(n) = value.as_f64() {
+                    assert!(n.is_finite(), "`{field}` = {n}");
+                }
+            }
+            for field in &required {
+                assert!(
+                    written.get(field).is_some(),
+                    "`{field}` is required but not written"
+                );
+            }
+        }
+    }
 }

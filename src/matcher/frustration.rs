@@ -20,7 +20,7 @@ const SAME_QUESTION_OVERLAP: f32 = 0.75;
 const SHOUTING_MIN_LETTERS: usize = 6;
 
 /// What fired, and how much it added.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(tag = "signal", rename_all = "snake_case")]
 pub enum Signal {
     Phrase {

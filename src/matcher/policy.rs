@@ -72,8 +72,9 @@ impl Decision {
 }
 
 /// An FAQ the matcher considered, with its confidence.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Candidate {
+    #[schema(value_type = String)]
     pub faq: FaqId,
     /// 0..=1: the model's probability times how much of the message the FAQ covers.
     pub confidence: f32,
@@ -89,9 +90,10 @@ pub struct Candidate {
 }
 
 /// Why the matcher decided what it did.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 pub struct Explanation {
     /// The rule that fired, and the phrase that fired it.
+    #[schema(value_type = Option<Vec<String>>, min_items = 2, max_items = 2)]
     pub rule: Option<(FaqId, String)>,
     /// The words that asked for a person ("speak to a manager"), when the visitor asked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -109,6 +111,7 @@ pub struct Explanation {
     /// Message terms found in the best FAQ's phrasings.
     pub matched_terms: Vec<String>,
     /// Typos corrected: (as typed, read as).
+    #[schema(value_type = Vec<Vec<String>>)]
     pub corrections: Vec<(String, String)>,
     /// The frustration score after this turn, and what fired this turn.
     pub frustration: f32,
@@ -119,7 +122,7 @@ pub struct Explanation {
 }
 
 /// Why a message was read in a language.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LanguageChoice {
     /// Two-letter code.
     pub code: String,

@@ -126,6 +126,33 @@ export interface components {
             /** Format: double */
             seconds?: number | null;
         };
+        /** @description An FAQ the matcher considered, with its confidence. */
+        Candidate: {
+            /**
+             * Format: float
+             * @description 0..=1: the model's probability times how much of the message the FAQ covers.
+             */
+            confidence: number;
+            /**
+             * Format: float
+             * @description Share of the message's information (IDF-weighted terms) found in this FAQ's phrasings.
+             */
+            coverage: number;
+            faq: string;
+            /** @description The FAQ's phrasing closest to the message (BM25), when retrieval found one. */
+            nearest_phrasing?: string | null;
+            /**
+             * Format: float
+             * @description The scorer's probability for this FAQ, before coverage.
+             */
+            probability: number;
+            /**
+             * Format: float
+             * @description Cosine similarity of the message's meaning to the FAQ's phrasings' mean meaning, relative
+             *     to how alike the knowledge base's phrasings are (1 = as close as a typical phrasing).
+             */
+            similarity: number;
+        };
         CannedReply: {
             /** @description The shortcut (file stem). */
             id: string;
@@ -229,11 +256,7 @@ export interface components {
             text: string;
         } | {
             decision: components["schemas"]["AnswerKind"];
-            /**
-             * @description Why the bot said this: for agents and editors, never sent to the visitor. Shared
-             *     (`Arc`): events are cloned once per subscriber.
-             */
-            explanation?: Record<string, never> | null;
+            explanation?: components["schemas"]["Explanation"] | null;
             /**
              * @description The FAQ this answer is from (not a rule's reply such as "You're welcome!"): only these
              *     ask "Was this helpful?".
@@ -290,6 +313,41 @@ export interface components {
             kind: "rating";
             /** Format: int32 */
             score: number;
+        };
+        /** @description Why the matcher decided what it did. */
+        Explanation: {
+            /** @description The words that asked for a person ("speak to a manager"), when the visitor asked. */
+            asked_for_person?: string | null;
+            /** @description The best FAQ candidates, best first (at most 3). */
+            candidates: components["schemas"]["Candidate"][];
+            /** @description Typos corrected: (as typed, read as). */
+            corrections: string[][];
+            /**
+             * Format: float
+             * @description The frustration score after this turn, and what fired this turn.
+             */
+            frustration: number;
+            /**
+             * Format: float
+             * @description Share of the message's information (IDF-weighted terms) known anywhere in the knowledge base.
+             */
+            known: number;
+            language?: components["schemas"]["LanguageChoice"] | null;
+            /**
+             * Format: float
+             * @description Confidence of the best candidate minus the runner-up's.
+             */
+            margin: number;
+            /** @description Message terms found in the best FAQ's phrasings. */
+            matched_terms: string[];
+            /** @description The rule that fired, and the phrase that fired it. */
+            rule?: string[] | null;
+            signals: components["schemas"]["Signal"][];
+            /**
+             * @description The two questions a message was read as, when it held two: the first is answered, the
+             *     second offered first among the options.
+             */
+            split?: string[] | null;
         };
         FaqFeedback: {
             answered: number;
@@ -375,6 +433,18 @@ export interface components {
                 [key: string]: number;
             };
             outcomes: components["schemas"]["Outcomes"];
+        };
+        /** @description Why a message was read in a language. */
+        LanguageChoice: {
+            /** @description Two-letter code. */
+            code: string;
+            /** @description The trigram detector's verdict (ISO 639-3), if it had one. */
+            detected?: string | null;
+            /**
+             * Format: float
+             * @description Share of the message's words that language's knowledge base knows.
+             */
+            known: number;
         };
         /**
          * @description A notice as it is written (on the wire, in the store): a queued notice's reason also comes
@@ -565,6 +635,46 @@ export interface components {
          * @enum {string}
          */
         Severity: "error" | "warning";
+        /** @description What fired, and how much it added. */
+        Signal: {
+            phrase: string;
+            /** @enum {string} */
+            signal: "phrase";
+            /** Format: float */
+            weight: number;
+        } | {
+            /** Format: float */
+            negativity: number;
+            /** @enum {string} */
+            signal: "negative";
+            /** Format: float */
+            weight: number;
+        } | {
+            /** @enum {string} */
+            signal: "shouting";
+            /** Format: float */
+            weight: number;
+        } | {
+            /** @enum {string} */
+            signal: "punctuation";
+            /** Format: float */
+            weight: number;
+        } | {
+            /** @enum {string} */
+            signal: "repeated_question";
+            /** Format: float */
+            weight: number;
+        } | {
+            /** @enum {string} */
+            signal: "repeated_fallback";
+            /** Format: float */
+            weight: number;
+        } | {
+            /** @enum {string} */
+            signal: "negative_feedback";
+            /** Format: float */
+            weight: number;
+        };
         /** @description What a visitor's client sends. */
         VisitorFrame: (components["schemas"]["Hello"] & {
             /** @enum {string} */
