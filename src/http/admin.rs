@@ -9,6 +9,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use super::agent::{Account, Login, LoginLimiter, html_page, json_error, sign_in};
+use super::period::Period;
 use crate::agents::Admin;
 use crate::state::AppState;
 use crate::store::now_ms;
@@ -17,8 +18,6 @@ static ADMIN_PAGE: &str = include_str!("../../widget/admin.html");
 
 /// The admin session cookie's name.
 pub const ADMIN_COOKIE: &str = "frontdesk_admin";
-/// The longest period a report covers.
-const MAX_DAYS: u64 = 366;
 
 pub async fn admin_page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     if session_admin(&req, &state).await.is_none() {
@@ -80,15 +79,6 @@ async fn session_admin(req: &HttpRequest, state: &AppState) -> Option<Admin> {
     state.roster.admin(who.strip_prefix("admin:")?).cloned()
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Period {
-    /// The last `days` days (default 7), or `from`/`to` in ms since the epoch.
-    days: Option<u64>,
-    from: Option<u64>,
-    to: Option<u64>,
-}
-
 /// What the admin page shows: the report over a period and the knowledge base's status.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct AdminReport {
@@ -105,17 +95,10 @@ pub async fn report(
     if session_admin(&req, &state).await.is_none() {
         return unauthorized();
     }
-    let now = now_ms();
-    let days = period.days.unwrap_or(7).clamp(1, MAX_DAYS);
-    let to = period.to.unwrap_or(now);
-    let from = period.from.unwrap_or(to.saturating_sub(days * 86_400_000));
-    if from >= to {
-        return json_error(
-            StatusCode::BAD_REQUEST,
-            "bad_period",
-            "`from` must be before `to`",
-        );
-    }
+    let (from, to) = match period.range(now_ms()) {
+        Ok(range) => range,
+        Err(bad) => return json_error(StatusCode::BAD_REQUEST, bad.code, &bad.message),
+    };
     let store = state.conversations.store.as_ref();
     match crate::analytics::gather(store, from, to).await {
         Ok(records) => {

@@ -8,6 +8,7 @@ pub mod api;
 pub(crate) mod client;
 mod frame_limit;
 pub mod pages;
+mod period;
 
 pub use agent::LoginLimiter;
 

@@ -8,18 +8,16 @@ use std::time::Duration;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, delete, get, post, put, web};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use super::{ApiError, Caller, json};
 use crate::analytics::{QuestionGroup, Report};
 use crate::export::VisitorBundle;
+use crate::http::period::Period;
 use crate::reload::{KbStatus, ReloadOutcome};
 use crate::state::AppState;
 use crate::store::{Presence, VisitorKey, now_ms};
 use crate::tokens::Scope;
-
-/// The longest period a report covers, in days.
-const MAX_DAYS: u64 = 366;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(queue)
@@ -138,42 +136,10 @@ async fn agents(caller: Caller, state: web::Data<AppState>) -> Result<HttpRespon
     Ok(json(StatusCode::OK, &views))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct Period {
-    /// The last `days` days (default 7).
-    #[param(minimum = 1, maximum = 366)]
-    days: Option<u64>,
-    /// Or from this time (ms since the epoch)...
-    #[param(minimum = 0, maximum = 9_223_372_036_854_775_807_i64)]
-    from: Option<u64>,
-    /// ...to this one (default now).
-    #[param(minimum = 0, maximum = 9_223_372_036_854_775_807_i64)]
-    to: Option<u64>,
-}
-
-impl Period {
-    /// `[from, to)`; `from` at or after `to` is an empty period.
-    fn range(&self) -> Result<(u64, u64), ApiError> {
-        super::check_millis(&[self.from, self.to])?;
-        let to = self.to.unwrap_or_else(now_ms);
-        let days = self.days.unwrap_or(7);
-        if !(1..=MAX_DAYS).contains(&days) {
-            return Err(ApiError::bad_request(
-                "bad_period",
-                format!("days must be 1 to {MAX_DAYS}"),
-            ));
-        }
-        let from = self
-            .from
-            .unwrap_or_else(|| to.saturating_sub(days * 86_400_000));
-        Ok((from.min(to), to))
-    }
-}
-
 async fn report(state: &AppState, period: &Period) -> Result<Report, ApiError> {
-    let (from, to) = period.range()?;
+    let (from, to) = period
+        .range(now_ms())
+        .map_err(|bad| ApiError::bad_request(bad.code, bad.message))?;
     let records = crate::analytics::gather(state.conversations.store.as_ref(), from, to).await?;
     let matcher = state.conversations.matcher.load();
     Ok(crate::analytics::report_for(&records, from, to, &matcher))

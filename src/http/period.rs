@@ -1,0 +1,97 @@
+//! A reporting period as the admin page and the integration API ask for it: the last `days`
+//! days, or `from`/`to` in milliseconds since the epoch.
+
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+/// The longest period a report covers, in days.
+pub(crate) const MAX_DAYS: u64 = 366;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct Period {
+    /// The last `days` days (default 7).
+    #[param(minimum = 1, maximum = 366)]
+    days: Option<u64>,
+    /// Or from this time (ms since the epoch)...
+    #[param(minimum = 0, maximum = 9_223_372_036_854_775_807_i64)]
+    from: Option<u64>,
+    /// ...to this one (default now).
+    #[param(minimum = 0, maximum = 9_223_372_036_854_775_807_i64)]
+    to: Option<u64>,
+}
+
+/// Why a period was refused: a stable code and a sentence for people.
+#[derive(Debug, PartialEq)]
+pub(crate) struct BadPeriod {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl Period {
+    /// `[from, to)`, `to` defaulting to `now`; `from` at or after `to` is an empty period.
+    pub(crate) fn range(&self, now: u64) -> Result<(u64, u64), BadPeriod> {
+        if [self.from, self.to]
+            .iter()
+            .flatten()
+            .any(|t| *t > i64::MAX as u64)
+        {
+            return Err(BadPeriod {
+                code: "invalid_query",
+                message: "a time is milliseconds since the epoch, at most 9223372036854775807"
+                    .into(),
+            });
+        }
+        let days = self.days.unwrap_or(7);
+        if !(1..=MAX_DAYS).contains(&days) {
+            return Err(BadPeriod {
+                code: "bad_period",
+                message: format!("days must be 1 to {MAX_DAYS}"),
+            });
+        }
+        let to = self.to.unwrap_or(now);
+        let from = self
+            .from
+            .unwrap_or_else(|| to.saturating_sub(days * 86_400_000));
+        Ok((from.min(to), to))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn period(days: Option<u64>, from: Option<u64>, to: Option<u64>) -> Period {
+        Period { days, from, to }
+    }
+
+    #[test]
+    fn a_period_is_days_back_from_now_or_from_to() {
+        let now = 10 * 86_400_000;
+        assert_eq!(
+            period(None, None, None).range(now),
+            Ok((3 * 86_400_000, now))
+        );
+        assert_eq!(
+            period(Some(1), None, None).range(now),
+            Ok((9 * 86_400_000, now))
+        );
+        assert_eq!(period(None, Some(5), Some(9)).range(now), Ok((5, 9)));
+        // Backwards is empty, not an error.
+        assert_eq!(period(None, Some(9), Some(5)).range(now), Ok((5, 5)));
+        for days in [0, MAX_DAYS + 1] {
+            assert_eq!(
+                period(Some(days), None, None).range(now).unwrap_err().code,
+                "bad_period"
+            );
+        }
+        assert_eq!(
+            period(None, Some(u64::MAX), None)
+                .range(now)
+                .unwrap_err()
+                .code,
+            "invalid_query"
+        );
+    }
+}
