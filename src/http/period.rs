@@ -29,20 +29,21 @@ pub(crate) struct BadPeriod {
     pub message: String,
 }
 
+/// Times in ms are at most `i64::MAX` (what the API document says and the stores keep).
+pub(crate) fn check_millis(times: &[Option<u64>]) -> Result<(), BadPeriod> {
+    if times.iter().flatten().any(|t| *t > i64::MAX as u64) {
+        return Err(BadPeriod {
+            code: "invalid_query",
+            message: "a time is milliseconds since the epoch, at most 9223372036854775807".into(),
+        });
+    }
+    Ok(())
+}
+
 impl Period {
     /// `[from, to)`, `to` defaulting to `now`; `from` at or after `to` is an empty period.
     pub(crate) fn range(&self, now: u64) -> Result<(u64, u64), BadPeriod> {
-        if [self.from, self.to]
-            .iter()
-            .flatten()
-            .any(|t| *t > i64::MAX as u64)
-        {
-            return Err(BadPeriod {
-                code: "invalid_query",
-                message: "a time is milliseconds since the epoch, at most 9223372036854775807"
-                    .into(),
-            });
-        }
+        check_millis(&[self.from, self.to])?;
         let days = self.days.unwrap_or(7);
         if !(1..=MAX_DAYS).contains(&days) {
             return Err(BadPeriod {

@@ -30,11 +30,7 @@ pub(crate) fn builtin_handoff(code: &str) -> HandoffIntent {
     if code == "en" {
         return default_handoff();
     }
-    BUILTIN_HANDOFF
-        .iter()
-        .find(|(c, _)| *c == code)
-        .and_then(|(c, src)| parse_handoff(Path::new(&format!("handoff.{c}.toml")), src).ok())
-        .unwrap_or_default()
+    builtin(BUILTIN_HANDOFF, code, "handoff", parse_handoff)
 }
 
 /// The built-in shorthand for language `code` (none for a language we do not ship one for).
@@ -42,10 +38,21 @@ pub(crate) fn builtin_shorthand(code: &str) -> Shorthand {
     if code == "en" {
         return default_shorthand();
     }
-    BUILTIN_SHORTHAND
+    builtin(BUILTIN_SHORTHAND, code, "shorthand", parse_shorthand)
+}
+
+/// Language `code`'s file `<name>.<code>.toml` from `table`, parsed; empty for a language we
+/// ship none for.
+fn builtin<T: Default>(
+    table: &[(&str, &str)],
+    code: &str,
+    name: &str,
+    parse: fn(&Path, &str) -> Result<T, Vec<Problem>>,
+) -> T {
+    table
         .iter()
         .find(|(c, _)| *c == code)
-        .and_then(|(c, src)| parse_shorthand(Path::new(&format!("shorthand.{c}.toml")), src).ok())
+        .and_then(|(c, src)| parse(Path::new(&format!("{name}.{c}.toml")), src).ok())
         .unwrap_or_default()
 }
 

@@ -106,7 +106,7 @@ async fn list(
         })?),
         None => None,
     };
-    super::check_millis(&[q.from, q.to])?;
+    crate::http::period::check_millis(&[q.from, q.to])?;
     if q.days.is_some_and(|d| !(1..=MAX_DAYS).contains(&d)) {
         return Err(ApiError::bad_request(
             "invalid_query",

@@ -227,6 +227,12 @@ impl ResponseError for ApiError {
     }
 }
 
+impl From<crate::http::period::BadPeriod> for ApiError {
+    fn from(bad: crate::http::period::BadPeriod) -> ApiError {
+        ApiError::bad_request(bad.code, bad.message)
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
         match e {
@@ -381,17 +387,6 @@ async fn log_request(
         "api call"
     );
     Ok(response)
-}
-
-/// Times in ms are at most `i64::MAX` (what the document says and the stores keep).
-fn check_millis(times: &[Option<u64>]) -> Result<(), ApiError> {
-    if times.iter().flatten().any(|t| *t > i64::MAX as u64) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            "a time is milliseconds since the epoch, at most 9223372036854775807",
-        ));
-    }
-    Ok(())
 }
 
 /// A JSON body with the given status.

@@ -137,9 +137,7 @@ async fn agents(caller: Caller, state: web::Data<AppState>) -> Result<HttpRespon
 }
 
 async fn report(state: &AppState, period: &Period) -> Result<Report, ApiError> {
-    let (from, to) = period
-        .range(now_ms())
-        .map_err(|bad| ApiError::bad_request(bad.code, bad.message))?;
+    let (from, to) = period.range(now_ms())?;
     let records = crate::analytics::gather(state.conversations.store.as_ref(), from, to).await?;
     let matcher = state.conversations.matcher.load();
     Ok(crate::analytics::report_for(&records, from, to, &matcher))
