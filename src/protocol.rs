@@ -103,6 +103,12 @@ pub enum ServerFrame {
         /// shows its own texts in it.
         #[serde(skip_serializing_if = "Option::is_none")]
         language: Option<String>,
+        /// The name of the agent who has the conversation (while `assigned`), and whether they
+        /// have written to the visitor yet: a reconnecting widget says who it is talking to.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        agent: Option<String>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        agent_answered: bool,
     },
     /// One item of the conversation's log, in `seq` order, exactly once per socket.
     Event(Event),
@@ -244,6 +250,11 @@ pub struct ChatItem {
     pub needs_follow_up: bool,
     /// The conversation's language (as in `QueueItem`).
     pub language: Option<String>,
+    /// When the current agent got it (ms since the epoch), while assigned.
+    pub assigned_at: Option<u64>,
+    /// Whether the current agent has written to the visitor: until then the console counts
+    /// down to the moment the chat goes back to the queue (`assign_timeout_seconds`).
+    pub agent_answered: bool,
 }
 
 /// One of the visitor's earlier conversations, for context.
@@ -300,6 +311,8 @@ pub enum AgentServerFrame {
         v: u32,
         agent: Colleague,
         canned: Vec<CannedReply>,
+        /// Seconds an agent has to answer an assigned chat before it goes back to the queue.
+        assign_timeout_seconds: u64,
     },
     /// The whole queue, in order, on connect and on every change.
     Queue { items: Vec<QueueItem> },
@@ -490,6 +503,8 @@ mod tests {
             resumed: false,
             visitor_key: None,
             language: Some("es".into()),
+            agent: None,
+            agent_answered: false,
         };
         assert_eq!(
             serde_json::to_string(&welcome).unwrap(),
@@ -549,6 +564,7 @@ mod tests {
         let queue = ServerFrame::Queue(QueueStatus {
             position: 2,
             eta_seconds: Some(90),
+            nobody_online: false,
         });
         assert_eq!(
             serde_json::to_string(&queue).unwrap(),

@@ -72,7 +72,10 @@ pub fn transition(
     c.agent_answered = false;
     c.state = t.to;
     match (t.to, notice) {
-        (Queued, Some(Notice::Queued { reason })) => c.reason = Some(reason.clone()),
+        // A return keeps why it came (and the team it waits for).
+        (Queued, Some(Notice::Queued { reason })) if !(reason.is_a_return() && c.reason.is_some()) => {
+            c.reason = Some(reason.clone())
+        }
         (Closed, Some(Notice::Closed { resolution })) => c.resolution = resolution.clone(),
         (Bot, _) => {
             c.reason = None;
@@ -233,6 +236,25 @@ mod tests {
         let moved = transition(&mut c, Some(7), step(Queued, Bot), None, 9, 400).unwrap();
         assert_eq!(moved.ticket, None);
         assert_eq!(c.enqueued_at, None);
+    }
+
+    #[test]
+    fn a_return_to_the_queue_keeps_why_the_conversation_came() {
+        let mut c = conversation();
+        let team = Notice::Queued {
+            reason: crate::conversation::QueueReason::Team("billing".into()),
+        };
+        transition(&mut c, None, step(Bot, Queued), Some(&team), 1, 1).unwrap();
+        claim(&mut c, "ann", 0, 1, 2).unwrap();
+        let ignored = Notice::Queued {
+            reason: crate::conversation::QueueReason::NotAnswered,
+        };
+        transition(&mut c, Some(1), step(Assigned, Queued), Some(&ignored), 2, 3).unwrap();
+        assert_eq!(
+            c.reason,
+            Some(crate::conversation::QueueReason::Team("billing".into())),
+            "still for billing, still saying why it came"
+        );
     }
 
     #[test]

@@ -19,15 +19,64 @@ use crate::webhooks::HookEvent;
 pub struct QueueStatus {
     /// 1-based place in line.
     pub position: usize,
-    /// Estimated seconds until an agent picks up (`None` before any wait was measured).
+    /// Estimated seconds until an agent picks up, an upper estimate that most waits stay
+    /// within (`None` while nobody who can answer is online).
     pub eta_seconds: Option<u64>,
+    /// Nobody who can answer this conversation (of its team, if it waits for one) is online:
+    /// the widget says so and offers the message form; the visitor keeps their place.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub nobody_online: bool,
 }
 
-/// Estimated seconds until the `position`-th in line is picked up by `online` agents, from the
-/// `average` wait (ms) measured over recent pickups; `None` before any was measured.
-pub fn wait_estimate(average: Option<u64>, position: usize, online: u64) -> Option<u64> {
-    // Each online agent serves the line in parallel: the n-th waits about n/agents average waits.
-    average.map(|ms| (ms * position as u64 / online.max(1)).div_ceil(1000))
+/// What the wait estimate is made from: the agents online for the conversation and how long
+/// chats have lasted lately.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Staffing {
+    /// Chats the online agents can hold at once (the sum of their capacities).
+    pub slots: usize,
+    /// Chats they hold now.
+    pub busy: usize,
+    /// Mean length of recent chats (assigned to closed, handed back or returned), ms, and how
+    /// many were measured.
+    pub handle_ms: Option<(u64, usize)>,
+}
+
+/// A chat's length assumed before any was measured (a common figure for live chat), weighed as
+/// `PRIOR_WEIGHT` measured chats, so the first few measurements do not swing the estimate.
+pub const PRIOR_HANDLE_MS: u64 = 8 * 60_000;
+const PRIOR_WEIGHT: u64 = 5;
+/// How long a pickup takes when an agent has room (the next routing round and the console's
+/// alert), seconds.
+const PICKUP_SECONDS: u64 = 30;
+/// The estimate is the 85th percentile of the wait, so that most visitors are served before it
+/// runs out: the standard normal quantile of 0.85.
+const Z_85: f64 = 1.036;
+
+/// Estimated seconds until the `position`-th in line is picked up (`None`: nobody online).
+///
+/// The queueing model behind Erlang C: `slots` chats in parallel, each ending after an
+/// exponentially distributed time of mean `handle`, so with every slot busy chats end at rate
+/// `slots / handle`. The `position`-th in line, with `free` slots open, waits for
+/// `k = position - free` chats to end: an Erlang(k, slots / handle) time. The estimate is its
+/// 85th percentile (Wilson-Hilferty's approximation of the gamma quantile), not its mean, so the
+/// time told is one most waits stay within; the widget counts it down and says "taking longer"
+/// only once it has passed.
+pub fn wait_estimate(position: usize, staffing: &Staffing) -> Option<u64> {
+    if staffing.slots == 0 {
+        return None;
+    }
+    let free = staffing.slots.saturating_sub(staffing.busy);
+    if position <= free {
+        return Some(PICKUP_SECONDS);
+    }
+    let (measured, n) = staffing.handle_ms.unwrap_or((0, 0));
+    let n = n as u64;
+    let handle = (PRIOR_HANDLE_MS * PRIOR_WEIGHT + measured * n) as f64 / (PRIOR_WEIGHT + n) as f64;
+    let k = (position - free) as f64;
+    let theta = handle / staffing.slots as f64;
+    let spread = 1.0 - 1.0 / (9.0 * k) + Z_85 / (3.0 * k.sqrt());
+    let quantile_ms = k * theta * spread.powi(3);
+    Some((quantile_ms / 1000.0).ceil() as u64 + PICKUP_SECONDS)
 }
 
 /// What an agent action came to.
@@ -118,38 +167,26 @@ impl Conversations {
         let memory = decided.turn.memory.as_ref().unwrap_or(&conversation.memory);
         let lang = self.language_of(memory.language.as_deref());
         let texts = super::texts::for_language(&lang);
-        let online = match self
+        if let Err(offline) = self
             .availability(conversation.visitor.tz.as_deref(), texts)
             .await?
         {
-            Ok(online) => online,
-            Err(offline) => {
-                decided.offline = true;
-                decided.turn.bot.push(in_language(
-                    bot_text(AnswerKind::Offline, &offline, Vec::new(), false, None),
-                    &lang,
-                ));
-                return Ok(());
-            }
-        };
+            decided.offline = true;
+            decided.turn.bot.push(in_language(
+                bot_text(AnswerKind::Offline, &offline, Vec::new(), false, None),
+                &lang,
+            ));
+            return Ok(());
+        }
         let position = self.store.queue().await?.len() + 1;
-        let minutes = self
-            .eta_seconds(position, online)
-            .await?
-            .map(|s| s.div_ceil(60).max(1));
-        let text = texts.connecting(position, minutes);
+        // The estimate follows in the status line, counting down (one estimate, one place).
+        let text = texts.connecting(position);
         decided.turn.bot.push(in_language(
             bot_text(AnswerKind::Handoff, &text, Vec::new(), false, None),
             &lang,
         ));
         decided.turn.handoff = Some(reason);
         Ok(())
-    }
-
-    /// Estimated seconds until the `position`-th in line is picked up by `online` agents.
-    async fn eta_seconds(&self, position: usize, online: u64) -> StoreResult<Option<u64>> {
-        let average = self.store.average_wait().await?;
-        Ok(wait_estimate(average, position, online))
     }
 
     /// An agent takes a waiting conversation (by hand or by the router).

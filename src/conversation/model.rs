@@ -212,6 +212,13 @@ impl QueueReason {
         }
     }
 
+    /// Whether it says only why a chat came back to the queue (its agent left or did not
+    /// answer), not why it needs a person: a conversation keeps its earlier reason then (and
+    /// the team it asked for); the log keeps the return.
+    pub fn is_a_return(&self) -> bool {
+        matches!(self, QueueReason::AgentLeft | QueueReason::NotAnswered)
+    }
+
     /// The team it waits for, if an agent sent it to one.
     pub fn team(&self) -> Option<&str> {
         match self {

@@ -15,10 +15,8 @@ pub(crate) struct BotTexts {
     pub nobody_online: &'static str,
     /// `{back}`: " We're back Monday at 9:00." (English only) or nothing.
     pub away: &'static str,
-    /// `{position}` in line, `{wait}`: ", about 3 min" or nothing.
+    /// `{position}` in line (the estimate is the status line's, counting down).
     pub connecting: &'static str,
-    /// `{minutes}`.
-    pub about_minutes: &'static str,
 }
 
 pub(crate) const EN: BotTexts = BotTexts {
@@ -32,9 +30,8 @@ pub(crate) const EN: BotTexts = BotTexts {
                     and we'll write back soon; I'm still here to help in the meantime.",
     away: "Our team is away right now.{back} Leave your e-mail and your message and we'll write \
            back; I'm still here to help in the meantime.",
-    connecting: "I'm connecting you with a person. You are number {position} in line{wait}. Keep \
+    connecting: "I'm connecting you with a person. You are number {position} in line. Keep \
                  this window open or come back later: your conversation is saved.",
-    about_minutes: ", about {minutes} min",
 };
 
 const DE: BotTexts = BotTexts {
@@ -50,9 +47,8 @@ const DE: BotTexts = BotTexts {
     away: "Unser Team ist gerade nicht da. Hinterlassen Sie Ihre E-Mail und Ihre Nachricht, wir \
            melden uns; ich helfe Ihnen gern weiter.",
     connecting: "Ich verbinde Sie mit einem Menschen. Sie sind Nummer {position} in der \
-                 Warteschlange{wait}. Lassen Sie dieses Fenster offen oder kommen Sie später \
+                 Warteschlange. Lassen Sie dieses Fenster offen oder kommen Sie später \
                  wieder: Ihr Gespräch ist gespeichert.",
-    about_minutes: ", etwa {minutes} Min.",
 };
 
 const ES: BotTexts = BotTexts {
@@ -67,9 +63,8 @@ const ES: BotTexts = BotTexts {
                     mensaje y te responderemos pronto; mientras tanto sigo aquí para ayudarte.",
     away: "Nuestro equipo no está disponible ahora. Déjanos tu correo y tu mensaje y te \
            responderemos; mientras tanto sigo aquí para ayudarte.",
-    connecting: "Te estoy pasando con una persona. Eres el número {position} en la cola{wait}. \
+    connecting: "Te estoy pasando con una persona. Eres el número {position} en la cola. \
                  Deja esta ventana abierta o vuelve más tarde: tu conversación está guardada.",
-    about_minutes: ", unos {minutes} min",
 };
 
 const FR: BotTexts = BotTexts {
@@ -85,9 +80,8 @@ const FR: BotTexts = BotTexts {
     away: "Notre équipe est absente pour le moment. Laissez votre e-mail et votre message, nous \
            vous répondrons ; je reste là pour vous aider.",
     connecting: "Je vous mets en relation avec une personne. Vous êtes numéro {position} dans la \
-                 file{wait}. Gardez cette fenêtre ouverte ou revenez plus tard : votre \
+                 file. Gardez cette fenêtre ouverte ou revenez plus tard : votre \
                  conversation est enregistrée.",
-    about_minutes: ", environ {minutes} min",
 };
 
 const NL: BotTexts = BotTexts {
@@ -101,9 +95,8 @@ const NL: BotTexts = BotTexts {
                     dan antwoorden we snel; ik help u intussen graag verder.",
     away: "Ons team is er nu niet. Laat uw e-mail en uw bericht achter, dan antwoorden we; ik \
            help u intussen graag verder.",
-    connecting: "Ik verbind u met een medewerker. U bent nummer {position} in de rij{wait}. \
+    connecting: "Ik verbind u met een medewerker. U bent nummer {position} in de rij. \
                  Houd dit venster open of kom later terug: uw gesprek is bewaard.",
-    about_minutes: ", ongeveer {minutes} min",
 };
 
 /// The bot's sentences in language `code` (English for a language without a table).
@@ -126,13 +119,8 @@ impl BotTexts {
         }
     }
 
-    pub(crate) fn connecting(&self, position: usize, minutes: Option<u64>) -> String {
-        let wait = minutes
-            .map(|m| self.about_minutes.replace("{minutes}", &m.to_string()))
-            .unwrap_or_default();
-        self.connecting
-            .replace("{position}", &position.to_string())
-            .replace("{wait}", &wait)
+    pub(crate) fn connecting(&self, position: usize) -> String {
+        self.connecting.replace("{position}", &position.to_string())
     }
 
     pub(crate) fn away(&self, back: &str) -> String {

@@ -7,8 +7,13 @@
 //! console and each queued visitor re-read the store on every change, so one change cost a node
 //! thousands of reads with a few hundred consoles and a long queue (BENCHMARKS.md, "Routing
 //! fan-out"). The watch keeps only the newest board: a burst of changes is read once, after it.
+//!
+//! Between changes it looks at the agents' presence every `PRESENCE_CHECK`: a presence that
+//! expired (a console that vanished without closing) changes nothing in the store, yet the
+//! waiting visitors must learn that nobody is online. The board also measures how long chats
+//! last (an assigned chat that is no longer assigned ended now), for the wait estimate.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,14 +21,19 @@ use bytestring::ByteString;
 use tokio::sync::watch;
 
 use crate::agents::{Agent, Roster};
-use crate::conversation::{Conversation, EventBody, QueueStatus, wait_estimate};
+use super::plan::{self, Seat};
+use crate::conversation::{Conversation, EventBody, QueueReason, QueueStatus, Staffing, wait_estimate};
 use crate::protocol::{AgentServerFrame, ChatItem, Colleague, QueueItem, Reason};
-use crate::store::{ConversationId, Presence, Store, StoreError};
+use crate::store::{AgentState, ConversationId, Presence, Store, StoreError, now_ms};
 
 /// Queue entries a console is sent (the rest are counted by position).
 const QUEUE_SHOWN: usize = 100;
 /// How soon a failed read is tried again.
 const RETRY: Duration = Duration::from_secs(1);
+/// How often presence is looked at between changes (an expired presence signals nothing).
+const PRESENCE_CHECK: Duration = Duration::from_secs(2);
+/// How many recent chat lengths the estimate averages.
+const HANDLE_TIMES_KEPT: usize = 50;
 
 /// The newest board, for every socket of this node.
 pub type BoardWatch = watch::Receiver<Arc<Board>>;
@@ -40,10 +50,13 @@ pub enum Board {
 pub struct View {
     /// Every waiting conversation's place in line, 1-based.
     positions: HashMap<ConversationId, usize>,
-    /// Agents online now.
-    online: u64,
-    /// Recent average wait for a person, ms.
-    average_wait: Option<u64>,
+    /// The team each of the first `QUEUE_SHOWN` waiting conversations waits for (the rest are
+    /// taken to wait for anyone).
+    teams: HashMap<ConversationId, String>,
+    /// The agents as routing sees them (presence, load, capacity, teams).
+    seats: Vec<Seat>,
+    /// Mean length of recent chats, ms, and how many were measured.
+    handle_ms: Option<(u64, usize)>,
     /// Each agent's conversations, oldest first, by agent id.
     chats: HashMap<String, Vec<ConversationId>>,
     /// The frames every console is sent alike, serialised once for all of them.
@@ -56,15 +69,37 @@ impl View {
     /// Where a waiting conversation stands; `None` when it is not waiting.
     pub fn queue_status(&self, id: &ConversationId) -> Option<QueueStatus> {
         let position = *self.positions.get(id)?;
+        let team = self.teams.get(id).map(String::as_str);
+        let eligible = self.seats.iter().filter(|s| {
+            s.presence == Presence::Online && team.is_none_or(|t| s.teams.iter().any(|x| x == t))
+        });
+        let (slots, busy) = eligible.fold((0, 0), |(slots, busy), s| {
+            (slots + s.capacity, busy + s.load.min(s.capacity))
+        });
+        let staffing = Staffing {
+            slots,
+            busy,
+            handle_ms: self.handle_ms,
+        };
         Some(QueueStatus {
             position,
-            eta_seconds: wait_estimate(self.average_wait, position, self.online),
+            eta_seconds: wait_estimate(position, &staffing),
+            nobody_online: !plan::someone_online(&self.seats, team),
         })
     }
 
     /// The conversations assigned to `agent`, oldest first.
     pub fn chats_of(&self, agent: &str) -> &[ConversationId] {
         self.chats.get(agent).map_or(&[], Vec::as_slice)
+    }
+
+    /// Who is online, as this view was read.
+    fn online(&self) -> Vec<&str> {
+        self.seats
+            .iter()
+            .filter(|s| s.presence == Presence::Online)
+            .map(|s| s.id.as_str())
+            .collect()
     }
 }
 
@@ -87,6 +122,8 @@ async fn run(
 ) {
     let mut routing = store.bus().watch_routing();
     let mut reader = Reader::default();
+    let mut presence = tokio::time::interval(PRESENCE_CHECK);
+    presence.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         // Marked seen before reading: a change during the read is read again after it.
         routing.borrow_and_update();
@@ -98,15 +135,41 @@ async fn run(
             }
         };
         let failed = matches!(read, Board::Unavailable);
+        let online: Vec<String> = match &read {
+            Board::Ready(view) => view.online().into_iter().map(str::to_owned).collect(),
+            _ => Vec::new(),
+        };
         board.send_replace(Arc::new(read));
-        tokio::select! {
-            changed = routing.changed() => {
-                if changed.is_err() { return; }
+        // Wait for a change: the store's signal, a retry after a failure, or a presence that
+        // changed without one.
+        loop {
+            tokio::select! {
+                changed = routing.changed() => {
+                    if changed.is_err() { return; }
+                    break;
+                }
+                () = tokio::time::sleep(RETRY), if failed => break,
+                _ = presence.tick(), if !failed => {
+                    let now_online = match store.agents().await {
+                        Ok(states) => online_ids(&states),
+                        Err(_) => break,
+                    };
+                    if now_online != online {
+                        break;
+                    }
+                }
+                _ = shutdown.changed() => return,
             }
-            () = tokio::time::sleep(RETRY), if failed => {}
-            _ = shutdown.changed() => return,
         }
     }
+}
+
+fn online_ids(states: &[AgentState]) -> Vec<String> {
+    states
+        .iter()
+        .filter(|s| s.presence == Presence::Online)
+        .map(|s| s.id.clone())
+        .collect()
 }
 
 /// Reads views, remembering what never changes between them.
@@ -114,6 +177,10 @@ async fn run(
 struct Reader {
     /// Each waiting conversation's first visitor message (it never changes once there).
     first_messages: HashMap<ConversationId, Option<String>>,
+    /// The chats assigned at the last read, with since when (ms): one gone since has ended.
+    assigned: HashMap<ConversationId, u64>,
+    /// Lengths of recent chats, ms, newest last.
+    handle_times: VecDeque<u64>,
 }
 
 impl Reader {
@@ -127,6 +194,7 @@ impl Reader {
         self.first_messages
             .retain(|id, _| positions.contains_key(id));
         let mut queue = Vec::new();
+        let mut teams = HashMap::new();
         for (i, id) in waiting.iter().enumerate().take(QUEUE_SHOWN) {
             let Some(c) = store.get(id).await? else {
                 continue;
@@ -134,6 +202,9 @@ impl Reader {
             if !self.first_messages.contains_key(id) {
                 let first = first_message(store, id).await?;
                 self.first_messages.insert(id.clone(), first);
+            }
+            if let Some(team) = c.reason.as_ref().and_then(QueueReason::team) {
+                teams.insert(id.clone(), team.to_owned());
             }
             queue.push(QueueItem {
                 conversation: id.to_string(),
@@ -152,6 +223,7 @@ impl Reader {
             }
         }
         let states = store.agents().await?;
+        self.measure(&states, now_ms());
         let team = roster
             .agents
             .iter()
@@ -164,23 +236,56 @@ impl Reader {
                 )
             })
             .collect();
-        let online = states
+        let seats = states
             .iter()
-            .filter(|s| s.presence == Presence::Online)
-            .count() as u64;
+            .filter_map(|s| {
+                let agent = roster.get(&s.id)?;
+                Some(Seat {
+                    id: s.id.clone(),
+                    presence: s.presence,
+                    load: s.chats.len(),
+                    capacity: agent.capacity,
+                    teams: agent.teams.clone(),
+                    last_assigned: s.last_assigned,
+                })
+            })
+            .collect();
+        let handle_ms = (!self.handle_times.is_empty()).then(|| {
+            let n = self.handle_times.len();
+            (self.handle_times.iter().sum::<u64>() / n as u64, n)
+        });
         let chats = states
             .into_iter()
             .map(|s| (s.id, s.chats.into_iter().map(|c| c.id).collect()))
             .collect();
         Ok(View {
             positions,
-            online,
-            average_wait: store.average_wait().await?,
+            teams,
+            seats,
+            handle_ms,
             chats,
             queue: frame(AgentServerFrame::Queue { items: queue }),
             follow_ups: frame(AgentServerFrame::FollowUps { items: follow_ups }),
             agents: frame(AgentServerFrame::Agents { items: team }),
         })
+    }
+
+    /// Notes the length of every chat assigned at the last read and not now (closed, handed
+    /// back, returned or transferred: an agent's work on it ended).
+    fn measure(&mut self, states: &[AgentState], now: u64) {
+        let now_assigned: HashMap<ConversationId, u64> = states
+            .iter()
+            .flat_map(|s| s.chats.iter().map(|c| (c.id.clone(), c.since)))
+            .collect();
+        for (id, since) in &self.assigned {
+            if now_assigned.get(id) != Some(since) {
+                self.handle_times.push_back(now.saturating_sub(*since));
+                if self.handle_times.len() > HANDLE_TIMES_KEPT {
+                    self.handle_times.pop_front();
+                }
+            }
+        }
+        self.assigned = now_assigned;
     }
 }
 
@@ -215,6 +320,8 @@ pub(crate) fn chat_item(c: &Conversation) -> ChatItem {
         frustration: c.memory.frustration_at_handoff,
         needs_follow_up: c.needs_follow_up,
         language: c.memory.language.clone(),
+        assigned_at: c.assigned_at,
+        agent_answered: c.agent_answered,
     }
 }
 

@@ -278,6 +278,11 @@ pub async fn the_queue_keeps_arrival_order_and_a_requeue_keeps_its_place(store: 
         store.agents().await.unwrap()[0].chats.is_empty(),
         "ann is free again"
     );
+    assert_eq!(
+        store.get(&a).await.unwrap().unwrap().reason,
+        Some(QueueReason::VisitorAsked),
+        "a return keeps why the conversation came (the log keeps the return)"
+    );
     // Back to the bot: out of the line.
     assert!(
         store

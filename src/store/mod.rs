@@ -22,8 +22,8 @@ pub(crate) mod conformance;
 mod keys;
 mod memory;
 mod presence;
-mod redis;
-mod sqlite;
+pub(crate) mod redis;
+pub(crate) mod sqlite;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -113,6 +113,7 @@ pub async fn run(
     let welcome = AgentServerFrame::Welcome {
         v: PROTOCOL_VERSION,
         agent: colleague(&console.agent, Presence::Online, 0),
+        assign_timeout_seconds: state.settings.assign_timeout_seconds,
         canned: state
             .conversations
             .matcher
@@ -185,8 +186,28 @@ pub async fn run(
             }
         }
     };
-    // The agent's presence is left to expire (presence_ttl): a console reload within it keeps
-    // their chats; after it, the router returns them to the queue.
+    // A closed console takes no new chats at once (and the visitors waiting are told when
+    // nobody else is online): the agent is `Away` until their presence expires
+    // (presence_ttl). A reload within it makes them online again with their chats; after it,
+    // the router returns their chats to the queue. Signing out is leaving: `Offline` now.
+    // Another open console of the same agent sets them online again at its next beat.
+    let signed_out = close
+        .as_ref()
+        .is_some_and(|c| c.description.as_deref() == Some("signed out"));
+    let leaving = if signed_out {
+        Some(Presence::Offline)
+    } else if console.presence == Presence::Online && !*state.shutdown.borrow() {
+        Some(Presence::Away)
+    } else {
+        None
+    };
+    if let Some(presence) = leaving {
+        let ttl = Duration::from_secs(state.settings.presence_ttl_seconds);
+        let board = state.conversations.store.presence();
+        if let Err(e) = board.set(&console.agent.id, presence, ttl).await {
+            tracing::warn!(agent = %console.agent.id, error = %e, "cannot mark a closed console away");
+        }
+    }
     tracing::info!(agent = %console.agent.id, "agent disconnected");
     metrics.agent_sockets.dec();
     let _ = session.close(close).await;

@@ -113,6 +113,12 @@ pub(super) async fn start(
                 .language()
                 .to_owned(),
         ),
+        agent: conversation
+            .agent
+            .as_deref()
+            .filter(|_| conversation.state == ConversationState::Assigned)
+            .map(|id| ctx.state.roster.get(id).map_or(id, |a| a.name.as_str()).to_owned()),
+        agent_answered: conversation.agent_answered,
     })
     .await?;
     let mut b = Bound {

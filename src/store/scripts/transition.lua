@@ -5,7 +5,7 @@
 -- ARGV: from, to, queue reason ('' = none), required owner ('' = anyone), now ms, conversation id,
 --       key prefix, routing channel, notice body JSON ('' = none), bus channel,
 --       resolution ('' = none)
--- Entering `queued` with a reason sets it; entering `bot` clears reason and resolution; entering
+-- Entering `queued` with a reason sets it (a return keeps the one it has); entering `bot` clears reason and resolution; entering
 -- `closed` sets the resolution (as conversation/bookkeeping.rs does).
 -- Returns: -1 no such conversation, 0 not in `from` (or not that owner's), 1 moved.
 local c = KEYS[1]
@@ -37,7 +37,11 @@ if owner then redis.call('ZREM', ARGV[7] .. ':agent:' .. owner .. ':chats', id) 
 redis.call('HDEL', c, 'agent', 'assigned_at')
 redis.call('HSET', c, 'answered', '0', 'state', to, 'updated', now)
 if to == 'queued' and ARGV[3] ~= '' then
-  redis.call('HSET', c, 'reason', ARGV[3])
+  -- A return (agent_left, not_answered) keeps why it came and the team it waits for.
+  local is_return = ARGV[3] == 'agent_left' or ARGV[3] == 'not_answered'
+  if not (is_return and redis.call('HEXISTS', c, 'reason') == 1) then
+    redis.call('HSET', c, 'reason', ARGV[3])
+  end
 elseif to == 'bot' then
   redis.call('HDEL', c, 'reason', 'resolution')
 elseif to == 'closed' then
