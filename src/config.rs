@@ -72,6 +72,9 @@ pub struct Settings {
     pub auto_assign: bool,
     /// Seconds an agent has to answer a newly assigned chat before it is offered to the next.
     pub assign_timeout_seconds: u64,
+    /// Seconds a chat an agent did not answer waits for another agent before it is offered
+    /// back to them (when nobody else eligible has room).
+    pub reoffer_after_seconds: u64,
     /// Seconds an agent stays present without a heartbeat (a console reload within this keeps
     /// their chats; after it, their chats go back to the queue).
     pub presence_ttl_seconds: u64,
@@ -120,6 +123,7 @@ impl Default for Settings {
             agents_file: PathBuf::from("agents.toml"),
             auto_assign: true,
             assign_timeout_seconds: 90,
+            reoffer_after_seconds: crate::routing::plan::REOFFER_AFTER.as_secs(),
             presence_ttl_seconds: 20,
             agent_session_hours: 12,
             identity_secret: None,

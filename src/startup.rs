@@ -95,7 +95,7 @@ impl Application {
             auto_assign: settings.auto_assign,
             assign_timeout: Duration::from_secs(settings.assign_timeout_seconds),
             presence_ttl: Duration::from_secs(settings.presence_ttl_seconds),
-            reoffer_after: crate::routing::plan::REOFFER_AFTER,
+            reoffer_after: Duration::from_secs(settings.reoffer_after_seconds),
         };
         actix_web::rt::spawn(router.run(shutdown_rx.clone()));
         let board = crate::routing::board::start(

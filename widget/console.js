@@ -28,6 +28,8 @@ function startConsole() {
   let me = null;
   /** @type {Schemas["CannedReply"][]} */
   let canned = [];
+  // Seconds an agent has to answer an assigned chat before it goes back to the queue.
+  let assignTimeout = 0;
   /** @type {Schemas["Colleague"][]} */
   let team = [];
   /** @type {string | null} */
@@ -128,6 +130,32 @@ function startConsole() {
   setInterval(() => {
     document.querySelectorAll(/** @type {"span"} */ (".wait[data-since]")).forEach(b => { b.textContent = ago(Number(b.dataset.since)); });
   }, 15000);
+  /**
+   * When an assigned chat nobody has answered yet goes back to the queue (ms), if it does: the
+   * agent sees it coming instead of the chat silently leaving their list.
+   * @param {Schemas["ChatItem"]} c
+   */
+  function answerDue(c) {
+    if (c.agent_answered || !c.assigned_at || !assignTimeout) return 0;
+    const at = c.assigned_at;
+    if (inOrder(conv(c.conversation)).some(e => e.kind === "agent_message" && e.at >= at)) return 0;
+    return at + assignTimeout * 1000;
+  }
+  /** @param {number} due */
+  function dueText(due) {
+    const s = Math.max(0, Math.ceil((due - Date.now()) / 1000));
+    return s > 0 ? `answer within ${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}` : "going back to the queue";
+  }
+  /** @param {number} due */
+  function dueBadge(due) {
+    const b = el("span", "badge due", dueText(due));
+    b.dataset.due = String(due);
+    b.title = "Not answered yet: write to the visitor before this runs out, or the chat goes back to the queue";
+    return b;
+  }
+  setInterval(() => {
+    document.querySelectorAll(/** @type {"span"} */ (".due[data-due]")).forEach(b => { b.textContent = dueText(Number(b.dataset.due)); });
+  }, 1000);
   function renderLists() {
     $("qcount").textContent = String(queue.length);
     const q = $("queue"); q.innerHTML = "";
@@ -151,6 +179,8 @@ function startConsole() {
       const line = el("div", "line"); line.append(el("span", "name", who(c.visitor)), reasonBadge(c.reason));
       const u = conv(c.conversation).unread;
       if (u) line.appendChild(el("span", "badge unread", String(u)));
+      const due = answerDue(c);
+      if (due) line.appendChild(dueBadge(due));
       b.appendChild(line);
       // The last thing said, and when: rows of several "Visitor"s are told apart at a glance.
       const last = lastMessage(conv(c.conversation));
@@ -189,7 +219,10 @@ function startConsole() {
     if (!c) return;
     /** @type {Partial<NonNullable<Conv["header"]>>} */
     const h = c.header || {};
-    const offline = offlineMessage(c);
+    // A live chat (waiting or with an agent) is about what the visitor asks now, whatever they
+    // left as an offline message before.
+    const live = h.state === "queued" || h.state === "assigned";
+    const offline = live ? null : offlineMessage(c);
     const known = Object.assign({}, h.visitor || {});
     if (!known.email && offline) known.email = offline.email;
     $("title").textContent = `${who(known)} · ${h.state || ""}`;
@@ -205,7 +238,7 @@ function startConsole() {
     const owned = isMine(current);
     $("claim").classList.toggle("hidden", !queued);
     ["transfer", "dotransfer", "handback", "resolution", "close"].forEach(x => { $(x).classList.toggle("hidden", !owned); });
-    $("followed").classList.toggle("hidden", !h.needs_follow_up);
+    $("followed").classList.toggle("hidden", !h.needs_follow_up || live);
     text.placeholder = owned ? "Reply… (Enter sends, Shift+Enter for a new line, / for canned replies)"
       : offline ? "This is an offline message: reply by e-mail, or write an internal note"
       : "Claim this chat to reply, or write an internal note";
@@ -509,7 +542,7 @@ function startConsole() {
   /** @type {Handlers} */
   const handlers = {
     welcome(f) {
-      me = f.agent; canned = f.canned || [];
+      me = f.agent; canned = f.canned || []; assignTimeout = f.assign_timeout_seconds;
       $("me").textContent = me.name;
       outbox = saved("outbox", []);
       read = saved("read", {});

@@ -32,7 +32,9 @@
     unread: "unread", yesLabel: "Yes, this answer helped", noLabel: "No, this answer did not help",
     closed: "Conversation closed", back: "You're back with the assistant", joined: "joined",
     talking: "Talking to", assigned: "will be with you shortly",
-    requeued: "Sorry for the wait: finding someone else to help you", transferred: "Passing you to a colleague…",
+    requeued: "Sorry for the wait: you keep your place in line", transferred: "Passing you to a colleague…",
+    toTeam: "Passing you to the right team…", nobody: "No one from our team is online right now. You keep your place in line; or leave your e-mail and your message and we'll reply.",
+    movedBack: "You are now #{n} in line: someone who was waiting before you is back in line",
     tooLong: "Not sent: this message is too long. Shorten it and send again.",
     notSent: "Not sent. Please try again.", later: "Sending in a moment…",
     inLine: "in line", longer: "taking longer than expected, sorry", waited: "waiting {n} min",
@@ -49,7 +51,9 @@
     unread: "ungelesen", yesLabel: "Ja, diese Antwort hat geholfen", noLabel: "Nein, diese Antwort hat nicht geholfen",
     closed: "Gespräch beendet", back: "Sie sind wieder beim Assistenten", joined: "ist da",
     talking: "Im Gespräch mit", assigned: "ist gleich für Sie da",
-    requeued: "Entschuldigen Sie die Wartezeit: wir suchen jemand anderen für Sie", transferred: "Wir verbinden Sie mit einer Kollegin oder einem Kollegen…",
+    requeued: "Entschuldigen Sie die Wartezeit: Sie behalten Ihren Platz in der Warteschlange", transferred: "Wir verbinden Sie mit einer Kollegin oder einem Kollegen…",
+    toTeam: "Wir verbinden Sie mit dem zuständigen Team…", nobody: "Gerade ist niemand aus unserem Team online. Sie behalten Ihren Platz; oder hinterlassen Sie Ihre E-Mail und Ihre Nachricht, wir antworten Ihnen.",
+    movedBack: "Sie sind jetzt Nummer {n}: jemand, der vor Ihnen gewartet hat, ist wieder in der Warteschlange",
     tooLong: "Nicht gesendet: die Nachricht ist zu lang. Kürzen Sie sie und senden Sie erneut.",
     notSent: "Nicht gesendet. Bitte versuchen Sie es noch einmal.", later: "Wird gleich gesendet…",
     inLine: "in der Warteschlange", longer: "dauert länger als erwartet, Entschuldigung", waited: "wartet seit {n} Min.",
@@ -66,7 +70,9 @@
     unread: "sin leer", yesLabel: "Sí, esta respuesta me ha servido", noLabel: "No, esta respuesta no me ha servido",
     closed: "Conversación cerrada", back: "Vuelves a hablar con el asistente", joined: "se ha unido",
     talking: "Hablando con", assigned: "te atenderá enseguida",
-    requeued: "Perdona la espera: buscamos a otra persona para ayudarte", transferred: "Te pasamos con un compañero…",
+    requeued: "Perdona la espera: mantienes tu lugar en la cola", transferred: "Te pasamos con un compañero…",
+    toTeam: "Te pasamos con el equipo adecuado…", nobody: "Ahora mismo no hay nadie del equipo conectado. Mantienes tu lugar en la cola; o déjanos tu correo y tu mensaje y te responderemos.",
+    movedBack: "Ahora eres el número {n}: alguien que esperaba antes que tú ha vuelto a la cola",
     tooLong: "No enviado: el mensaje es demasiado largo. Acórtalo y envíalo de nuevo.",
     notSent: "No enviado. Inténtalo de nuevo.", later: "Se enviará en un momento…",
     inLine: "en la cola", longer: "tarda más de lo previsto, perdona", waited: "esperando {n} min",
@@ -83,7 +89,9 @@
     unread: "non lus", yesLabel: "Oui, cette réponse m'a aidé", noLabel: "Non, cette réponse ne m'a pas aidé",
     closed: "Conversation terminée", back: "Vous êtes de retour avec l'assistant", joined: "a rejoint",
     talking: "En conversation avec", assigned: "arrive dans un instant",
-    requeued: "Désolé pour l'attente : nous cherchons quelqu'un d'autre", transferred: "Nous vous passons un collègue…",
+    requeued: "Désolé pour l'attente : vous gardez votre place dans la file", transferred: "Nous vous passons un collègue…",
+    toTeam: "Nous vous passons la bonne équipe…", nobody: "Personne de notre équipe n'est en ligne pour le moment. Vous gardez votre place ; ou laissez votre e-mail et votre message, nous vous répondrons.",
+    movedBack: "Vous êtes maintenant n° {n} : quelqu'un qui attendait avant vous est de retour dans la file",
     tooLong: "Non envoyé : le message est trop long. Raccourcissez-le et renvoyez-le.",
     notSent: "Non envoyé. Veuillez réessayer.", later: "Envoi dans un instant…",
     inLine: "dans la file", longer: "plus long que prévu, désolé", waited: "attente {n} min",
@@ -100,7 +108,9 @@
     unread: "ongelezen", yesLabel: "Ja, dit antwoord hielp", noLabel: "Nee, dit antwoord hielp niet",
     closed: "Gesprek gesloten", back: "U bent weer bij de assistent", joined: "is erbij",
     talking: "In gesprek met", assigned: "helpt u zo",
-    requeued: "Sorry voor het wachten: we zoeken iemand anders voor u", transferred: "We verbinden u met een collega…",
+    requeued: "Sorry voor het wachten: u houdt uw plaats in de rij", transferred: "We verbinden u met een collega…",
+    toTeam: "We verbinden u met het juiste team…", nobody: "Er is nu niemand van ons team online. U houdt uw plaats in de rij; of laat uw e-mail en uw bericht achter, dan antwoorden we.",
+    movedBack: "U bent nu nummer {n}: iemand die vóór u wachtte, staat weer in de rij",
     tooLong: "Niet verstuurd: dit bericht is te lang. Maak het korter en verstuur het opnieuw.",
     notSent: "Niet verstuurd. Probeer het opnieuw.", later: "Wordt zo verstuurd…",
     inLine: "in de rij", longer: "duurt langer dan verwacht, sorry", waited: "wacht {n} min",
@@ -156,6 +166,10 @@
   let queued = null;
 
   let queuedSince = 0;
+  // The agent who has the conversation, and whether they have written (or typed) yet: until
+  // then the header says they will be with the visitor, not that they are talking.
+  let agentName = "";
+  let agentSpoke = false;
 
   /** [r, g, b] of "#rgb" or "#rrggbb". */
   function rgb(hex) {
@@ -362,15 +376,21 @@
       badge.hidden = unread === 0;
       launch.setAttribute("aria-label", unread ? `${T.open}, ${unread} ${T.unread}` : T.open);
     }
+    // The estimate counts down from the minutes it stated ("about 2 min" runs out after two
+    // minutes, never before); only then "taking longer".
     function showQueue() {
       if (!queued) return;
       const waited = (Date.now() - queuedSince) / 1000;
-      const left = queued.eta == null ? null : queued.eta - (Date.now() - queued.told) / 1000;
-      const more = left == null ? (waited >= 60 ? ` · ${T.waited.replace("{n}", Math.floor(waited / 60))}` : "")
-        : left > 0 ? T.about.replace("{n}", Math.max(1, Math.ceil(left / 60))) : ` · ${T.longer}`;
-      status.textContent = `${T.waiting} · #${queued.position} ${T.inLine}${more}`;
+      const left = queued.deadline == null ? null : (queued.deadline - Date.now()) / 1000;
+      const more = left == null ? (waited >= 60 ? ` · ${T.waited.replace("{n}", String(Math.floor(waited / 60)))}` : "")
+        : left > 0 ? T.about.replace("{n}", String(Math.max(1, Math.ceil(left / 60)))) : ` · ${T.longer}`;
+      status.textContent = `${T.waiting} · #${queued.position} ${T.inLine}${queued.nobody ? "" : more}`;
     }
-    setInterval(showQueue, 15000);
+    setInterval(showQueue, 5000);
+    // The header while an agent has the conversation.
+    function showAgent() {
+      status.textContent = agentSpoke ? `${T.talking} ${agentName}` : `${agentName} ${T.assigned}`;
+    }
     // Scrolls to the newest item once it is complete (call after filling it in).
     function toEnd() { log.scrollTop = log.scrollHeight; }
     launch.onclick = () => { setOpen(!panel.classList.contains("open")); };
@@ -463,7 +483,8 @@
       delete accepted[clientId];
       settled(clientId);
     }
-    function notice(text) { place(el("div", "notice", text)); }
+    /** A line from us; with `at`, when it was said (notices of the log carry their time). */
+    function notice(text, at) { place(el("div", "notice", at ? `${text} · ${time(at)}` : text)); }
     // Something was said to the visitor (event `seq`): unread unless the panel is open or it was
     // seen before.
     function arrived(seq) {
@@ -497,6 +518,7 @@
       visitor_choice(e) { row("me", e.at).textContent = e.title; },
       agent_message(e) {
         row("agent", e.at, e.agent).textContent = e.text;
+        if (agentName && !agentSpoke) { agentSpoke = true; showAgent(); }
         arrived(e.seq);
       },
       bot_answer(e) {
@@ -509,20 +531,34 @@
         if (e.offer_human) items.push([T.human, () => { send({ type: "request_human" }); }]);
         if (items.length) buttons(m, items);
         if (e.decision === "answer" && e.faq) feedback(m, e.seq); // not for "You're welcome!"
+        // Nobody can answer now: the form, in view, and no "Talk to a person" that only says so
+        // again (it returns with the bot's next answer).
         if (e.decision === "offline") offlineForm();
+        withBot(e.decision !== "offline");
         arrived(e.seq);
       },
       notice(e) {
         const n = e.notice;
         // Say only what is true now: assigned is not yet "joined" (the agent may not have looked).
         if (n.notice === "queued") {
-          notice(WAITING_AFTER[n.reason_kind ?? "visitor_asked"]());
+          notice(WAITING_AFTER[n.reason_kind ?? "visitor_asked"](), e.at);
           status.textContent = T.waiting;
           queuedSince = e.at || Date.now();
-        } else {
-          notice(n.notice === "assigned" ? `${n.agent} ${T.assigned}` : n.notice === "back_to_bot" ? T.back : T.closed);
-          status.textContent = n.notice === "assigned" ? `${T.talking} ${n.agent}` : T.bot;
+          agentName = "";
+        } else if (n.notice === "assigned") {
+          notice(`${n.agent} ${T.assigned}`, e.at);
+          agentName = n.agent;
+          agentSpoke = false;
+          showAgent();
           queued = null;
+          // A person has it now: an unsent message form is no longer the way to reach us.
+          const form = log.querySelector(".offline");
+          if (form) form.remove();
+        } else {
+          notice(n.notice === "back_to_bot" ? T.back : T.closed, e.at);
+          status.textContent = T.bot;
+          queued = null;
+          agentName = "";
         }
         withBot(n.notice !== "queued" && n.notice !== "assigned");
         if (n.notice === "closed") { ratingForm(); arrived(e.seq); }
@@ -548,7 +584,7 @@
       visitor_asked: () => `${T.waiting}…`, frustrated: () => `${T.waiting}…`,
       repeated_misses: () => `${T.waiting}…`, rule: () => `${T.waiting}…`, faq: () => `${T.waiting}…`,
       not_answered: () => T.requeued, agent_left: () => T.requeued,
-      transfer: () => T.transferred, team: () => T.transferred
+      transfer: () => T.transferred, team: () => T.toTeam
     };
     /** @param {LogEvent} e */
     function render(e) {
@@ -573,8 +609,14 @@
       });
       m.appendChild(wrap);
     }
+    /** The message form, at the end of the transcript and in view (an earlier one moves there). */
     function offlineForm() {
-      if (log.querySelector(".offline")) return;
+      const earlier = log.querySelector(".offline");
+      if (earlier) {
+        log.appendChild(earlier);
+        toEnd();
+        return;
+      }
       const f = el("form", "form offline");
       const email = el("input"); email.type = "email"; email.required = true; email.placeholder = T.email; email.setAttribute("aria-label", T.email);
       if (who.email) email.value = who.email;
@@ -651,7 +693,14 @@
         if (f.visitor_key) saved.visitor_key = f.visitor_key;
         persist();
         speak(f.language);
-        status.textContent = f.state === "bot" || f.state === "closed" ? T.bot : f.state === "queued" ? T.waiting : status.textContent;
+        if (f.state === "assigned" && f.agent) {
+          // Reconnected (after a restart, say) while a person has it: say who, at once.
+          agentName = f.agent;
+          agentSpoke = agentSpoke || Boolean(f.agent_answered);
+          showAgent();
+        } else {
+          status.textContent = f.state === "queued" ? T.waiting : T.bot;
+        }
         withBot(f.state === "bot" || f.state === "closed");
         ready = true;
         inFlight = null;
@@ -666,11 +715,25 @@
       },
       ack(f) { confirmed(f.client_id); },
       queue(f) {
-        queued = { position: f.position, eta: f.eta_seconds, told: Date.now() };
+        const was = queued;
+        // The stated minutes run from now, unless this is the same estimate told again.
+        const stated = f.eta_seconds == null ? null : Math.max(1, Math.ceil(f.eta_seconds / 60)) * 60000;
+        const same = was && was.eta === f.eta_seconds && was.position === f.position;
+        queued = { position: f.position, eta: f.eta_seconds, nobody: Boolean(f.nobody_online),
+          deadline: same ? was.deadline : stated == null ? null : Date.now() + stated };
         if (!queuedSince) queuedSince = Date.now();
+        // A place that grows says why.
+        if (was && f.position > was.position) notice(T.movedBack.replace("{n}", String(f.position)), Date.now());
+        // Nobody can answer now: say so once, with the form in view; the place is kept.
+        if (queued.nobody && !(was && was.nobody)) {
+          notice(T.nobody, Date.now());
+          offlineForm();
+        }
         showQueue();
+        toEnd();
       },
       typing(f) {
+        if (agentName && !agentSpoke) { agentSpoke = true; showAgent(); }
         typing.textContent = T.typing.replace("{name}", f.from);
         clearTimeout(typingTimer);
         typingTimer = setTimeout(() => { typing.textContent = ""; }, 4000);

@@ -73,7 +73,9 @@ pub fn transition(
     c.state = t.to;
     match (t.to, notice) {
         // A return keeps why it came (and the team it waits for).
-        (Queued, Some(Notice::Queued { reason })) if !(reason.is_a_return() && c.reason.is_some()) => {
+        (Queued, Some(Notice::Queued { reason }))
+            if !(reason.is_a_return() && c.reason.is_some()) =>
+        {
             c.reason = Some(reason.clone())
         }
         (Closed, Some(Notice::Closed { resolution })) => c.resolution = resolution.clone(),
@@ -249,7 +251,15 @@ mod tests {
         let ignored = Notice::Queued {
             reason: crate::conversation::QueueReason::NotAnswered,
         };
-        transition(&mut c, Some(1), step(Assigned, Queued), Some(&ignored), 2, 3).unwrap();
+        transition(
+            &mut c,
+            Some(1),
+            step(Assigned, Queued),
+            Some(&ignored),
+            2,
+            3,
+        )
+        .unwrap();
         assert_eq!(
             c.reason,
             Some(crate::conversation::QueueReason::Team("billing".into())),

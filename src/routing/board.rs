@@ -20,9 +20,11 @@ use std::time::Duration;
 use bytestring::ByteString;
 use tokio::sync::watch;
 
-use crate::agents::{Agent, Roster};
 use super::plan::{self, Seat};
-use crate::conversation::{Conversation, EventBody, QueueReason, QueueStatus, Staffing, wait_estimate};
+use crate::agents::{Agent, Roster};
+use crate::conversation::{
+    Conversation, EventBody, QueueReason, QueueStatus, Staffing, wait_estimate,
+};
 use crate::protocol::{AgentServerFrame, ChatItem, Colleague, QueueItem, Reason};
 use crate::store::{AgentState, ConversationId, Presence, Store, StoreError, now_ms};
 

@@ -149,7 +149,11 @@ impl Router {
                 continue;
             };
             let chat = Waiting {
-                team: c.reason.as_ref().and_then(QueueReason::team).map(str::to_owned),
+                team: c
+                    .reason
+                    .as_ref()
+                    .and_then(QueueReason::team)
+                    .map(str::to_owned),
                 id,
             };
             let Some(i) = plan::choose(&seats, &chat, declines, now, self.reoffer_after) else {

@@ -194,7 +194,10 @@ mod tests {
         declines.note(&id, "ann", 1_000);
         let seats = [seat("ann", 1, 3)];
         let soon = 1_000 + REOFFER_AFTER.as_millis() as u64 - 1;
-        assert_eq!(choose(&seats, &waiting(&id), &declines, soon, REOFFER_AFTER), None);
+        assert_eq!(
+            choose(&seats, &waiting(&id), &declines, soon, REOFFER_AFTER),
+            None
+        );
         assert_eq!(
             choose(&seats, &waiting(&id), &declines, soon + 1, REOFFER_AFTER),
             Some(0),
@@ -208,7 +211,10 @@ mod tests {
         let mut declines = Declines::default();
         declines.note(&id, "ann", 0);
         let seats = [seat("ann", 0, 3), seat("bob", 2, 3)];
-        assert_eq!(choose(&seats, &waiting(&id), &declines, 10_000_000, REOFFER_AFTER), Some(1));
+        assert_eq!(
+            choose(&seats, &waiting(&id), &declines, 10_000_000, REOFFER_AFTER),
+            Some(1)
+        );
     }
 
     #[test]

@@ -47,12 +47,25 @@ const TIMEOUT: Duration = Duration::from_secs(90);
 
 #[derive(Debug, Clone)]
 enum Op {
-    Arrive { team: Option<usize> },
-    Presence { agent: usize, presence: Presence },
-    Answer { pick: usize },
+    Arrive {
+        team: Option<usize>,
+    },
+    Presence {
+        agent: usize,
+        presence: Presence,
+    },
+    Answer {
+        pick: usize,
+    },
     /// 0: transfer to a team, 1: hand back to the bot, 2: close.
-    Release { pick: usize, how: u8, team: usize },
-    Advance { ms: u64 },
+    Release {
+        pick: usize,
+        how: u8,
+        team: usize,
+    },
+    Advance {
+        ms: u64,
+    },
     Round,
 }
 
@@ -64,20 +77,19 @@ struct AgentSpec {
 }
 
 fn agents() -> impl Strategy<Value = Vec<AgentSpec>> {
-    prop::collection::vec(
-        (1usize..=3, prop::collection::vec(0usize..2, 0..=2)),
-        1..=4,
+    prop::collection::vec((1usize..=3, prop::collection::vec(0usize..2, 0..=2)), 1..=4).prop_map(
+        |specs| {
+            specs
+                .into_iter()
+                .map(|(capacity, teams)| {
+                    let mut teams: Vec<String> =
+                        teams.into_iter().map(|t| TEAMS[t].into()).collect();
+                    teams.dedup();
+                    AgentSpec { capacity, teams }
+                })
+                .collect()
+        },
     )
-    .prop_map(|specs| {
-        specs
-            .into_iter()
-            .map(|(capacity, teams)| {
-                let mut teams: Vec<String> = teams.into_iter().map(|t| TEAMS[t].into()).collect();
-                teams.dedup();
-                AgentSpec { capacity, teams }
-            })
-            .collect()
-    })
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -133,11 +145,17 @@ fn check_round(
 ) -> Result<(), String> {
     for s in seats {
         if s.load > s.capacity {
-            return Err(format!("{} has {} chats, capacity {}", s.id, s.load, s.capacity));
+            return Err(format!(
+                "{} has {} chats, capacity {}",
+                s.id, s.load, s.capacity
+            ));
         }
     }
     for chat in waiting {
-        if let Some(s) = seats.iter().find(|s| may_take(s, chat, declines, now, reoffer)) {
+        if let Some(s) = seats
+            .iter()
+            .find(|s| may_take(s, chat, declines, now, reoffer))
+        {
             return Err(format!(
                 "(a) {} still waits while {} could take it ({} of {})",
                 chat.id, s.id, s.load, s.capacity
@@ -152,12 +170,18 @@ fn check_round(
             .ok_or_else(|| format!("{agent} was given a chat but is not on the roster"))?;
         // They had room for every older chat when it was offered: only its team or their own
         // recent decline can have kept them from it.
-        let roomy = Seat { load: 0, ..a.clone() };
-        if let Some(older) = waiting
-            .iter()
-            .find(|w| place.get(&w.id).is_some_and(|&p| p < given) && may_take(&roomy, w, declines, now, reoffer))
-        {
-            return Err(format!("(b) {agent} was given {} while older {} waits", chat.id, older.id));
+        let roomy = Seat {
+            load: 0,
+            ..a.clone()
+        };
+        if let Some(older) = waiting.iter().find(|w| {
+            place.get(&w.id).is_some_and(|&p| p < given)
+                && may_take(&roomy, w, declines, now, reoffer)
+        }) {
+            return Err(format!(
+                "(b) {agent} was given {} while older {} waits",
+                chat.id, older.id
+            ));
         }
         // Given back to who let it go: nobody else of its team who never let it go had room
         // (their load only grows during a round, so room now means room then).
@@ -182,7 +206,11 @@ fn check_round(
 #[derive(Debug, Clone)]
 enum State {
     Queued,
-    Assigned { agent: usize, since: u64, answered: bool },
+    Assigned {
+        agent: usize,
+        since: u64,
+        answered: bool,
+    },
     Gone,
 }
 
@@ -320,7 +348,13 @@ impl Model {
         }
         let mut seats = self.seats();
         let before = self.waiting();
-        let made = plan::offers(&mut seats, &before, &self.declines, now, plan::REOFFER_AFTER);
+        let made = plan::offers(
+            &mut seats,
+            &before,
+            &self.declines,
+            now,
+            plan::REOFFER_AFTER,
+        );
         for (id, agent) in &made {
             let a: usize = agent[1..].parse().expect("agent ids are a<n>");
             self.last_assigned[a] = now;
@@ -335,12 +369,18 @@ impl Model {
                 answered: false,
             };
         }
-        let place: HashMap<ConversationId, u64> =
-            self.chats.iter().map(|c| (c.id.clone(), c.ticket)).collect();
+        let place: HashMap<ConversationId, u64> = self
+            .chats
+            .iter()
+            .map(|c| (c.id.clone(), c.ticket))
+            .collect();
         let made: Vec<(Waiting, String)> = made
             .into_iter()
             .map(|(id, agent)| {
-                let team = before.iter().find(|w| w.id == id).and_then(|w| w.team.clone());
+                let team = before
+                    .iter()
+                    .find(|w| w.id == id)
+                    .and_then(|w| w.team.clone());
                 (Waiting { id, team }, agent)
             })
             .collect();
@@ -467,8 +507,13 @@ async fn run_on_store(
     for (step, op) in ops.iter().enumerate() {
         match *op {
             Op::Arrive { team } => {
-                let (c, _) = store.create(VisitorInfo::default(), None).await.map_err(e)?;
-                let reason = team.map_or(QueueReason::VisitorAsked, |t| QueueReason::Team(TEAMS[t].into()));
+                let (c, _) = store
+                    .create(VisitorInfo::default(), None)
+                    .await
+                    .map_err(e)?;
+                let reason = team.map_or(QueueReason::VisitorAsked, |t| {
+                    QueueReason::Team(TEAMS[t].into())
+                });
                 store
                     .transition(
                         &c.id,
@@ -505,7 +550,9 @@ async fn run_on_store(
                 let agent = nodes[0].roster.get(&agent).expect("a roster agent").clone();
                 match *op {
                     Op::Answer { .. } => {
-                        conv.agent_reply(&id, &agent, "hello".into(), None).await.map_err(e)?;
+                        conv.agent_reply(&id, &agent, "hello".into(), None)
+                            .await
+                            .map_err(e)?;
                     }
                     Op::Release { how: 0, team, .. } => {
                         conv.requeue(&id, Some(&agent.id), QueueReason::Team(TEAMS[team].into()))
@@ -555,30 +602,64 @@ async fn check_store_round(
         place.entry(id.clone()).or_insert(i as u64);
     }
     for id in &queue {
-        let c = store.get(id).await.map_err(e)?.ok_or("a queued chat exists")?;
+        let c = store
+            .get(id)
+            .await
+            .map_err(e)?
+            .ok_or("a queued chat exists")?;
         waiting.push(Waiting {
             id: id.clone(),
-            team: c.reason.as_ref().and_then(QueueReason::team).map(str::to_owned),
+            team: c
+                .reason
+                .as_ref()
+                .and_then(QueueReason::team)
+                .map(str::to_owned),
         });
     }
     // What this round assigned: chats that waited before it and are an agent's now.
     let mut made = Vec::new();
     for id in before {
         if let Some(a) = agents.iter().find(|a| a.chats.iter().any(|c| &c.id == id)) {
-            let c = store.get(id).await.map_err(e)?.ok_or("an assigned chat exists")?;
-            let team = c.reason.as_ref().and_then(QueueReason::team).map(str::to_owned);
-            made.push((Waiting { id: id.clone(), team }, a.id.clone()));
+            let c = store
+                .get(id)
+                .await
+                .map_err(e)?
+                .ok_or("an assigned chat exists")?;
+            let team = c
+                .reason
+                .as_ref()
+                .and_then(QueueReason::team)
+                .map(str::to_owned);
+            made.push((
+                Waiting {
+                    id: id.clone(),
+                    team,
+                },
+                a.id.clone(),
+            ));
         }
     }
     // Requeued in this round: they joined the queue at their old place, so `place` (from
     // `before`, then the queue after) orders the ones that waited before the round.
-    check_round(&seats, &waiting, &made, &place, declines, now, node.reoffer_after)
+    check_round(
+        &seats,
+        &waiting,
+        &made,
+        &place,
+        declines,
+        now,
+        node.reoffer_after,
+    )
 }
 
 /// (e): the notices of a log, replayed, are legal moves ending in the store's state.
 async fn check_log(store: &Arc<dyn Store>, id: &ConversationId) -> Result<(), String> {
     let e = |e: crate::store::StoreError| e.to_string();
-    let c = store.get(id).await.map_err(e)?.ok_or("the conversation exists")?;
+    let c = store
+        .get(id)
+        .await
+        .map_err(e)?
+        .ok_or("the conversation exists")?;
     let mut state = ConversationState::Bot;
     let mut agent: Option<String> = None;
     for event in store.events_after(id, 0).await.map_err(e)? {
@@ -601,12 +682,21 @@ async fn check_log(store: &Arc<dyn Store>, id: &ConversationId) -> Result<(), St
         agent = who;
     }
     if state != c.state {
-        return Err(format!("(e) {id}: the log says {state:?}, the store {:?}", c.state));
+        return Err(format!(
+            "(e) {id}: the log says {state:?}, the store {:?}",
+            c.state
+        ));
     }
     if state == ConversationState::Assigned {
-        let name = c.agent.as_deref().and_then(|a| a[1..].parse::<usize>().ok());
+        let name = c
+            .agent
+            .as_deref()
+            .and_then(|a| a[1..].parse::<usize>().ok());
         if agent != name.map(|n| format!("Agent {n}")) {
-            return Err(format!("(e) {id}: told {agent:?}, assigned to {:?}", c.agent));
+            return Err(format!(
+                "(e) {id}: told {agent:?}, assigned to {:?}",
+                c.agent
+            ));
         }
     }
     Ok(())

@@ -32,3 +32,4 @@ mod languages;
 mod nodes;
 mod operations;
 mod resume;
+mod routing;

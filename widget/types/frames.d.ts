@@ -66,6 +66,11 @@ export interface components {
         /** @description What the server sends to the agent console. */
         AgentServerFrame: {
             agent: components["schemas"]["Colleague"];
+            /**
+             * Format: int64
+             * @description Seconds an agent has to answer an assigned chat before it goes back to the queue.
+             */
+            assign_timeout_seconds: number;
             canned: components["schemas"]["CannedReply"][];
             /** @enum {string} */
             type: "welcome";
@@ -171,6 +176,16 @@ export interface components {
         /** @description A conversation an agent works on (or looks at). */
         ChatItem: {
             agent?: string | null;
+            /**
+             * @description Whether the current agent has written to the visitor: until then the console counts
+             *     down to the moment the chat goes back to the queue (`assign_timeout_seconds`).
+             */
+            agent_answered: boolean;
+            /**
+             * Format: int64
+             * @description When the current agent got it (ms since the epoch), while assigned.
+             */
+            assigned_at?: number | null;
             conversation: string;
             /**
              * Format: float
@@ -547,9 +562,15 @@ export interface components {
         QueueStatus: {
             /**
              * Format: int64
-             * @description Estimated seconds until an agent picks up (`None` before any wait was measured).
+             * @description Estimated seconds until an agent picks up, an upper estimate that most waits stay
+             *     within (`None` while nobody who can answer is online).
              */
             eta_seconds?: number | null;
+            /**
+             * @description Nobody who can answer this conversation (of its team, if it waits for one) is online:
+             *     the widget says so and offers the message form; the visitor keeps their place.
+             */
+            nobody_online?: boolean;
             /** @description 1-based place in line. */
             position: number;
         };
@@ -582,6 +603,12 @@ export interface components {
         };
         /** @description What the server sends to a visitor. */
         ServerFrame: {
+            /**
+             * @description The name of the agent who has the conversation (while `assigned`), and whether they
+             *     have written to the visitor yet: a reconnecting widget says who it is talking to.
+             */
+            agent?: string | null;
+            agent_answered?: boolean;
             conversation: string;
             /**
              * @description The conversation's language (one of the knowledge base's, two letters): the widget

@@ -117,7 +117,13 @@ pub(super) async fn start(
             .agent
             .as_deref()
             .filter(|_| conversation.state == ConversationState::Assigned)
-            .map(|id| ctx.state.roster.get(id).map_or(id, |a| a.name.as_str()).to_owned()),
+            .map(|id| {
+                ctx.state
+                    .roster
+                    .get(id)
+                    .map_or(id, |a| a.name.as_str())
+                    .to_owned()
+            }),
         agent_answered: conversation.agent_answered,
     })
     .await?;
