@@ -382,8 +382,9 @@
       if (!queued) return;
       const waited = (Date.now() - queuedSince) / 1000;
       const left = queued.deadline == null ? null : (queued.deadline - Date.now()) / 1000;
-      const more = left == null ? (waited >= 60 ? ` · ${T.waited.replace("{n}", String(Math.floor(waited / 60)))}` : "")
-        : left > 0 ? T.about.replace("{n}", String(Math.max(1, Math.ceil(left / 60)))) : ` · ${T.longer}`;
+      const since = waited >= 60 ? ` · ${T.waited.replace("{n}", String(Math.floor(waited / 60)))}` : "";
+      const more = left == null ? since
+        : left > 0 ? T.about.replace("{n}", String(Math.max(1, Math.ceil(left / 60)))) : ` · ${T.longer}${since}`;
       status.textContent = `${T.waiting} · #${queued.position} ${T.inLine}${queued.nobody ? "" : more}`;
     }
     setInterval(showQueue, 5000);

@@ -40,8 +40,12 @@ test("the estimate counts down from what it stated; when the only agent leaves, 
     assert.ok(seen.inside, `the form's button is in view: ${JSON.stringify(seen)}`);
     assert.match(await status.innerText(), /#1 in line/, "the place is kept");
     assert.match(await told.innerText(), /· \d{2}:\d{2}/, "the notice says when");
+    // From the keyboard: the e-mail field, then Tab to the message.
     await form.locator("input[type=email]").focus();
-    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("type") ?? document.querySelector("#frontdesk-root")?.shadowRoot?.activeElement?.getAttribute("type")), "email", "reachable by keyboard");
+    await page.keyboard.type("ada@example.com");
+    await page.keyboard.press("Tab");
+    assert.equal(await page.evaluate(() => document.querySelector("[data-frontdesk]").shadowRoot.activeElement.tagName), "TEXTAREA",
+      "Tab reaches the message box");
     assert.deepEqual(await seriousViolations(page), []);
     await page.screenshot({ path: join(SHOTS, "widget-nobody-online.png") });
   } finally {
