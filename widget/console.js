@@ -382,10 +382,14 @@ function startConsole() {
    * @type {{ [K in LogEvent["kind"]]: (e: Extract<LogEvent, { kind: K }>) => HTMLElement }}
    */
   const RENDER = {
-    notice({ notice: n }) {
-      return el("div", "ev sys", n.notice === "queued" ? `Waiting for a person: ${reasonText(n.reason_kind ?? "visitor_asked", n.reason_id)}`
+    // Each with its time: the returns to the queue are the chat's routing history.
+    notice({ notice: n, at }) {
+      /** @param {Schemas["ReasonKind"]} kind */
+      const waiting = (kind, id) => `${kind === "not_answered" || kind === "agent_left" ? "Back in the queue" : "Waiting for a person"}: ${reasonText(kind, id)}`;
+      const text = n.notice === "queued" ? waiting(n.reason_kind ?? "visitor_asked", n.reason_id)
         : n.notice === "assigned" ? `Assigned to ${n.agent}` : n.notice === "back_to_bot" ? "Handed back to the bot"
-        : `Closed${n.resolution ? ` (${n.resolution})` : ""}`);
+        : `Closed${n.resolution ? ` (${n.resolution})` : ""}`;
+      return el("div", "ev sys", `${text} · ${new Date(at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}`);
     },
     feedback: e => el("div", "ev sys", `Visitor found answer #${e.answer_seq}${e.helpful ? " helpful" : " NOT helpful"}`),
     rating: e => el("div", "ev sys", `Rated ${e.score}/5${e.comment ? `: ${e.comment}` : ""}`),

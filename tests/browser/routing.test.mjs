@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { SHOTS, WAIT, browser, startServer, ask, agent, seriousViolations, visibility } from "./harness.mjs";
+import { SHOTS, WAIT, browser, startServer, openWidget, consolePage, ask, agent, seriousViolations, visibility } from "./harness.mjs";
 
 test("the estimate counts down from what it stated; when the only agent leaves, the visitor is told, with the form in view", async () => {
   const server = await startServer(["--auto-assign", "false"]);
@@ -49,6 +49,145 @@ test("the estimate counts down from what it stated; when the only agent leaves, 
     assert.deepEqual(await seriousViolations(page), []);
     await page.screenshot({ path: join(SHOTS, "widget-nobody-online.png") });
   } finally {
+    await context.close();
+    server.stop();
+  }
+});
+
+test("the header says who will answer until they write, and says it at once after a server restart", async () => {
+  let server = await startServer(["--auto-assign", "false"]);
+  const context = await browser.newContext();
+  let ann = await agent(server.base);
+  try {
+    const page = await openWidget(context, server.base);
+    await page.locator(".human").click();
+    const queue = await ann.until("f.type === 'queue' && f.items.length === 1");
+    const conversation = queue.items[0].conversation;
+    await ann.send({ type: "claim", conversation });
+    const status = page.locator(".status");
+    await status.filter({ hasText: "Ann will be with you shortly" }).waitFor();
+    assert.doesNotMatch(await status.innerText(), /Talking to/, "not talking before Ann opened or wrote anything");
+    await ann.send({ type: "reply", conversation, text: "Hi, Ann here" });
+    await status.filter({ hasText: "Talking to Ann" }).waitFor();
+
+    // A restart: the connection comes back and the header says so, without waiting for news.
+    await ann.close();
+    await server.stopped();
+    await status.filter({ hasText: "Reconnecting" }).waitFor();
+    server = await startServer(["--auto-assign", "false"], server.port, undefined, server.data);
+    ann = await agent(server.base);
+    await status.filter({ hasText: "Talking to Ann" }).waitFor({ timeout: 20_000 });
+    await page.screenshot({ path: join(SHOTS, "widget-after-restart.png") });
+  } finally {
+    await ann.close();
+    await context.close();
+    server.stop();
+  }
+});
+
+test("outside anyone's reach the form is in view when the bot asks for it, on a phone too; it goes once a person has the chat", async () => {
+  const server = await startServer(["--auto-assign", "false"]);
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const agentContext = await browser.newContext();
+  try {
+    const page = await openWidget(context, server.base);
+    await page.locator(".human").click();
+    const form = page.locator("form.offline");
+    await form.waitFor();
+    assert.ok(await page.locator(".human").isHidden(), "no 'Talk to a person' while nobody can answer");
+    // The visitor goes on asking; the form scrolls away; they ask for a person again.
+    for (const q of ["where is my order?", "how long does shipping take?", "can I pay with Klarna?"]) {
+      await ask(page, q);
+      await page.locator(".row.me", { hasText: q }).waitFor();
+    }
+    await page.locator(".row.bot").nth(3).waitFor();
+    await ask(page, "I want to talk to a person");
+    await page.locator(".row.bot").nth(4).waitFor();
+    assert.equal(await page.locator("form.offline").count(), 1, "one form, not two");
+    const seen = await visibility(form.locator("button"));
+    assert.ok(seen.inside, `the form is in view when the bot asks for it: ${JSON.stringify(seen)}`);
+    await page.screenshot({ path: join(SHOTS, "widget-offline-form-phone.png") });
+
+    // Ann signs in; the visitor asks again and Ann takes the chat: the unused form goes.
+    const console_ = await consolePage(agentContext, server.base, "ann");
+    await console_.locator("#queue .empty").waitFor();
+    await ask(page, "talk to a person please");
+    await page.locator(".status", { hasText: "#1 in line" }).waitFor();
+    await console_.locator("#queue .item").first().click();
+    await console_.locator("#claim").click();
+    await page.locator(".notice", { hasText: "Ann will be with you shortly" }).waitFor();
+    assert.equal(await page.locator("form.offline").count(), 0, "no unused form once a person has the chat");
+  } finally {
+    await agentContext.close();
+    await context.close();
+    server.stop();
+  }
+});
+
+test("a visitor who once left an offline message is a live chat like any other when they ask again", async () => {
+  const server = await startServer(["--auto-assign", "false"]);
+  const context = await browser.newContext();
+  const agentContext = await browser.newContext();
+  try {
+    const page = await openWidget(context, server.base);
+    await page.locator(".human").click();
+    const form = page.locator("form.offline");
+    await form.locator("input[type=email]").fill("ada@example.com");
+    await form.locator("textarea").fill("Please call me back about my order");
+    await form.locator("button").click();
+    await page.locator(".notice", { hasText: "ada@example.com" }).waitFor();
+
+    const console_ = await consolePage(agentContext, server.base, "ann");
+    await console_.locator("#followups .item").first().waitFor();
+    await ask(page, "talk to a person");
+    await page.locator(".status", { hasText: "#1 in line" }).waitFor();
+    await console_.locator("#queue .item").first().click();
+    // The real reason (the sample's "human" rule catches this wording), not the offline message.
+    const why = console_.locator("#why");
+    await why.filter({ hasText: "Why the bot let go: rule human" }).waitFor();
+    assert.ok(await console_.locator("#claim").isVisible(), "Claim is offered");
+    assert.ok(await console_.locator("#followed").isHidden(), "no 'Mark followed up' beside Claim");
+    assert.doesNotMatch(await why.innerText(), /Offline message/);
+    await console_.locator("#claim").click();
+    await console_.locator("#mine .item").first().waitFor();
+    await console_.reload();
+    await console_.locator("#mine .item").first().click();
+    await why.filter({ hasText: "Why the bot let go: rule human" }).waitFor();
+    assert.ok(await console_.locator("#followed").isHidden(), "still no 'Mark followed up' on the live chat");
+  } finally {
+    await agentContext.close();
+    await context.close();
+    server.stop();
+  }
+});
+
+test("the console counts down to an unanswered chat's return, and the chat keeps why it came", async () => {
+  const server = await startServer(["--assign-timeout-seconds", "4", "--reoffer-after-seconds", "1"]);
+  const context = await browser.newContext();
+  const agentContext = await browser.newContext();
+  try {
+    const console_ = await consolePage(agentContext, server.base, "ann");
+    await console_.locator("#queue .empty").waitFor();
+    const page = await openWidget(context, server.base);
+    await page.locator(".human").click();
+    const due = console_.locator("#mine .item .due");
+    await due.filter({ hasText: /answer within 0:0[1-4]/ }).waitFor();
+    await console_.screenshot({ path: join(SHOTS, "console-answer-countdown.png") });
+    // Not answered: it goes back, then (nobody else online) comes back to Ann, still "asked".
+    await page.locator(".notice", { hasText: "you keep your place in line" }).waitFor({ timeout: 15_000 });
+    await page.locator(".notice", { hasText: "Ann will be with you shortly" }).nth(1).waitFor({ timeout: 15_000 });
+    await console_.locator("#mine .item .badge", { hasText: "asked" }).waitFor();
+    assert.equal(await console_.locator("#mine .item .badge", { hasText: "not answered" }).count(), 0);
+    await console_.locator("#mine .item").first().click();
+    await console_.locator("#log .ev.sys", { hasText: "Back in the queue: the assigned agent did not answer" }).waitFor();
+    assert.equal(await page.locator(".notice", { hasText: "someone else" }).count(), 0, "never 'someone else' when it is the same person");
+    // Ann answers: the countdown stops.
+    await console_.locator("#text").fill("Sorry, I am here now");
+    await console_.locator("#text").press("Enter");
+    await page.locator(".agent .msg", { hasText: "Sorry, I am here now" }).waitFor();
+    await console_.locator("#mine .item .due").waitFor({ state: "detached" });
+  } finally {
+    await agentContext.close();
     await context.close();
     server.stop();
   }
