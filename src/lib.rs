@@ -20,8 +20,10 @@
 //!   fan-out bus, and the conformance tests all three run.
 //! - [`identity`]: verifying a site's visitor ids (HMAC-SHA256 with a shared secret).
 //! - [`agents`]: the agent roster (`agents.toml`, argon2 password hashes, capacity, teams).
-//! - [`routing`]: the router task (requeue on disconnect or no answer, auto-assign) and each
-//!   node's board: the queue, follow-ups and team, read once per routing change for every socket.
+//! - [`routing`]: the router task (requeue on disconnect or no answer, auto-assign), its decisions
+//!   as pure functions (`plan`, checked by a simulation of random schedules on every store), and
+//!   each node's board: the queue, wait estimates, who is online, follow-ups and team, read once
+//!   per routing change for every socket.
 //! - [`limits`]: per-socket token buckets, per-address and per-conversation allowances.
 //! - [`config`]: server settings (defaults, `frontdesk.toml`, `FRONTDESK_*`, flags), each declared
 //!   once as a field of `Settings`.

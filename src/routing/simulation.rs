@@ -185,17 +185,17 @@ fn check_round(
         }
         // Given back to who let it go: nobody else of its team who never let it go had room
         // (their load only grows during a round, so room now means room then).
-        if declines.when(&chat.id, agent).is_some() {
-            if let Some(other) = seats.iter().find(|s| {
+        if declines.when(&chat.id, agent).is_some()
+            && let Some(other) = seats.iter().find(|s| {
                 &s.id != agent
                     && declines.when(&chat.id, &s.id).is_none()
                     && s.can_take(chat.team.as_deref())
-            }) {
-                return Err(format!(
-                    "(c) {}, let go by {agent}, went back to them while {} had room",
-                    chat.id, other.id
-                ));
-            }
+            })
+        {
+            return Err(format!(
+                "(c) {}, let go by {agent}, went back to them while {} had room",
+                chat.id, other.id
+            ));
         }
     }
     Ok(())
@@ -302,10 +302,10 @@ impl Model {
             }
             Op::Answer { pick } => {
                 let assigned = self.assigned();
-                if let Some(&i) = assigned.get(pick % assigned.len().max(1)) {
-                    if let State::Assigned { answered, .. } = &mut self.chats[i].state {
-                        *answered = true;
-                    }
+                if let Some(&i) = assigned.get(pick % assigned.len().max(1))
+                    && let State::Assigned { answered, .. } = &mut self.chats[i].state
+                {
+                    *answered = true;
                 }
             }
             Op::Release { pick, how, team } => {
@@ -448,7 +448,7 @@ fn a_chat_the_only_agent_let_go_is_offered_back_to_them_in_the_model() {
 
 // ---- the stores ----
 
-/// One model millisecond is this many real ones... scaled: a model second is a real millisecond.
+/// Model time on the wall clock of the store runs: a model second is a real millisecond.
 fn real(model: Duration) -> Duration {
     model / 1000
 }
@@ -639,8 +639,9 @@ async fn check_store_round(
             ));
         }
     }
-    // Requeued in this round: they joined the queue at their old place, so `place` (from
-    // `before`, then the queue after) orders the ones that waited before the round.
+    // `place` orders the chats that waited before the round as they stood; one requeued during
+    // the round is placed after them (its true place may be earlier), so (b) is checked on the
+    // chats that waited throughout, and (a) on every chat.
     check_round(
         &seats,
         &waiting,
