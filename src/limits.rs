@@ -94,41 +94,55 @@ impl<K: Hash + Eq + Clone> Allowance<K> {
     }
 }
 
-/// Open sockets per address, each held by a `Slot` until it is dropped.
-#[derive(Default)]
-pub struct SocketCounts {
-    open: Mutex<HashMap<IpAddr, usize>>,
+/// Open sockets per key (a client's address; an agent's consoles on this node), each held by a
+/// `Slot` until it is dropped.
+pub struct SocketCounts<K = IpAddr> {
+    open: Mutex<HashMap<K, usize>>,
+}
+
+impl<K> Default for SocketCounts<K> {
+    fn default() -> Self {
+        SocketCounts {
+            open: Mutex::new(HashMap::new()),
+        }
+    }
 }
 
 /// One open socket's place in `SocketCounts`.
-pub struct Slot {
-    counts: Arc<SocketCounts>,
-    address: IpAddr,
+pub struct Slot<K: Eq + Hash = IpAddr> {
+    counts: Arc<SocketCounts<K>>,
+    key: K,
 }
 
-impl SocketCounts {
-    /// A slot for one more socket from `address`, or `None` when it holds `max` already.
-    pub fn take(self: &Arc<Self>, address: IpAddr, max: usize) -> Option<Slot> {
+impl<K: Eq + Hash + Clone> SocketCounts<K> {
+    /// A slot for one more socket of `key`, or `None` when it holds `max` already.
+    pub fn take(self: &Arc<Self>, key: K, max: usize) -> Option<Slot<K>> {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        let n = open.entry(address).or_default();
+        let n = open.entry(key.clone()).or_default();
         if *n >= max {
             return None;
         }
         *n += 1;
         Some(Slot {
             counts: self.clone(),
-            address,
+            key,
         })
+    }
+
+    /// How many sockets of `key` are open.
+    pub fn count(&self, key: &K) -> usize {
+        let open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        open.get(key).copied().unwrap_or(0)
     }
 }
 
-impl Drop for Slot {
+impl<K: Eq + Hash> Drop for Slot<K> {
     fn drop(&mut self) {
         let mut open = self.counts.open.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(n) = open.get_mut(&self.address) {
+        if let Some(n) = open.get_mut(&self.key) {
             *n -= 1;
             if *n == 0 {
-                open.remove(&self.address);
+                open.remove(&self.key);
             }
         }
     }

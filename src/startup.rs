@@ -123,6 +123,7 @@ impl Application {
             conversations,
             roster,
             sockets: Arc::default(),
+            consoles: Arc::default(),
             new_conversations,
             visitor_messages,
             board,

@@ -30,6 +30,8 @@ pub struct AppState {
     pub reloader: Arc<Reloader>,
     /// Visitor sockets open per client address.
     pub sockets: Arc<SocketCounts>,
+    /// Agent consoles open on this node, per agent: closing one of two keeps the agent online.
+    pub consoles: Arc<SocketCounts<String>>,
     /// New conversations per client address (`conversations_per_minute`).
     pub new_conversations: Allowance<IpAddr>,
     /// Visitor messages per conversation (`rate_per_second`, `rate_burst`), over all its sockets.

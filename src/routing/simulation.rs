@@ -751,7 +751,9 @@ fn simulate_on(
 
 #[test]
 fn the_router_keeps_its_invariants_on_the_memory_store() {
-    simulate_on(cases(100), 1, |_| vec![Arc::new(crate::store::MemoryStore::new())]);
+    simulate_on(cases(100), 1, |_| {
+        vec![Arc::new(crate::store::MemoryStore::new())]
+    });
 }
 
 #[test]

@@ -117,3 +117,23 @@ async fn a_visitor_who_reconnects_to_an_assigned_chat_is_told_who_has_it() {
     let welcome = v.hello_again_elsewhere().await;
     assert_eq!(welcome["agent_answered"], true, "{welcome}");
 }
+
+#[actix_web::test]
+async fn closing_one_of_two_consoles_tells_nobody_that_nobody_is_online() {
+    let app = spawn_app_with(|s| s.presence_ttl_seconds = 20).await;
+    let ann = app.agent("ann").await;
+    let _ann_too = app.agent("ann").await;
+    let mut v = app.waiting_visitor().await;
+    v.until(|f| f["type"] == "queue").await;
+    ann.disconnect().await;
+    let deadline = Instant::now() + TOLD_WITHIN;
+    while let Some(f) = queue_frame_within(&mut v, deadline - Instant::now()).await {
+        assert_ne!(
+            f["nobody_online"], true,
+            "Ann still has a console open: {f}"
+        );
+        if Instant::now() >= deadline {
+            break;
+        }
+    }
+}

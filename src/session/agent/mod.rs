@@ -80,6 +80,8 @@ pub async fn run(
     let settings = &state.settings;
     let metrics = &state.conversations.metrics;
     metrics.agent_sockets.inc();
+    // Held while this console is open (no limit per agent).
+    let open_console = state.consoles.take(agent.id.clone(), usize::MAX);
     let ttl = Duration::from_secs(settings.presence_ttl_seconds);
     // Renew presence three times per TTL, so one late beat does not make the agent vanish.
     let mut presence_beat = tokio::time::interval(ttl / 3);
@@ -190,13 +192,16 @@ pub async fn run(
     // nobody else is online): the agent is `Away` until their presence expires
     // (presence_ttl). A reload within it makes them online again with their chats; after it,
     // the router returns their chats to the queue. Signing out is leaving: `Offline` now.
-    // Another open console of the same agent sets them online again at its next beat.
+    // Another console of theirs on this node keeps them online; one on another node sets them
+    // online again at its next beat.
     let signed_out = close
         .as_ref()
         .is_some_and(|c| c.description.as_deref() == Some("signed out"));
+    drop(open_console);
+    let last_here = state.consoles.count(&console.agent.id) == 0;
     let leaving = if signed_out {
         Some(Presence::Offline)
-    } else if console.presence == Presence::Online && !*state.shutdown.borrow() {
+    } else if last_here && console.presence == Presence::Online && !*state.shutdown.borrow() {
         Some(Presence::Away)
     } else {
         None
