@@ -192,3 +192,30 @@ test("the console counts down to an unanswered chat's return, and the chat keeps
     server.stop();
   }
 });
+
+test("a place in line that grows says why", async () => {
+  const server = await startServer(["--auto-assign", "false"]);
+  const first = await browser.newContext();
+  const second = await browser.newContext();
+  const ann = await agent(server.base);
+  try {
+    const a = await openWidget(first, server.base);
+    await a.locator(".human").click();
+    const queue = await ann.until("f.type === 'queue' && f.items.length === 1");
+    const conversation = queue.items[0].conversation;
+    await ann.send({ type: "claim", conversation });
+    await a.locator(".notice", { hasText: "Ann will be with you shortly" }).waitFor();
+    const b = await openWidget(second, server.base);
+    await b.locator(".human").click();
+    await b.locator(".status", { hasText: "#1 in line" }).waitFor();
+    // Ann puts the first visitor back: they were waiting before, so they go ahead.
+    await ann.send({ type: "transfer", conversation });
+    await b.locator(".status", { hasText: "#2 in line" }).waitFor();
+    await b.locator(".notice", { hasText: "You are now #2 in line: someone who was waiting before you is back in line" }).waitFor();
+  } finally {
+    await ann.close();
+    await first.close();
+    await second.close();
+    server.stop();
+  }
+});
