@@ -7,6 +7,14 @@
 //! file-backed: the database's mapped pages).
 //!
 //!     cargo bench --bench soak -- --visitors 2000 --agents 30 --seconds 180
+//!
+//! With `--console-chats N`: one agent's console, open all day, handles N chats one after
+//! another (`--at-once` visitors waiting at a time, 10 by default): each visitor asks for a
+//! person, is given to that agent, writes; the console must see the message, answers and
+//! closes. Counted: chats completed, visitor messages the console never saw, error frames the
+//! console got, and the server's memory.
+//!
+//!     cargo bench --bench soak -- --console-chats 10000
 
 mod common;
 
@@ -39,6 +47,11 @@ struct Counts {
 const PASSWORD: &str = "soak-password";
 
 fn main() {
+    if let Some(chats) = common::arg("--console-chats") {
+        let at_once = common::arg("--at-once").map_or(10, |v| v.parse().expect("--at-once N"));
+        console_day(chats.parse().expect("--console-chats N"), at_once);
+        return;
+    }
     let visitors: usize =
         common::arg("--visitors").map_or(2000, |v| v.parse().expect("--visitors N"));
     let agents: usize = common::arg("--agents").map_or(30, |v| v.parse().expect("--agents N"));
@@ -202,4 +215,134 @@ async fn agent(port: u16, id: String, deadline: Instant) {
             }
         }
     }
+}
+
+/// What one console saw over its day.
+#[derive(Default)]
+struct Day {
+    completed: AtomicU64,
+    /// Visitors never given to the agent (offered the form instead, or no notice in time).
+    unassigned: AtomicU64,
+    unseen: AtomicU64,
+    console_errors: AtomicU64,
+}
+
+/// One console, `chats` chats in a row (`at_once` waiting at a time).
+fn console_day(chats: usize, at_once: usize) {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let agents_file = common::roster(dir.path(), "day", PASSWORD, 1, at_once.max(1));
+    let kb = common::sample_kb_without_hours(dir.path());
+    let (node, port) = common::spawn_frontdesk(&[
+        "--agents-file",
+        agents_file.to_str().unwrap(),
+        "--knowledge-base",
+        kb.to_str().unwrap(),
+        "--conversations-per-minute",
+        "1000000",
+    ]);
+    let pid = node.child.id();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async move {
+        let day = Arc::new(Day::default());
+        let started = Instant::now();
+        let (ready, online) = tokio::sync::oneshot::channel();
+        let console = tokio::spawn(day_console(port, day.clone(), ready));
+        // Visitors come once the agent is online (before, they would be offered the form).
+        online.await.expect("the console connects");
+        let turn = Arc::new(tokio::sync::Semaphore::new(at_once));
+        let mut visitors = Vec::new();
+        for n in 0..chats {
+            let permit = turn
+                .clone()
+                .acquire_owned()
+                .await
+                .expect("the semaphore stays open");
+            let day = day.clone();
+            visitors.push(tokio::spawn(async move {
+                day_visitor(port, n, &day).await;
+                drop(permit);
+            }));
+        }
+        for v in visitors {
+            let _ = v.await;
+        }
+        console.abort();
+        let c = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let mib = |field| common::status_kib(pid, field) as f64 / 1024.0;
+        println!(
+            "console day: {chats} chats on one console in {:.0} s: completed {}, never assigned {}, \
+             visitor messages the console never saw {}, error frames to the console {}; server \
+             RSS {:.1} MiB anonymous + {:.1} MiB file",
+            started.elapsed().as_secs_f64(),
+            c(&day.completed),
+            c(&day.unassigned),
+            c(&day.unseen),
+            c(&day.console_errors),
+            mib("RssAnon"),
+            mib("RssFile"),
+        );
+    });
+}
+
+/// The agent: answers and closes every chat whose visitor message it sees.
+async fn day_console(port: u16, day: Arc<Day>, ready: tokio::sync::oneshot::Sender<()>) {
+    let cookie = common::login(port, "day-0", PASSWORD).await;
+    let mut ws = connect(port, "/ws/agent", Some(&cookie)).await;
+    while next(&mut ws, WAIT)
+        .await
+        .is_some_and(|f| f["type"] != "welcome")
+    {}
+    let _ = ready.send(());
+    // Runs until the day is over (the caller stops it once every visitor is done).
+    let mut closed = std::collections::HashSet::new();
+    loop {
+        let Some(f) = next(&mut ws, Duration::from_secs(60)).await else {
+            return;
+        };
+        if f["type"] == "error" {
+            day.console_errors.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
+        if f["type"] != "conversation_event" || f["event"]["kind"] != "visitor_message" {
+            continue;
+        }
+        let conversation = f["conversation"].as_str().unwrap_or_default();
+        if !closed.insert(conversation.to_owned()) {
+            continue;
+        }
+        for frame in [
+            json!({"type": "reply", "conversation": conversation, "text": "Hi, how can I help?"}),
+            json!({"type": "close", "conversation": conversation, "resolution": "solved"}),
+        ] {
+            let _ = ws.send(Message::text(frame.to_string())).await;
+        }
+    }
+}
+
+/// A visitor: asks for a person, writes once assigned, waits for the answer.
+async fn day_visitor(port: u16, n: usize, day: &Day) {
+    let mut ws = connect(port, "/ws", None).await;
+    let counts = Counts::default();
+    let send = |frame: Value| Message::text(frame.to_string());
+    let _ = ws.send(send(json!({"type": "hello"}))).await;
+    let _ = ws.send(send(json!({"type": "request_human"}))).await;
+    let assigned = wait_for(&mut ws, &counts, |f| {
+        f["kind"] == "notice" && f["notice"]["notice"] == "assigned"
+    })
+    .await;
+    let text = json!({"type": "message", "text": "is anyone there?", "client_id": format!("d{n}")});
+    let answered = assigned
+        && ws.send(send(text)).await.is_ok()
+        && wait_for(&mut ws, &counts, |f| f["kind"] == "agent_message").await;
+    if answered {
+        day.completed.fetch_add(1, Ordering::Relaxed);
+    } else if !assigned {
+        day.unassigned.fetch_add(1, Ordering::Relaxed);
+    } else {
+        day.unseen.fetch_add(1, Ordering::Relaxed);
+    }
+    let _ = ws.close(None).await;
 }

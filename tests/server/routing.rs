@@ -137,3 +137,41 @@ async fn closing_one_of_two_consoles_tells_nobody_that_nobody_is_online() {
         }
     }
 }
+
+#[actix_web::test]
+async fn a_console_keeps_seeing_its_new_chats_after_hundreds_handled() {
+    // Each chat is opened, taken, answered and closed; a busy agent's console stays open all
+    // day (the bench `soak -- --console-chats 10000` runs ten thousand).
+    let app = spawn_app_with(|s| {
+        s.rate_per_second = 1000.0;
+        s.rate_burst = 1000.0;
+        s.conversations_per_minute = 100_000;
+    })
+    .await;
+    let mut ann = app.agent("ann").await;
+    for n in 0..210 {
+        let mut v = app.waiting_visitor().await;
+        // As the console does: the agent opens the chat, then claims it.
+        ann.act("open", &v.conversation, json!({"last_seq": 0}))
+            .await;
+        ann.act("claim", &v.conversation, json!({})).await;
+        v.say("is anyone there?").await;
+        let seen = ann
+            .until(|f| {
+                assert!(
+                    !(f["type"] == "error" && f["conversation"] == v.conversation.as_str()),
+                    "chat {n}: the console was refused its own chat: {f}"
+                );
+                f["type"] == "conversation_event"
+                    && f["conversation"] == v.conversation.as_str()
+                    && f["event"]["kind"] == "visitor_message"
+            })
+            .await;
+        assert_eq!(seen["event"]["text"], "is anyone there?");
+        ann.act("reply", &v.conversation, json!({"text": "yes"}))
+            .await;
+        ann.act("close", &v.conversation, json!({})).await;
+        v.until(|f| f["kind"] == "notice" && f["notice"]["notice"] == "closed")
+            .await;
+    }
+}

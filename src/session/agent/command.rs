@@ -169,7 +169,7 @@ pub(super) async fn apply(ctx: &mut Ctx<'_>, console: &mut Console, command: Com
         Command::Open(id, last_seq) => {
             console.watched.remove(&id);
             console.buses.remove(&id);
-            return super::watch(ctx, console, &id, last_seq).await;
+            return super::watch(ctx, console, &id, last_seq, true).await;
         }
         Command::Typing(id) => return typing(ctx, console, &id).await,
         Command::Claim(id) => conversations.claim(&id, agent).await?,

@@ -40,6 +40,9 @@ use crate::store::{Conversation, ConversationId, Presence, Signal, StoreError};
 
 /// Conversations one console may watch at once (its own chats plus opened ones).
 const MAX_WATCHED: usize = 200;
+/// Conversations the agent opened that stay watched after they are no longer theirs (the most
+/// recently opened); older ones are let go and caught up from the log if opened again.
+const KEPT_OPENED: usize = 20;
 /// How often held replies are retried.
 const HELD_RETRY: Duration = Duration::from_secs(1);
 /// Longest frame (a reply of `MAX_TEXT` bytes, escaped, fits).
@@ -47,6 +50,9 @@ const MAX_FRAME: usize = 16 * 1024;
 
 struct Watched {
     last_sent: u64,
+    /// When the agent opened it (the console's count of opens); `None`: watched only because
+    /// it is theirs, and let go once it no longer is.
+    opened: Option<u64>,
 }
 
 struct Console {
@@ -54,6 +60,8 @@ struct Console {
     presence: Presence,
     watched: HashMap<ConversationId, Watched>,
     buses: StreamMap<ConversationId, BroadcastStream<Arc<Signal>>>,
+    /// How many conversations the agent has opened on this console (orders `Watched::opened`).
+    opens: u64,
     /// The last lists sent, so unchanged ones are not sent again.
     sent_queue: Option<ByteString>,
     sent_chats: Option<Vec<ChatItem>>,
@@ -103,6 +111,7 @@ pub async fn run(
         presence: Presence::Online,
         watched: HashMap::new(),
         buses: StreamMap::new(),
+        opens: 0,
         sent_queue: None,
         sent_chats: None,
         sent_follow_ups: None,
@@ -352,13 +361,50 @@ async fn show(ctx: &mut Ctx<'_>, console: &mut Console, board: &Board) -> Sent {
     }
     send_if_changed(ctx, &mut console.sent_follow_ups, &view.follow_ups).await?;
     send_if_changed(ctx, &mut console.sent_agents, &view.agents).await?;
+    // What is no longer theirs and was never opened is let go: what a console watches follows
+    // what it has, not what it has handled since it was opened.
+    console.forget(|id, w| w.opened.is_none() && !mine.contains(id));
     for id in mine {
         if !console.watched.contains_key(&id) {
-            let watched = watch(ctx, console, &id, 0).await;
+            let watched = watch(ctx, console, &id, 0, false).await;
             report(ctx, About::conversation(&id), watched).await?;
         }
     }
     Ok(())
+}
+
+impl Console {
+    /// Stops watching the conversations `drop` picks.
+    fn forget(&mut self, drop: impl Fn(&ConversationId, &Watched) -> bool) {
+        let gone: Vec<ConversationId> = self
+            .watched
+            .iter()
+            .filter(|(id, w)| drop(id, w))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in gone {
+            self.watched.remove(&id);
+            self.buses.remove(&id);
+        }
+    }
+
+    /// Makes room for one more opened conversation: the oldest opened ones beyond
+    /// `KEPT_OPENED` that are not the agent's now are let go.
+    fn make_room(&mut self, mine: &[ConversationId]) {
+        let mut opened: Vec<(u64, ConversationId)> = self
+            .watched
+            .iter()
+            .filter(|(id, _)| !mine.contains(id))
+            .filter_map(|(id, w)| w.opened.map(|at| (at, id.clone())))
+            .collect();
+        if opened.len() < KEPT_OPENED {
+            return;
+        }
+        opened.sort();
+        let over = opened.len() + 1 - KEPT_OPENED;
+        let excess: Vec<ConversationId> = opened.into_iter().take(over).map(|(_, id)| id).collect();
+        self.forget(|id, _| excess.contains(id));
+    }
 }
 
 /// The headers of the agent's chats `mine`: cached, read once per chat new to this console and
@@ -398,13 +444,22 @@ async fn send_if_changed(
     Ok(())
 }
 
-/// Starts watching `id`: header, then events after `after`, then live ones.
+/// Starts watching `id`: header, then events after `after`, then live ones; `opened` when the
+/// agent asked for it (kept while it is among the recently opened), else because it is theirs.
 async fn watch(
     ctx: &mut Ctx<'_>,
     console: &mut Console,
     id: &ConversationId,
     after: u64,
+    opened: bool,
 ) -> Handled {
+    if opened {
+        let mine = match &**ctx.state.board.borrow() {
+            Board::Ready(view) => view.chats_of(&console.agent.id).to_vec(),
+            _ => Vec::new(),
+        };
+        console.make_room(&mine);
+    }
     if !console.watched.contains_key(id) && console.watched.len() >= MAX_WATCHED {
         return Err(SessionError::refused(
             ErrorCode::Invalid,
@@ -433,9 +488,17 @@ async fn watch(
         earlier,
     })
     .await?;
-    console
-        .watched
-        .insert(id.clone(), Watched { last_sent: after });
+    let opened = opened.then(|| {
+        console.opens += 1;
+        console.opens
+    });
+    console.watched.insert(
+        id.clone(),
+        Watched {
+            last_sent: after,
+            opened,
+        },
+    );
     Ok(catch_up(ctx, console, id).await?)
 }
 
