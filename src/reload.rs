@@ -57,8 +57,10 @@ pub struct Reloader {
     dir: PathBuf,
     matcher: Arc<ArcSwap<Matcher>>,
     status: ArcSwap<KbStatus>,
-    /// One reload at a time (a watcher event and an API call may race).
-    busy: Mutex<()>,
+    /// One reload at a time (a watcher event and an API call may race). Holds the content hash
+    /// of the last rejected attempt: the same broken files are rejected once, not again on every
+    /// event (reading them is itself an event to some watchers).
+    busy: Mutex<Option<String>>,
     metrics: Arc<Metrics>,
 }
 
@@ -95,7 +97,7 @@ impl Reloader {
             dir,
             matcher,
             status: ArcSwap::from_pointee(status),
-            busy: Mutex::new(()),
+            busy: Mutex::new(None),
             metrics,
         }
     }
@@ -106,38 +108,42 @@ impl Reloader {
 
     /// Loads the folder again and swaps the new knowledge base in if it is good and different.
     pub async fn reload(&self) -> ReloadOutcome {
-        let _one = self.busy.lock().await;
+        let mut rejected = self.busy.lock().await;
         let dir = self.dir.clone();
         let previous = self.status.load_full();
+        let last_rejected = rejected.clone();
         // Reading files, hashing and building the index are blocking work.
         let built = tokio::task::spawn_blocking(move || {
             let hash = content_hash(&dir);
-            if hash == previous.content_hash && previous.errors.is_empty() {
+            let serving = hash == previous.content_hash && previous.errors.is_empty();
+            if serving || last_rejected.as_deref() == Some(hash.as_str()) {
                 return Ok(None);
             }
             match knowledge_base::load(&dir) {
                 Ok(loaded) => {
                     let faqs = loaded.kb.faqs.len();
-                    Matcher::build(loaded.kb)
-                        .map(|m| Some((m, hash, loaded.warnings, faqs)))
-                        .map_err(|e| {
-                            vec![Problem::error(&dir, format!("cannot build the index: {e}"))]
-                        })
+                    match Matcher::build(loaded.kb) {
+                        Ok(m) => Ok(Some((m, hash, loaded.warnings, faqs))),
+                        Err(e) => {
+                            let why = format!("cannot build the index: {e}");
+                            Err((vec![Problem::error(&dir, why)], hash))
+                        }
+                    }
                 }
-                Err(errors) => Err(errors.problems),
+                Err(errors) => Err((errors.problems, hash)),
             }
         })
         .await
         .unwrap_or_else(|e| {
-            Err(vec![Problem::error(
-                &self.dir,
-                format!("the reload failed: {e}"),
-            )])
+            let why = format!("the reload failed: {e}");
+            // Not known to be these files' fault: tried again on the next change.
+            Err((vec![Problem::error(&self.dir, why)], String::new()))
         });
         let current = self.status.load_full();
         let (ok, changed, status) = match built {
-            Ok(None) => (true, false, (*current).clone()),
+            Ok(None) => (current.errors.is_empty(), false, (*current).clone()),
             Ok(Some((matcher, hash, warnings, faqs))) => {
+                *rejected = None;
                 self.matcher.store(Arc::new(matcher));
                 tracing::info!(faqs, hash = %hash, "knowledge base reloaded");
                 let status = KbStatus {
@@ -151,7 +157,8 @@ impl Reloader {
                 };
                 (true, true, status)
             }
-            Err(problems) => {
+            Err((problems, hash)) => {
+                *rejected = Some(hash);
                 let errors: Vec<Problem> = problems.into_iter().filter(|p| p.is_error()).collect();
                 for e in &errors {
                     tracing::warn!(problem = %e, "knowledge base reload rejected; still serving the last good one");
@@ -295,6 +302,16 @@ mod tests {
             good.status.content_hash,
             "the serving hash is the last good one"
         );
+
+        // The same broken files again (a watcher's event, an API call): rejected once, not
+        // rebuilt and counted again.
+        let again = r.reload().await;
+        assert!(
+            !again.ok && !again.changed,
+            "the same rejected files are not loaded again"
+        );
+        let rejected = r.metrics.kb_reloads.with_label_values(&["rejected"]).get();
+        assert_eq!(rejected, 1, "one rejection per change");
 
         write(dir.path(), "faq/gifts.md", &faq("gifts", "Fixed."));
         let fixed = r.reload().await;
