@@ -11,7 +11,7 @@ use super::texts::BotTexts;
 use super::turn::{Side, client_key};
 use super::{AnswerKind, Conversation, ConversationState, EventBody, Notice, QueueReason};
 use crate::agents::Agent;
-use crate::store::{Claim, ConversationId, Presence, StoreError, StoreResult};
+use crate::store::{Appended, Claim, ConversationId, Presence, StoreError, StoreResult};
 use crate::webhooks::HookEvent;
 
 /// Where a waiting visitor stands.
@@ -89,6 +89,14 @@ pub enum Outcome {
     NotYours,
     /// The receiving agent has no free capacity.
     AtCapacity,
+    /// The author already used this `client_id` for a message with other text: nothing stored.
+    Reused,
+}
+
+/// The key an agent's `client_id` is stored once under: each author (a console agent, an
+/// integration's token) numbers their own messages.
+fn author_key(agent: &Agent, client_id: &str) -> String {
+    client_key(Side::Agent, &format!("{}:{client_id}", agent.id))
 }
 
 impl From<bool> for Outcome {
@@ -231,7 +239,8 @@ impl Conversations {
     }
 
     /// The owning agent writes to the visitor. A resend with the same `client_id` stores
-    /// nothing (the console resends what it could not confirm after a reconnect).
+    /// nothing (the console resends what it could not confirm after a reconnect); the same
+    /// `client_id` with other text is `Reused`. Each author's ids are their own.
     pub async fn agent_reply(
         &self,
         id: &ConversationId,
@@ -239,37 +248,64 @@ impl Conversations {
         text: String,
         client_id: Option<String>,
     ) -> StoreResult<Outcome> {
-        let key = client_id.as_deref().map(|c| client_key(Side::Agent, c));
+        let key = client_id.as_deref().map(|c| author_key(agent, c));
         let body = EventBody::AgentMessage {
             agent: agent.name.clone(),
-            text,
+            text: text.clone(),
             client_id,
         };
         let stored = self
             .store
             .append_once(id, body, key.as_deref(), Some(&agent.id))
             .await?;
-        Ok(stored.is_some().into())
+        match stored {
+            None => Ok(Outcome::NotYours),
+            Some(stored) => self.same_text(id, stored, &text).await,
+        }
     }
 
-    /// An internal note: any agent may leave one; the visitor never sees it.
+    /// An internal note: any agent may leave one; the visitor never sees it. Ids as for
+    /// `agent_reply`.
     pub async fn note(
         &self,
         id: &ConversationId,
         agent: &Agent,
         text: String,
         client_id: Option<String>,
-    ) -> StoreResult<()> {
-        let key = client_id.as_deref().map(|c| client_key(Side::Agent, c));
+    ) -> StoreResult<Outcome> {
+        let key = client_id.as_deref().map(|c| author_key(agent, c));
         let body = EventBody::Note {
             agent: agent.name.clone(),
-            text,
+            text: text.clone(),
             client_id,
         };
-        self.store
+        let stored = self
+            .store
             .append_once(id, body, key.as_deref(), None)
-            .await
-            .map(drop)
+            .await?;
+        match stored {
+            None => Ok(Outcome::NotYours),
+            Some(stored) => self.same_text(id, stored, &text).await,
+        }
+    }
+
+    /// `Done` for a new item or a true resend; `Reused` when the item stored under the id says
+    /// something else.
+    async fn same_text(
+        &self,
+        id: &ConversationId,
+        stored: Appended,
+        text: &str,
+    ) -> StoreResult<Outcome> {
+        let Appended::Duplicate { seq } = stored else {
+            return Ok(Outcome::Done);
+        };
+        let earlier = self.store.events_after(id, seq.saturating_sub(1)).await?;
+        let same = earlier.first().is_some_and(|e| match &e.body {
+            EventBody::AgentMessage { text: t, .. } | EventBody::Note { text: t, .. } => t == text,
+            _ => false,
+        });
+        Ok(if same { Outcome::Done } else { Outcome::Reused })
     }
 
     /// Straight to another agent, if they have room.

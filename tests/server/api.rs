@@ -370,3 +370,80 @@ async fn an_integration_takes_and_answers_a_chat_while_the_visitor_watches() {
     let (status, _) = api.get(&format!("/conversations/{id}"), &crm).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[actix_web::test]
+async fn client_ids_are_each_authors_own_and_a_reused_one_with_other_text_is_refused() {
+    let (app, store) = spawn().await;
+    let api = Api::new(&app);
+    let crm = token(&store, "crm", &[Scope::Read, Scope::Write]).await;
+    let slack = token(&store, "slack", &[Scope::Read, Scope::Write]).await;
+    for t in [&crm, &slack] {
+        let (status, _, _) = api
+            .call(
+                reqwest::Method::PUT,
+                "/presence",
+                Some(t),
+                Some(json!({"status": "online"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+    }
+    let mut v = app.waiting_visitor().await;
+    let id = v.conversation.clone();
+    let path = |what: &str| format!("/conversations/{id}/{what}");
+    // Both integrations number their messages from 1: each one's "1" is its own.
+    let (status, _) = api
+        .post(
+            &path("notes"),
+            &slack,
+            json!({"text": "seen by slack", "client_id": "1"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, record) = api.post(&path("claim"), &crm, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{record}");
+    let (status, _) = api
+        .post(
+            &path("replies"),
+            &crm,
+            json!({"text": "Hi from crm", "client_id": "1"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let said = v.until(|f| f["kind"] == "agent_message").await;
+    assert_eq!(
+        said["text"], "Hi from crm",
+        "stored and delivered, not taken for slack's note"
+    );
+    // The same id with other text is a clear refusal, never a silent success.
+    let (status, problem) = api
+        .post(
+            &path("replies"),
+            &crm,
+            json!({"text": "Something else", "client_id": "1"}),
+        )
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::CONFLICT, Some("client_id_reused")),
+        "{problem}"
+    );
+    // A true retry (same id, same text) is still stored once and answered 200.
+    let (status, _) = api
+        .post(
+            &path("replies"),
+            &crm,
+            json!({"text": "Hi from crm", "client_id": "1"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, record) = api.get(&format!("/conversations/{id}"), &crm).await;
+    let texts: Vec<&str> = record["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "agent_message" || e["kind"] == "note")
+        .filter_map(|e| e["text"].as_str())
+        .collect();
+    assert_eq!(texts, vec!["seen by slack", "Hi from crm"]);
+}

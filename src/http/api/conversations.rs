@@ -209,7 +209,7 @@ async fn claim(
     request_body = Writing,
     responses(
         (status = 200, description = "Stored (or already stored with this client_id) and sent", body = ConversationRecord),
-        (status = 409, description = "The conversation is not yours", body = super::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The conversation is not yours (`not_yours`), or this token already sent another message with this client_id (`client_id_reused`)", body = super::Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/conversations/{id}/replies")]
@@ -233,7 +233,10 @@ async fn reply(
     tag = "acting as an agent",
     params(("id" = String, Path, description = "The conversation's id")),
     request_body = Writing,
-    responses((status = 200, description = "Stored", body = ConversationRecord))
+    responses(
+        (status = 200, description = "Stored", body = ConversationRecord),
+        (status = 409, description = "This token already sent another message with this client_id", body = super::Problem, content_type = "application/problem+json"),
+    )
 )]
 #[post("/conversations/{id}/notes")]
 async fn note(
@@ -244,11 +247,11 @@ async fn note(
 ) -> Result<HttpResponse, ApiError> {
     let (agent, id) = acting(&caller, &state, &id).await?;
     let (text, client_id) = checked(body.into_inner())?;
-    state
+    let outcome = state
         .conversations
         .note(&id, &agent, text, client_id)
         .await?;
-    done(&state, &id, Outcome::Done).await
+    done(&state, &id, outcome).await
 }
 
 /// Gives a conversation you own back to the bot.
@@ -381,6 +384,11 @@ async fn done(
             StatusCode::CONFLICT,
             "at_capacity",
             "this token already holds as many conversations as an integration may",
+        )),
+        Outcome::Reused => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "client_id_reused",
+            "this token already sent another message with this client_id; use a new one",
         )),
     }
 }

@@ -236,6 +236,10 @@ fn done(outcome: Outcome) -> Handled {
             ErrorCode::AtCapacity,
             "no free capacity for another chat",
         )),
+        Outcome::Reused => Err(SessionError::refused(
+            ErrorCode::Invalid,
+            "you already sent another message with this client_id",
+        )),
     }
 }
 
@@ -244,10 +248,7 @@ async fn write(state: &AppState, agent: &Agent, w: &Writing) -> StoreResult<Outc
     let client_id = w.client_id.clone().map(ClientId::into_inner);
     let conversations = &state.conversations;
     if w.note {
-        conversations
-            .note(&w.id, agent, text, client_id)
-            .await
-            .map(|()| Outcome::Done)
+        conversations.note(&w.id, agent, text, client_id).await
     } else {
         conversations
             .agent_reply(&w.id, agent, text, client_id)
