@@ -566,8 +566,16 @@ fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
-    let mut roster = Roster::load(&settings.agents_file)?;
     let kind = settings.store_kind();
+    // One server per data directory (the embedded store's presence and events are per
+    // process): held until the server ends.
+    let _lock = match kind {
+        crate::config::StoreKind::Sqlite => {
+            Some(crate::store::DataDirLock::hold(&settings.data_dir)?)
+        }
+        _ => None,
+    };
+    let mut roster = Roster::load(&settings.agents_file)?;
     // The memory store forgets everything on exit, so its demo logins are new each start too.
     let keep = (kind != crate::config::StoreKind::Memory)
         .then(|| settings.data_dir.join(crate::agents::DEMO_LOGINS_FILE));

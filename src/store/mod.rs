@@ -36,6 +36,7 @@ pub use self::redis::RedisStore;
 pub use bus::Bus;
 pub use memory::MemoryStore;
 pub use presence::PresenceBoard;
+pub use sqlite::lock::DataDirLock;
 pub use sqlite::{DATABASE_FILE, SqliteStore, backup};
 // The conversation's data types belong to the domain; the store keeps them.
 pub use crate::conversation::{

@@ -628,3 +628,58 @@ async fn tokens_and_exports_work_on_the_database_file_while_the_server_has_it_op
         "revoked for the running server at once"
     );
 }
+
+#[test]
+fn a_second_server_on_a_data_directory_in_use_refuses_to_start_and_names_the_first() {
+    use std::io::{BufRead, BufReader};
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_str().unwrap();
+    let kb = repo().join("knowledge_base");
+    let kb = kb.to_str().unwrap();
+    let mut first = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--data-dir",
+            dir,
+            "--knowledge-base",
+            kb,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until it serves (its first lines), with a bound.
+    let mut lines = BufReader::new(first.stdout.take().unwrap()).lines();
+    let started = Instant::now();
+    let running = loop {
+        match lines.next() {
+            Some(Ok(line)) if line.contains("frontdesk is running") => break true,
+            Some(Ok(_)) if started.elapsed() < Duration::from_secs(60) => continue,
+            _ => break false,
+        }
+    };
+    assert!(running, "the first server starts");
+    let second = frontdesk(&[
+        "serve",
+        "--port",
+        "0",
+        "--data-dir",
+        dir,
+        "--knowledge-base",
+        kb,
+    ]);
+    let said = text(&second.stderr);
+    assert!(!second.status.success(), "a second server must not start");
+    assert!(said.contains(dir), "names the directory: {said}");
+    assert!(
+        said.contains(&format!("process {}", first.id())),
+        "names the other process: {said}"
+    );
+    // What is safe beside a running server still works.
+    let report = frontdesk(&["report", "--since", "1d", "--json", "--data-dir", dir]);
+    assert!(report.status.success(), "{}", text(&report.stderr));
+    first.kill().unwrap();
+    first.wait().unwrap();
+}

@@ -17,6 +17,7 @@
 //! server runs: SQLite's locking keeps each step atomic, and this store caches no rows, so
 //! what they change is what the server reads next.
 
+pub(crate) mod lock;
 mod schema;
 mod writer;
 
