@@ -47,6 +47,10 @@ pub struct Settings {
     /// `Forwarded`): only then are they believed, for the client's address, HTTPS and the
     /// server's own origin.
     pub trust_proxy: bool,
+    /// With `trust_proxy`: how many proxies of yours stand in front (each appends the address
+    /// it saw to `X-Forwarded-For`); the client's address is that many entries from the right.
+    /// Entries further left are the client's own words.
+    pub trusted_proxy_hops: u32,
     /// Seconds an HTTP request (its body included) may take before it is answered 408: a client
     /// that sends its body a byte at a time does not hold a connection for ever.
     pub request_timeout_seconds: u64,
@@ -113,6 +117,7 @@ impl Default for Settings {
             connections_per_address: 50,
             conversations_per_minute: 10,
             trust_proxy: false,
+            trusted_proxy_hops: 1,
             request_timeout_seconds: 30,
             metrics_token: None,
             allowed_origins: Vec::new(),

@@ -217,7 +217,7 @@ pub(super) async fn sign_in(
 ) -> HttpResponse {
     use actix_web::http::StatusCode;
     // Per address too, unless the address is a local proxy's (see `client::limited_address`).
-    let address = super::client::limited_address(&req, state.settings.trust_proxy);
+    let address = super::client::limited_address(&req, &state.settings);
     let Some(mut attempt) = limiter.begin(
         format!("id:{}", account.session_identity(&body.id)),
         address.map(|a| format!("ip:{a}")),

@@ -215,7 +215,7 @@ async fn visitor_socket(
             HttpResponse::ServiceUnavailable().body("too many open chats; try again shortly")
         );
     }
-    let address = client::limited_address(&req, state.settings.trust_proxy);
+    let address = client::limited_address(&req, &state.settings);
     let slot = match address {
         Some(address) => {
             let slot = state

@@ -569,3 +569,48 @@ async fn an_offline_message_needs_an_address_that_can_be_written_to() {
         assert_eq!(refused["code"], "invalid", "{email}: {refused}");
     }
 }
+
+#[actix_web::test]
+async fn behind_an_appending_proxy_a_forged_forwarded_for_entry_does_not_escape_the_limit() {
+    // The proxy appends the address it saw ($proxy_add_x_forwarded_for): the client chooses
+    // everything to the left of it.
+    let app = spawn_app_with(|s| {
+        s.trust_proxy = true;
+        s.connections_per_address = 2;
+    })
+    .await;
+    let mut open = Vec::new();
+    for forged in ["1.1.1.1", "2.2.2.2"] {
+        let chain = format!("{forged}, 203.0.113.7");
+        let v = Visitor::connect_with(&app, &[("X-Forwarded-For", chain.as_str())])
+            .await
+            .unwrap();
+        open.push(v);
+    }
+    let (_, head) = handshake(&app, "/ws", &["X-Forwarded-For: 3.3.3.3, 203.0.113.7"]).await;
+    assert!(
+        head.starts_with("HTTP/1.1 429"),
+        "a third socket from 203.0.113.7 with a new forged entry: {head}"
+    );
+    // With two proxies in front (a CDN, then a load balancer), the client is second from the
+    // right.
+    let two = spawn_app_with(|s| {
+        s.trust_proxy = true;
+        s.trusted_proxy_hops = 2;
+        s.connections_per_address = 1;
+    })
+    .await;
+    let _first = Visitor::connect_with(
+        &two,
+        &[("X-Forwarded-For", "9.9.9.9, 203.0.113.8, 10.0.0.2")],
+    )
+    .await
+    .unwrap();
+    let (_, head) = handshake(
+        &two,
+        "/ws",
+        &["X-Forwarded-For: 8.8.8.8, 203.0.113.8, 10.0.0.2"],
+    )
+    .await;
+    assert!(head.starts_with("HTTP/1.1 429"), "{head}");
+}
