@@ -58,6 +58,9 @@ impl Shutdown {
     }
 }
 
+/// Calls with a wrong or missing API token one address may make a minute (then 429).
+const API_AUTH_FAILURES_PER_MINUTE: u32 = 20;
+
 impl Application {
     /// Binds the listener and starts the router. Call inside the server's runtime (the router is
     /// a task of it).
@@ -125,6 +128,7 @@ impl Application {
             sockets: Arc::default(),
             consoles: Arc::default(),
             new_conversations,
+            api_auth_failures: Allowance::per_minute(API_AUTH_FAILURES_PER_MINUTE),
             visitor_messages,
             board,
             ended_sessions: broadcast::channel(16).0,

@@ -34,6 +34,8 @@ pub struct AppState {
     pub consoles: Arc<SocketCounts<String>>,
     /// New conversations per client address (`conversations_per_minute`).
     pub new_conversations: Allowance<IpAddr>,
+    /// Calls to the API with a wrong or missing token, per client address.
+    pub api_auth_failures: Allowance<IpAddr>,
     /// Visitor messages per conversation (`rate_per_second`, `rate_burst`), over all its sockets.
     pub visitor_messages: Allowance<ConversationId>,
     /// The routing state (queue, follow-ups, team), read once per change for every socket.

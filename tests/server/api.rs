@@ -447,3 +447,38 @@ async fn client_ids_are_each_authors_own_and_a_reused_one_with_other_text_is_ref
         .collect();
     assert_eq!(texts, vec!["seen by slack", "Hi from crm"]);
 }
+
+#[actix_web::test]
+async fn wrong_tokens_from_one_address_are_limited_and_a_valid_token_is_not() {
+    let store = sqlite_store();
+    let app = spawn_app_on(store.clone(), sample_kb(), |s| s.trust_proxy = true).await;
+    let good = token(&store, "crm", &[Scope::Read]).await;
+    let http = reqwest::Client::builder().timeout(WAIT).build().unwrap();
+    let base = format!("http://127.0.0.1:{}/api/v1", app.port);
+    let call = |from: &'static str, token: String| {
+        http.get(format!("{base}/queue"))
+            .header("X-Forwarded-For", from)
+            .header("Authorization", format!("bearer {token}"))
+            .send()
+    };
+    let mut statuses = Vec::new();
+    for n in 0..40 {
+        let forged = format!("fdk_{n:064x}");
+        statuses.push(call("203.0.113.50", forged).await.unwrap().status());
+    }
+    assert_eq!(statuses[0], StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        statuses.last(),
+        Some(&StatusCode::TOO_MANY_REQUESTS),
+        "a guessing address is slowed down: {statuses:?}"
+    );
+    // A valid token, from that address too, and the scheme in lower case (RFC 7235).
+    let ok = call("203.0.113.50", good.clone()).await.unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    let elsewhere = call("198.51.100.50", "fdk_nope".into()).await.unwrap();
+    assert_eq!(
+        elsewhere.status(),
+        StatusCode::UNAUTHORIZED,
+        "other addresses are not"
+    );
+}

@@ -342,25 +342,41 @@ impl FromRequest for Caller {
             let unauthorized = |detail: &str| {
                 ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", detail.to_owned())
             };
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .expect("the app state is registered on every app");
+            // Each failed authentication spends the address's allowance (valid tokens spend
+            // nothing): a guessing client is answered 429, as the sign-in page answers one.
+            let failed = |why: &str| {
+                let address = crate::http::client::limited_address(&req, &state.settings);
+                if address.is_some_and(|a| !state.api_auth_failures.allow(&a)) {
+                    return ApiError::new(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "rate_limited",
+                        "too many calls with a wrong token from this address; wait a minute"
+                            .to_owned(),
+                    );
+                }
+                unauthorized(why)
+            };
+            // RFC 7235: the scheme is case-insensitive.
             let given = req
                 .headers()
                 .get(header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .map(str::trim)
-                .ok_or_else(|| unauthorized("send `Authorization: Bearer <token>`"))?;
+                .and_then(|v| v.split_once(' '))
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                .map(|(_, token)| token.trim())
+                .ok_or_else(|| failed("send `Authorization: Bearer <token>`"))?;
             if !crate::tokens::well_formed(given) {
-                return Err(unauthorized("that is not an API token"));
+                return Err(failed("that is not an API token"));
             }
-            let state = req
-                .app_data::<web::Data<AppState>>()
-                .expect("the app state is registered on every app");
             let token = state
                 .conversations
                 .store
                 .token_by_hash(&crate::tokens::hash(given))
                 .await?
-                .ok_or_else(|| unauthorized("unknown or revoked token"))?;
+                .ok_or_else(|| failed("unknown or revoked token"))?;
             req.extensions_mut().insert(CallerName(token.name.clone()));
             Ok(Caller(token))
         })
@@ -372,21 +388,31 @@ async fn log_request(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> actix_web::Result<ServiceResponse<impl MessageBody + 'static>> {
-    let (method, path) = (req.method().clone(), req.path().to_owned());
+    let (method, path) = (req.method().clone(), logged_path(req.path()));
     let response = next.call(req).await?;
     let token = response
         .request()
         .extensions()
         .get::<CallerName>()
         .map(|c| c.0.clone());
-    tracing::info!(
-        token = token.as_deref().unwrap_or("-"),
-        %method,
-        %path,
-        status = response.status().as_u16(),
-        "api call"
-    );
+    let status = response.status().as_u16();
+    // A call without a valid token is anyone's: at debug only, so nobody can fill the log.
+    match token {
+        Some(token) => tracing::info!(token, %method, path, status, "api call"),
+        None => tracing::debug!(%method, path, status, "api call without a valid token"),
+    }
     Ok(response)
+}
+
+/// Characters of a request's path that reach the log.
+const LOGGED_PATH: usize = 200;
+
+/// The path as logged: at most `LOGGED_PATH` characters, and how long it was when cut.
+fn logged_path(path: &str) -> String {
+    match path.char_indices().nth(LOGGED_PATH) {
+        None => path.to_owned(),
+        Some((end, _)) => format!("{}... ({} bytes)", &path[..end], path.len()),
+    }
 }
 
 /// A JSON body with the given status.
@@ -397,6 +423,15 @@ fn json<T: Serialize>(status: StatusCode, body: &T) -> HttpResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_path_is_cut_before_it_reaches_the_log() {
+        assert_eq!(logged_path("/api/v1/queue"), "/api/v1/queue");
+        let long = format!("/api/v1/{}", "x".repeat(30_000));
+        let logged = logged_path(&long);
+        assert!(logged.len() < 250, "{}", logged.len());
+        assert!(logged.ends_with("... (30008 bytes)"), "{logged}");
+    }
 
     /// Every route attribute in this module's files, as (method, path).
     fn declared_routes() -> Vec<(String, String)> {
