@@ -87,6 +87,9 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // FULL: a commit is fsynced before it returns, so an acknowledged message survives a power
     // loss too; group commit keeps that to one fsync per group of steps.
     conn.pragma_update(None, "synchronous", "FULL")?;
+    // What is deleted (an erased visitor, a transcript past retention) is overwritten with
+    // zeros, not left in free pages for `strings` to find.
+    conn.pragma_update(None, "secure_delete", "ON")?;
     tune(conn)
 }
 
@@ -99,6 +102,22 @@ fn tune(conn: &Connection) -> rusqlite::Result<()> {
 }
 
 impl SqliteStore {
+    /// Copies the log (WAL) into the database file and empties it, so a deleted row's old
+    /// copies leave the WAL too (after an erasure). A failure is logged: the rows are gone
+    /// either way, and the next checkpoint (SQLite's own, every 1,000 pages) moves them out.
+    async fn checkpoint(&self) {
+        let path = self.path.clone();
+        let done = tokio::task::spawn_blocking(move || -> rusqlite::Result<()> {
+            let conn = Connection::open(&path)?;
+            configure(&conn)?;
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        })
+        .await;
+        if let Ok(Err(e)) = done {
+            tracing::warn!(error = %e, "sqlite: the checkpoint after an erasure failed");
+        }
+    }
+
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> anyhow::Result<SqliteStore> {
         use anyhow::Context;
@@ -895,7 +914,8 @@ impl Store for SqliteStore {
 
     async fn delete(&self, id: &ConversationId) -> StoreResult<bool> {
         let id = id.clone();
-        self.writer
+        let deleted = self
+            .writer
             .step(move |conn| {
                 let mut effects = Effects::default();
                 let row: Option<(Option<i64>, Option<String>, Option<i64>)> = conn
@@ -922,7 +942,11 @@ impl Store for SqliteStore {
                 }
                 Ok((true, effects))
             })
-            .await
+            .await?;
+        if deleted {
+            self.checkpoint().await;
+        }
+        Ok(deleted)
     }
 }
 
@@ -941,6 +965,44 @@ pub(crate) mod tests {
     }
 
     crate::store_conformance_tests!(fresh());
+
+    #[tokio::test]
+    async fn an_erased_conversations_words_leave_the_database_file_and_its_log() {
+        use crate::conversation::Turn;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("frontdesk.db");
+        let store = SqliteStore::open(&file).unwrap();
+        let (c, _) = store
+            .create(crate::store::VisitorInfo::default(), None)
+            .await
+            .unwrap();
+        let marker = "my-secret-address-7f3a9c";
+        for n in 0..3 {
+            let said = format!("{marker} message {n}");
+            store
+                .turn(&c.id, Turn::message(said, format!("c{n}")))
+                .await
+                .unwrap();
+        }
+        let (kept, _) = store
+            .create(crate::store::VisitorInfo::default(), None)
+            .await
+            .unwrap();
+        store
+            .turn(&kept.id, Turn::message("still here".into(), "k1".into()))
+            .await
+            .unwrap();
+        assert!(store.delete(&c.id).await.unwrap());
+        let found_in = |name: &str| {
+            let path = dir.path().join(name);
+            std::fs::read(&path)
+                .is_ok_and(|bytes| bytes.windows(marker.len()).any(|w| w == marker.as_bytes()))
+        };
+        for name in ["frontdesk.db", "frontdesk.db-wal"] {
+            assert!(!found_in(name), "the erased words are still in {name}");
+        }
+        assert_eq!(store.events_after(&kept.id, 0).await.unwrap().len(), 1);
+    }
 
     #[tokio::test]
     async fn a_row_that_does_not_read_back_is_an_error_not_a_default() {
