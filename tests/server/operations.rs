@@ -115,3 +115,22 @@ async fn connections_over_the_limit_are_refused_with_503() {
         other => panic!("expected 503, got {:?}", other.map(|_| "a socket")),
     }
 }
+
+#[actix_web::test]
+async fn readyz_says_not_ready_when_the_database_cannot_be_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("frontdesk.db");
+    let store = std::sync::Arc::new(frontdesk::store::SqliteStore::open(&file).unwrap());
+    let app = crate::app::spawn_app_on(store, crate::app::sample_kb(), |_| {}).await;
+    let (status, body) = app.get("/readyz").await;
+    assert_eq!(status, 200, "{body}");
+    // A damaged file: a table gone (a bad restore, a careless operator).
+    let other = rusqlite::Connection::open(&file).unwrap();
+    other.execute_batch("DROP TABLE events").unwrap();
+    let (status, body) = app.get("/readyz").await;
+    assert_eq!(
+        status, 503,
+        "a load balancer must stop sending visitors here: {body}"
+    );
+    assert!(body.contains("events"), "{body}");
+}

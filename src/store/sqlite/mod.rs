@@ -886,9 +886,29 @@ impl Store for SqliteStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        self.read(|conn| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(db_error))?;
-        // The writer answers too (it is not stuck or gone).
-        self.writer.step(|_| Ok(((), Effects::default()))).await
+        // Every table the server uses is there and readable (a damaged or half-restored file
+        // fails here)...
+        self.read(|conn| {
+            for table in [
+                "conversations",
+                "events",
+                "counters",
+                "sessions",
+                "api_tokens",
+            ] {
+                conn.prepare(&format!("SELECT 1 FROM {table} LIMIT 1"))
+                    .and_then(|mut s| s.exists([]))
+                    .map_err(db_error)?;
+            }
+            Ok(())
+        })?;
+        // ...and a write commits (the disk is not full or read-only, the writer is not stuck).
+        self.writer
+            .step(|conn| {
+                set_counter(conn, "ready_check", now_ms())?;
+                Ok(((), Effects::default()))
+            })
+            .await
     }
 
     async fn conversations_created(&self, from: u64, to: u64) -> StoreResult<Vec<ConversationId>> {
