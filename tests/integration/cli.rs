@@ -650,16 +650,17 @@ fn a_second_server_on_a_data_directory_in_use_refuses_to_start_and_names_the_fir
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // Wait until it serves (its first lines), with a bound.
-    let mut lines = BufReader::new(first.stdout.take().unwrap()).lines();
-    let started = Instant::now();
-    let running = loop {
-        match lines.next() {
-            Some(Ok(line)) if line.contains("frontdesk is running") => break true,
-            Some(Ok(_)) if started.elapsed() < Duration::from_secs(60) => continue,
-            _ => break false,
+    // Wait until it serves (its first lines), with a bound: the lines are read on a thread.
+    let out = BufReader::new(first.stdout.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in out.lines().map_while(Result::ok) {
+            if line.contains("frontdesk is running") {
+                let _ = tx.send(());
+            }
         }
-    };
+    });
+    let running = rx.recv_timeout(Duration::from_secs(60)).is_ok();
     assert!(running, "the first server starts");
     let second = frontdesk(&[
         "serve",

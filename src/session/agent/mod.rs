@@ -40,8 +40,8 @@ use crate::store::{Conversation, ConversationId, Presence, Signal, StoreError};
 
 /// Conversations one console may watch at once (its own chats plus opened ones).
 const MAX_WATCHED: usize = 200;
-/// Conversations the agent opened that stay watched after they are no longer theirs (the most
-/// recently opened); older ones are let go and caught up from the log if opened again.
+/// Conversations that stay watched after they are no longer the agent's (the most recently
+/// opened or handled); older ones are let go and caught up from the log if opened again.
 const KEPT_OPENED: usize = 20;
 /// How often held replies are retried.
 const HELD_RETRY: Duration = Duration::from_secs(1);
@@ -361,9 +361,16 @@ async fn show(ctx: &mut Ctx<'_>, console: &mut Console, board: &Board) -> Sent {
     }
     send_if_changed(ctx, &mut console.sent_follow_ups, &view.follow_ups).await?;
     send_if_changed(ctx, &mut console.sent_agents, &view.agents).await?;
-    // What is no longer theirs and was never opened is let go: what a console watches follows
-    // what it has, not what it has handled since it was opened.
-    console.forget(|id, w| w.opened.is_none() && !mine.contains(id));
+    // What is no longer theirs stays watched among the recently handled (a rating still
+    // arrives after a close), at most `KEPT_OPENED` of them: what a console watches follows what
+    // it has, not everything it has handled since it was opened.
+    for (id, w) in console.watched.iter_mut() {
+        if w.opened.is_none() && !mine.contains(id) {
+            console.opens += 1;
+            w.opened = Some(console.opens);
+        }
+    }
+    console.trim(&mine, 0);
     for id in mine {
         if !console.watched.contains_key(&id) {
             let watched = watch(ctx, console, &id, 0, false).await;
@@ -388,21 +395,22 @@ impl Console {
         }
     }
 
-    /// Makes room for one more opened conversation: the oldest opened ones beyond
-    /// `KEPT_OPENED` that are not the agent's now are let go.
-    fn make_room(&mut self, mine: &[ConversationId]) {
-        let mut opened: Vec<(u64, ConversationId)> = self
+    /// Keeps at most `KEPT_OPENED - room` watched conversations that are not the agent's now,
+    /// letting the oldest opened go (`room`: one more is about to be opened).
+    fn trim(&mut self, mine: &[ConversationId], room: usize) {
+        let mut kept: Vec<(u64, ConversationId)> = self
             .watched
             .iter()
             .filter(|(id, _)| !mine.contains(id))
             .filter_map(|(id, w)| w.opened.map(|at| (at, id.clone())))
             .collect();
-        if opened.len() < KEPT_OPENED {
+        let allowed = KEPT_OPENED.saturating_sub(room);
+        if kept.len() <= allowed {
             return;
         }
-        opened.sort();
-        let over = opened.len() + 1 - KEPT_OPENED;
-        let excess: Vec<ConversationId> = opened.into_iter().take(over).map(|(_, id)| id).collect();
+        kept.sort();
+        let over = kept.len() - allowed;
+        let excess: Vec<ConversationId> = kept.into_iter().take(over).map(|(_, id)| id).collect();
         self.forget(|id, _| excess.contains(id));
     }
 }
@@ -458,7 +466,7 @@ async fn watch(
             Board::Ready(view) => view.chats_of(&console.agent.id).to_vec(),
             _ => Vec::new(),
         };
-        console.make_room(&mine);
+        console.trim(&mine, 1);
     }
     if !console.watched.contains_key(id) && console.watched.len() >= MAX_WATCHED {
         return Err(SessionError::refused(
