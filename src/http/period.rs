@@ -41,7 +41,8 @@ pub(crate) fn check_millis(times: &[Option<u64>]) -> Result<(), BadPeriod> {
 }
 
 impl Period {
-    /// `[from, to)`, `to` defaulting to `now`; `from` at or after `to` is an empty period.
+    /// `[from, to)`, `to` defaulting to (and at most) `now`; `from` at or after `to` is an empty
+    /// period.
     pub(crate) fn range(&self, now: u64) -> Result<(u64, u64), BadPeriod> {
         check_millis(&[self.from, self.to])?;
         let days = self.days.unwrap_or(7);
@@ -51,7 +52,9 @@ impl Period {
                 message: format!("days must be 1 to {MAX_DAYS}"),
             });
         }
-        let to = self.to.unwrap_or(now);
+        // Nothing has happened after now: a `to` in the future (the schema's maximum, a clock
+        // ahead) means now, so `days` count back from now, not from that future.
+        let to = self.to.map_or(now, |to| to.min(now));
         let from = self
             .from
             .unwrap_or_else(|| to.saturating_sub(days * 86_400_000));
@@ -65,6 +68,18 @@ mod tests {
 
     fn period(days: Option<u64>, from: Option<u64>, to: Option<u64>) -> Period {
         Period { days, from, to }
+    }
+
+    #[test]
+    fn a_to_in_the_future_is_now() {
+        let now = 10 * 86_400_000;
+        let max = Some(i64::MAX as u64);
+        assert_eq!(
+            period(None, None, max).range(now),
+            Ok((3 * 86_400_000, now)),
+            "the last 7 days, not 7 days before the end of time"
+        );
+        assert_eq!(period(None, Some(5), max).range(now), Ok((5, now)));
     }
 
     #[test]
