@@ -238,20 +238,7 @@ impl Reader {
                 )
             })
             .collect();
-        let seats = states
-            .iter()
-            .filter_map(|s| {
-                let agent = roster.get(&s.id)?;
-                Some(Seat {
-                    id: s.id.clone(),
-                    presence: s.presence,
-                    load: s.chats.len(),
-                    capacity: agent.capacity,
-                    teams: agent.teams.clone(),
-                    last_assigned: s.last_assigned,
-                })
-            })
-            .collect();
+        let seats = plan::seats(&states, roster);
         let handle_ms = (!self.handle_times.is_empty()).then(|| {
             let n = self.handle_times.len();
             (self.handle_times.iter().sum::<u64>() / n as u64, n)

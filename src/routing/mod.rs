@@ -173,19 +173,6 @@ impl Router {
 
     /// The agents of the roster as the router sees them now.
     fn seats(&self, agents: &[AgentState]) -> Vec<Seat> {
-        agents
-            .iter()
-            .filter_map(|a| {
-                let r = self.roster.get(&a.id)?;
-                Some(Seat {
-                    id: a.id.clone(),
-                    presence: a.presence,
-                    load: a.chats.len(),
-                    capacity: r.capacity,
-                    teams: r.teams.clone(),
-                    last_assigned: a.last_assigned,
-                })
-            })
-            .collect()
+        plan::seats(agents, &self.roster)
     }
 }

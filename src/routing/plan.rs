@@ -17,8 +17,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use crate::agents::Roster;
 use crate::conversation::QueueReason;
-use crate::store::{ConversationId, Presence};
+use crate::store::{AgentState, ConversationId, Presence};
 
 /// How long a chat one agent let go waits for someone else before it is offered back to that
 /// agent (when nobody else eligible has room). Long enough for a colleague to come back from a
@@ -45,6 +46,25 @@ impl Seat {
             && self.load < self.capacity
             && team.is_none_or(|t| self.teams.iter().any(|x| x == t))
     }
+}
+
+/// The roster's agents as a round sees them: presence and load from the store, capacity and
+/// teams from the roster (an agent the roster no longer has is left out).
+pub(crate) fn seats(agents: &[AgentState], roster: &Roster) -> Vec<Seat> {
+    agents
+        .iter()
+        .filter_map(|a| {
+            let r = roster.get(&a.id)?;
+            Some(Seat {
+                id: a.id.clone(),
+                presence: a.presence,
+                load: a.chats.len(),
+                capacity: r.capacity,
+                teams: r.teams.clone(),
+                last_assigned: a.last_assigned,
+            })
+        })
+        .collect()
 }
 
 /// A waiting chat, in queue order.
