@@ -411,7 +411,37 @@ const KNOWN_TYPES: &[&str] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conversation::{EventBody, Notice};
+    use crate::conversation::{AnswerKind, ChoiceItem, EventBody, Notice};
+    use crate::knowledge_base::size::{MAX_OFFERED, MAX_RENDERED_ANSWER_BYTES, MAX_TITLE_CHARS};
+
+    #[test]
+    fn the_largest_answer_a_knowledge_base_may_hold_fits_in_one_frame() {
+        // Each JSON string is two quotes longer than its text.
+        let half = "a".repeat(MAX_RENDERED_ANSWER_BYTES / 2 - 2);
+        let option = ChoiceItem {
+            id: "f".repeat(80),
+            title: "\u{20ac}".repeat(MAX_TITLE_CHARS),
+        };
+        let frame = ServerFrame::Event(crate::conversation::Event {
+            seq: u64::MAX,
+            at: u64::MAX,
+            body: EventBody::BotAnswer {
+                decision: AnswerKind::Answer,
+                html: half.clone(),
+                text: half,
+                options: vec![option; MAX_OFFERED + 1],
+                offer_human: true,
+                faq: Some("f".repeat(80)),
+                explanation: None,
+                lang: Some("de".into()),
+            },
+        });
+        let sent = serde_json::to_string(&frame).unwrap().len();
+        assert!(
+            sent <= crate::http::TRANSPORT_FRAME_LIMIT,
+            "{sent} bytes: a widget would get a frame larger than the server accepts"
+        );
+    }
 
     #[test]
     fn visitor_frames_parse_from_their_documented_json() {

@@ -238,9 +238,14 @@ pub fn content_hash(dir: &Path) -> String {
         let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path());
         hasher.update(rel.to_string_lossy().as_bytes());
         hasher.update([0]);
-        if let Ok(bytes) = std::fs::read(entry.path()) {
-            hasher.update((bytes.len() as u64).to_le_bytes());
-            hasher.update(&bytes);
+        // Streamed: a huge file pasted by mistake is hashed without being held in memory.
+        if let Ok(mut file) = std::fs::File::open(entry.path()) {
+            let len = file.metadata().map_or(0, |m| m.len());
+            hasher.update(len.to_le_bytes());
+            let mut chunk = [0u8; 64 * 1024];
+            while let Ok(n @ 1..) = std::io::Read::read(&mut file, &mut chunk) {
+                hasher.update(&chunk[..n]);
+            }
         }
     }
     hex::encode(&hasher.finalize()[..8])
@@ -316,5 +321,30 @@ mod tests {
         write(dir.path(), "faq/gifts.md", &faq("gifts", "Fixed."));
         let fixed = r.reload().await;
         assert!(fixed.ok && fixed.status.errors.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_huge_file_pasted_by_mistake_is_refused_and_the_last_good_keeps_serving() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "faq/parcels.md", &faq("parcels", "Old answer."));
+        let r = reloader(dir.path());
+
+        // An export pasted into an FAQ: far over every limit.
+        let pasted = "All orders of the year, one per line.\n".repeat(400_000);
+        write(dir.path(), "faq/parcels.md", &faq("parcels", &pasted));
+        let bad = r.reload().await;
+        assert!(!bad.ok);
+        let lines = bad.status.error_lines().join("\n");
+        assert!(lines.contains("faq/parcels.md"), "{lines}");
+        assert!(
+            lines.contains("14.5 MB") && lines.contains("at most 256 KB"),
+            "{lines}"
+        );
+        let kb = r.matcher.load();
+        let served = &kb.knowledge_base().faqs[0];
+        assert_eq!(
+            served.answer_text, "Old answer.",
+            "the last good one serves"
+        );
     }
 }

@@ -33,6 +33,7 @@ pub struct CannedTranslation {
 pub(crate) fn load_canned(
     dir: &Path,
     languages: &super::Languages,
+    budget: &mut super::Budget,
     problems: &mut Vec<Problem>,
 ) -> Vec<CannedReply> {
     let folder = dir.join("canned");
@@ -70,40 +71,36 @@ pub(crate) fn load_canned(
             ));
             continue;
         }
-        match std::fs::read_to_string(&path) {
-            Ok(source) => {
-                let (title, text) = match source.strip_prefix("# ") {
-                    Some(rest) => {
-                        let (t, body) = rest.split_once('\n').unwrap_or((rest, ""));
-                        (t.trim().to_owned(), body.trim().to_owned())
-                    }
-                    None => (id.replace('-', " "), source.trim().to_owned()),
-                };
-                if text.is_empty() {
-                    problems.push(
-                        Problem::error(&shown, "the canned reply is empty").at(Some(1), None),
-                    );
-                    continue;
+        if let Some(source) = budget.read(&path, &shown, problems) {
+            let (title, text) = match source.strip_prefix("# ") {
+                Some(rest) => {
+                    let (t, body) = rest.split_once('\n').unwrap_or((rest, ""));
+                    (t.trim().to_owned(), body.trim().to_owned())
                 }
-                match language {
-                    Some(language) => translated.push((
-                        id,
-                        CannedTranslation {
-                            language,
-                            title,
-                            text,
-                        },
-                        shown,
-                    )),
-                    None => replies.push(CannedReply {
-                        id,
+                None => (id.replace('-', " "), source.trim().to_owned()),
+            };
+            if text.is_empty() {
+                problems
+                    .push(Problem::error(&shown, "the canned reply is empty").at(Some(1), None));
+                continue;
+            }
+            match language {
+                Some(language) => translated.push((
+                    id,
+                    CannedTranslation {
+                        language,
                         title,
                         text,
-                        translations: Vec::new(),
-                    }),
-                }
+                    },
+                    shown,
+                )),
+                None => replies.push(CannedReply {
+                    id,
+                    title,
+                    text,
+                    translations: Vec::new(),
+                }),
             }
-            Err(e) => problems.push(Problem::error(&shown, format!("cannot read: {e}"))),
         }
     }
     for (id, translation, file) in translated {

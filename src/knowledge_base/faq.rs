@@ -11,6 +11,10 @@ use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 use serde::Deserialize;
 
 use super::problem::{self, Problem};
+use super::size::{
+    self, MAX_ANSWER_BYTES, MAX_OFFERED, MAX_PHRASING_CHARS, MAX_RENDERED_ANSWER_BYTES,
+    MAX_TITLE_CHARS,
+};
 
 /// An FAQ id: lowercase ASCII letters, digits, `-` and `_`, starting with a letter or digit. It
 /// equals the file stem, so it is also a safe URL and file-name component.
@@ -142,6 +146,14 @@ pub(crate) fn parse(file: &Path, source: &str) -> Result<(Faq, Vec<Problem>), Ve
     }
     if fm.title.trim().is_empty() {
         errors.push(Problem::error(file, "the title is empty").at(at("title"), Some("title")));
+    } else if fm.title.trim().chars().count() > MAX_TITLE_CHARS {
+        errors.push(
+            Problem::error(
+                file,
+                format!("the title may be at most {MAX_TITLE_CHARS} characters"),
+            )
+            .at(at("title"), Some("title")),
+        );
     }
     let questions: Vec<String> = fm
         .questions
@@ -166,6 +178,32 @@ pub(crate) fn parse(file: &Path, source: &str) -> Result<(Faq, Vec<Problem>), Ve
             .at(at("questions"), Some("questions")),
         );
     }
+    if let Some(long) = questions
+        .iter()
+        .find(|q| q.chars().count() > MAX_PHRASING_CHARS)
+    {
+        let start: String = long.chars().take(40).collect();
+        errors.push(
+            Problem::error(
+                file,
+                format!(
+                    "a phrasing may be at most {MAX_PHRASING_CHARS} characters (\"{start}...\")"
+                ),
+            )
+            .at(at("questions"), Some("questions")),
+        );
+    }
+    if fm.related.len() > MAX_OFFERED {
+        errors.push(
+            Problem::error(
+                file,
+                format!(
+                    "list at most {MAX_OFFERED} related FAQs: each one is a button for the visitor"
+                ),
+            )
+            .at(at("related"), Some("related")),
+        );
+    }
     let mut related = Vec::new();
     for r in &fm.related {
         match FaqId::parse(r) {
@@ -182,9 +220,41 @@ pub(crate) fn parse(file: &Path, source: &str) -> Result<(Faq, Vec<Problem>), Ve
             .at(Some(source.lines().count()), None),
         );
     }
+    // The answer starts on the line after the closing `+++`.
+    let answer_line = source.len() - body.len();
+    let answer_line = source[..answer_line].lines().count() + 1;
+    if body.len() > MAX_ANSWER_BYTES {
+        errors.push(
+            Problem::error(
+                file,
+                format!(
+                    "the answer is {}; an answer may be at most {}: answer one question here and \
+                     link to a page for the rest",
+                    size::human(body.len() as u64),
+                    size::human(MAX_ANSWER_BYTES as u64)
+                ),
+            )
+            .at(Some(answer_line), None),
+        );
+    }
     match id {
         Some(id) if errors.is_empty() => {
             let (answer_html, answer_text) = render_markdown(body);
+            let sent = json_len(&answer_html) + json_len(&answer_text);
+            if sent > MAX_RENDERED_ANSWER_BYTES {
+                return Err(vec![
+                    Problem::error(
+                        file,
+                        format!(
+                            "the answer renders to {} (HTML and text as sent); at most {} fits \
+                             in a chat message: shorten it or use fewer links",
+                            size::human(sent as u64),
+                            size::human(MAX_RENDERED_ANSWER_BYTES as u64)
+                        ),
+                    )
+                    .at(Some(answer_line), None),
+                ]);
+            }
             Ok((
                 Faq {
                     id,
@@ -203,6 +273,11 @@ pub(crate) fn parse(file: &Path, source: &str) -> Result<(Faq, Vec<Problem>), Ve
         }
         _ => Err(errors),
     }
+}
+
+/// The length of `text` as a JSON string, as it travels in a frame.
+fn json_len(text: &str) -> usize {
+    serde_json::to_string(text).map_or(usize::MAX, |json| json.len())
 }
 
 /// Splits `+++\n<front>\n+++\n<body>`; `None` when the delimiters are missing.
@@ -299,6 +374,55 @@ mod tests {
             "<p>You can return within <strong>30 days</strong>.</p>"
         );
         assert_eq!(faq.answer_text, "You can return within 30 days.");
+    }
+
+    #[test]
+    fn an_answer_over_the_limit_is_an_error_on_its_first_line() {
+        let src = GOOD.replace(
+            "You can return",
+            &format!(
+                "{}\n\nYou can return",
+                "word ".repeat(MAX_ANSWER_BYTES / 5 + 1)
+            ),
+        );
+        let errs = parse(Path::new("faq/return-policy.md"), &src).unwrap_err();
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!(errs[0].line, Some(6), "the line after the closing +++");
+        assert!(errs[0].message.contains("at most 16 KB"), "{errs:?}");
+        // Just under the limit is served.
+        let src = GOOD.replace(
+            "You can return",
+            &format!(
+                "{}\n\nYou can return",
+                "word ".repeat(MAX_ANSWER_BYTES / 5 - 20)
+            ),
+        );
+        assert!(parse(Path::new("faq/return-policy.md"), &src).is_ok());
+    }
+
+    #[test]
+    fn an_answer_that_renders_too_large_to_send_is_an_error() {
+        // Characters escaped in HTML and JSON: small Markdown, a large frame.
+        let src = GOOD.replace("You can return", &"<\u{1}".repeat(MAX_ANSWER_BYTES / 3));
+        let errs = parse(Path::new("faq/return-policy.md"), &src).unwrap_err();
+        assert!(errs[0].message.contains("renders to"), "{errs:?}");
+        assert_eq!(errs[0].line, Some(6));
+    }
+
+    #[test]
+    fn long_titles_and_phrasings_are_errors_on_their_line() {
+        let src = GOOD.replace("Return policy", &"R".repeat(MAX_TITLE_CHARS + 1));
+        let errs = parse(Path::new("faq/return-policy.md"), &src).unwrap_err();
+        assert_eq!(
+            (errs[0].line, errs[0].field.as_deref()),
+            (Some(3), Some("title"))
+        );
+        let src = GOOD.replace("send something back", &"q".repeat(MAX_PHRASING_CHARS + 1));
+        let errs = parse(Path::new("faq/return-policy.md"), &src).unwrap_err();
+        assert_eq!(
+            (errs[0].line, errs[0].field.as_deref()),
+            (Some(4), Some("questions"))
+        );
     }
 
     #[test]

@@ -12,10 +12,13 @@ pub(crate) mod import;
 pub(crate) mod languages;
 mod problem;
 mod rules;
+pub(crate) mod size;
 mod wording;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+
+use size::Budget;
 
 pub use canned::{CannedReply, CannedTranslation};
 pub use faq::{Faq, FaqId, HandoffMode, render_markdown};
@@ -90,9 +93,13 @@ pub fn load(dir: &Path) -> Result<Loaded, KbErrors> {
         });
     }
 
+    // Every file is read through one budget: a file or a whole knowledge base over its limit is
+    // an error before it is held in memory.
+    let mut budget = Budget::default();
     let languages = read_optional(
         dir,
         "languages.toml",
+        &mut budget,
         &mut problems,
         languages::parse_languages,
     )
@@ -123,8 +130,8 @@ pub fn load(dir: &Path) -> Result<Loaded, KbErrors> {
                 }
             },
         };
-        match std::fs::read_to_string(&path) {
-            Ok(source) => match faq::parse(&shown, &source) {
+        match budget.read(&path, &shown, &mut problems) {
+            Some(source) => match faq::parse(&shown, &source) {
                 Ok((faq, warnings)) => {
                     problems.extend(warnings);
                     match slot {
@@ -139,7 +146,11 @@ pub fn load(dir: &Path) -> Result<Loaded, KbErrors> {
                     problems.extend(errors)
                 }
             },
-            Err(e) => problems.push(Problem::error(&shown, format!("cannot read: {e}"))),
+            None => {
+                if let Some(stem) = path.file_stem() {
+                    unparsed.insert(stem.to_string_lossy().into_owned());
+                }
+            }
         }
     }
     if faqs.is_empty() && !problems.iter().any(Problem::is_error) {
@@ -170,8 +181,14 @@ pub fn load(dir: &Path) -> Result<Loaded, KbErrors> {
         }
     }
 
-    let rules =
-        read_optional(dir, "rules.toml", &mut problems, rules::parse_rules).unwrap_or_default();
+    let rules = read_optional(
+        dir,
+        "rules.toml",
+        &mut budget,
+        &mut problems,
+        rules::parse_rules,
+    )
+    .unwrap_or_default();
     for rule in &rules.rules {
         for s in &rule.suggest {
             if !first_file.contains_key(s) && !unparsed.contains(s.as_str()) {
@@ -188,26 +205,53 @@ pub fn load(dir: &Path) -> Result<Loaded, KbErrors> {
             }
         }
     }
-    let synonyms = read_optional(dir, "synonyms.toml", &mut problems, rules::parse_synonyms)
-        .unwrap_or_default();
+    let synonyms = read_optional(
+        dir,
+        "synonyms.toml",
+        &mut budget,
+        &mut problems,
+        rules::parse_synonyms,
+    )
+    .unwrap_or_default();
     let shorthand = read_optional(
         dir,
         "shorthand.toml",
+        &mut budget,
         &mut problems,
         wording::parse_shorthand,
     )
     .unwrap_or_else(wording::default_shorthand);
-    let handoff = read_optional(dir, "handoff.toml", &mut problems, wording::parse_handoff)
-        .unwrap_or_else(wording::default_handoff);
-    let hours = read_optional(dir, "hours.toml", &mut problems, hours::parse_hours);
-    let mut canned = canned::load_canned(dir, &languages, &mut problems);
+    let handoff = read_optional(
+        dir,
+        "handoff.toml",
+        &mut budget,
+        &mut problems,
+        wording::parse_handoff,
+    )
+    .unwrap_or_else(wording::default_handoff);
+    let hours = read_optional(
+        dir,
+        "hours.toml",
+        &mut budget,
+        &mut problems,
+        hours::parse_hours,
+    );
+    let mut canned = canned::load_canned(dir, &languages, &mut budget, &mut problems);
     fill_in_hours(hours.as_ref(), &mut faqs, &mut canned, &mut problems);
 
     let mut translations = Vec::new();
     for (code, mut own) in languages.others.iter().zip(translated) {
         check_translations(code, &own, &faqs, &first_file, &mut problems);
         fill_in_hours(hours.as_ref(), &mut own, &mut Vec::new(), &mut Vec::new());
-        translations.push(translation(dir, code, own, &faqs, &rules, &mut problems));
+        translations.push(translation(
+            dir,
+            code,
+            own,
+            &faqs,
+            &rules,
+            &mut budget,
+            &mut problems,
+        ));
     }
 
     if problems.iter().any(Problem::is_error) {
@@ -312,6 +356,7 @@ fn translation(
     own: Vec<(PathBuf, Faq)>,
     faqs: &[(PathBuf, Faq)],
     default_rules: &RuleSet,
+    budget: &mut Budget,
     problems: &mut Vec<Problem>,
 ) -> KnowledgeBase {
     let mut list: Vec<Faq> = own.into_iter().map(|(_, f)| f).collect();
@@ -324,7 +369,13 @@ fn translation(
         }
     }
     let file = |name: &str| languages::file_for(name, code);
-    let own_rules = read_optional(dir, &file("rules.toml"), problems, rules::parse_rules);
+    let own_rules = read_optional(
+        dir,
+        &file("rules.toml"),
+        budget,
+        problems,
+        rules::parse_rules,
+    );
     let rules = RuleSet {
         rules: own_rules
             .as_ref()
@@ -355,17 +406,30 @@ fn translation(
     KnowledgeBase {
         faqs: list,
         rules,
-        synonyms: read_optional(dir, &file("synonyms.toml"), problems, rules::parse_synonyms)
-            .unwrap_or_default(),
+        synonyms: read_optional(
+            dir,
+            &file("synonyms.toml"),
+            budget,
+            problems,
+            rules::parse_synonyms,
+        )
+        .unwrap_or_default(),
         shorthand: read_optional(
             dir,
             &file("shorthand.toml"),
+            budget,
             problems,
             wording::parse_shorthand,
         )
         .unwrap_or_else(|| wording::builtin_shorthand(code)),
-        handoff: read_optional(dir, &file("handoff.toml"), problems, wording::parse_handoff)
-            .unwrap_or_else(|| wording::builtin_handoff(code)),
+        handoff: read_optional(
+            dir,
+            &file("handoff.toml"),
+            budget,
+            problems,
+            wording::parse_handoff,
+        )
+        .unwrap_or_else(|| wording::builtin_handoff(code)),
         ..KnowledgeBase::default()
     }
 }
@@ -421,6 +485,7 @@ fn fill_in_hours(
 fn read_optional<T>(
     dir: &Path,
     name: &str,
+    budget: &mut Budget,
     problems: &mut Vec<Problem>,
     parse: fn(&Path, &str) -> Result<T, Vec<Problem>>,
 ) -> Option<T> {
@@ -429,16 +494,11 @@ fn read_optional<T>(
         return None;
     }
     let shown = Path::new(name);
-    match std::fs::read_to_string(&path) {
-        Ok(source) => match parse(shown, &source) {
-            Ok(t) => Some(t),
-            Err(errors) => {
-                problems.extend(errors);
-                None
-            }
-        },
-        Err(e) => {
-            problems.push(Problem::error(shown, format!("cannot read: {e}")));
+    let source = budget.read(&path, shown, problems)?;
+    match parse(shown, &source) {
+        Ok(t) => Some(t),
+        Err(errors) => {
+            problems.extend(errors);
             None
         }
     }

@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use super::faq::{FaqId, render_markdown};
 use super::problem::{self, Problem};
+use super::size::{self, MAX_ANSWER_BYTES, MAX_OFFERED};
 
 /// What a rule does when one of its phrases is in the message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -257,6 +258,21 @@ pub(crate) fn parse_rules(file: &Path, source: &str) -> Result<RuleSet, Vec<Prob
         if def.action == RuleAction::Suggest && def.suggest.is_empty() {
             errors.push(err(
                 "a `suggest` rule needs FAQ ids in `suggest`".into(),
+                "suggest",
+            ));
+        }
+        if reply.is_some_and(|r| r.len() > MAX_ANSWER_BYTES) {
+            errors.push(err(
+                format!(
+                    "the reply may be at most {}: link to a page for the rest",
+                    size::human(MAX_ANSWER_BYTES as u64)
+                ),
+                "reply",
+            ));
+        }
+        if def.suggest.len() > MAX_OFFERED {
+            errors.push(err(
+                format!("suggest at most {MAX_OFFERED} FAQs: each one is a button for the visitor"),
                 "suggest",
             ));
         }
