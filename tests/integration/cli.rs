@@ -684,3 +684,28 @@ fn a_second_server_on_a_data_directory_in_use_refuses_to_start_and_names_the_fir
     first.kill().unwrap();
     first.wait().unwrap();
 }
+
+#[test]
+fn a_damaged_database_stops_the_server_at_start_with_the_way_to_recover() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_str().unwrap();
+    // A database of ours with its events table gone.
+    let file = data.path().join("frontdesk.db");
+    drop(frontdesk::store::SqliteStore::open(&file).unwrap());
+    let conn = rusqlite::Connection::open(data.path().join("frontdesk.db")).unwrap();
+    conn.execute_batch("DROP TABLE events").unwrap();
+    drop(conn);
+    let serve = frontdesk(&[
+        "serve",
+        "--port",
+        "0",
+        "--data-dir",
+        dir,
+        "--knowledge-base",
+        repo().join("knowledge_base").to_str().unwrap(),
+    ]);
+    let said = text(&serve.stderr);
+    assert!(!serve.status.success(), "must not start: {said}");
+    assert!(said.contains("table events"), "names what is wrong: {said}");
+    assert!(said.contains("frontdesk backup"), "says how to recover: {said}");
+}

@@ -17,6 +17,7 @@
 //! server runs: SQLite's locking keeps each step atomic, and this store caches no rows, so
 //! what they change is what the server reads next.
 
+mod check;
 pub(crate) mod lock;
 mod schema;
 mod writer;
@@ -125,10 +126,15 @@ impl SqliteStore {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
         }
+        check::before_open(path)?;
         let mut conn =
             Connection::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // Checked before anything is written: another application's file is left as it was.
+        check::before_migrate(&conn, path)?;
         configure(&conn).with_context(|| format!("cannot configure {}", path.display()))?;
         schema::migrate(&mut conn).with_context(|| format!("{}", path.display()))?;
+        check::after_migrate(&conn, path)?;
         let bus = Arc::new(LocalBus::default());
         Ok(SqliteStore {
             path: path.to_owned(),
@@ -1120,5 +1126,130 @@ pub(crate) mod tests {
         drop(conn);
         let err = format!("{:#}", SqliteStore::open(&file).err().expect("refused"));
         assert!(err.contains("newer"), "{err}");
+    }
+
+    /// A database with a few conversations, closed (its log checkpointed into the file).
+    async fn closed_database(dir: &std::path::Path) -> std::path::PathBuf {
+        let file = dir.join("frontdesk.db");
+        let store = SqliteStore::open(&file).unwrap();
+        for _ in 0..30 {
+            let (c, _) = store.create(Default::default(), None).await.unwrap();
+            let turn = crate::conversation::Turn::message("hello there".into(), "m-1".into());
+            store.turn(&c.id, turn).await.unwrap();
+        }
+        drop(store);
+        let conn = rusqlite::Connection::open(&file).unwrap();
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .unwrap();
+        file
+    }
+
+    fn refusal(file: &std::path::Path) -> String {
+        format!("{:#}", SqliteStore::open(file).err().expect("refused"))
+    }
+
+    #[tokio::test]
+    async fn damaged_pages_are_refused_at_start_with_the_way_to_recover() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = closed_database(dir.path()).await;
+        let mut bytes = std::fs::read(&file).unwrap();
+        let page = 4096;
+        assert!(bytes.len() > 4 * page, "several pages: {}", bytes.len());
+        // Every page but the first (the header and the schema) is garbage.
+        for (i, b) in bytes[page..].iter_mut().enumerate() {
+            *b = (i * 7 + 13) as u8;
+        }
+        std::fs::write(&file, &bytes).unwrap();
+        let err = refusal(&file);
+        assert!(err.contains("damaged"), "{err}");
+        assert!(err.contains("frontdesk backup"), "says how to recover: {err}");
+    }
+
+    #[tokio::test]
+    async fn a_bad_last_page_is_refused_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = closed_database(dir.path()).await;
+        let mut bytes = std::fs::read(&file).unwrap();
+        let len = bytes.len();
+        bytes[len - 4096..].fill(0xA5);
+        std::fs::write(&file, &bytes).unwrap();
+        assert!(refusal(&file).contains("damaged"));
+    }
+
+    #[tokio::test]
+    async fn a_dropped_table_is_refused_at_start_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = closed_database(dir.path()).await;
+        let conn = rusqlite::Connection::open(&file).unwrap();
+        conn.execute_batch("DROP TABLE events").unwrap();
+        drop(conn);
+        let err = refusal(&file);
+        assert!(err.contains("table events"), "{err}");
+        assert!(err.contains("frontdesk backup"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn an_empty_database_file_beside_a_log_with_data_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("frontdesk.db");
+        let store = SqliteStore::open(&file).unwrap();
+        store.create(Default::default(), None).await.unwrap();
+        // A failed copy over the file while the log still holds the data.
+        let wal = dir.path().join("frontdesk.db-wal");
+        let log = std::fs::read(&wal).unwrap();
+        assert!(!log.is_empty());
+        drop(store);
+        // The writer closes on its thread, and the last connection to close removes the log.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while wal.exists() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        std::fs::write(&file, b"").unwrap();
+        std::fs::write(&wal, &log).unwrap();
+        let err = refusal(&file);
+        assert!(err.contains("is empty") && err.contains("frontdesk.db-wal"), "{err}");
+        assert_eq!(std::fs::metadata(&wal).unwrap().len(), log.len() as u64, "kept");
+    }
+
+    #[tokio::test]
+    async fn another_applications_database_is_refused_and_left_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("frontdesk.db");
+        let conn = rusqlite::Connection::open(&file).unwrap();
+        conn.execute_batch("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)")
+            .unwrap();
+        drop(conn);
+        let before = std::fs::read(&file).unwrap();
+        let err = refusal(&file);
+        assert!(
+            err.contains("not a frontdesk database") && err.contains("invoices"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(&file).unwrap(), before, "nothing added");
+
+        let conn = rusqlite::Connection::open(&file).unwrap();
+        conn.pragma_update(None, "application_id", 0x1234).unwrap();
+        drop(conn);
+        assert!(refusal(&file).contains("application id is 0x1234"));
+    }
+
+    #[tokio::test]
+    async fn a_database_from_before_the_mark_is_opened_and_marked() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = closed_database(dir.path()).await;
+        let conn = rusqlite::Connection::open(&file).unwrap();
+        conn.pragma_update(None, "application_id", 0).unwrap();
+        drop(conn);
+        let store = SqliteStore::open(&file).unwrap();
+        assert_eq!(
+            store.conversations_created(0, i64::MAX as u64).await.unwrap().len(),
+            30
+        );
+        drop(store);
+        let conn = rusqlite::Connection::open(&file).unwrap();
+        let id: i32 = conn
+            .query_row("PRAGMA application_id", [], |r| r.get(0))
+            .unwrap();
+        assert_ne!(id, 0, "marked as frontdesk's");
     }
 }
