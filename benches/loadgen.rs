@@ -4,10 +4,14 @@
 //! fresh database in a temporary folder) and once on the memory store; then the same load
 //! against a bare actix-ws echo endpoint (this binary, `--echo-server`), so every run shows our
 //! ceiling on the same stack and machine. `--idle N` instead opens N idle visitor sockets and
-//! reports the server's resident memory per socket, on both stores.
+//! reports the server's resident memory per socket, on both stores. `--conversations N` starts N
+//! conversations one after another (40 at a time), each saying `--messages M` (default 0) and
+//! leaving, and reports the server's memory after them and after a minute idle: what a
+//! conversation that is over still costs.
 //!
 //!     cargo bench --bench loadgen -- --visitors 100 --seconds 10
 //!     cargo bench --bench loadgen -- --idle 10000
+//!     cargo bench --bench loadgen -- --conversations 20000 --messages 20
 //!
 //! Servers run as child processes, so client and server file descriptors and memory are apart.
 
@@ -41,6 +45,15 @@ fn main() {
         .enable_all()
         .build()
         .expect("a tokio runtime");
+    if let Some(n) = common::arg("--conversations") {
+        let n: usize = n.parse().expect("--conversations N");
+        let messages: usize =
+            common::arg("--messages").map_or(0, |m| m.parse().expect("--messages M"));
+        for store in ["sqlite", "memory"] {
+            runtime.block_on(finished_conversations(store, n, messages));
+        }
+        return;
+    }
     if let Some(idle) = common::arg("--idle") {
         for store in ["sqlite", "memory"] {
             runtime.block_on(idle_sockets(store, idle.parse().expect("--idle N")));
@@ -192,6 +205,76 @@ where
         .await
         .ok()
         .flatten()
+}
+
+/// `n` conversations of `messages` messages each, 40 at a time, all over; the server's memory
+/// (anonymous, in KiB: the heap, not the database file's cached pages) before, after and idle.
+async fn finished_conversations(store: &str, n: usize, messages: usize) {
+    let (node, port) = common::spawn_frontdesk(&[
+        "--store",
+        store,
+        "--conversations-per-minute",
+        "1000000",
+        "--max-connections",
+        "1000",
+    ]);
+    let pid = node.child.id();
+    let before = common::status_kib(pid, "RssAnon");
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..40)
+        .map(|_| {
+            let next = next.clone();
+            tokio::spawn(async move {
+                let mut errors = 0;
+                while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < n {
+                    errors += usize::from(!one_conversation(port, messages).await);
+                }
+                errors
+            })
+        })
+        .collect();
+    let mut errors = 0;
+    for w in workers {
+        errors += w.await.unwrap_or(1);
+    }
+    let took = started.elapsed().as_secs_f64();
+    let after = common::status_kib(pid, "RssAnon");
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let idle = common::status_kib(pid, "RssAnon");
+    let per = |kib: i64| (kib - before) as f64 * 1024.0 / n as f64;
+    println!(
+        "{store:>6}: {n} conversations of {messages} messages in {took:.1} s, errors {errors}; \
+         heap {:.1} MiB -> {:.1} MiB after ({:.0} B per conversation) -> {:.1} MiB after 60 s idle ({:.0} B)",
+        before as f64 / 1024.0,
+        after as f64 / 1024.0,
+        per(after),
+        idle as f64 / 1024.0,
+        per(idle),
+    );
+}
+
+/// One visitor: hello, `messages` questions each waiting for the answer, leave. False on an error.
+async fn one_conversation(port: u16, messages: usize) -> bool {
+    let url = format!("ws://127.0.0.1:{port}/ws");
+    let Ok((mut ws, _)) = tokio_tungstenite::connect_async(url).await else {
+        return false;
+    };
+    let _ = ws.send(Message::text(r#"{"type":"hello"}"#)).await;
+    if wait_for(&mut ws, "\"welcome\"").await.is_none() {
+        return false;
+    }
+    for i in 0..messages {
+        let question = QUESTIONS[i % QUESTIONS.len()];
+        let frame = format!(r#"{{"type":"message","text":"{question}","client_id":"m-{i}"}}"#);
+        if ws.send(Message::text(frame)).await.is_err()
+            || wait_for(&mut ws, "\"bot_answer\"").await.is_none()
+        {
+            return false;
+        }
+    }
+    let _ = ws.close(None).await;
+    true
 }
 
 /// Starts `frontdesk serve` on `store` (`sqlite` in a fresh temporary folder) on a free port;

@@ -141,6 +141,7 @@ impl Application {
                 .wrap(actix_web::middleware::from_fn(crate::http::own_pages_only))
                 .wrap(actix_web::middleware::from_fn(crate::http::deadline))
                 .wrap(crate::http::security_headers())
+                .wrap(actix_web::middleware::from_fn(crate::http::head_as_get))
                 .app_data(state.clone())
                 .app_data(login_limiter.clone())
                 .configure(crate::http::routes)

@@ -85,7 +85,9 @@ pub struct Record {
 }
 
 /// Reads every conversation created in `[from, to)`, plus those created up to 24 h after `to`
-/// (only to tell whether a visitor came back).
+/// (only to tell whether a visitor came back). Each log is kept only as far as a report reads
+/// it (`for_reports`): a year of conversations is a year of bot answers, explanations and agent
+/// replies that no number needs.
 pub async fn gather(store: &dyn Store, from: u64, to: u64) -> StoreResult<Vec<Record>> {
     use futures_util::{StreamExt, TryStreamExt};
     let ids = store
@@ -102,7 +104,7 @@ pub async fn gather(store: &dyn Store, from: u64, to: u64) -> StoreResult<Vec<Re
             match store.events_after(&id, 0).await {
                 Ok(events) => Ok(Some(Record {
                     conversation,
-                    events,
+                    events: events.into_iter().map(for_reports).collect(),
                 })),
                 Err(crate::store::StoreError::NotFound(_)) => Ok(None),
                 Err(e) => Err(e),
@@ -111,6 +113,46 @@ pub async fn gather(store: &dyn Store, from: u64, to: u64) -> StoreResult<Vec<Re
         .buffered(READS_IN_FLIGHT);
     let records: Vec<Option<Record>> = read.try_collect().await?;
     Ok(records.into_iter().flatten().collect())
+}
+
+/// `event` with only what reports read: the visitor's words (unanswered questions), the bot's
+/// decision, FAQ, language and its best candidate or rule (with its confidence); not the
+/// answers' HTML and text, their options, the rest of the explanation, agents' and notes' text.
+fn for_reports(mut event: Event) -> Event {
+    match &mut event.body {
+        EventBody::BotAnswer {
+            html,
+            text,
+            options,
+            explanation,
+            ..
+        } => {
+            *html = String::new();
+            *text = String::new();
+            *options = Vec::new();
+            if let Some(x) = explanation.as_mut() {
+                *x = std::sync::Arc::new(crate::matcher::Explanation {
+                    rule: x.rule.clone(),
+                    asked_for_person: x.asked_for_person.clone(),
+                    candidates: x
+                        .candidates
+                        .iter()
+                        .take(1)
+                        .map(|c| crate::matcher::Candidate {
+                            nearest_phrasing: None,
+                            ..c.clone()
+                        })
+                        .collect(),
+                    ..Default::default()
+                });
+            }
+        }
+        EventBody::AgentMessage { text, .. } | EventBody::Note { text, .. } => {
+            *text = String::new()
+        }
+        _ => {}
+    }
+    event
 }
 
 /// An average over some number of cases (`None` without cases).

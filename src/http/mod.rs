@@ -59,7 +59,47 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/kb", web::get().to(admin::kb_status))
         .route("/api/kb/reload", web::post().to(admin::kb_reload))
         .route("/api/v1/openapi.json", web::get().to(api::openapi_json))
-        .service(api::scope());
+        .service(api::scope())
+        .default_service(web::to(not_found));
+}
+
+/// Anything no route takes: an API-looking path (in any case: paths are case-sensitive) gets a
+/// problem like the API's own refusals, anything else a short text.
+async fn not_found(req: HttpRequest) -> HttpResponse {
+    use actix_web::ResponseError;
+    let path = req.path();
+    if path
+        .get(..5)
+        .is_some_and(|p| p.eq_ignore_ascii_case("/api/"))
+    {
+        let shown: String = path.chars().take(api::LOGGED_PATH).collect();
+        return api::ApiError::new(
+            actix_web::http::StatusCode::NOT_FOUND,
+            "no_such_route",
+            format!(
+                "{} {shown} is not part of the API (paths are case-sensitive); see \
+                 /api/v1/openapi.json",
+                req.method()
+            ),
+        )
+        .error_response();
+    }
+    HttpResponse::NotFound()
+        .content_type(ContentType::plaintext())
+        .body("Not found")
+}
+
+/// Middleware: a HEAD request is answered as its GET would be, without the body (HTTP requires
+/// HEAD wherever GET is allowed; actix's routes take GET only). The connection already knows
+/// the request was HEAD and sends no body.
+pub async fn head_as_get(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> actix_web::Result<ServiceResponse<impl MessageBody + 'static>> {
+    if req.method() == Method::HEAD {
+        req.head_mut().method = Method::GET;
+    }
+    next.call(req).await
 }
 
 /// Paths that act with an agent's or admin's session cookie.

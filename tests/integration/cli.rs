@@ -707,5 +707,8 @@ fn a_damaged_database_stops_the_server_at_start_with_the_way_to_recover() {
     let said = text(&serve.stderr);
     assert!(!serve.status.success(), "must not start: {said}");
     assert!(said.contains("table events"), "names what is wrong: {said}");
-    assert!(said.contains("frontdesk backup"), "says how to recover: {said}");
+    assert!(
+        said.contains("frontdesk backup"),
+        "says how to recover: {said}"
+    );
 }

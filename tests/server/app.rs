@@ -509,6 +509,22 @@ pub struct AgentClient {
 }
 
 impl AgentClient {
+    /// Waits for the server to close the console; its close code.
+    pub async fn closed(&mut self) -> Option<u16> {
+        let work = async {
+            loop {
+                match self.ws.next().await {
+                    Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                    Some(Ok(_)) => continue,
+                    _ => return None,
+                }
+            }
+        };
+        tokio::time::timeout(WAIT, work)
+            .await
+            .expect("the console closes in time")
+    }
+
     pub async fn connect(
         app: &TestApp,
         cookie: &str,

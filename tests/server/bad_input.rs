@@ -110,3 +110,57 @@ async fn a_refused_message_is_named_by_its_client_id() {
     assert_eq!(refused["code"], "empty_text");
     assert_eq!(refused["client_id"], "m-7", "the widget marks that message");
 }
+
+#[actix_web::test]
+async fn head_is_answered_wherever_get_is_and_unknown_api_paths_are_problems() {
+    let app = spawn_app().await;
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let url = |path: &str| format!("http://127.0.0.1:{}{path}", app.port);
+    for path in [
+        "/healthz",
+        "/widget.js",
+        "/agent/login",
+        "/api/v1/openapi.json",
+    ] {
+        let get = client.get(url(path)).send().await.unwrap();
+        let head = client.head(url(path)).send().await.unwrap();
+        assert_eq!(head.status(), get.status(), "HEAD {path}");
+        assert_eq!(
+            head.headers().get("content-type"),
+            get.headers().get("content-type"),
+            "HEAD {path}"
+        );
+        assert!(head.bytes().await.unwrap().is_empty(), "HEAD has no body");
+    }
+    // A token-less HEAD on the API is refused as its GET is.
+    let head = client
+        .head(url("/api/v1/conversations"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 401);
+
+    // Paths are case-sensitive; an API-looking one gets a problem, not an empty answer.
+    let wrong = client
+        .get(url("/API/V1/conversations"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 404);
+    assert_eq!(wrong.headers()["content-type"], "application/problem+json");
+    let problem: serde_json::Value = wrong.json().await.unwrap();
+    assert_eq!(problem["code"], "no_such_route");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("case-sensitive"),
+        "{problem}"
+    );
+    let page = client.get(url("/no-such-page")).send().await.unwrap();
+    assert_eq!(page.status(), 404);
+    assert_eq!(page.text().await.unwrap(), "Not found");
+}

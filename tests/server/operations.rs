@@ -85,10 +85,18 @@ async fn shutdown_closes_every_socket_with_1001() {
     let app = spawn_app().await;
     let mut a = app.visitor().await;
     let mut b = app.visitor().await;
+    // Consoles too: an agent's console says the server is going away, and reconnects.
+    let mut consoles = Vec::new();
+    for agent in ["ann", "bob", "cid"] {
+        consoles.push(app.agent(agent).await);
+    }
     let shutdown = app.shutdown_handle();
     actix_web::rt::spawn(async move { shutdown.shutdown().await });
     assert_eq!(a.closed().await, Some(1001));
     assert_eq!(b.closed().await, Some(1001));
+    for console in &mut consoles {
+        assert_eq!(console.closed().await, Some(1001));
+    }
 }
 
 #[actix_web::test]

@@ -405,7 +405,7 @@ async fn log_request(
 }
 
 /// Characters of a request's path that reach the log.
-const LOGGED_PATH: usize = 200;
+pub(crate) const LOGGED_PATH: usize = 200;
 
 /// The path as logged: at most `LOGGED_PATH` characters, and how long it was when cut.
 fn logged_path(path: &str) -> String {

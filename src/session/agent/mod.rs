@@ -165,7 +165,9 @@ pub async fn run(
                 alive = forward(&mut ctx, &mut console, id, signal).await.is_ok();
             }
             changed = board.changed() => {
-                if changed.is_err() { break None; }
+                // The board's task ends only when the server shuts down: say so, as the
+                // shutdown branch would (select! may see this one first).
+                if changed.is_err() { break Some(going_away()); }
                 let shown = board.borrow_and_update().clone();
                 alive = show(&mut ctx, &mut console, &shown).await.is_ok();
             }
@@ -192,9 +194,7 @@ pub async fn run(
                 }
                 alive = ctx.session.ping(b"").await.is_ok();
             }
-            _ = shutdown.changed() => {
-                break Some(CloseReason { code: CloseCode::Away, description: Some("server shutting down".into()) });
-            }
+            _ = shutdown.changed() => break Some(going_away()),
         }
     };
     // A closed console takes no new chats at once (and the visitors waiting are told when
@@ -225,6 +225,13 @@ pub async fn run(
     tracing::info!(agent = %console.agent.id, "agent disconnected");
     metrics.agent_sockets.dec();
     let _ = session.close(close).await;
+}
+
+fn going_away() -> CloseReason {
+    CloseReason {
+        code: CloseCode::Away,
+        description: Some("server shutting down".into()),
+    }
 }
 
 fn signed_out() -> CloseReason {

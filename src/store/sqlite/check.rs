@@ -81,15 +81,13 @@ pub(super) fn before_migrate(conn: &Connection, path: &Path) -> anyhow::Result<(
     // Every page and index, short of comparing indexes with their tables (`integrity_check`):
     // seconds for gigabytes, once per start.
     let mut found = Vec::new();
-    let checked = conn
-        .prepare("PRAGMA quick_check(10)")
-        .and_then(|mut s| {
-            let rows = s.query_map([], |r| r.get::<_, String>(0))?;
-            for row in rows {
-                found.push(row?);
-            }
-            Ok(())
-        });
+    let checked = conn.prepare("PRAGMA quick_check(10)").and_then(|mut s| {
+        let rows = s.query_map([], |r| r.get::<_, String>(0))?;
+        for row in rows {
+            found.push(row?);
+        }
+        Ok(())
+    });
     match checked {
         Ok(()) if found == ["ok"] => Ok(()),
         Ok(()) => Err(refuse(format!(

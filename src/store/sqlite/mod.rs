@@ -1162,7 +1162,10 @@ pub(crate) mod tests {
         std::fs::write(&file, &bytes).unwrap();
         let err = refusal(&file);
         assert!(err.contains("damaged"), "{err}");
-        assert!(err.contains("frontdesk backup"), "says how to recover: {err}");
+        assert!(
+            err.contains("frontdesk backup"),
+            "says how to recover: {err}"
+        );
     }
 
     #[tokio::test]
@@ -1207,8 +1210,15 @@ pub(crate) mod tests {
         std::fs::write(&file, b"").unwrap();
         std::fs::write(&wal, &log).unwrap();
         let err = refusal(&file);
-        assert!(err.contains("is empty") && err.contains("frontdesk.db-wal"), "{err}");
-        assert_eq!(std::fs::metadata(&wal).unwrap().len(), log.len() as u64, "kept");
+        assert!(
+            err.contains("is empty") && err.contains("frontdesk.db-wal"),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::metadata(&wal).unwrap().len(),
+            log.len() as u64,
+            "kept"
+        );
     }
 
     #[tokio::test]
@@ -1242,7 +1252,11 @@ pub(crate) mod tests {
         drop(conn);
         let store = SqliteStore::open(&file).unwrap();
         assert_eq!(
-            store.conversations_created(0, i64::MAX as u64).await.unwrap().len(),
+            store
+                .conversations_created(0, i64::MAX as u64)
+                .await
+                .unwrap()
+                .len(),
             30
         );
         drop(store);
