@@ -11,7 +11,7 @@
 //!
 //!     cargo bench --bench loadgen -- --visitors 100 --seconds 10
 //!     cargo bench --bench loadgen -- --idle 10000
-//!     cargo bench --bench loadgen -- --conversations 20000 --messages 20
+//!     cargo bench --bench loadgen -- --conversations 20000 --messages 20 [--store sqlite]
 //!
 //! Servers run as child processes, so client and server file descriptors and memory are apart.
 

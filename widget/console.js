@@ -198,6 +198,19 @@ function startConsole() {
     });
   }
 
+  // ---- views: a narrow screen (a phone) shows one of the chats, the conversation and the
+  // visitor at a time (console.html's media query); a wide one shows all three. ----
+  const viewButtons = /** @type {NodeListOf<HTMLButtonElement>} */ (document.querySelectorAll("#views button"));
+  /** @param {string} view */
+  function showView(view) {
+    $("main").dataset.view = view;
+    viewButtons.forEach(b => {
+      b.setAttribute("aria-pressed", String(b.dataset.view === view));
+      if (b.dataset.view !== "list") b.disabled = !current;
+    });
+  }
+  viewButtons.forEach(b => { b.onclick = () => showView(b.dataset.view || "list"); });
+
   // ---- the open conversation ----
   function openConv(id) {
     current = id;
@@ -209,6 +222,7 @@ function startConsole() {
     send({ type: "open", conversation: id, last_seq: c.lastSeq });
     renderChat();
     renderLists();
+    showView("chat");
     $("text").focus();
   }
   function isMine(id) { return mine.some(c => c.conversation === id); }
@@ -216,7 +230,7 @@ function startConsole() {
     const c = current && conv(current);
     ["top", "log", "composer"].forEach(x => { $(x).classList.toggle("hidden", !c); });
     $("placeholder").classList.toggle("hidden", !!c);
-    if (!c) return;
+    if (!c) { showView("list"); return; }
     /** @type {Partial<NonNullable<Conv["header"]>>} */
     const h = c.header || {};
     // A live chat (waiting or with an agent) is about what the visitor asks now, whatever they

@@ -72,7 +72,7 @@ async fn not_found(req: HttpRequest) -> HttpResponse {
         .get(..5)
         .is_some_and(|p| p.eq_ignore_ascii_case("/api/"))
     {
-        let shown: String = path.chars().take(api::LOGGED_PATH).collect();
+        let shown = api::logged_path(path);
         return api::ApiError::new(
             actix_web::http::StatusCode::NOT_FOUND,
             "no_such_route",

@@ -160,6 +160,21 @@ async fn head_is_answered_wherever_get_is_and_unknown_api_paths_are_problems() {
             .contains("case-sensitive"),
         "{problem}"
     );
+    // A long unknown path is not echoed back whole.
+    let long = format!("/api/v1/{}", "a".repeat(30_000));
+    let problem: serde_json::Value = client
+        .get(url(&long))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        problem.to_string().len() < 1_000,
+        "{} bytes",
+        problem.to_string().len()
+    );
     let page = client.get(url("/no-such-page")).send().await.unwrap();
     assert_eq!(page.status(), 404);
     assert_eq!(page.text().await.unwrap(), "Not found");

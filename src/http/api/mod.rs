@@ -262,7 +262,7 @@ async fn no_such_route(req: HttpRequest) -> HttpResponse {
         let mut response = ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
-            format!("{} takes {}", req.path(), allowed.join(", ")),
+            format!("{} takes {}", logged_path(req.path()), allowed.join(", ")),
         )
         .error_response();
         if let Ok(value) = header::HeaderValue::from_str(&allowed.join(", ")) {
@@ -276,7 +276,7 @@ async fn no_such_route(req: HttpRequest) -> HttpResponse {
         format!(
             "{} {} is not part of the API; see {PREFIX}/openapi.json",
             req.method(),
-            req.path()
+            logged_path(req.path())
         ),
     )
     .error_response()
@@ -404,11 +404,12 @@ async fn log_request(
     Ok(response)
 }
 
-/// Characters of a request's path that reach the log.
-pub(crate) const LOGGED_PATH: usize = 200;
+/// Characters of a request's path that reach the log or an answer.
+const LOGGED_PATH: usize = 200;
 
-/// The path as logged: at most `LOGGED_PATH` characters, and how long it was when cut.
-fn logged_path(path: &str) -> String {
+/// The path as logged and repeated in a refusal: at most `LOGGED_PATH` characters, and how
+/// long it was when cut (a 60 KB path is not echoed back 60 KB long).
+pub(crate) fn logged_path(path: &str) -> String {
     match path.char_indices().nth(LOGGED_PATH) {
         None => path.to_owned(),
         Some((end, _)) => format!("{}... ({} bytes)", &path[..end], path.len()),
