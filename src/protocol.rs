@@ -255,6 +255,17 @@ pub struct ChatItem {
     /// Whether the current agent has written to the visitor: until then the console counts
     /// down to the moment the chat goes back to the queue (`assign_timeout_seconds`).
     pub agent_answered: bool,
+    /// (offline messages) The last message the visitor left with the form.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offline_message: Option<LeftMessage>,
+}
+
+/// A message a visitor left with the offline form: their e-mail, the text and when (ms).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct LeftMessage {
+    pub email: String,
+    pub text: String,
+    pub at: u64,
 }
 
 /// One of the visitor's earlier conversations, for context.

@@ -191,8 +191,17 @@ function startConsole() {
     const f = $("followups"); f.innerHTML = "";
     if (!followUps.length) f.appendChild(el("div", "empty", "None."));
     followUps.forEach(c => {
-      const b = el("button", "item"); b.type = "button"; b.dataset.conversation = c.conversation;
-      b.append(el("div", "name", who(c.visitor)), el("div", "first", "offline message"));
+      const b = el("button", `item${current === c.conversation ? " current" : ""}`);
+      b.type = "button"; b.dataset.conversation = c.conversation;
+      // Who left it (their e-mail when they gave no name), when, and what they wrote.
+      const left = c.offline_message;
+      b.append(el("div", "name", who({ ...c.visitor, email: (c.visitor && c.visitor.email) || (left && left.email) })));
+      if (left) {
+        b.append(el("div", "first", left.email),
+          el("div", "first", `${new Date(left.at).toLocaleString([], { dateStyle: "short", timeStyle: "short" })} · ${left.text}`));
+      } else {
+        b.append(el("div", "first", "offline message"));
+      }
       b.onclick = () => { openConv(c.conversation); };
       f.appendChild(b);
     });

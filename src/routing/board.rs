@@ -25,7 +25,7 @@ use crate::agents::{Agent, Roster};
 use crate::conversation::{
     Conversation, EventBody, QueueReason, QueueStatus, Staffing, wait_estimate,
 };
-use crate::protocol::{AgentServerFrame, ChatItem, Colleague, QueueItem, Reason};
+use crate::protocol::{AgentServerFrame, ChatItem, Colleague, LeftMessage, QueueItem, Reason};
 use crate::store::{AgentState, ConversationId, Presence, Store, StoreError, now_ms};
 
 /// Queue entries a console is sent (the rest are counted by position).
@@ -179,6 +179,8 @@ fn online_ids(states: &[AgentState]) -> Vec<String> {
 struct Reader {
     /// Each waiting conversation's first visitor message (it never changes once there).
     first_messages: HashMap<ConversationId, Option<String>>,
+    /// Each conversation waiting for a follow-up: its last left message, as of its `last_seq`.
+    left_messages: HashMap<ConversationId, (u64, Option<LeftMessage>)>,
     /// The chats assigned at the last read, with since when (ms): one gone since has ended.
     assigned: HashMap<ConversationId, u64>,
     /// Lengths of recent chats, ms, newest last.
@@ -219,9 +221,29 @@ impl Reader {
             });
         }
         let mut follow_ups = Vec::new();
-        for id in store.follow_ups().await? {
+        let waiting_follow_up = store.follow_ups().await?;
+        self.left_messages
+            .retain(|id, _| waiting_follow_up.contains(id));
+        for id in waiting_follow_up {
             if let Some(c) = store.get(&id).await? {
-                follow_ups.push(chat_item(&c));
+                // Read again only when the conversation has moved on (another message left).
+                let known = self
+                    .left_messages
+                    .get(&id)
+                    .filter(|(seq, _)| *seq == c.last_seq);
+                let left = match known {
+                    Some((_, left)) => left.clone(),
+                    None => {
+                        let left = left_message(store, &id).await?;
+                        self.left_messages
+                            .insert(id.clone(), (c.last_seq, left.clone()));
+                        left
+                    }
+                };
+                follow_ups.push(ChatItem {
+                    offline_message: left,
+                    ..chat_item(&c)
+                });
             }
         }
         let states = store.agents().await?;
@@ -311,7 +333,28 @@ pub(crate) fn chat_item(c: &Conversation) -> ChatItem {
         language: c.memory.language.clone(),
         assigned_at: c.assigned_at,
         agent_answered: c.agent_answered,
+        offline_message: None,
     }
+}
+
+/// The last message a visitor left with the offline form in conversation `id`.
+async fn left_message(
+    store: &dyn Store,
+    id: &ConversationId,
+) -> Result<Option<LeftMessage>, StoreError> {
+    Ok(store
+        .events_after(id, 0)
+        .await?
+        .into_iter()
+        .rev()
+        .find_map(|e| match e.body {
+            EventBody::OfflineMessage { email, text } => Some(LeftMessage {
+                email,
+                text,
+                at: e.at,
+            }),
+            _ => None,
+        }))
 }
 
 /// An agent as colleagues see them.

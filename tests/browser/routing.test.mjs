@@ -138,7 +138,14 @@ test("a visitor who once left an offline message is a live chat like any other w
     await page.locator(".notice", { hasText: "ada@example.com" }).waitFor();
 
     const console_ = await consolePage(agentContext, server.base, "ann");
-    await console_.locator("#followups .item").first().waitFor();
+    // The entry says who left it, when and what (it said "Visitor · offline message").
+    const left = console_.locator("#followups .item").first();
+    await left.waitFor();
+    const entry = await left.innerText();
+    assert.match(entry, /ada@example\.com/);
+    assert.match(entry, /Please call me back about my order/);
+    assert.match(entry, /\d{1,2}:\d{2}/, `when it was left: ${entry}`);
+    assert.doesNotMatch(entry.split("\n")[0], /^Visitor$/, "titled by what is known");
     await ask(page, "talk to a person");
     await page.locator(".status", { hasText: "#1 in line" }).waitFor();
     await console_.locator("#queue .item").first().click();

@@ -196,6 +196,7 @@ export interface components {
             /** @description The conversation's language (as in `QueueItem`). */
             language?: string | null;
             needs_follow_up: boolean;
+            offline_message?: components["schemas"]["LeftMessage"] | null;
             reason?: components["schemas"]["Reason"] | null;
             state: components["schemas"]["ConversationState"];
             visitor: components["schemas"]["VisitorInfo"];
@@ -460,6 +461,13 @@ export interface components {
              * @description Share of the message's words that language's knowledge base knows.
              */
             known: number;
+        };
+        /** @description A message a visitor left with the offline form: their e-mail, the text and when (ms). */
+        LeftMessage: {
+            /** Format: int64 */
+            at: number;
+            email: string;
+            text: string;
         };
         /**
          * @description A notice as it is written (on the wire, in the store): a queued notice's reason also comes
