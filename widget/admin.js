@@ -64,12 +64,15 @@ import { $, clear, el, languageName, signIn } from "./common.js";
       const from = $("from").valueAsDate;
 
       const to = $("to").valueAsDate;
-      if (!from || !to) return Promise.resolve();
-      const start = new Date(from.getUTCFullYear(), from.getUTCMonth(), from.getUTCDate()).getTime();
-      const end = new Date(to.getUTCFullYear(), to.getUTCMonth(), to.getUTCDate() + 1).getTime();
-      if (end <= start) return Promise.resolve();
+      const start = from && new Date(from.getUTCFullYear(), from.getUTCMonth(), from.getUTCDate()).getTime();
+      const end = to && new Date(to.getUTCFullYear(), to.getUTCMonth(), to.getUTCDate() + 1).getTime();
+      // Say what is wrong with the dates, and grey out numbers that are not for them.
+      const wrong = !start || !end ? "Choose both days." : end <= start ? "The first day is after the last day." : "";
+      periodSaid(wrong);
+      if (wrong || !start || !end) return Promise.resolve();
       query = `from=${start}&to=${end}`;
     } else {
+      periodSaid("");
       query = `days=${encodeURIComponent(days)}`;
     }
     const mine = ++loads;
@@ -80,6 +83,15 @@ import { $, clear, el, languageName, signIn } from "./common.js";
       render(res.body.report);
       document.body.setAttribute("data-loaded", String(Date.now()));
     });
+  }
+
+  /** Tells what is wrong with the chosen days ("" when nothing): numbers for another period
+   * are greyed out until the days make sense.
+   * @param {string} wrong */
+  function periodSaid(wrong) {
+    $("period-said").textContent = wrong;
+    ["from", "to"].forEach(id => { $(id).setAttribute("aria-invalid", String(Boolean(wrong))); });
+    document.querySelectorAll("main > section:not(#kb)").forEach(s => { s.classList.toggle("stale", Boolean(wrong)); });
   }
 
   /** @param {Schemas["KbStatus"]} kb */
@@ -108,8 +120,17 @@ import { $, clear, el, languageName, signIn } from "./common.js";
 
   $("reload").addEventListener("click", () => {
     $("reload").disabled = true;
+    $("reload-said").textContent = "";
     api("/api/kb/reload", { method: "POST" }).then(res => {
-      renderKb(res.body.status);
+      const outcome = res.body;
+      renderKb(outcome.status);
+      // Say what the reload did, also when it did nothing.
+      const at = new Date().toLocaleTimeString();
+      $("reload-said").textContent = !outcome.ok
+        ? `${at}: the files have errors (below); still serving the last good knowledge base.`
+        : outcome.changed
+          ? `${at}: reloaded, now serving ${outcome.status.faqs} FAQs (content ${outcome.status.content_hash}).`
+          : `${at}: no change: the files are what is being served (content ${outcome.status.content_hash}).`;
     }).finally(() => { $("reload").disabled = false; });
   });
 

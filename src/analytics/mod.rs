@@ -34,20 +34,23 @@ pub const DEFINITIONS: &[(&str, &str)] = &[
     (
         "bot_resolution",
         "Share of conversations the bot finished alone: its last reply to the visitor was an \
-         answer (not \"I don't know\" or an unanswered \"which one?\"), the visitor was never \
-         handed to a person or left an offline message, gave no \"not helpful\", and did not \
-         come back within 24 h.",
+         answer (not \"I don't know\", an unanswered \"which one?\" or \"nobody can answer \
+         now\" to a visitor asking for a person), the visitor was never handed to a person or \
+         left an offline message, gave no \"not helpful\", and did not come back within 24 h.",
     ),
     (
         "handoff_rate",
-        "Share of conversations that entered the queue for a person, split by the first reason \
-         (visitor asked, frustration, repeated misses, a rule or an FAQ that always hands off).",
+        "Share of conversations handed off (see outcomes), split by the first reason: visitor \
+         asked (in their words, the button, or a handoff rule that caught them asking for a \
+         person), frustration, repeated misses, a rule (on a topic) or an FAQ that always hands \
+         off.",
     ),
     (
         "outcomes",
-        "Every conversation has exactly one outcome: bot resolved, handed off, offline message \
-         (nobody could answer; the visitor left a message), or not resolved (the rest). They \
-         add up to 100%.",
+        "Every conversation has exactly one outcome: bot resolved, handed off (entered the \
+         queue for a person), offline message (nobody could answer and the visitor left a \
+         message, also after waiting in the queue for a person who never took the chat), or not \
+         resolved (the rest). They add up to 100%.",
     ),
     (
         "first_response_time",
@@ -294,10 +297,13 @@ fn facts(events: &[Event]) -> Facts {
             }
             EventBody::BotAnswer { decision, .. } => match decision {
                 AnswerKind::Answer => f.last_reply_answered = true,
-                AnswerKind::Clarify | AnswerKind::Fallback => f.last_reply_answered = false,
-                // A handoff or the offline form is an outcome of its own; a notice replies to
-                // nothing.
-                AnswerKind::Handoff | AnswerKind::Offline | AnswerKind::Notice => {}
+                // The offline form: the visitor wanted a person and nobody could answer, so the
+                // bot did not finish it, message left or not.
+                AnswerKind::Clarify | AnswerKind::Fallback | AnswerKind::Offline => {
+                    f.last_reply_answered = false
+                }
+                // A handoff is an outcome of its own; a notice replies to nothing.
+                AnswerKind::Handoff | AnswerKind::Notice => {}
             },
             EventBody::Feedback { helpful: false, .. } => f.not_helpful = true,
             EventBody::Rating { score, .. } => f.rating = Some(*score),
@@ -416,13 +422,16 @@ pub fn report_grouped_by(
                         && start <= f.last_at.saturating_add(REOPEN_WINDOW_MS)
                 })
             });
-        let handed_off = f.first_reason.is_some();
-        let bot_resolved = !handed_off
+        // Waiting for a person who never came, then leaving a message with the form, is an
+        // offline message: nobody could answer.
+        let left_message_instead = f.offline_message && f.assignments == 0;
+        let handed_off = f.first_reason.is_some() && !left_message_instead;
+        let bot_resolved = f.first_reason.is_none()
             && !f.offline_message
             && f.last_reply_answered
             && !f.not_helpful
             && !came_back;
-        if let Some(reason) = &f.first_reason {
+        if let Some(reason) = f.first_reason.as_ref().filter(|_| handed_off) {
             outcomes.handed_off += 1;
             *reasons
                 .entry(reason.kind().as_str().to_owned())

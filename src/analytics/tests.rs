@@ -567,3 +567,78 @@ fn a_report_of_logs_kept_as_far_as_reports_read_them_is_the_same_report() {
         .sum();
     assert_eq!(answers_text, 0, "no answer text is held for a report");
 }
+
+fn left_message() -> EventBody {
+    EventBody::OfflineMessage {
+        email: "ada@example.com".into(),
+        text: "please call me back".into(),
+    }
+}
+
+/// The one conversation's outcome and handoff reasons.
+fn outcome_of(events: Vec<(u64, EventBody)>) -> (Outcomes, BTreeMap<String, usize>) {
+    let r = report(&[record(T, "1", events)], T, T + 3600 * S);
+    (r.kpis.outcomes, r.kpis.handoffs_by_reason)
+}
+
+#[test]
+fn waiting_for_nobody_then_leaving_a_message_is_an_offline_message() {
+    // Queued when an agent was online; they left; the visitor left a message with the form.
+    let (outcomes, reasons) = outcome_of(vec![
+        (0, says("I want a person")),
+        (1, bot("handoff", None)),
+        (1, queued("visitor_asked")),
+        (60, bot("offline", None)),
+        (90, left_message()),
+    ]);
+    assert_eq!(
+        outcomes,
+        Outcomes {
+            offline_message: 1,
+            ..Outcomes::default()
+        }
+    );
+    assert!(reasons.is_empty(), "not a handoff: {reasons:?}");
+    // Taken by an agent before leaving a message: handed off.
+    let (outcomes, _) = outcome_of(vec![
+        (0, says("I want a person")),
+        (1, queued("visitor_asked")),
+        (5, assigned()),
+        (90, left_message()),
+    ]);
+    assert_eq!(outcomes.handed_off, 1);
+}
+
+#[test]
+fn asking_for_a_person_when_nobody_can_answer_is_not_a_bot_resolution() {
+    // An answer, then "talk to a person" outside hours: the form offered, no message left.
+    let (outcomes, _) = outcome_of(vec![
+        (0, says("where is my order")),
+        (1, bot("answer", Some(("track-order", 0.9)))),
+        (30, says("talk to a person")),
+        (31, bot("offline", None)),
+    ]);
+    assert_eq!(
+        outcomes,
+        Outcomes {
+            not_resolved: 1,
+            ..Outcomes::default()
+        }
+    );
+}
+
+#[test]
+fn a_handoff_for_asking_is_counted_as_visitor_asked_and_a_topic_rule_as_rule() {
+    let (_, reasons) = outcome_of(vec![
+        (0, says("can I speak to someone please")),
+        (1, bot("handoff", None)),
+        (1, queued("visitor_asked")),
+    ]);
+    assert_eq!(reasons.get("visitor_asked"), Some(&1), "{reasons:?}");
+    let (_, reasons) = outcome_of(vec![
+        (0, says("I want to cancel my order")),
+        (1, bot("handoff", None)),
+        (1, queued("rule:cancel")),
+    ]);
+    assert_eq!(reasons.get("rule"), Some(&1), "{reasons:?}");
+}

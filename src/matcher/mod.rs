@@ -320,18 +320,25 @@ impl Matcher {
             .meter
             .message_signals(text, &analyzed, memory, negativity);
 
-        // A handoff rule, then the visitor asking for a person in their own words, then the
-        // other rules, then the FAQs.
+        // A handoff rule (the visitor asked, if they asked for a person), then the visitor asking
+        // for a person in their own words, then the other rules, then the FAQs.
         let rule = self.rule_for(&analyzed);
         let handoff_rule = rule
             .as_ref()
             .is_some_and(|h| self.kb.rules.rules[h.owner].action == RuleAction::Handoff);
-        let asked = match handoff_rule {
-            true => None,
-            false => self.intent.asked(&analyzed.words, &analyzed.stems),
-        };
+        let asked = self.intent.asked(&analyzed.words, &analyzed.stems);
         let tentative = match rule {
-            _ if let Some(words) = asked => {
+            // A handoff rule that caught someone asking for a person: the visitor asked (what
+            // the reports count), and the rule is named as what caught it.
+            Some(hit) if handoff_rule && asked.is_some() => {
+                let rule = &self.kb.rules.rules[hit.owner];
+                explanation.rule = Some((rule.id.clone(), hit.phrase.clone()));
+                explanation.asked_for_person = asked;
+                Decision::Handoff {
+                    reason: HandoffReason::VisitorAsked,
+                }
+            }
+            _ if !handoff_rule && let Some(words) = asked => {
                 explanation.asked_for_person = Some(words);
                 // An FAQ with such a request among its phrasings answers it the editor's way.
                 match self.faq_decision(&analyzed, &mut explanation) {
@@ -651,5 +658,31 @@ mod tests {
             "i want to return the shoes and the jacket",
         );
         assert_eq!(turn.explanation.split, None);
+    }
+
+    #[test]
+    fn asking_for_a_person_is_the_visitor_asking_whichever_rule_caught_it() {
+        let m = sample();
+        for text in [
+            "can I speak to someone please",
+            "I want to speak to a real person",
+            "I want to talk to a human",
+        ] {
+            let turn = m.decide(&Memory::default(), text);
+            assert_eq!(
+                turn.decision,
+                Decision::Handoff {
+                    reason: HandoffReason::VisitorAsked
+                },
+                "{text}"
+            );
+            assert!(turn.explanation.asked_for_person.is_some(), "{text}");
+        }
+        // The sample's `human` rule still names what caught it.
+        let turn = m.decide(&Memory::default(), "I want to talk to a human");
+        assert_eq!(
+            turn.explanation.rule.as_ref().map(|(id, _)| id.as_str()),
+            Some("human")
+        );
     }
 }

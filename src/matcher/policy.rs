@@ -136,6 +136,9 @@ impl Explanation {
     /// One line for agents and editors: "faq return-policy 0.82 (margin 0.61) matched: return, item".
     pub fn summary(&self) -> String {
         let mut s = match (&self.rule, self.candidates.first()) {
+            (Some((rule, _)), _) if let Some(words) = &self.asked_for_person => {
+                format!("asked for a person (\"{words}\", caught by rule {rule})")
+            }
             _ if let Some(words) = &self.asked_for_person => {
                 format!("asked for a person (\"{words}\")")
             }

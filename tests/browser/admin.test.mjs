@@ -6,7 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { SHOTS, WAIT, browser, startServer, openWidget, ask, copyKnowledgeBase, seriousViolations } from "./harness.mjs";
+import { SHOTS, WAIT, browser, startServer, openWidget, ask, copyKnowledgeBase, seriousViolations, visibility } from "./harness.mjs";
 
 /** Signs in to /admin as the test admin. */
 async function signIn(page, base) {
@@ -71,6 +71,17 @@ test("an editor finds the question the bot failed on, sees a broken edit rejecte
     await page.fill("#from", "2020-01-01");
     await page.fill("#to", "2020-01-02");
     await conversations.locator(".value", { hasText: "0" }).waitFor();
+    // Reversed days: said next to them, and the numbers shown are greyed out, not passed off
+    // as that period's.
+    await page.fill("#from", "2020-01-05");
+    const said = page.locator("#period-said");
+    await said.filter({ hasText: "The first day is after the last day" }).waitFor();
+    assert.ok((await visibility(said)).inside, "the message is in view");
+    assert.equal(await page.locator("#from").getAttribute("aria-invalid"), "true");
+    await page.locator("section.stale #kpis").waitFor();
+    await page.fill("#from", "2020-01-01");
+    await said.filter({ hasText: /^$/ }).waitFor({ state: "attached" });
+    assert.equal(await page.locator("section.stale").count(), 0);
     await page.selectOption("#period", "7");
     await conversations.locator(".value", { hasText: "1" }).waitFor();
 
@@ -92,6 +103,10 @@ test("an editor finds the question the bot failed on, sees a broken edit rejecte
     await page.click("#reload");
     await page.locator("#kb-state.ok").waitFor();
     assert.ok(await errors.isHidden());
+    // Reloading files that did not change says so (it said nothing).
+    await page.click("#reload");
+    await page.locator("#reload-said", { hasText: "no change" }).waitFor();
+    assert.ok((await visibility(page.locator("#reload-said"))).inside);
   } finally {
     await visitorContext.close();
     await adminContext.close();

@@ -149,9 +149,9 @@ test("a visitor who once left an offline message is a live chat like any other w
     await ask(page, "talk to a person");
     await page.locator(".status", { hasText: "#1 in line" }).waitFor();
     await console_.locator("#queue .item").first().click();
-    // The real reason (the sample's "human" rule catches this wording), not the offline message.
+    // The real reason (asking for a person, whichever rule caught it), not the offline message.
     const why = console_.locator("#why");
-    await why.filter({ hasText: "Why the bot let go: rule human" }).waitFor();
+    await why.filter({ hasText: "Why the bot let go: the visitor asked for a person" }).waitFor();
     assert.ok(await console_.locator("#claim").isVisible(), "Claim is offered");
     assert.ok(await console_.locator("#followed").isHidden(), "no 'Mark followed up' beside Claim");
     assert.doesNotMatch(await why.innerText(), /Offline message/);
@@ -159,7 +159,7 @@ test("a visitor who once left an offline message is a live chat like any other w
     await console_.locator("#mine .item").first().waitFor();
     await console_.reload();
     await console_.locator("#mine .item").first().click();
-    await why.filter({ hasText: "Why the bot let go: rule human" }).waitFor();
+    await why.filter({ hasText: "Why the bot let go: the visitor asked for a person" }).waitFor();
     assert.ok(await console_.locator("#followed").isHidden(), "still no 'Mark followed up' on the live chat");
   } finally {
     await agentContext.close();

@@ -295,7 +295,10 @@ fn ask_explains_each_decision() {
         stdout.contains("read \"pasword\" as \"password\""),
         "{stdout}"
     );
-    assert!(stdout.contains("rule human"), "{stdout}");
+    assert!(
+        stdout.contains("asked for a person") && stdout.contains("rule human"),
+        "the visitor asked, and the rule that caught it is named: {stdout}"
+    );
 }
 
 #[test]

@@ -99,7 +99,7 @@ fn a_greeting_alone_is_greeted_but_a_greeting_with_a_question_gets_the_answer() 
 }
 
 #[test]
-fn asking_for_a_person_hands_off_at_once_with_the_rule_as_reason() {
+fn asking_for_a_person_hands_off_at_once_as_the_visitor_asking_with_the_rule_named() {
     for text in [
         "I want to talk to a human",
         "can I speak to a real person please",
@@ -109,10 +109,12 @@ fn asking_for_a_person_hands_off_at_once_with_the_rule_as_reason() {
         assert_eq!(
             turn.decision,
             Decision::Handoff {
-                reason: HandoffReason::Rule(knowledge_base::FaqId::parse("human").unwrap())
+                reason: HandoffReason::VisitorAsked
             },
             "{text}"
         );
+        let caught = turn.explanation.rule.as_ref().map(|(id, _)| id.as_str());
+        assert_eq!(caught, Some("human"), "{text}");
     }
 }
 

@@ -75,7 +75,7 @@ async fn talk_to_a_human_queues_the_conversation_and_the_bot_goes_silent() {
     let queued = v.until(|f| f["kind"] == "notice").await;
     assert_eq!(
         queued["notice"],
-        json!({"notice": "queued", "reason": "rule:human", "reason_kind": "rule", "reason_id": "human"})
+        json!({"notice": "queued", "reason": "visitor_asked", "reason_kind": "visitor_asked"})
     );
     assert_eq!(
         queued["seq"].as_u64().unwrap(),
