@@ -23,6 +23,25 @@ use questions::{faq_feedback, unanswered};
 pub const REOPEN_WINDOW_MS: u64 = 24 * 3600 * 1000;
 /// Conversations read at once by `gather`.
 const READS_IN_FLIGHT: usize = 64;
+/// Reports computed at once by this process (`period_report`): a year's report holds that
+/// year's conversations while it is worked out, so ten dashboards opened at once wait their
+/// turn rather than hold ten years.
+const REPORTS_AT_ONCE: usize = 2;
+static REPORTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(REPORTS_AT_ONCE);
+
+/// The report of `[from, to)` as `matcher` reads it (`gather`, then `report_for`), at most
+/// `REPORTS_AT_ONCE` at a time in this process.
+pub async fn period_report(
+    store: &dyn Store,
+    matcher: &crate::matcher::Matcher,
+    from: u64,
+    to: u64,
+) -> StoreResult<Report> {
+    // The semaphore is never closed.
+    let _turn = REPORTS.acquire().await.ok();
+    let records = gather(store, from, to).await?;
+    Ok(report_for(&records, from, to, matcher))
+}
 
 /// The definitions shown next to the numbers.
 pub const DEFINITIONS: &[(&str, &str)] = &[

@@ -100,15 +100,12 @@ pub async fn report(
         Err(bad) => return json_error(StatusCode::BAD_REQUEST, bad.code, &bad.message),
     };
     let store = state.conversations.store.as_ref();
-    match crate::analytics::gather(store, from, to).await {
-        Ok(records) => {
-            let matcher = state.conversations.matcher.load();
-            let report = crate::analytics::report_for(&records, from, to, &matcher);
-            HttpResponse::Ok().json(AdminReport {
-                report,
-                knowledge_base: (*state.reloader.status()).clone(),
-            })
-        }
+    let matcher = state.conversations.matcher.load();
+    match crate::analytics::period_report(store, &matcher, from, to).await {
+        Ok(report) => HttpResponse::Ok().json(AdminReport {
+            report,
+            knowledge_base: (*state.reloader.status()).clone(),
+        }),
         Err(e) => json_error(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",

@@ -138,9 +138,9 @@ async fn agents(caller: Caller, state: web::Data<AppState>) -> Result<HttpRespon
 
 async fn report(state: &AppState, period: &Period) -> Result<Report, ApiError> {
     let (from, to) = period.range(now_ms())?;
-    let records = crate::analytics::gather(state.conversations.store.as_ref(), from, to).await?;
     let matcher = state.conversations.matcher.load();
-    Ok(crate::analytics::report_for(&records, from, to, &matcher))
+    let store = state.conversations.store.as_ref();
+    Ok(crate::analytics::period_report(store, &matcher, from, to).await?)
 }
 
 /// KPIs for a period, with what each one counts: bot resolution, handoffs by reason, response
