@@ -229,12 +229,23 @@ function startConsole() {
     save("open", id);
     c.asked = "open";
     send({ type: "open", conversation: id, last_seq: c.lastSeq });
+    // A new chat starts from the usual resolution, not the last chat's choice.
+    $("resolution").value = "solved";
     renderChat();
     renderLists();
     showView("chat");
     $("text").focus();
   }
   function isMine(id) { return mine.some(c => c.conversation === id); }
+  /** Where a conversation stands, in words (not the protocol's state names).
+   * @param {Partial<NonNullable<Conv["header"]>>} h */
+  function stateText(h) {
+    const agent = h.agent && team.find(a => a.id === h.agent);
+    return h.state === "bot" ? (h.needs_follow_up ? "left a message" : "with the bot")
+      : h.state === "queued" ? "waiting for a person"
+      : h.state === "assigned" ? (isMine(h.conversation || "") || (me && h.agent === me.id) ? "with you" : `with ${agent ? agent.name : "an agent"}`)
+      : h.state === "closed" ? "closed" : "";
+  }
   function renderChat() {
     const c = current && conv(current);
     ["top", "log", "composer"].forEach(x => { $(x).classList.toggle("hidden", !c); });
@@ -248,7 +259,7 @@ function startConsole() {
     const offline = live ? null : offlineMessage(c);
     const known = Object.assign({}, h.visitor || {});
     if (!known.email && offline) known.email = offline.email;
-    $("title").textContent = `${who(known)} · ${h.state || ""}`;
+    $("title").textContent = `${who(known)} · ${stateText(h)}`;
     const why = $("why");why.innerHTML = "";
     if (offline) {
       // An offline message: what to do is write back.
@@ -263,8 +274,18 @@ function startConsole() {
     ["transfer", "dotransfer", "handback", "resolution", "close"].forEach(x => { $(x).classList.toggle("hidden", !owned); });
     $("followed").classList.toggle("hidden", !h.needs_follow_up || live);
     text.placeholder = owned ? "Reply… (Enter sends, Shift+Enter for a new line, / for canned replies)"
-      : offline ? "This is an offline message: reply by e-mail, or write an internal note"
-      : "Claim this chat to reply, or write an internal note";
+      : offline ? "Internal note (the visitor is not in a chat: write to them by e-mail, above)"
+      : queued ? "Claim this chat to reply, or write an internal note"
+      : "Internal note (nobody has this chat: it is with the bot or closed)";
+    // Where nobody can claim the chat, only a note can be written here: say so on the switch.
+    // (Only once the chat's state is known; the switch is given back as it was when it can be
+    // used again.)
+    const notesOnly = !owned && !queued && Boolean(h.state);
+    const asnote = /** @type {HTMLInputElement} */ ($("asnote"));
+    if (notesOnly && !asnote.disabled) { asnote.dataset.was = String(asnote.checked); asnote.checked = true; }
+    if (!notesOnly && asnote.disabled) asnote.checked = asnote.dataset.was === "true";
+    asnote.disabled = notesOnly;
+    $("composer").classList.toggle("note", asnote.checked);
     const t = $("transfer");t.innerHTML = "";
     t.appendChild(new Option("Transfer to…", ""));
     transferTargets.clear();
@@ -414,7 +435,13 @@ function startConsole() {
         : `Closed${n.resolution ? ` (${n.resolution})` : ""}`;
       return el("div", "ev sys", `${text} · ${new Date(at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}`);
     },
-    feedback: e => el("div", "ev sys", `Visitor found answer #${e.answer_seq}${e.helpful ? " helpful" : " NOT helpful"}`),
+    // Which answer, in its own first words (the transcript shows no numbers).
+    feedback(e) {
+      const answer = current ? conv(current).events[e.answer_seq] : null;
+      const words = answer && answer.kind === "bot_answer" ? answer.text.replace(/\s+/g, " ").trim() : "";
+      const quoted = words ? `“${words.length > 70 ? `${words.slice(0, 69)}…` : words}”` : "the bot's answer";
+      return el("div", "ev sys", `The visitor found ${quoted} ${e.helpful ? "helpful" : "not helpful"}`);
+    },
     rating: e => el("div", "ev sys", `Rated ${e.score}/5${e.comment ? `: ${e.comment}` : ""}`),
     visitor_message(e) {
       const { d, body } = said("visitor", "Visitor", e.at);
@@ -480,7 +507,14 @@ function startConsole() {
   $("claim").onclick = () => { act("claim"); };
   $("handback").onclick = () => { act("hand_back"); };
   $("close").onclick = () => { act("close", { resolution: $("resolution").value }); };
-  $("followed").onclick = () => { act("followed_up"); };
+  // Done at once on screen (the list updates when the server confirms; a refusal is shown).
+  $("followed").onclick = () => {
+    if (!current) return;
+    act("followed_up");
+    const h = conv(current).header;
+    if (h) h.needs_follow_up = false;
+    renderChat();
+  };
   // Choosing a target arms the button; the button transfers (a stray selection does nothing).
   $("transfer").onchange = function () { $("dotransfer").disabled = !this.value; };
   $("dotransfer").onclick = function () {

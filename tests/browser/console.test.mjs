@@ -238,3 +238,43 @@ test("a Spanish conversation shows its language, and canned replies come in Span
     server.stop();
   }
 });
+
+test("the console says things in words: which answer was rated, where a chat stands, a fresh resolution for each chat", async () => {
+  const server = await startServer(["--auto-assign", "false"]);
+  const visitorContext = await browser.newContext();
+  const otherContext = await browser.newContext();
+  const agentContext = await browser.newContext();
+  try {
+    const console_ = await signIn(agentContext, server.base);
+    const widget = await openWidget(visitorContext, server.base);
+    await ask(widget, "how do I return an item");
+    await widget.locator(".vote button", { hasText: "No" }).click();
+    await ask(widget, "I want to talk to a person");
+    await widget.locator(".status", { hasText: "in line" }).waitFor();
+    await console_.locator("#queue .item").first().click();
+    const rated = console_.locator("#log .ev.sys", { hasText: "not helpful" });
+    await rated.waitFor();
+    const said = await rated.innerText();
+    assert.doesNotMatch(said, /#\d/, `no answer numbers: ${said}`);
+    assert.match(said, /“.{10,}”/, `the answer's own words: ${said}`);
+    assert.match(await console_.locator("#title").innerText(), /waiting for a person/);
+    await console_.locator("#claim").click();
+    await console_.locator("#title", { hasText: "with you" }).waitFor();
+    assert.doesNotMatch(await console_.locator("#title").innerText(), /· (bot|queued|assigned)\b/);
+    await console_.selectOption("#resolution", "spam");
+
+    // The next chat does not inherit "Spam".
+    const other = await openWidget(otherContext, server.base);
+    await ask(other, "talk to a person please");
+    await other.locator(".status", { hasText: "in line" }).waitFor();
+    await console_.locator("#queue .item").first().click();
+    await console_.locator("#claim").click();
+    await console_.locator("#title", { hasText: "with you" }).waitFor();
+    assert.equal(await console_.inputValue("#resolution"), "solved");
+  } finally {
+    await visitorContext.close();
+    await otherContext.close();
+    await agentContext.close();
+    server.stop();
+  }
+});

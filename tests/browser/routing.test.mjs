@@ -146,6 +146,19 @@ test("a visitor who once left an offline message is a live chat like any other w
     assert.match(entry, /Please call me back about my order/);
     assert.match(entry, /\d{1,2}:\d{2}/, `when it was left: ${entry}`);
     assert.doesNotMatch(entry.split("\n")[0], /^Visitor$/, "titled by what is known");
+    // Opened: it says where it stands, a note is what can be written, and following it up is done
+    // at once (the button used to stay and refuse a second press).
+    await left.click();
+    await console_.locator("#title", { hasText: "left a message" }).waitFor();
+    assert.ok(await console_.locator("#asnote").isChecked(), "only a note can be written here");
+    assert.ok(await console_.locator("#asnote").isDisabled());
+    await console_.fill("#text", "Called her back, all sorted");
+    await console_.press("#text", "Enter");
+    await console_.locator("#log .ev.note", { hasText: "all sorted" }).waitFor();
+    await console_.locator("#followed").click();
+    await console_.locator("#followed").waitFor({ state: "hidden" });
+    await console_.locator("#followups .empty").waitFor();
+    assert.equal(await console_.locator("#refusals .refusal").count(), 0, "nothing refused");
     await ask(page, "talk to a person");
     await page.locator(".status", { hasText: "#1 in line" }).waitFor();
     await console_.locator("#queue .item").first().click();
