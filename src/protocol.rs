@@ -109,6 +109,9 @@ pub enum ServerFrame {
         agent: Option<String>,
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         agent_answered: bool,
+        /// The longest `message` frame this server accepts, in bytes of its JSON: a widget
+        /// shows how much is left as a visitor nears it, instead of a refusal after sending.
+        max_frame_bytes: usize,
     },
     /// One item of the conversation's log, in `seq` order, exactly once per socket.
     Event(Event),
@@ -546,10 +549,11 @@ mod tests {
             language: Some("es".into()),
             agent: None,
             agent_answered: false,
+            max_frame_bytes: 4096,
         };
         assert_eq!(
             serde_json::to_string(&welcome).unwrap(),
-            r#"{"type":"welcome","v":1,"token":"t","conversation":"c","state":"bot","resumed":false,"language":"es"}"#
+            r#"{"type":"welcome","v":1,"token":"t","conversation":"c","state":"bot","resumed":false,"language":"es","max_frame_bytes":4096}"#
         );
         let event = ServerFrame::Event(Event {
             seq: 3,

@@ -39,7 +39,8 @@
     notSent: "Not sent. Please try again.", later: "Sending in a moment…",
     inLine: "in line", longer: "taking longer than expected, sorry", waited: "waiting {n} min",
     sentMessage: "Message sent: we'll reply to", about: ", about {n} min",
-    typing: "{name} is typing…", stars: "{n} of 5"
+    typing: "{name} is typing…", stars: "{n} of 5", pickStars: "Choose from 1 to 5 stars first.",
+    charsLeft: "{n} characters left", charsOver: "{n} characters too many: shorten it to send"
   };
   TEXTS.de = {
     title: "Hilfe", greeting: "Hallo! Fragen Sie mich alles zu Bestellung, Versand oder Rücksendung.",
@@ -58,7 +59,8 @@
     notSent: "Nicht gesendet. Bitte versuchen Sie es noch einmal.", later: "Wird gleich gesendet…",
     inLine: "in der Warteschlange", longer: "dauert länger als erwartet, Entschuldigung", waited: "wartet seit {n} Min.",
     sentMessage: "Nachricht gesendet: wir antworten an", about: ", etwa {n} Min.",
-    typing: "{name} schreibt…", stars: "{n} von 5"
+    typing: "{name} schreibt…", stars: "{n} von 5", pickStars: "Wählen Sie zuerst 1 bis 5 Sterne.",
+    charsLeft: "noch {n} Zeichen", charsOver: "{n} Zeichen zu viel: kürzen Sie, um zu senden"
   };
   TEXTS.es = {
     title: "Ayuda", greeting: "¡Hola! Pregúntame lo que quieras sobre tu pedido, envíos o devoluciones.",
@@ -77,7 +79,8 @@
     notSent: "No enviado. Inténtalo de nuevo.", later: "Se enviará en un momento…",
     inLine: "en la cola", longer: "tarda más de lo previsto, perdona", waited: "esperando {n} min",
     sentMessage: "Mensaje enviado: te responderemos a", about: ", unos {n} min",
-    typing: "{name} está escribiendo…", stars: "{n} de 5"
+    typing: "{name} está escribiendo…", stars: "{n} de 5", pickStars: "Elige primero de 1 a 5 estrellas.",
+    charsLeft: "quedan {n} caracteres", charsOver: "sobran {n} caracteres: acórtalo para enviarlo"
   };
   TEXTS.fr = {
     title: "Aide", greeting: "Bonjour ! Posez-moi vos questions sur votre commande, la livraison ou les retours.",
@@ -96,7 +99,8 @@
     notSent: "Non envoyé. Veuillez réessayer.", later: "Envoi dans un instant…",
     inLine: "dans la file", longer: "plus long que prévu, désolé", waited: "attente {n} min",
     sentMessage: "Message envoyé : nous répondrons à", about: ", environ {n} min",
-    typing: "{name} écrit…", stars: "{n} sur 5"
+    typing: "{name} écrit…", stars: "{n} sur 5", pickStars: "Choisissez d'abord de 1 à 5 étoiles.",
+    charsLeft: "encore {n} caractères", charsOver: "{n} caractères en trop : raccourcissez pour envoyer"
   };
   TEXTS.nl = {
     title: "Hulp", greeting: "Hallo! Vraag me alles over uw bestelling, verzending of retouren.",
@@ -115,7 +119,8 @@
     notSent: "Niet verstuurd. Probeer het opnieuw.", later: "Wordt zo verstuurd…",
     inLine: "in de rij", longer: "duurt langer dan verwacht, sorry", waited: "wacht {n} min",
     sentMessage: "Bericht verstuurd: we antwoorden naar", about: ", ongeveer {n} min",
-    typing: "{name} typt…", stars: "{n} van 5"
+    typing: "{name} typt…", stars: "{n} van 5", pickStars: "Kies eerst 1 tot 5 sterren.",
+    charsLeft: "nog {n} tekens", charsOver: "{n} tekens te veel: maak het korter om te versturen"
   };
   /** The first language of `tag` ("es-MX" -> "es") that the widget has texts for, else English. */
   function languageOf(tag) {
@@ -228,6 +233,8 @@
     host.style.setProperty("--brand", color);
     host.style.setProperty("--on-brand", onColor);
     host.style.setProperty("--ink", ink);
+    // A light colour on a light page: a ring in the readable shade keeps the launcher findable.
+    host.style.setProperty("--launch-ring", contrast(color, "#ffffff") < 3 ? ink : "transparent");
     const style = `
       :host { all: initial; }
       * { box-sizing: border-box; font-family: system-ui, -apple-system, Segoe UI, sans-serif; }
@@ -235,7 +242,8 @@
       .launch {
         bottom: 20px; width: 56px; height: 56px; border-radius: 50%; border: 0;
         background: var(--brand); color: var(--on-brand); display: flex; align-items: center;
-        justify-content: center; cursor: pointer; box-shadow: 0 2px 8px rgba(0,0,0,.3);
+        justify-content: center; cursor: pointer;
+        box-shadow: 0 0 0 2px var(--launch-ring), 0 2px 8px rgba(0,0,0,.3);
       }
       .badge {
         position: absolute; top: -4px; ${side}: -4px; min-width: 20px; height: 20px; padding: 0 5px;
@@ -290,20 +298,44 @@
         border: 1px solid #e3e3de; border-radius: 10px; padding: 10px; margin: 6px 0;
       }
       .form input, .form textarea { border: 1px solid #ccc; border-radius: 6px; padding: 7px; font-size: 14px; }
-      .stars button { font-size: 20px; border: 0; background: none; cursor: pointer; color: #767676; padding: 0 2px; }
-      .stars button[aria-pressed=true] { color: #a86f00; }
+      .stars { display: flex; gap: 6px; }
+      /* 32 px targets apart (WCAG 2.5.8); picked stars are filled, the others outlined. */
+      .stars button {
+        min-width: 32px; min-height: 32px; font-size: 24px; line-height: 1; border: 0; background: none;
+        cursor: pointer; color: #595959; padding: 0;
+      }
+      .stars button[aria-pressed=true] { color: var(--ink); }
+      .said { font-size: 12px; color: #b3261e; }
+      .said:empty { display: none; }
       .typing { font-size: 12px; color: #555; padding: 0 12px 6px; min-height: 18px; background: #f7f7f5; }
-      .compose { display: flex; border-top: 1px solid #e3e3de; }
-      .compose textarea { flex: 1; border: 0; padding: 12px; font-size: 14px; resize: none; height: 46px; }
+      .compose { display: flex; flex-wrap: wrap; border-top: 1px solid #e3e3de; }
+      /* Grows with what is typed, up to 40% of the screen; its focus ring is drawn inside it,
+         where the panel's rounded edge cannot cut it off. */
+      .compose textarea {
+        flex: 1; border: 0; padding: 12px; font-size: 14px; resize: none; height: 46px;
+        max-height: 40vh; overflow-y: auto;
+      }
+      .compose textarea:focus-visible { outline-offset: -3px; }
+      .left { flex-basis: 100%; font-size: 12px; color: #555; padding: 0 12px 6px; }
+      .left.over { color: #b3261e; font-weight: 600; }
+      .left:empty { display: none; }
       .compose button {
         border: 0; background: #fff; color: var(--ink); font-weight: 600; padding: 0 14px; cursor: pointer;
       }
       button:focus-visible, textarea:focus-visible, input:focus-visible { outline: 2px solid #1a73e8; outline-offset: 1px; }
       .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
       @media (max-width: 640px) {
+        /* The screen the visitor sees (the visual viewport, followed from script), whatever the
+           page does: a page wider than the screen, the on-screen keyboard, pinch zoom. */
+        .launch {
+          top: calc(var(--vv-top, 0px) + var(--vv-height, 100vh) - 76px); bottom: auto;
+          ${side === "left" ? "left: calc(var(--vv-left, 0px) + 20px); right: auto;"
+            : "left: calc(var(--vv-left, 0px) + var(--vv-width, 100vw) - 76px); right: auto;"}
+        }
         .panel {
-          left: 0; right: 0; top: 0; bottom: 0; width: 100vw; max-width: 100vw; height: 100%;
-          max-height: 100%; border-radius: 0;
+          left: var(--vv-left, 0); top: var(--vv-top, 0); right: auto; bottom: auto;
+          width: var(--vv-width, 100vw); max-width: none; height: var(--vv-height, 100%);
+          max-height: none; border-radius: 0;
         }
       }
       @media (prefers-reduced-motion: no-preference) {
@@ -319,7 +351,7 @@
       `<button class="human" type="button"></button><button class="x" type="button">×</button></div>` +
       `<div class="log" role="log" aria-live="polite"></div><div class="typing" aria-live="polite"></div>` +
       `<form class="compose"><label class="sr" for="fd-in"></label><textarea id="fd-in" rows="1"></textarea>` +
-      `<button type="submit"></button></form></div>`;
+      `<button type="submit"></button><div class="left" aria-live="polite"></div></form></div>`;
     const $ = s => root.querySelector(s);
     const launch = $(".launch");
     const badge = $(".badge");
@@ -354,9 +386,22 @@
     label();
     status.textContent = T.bot;
 
+    // On a phone the open panel covers exactly the visual viewport (what is on screen), not the
+    // layout viewport that a too-wide page or the keyboard makes larger than the screen.
+    const vv = window.visualViewport;
+    function fitScreen() {
+      if (!vv) return;
+      host.style.setProperty("--vv-left", `${vv.offsetLeft}px`);
+      host.style.setProperty("--vv-top", `${vv.offsetTop}px`);
+      host.style.setProperty("--vv-width", `${vv.width}px`);
+      host.style.setProperty("--vv-height", `${vv.height}px`);
+    }
+    if (vv) { vv.addEventListener("resize", fitScreen); vv.addEventListener("scroll", fitScreen); fitScreen(); }
+
     // The panel stays open or closed across page loads; restoring it does not move the focus.
     function setOpen(open, restoring) {
       panel.classList.toggle("open", open);
+      fitScreen();
       launch.setAttribute("aria-expanded", String(open));
       saved.open = open;
       if (open) { markRead(); toEnd(); }
@@ -403,10 +448,32 @@
       else if (Date.now() - lastTyping > 3000 && ws && ready) { lastTyping = Date.now(); ws.send('{"type":"typing"}'); }
     });
     $(".compose").onsubmit = e => { e.preventDefault(); submit(); };
+    // How much more fits in one message frame (the server's limit, told in `welcome`), shown
+    // from 80% on; over it, nothing is sent and the counter says by how much.
+    let maxFrame = 4096;
+    const left = $(".left");
+    function roomLeft() {
+      const text = input.value;
+      const bytes = new TextEncoder().encode(JSON.stringify({ type: "message", text, client_id: "x".repeat(14) })).length;
+      const perChar = text.length ? Math.max(1, bytes / Math.max(1, text.length)) : 1;
+      const chars = Math.floor(Math.abs(maxFrame - bytes) / perChar) || 1;
+      return { over: bytes > maxFrame, near: bytes > maxFrame * 0.8, chars };
+    }
+    function showRoom() {
+      const room = roomLeft();
+      left.textContent = !room.near ? "" : (room.over ? T.charsOver : T.charsLeft).replace("{n}", String(room.chars));
+      left.classList.toggle("over", room.over);
+      // The box grows with the text (up to its max-height), so a long text can be edited.
+      input.style.height = "auto";
+      input.style.height = `${Math.max(46, input.scrollHeight)}px`;
+    }
+    input.addEventListener("input", showRoom);
     function submit() {
       const text = input.value.trim();
       if (!text) return;
+      if (roomLeft().over) { showRoom(); return; }
       input.value = "";
+      showRoom();
       const m = { type: "message", text, client_id: Date.now().toString(36) + Math.random().toString(36).slice(2, 8) };
       saved.outbox.push(m);
       persist();
@@ -634,14 +701,24 @@
       f.appendChild(el("div", null, T.rate));
       const stars = el("div", "stars");
       for (let i = 1; i <= 5; i++) (n => {
-        const s = el("button", null, "★"); s.type = "button"; s.setAttribute("aria-label", T.stars.replace("{n}", String(n))); s.setAttribute("aria-pressed", "false");
-        s.onclick = () => { score = n; stars.querySelectorAll("button").forEach((x, j) => { x.setAttribute("aria-pressed", String(j < n)); }); };
+        const s = el("button", null, "☆"); s.type = "button"; s.setAttribute("aria-label", T.stars.replace("{n}", String(n))); s.setAttribute("aria-pressed", "false");
+        s.onclick = () => {
+          score = n;
+          f.querySelector(".said").textContent = "";
+          stars.querySelectorAll("button").forEach((x, j) => { x.setAttribute("aria-pressed", String(j < n)); x.textContent = j < n ? "★" : "☆"; });
+        };
         stars.appendChild(s);
       })(i);
       const c = el("textarea");c.placeholder = T.comment;c.setAttribute("aria-label", T.comment);
       const b = el("button", null, T.send);b.type = "submit";
-      f.append(stars, c, b);
-      f.onsubmit = e => { e.preventDefault(); if (score) send({ type: "rate", score, comment: c.value || undefined }); };
+      // Send without a star says what is missing, next to the stars.
+      const said = el("div", "said"); said.setAttribute("role", "alert");
+      f.append(stars, said, c, b);
+      f.onsubmit = e => {
+        e.preventDefault();
+        if (!score) { said.textContent = T.pickStars; stars.querySelector("button").focus(); return; }
+        send({ type: "rate", score, comment: c.value || undefined });
+      };
       place(f);
     }
 
@@ -683,6 +760,7 @@
     const handlers = {
       welcome(f) {
         retry = 0;
+        maxFrame = f.max_frame_bytes;
         if (!f.resumed && lastSeq > 0) {
           // A new conversation (the old one is gone): start the transcript afresh.
           lastSeq = 0;

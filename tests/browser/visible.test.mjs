@@ -76,7 +76,24 @@ test("an agent's reply is in view; their close, with the panel closed, shows a b
     await stars.waitFor();
     const seen = await visibility(stars);
     assert.ok(seen.inside, `the rating stars: ${seen.below} px below the visible transcript`);
+    // Targets of 24 px or more, apart; picked stars look different, not only in hue.
+    const boxes = await stars.locator("button").evaluateAll((bs) => bs.map((b) => b.getBoundingClientRect().toJSON()));
+    for (const [i, b] of boxes.entries()) {
+      assert.ok(b.width >= 24 && b.height >= 24, `star ${i + 1}: ${b.width}x${b.height}`);
+      if (i) assert.ok(b.left - boxes[i - 1].right >= 4, `stars ${i} and ${i + 1} are apart`);
+    }
+    // Send without a star says what is missing (it did nothing).
+    await page.locator(".rating textarea").fill("Quick and kind");
+    await page.locator(".rating button[type=submit]").click();
+    const missing = page.locator(".rating .said", { hasText: "Choose from 1 to 5 stars" });
+    await missing.waitFor();
+    assert.ok((await visibility(missing)).inside);
+    await stars.locator("button").nth(3).click();
+    const glyphs = await stars.locator("button").allInnerTexts();
+    assert.deepEqual(glyphs, ["★", "★", "★", "★", "☆"], "picked stars are filled, the rest outlined");
     await page.screenshot({ path: join(SHOTS, "widget-rating-in-view.png") });
+    await page.locator(".rating button[type=submit]").click();
+    await page.locator(".notice", { hasText: "Thank you!" }).waitFor();
   } finally {
     await ann.close();
     await context.close();
@@ -170,6 +187,9 @@ test("a light brand colour keeps every text readable (WCAG AA)", async () => {
       const ratio = contrastRatio(fg, bg);
       assert.ok(ratio >= 4.5, `${what}: ${fg} on ${bg} is ${ratio.toFixed(2)}:1`);
     }
+    // The launcher stays findable on a white page: a ring of 3:1 or more around the light colour.
+    const ring = await page.locator(".launch").evaluate((n) => getComputedStyle(n).boxShadow.match(/rgba?\([^)]*\)/)[0]);
+    assert.ok(contrastRatio(ring, "rgb(255, 255, 255)") >= 3, `the launcher's ring ${ring} on white`);
     await page.screenshot({ path: join(SHOTS, "widget-light-brand-colour.png") });
   } finally {
     await context.close();
@@ -203,12 +223,22 @@ test("a message over the limit says so on its bubble, and a burst of quick messa
   const context = await browser.newContext();
   try {
     const page = await openWidget(context, server.base);
-    await ask(page, "x".repeat(5000));
-    const failed = page.locator(".row.failed");
-    await failed.waitFor();
-    assert.match(await failed.locator(".meta").innerText(), /too long/);
-    assert.ok((await visibility(failed.locator(".meta"))).inside, "the refusal is in view");
+    // Near the limit the composer says what is left; over it, how much too long, and Enter
+    // sends nothing (it used to be refused only after sending). The box grows with the text.
+    const box = page.locator(".compose textarea");
+    const before = (await box.boundingBox()).height;
+    await box.fill("x".repeat(3600));
+    const left = page.locator(".compose .left");
+    await left.filter({ hasText: /characters left/ }).waitFor();
+    assert.ok((await box.boundingBox()).height > before + 40, "the box grew with the text");
+    await box.fill("x".repeat(5000));
+    await left.filter({ hasText: /too many/ }).waitFor();
+    assert.ok((await visibility(left)).inside, "the counter is in view");
+    await box.press("Enter");
+    assert.equal(await page.locator(".row.me").count(), 0, "nothing was sent");
+    assert.equal((await box.inputValue()).length, 5000, "the text is kept to be shortened");
     await page.screenshot({ path: join(SHOTS, "widget-too-long.png") });
+    await box.fill("");
 
     // Fourteen quick messages: more than the rate limit's burst. None is left behind.
     for (let i = 1; i <= 14; i++) await ask(page, `quick ${i}`);
@@ -447,6 +477,56 @@ test("a console reload reopens the chat that was open and counts as unread only 
   } finally {
     await agentContext.close();
     for (const c of visitors) await c.close();
+    server.stop();
+  }
+});
+
+test("on a phone the open widget covers the screen exactly, even on a page wider than the screen, with the header in view while typing", async () => {
+  const server = await startServer();
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  try {
+    const page = await context.newPage();
+    page.setDefaultTimeout(WAIT);
+    await page.goto(server.base + "/");
+    // The demo page itself fits the screen.
+    assert.equal(await page.evaluate(() => document.scrollingElement.scrollWidth - innerWidth), 0, "the demo page is not wider than the screen");
+    // A host page that overflows sideways (a wide table, say).
+    await page.evaluate(() => {
+      const wide = document.createElement("div");
+      wide.style.cssText = "width: 700px; height: 40px; background: #ddd";
+      document.body.prepend(wide);
+    });
+    await page.locator(".launch").click();
+    await ask(page, "where is my order?");
+    await page.locator(".bot .msg").first().waitFor();
+    const fits = async () => page.evaluate(async () => {
+      const open = document.querySelector("[data-frontdesk]").shadowRoot.querySelector(".panel");
+      // Once its opening animation is over.
+      await Promise.all(open.getAnimations().map((a) => a.finished));
+      const panel = open.getBoundingClientRect();
+      const vv = window.visualViewport;
+      return { panel: panel.toJSON(), vv: { left: vv.offsetLeft, top: vv.offsetTop, width: vv.width, height: vv.height } };
+    });
+    const { panel, vv } = await fits();
+    assert.ok(Math.abs(panel.width - vv.width) <= 1 && Math.abs(panel.height - vv.height) <= 1,
+      `the panel ${panel.width}x${panel.height} covers the screen ${vv.width}x${vv.height}`);
+    assert.ok(Math.abs(panel.left - vv.left) <= 1 && Math.abs(panel.top - vv.top) <= 1, `where the screen is: ${JSON.stringify({ panel, vv })}`);
+    await page.locator(".compose textarea").focus();
+    assert.ok((await visibility(page.locator(".head .title"))).inside, "the header is in view while typing");
+    assert.ok((await visibility(page.locator(".compose textarea"))).inside);
+    // The composer's focus ring is inside the panel (the rounded edge cut it off on three sides).
+    const ring = await page.locator(".compose textarea").evaluate((t) => {
+      const s = getComputedStyle(t);
+      const grow = parseFloat(s.outlineWidth) + parseFloat(s.outlineOffset);
+      const box = t.getBoundingClientRect();
+      const panel = t.closest(".panel").getBoundingClientRect();
+      return { style: s.outlineStyle, inside: box.left - grow >= panel.left && box.right + grow <= panel.right && box.bottom + grow <= panel.bottom };
+    });
+    assert.equal(ring.style, "solid", "a focus ring is drawn");
+    assert.ok(ring.inside, "the focus ring is not cut off");
+    await page.screenshot({ path: join(SHOTS, "widget-phone-wide-page.png") });
+  } finally {
+    await context.close();
     server.stop();
   }
 });

@@ -623,6 +623,11 @@ export interface components {
              *     shows its own texts in it.
              */
             language?: string | null;
+            /**
+             * @description The longest `message` frame this server accepts, in bytes of its JSON: a widget
+             *     shows how much is left as a visitor nears it, instead of a refusal after sending.
+             */
+            max_frame_bytes: number;
             /** @description True when `hello` resumed an existing conversation. */
             resumed: boolean;
             state: components["schemas"]["ConversationState"];

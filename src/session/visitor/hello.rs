@@ -125,6 +125,7 @@ pub(super) async fn start(
                     .to_owned()
             }),
         agent_answered: conversation.agent_answered,
+        max_frame_bytes: ctx.state.settings.max_frame_bytes,
     })
     .await?;
     let mut b = Bound {
