@@ -127,3 +127,45 @@ impl BotTexts {
         self.away.replace("{back}", back)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every sentence the bot says in every language, with its placeholders filled.
+    fn every_sentence() -> Vec<(&'static str, String)> {
+        ["en", "de", "es", "fr", "nl"]
+            .into_iter()
+            .flat_map(|code| {
+                let t = for_language(code);
+                [
+                    t.fallback.to_owned(),
+                    t.fallback_offer.to_owned(),
+                    t.clarify_one.to_owned(),
+                    t.clarify_many.to_owned(),
+                    t.thanks_for_message.to_owned(),
+                    t.untranslated.to_owned(),
+                    t.nobody_online.to_owned(),
+                    t.away(" We're back Monday at 9:00."),
+                    t.away(""),
+                    t.connecting(3),
+                ]
+                .into_iter()
+                .map(move |s| (code, s))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn no_sentence_ends_twice_or_runs_into_the_next() {
+        for (code, s) in every_sentence() {
+            assert!(!s.contains(".."), "{code}: a double full stop: {s}");
+            assert!(!s.contains("  "), "{code}: a double space: {s}");
+            assert!(!s.contains("{"), "{code}: a placeholder left: {s}");
+            assert!(
+                s.ends_with(['.', '?', '!', ':']),
+                "{code}: ends without a full stop: {s}"
+            );
+        }
+    }
+}
