@@ -124,6 +124,98 @@ pub async fn forget_visitor(store: &dyn Store, key: &VisitorKey) -> StoreResult<
     Ok(erased)
 }
 
+/// One conversation an erasure would remove, as an admin checks it before erasing.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Found {
+    pub conversation: String,
+    /// When it started (ms since the epoch).
+    pub created: u64,
+    pub first_message: Option<String>,
+    /// Items in its log.
+    pub events: u64,
+    /// The e-mail the visitor gave in it (a field or the offline form), if any.
+    pub email: Option<String>,
+}
+
+/// Every conversation of the visitor `raw` names: an e-mail address they gave (in a pre-chat
+/// field, a verified identity or the offline form; matched without regard to case) with every
+/// conversation linked to those by their visitor key; or a visitor key; or a verified user id.
+/// An e-mail is looked for in every conversation kept (erasure requests are rare; a store of
+/// millions of conversations takes a while). `Err` when `raw` names nothing we can look up.
+pub async fn find_visitor(
+    store: &dyn Store,
+    raw: &str,
+    identity: Option<&crate::identity::IdentitySecret>,
+) -> StoreResult<Result<Vec<Found>, String>> {
+    use crate::conversation::EventBody;
+    let raw = raw.trim();
+    let mut ids: Vec<crate::store::ConversationId> = Vec::new();
+    if raw.contains('@') {
+        let wanted = raw.to_lowercase();
+        let mut keys = Vec::new();
+        for id in store.conversations_created(0, i64::MAX as u64).await? {
+            let Some(c) = store.get(&id).await? else {
+                continue;
+            };
+            let mut gave = c
+                .visitor
+                .email
+                .as_deref()
+                .is_some_and(|e| e.to_lowercase() == wanted);
+            if !gave {
+                gave = store.events_after(&id, 0).await?.iter().any(|e| {
+                    matches!(&e.body, EventBody::OfflineMessage { email, .. } if email.to_lowercase() == wanted)
+                });
+            }
+            if gave {
+                keys.extend(c.visitor_key.clone());
+                ids.push(id);
+            }
+        }
+        keys.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        keys.dedup();
+        for key in keys {
+            ids.extend(store.visitor_conversations(&key).await?);
+        }
+    } else {
+        match visitor_key_of(raw, identity) {
+            Ok(key) => ids = store.visitor_conversations(&key).await?,
+            Err(message) => {
+                return Ok(Err(format!(
+                    "{message}; or give the e-mail address the visitor wrote from"
+                )));
+            }
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    ids.retain(|id| seen.insert(id.clone()));
+    let mut found = Vec::new();
+    for id in ids {
+        let Some(c) = store.get(&id).await? else {
+            continue;
+        };
+        let events = store.events_after(&id, 0).await?;
+        let left = events.iter().find_map(|e| match &e.body {
+            EventBody::OfflineMessage { email, .. } => Some(email.clone()),
+            _ => None,
+        });
+        found.push(Found {
+            conversation: id.to_string(),
+            created: c.created,
+            first_message: events.iter().find_map(|e| match &e.body {
+                EventBody::VisitorMessage { text, .. } | EventBody::OfflineMessage { text, .. } => {
+                    Some(text.chars().take(120).collect())
+                }
+                _ => None,
+            }),
+            events: events.len() as u64,
+            email: c.visitor.email.clone().or(left),
+        });
+    }
+    found.sort_by_key(|f| f.created);
+    Ok(Ok(found))
+}
+
 /// The visitor `raw` names: their visitor key (32 hex digits, shown to agents), or the site's
 /// verified user id (which needs the identity secret, as keys of verified visitors derive from
 /// it).

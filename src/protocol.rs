@@ -342,6 +342,10 @@ pub enum AgentServerFrame {
         #[serde(flatten)]
         chat: ChatItem,
         earlier: Vec<EarlierConversation>,
+        /// The key that links this visitor's conversations: what an admin erases them by
+        /// ("Privacy" on /admin), shown in the visitor panel to copy.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        visitor_key: Option<String>,
     },
     /// One event of a watched conversation, with explanations and notes.
     ConversationEvent { conversation: String, event: Event },

@@ -151,19 +151,52 @@ import { $, clear, el, languageName, signIn } from "./common.js";
     $("to").addEventListener(kind, load);
   });
 
+  // Erasure in two steps: find what would go (by e-mail, key or user id), then erase exactly
+  // that visitor's conversations.
+  /** @type {string | null} */
+  let found = null;
   $("forget").addEventListener("submit", ev => {
     ev.preventDefault();
     const visitor = $("forget-visitor").value.trim();
-    if (!visitor || !confirm(`Erase every conversation of ${visitor}? This cannot be undone.`)) return;
-    api("/api/admin/forget", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ visitor })
-    }).then(res => {
-      $("forget-result").textContent = res.ok ? `Erased ${res.body.erased} conversation(s).` : res.body.message;
-      if (res.ok) load();
+    if (!visitor) return;
+    found = null;
+    $("forget-found").classList.add("hidden");
+    forgetCall(visitor, true).then(res => {
+      if (!res.ok) { $("forget-result").textContent = res.body.message; return; }
+      /** @type {{ conversation: string, created: number, first_message: string | null, events: number, email: string | null }[]} */
+      const list = res.body.conversations;
+      $("forget-result").textContent = list.length ? `${list.length} conversation(s) of ${visitor}:` : `No conversations found for ${visitor}.`;
+      const body = $("forget-list");
+      clear(body);
+      list.forEach(c => {
+        const tr = el("tr");
+        tr.append(el("td", {}, new Date(c.created).toLocaleString()), el("td", { "class": "question" }, c.first_message || "(nothing written)"),
+          el("td", {}, c.email || ""), el("td", { "class": "num" }, String(c.events)));
+        body.appendChild(tr);
+      });
+      if (list.length) {
+        found = visitor;
+        $("forget-erase").textContent = `Erase these ${list.length} conversation(s)`;
+        $("forget-found").classList.remove("hidden");
+      }
     });
   });
+  $("forget-erase").addEventListener("click", () => {
+    const visitor = found;
+    if (!visitor || !confirm(`Erase every conversation of ${visitor}? This cannot be undone.`)) return;
+    forgetCall(visitor, false).then(res => {
+      $("forget-result").textContent = res.ok ? `Erased ${res.body.erased} conversation(s) of ${visitor}.` : res.body.message;
+      if (res.ok) { found = null; $("forget-found").classList.add("hidden"); load(); }
+    });
+  });
+  /** @param {string} visitor @param {boolean} preview */
+  function forgetCall(visitor, preview) {
+    return api("/api/admin/forget", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ visitor, preview })
+    });
+  }
 
   // ---- KPIs ---------------------------------------------------------------------------------
   function kpi(key, name, value, sub, defs) {

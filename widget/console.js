@@ -325,6 +325,17 @@ function startConsole() {
         if (p[0] === "E-mail") { const a = el("a", null, p[1]); a.href = `mailto:${p[1]}`; dd.appendChild(a); }
         v.append(el("dt", null, p[0]), dd);
       });
+    // The key that links this visitor's conversations: what an admin erases them by.
+    if (h.visitor_key) {
+      const key = el("code", "key", h.visitor_key);
+      const copy = el("button", "copy", "Copy"); copy.type = "button";
+      copy.setAttribute("aria-label", "Copy the visitor key");
+      copy.onclick = () => {
+        navigator.clipboard.writeText(h.visitor_key || "").then(() => { copy.textContent = "Copied"; }, () => { copy.textContent = "Select it to copy"; });
+      };
+      const dd = el("dd"); dd.append(key, " ", copy);
+      v.append(el("dt", null, "Visitor key (for access and erasure requests)"), dd);
+    }
     const e = $("earlier");e.innerHTML = "";
     if (!c.earlier.length) e.appendChild(el("div", "empty", "None."));
     c.earlier.forEach(x => {

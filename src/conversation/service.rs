@@ -94,6 +94,22 @@ pub(super) struct Decided {
 impl Conversations {
     /// Erases every conversation of one visitor (an erasure request) and counts them in
     /// `frontdesk_conversations_erased_total{why="forget"}`; returns how many.
+    /// Erases the conversations `ids` (those an admin found for one visitor), counted as
+    /// erased on request.
+    pub async fn erase(&self, ids: &[ConversationId]) -> StoreResult<usize> {
+        let mut erased = 0;
+        for id in ids {
+            if self.store.delete(id).await? {
+                erased += 1;
+            }
+        }
+        self.metrics
+            .erased
+            .with_label_values(&["forget"])
+            .inc_by(erased as u64);
+        Ok(erased)
+    }
+
     pub async fn forget_visitor(&self, key: &crate::store::VisitorKey) -> StoreResult<usize> {
         let erased = crate::privacy::forget_visitor(self.store.as_ref(), key).await?;
         self.metrics

@@ -117,11 +117,15 @@ pub async fn report(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Forget {
-    /// A visitor key, or a verified site user id.
+    /// An e-mail address the visitor gave, a visitor key, or a verified site user id.
     visitor: String,
+    /// Only list what would be erased.
+    #[serde(default)]
+    preview: bool,
 }
 
-/// Erases every conversation of one visitor: `{"erased": n}`.
+/// Finds every conversation of one visitor (by e-mail, visitor key or verified user id):
+/// `{"conversations": [...]}` with `preview`, else erases them: `{"erased": n}`.
 pub async fn forget(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -130,20 +134,34 @@ pub async fn forget(
     let Some(admin) = session_admin(&req, &state).await else {
         return unauthorized();
     };
-    let key = match crate::privacy::visitor_key_of(&body.visitor, state.identity.as_ref()) {
-        Ok(key) => key,
-        Err(message) => return json_error(StatusCode::BAD_REQUEST, "bad_visitor", &message),
+    let store = state.conversations.store.as_ref();
+    let unavailable = |e: crate::store::StoreError| {
+        json_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            &format!("cannot look up or erase now: {e}"),
+        )
     };
-    match state.conversations.forget_visitor(&key).await {
+    let found = match crate::privacy::find_visitor(store, &body.visitor, state.identity.as_ref())
+        .await
+    {
+        Ok(Ok(found)) => found,
+        Ok(Err(message)) => return json_error(StatusCode::BAD_REQUEST, "bad_visitor", &message),
+        Err(e) => return unavailable(e),
+    };
+    if body.preview {
+        return HttpResponse::Ok().json(serde_json::json!({"conversations": found}));
+    }
+    let ids: Vec<_> = found
+        .iter()
+        .filter_map(|f| crate::store::ConversationId::parse(&f.conversation))
+        .collect();
+    match state.conversations.erase(&ids).await {
         Ok(erased) => {
             tracing::info!(admin = %admin.id, erased, "erased a visitor's conversations");
             HttpResponse::Ok().json(serde_json::json!({"erased": erased}))
         }
-        Err(e) => json_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            &format!("cannot erase now: {e}"),
-        ),
+        Err(e) => unavailable(e),
     }
 }
 

@@ -192,3 +192,47 @@ test("unanswered questions are listed per language, each language under its head
     server.stop();
   }
 });
+
+test("an erasure request by e-mail: the admin finds the visitor's conversations, sees them, and erases them", async () => {
+  const server = await startServer();
+  const visitorContext = await browser.newContext();
+  const adminContext = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 800 } });
+  try {
+    // Nobody is online: the visitor leaves a message with the form.
+    const widget = await openWidget(visitorContext, server.base);
+    await widget.locator(".human").click();
+    const form = widget.locator("form.offline");
+    await form.locator("input[type=email]").fill("grace@example.com");
+    await form.locator("textarea").fill("Please delete my data after you answer");
+    await form.locator("button").click();
+    await widget.locator(".notice", { hasText: "grace@example.com" }).waitFor();
+
+    const page = await adminContext.newPage();
+    page.setDefaultTimeout(WAIT);
+    await signIn(page, server.base);
+    await page.fill("#forget-visitor", "Grace@Example.com");
+    await page.press("#forget-visitor", "Enter");
+    const row = page.locator("#forget-list tr");
+    await row.first().waitFor();
+    assert.equal(await row.count(), 1);
+    assert.match(await row.first().innerText(), /Please delete my data/);
+    assert.match(await row.first().innerText(), /grace@example\.com/);
+    const erase = page.locator("#forget-erase");
+    assert.match(await erase.innerText(), /Erase these 1 conversation/);
+    await erase.scrollIntoViewIfNeeded();
+    assert.ok((await visibility(erase)).inside, "the erase button is in view");
+    await page.screenshot({ path: join(SHOTS, "admin-erasure.png"), fullPage: true });
+    assert.deepEqual(await seriousViolations(page), []);
+    page.once("dialog", (d) => d.accept());
+    await erase.click();
+    await page.locator("#forget-result", { hasText: "Erased 1 conversation(s) of Grace@Example.com" }).waitFor();
+    assert.ok(await erase.isHidden());
+    // Looked up again: nothing is left.
+    await page.press("#forget-visitor", "Enter");
+    await page.locator("#forget-result", { hasText: "No conversations found" }).waitFor();
+  } finally {
+    await visitorContext.close();
+    await adminContext.close();
+    server.stop();
+  }
+});

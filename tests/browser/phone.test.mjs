@@ -58,6 +58,9 @@ test("on a phone an agent picks a chat from the list, reads and answers it, sees
     await phone.locator("#visitor").waitFor();
     assert.ok((await visibility(phone.locator("#side h2").first())).inside, "the visitor panel is in view");
     assert.equal(await phone.locator("#chat").isVisible(), false, "one view at a time");
+    // The key an erasure request is made by, to copy.
+    assert.match(await phone.locator("#visitor .key").innerText(), /^[0-9a-f]{32}$/);
+    assert.ok(await phone.locator("#visitor .copy").isVisible());
     assert.equal(await sideways(phone), 0);
     await phone.screenshot({ path: join(SHOTS, "console-phone-visitor.png") });
 

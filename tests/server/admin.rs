@@ -493,3 +493,91 @@ async fn a_shutdown_delivers_the_webhooks_still_queued() {
         "every queued handoff event is delivered"
     );
 }
+
+#[actix_web::test]
+async fn an_erasure_request_by_e_mail_finds_that_visitors_conversations_shows_them_and_erases_only_them()
+ {
+    let app = crate::app::spawn_app().await;
+    // Ada leaves an offline message with her e-mail, then comes back in a new conversation.
+    let mut ada = app.visitor().await;
+    ada.send(json!({"type": "leave_message", "email": "Ada@Example.com", "text": "call me about order 77"}))
+        .await;
+    ada.until(|f| f["kind"] == "offline_message").await;
+    let mut again = crate::app::Visitor::connect(&app, None).await.unwrap();
+    again
+        .hello(json!({"type": "hello", "visitor_key": ada.visitor_key}))
+        .await;
+    again.say("is my order on its way").await;
+    again.bot_answer().await;
+    // Bob gave his e-mail in the pre-chat fields.
+    let mut bob = crate::app::Visitor::connect(&app, None).await.unwrap();
+    bob.hello(json!({"type": "hello", "email": "bob@example.com"}))
+        .await;
+    bob.say("hello").await;
+    bob.bot_answer().await;
+
+    let admin = app.admin_login().await;
+    let find = |visitor: &str, preview: bool| json!({"visitor": visitor, "preview": preview});
+    let (status, _, body) = app
+        .post(
+            "/api/admin/forget",
+            &find("ada@example.com", true),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let found: Value = serde_json::from_str(&body).unwrap();
+    let ids: Vec<&str> = found["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["conversation"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [ada.conversation.as_str(), again.conversation.as_str()],
+        "{found}"
+    );
+    assert_eq!(found["conversations"][0]["email"], "Ada@Example.com");
+    assert_eq!(
+        found["conversations"][1]["first_message"],
+        "is my order on its way"
+    );
+
+    let (status, _, body) = app
+        .post(
+            "/api/admin/forget",
+            &find("ada@example.com", false),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!((status, body.as_str()), (200, r#"{"erased":2}"#));
+    let (_, _, body) = app
+        .post(
+            "/api/admin/forget",
+            &find("ADA@example.com", true),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(body, r#"{"conversations":[]}"#, "gone");
+    let (_, _, body) = app
+        .post(
+            "/api/admin/forget",
+            &find("bob@example.com", true),
+            Some(&admin),
+        )
+        .await;
+    let bob_found: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        bob_found["conversations"].as_array().unwrap().len(),
+        1,
+        "Bob's stays"
+    );
+
+    // Something that names nobody says what it takes.
+    let (status, _, body) = app
+        .post("/api/admin/forget", &find("ada", true), Some(&admin))
+        .await;
+    assert_eq!(status, 400);
+    assert!(body.contains("e-mail"), "{body}");
+}

@@ -94,6 +94,11 @@ export interface components {
             type: "agents";
         } | (components["schemas"]["ChatItem"] & {
             earlier: components["schemas"]["EarlierConversation"][];
+            /**
+             * @description The key that links this visitor's conversations: what an admin erases them by
+             *     ("Privacy" on /admin), shown in the visitor panel to copy.
+             */
+            visitor_key?: string | null;
         } & {
             /** @enum {string} */
             type: "conversation";

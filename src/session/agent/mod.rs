@@ -501,6 +501,10 @@ async fn watch(
     ctx.send(&AgentServerFrame::Conversation {
         chat: chat_item(&conversation),
         earlier,
+        visitor_key: conversation
+            .visitor_key
+            .as_ref()
+            .map(|k| k.as_str().to_owned()),
     })
     .await?;
     let opened = opened.then(|| {
