@@ -21,6 +21,8 @@ use questions::{faq_feedback, unanswered};
 
 /// A visitor who starts another conversation within this long of the last one's end "reopened" it.
 pub const REOPEN_WINDOW_MS: u64 = 24 * 3600 * 1000;
+/// Conversations listed behind one number of a report.
+pub const BEHIND_KEPT: usize = 200;
 /// Conversations read at once by `gather`.
 const READS_IN_FLIGHT: usize = 64;
 /// Reports computed at once by this process (`period_report`): a year's report holds that
@@ -252,6 +254,10 @@ pub struct QuestionGroup {
     pub closest_file: Option<String>,
     /// When the last one was asked (ms).
     pub last_asked: u64,
+    /// The conversations it was asked in (the first `BEHIND_KEPT`): a manager opens them to
+    /// check what the number means.
+    #[serde(default)]
+    pub conversations: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -270,6 +276,13 @@ pub struct Report {
     pub unanswered: Vec<QuestionGroup>,
     pub faq_feedback: Vec<FaqFeedback>,
     pub definitions: BTreeMap<String, String>,
+    /// The conversations behind each number (the first `BEHIND_KEPT` of each), so every number
+    /// can be checked: `conversations` (counted), `outcome:<bot_resolved|handed_off|
+    /// offline_message|not_resolved>`, `reason:<kind>` (handoffs by first reason),
+    /// `first_contact`, `answered_by_agent` (first response time), `waited` (average wait),
+    /// `rated:<1-5>`.
+    #[serde(default)]
+    pub behind: BTreeMap<String, Vec<String>>,
 }
 
 fn share(n: usize, of: usize) -> Option<f64> {
@@ -424,12 +437,20 @@ pub fn report_grouped_by(
     let mut first_contact = 0;
     let mut ratings = Vec::new();
     let mut conversations = 0;
+    let mut behind: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut note = |what: String, r: &Record| {
+        let ids = behind.entry(what).or_default();
+        if ids.len() < BEHIND_KEPT {
+            ids.push(r.conversation.id.to_string());
+        }
+    };
     for r in &in_period {
         let f = facts(&r.events);
         if !f.wrote {
             continue;
         }
         conversations += 1;
+        note("conversations".into(), r);
         let came_back = f.reopened_in_place
             || r.conversation.visitor_key.as_ref().is_some_and(|key| {
                 // Another conversation of theirs, started after this one began (in ms: two of
@@ -450,21 +471,36 @@ pub fn report_grouped_by(
             && f.last_reply_answered
             && !f.not_helpful
             && !came_back;
-        if let Some(reason) = f.first_reason.as_ref().filter(|_| handed_off) {
+        let outcome = if let Some(reason) = f.first_reason.as_ref().filter(|_| handed_off) {
             outcomes.handed_off += 1;
-            *reasons
-                .entry(reason.kind().as_str().to_owned())
-                .or_default() += 1;
+            let kind = reason.kind().as_str();
+            *reasons.entry(kind.to_owned()).or_default() += 1;
+            note(format!("reason:{kind}"), r);
+            "handed_off"
         } else if f.offline_message {
             outcomes.offline_message += 1;
+            "offline_message"
         } else if bot_resolved {
             outcomes.bot_resolved += 1;
+            "bot_resolved"
         } else {
             outcomes.not_resolved += 1;
-        }
+            "not_resolved"
+        };
+        note(format!("outcome:{outcome}"), r);
         let agent_resolved = f.closed_by_agent && f.assignments == 1 && !came_back;
         if bot_resolved || agent_resolved {
             first_contact += 1;
+            note("first_contact".into(), r);
+        }
+        if f.first_response_ms.is_some() {
+            note("answered_by_agent".into(), r);
+        }
+        if !f.waits.is_empty() {
+            note("waited".into(), r);
+        }
+        if let Some(score) = f.rating.filter(|s| (1..=5).contains(s)) {
+            note(format!("rated:{score}"), r);
         }
         first_responses.extend(f.first_response_ms);
         waits.extend(&f.waits);
@@ -506,5 +542,6 @@ pub fn report_grouped_by(
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
+        behind,
     }
 }

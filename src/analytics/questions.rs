@@ -25,6 +25,8 @@ const SAME_QUESTION: f64 = 0.5;
 
 /// A question the bot did not answer well.
 struct Miss {
+    /// The conversation it was asked in.
+    conversation: String,
     text: String,
     kind: &'static str,
     closest: Option<(String, f32)>,
@@ -97,6 +99,7 @@ fn misses(events: &[Event]) -> Vec<Miss> {
             } => {
                 if let Some((text, at)) = question.take() {
                     out.push(Miss {
+                        conversation: String::new(),
                         text: text.to_owned(),
                         kind: "handed_off",
                         closest: handing_over.take(),
@@ -128,6 +131,7 @@ fn misses(events: &[Event]) -> Vec<Miss> {
                         .and_then(|x| x.candidates.first())
                         .map(|c| (c.faq.to_string(), c.confidence));
                     out.push(Miss {
+                        conversation: String::new(),
                         text: text.to_owned(),
                         kind,
                         closest,
@@ -150,6 +154,7 @@ fn misses(events: &[Event]) -> Vec<Miss> {
                 });
                 if let Some((text, at)) = asked {
                     out.push(Miss {
+                        conversation: String::new(),
                         text,
                         kind: "not_helpful",
                         closest: answered_faq(events, a).map(|f| (f, 0.0)),
@@ -198,7 +203,16 @@ pub(super) fn unanswered(
     records: &[&Record],
     words_of: &dyn Fn(&str, Option<&str>) -> HashSet<String>,
 ) -> Vec<QuestionGroup> {
-    let mut all: Vec<Miss> = records.iter().flat_map(|r| misses(&r.events)).collect();
+    let mut all: Vec<Miss> = records
+        .iter()
+        .flat_map(|r| {
+            let id = r.conversation.id.to_string();
+            misses(&r.events).into_iter().map(move |m| Miss {
+                conversation: id.clone(),
+                ..m
+            })
+        })
+        .collect();
     all.sort_by_key(|m| m.at);
     struct Group {
         words: HashSet<String>,
@@ -257,6 +271,13 @@ pub(super) fn unanswered(
                 closest_faq: best_faq.map(|(f, _)| f),
                 closest_file: None,
                 last_asked: g.misses.iter().map(|m| m.at).max().unwrap_or(0),
+                conversations: {
+                    let mut ids: Vec<String> =
+                        g.misses.iter().map(|m| m.conversation.clone()).collect();
+                    ids.dedup();
+                    ids.truncate(super::BEHIND_KEPT);
+                    ids
+                },
             }
         })
         .collect();

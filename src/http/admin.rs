@@ -165,6 +165,51 @@ pub async fn forget(
     }
 }
 
+/// One conversation, read-only, for an admin checking a number: its record (state, visitor,
+/// reason, resolution, times) and its whole log, notes and the bot's explanations included.
+pub async fn conversation(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> HttpResponse {
+    if session_admin(&req, &state).await.is_none() {
+        return unauthorized();
+    }
+    let Some(id) = crate::store::ConversationId::parse(&id) else {
+        return json_error(StatusCode::NOT_FOUND, "not_found", "no such conversation");
+    };
+    let store = state.conversations.store.as_ref();
+    let read = async {
+        let Some(c) = store.get(&id).await? else {
+            return Ok(None);
+        };
+        let events = store.events_after(&id, 0).await?;
+        Ok::<_, crate::store::StoreError>(Some((c, events)))
+    };
+    match read.await {
+        Ok(Some((c, events))) => HttpResponse::Ok().json(serde_json::json!({
+            "conversation": c.id.to_string(),
+            "created": c.created,
+            "state": c.state,
+            "visitor": c.visitor,
+            "reason": c.reason.as_ref().map(crate::protocol::Reason::from),
+            "resolution": c.resolution,
+            "language": c.memory.language,
+            "events": events,
+        })),
+        Ok(None) => json_error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such conversation (erased, or past retention)",
+        ),
+        Err(e) => json_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            &format!("cannot read the conversation: {e}"),
+        ),
+    }
+}
+
 /// The knowledge base's status (hash, loaded at, errors of the last rejected reload).
 pub async fn kb_status(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     if session_admin(&req, &state).await.is_none() {

@@ -56,6 +56,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/admin/logout", web::post().to(admin::logout))
         .route("/api/admin/report", web::get().to(admin::report))
         .route("/api/admin/forget", web::post().to(admin::forget))
+        .route(
+            "/api/admin/conversations/{id}",
+            web::get().to(admin::conversation),
+        )
         .route("/api/kb", web::get().to(admin::kb_status))
         .route("/api/kb/reload", web::post().to(admin::kb_reload))
         .route("/api/v1/openapi.json", web::get().to(api::openapi_json))

@@ -236,3 +236,48 @@ test("an erasure request by e-mail: the admin finds the visitor's conversations,
     server.stop();
   }
 });
+
+test("every number links to the conversations behind it, each opening its transcript read-only", async () => {
+  const server = await startServer();
+  const visitorContext = await browser.newContext();
+  const otherContext = await browser.newContext();
+  const adminContext = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 800 } });
+  try {
+    const answered = await openWidget(visitorContext, server.base);
+    await ask(answered, "how do I reset my password");
+    await answered.locator(".bot .msg").first().waitFor();
+    const missed = await openWidget(otherContext, server.base);
+    await ask(missed, "do you sell purple trombones");
+    await missed.locator(".bot .msg").first().waitFor();
+
+    const page = await adminContext.newPage();
+    page.setDefaultTimeout(WAIT);
+    await signIn(page, server.base);
+    const outcomes = page.locator('[data-kpi="outcomes"]');
+    await outcomes.locator(".show", { hasText: "Bot resolved: show 1" }).click();
+    const list = page.locator("#behind-list tr");
+    await list.first().locator("button").waitFor();
+    assert.equal(await list.count(), 1);
+    assert.match(await list.first().innerText(), /reset my password/);
+    assert.ok((await visibility(page.locator("#behind-title"))).inside, "the list is brought into view");
+    await list.first().locator("button").click();
+    const dialog = page.locator("#transcript");
+    await dialog.locator("li", { hasText: "reset my password" }).waitFor();
+    assert.match(await dialog.innerText(), /Bot · answer/);
+    assert.equal(await dialog.locator("textarea, input").count(), 0, "read-only");
+    await page.screenshot({ path: join(SHOTS, "admin-drilldown.png") });
+    assert.deepEqual(await seriousViolations(page), []);
+    await page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "hidden" });
+
+    // An unanswered question leads to the conversation it was asked in.
+    await page.locator("#unanswered .show").first().click();
+    await page.locator("#behind-list tr button", { hasText: "purple trombones" }).waitFor();
+    assert.equal(await page.locator("#behind-list tr").count(), 1);
+  } finally {
+    await visitorContext.close();
+    await otherContext.close();
+    await adminContext.close();
+    server.stop();
+  }
+});

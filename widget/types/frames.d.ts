@@ -530,6 +530,11 @@ export interface components {
             closest_faq?: string | null;
             /** @description The closest FAQ's file in the serving knowledge base (filled in by the server). */
             closest_file?: string | null;
+            /**
+             * @description The conversations it was asked in (the first `BEHIND_KEPT`): a manager opens them to
+             *     check what the number means.
+             */
+            conversations?: string[];
             count: number;
             examples: string[];
             /**
@@ -603,6 +608,16 @@ export interface components {
          */
         ReasonKind: "visitor_asked" | "frustrated" | "repeated_misses" | "rule" | "faq" | "team" | "transfer" | "agent_left" | "not_answered";
         Report: {
+            /**
+             * @description The conversations behind each number (the first `BEHIND_KEPT` of each), so every number
+             *     can be checked: `conversations` (counted), `outcome:<bot_resolved|handed_off|
+             *     offline_message|not_resolved>`, `reason:<kind>` (handoffs by first reason),
+             *     `first_contact`, `answered_by_agent` (first response time), `waited` (average wait),
+             *     `rated:<1-5>`.
+             */
+            behind?: {
+                [key: string]: string[];
+            };
             definitions: {
                 [key: string]: string;
             };
