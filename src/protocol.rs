@@ -339,8 +339,9 @@ pub enum AgentServerFrame {
     /// A conversation's header, on `open` (and when a chat becomes yours), with the same
     /// visitor's earlier conversations (newest first, at most 10).
     Conversation {
+        /// Boxed: a header is the largest frame by far, and frames are built one at a time.
         #[serde(flatten)]
-        chat: ChatItem,
+        chat: Box<ChatItem>,
         earlier: Vec<EarlierConversation>,
         /// The key that links this visitor's conversations: what an admin erases them by
         /// ("Privacy" on /admin), shown in the visitor panel to copy.

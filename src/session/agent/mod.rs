@@ -499,7 +499,7 @@ async fn watch(
         }
     };
     ctx.send(&AgentServerFrame::Conversation {
-        chat: chat_item(&conversation),
+        chat: Box::new(chat_item(&conversation)),
         earlier,
         visitor_key: conversation
             .visitor_key
