@@ -434,17 +434,16 @@ import { $, clear, el, languageName, reasonText, signIn } from "./common.js";
         body.appendChild(h);
       }
       const tr = el("tr", { "class": "group" });
-      const count = el("td", { "class": "num" }, g.count);
-      if (g.conversations && g.conversations.length) {
-        const b = el("button", { "class": "show", type: "button" }, `show ${g.conversations.length}`);
-        b.setAttribute("aria-label", `Show the conversations that asked “${g.question}”`);
-        const ids = g.conversations;
-        b.onclick = () => { listBehind(`“${g.question}”`, ids); };
-        count.append(el("br"), b);
-      }
-      tr.appendChild(count);
+      tr.appendChild(el("td", { "class": "num" }, g.count));
       const q = el("td");
       q.appendChild(el("div", { "class": "question" }, g.question));
+      // The conversations it was asked in, to read what happened.
+      if (g.conversations && g.conversations.length) {
+        const ids = g.conversations;
+        const b = el("button", { "class": "show", type: "button" }, `show the ${ids.length} conversation(s)`);
+        b.onclick = () => { listBehind(`“${g.question}”`, ids); };
+        q.appendChild(b);
+      }
       const others = g.examples.filter(e => e !== g.question);
       if (others.length) q.appendChild(el("div", { "class": "examples" }, `also: ${others.join(" · ")}`));
       tr.appendChild(q);
