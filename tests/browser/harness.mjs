@@ -140,14 +140,18 @@ const AXE = join(REPO, "tests", "browser", "node_modules", "axe-core", "axe.min.
 /** axe-core's serious and critical violations on the page (open shadow roots included), as
  * "rule: target" lines, for an assertion message a person can act on. */
 export async function seriousViolations(page) {
+  return violations(page, ["serious", "critical"]);
+}
+
+/** axe-core's violations of the given impacts ("minor", "moderate", "serious", "critical"). */
+export async function violations(page, impacts) {
   await page.addScriptTag({ path: AXE });
-  const violations = await page.evaluate(async () => {
+  return page.evaluate(async (impacts) => {
     const result = await window.axe.run(document, { resultTypes: ["violations"] });
     return result.violations
-      .filter((v) => v.impact === "serious" || v.impact === "critical")
+      .filter((v) => impacts.includes(v.impact))
       .flatMap((v) => v.nodes.map((n) => `${v.id}: ${JSON.stringify(n.target)} ${n.failureSummary}`));
-  });
-  return violations;
+  }, impacts);
 }
 
 /** Where `locator`'s box stands against its scroll container's visible box and the viewport:

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
   SHOTS, WAIT, browser, startServer, openWidget, ask, agent,
-  seriousViolations, visibility, contrastRatio, consolePage,
+  seriousViolations, violations, visibility, contrastRatio, consolePage,
 } from "./harness.mjs";
 
 const QUESTIONS = [
@@ -525,6 +525,29 @@ test("on a phone the open widget covers the screen exactly, even on a page wider
     assert.equal(ring.style, "solid", "a focus ring is drawn");
     assert.ok(ring.inside, "the focus ring is not cut off");
     await page.screenshot({ path: join(SHOTS, "widget-phone-wide-page.png") });
+  } finally {
+    await context.close();
+    server.stop();
+  }
+});
+
+test("the demo page and the sign-in pages have no moderate accessibility findings either (heading order, landmarks)", async () => {
+  const server = await startServer();
+  const context = await browser.newContext({ bypassCSP: true });
+  try {
+    const page = await context.newPage();
+    page.setDefaultTimeout(WAIT);
+    for (const path of ["/", "/agent/login", "/admin/login"]) {
+      await page.goto(server.base + path);
+      if (path !== "/") {
+        const form = page.locator("#login");
+        await form.waitFor();
+        assert.ok((await visibility(form.locator("button"))).inside, `${path}: the sign-in button is in view`);
+        const box = await form.boundingBox();
+        assert.ok(box.width >= 260, `${path}: the form is not squeezed: ${box.width}px`);
+      }
+      assert.deepEqual(await violations(page, ["moderate", "serious", "critical"]), [], path);
+    }
   } finally {
     await context.close();
     server.stop();
