@@ -483,23 +483,29 @@ impl Visitor {
 
     /// The close frame the server sends next.
     pub async fn closed(&mut self) -> Option<u16> {
-        let work = async {
-            loop {
-                match self.ws.next().await {
-                    Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
-                    Some(Ok(_)) => continue,
-                    _ => return None,
-                }
-            }
-        };
-        tokio::time::timeout(WAIT, work)
-            .await
-            .expect("the socket closes in time")
+        close_code(&mut self.ws).await
     }
 
     pub async fn disconnect(mut self) {
         let _ = self.ws.close(None).await;
     }
+}
+
+/// The code of the close frame the server sends next on `ws` (frames before it are skipped);
+/// `None` when the socket ends without one.
+async fn close_code(ws: &mut WebSocketStream<MaybeTlsStream<TcpStream>>) -> Option<u16> {
+    let work = async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => continue,
+                _ => return None,
+            }
+        }
+    };
+    tokio::time::timeout(WAIT, work)
+        .await
+        .expect("the socket closes in time")
 }
 
 /// The agent console's websocket, with domain verbs.
@@ -511,18 +517,7 @@ pub struct AgentClient {
 impl AgentClient {
     /// Waits for the server to close the console; its close code.
     pub async fn closed(&mut self) -> Option<u16> {
-        let work = async {
-            loop {
-                match self.ws.next().await {
-                    Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
-                    Some(Ok(_)) => continue,
-                    _ => return None,
-                }
-            }
-        };
-        tokio::time::timeout(WAIT, work)
-            .await
-            .expect("the console closes in time")
+        close_code(&mut self.ws).await
     }
 
     pub async fn connect(
