@@ -12,7 +12,7 @@ use arc_swap::ArcSwap;
 use super::texts;
 use super::{AnswerKind, ChoiceItem, EventBody};
 use super::{Conversation, QueueReason, Turn, TurnOutcome};
-use crate::knowledge_base::{FaqId, KnowledgeBase, render_markdown};
+use crate::knowledge_base::{FaqId, HandoffMode, KnowledgeBase, render_markdown};
 use crate::matcher::{Decision, Explanation, HandoffReason, Matcher, Source};
 use crate::metrics::Metrics;
 use crate::privacy::{Redact, redact};
@@ -448,6 +448,15 @@ impl Conversations {
                         explanation,
                         lang: Some(kb.language().to_owned()),
                     });
+                }
+                // An answer that needs a person to act hands the conversation over after it.
+                if let Source::Faq(faq) = source
+                    && kb
+                        .faq(faq)
+                        .is_some_and(|f| f.handoff == Some(HandoffMode::After))
+                {
+                    self.handoff_part(decided, conversation, QueueReason::Faq(faq.to_string()))
+                        .await?;
                 }
             }
             Decision::Clarify { options } => bot.push(in_language(

@@ -69,9 +69,30 @@ impl fmt::Display for FaqId {
 pub enum HandoffMode {
     /// Answer, then offer to connect a person.
     Offer,
-    /// Answer, and hand the conversation to a person straight away.
+    /// Hand the conversation to a person straight away, instead of answering.
     Always,
+    /// Answer, then hand the conversation to a person (this FAQ is the reason): for answers
+    /// that need one to act ("we'll try to stop the order").
+    After,
 }
+
+/// Words of an answer that promise a person will act, per language: such an answer should hand
+/// the conversation over (`handoff = "after"`), or the visitor's reply goes to the bot.
+const PROMISES_A_PERSON: &[&str] = &[
+    "an agent will",
+    "a colleague will",
+    "a person will",
+    "reply here and",
+    "antworten sie hier",
+    "jemand aus dem team",
+    "ein mitarbeiter wird",
+    "responde aquí",
+    "un agente intentará",
+    "répondez ici",
+    "un conseiller",
+    "antwoord hier",
+    "een medewerker zal",
+];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -240,6 +261,23 @@ pub(crate) fn parse(file: &Path, source: &str) -> Result<(Faq, Vec<Problem>), Ve
     match id {
         Some(id) if errors.is_empty() => {
             let (answer_html, answer_text) = render_markdown(body);
+            let promise = answer_text.to_lowercase();
+            let promise = PROMISES_A_PERSON.iter().find(|p| promise.contains(*p));
+            if let Some(words) = promise
+                && !matches!(fm.handoff, Some(HandoffMode::After | HandoffMode::Always))
+            {
+                warnings.push(
+                    Problem::warning(
+                        file,
+                        format!(
+                            "the answer promises a person will act (\"{words}\") but the bot \
+                             keeps the conversation: add `handoff = \"after\"` to answer and then \
+                             hand it to a person"
+                        ),
+                    )
+                    .at(Some(answer_line), Some("handoff")),
+                );
+            }
             let sent = json_len(&answer_html) + json_len(&answer_text);
             if sent > MAX_RENDERED_ANSWER_BYTES {
                 return Err(vec![
@@ -423,6 +461,22 @@ mod tests {
             (errs[0].line, errs[0].field.as_deref()),
             (Some(4), Some("questions"))
         );
+    }
+
+    #[test]
+    fn an_answer_that_promises_a_person_warns_unless_it_hands_over() {
+        let promising = GOOD.replace(
+            "You can return within **30 days**.",
+            "Reply here and an agent will try to stop it.",
+        );
+        let (_, warnings) = parse(Path::new("faq/return-policy.md"), &promising).unwrap();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].message.contains("handoff = \"after\""));
+        assert_eq!(warnings[0].line, Some(6));
+        let handing_over = promising.replace("+++\nReply", "handoff = \"after\"\n+++\nReply");
+        let (faq, warnings) = parse(Path::new("faq/return-policy.md"), &handing_over).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(faq.handoff, Some(HandoffMode::After));
     }
 
     #[test]

@@ -149,3 +149,23 @@ async fn an_answer_takes_one_vote() {
     let refused = v.until(|f| f["type"] == "error").await;
     assert_eq!(refused["code"], "invalid", "{refused}");
 }
+
+#[actix_web::test]
+async fn an_answer_that_needs_a_person_is_given_and_then_the_chat_goes_to_one() {
+    let app = spawn_app().await;
+    let _ann = app.agent("ann").await;
+    let mut v = app.visitor().await;
+    v.say("how do I cancel my order?").await;
+    let answer = v.bot_answer().await;
+    assert_eq!(answer["decision"], "answer", "{answer}");
+    assert_eq!(answer["faq"], "cancel-order");
+    assert!(
+        answer["text"].as_str().unwrap().contains("colleague"),
+        "{answer}"
+    );
+    // Then handed over, with the FAQ as the reason: the reply goes to a person, not the bot.
+    let queued = v.until(|f| f["kind"] == "notice").await;
+    assert_eq!(queued["notice"]["reason"], "faq:cancel-order", "{queued}");
+    let place = v.until(|f| f["type"] == "queue").await;
+    assert_eq!(place["position"], 1);
+}
