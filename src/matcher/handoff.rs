@@ -109,8 +109,10 @@ impl Intent {
         if rest_is_filler && !self.negated(words, start) {
             return Some(0);
         }
-        // The person asked to help: "can someone help me".
-        let opens = words[..start].iter().all(|w| self.opener.contains(w));
+        // The person asked to help: "can someone help me", "can a human help me with ...".
+        let opens = words[..start]
+            .iter()
+            .all(|w| self.opener.contains(w) || self.between.iter().any(|p| p == std::slice::from_ref(w)));
         let helps = words[end..]
             .iter()
             .find(|w| !self.opener.contains(*w))
@@ -181,6 +183,11 @@ mod tests {
             "i wanna talk to a person",
             "representative",
             "i don't want a bot, i want a human",
+            "can a human help me with a broken lamp",
+            "I need to contact an agent",
+            "put me in touch with customer service",
+            "connect me with your support team",
+            "how can I reach a person",
         ] {
             assert!(asks(&intent, &n, text).is_some(), "{text}");
         }
@@ -202,6 +209,8 @@ mod tests {
             "how do I become an affiliate agent",
             "a person from your team called me",
             "people say your shipping is slow",
+            "my colleague contacted you yesterday",
+            "the courier said a person would call",
         ] {
             assert_eq!(asks(&intent, &n, text), None, "{text}");
         }
