@@ -110,9 +110,9 @@ impl Intent {
             return Some(0);
         }
         // The person asked to help: "can someone help me", "can a human help me with ...".
-        let opens = words[..start]
-            .iter()
-            .all(|w| self.opener.contains(w) || self.between.iter().any(|p| p == std::slice::from_ref(w)));
+        let opens = words[..start].iter().all(|w| {
+            self.opener.contains(w) || self.between.iter().any(|p| p == std::slice::from_ref(w))
+        });
         let helps = words[end..]
             .iter()
             .find(|w| !self.opener.contains(*w))
