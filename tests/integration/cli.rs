@@ -41,6 +41,19 @@ fn frontdesk_with(args: &[&str], env: &[(&str, &str)]) -> Output {
     }
 }
 
+/// `serve` on a free port with the data directory `dir` and the knowledge base `kb`.
+fn serve<'a>(dir: &'a str, kb: &'a str) -> [&'a str; 7] {
+    [
+        "serve",
+        "--port",
+        "0",
+        "--data-dir",
+        dir,
+        "--knowledge-base",
+        kb,
+    ]
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -640,15 +653,7 @@ fn a_second_server_on_a_data_directory_in_use_refuses_to_start_and_names_the_fir
     let kb = repo().join("knowledge_base");
     let kb = kb.to_str().unwrap();
     let mut first = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
-        .args([
-            "serve",
-            "--port",
-            "0",
-            "--data-dir",
-            dir,
-            "--knowledge-base",
-            kb,
-        ])
+        .args(serve(dir, kb))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -665,15 +670,7 @@ fn a_second_server_on_a_data_directory_in_use_refuses_to_start_and_names_the_fir
     });
     let running = rx.recv_timeout(Duration::from_secs(60)).is_ok();
     assert!(running, "the first server starts");
-    let second = frontdesk(&[
-        "serve",
-        "--port",
-        "0",
-        "--data-dir",
-        dir,
-        "--knowledge-base",
-        kb,
-    ]);
+    let second = frontdesk(&serve(dir, kb));
     let said = text(&second.stderr);
     assert!(!second.status.success(), "a second server must not start");
     assert!(said.contains(dir), "names the directory: {said}");
@@ -698,17 +695,10 @@ fn a_damaged_database_stops_the_server_at_start_with_the_way_to_recover() {
     let conn = rusqlite::Connection::open(data.path().join("frontdesk.db")).unwrap();
     conn.execute_batch("DROP TABLE events").unwrap();
     drop(conn);
-    let serve = frontdesk(&[
-        "serve",
-        "--port",
-        "0",
-        "--data-dir",
-        dir,
-        "--knowledge-base",
-        repo().join("knowledge_base").to_str().unwrap(),
-    ]);
-    let said = text(&serve.stderr);
-    assert!(!serve.status.success(), "must not start: {said}");
+    let kb = repo().join("knowledge_base");
+    let started = frontdesk(&serve(dir, kb.to_str().unwrap()));
+    let said = text(&started.stderr);
+    assert!(!started.status.success(), "must not start: {said}");
     assert!(said.contains("table events"), "names what is wrong: {said}");
     assert!(
         said.contains("frontdesk backup"),
