@@ -36,6 +36,7 @@ pub(crate) const TRANSPORT_FRAME_LIMIT: usize = 64 * 1024;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(demo_page))
         .route("/widget.js", web::get().to(widget_js))
+        .route("/widget/{name}", web::get().to(pages::widget_module))
         .route("/pages/{name}", web::get().to(pages::file))
         .route("/api/widget/allowed", web::get().to(widget_allowed))
         .route("/favicon.ico", web::get().to(no_content))

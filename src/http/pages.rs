@@ -4,7 +4,7 @@
 //! `widget/types/frames.d.ts` is generated from them and the pages are type-checked against it
 //! in `scripts/test`, so a change of a frame that a page misses fails there.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpResponse, http::header, web};
 use utoipa::OpenApi;
 
 use crate::protocol::{AgentFrame, AgentServerFrame, ServerFrame, VisitorFrame};
@@ -17,8 +17,87 @@ static FILES: &[(&str, &str, &str)] = &[
     ("common.js", JS, include_str!("../../widget/common.js")),
     ("common.css", CSS, include_str!("../../widget/common.css")),
     ("console.js", JS, include_str!("../../widget/console.js")),
+    (
+        "console-state.js",
+        JS,
+        include_str!("../../widget/console-state.js"),
+    ),
+    (
+        "console-lists.js",
+        JS,
+        include_str!("../../widget/console-lists.js"),
+    ),
+    (
+        "console-chat.js",
+        JS,
+        include_str!("../../widget/console-chat.js"),
+    ),
+    (
+        "console-transcript.js",
+        JS,
+        include_str!("../../widget/console-transcript.js"),
+    ),
+    (
+        "console-visitor.js",
+        JS,
+        include_str!("../../widget/console-visitor.js"),
+    ),
+    (
+        "console-composer.js",
+        JS,
+        include_str!("../../widget/console-composer.js"),
+    ),
     ("admin.js", JS, include_str!("../../widget/admin.js")),
 ];
+
+/// The widget's modules, loaded by `/widget.js` from `/widget/<name>` (on the sites' pages, so
+/// from other origins: CORS lets any page load them; they are public code).
+static WIDGET_FILES: &[(&str, &str)] = &[
+    ("widget-app.js", include_str!("../../widget/widget-app.js")),
+    (
+        "widget-state.js",
+        include_str!("../../widget/widget-state.js"),
+    ),
+    (
+        "widget-texts.js",
+        include_str!("../../widget/widget-texts.js"),
+    ),
+    (
+        "widget-style.js",
+        include_str!("../../widget/widget-style.js"),
+    ),
+    (
+        "widget-panel.js",
+        include_str!("../../widget/widget-panel.js"),
+    ),
+    (
+        "widget-transcript.js",
+        include_str!("../../widget/widget-transcript.js"),
+    ),
+    (
+        "widget-composer.js",
+        include_str!("../../widget/widget-composer.js"),
+    ),
+    (
+        "widget-outbox.js",
+        include_str!("../../widget/widget-outbox.js"),
+    ),
+    (
+        "widget-forms.js",
+        include_str!("../../widget/widget-forms.js"),
+    ),
+];
+
+/// `/widget/{name}`: one of the widget's modules, or 404.
+pub(crate) async fn widget_module(name: web::Path<String>) -> HttpResponse {
+    match WIDGET_FILES.iter().find(|(n, _)| *n == name.as_str()) {
+        Some((_, body)) => HttpResponse::Ok()
+            .content_type(JS)
+            .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
+            .body(*body),
+        None => HttpResponse::NotFound().finish(),
+    }
+}
 
 /// A script of ours, as the browser expects it.
 pub(crate) fn javascript(body: &'static str) -> HttpResponse {

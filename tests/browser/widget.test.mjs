@@ -263,9 +263,12 @@ test("a signed-in visitor's earlier conversation reaches the agent; a forged sig
 
 test("the widget works from the keyboard alone and stays within its size budget", async () => {
   const { gzipSync } = await import("node:zlib");
-  const { readFileSync } = await import("node:fs");
-  const gz = gzipSync(readFileSync(join(REPO, "widget", "widget.js"))).length;
-  assert.ok(gz <= 25 * 1024, `widget.js is ${gz} bytes gzipped (budget 25 KB)`);
+  const { readFileSync, readdirSync } = await import("node:fs");
+  // The loader and every module it brings in, as a site's visitor downloads them.
+  const files = readdirSync(join(REPO, "widget")).filter(f => f === "widget.js" || /^widget-.*\.js$/.test(f));
+  assert.ok(files.length > 5, `${files}`);
+  const gz = files.reduce((sum, f) => sum + gzipSync(readFileSync(join(REPO, "widget", f))).length, 0);
+  assert.ok(gz <= 25 * 1024, `the widget is ${gz} bytes gzipped (budget 25 KB)`);
 
   const server = await startServer();
   const context = await browser.newContext();

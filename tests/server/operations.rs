@@ -13,7 +13,23 @@ async fn health_readiness_pages_and_widget_are_served() {
     );
     let (status, js) = app.get("/widget.js").await;
     assert_eq!(status, 200);
-    assert!(js.contains("new WebSocket"));
+    assert!(js.contains("/widget/widget-app.js"), "{js}");
+    // The loader brings in the widget's modules, which import each other by relative names.
+    let (status, app_js) = app.get("/widget/widget-app.js").await;
+    assert_eq!(status, 200);
+    assert!(app_js.contains("new WebSocket"));
+    for module in app_js
+        .lines()
+        .filter_map(|l| l.split("from \"./").nth(1))
+        .filter_map(|l| l.split('"').next())
+    {
+        assert_eq!(
+            app.get(&format!("/widget/{module}")).await.0,
+            200,
+            "{module}"
+        );
+    }
+    assert_eq!(app.get("/widget/nope.js").await.0, 404);
     // The staff pages load their scripts and style from /pages/, the module they share included.
     let (status, console) = app.get("/agent/login").await;
     assert_eq!(status, 200);
