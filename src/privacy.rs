@@ -125,7 +125,7 @@ pub async fn forget_visitor(store: &dyn Store, key: &VisitorKey) -> StoreResult<
 }
 
 /// One conversation an erasure would remove, as an admin checks it before erasing.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Found {
     pub conversation: String,
     /// When it started (ms since the epoch).

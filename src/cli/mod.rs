@@ -83,10 +83,14 @@ pub enum Command {
         #[command(flatten)]
         store: ops::StoreArgs,
     },
-    /// Erase every conversation of one visitor (their visitor key, or a verified site user id).
+    /// Erase every conversation of one visitor: by the e-mail they gave (with every conversation
+    /// linked to those by their key), their visitor key, or a verified site user id.
     Forget {
         #[arg(long)]
         visitor: String,
+        /// List what would be erased, and erase nothing.
+        #[arg(long)]
+        dry_run: bool,
         #[command(flatten)]
         store: ops::StoreArgs,
     },
@@ -240,7 +244,11 @@ pub fn run(cli: Cli) -> ExitCode {
             kb,
             store,
         } => ops::run_report(&since, json, &kb, &store),
-        Command::Forget { visitor, store } => ops::run_forget(&visitor, &store),
+        Command::Forget {
+            visitor,
+            dry_run,
+            store,
+        } => ops::run_forget(&visitor, dry_run, &store),
         Command::Backup { file, store } => ops::run_backup(&file, &store),
         Command::Token(command) => integrations::run_token(command),
         Command::Export {

@@ -154,37 +154,80 @@ pub fn run_report(
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn run_forget(visitor: &str, source: &StoreArgs) -> anyhow::Result<ExitCode> {
+/// `frontdesk forget --visitor X [--dry-run]`: finds the visitor's conversations as /admin does
+/// (`privacy::find_visitor`: an e-mail, a visitor key or a verified user id), lists them, and
+/// erases exactly those unless it is a dry run.
+pub fn run_forget(visitor: &str, dry_run: bool, source: &StoreArgs) -> anyhow::Result<ExitCode> {
     let (target, secret) = source.target()?;
-    let erased = match target {
+    let (found, erased) = match target {
         Target::Store(settings) => {
             let secret = secret.map(|s| crate::identity::IdentitySecret::new(&s));
-            let key = crate::privacy::visitor_key_of(visitor, secret.as_ref())
-                .map_err(anyhow::Error::msg)?;
             runtime()?.block_on(async {
                 let (store, _) = crate::store::open(&settings).await?;
-                anyhow::Ok(crate::privacy::forget_visitor(store.as_ref(), &key).await?)
+                let found = crate::privacy::find_visitor(store.as_ref(), visitor, secret.as_ref())
+                    .await?
+                    .map_err(anyhow::Error::msg)?;
+                let mut erased = 0;
+                if !dry_run {
+                    for id in found
+                        .iter()
+                        .filter_map(|f| crate::store::ConversationId::parse(&f.conversation))
+                    {
+                        erased += usize::from(store.delete(&id).await?);
+                    }
+                }
+                anyhow::Ok((found, erased))
             })?
         }
         Target::Server(server) => {
             let cookie = sign_in(&server, &source.admin)?;
-            let mut response =
-                ureq::post(format!("{}/api/admin/forget", server.trim_end_matches('/')))
-                    .header("cookie", &cookie)
-                    .config()
-                    .http_status_as_error(false)
-                    .build()
-                    .send_json(serde_json::json!({ "visitor": visitor }))?;
-            let body: serde_json::Value = response.body_mut().read_json()?;
-            anyhow::ensure!(
-                response.status() == 200,
-                "{server}: {}",
-                body["message"].as_str().unwrap_or("refused")
-            );
-            body["erased"].as_u64().unwrap_or(0) as usize
+            let ask = |preview: bool| -> anyhow::Result<serde_json::Value> {
+                let mut response =
+                    ureq::post(format!("{}/api/admin/forget", server.trim_end_matches('/')))
+                        .header("cookie", &cookie)
+                        .config()
+                        .http_status_as_error(false)
+                        .build()
+                        .send_json(serde_json::json!({ "visitor": visitor, "preview": preview }))?;
+                let body: serde_json::Value = response.body_mut().read_json()?;
+                anyhow::ensure!(
+                    response.status() == 200,
+                    "{server}: {}",
+                    body["message"].as_str().unwrap_or("refused")
+                );
+                Ok(body)
+            };
+            let found: Vec<crate::privacy::Found> =
+                serde_json::from_value(ask(true)?["conversations"].clone())
+                    .context("an unexpected answer")?;
+            let erased = if dry_run {
+                0
+            } else {
+                ask(false)?["erased"].as_u64().unwrap_or(0) as usize
+            };
+            (found, erased)
         }
     };
-    println!("erased {erased} conversation(s) of visitor {visitor}");
+    for f in &found {
+        let when = jiff::Timestamp::from_millisecond(f.created as i64)
+            .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
+            .unwrap_or_default();
+        println!(
+            "{}  {when}  {} events  {}  {}",
+            f.conversation,
+            f.events,
+            f.email.as_deref().unwrap_or("-"),
+            f.first_message.as_deref().unwrap_or("")
+        );
+    }
+    if dry_run {
+        println!(
+            "would erase {} conversation(s) of visitor {visitor}",
+            found.len()
+        );
+    } else {
+        println!("erased {erased} conversation(s) of visitor {visitor}");
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -542,6 +542,52 @@ async fn report_forget_and_backup_work_on_the_database_file_while_the_server_has
     );
     assert!(store.get(&kept).await.unwrap().is_some());
 
+    // An erasure request arrives with an e-mail: the conversation where Ada left it is found
+    // (in any case), listed first with --dry-run (nothing erased), then erased; others stay.
+    let (ada, _) = store
+        .create(frontdesk::store::VisitorInfo::default(), None)
+        .await
+        .unwrap();
+    let ada = ada.id;
+    store
+        .turn(
+            &ada,
+            Turn {
+                visitor: Some((
+                    frontdesk::conversation::EventBody::OfflineMessage {
+                        email: "ada@example.com".into(),
+                        text: "please call me back".into(),
+                    },
+                    None,
+                )),
+                ..Turn::default()
+            },
+        )
+        .await
+        .unwrap();
+    let preview = frontdesk(&[
+        "forget",
+        "--visitor",
+        "Ada@Example.com",
+        "--dry-run",
+        "--data-dir",
+        dir,
+    ]);
+    assert!(preview.status.success(), "{}", text(&preview.stderr));
+    let listed = text(&preview.stdout);
+    assert!(listed.contains(ada.as_str()), "{listed}");
+    assert!(listed.contains("please call me back"), "{listed}");
+    assert!(listed.contains("would erase 1 conversation"), "{listed}");
+    assert!(
+        store.get(&ada).await.unwrap().is_some(),
+        "a dry run erases nothing"
+    );
+    let erase = frontdesk(&["forget", "--visitor", "ada@example.com", "--data-dir", dir]);
+    assert!(erase.status.success(), "{}", text(&erase.stderr));
+    assert!(text(&erase.stdout).contains("erased 1 conversation"));
+    assert!(store.get(&ada).await.unwrap().is_none());
+    assert!(store.get(&kept).await.unwrap().is_some());
+
     // The backup is a whole database from before the erase, and the server keeps writing.
     let restored = SqliteStore::open(&copy).unwrap();
     let log = restored.events_after(&theirs, 0).await.unwrap();
