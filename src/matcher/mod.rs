@@ -7,6 +7,7 @@
 //! frustration meter -> policy (thresholds from `rules.toml`).
 
 mod classifier;
+mod dictionary;
 mod embedding;
 mod faq_index;
 mod faq_scorer;
@@ -29,6 +30,12 @@ use frustration::Meter;
 use normalize::{Analyzed, Normalizer};
 use phrases::{PhraseHit, PhraseSet};
 use spelling::Speller;
+
+/// Bytes held by the spelling dictionary of `language` (loading it if it is not yet), when we
+/// ship one: what a language of the knowledge base costs in memory (BENCHMARKS.md).
+pub fn dictionary_bytes(language: &str) -> Option<usize> {
+    dictionary::for_language(language).map(dictionary::Dictionary::heap_bytes)
+}
 
 /// Options offered in a clarify decision.
 const MAX_OPTIONS: usize = 3;
@@ -152,7 +159,11 @@ impl Matcher {
             .flat_map(|p| p.analyzed.terms.iter().cloned())
             .collect();
         known.extend(vocabulary.iter().map(|w| normalizer.stem(w)));
-        let speller = Speller::new(vocabulary.iter().map(String::as_str), known);
+        let speller = Speller::new(
+            vocabulary.iter().map(String::as_str),
+            known,
+            dictionary::for_language(kb.language()),
+        );
 
         let rules = PhraseSet::new(
             &normalizer,
