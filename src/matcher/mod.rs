@@ -76,46 +76,83 @@ pub struct Turn {
 /// Words of a half that can be a question on its own.
 const MIN_HALF_WORDS: usize = 3;
 
-/// Words a second question starts with ("... and how much is shipping").
-const QUESTION_STARTS: &[&str] = &[
-    "how", "what", "whats", "when", "where", "wheres", "why", "who", "which", "can", "could", "do",
-    "does", "did", "is", "are", "will", "would", "should", "may", "i", "im", "my",
-];
+/// How a message joins two questions in each language: the words between them (" and ",
+/// " also ") and the words a question starts with (folded: "donde" for "dónde"). English for a
+/// language not listed.
+fn joins(language: &str) -> (&'static [&'static str], &'static [&'static str]) {
+    match language {
+        "de" => (
+            &[" und ", " außerdem ", " sowie ", " auch "],
+            &[
+                "wie", "was", "wann", "wo", "wohin", "warum", "wer", "welche", "welcher",
+                "welches", "kann", "konnen", "konnt", "ist", "sind", "gibt", "habe", "haben",
+                "hat", "wird", "werden", "ich", "mein", "meine", "muss", "darf", "bekomme",
+            ],
+        ),
+        "es" => (
+            &[" y ", " además ", " también "],
+            &[
+                "como", "que", "cuando", "donde", "por", "quien", "cual", "cuanto", "cuanta",
+                "cuantos", "puedo", "puede", "pueden", "podeis", "hay", "es", "esta", "estan",
+                "mi", "quiero", "tengo", "necesito", "se",
+            ],
+        ),
+        "fr" => (
+            &[" et ", " aussi "],
+            &[
+                "comment", "que", "quoi", "quand", "ou", "pourquoi", "qui", "quel", "quelle",
+                "quels", "est", "puis", "pouvez", "peut", "je", "mon", "ma", "mes", "combien",
+            ],
+        ),
+        "nl" => (
+            &[" en ", " ook "],
+            &[
+                "hoe", "wat", "wanneer", "waar", "waarom", "wie", "welke", "kan", "kunnen", "kunt",
+                "is", "zijn", "ik", "mijn", "heb", "hebben", "wordt",
+            ],
+        ),
+        _ => (
+            &[" and ", " also ", " plus "],
+            &[
+                "how", "what", "whats", "when", "where", "wheres", "why", "who", "which", "can",
+                "could", "do", "does", "did", "is", "are", "will", "would", "should", "may", "i",
+                "im", "my",
+            ],
+        ),
+    }
+}
 
-/// `text` cut in two at its first "?", ";" or ". ", or at " and " / " also " / " plus " when a
-/// question starts after it, with at least `MIN_HALF_WORDS` words on each side.
-fn split_in_two(text: &str) -> Option<(&str, &str)> {
+/// `text` cut in two at its first "?", ";" or ". ", or at a joining word of `language` (" and ",
+/// " und ", " y ") when a question starts after it, with at least `MIN_HALF_WORDS` words on
+/// each side.
+fn split_in_two<'t>(text: &'t str, language: &str) -> Option<(&'t str, &'t str)> {
     let lower = text.to_lowercase();
     if lower.len() != text.len() {
         // Lowercasing changed byte offsets (rare scripts): do not split.
         return None;
     }
+    let (joining, starts) = joins(language);
     let words = |s: &str| s.split_whitespace().count();
     let starts_a_question = |rest: &str| {
-        rest.split(|c: char| !c.is_alphanumeric())
-            .find(|w| !w.is_empty() && *w != "also")
-            .is_some_and(|w| QUESTION_STARTS.contains(&w))
+        normalize::fold(rest)
+            .split(|c: char| !c.is_alphanumeric())
+            .find(|w| !w.is_empty() && !joining.iter().any(|j| j.trim() == *w))
+            .is_some_and(|w| starts.contains(&w))
     };
-    [
-        ("?", false),
-        (";", false),
-        (". ", false),
-        (" and ", true),
-        (" also ", true),
-        (" plus ", true),
-    ]
-    .iter()
-    .filter_map(|&(sep, needs_question)| {
-        let at = lower.find(sep)?;
-        let rest = &lower[at + sep.len()..];
-        if needs_question && !starts_a_question(rest) {
-            return None;
-        }
-        let (a, b) = (&text[..at], &text[at + sep.len()..]);
-        (words(a) >= MIN_HALF_WORDS && words(b) >= MIN_HALF_WORDS).then_some((at, a, b))
-    })
-    .min_by_key(|(at, ..)| *at)
-    .map(|(_, a, b)| (a.trim(), b.trim()))
+    [("?", false), (";", false), (". ", false)]
+        .into_iter()
+        .chain(joining.iter().map(|j| (*j, true)))
+        .filter_map(|(sep, needs_question)| {
+            let at = lower.find(sep)?;
+            let rest = &lower[at + sep.len()..];
+            if needs_question && !starts_a_question(rest) {
+                return None;
+            }
+            let (a, b) = (&text[..at], &text[at + sep.len()..]);
+            (words(a) >= MIN_HALF_WORDS && words(b) >= MIN_HALF_WORDS).then_some((at, a, b))
+        })
+        .min_by_key(|(at, ..)| *at)
+        .map(|(_, a, b)| (a.trim(), b.trim()))
 }
 
 impl Matcher {
@@ -489,24 +526,24 @@ impl Matcher {
             })
     }
 
-    /// Two questions in one message ("can i pay with klarna and how much is shipping"): when
-    /// each half, on its own, gets a confident answer from a different FAQ, one is answered and
-    /// the other offered first among the options. The whole message's answer stands when it is
-    /// one of the two; when the whole message found no answer, the first half is answered.
+    /// Two questions in one message ("can i pay with klarna and how much is shipping", "ich will
+    /// mein Geld zurück und wo ist mein Paket"): when one half on its own gets a confident
+    /// answer and the other an answer or a "did you mean" from a different FAQ, both are served:
+    /// one answered, the other offered first among the options. The whole message's answer
+    /// stands (with the other half offered when it is one of the two); when the whole message
+    /// found no answer, the confident half is answered.
     fn two_questions(
         &self,
         text: &str,
         whole: Decision,
         explanation: &mut Explanation,
     ) -> Decision {
-        // The cut words ("and", "how") are English.
-        if self.language() != "en" {
-            return whole;
-        }
-        let Some((a, b)) = split_in_two(text) else {
+        let Some((a, b)) = split_in_two(text, self.language()) else {
             return whole;
         };
-        let answer = |part: &str| {
+        // What a half asks: its FAQ, whether it was answered (not only offered), the other
+        // options, and the explanation.
+        let served = |part: &str| {
             let mut x = Explanation::default();
             let analyzed = self.normalizer.analyze(part, Some(&self.speller));
             match self.faq_decision(&analyzed, &mut x) {
@@ -514,14 +551,18 @@ impl Matcher {
                     source: Source::Faq(id),
                     options,
                     offer_human,
-                } => Some((id, options, offer_human, x)),
+                } => Some((id, true, options, offer_human, x)),
+                Decision::Clarify { mut options } if !options.is_empty() => {
+                    let top = options.remove(0);
+                    Some((top, false, options, false, x))
+                }
                 _ => None,
             }
         };
-        let (Some(first), Some(second)) = (answer(a), answer(b)) else {
+        let (Some(first), Some(second)) = (served(a), served(b)) else {
             return whole;
         };
-        if first.0 == second.0 {
+        if first.0 == second.0 || !(first.1 || second.1) {
             return whole;
         }
         let halves = Some(vec![a.to_owned(), b.to_owned()]);
@@ -531,22 +572,36 @@ impl Matcher {
                 options,
                 offer_human,
             } if id == first.0 || id == second.0 => {
-                let other = if id == first.0 { second.0 } else { first.0 };
-                (id, other, options, offer_human)
+                let other = if id == first.0 { second } else { first };
+                (id, (other.0, other.1, other.2), options, offer_human)
             }
+            // The whole message is confidently about something else: that stands.
             Decision::Answer { .. } => return whole,
             _ => {
+                let (sure, other) = if first.1 {
+                    (first, second)
+                } else {
+                    (second, first)
+                };
                 let corrections = std::mem::take(&mut explanation.corrections);
                 *explanation = Explanation {
                     corrections,
-                    ..first.3
+                    ..sure.4
                 };
-                (first.0, second.0, first.1, first.2)
+                (sure.0, (other.0, other.1, other.2), sure.2, sure.3)
             }
         };
         explanation.split = halves;
+        // The other half's FAQ first; if it was only a "did you mean", its other choices next.
+        let (offered, offered_sure, offered_others) = offered;
         let mut options = vec![offered.clone()];
-        options.extend(related.into_iter().filter(|o| *o != offered));
+        if !offered_sure {
+            options.extend(offered_others);
+        }
+        options.extend(related);
+        options.retain(|o| *o != answered);
+        let mut seen = HashSet::default();
+        options.retain(|o| seen.insert(o.clone()));
         options.truncate(MAX_OPTIONS);
         Decision::Answer {
             source: Source::Faq(answered),
@@ -621,15 +676,15 @@ mod tests {
     #[test]
     fn a_message_is_cut_at_its_first_join_between_two_questions() {
         assert_eq!(
-            split_in_two("can i pay with klarna and how much is shipping"),
+            split_in_two("can i pay with klarna and how much is shipping", "en"),
             Some(("can i pay with klarna", "how much is shipping"))
         );
         assert_eq!(
-            split_in_two("Where is my order? Also, what is your return policy?"),
+            split_in_two("Where is my order? Also, what is your return policy?", "en"),
             Some(("Where is my order", "Also, what is your return policy?"))
         );
         assert_eq!(
-            split_in_two("salt and pepper grinder"),
+            split_in_two("salt and pepper grinder", "en"),
             None,
             "halves too short"
         );
@@ -669,6 +724,44 @@ mod tests {
             "i want to return the shoes and the jacket",
         );
         assert_eq!(turn.explanation.split, None);
+    }
+
+    #[test]
+    fn two_questions_are_both_served_in_every_language_of_the_knowledge_base() {
+        let m = sample();
+        assert_eq!(
+            split_in_two("ich will mein Geld zurück und wo ist mein Paket", "de"),
+            Some(("ich will mein Geld zurück", "wo ist mein Paket"))
+        );
+        assert_eq!(
+            split_in_two("quiero mi dinero de vuelta y dónde está mi paquete", "es"),
+            Some(("quiero mi dinero de vuelta", "dónde está mi paquete"))
+        );
+        for text in [
+            "i want my money back and where is my parcel",
+            "ich will mein Geld zurück und wo ist mein Paket",
+            "quiero mi dinero de vuelta y dónde está mi paquete",
+        ] {
+            let turn = m.decide(&Memory::default(), text);
+            let Decision::Answer {
+                source: Source::Faq(answered),
+                options,
+                ..
+            } = &turn.decision
+            else {
+                panic!("{text}: {:?}", turn.decision)
+            };
+            let both = [answered.as_str(), options[0].as_str()];
+            assert!(both.contains(&"track-order"), "{text}: {both:?}");
+            let offered: Vec<&str> = std::iter::once(answered.as_str())
+                .chain(options.iter().map(|o| o.as_str()))
+                .collect();
+            assert!(
+                offered.iter().any(|f| f.starts_with("refund-")),
+                "{text}: the refund half is served too: {offered:?}"
+            );
+            assert!(turn.explanation.split.is_some(), "{text}");
+        }
     }
 
     #[test]

@@ -123,10 +123,13 @@ impl Speller {
             return best.map(|(_, w)| w);
         }
         // A real word can only beat the knowledge base's by being closer (ties go to the
-        // knowledge base), and a typo with no knowledge-base word near is left as it is either
-        // way: so real words are looked for only one slip away, and only when the knowledge
-        // base's best is two away.
-        if let (Some(dictionary), Some(((2, ..), _))) = (self.dictionary, &best) {
+        // knowledge base): so real words are looked for one slip away, when the knowledge
+        // base's best is two away or there is none (the real word still means something to
+        // the matcher's word embeddings).
+        let kb_distance = best.as_ref().map(|((d, ..), _)| *d);
+        if let Some(dictionary) = self.dictionary
+            && kb_distance.is_none_or(|d| d > 1)
+        {
             let near = variants(word, 1);
             for (candidate, freq) in dictionary.candidates(&near) {
                 if let Some(rank) = rank(word, candidate, 1, slips_only, false, freq)
