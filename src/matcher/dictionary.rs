@@ -23,7 +23,10 @@ const BUCKET_BITS: u32 = 16;
 /// word of 3 letters or more with one letter deleted, hashed and packed with the word's
 /// position, sorted, with where each bucket of hashes starts.
 pub struct Dictionary {
-    words: Vec<(Box<str>, u64)>,
+    /// Every word, one after the other (one allocation, not one per word).
+    text: String,
+    /// Where each word ends in `text` (it starts where the one before ends), and its frequency.
+    words: Vec<(u32, u64)>,
     deletes: Vec<u64>,
     buckets: Vec<u32>,
 }
@@ -60,31 +63,43 @@ impl Dictionary {
 
     /// From `word frequency` lines, most used first. Words are folded as messages are (so
     /// "über" is "uber"); words with anything but letters are left out.
-    pub fn from_lines(text: &str) -> Dictionary {
-        let mut by_use: Vec<(Box<str>, u64)> = Vec::new();
-        let mut seen: rustc_hash::FxHashMap<Box<str>, usize> = Default::default();
-        for line in text.lines() {
-            let mut parts = line.split_whitespace();
-            let (Some(word), Some(count)) = (parts.next(), parts.next()) else {
-                continue;
-            };
-            let folded = fold(word);
-            if folded.is_empty() || !folded.chars().all(char::is_alphabetic) {
-                continue;
-            }
-            let count: u64 = count.parse().unwrap_or(0);
-            match seen.get(folded.as_str()) {
-                Some(&at) => by_use[at].1 += count,
-                None => {
-                    seen.insert(folded.clone().into(), by_use.len());
-                    by_use.push((folded.into(), count));
+    pub fn from_lines(lines: &str) -> Dictionary {
+        let mut folded: Vec<(String, u64)> = lines
+            .lines()
+            .filter_map(|line| {
+                let mut parts = line.split_whitespace();
+                let (word, count) = (parts.next()?, parts.next()?);
+                let word = fold(word);
+                (!word.is_empty() && word.chars().all(char::is_alphabetic))
+                    .then(|| (word, count.parse().unwrap_or(0)))
+            })
+            .collect();
+        folded.sort_unstable();
+        let mut text = String::new();
+        let mut words: Vec<(u32, u64)> = Vec::with_capacity(folded.len());
+        let mut last = "";
+        for (word, count) in &folded {
+            if word == last {
+                // Two spellings fold to one ("über", "uber"): one word, used as often as both.
+                if let Some(w) = words.last_mut() {
+                    w.1 += count;
                 }
+                continue;
             }
+            text.push_str(word);
+            words.push((text.len() as u32, *count));
+            last = word;
         }
-        drop(seen);
-        let words = by_use;
+        drop(folded);
+        let mut dictionary = Dictionary {
+            text,
+            words,
+            deletes: Vec::new(),
+            buckets: Vec::new(),
+        };
         let mut deletes = Vec::new();
-        for (at, (word, _)) in words.iter().enumerate() {
+        for at in 0..dictionary.words.len() {
+            let word = dictionary.word(at);
             if word.chars().count() < 3 {
                 deletes.push(pack(word, at));
                 continue;
@@ -95,14 +110,17 @@ impl Dictionary {
         }
         deletes.sort_unstable();
         deletes.dedup();
-        let buckets = (0..=1u64 << BUCKET_BITS)
+        dictionary.buckets = (0..=1u64 << BUCKET_BITS)
             .map(|b| deletes.partition_point(|&e| (e >> (64 - BUCKET_BITS)) < b) as u32)
             .collect();
-        Dictionary {
-            words,
-            deletes,
-            buckets,
-        }
+        dictionary.deletes = deletes;
+        dictionary
+    }
+
+    /// The word at position `at`.
+    fn word(&self, at: usize) -> &str {
+        let start = if at == 0 { 0 } else { self.words[at - 1].0 };
+        &self.text[start as usize..self.words[at].0 as usize]
     }
 
     /// The positions of the words that `variant` is (or is with one letter deleted).
@@ -118,7 +136,7 @@ impl Dictionary {
     }
 
     fn position(&self, word: &str) -> Option<usize> {
-        self.lookup(word).find(|&at| &*self.words[at].0 == word)
+        self.lookup(word).find(|&at| self.word(at) == word)
     }
 
     /// Whether `word` (folded) is spelled correctly.
@@ -137,22 +155,14 @@ impl Dictionary {
         &self,
         variants: impl IntoIterator<Item = &'q String>,
     ) -> impl Iterator<Item = (&str, u64)> {
-        variants.into_iter().flat_map(move |v| {
-            self.lookup(v).map(|at| {
-                let (word, freq) = &self.words[at];
-                (&**word, *freq)
-            })
-        })
+        variants
+            .into_iter()
+            .flat_map(move |v| self.lookup(v).map(|at| (self.word(at), self.words[at].1)))
     }
 
     /// Bytes this dictionary holds (for BENCHMARKS.md).
     pub fn heap_bytes(&self) -> usize {
-        self.words
-            .iter()
-            .map(|(w, _)| w.len() + std::mem::size_of::<(Box<str>, u64)>())
-            .sum::<usize>()
-            + self.deletes.len() * 8
-            + self.buckets.len() * 4
+        self.text.len() + self.words.len() * 16 + self.deletes.len() * 8 + self.buckets.len() * 4
     }
 }
 
