@@ -54,6 +54,9 @@ pub struct Matcher {
     /// FAQs (by index) with a phrasing that itself asks for a person ("can I talk to customer
     /// service"): the editor's own answer to that request.
     answers_asking: Vec<bool>,
+    /// Terms an editor wrote alone as a phrasing (a title or question of one word): a visitor
+    /// who writes just that word gets that FAQ, not a "which do you mean".
+    said_alone: HashSet<String>,
     /// One matcher per other language of the knowledge base, in its declared order.
     translations: Vec<Matcher>,
     /// Picks a message's language among this one and the translations' (none with one
@@ -231,7 +234,14 @@ impl Matcher {
                 answers_asking[p.faq as usize] = true;
             }
         }
+        let phrasing_terms: Vec<Vec<String>> =
+            phrasings.iter().map(|p| p.analyzed.terms.clone()).collect();
         let scorer = FaqScorer::build(&kb, &normalizer, phrasings)?;
+        let said_alone = phrasing_terms
+            .into_iter()
+            .filter(|terms| terms.len() == 1)
+            .flatten()
+            .collect();
         let by_id = kb
             .faqs
             .iter()
@@ -283,6 +293,7 @@ impl Matcher {
             scorer,
             by_id,
             answers_asking,
+            said_alone,
             translations,
             chooser,
             lexicon,
@@ -625,6 +636,41 @@ impl Matcher {
         }
         explanation.candidates = candidates.iter().take(MAX_OPTIONS).cloned().collect();
 
+        // One word that several FAQs are about ("delivery", "my refund") does not say which:
+        // ask, offering those FAQs, unless an editor wrote that word alone as a phrasing. (A
+        // question around the word, "where is my parcel", says which.)
+        let mut content = analyzed.terms.iter().filter(|t| !self.scorer.is_filler(t));
+        if analyzed.terms.len() <= 2
+            && let (Some(only), None) = (content.next(), content.next())
+            && !self.said_alone.contains(only)
+        {
+            let about: Vec<FaqId> = candidates
+                .iter()
+                .filter(|c| {
+                    !self
+                        .scorer
+                        .matched_terms(self.faq_index(&c.faq), std::slice::from_ref(only))
+                        .is_empty()
+                })
+                .take(MAX_OPTIONS)
+                .map(|c| c.faq.clone())
+                .collect();
+            // A second word that some of them have and others lack says which ("wemo on").
+            let knows = |faq: &FaqId, term: &String| {
+                !self
+                    .scorer
+                    .matched_terms(self.faq_index(faq), std::slice::from_ref(term))
+                    .is_empty()
+            };
+            let telling = analyzed.terms.iter().filter(|t| *t != only).any(|t| {
+                let mut has = about.iter().map(|f| knows(f, t));
+                let first = has.next();
+                has.any(|h| Some(h) != first)
+            });
+            if about.len() >= 2 && !telling {
+                return Decision::Clarify { options: about };
+            }
+        }
         if best >= policy.answer_confidence {
             let faq = &self.kb.faqs[self.faq_index(&candidates[0].faq)];
             if faq.handoff == Some(HandoffMode::Always) {
@@ -724,6 +770,32 @@ mod tests {
             "i want to return the shoes and the jacket",
         );
         assert_eq!(turn.explanation.split, None);
+    }
+
+    #[test]
+    fn one_word_that_several_faqs_are_about_asks_which_is_meant() {
+        let m = sample();
+        for (word, some) in [
+            ("delivery", ["delivery-time", "delivery-failed"]),
+            ("refund", ["refund-status", "refund-time"]),
+        ] {
+            let turn = m.decide(&Memory::default(), word);
+            let Decision::Clarify { options } = &turn.decision else {
+                panic!("{word}: {:?}", turn.decision)
+            };
+            for faq in some {
+                assert!(
+                    options.iter().any(|o| o.as_str() == faq),
+                    "{word}: {options:?}"
+                );
+            }
+        }
+        // A word only one FAQ is about is answered.
+        let turn = m.decide(&Memory::default(), "klarna");
+        assert_eq!(
+            turn.decision.answered_faq().map(|f| f.as_str()),
+            Some("pay-later")
+        );
     }
 
     #[test]
