@@ -134,7 +134,7 @@ pub fn evaluate_with(
                 }
             }
             Decision::Answer { .. } => {}
-            Decision::Clarify { options } => {
+            Decision::Clarify { options, .. } => {
                 t.clarified += 1;
                 t.clarified_right += expected.is_some_and(|e| options.contains(&e)) as usize;
             }

@@ -96,7 +96,7 @@ pub fn self_test(kb: &KnowledgeBase, exact: bool) -> anyhow::Result<SelfTest> {
             let faq = &kb.faqs[f];
             let phrasing = &faq.questions[q];
             let turn = matcher.decide(&Memory::default(), phrasing);
-            let offered_first = matches!(&turn.decision, Decision::Clarify { options } if options.first() == Some(&faq.id));
+            let offered_first = matches!(&turn.decision, Decision::Clarify { options, .. } if options.first() == Some(&faq.id));
             if turn.decision.answered_faq() == Some(&faq.id) || offered_first {
                 result.found += 1;
                 continue;
@@ -337,7 +337,7 @@ fn met(expect: &Expect, decision: &Decision) -> bool {
             *reason == crate::matcher::HandoffReason::Faq(id.clone())
         }
         // Offered first to choose ("Did you mean ...?"), as in the phrasings' self-test.
-        (Expect::Faq(id), Decision::Clarify { options }) => options.first() == Some(id),
+        (Expect::Faq(id), Decision::Clarify { options, .. }) => options.first() == Some(id),
         (Expect::Faq(id), d) => d.answered_faq() == Some(id),
         (Expect::Rule(id), Decision::Answer { source, .. }) => *source == Source::Rule(id.clone()),
         (Expect::Handoff, Decision::Handoff { .. }) => true,
@@ -358,7 +358,7 @@ fn outcome(decision: &Decision) -> String {
             source: Source::Rule(id),
             ..
         } => format!("rule:{id}"),
-        Decision::Clarify { options } => format!(
+        Decision::Clarify { options, .. } => format!(
             "clarify ({})",
             options
                 .iter()

@@ -535,7 +535,7 @@ fn chat(kb_dir: &Path, explain: bool) -> anyhow::Result<ExitCode> {
                     .expect("invariant: decisions name rules of this knowledge base");
                 (rule.reply_text.clone(), options)
             }
-            Decision::Clarify { options } => (clarify_text(options.len()).into(), options),
+            Decision::Clarify { options, .. } => (clarify_text(options.len()).into(), options),
             Decision::Fallback { offer_human } => {
                 let text = if *offer_human {
                     FALLBACK_OFFER_TEXT

@@ -48,7 +48,7 @@ impl Conversations {
                 answer_content(kb, source).unwrap_or_else(|| render_markdown(FALLBACK_TEXT)),
                 None,
             ),
-            Decision::Clarify { options } => {
+            Decision::Clarify { options, .. } => {
                 let titles: Vec<String> = options
                     .iter()
                     .filter_map(|o| kb.faq(o))

@@ -459,12 +459,15 @@ impl Conversations {
                         .await?;
                 }
             }
-            Decision::Clarify { options } => bot.push(in_language(
+            Decision::Clarify {
+                options,
+                offer_human,
+            } => bot.push(in_language(
                 bot_text(
                     AnswerKind::Clarify,
                     texts.clarify(options.len()),
                     choices(options),
-                    false,
+                    *offer_human,
                     explanation,
                 ),
                 kb.language(),

@@ -99,6 +99,9 @@ pub struct HandoffIntent {
     pub filler: Vec<String>,
     pub help: Vec<String>,
     pub negation: Vec<String>,
+    /// Words that ask for a person by themselves, no person named ("escalate").
+    #[serde(default)]
+    pub escalate: Vec<String>,
 }
 
 pub(crate) fn parse_handoff(file: &Path, source: &str) -> Result<HandoffIntent, Vec<Problem>> {

@@ -26,6 +26,8 @@ pub struct Intent {
     filler: HashSet<String>,
     help: HashSet<String>,
     negation: HashSet<String>,
+    /// Words that ask for a person by themselves ("please escalate this").
+    escalate: HashSet<String>,
     /// What may open "can someone help me".
     opener: HashSet<String>,
 }
@@ -58,6 +60,7 @@ impl Intent {
             filler: words(&intent.filler),
             help: words(&intent.help),
             negation: words(&intent.negation),
+            escalate: words(&intent.escalate),
             opener: ["can", "could", "would", "will", "please"]
                 .iter()
                 .map(|w| normalizer.stem(w))
@@ -80,7 +83,17 @@ impl Intent {
             }
             i = end;
         }
-        None
+        // "please escalate this": a person is asked for without being named.
+        stems
+            .iter()
+            .position(|s| self.escalate.contains(s))
+            .filter(|&at| !self.negated(stems, at))
+            .map(|at| words[at].clone())
+    }
+
+    /// Whether `stems` name a person at all ("the manager", "an agent"), asked for or not.
+    pub fn names_person(&self, stems: &[String]) -> bool {
+        (0..stems.len()).any(|i| match_at(&self.person, stems, i).is_some())
     }
 
     /// Where the request for the person at `start..end` begins, if it is one.
@@ -184,6 +197,8 @@ mod tests {
             "representative",
             "i don't want a bot, i want a human",
             "can a human help me with a broken lamp",
+            "please escalate this",
+            "I want to escalate my complaint",
             "I need to contact an agent",
             "put me in touch with customer service",
             "connect me with your support team",
@@ -211,6 +226,7 @@ mod tests {
             "people say your shipping is slow",
             "my colleague contacted you yesterday",
             "the courier said a person would call",
+            "no need to escalate, it arrived",
         ] {
             assert_eq!(asks(&intent, &n, text), None, "{text}");
         }

@@ -426,6 +426,7 @@ impl Matcher {
                         offer_human: false,
                     },
                     RuleAction::Suggest => Decision::Clarify {
+                        offer_human: false,
                         options: rule.suggest.clone(),
                     },
                 }
@@ -477,6 +478,14 @@ impl Matcher {
                 source,
                 options,
                 offer_human: offer_human || self.meter.offers_person(negativity),
+            }
+        } else if let Decision::Clarify { options, .. } = tentative {
+            // A message that names a person ("can a manager look at my lamp") always has
+            // "Talk to a person" among the choices.
+            Decision::Clarify {
+                options,
+                offer_human: self.intent.names_person(&analyzed.stems)
+                    || self.meter.offers_person(negativity),
             }
         } else {
             tentative
@@ -563,7 +572,7 @@ impl Matcher {
                     options,
                     offer_human,
                 } => Some((id, true, options, offer_human, x)),
-                Decision::Clarify { mut options } if !options.is_empty() => {
+                Decision::Clarify { mut options, .. } if !options.is_empty() => {
                     let top = options.remove(0);
                     Some((top, false, options, false, x))
                 }
@@ -668,7 +677,10 @@ impl Matcher {
                 has.any(|h| Some(h) != first)
             });
             if about.len() >= 2 && !telling {
-                return Decision::Clarify { options: about };
+                return Decision::Clarify {
+                    options: about,
+                    offer_human: false,
+                };
             }
         }
         if best >= policy.answer_confidence {
@@ -694,7 +706,10 @@ impl Matcher {
             .collect();
         // One candidate in the band is a "Did you mean ...?" with one option.
         if best >= policy.clarify_confidence && !options.is_empty() {
-            Decision::Clarify { options }
+            Decision::Clarify {
+                options,
+                offer_human: false,
+            }
         } else {
             Decision::Fallback { offer_human: false }
         }
@@ -773,6 +788,35 @@ mod tests {
     }
 
     #[test]
+    fn a_did_you_mean_for_a_message_that_names_a_person_offers_one() {
+        let m = sample();
+        let turn = m.decide(&Memory::default(), "the courier person was rude");
+        assert!(
+            matches!(
+                turn.decision,
+                Decision::Clarify {
+                    offer_human: true,
+                    ..
+                }
+            ),
+            "{:?}",
+            turn.decision
+        );
+        let turn = m.decide(&Memory::default(), "delivery");
+        assert!(
+            matches!(
+                turn.decision,
+                Decision::Clarify {
+                    offer_human: false,
+                    ..
+                }
+            ),
+            "{:?}",
+            turn.decision
+        );
+    }
+
+    #[test]
     fn one_word_that_several_faqs_are_about_asks_which_is_meant() {
         let m = sample();
         for (word, some) in [
@@ -780,7 +824,7 @@ mod tests {
             ("refund", ["refund-status", "refund-time"]),
         ] {
             let turn = m.decide(&Memory::default(), word);
-            let Decision::Clarify { options } = &turn.decision else {
+            let Decision::Clarify { options, .. } = &turn.decision else {
                 panic!("{word}: {:?}", turn.decision)
             };
             for faq in some {

@@ -40,8 +40,13 @@ pub enum Decision {
         options: Vec<FaqId>,
         offer_human: bool,
     },
-    /// Not sure between 2-3 FAQs: ask which one is meant.
-    Clarify { options: Vec<FaqId> },
+    /// Not sure between 2-3 FAQs: ask which one is meant; with `offer_human`, "Talk to a
+    /// person" among the choices (the message named a person).
+    Clarify {
+        options: Vec<FaqId>,
+        #[serde(default)]
+        offer_human: bool,
+    },
     /// No good answer; after repeated misses, offer a person.
     Fallback { offer_human: bool },
     /// Hand the conversation to a person.
