@@ -46,10 +46,16 @@ impl SelfTest {
     }
 }
 
-/// Runs the self-test; `exact` forces leave-one-out whatever the size (slow on large bases).
-pub fn self_test(kb: &KnowledgeBase, exact: bool) -> anyhow::Result<SelfTest> {
-    // One language at a time (`kb` itself, not its translations); in a translation, only its
-    // own phrasings are held out (not the default language's FAQs it lacks).
+/// The phrasings of `kb`'s own language (not the default language's FAQs a translation lacks)
+/// in `folds` groups: each group with the knowledge base it is held out of. `folds` is
+/// leave-one-out when `exact` or the base is small, else `FOLDS`; also returns how many.
+pub(crate) fn held_out(
+    kb: &KnowledgeBase,
+    exact: bool,
+) -> (
+    usize,
+    impl Iterator<Item = (KnowledgeBase, Vec<(usize, usize)>)> + '_,
+) {
     let all: Vec<(usize, usize)> = kb
         .faqs
         .iter()
@@ -62,18 +68,7 @@ pub fn self_test(kb: &KnowledgeBase, exact: bool) -> anyhow::Result<SelfTest> {
     } else {
         FOLDS
     };
-    let mut result = SelfTest {
-        phrasings: all.len(),
-        found: 0,
-        method: if folds == all.len() {
-            "leave-one-out".into()
-        } else {
-            format!("{folds}-fold")
-        },
-        misses: Vec::new(),
-        confusions: BTreeMap::new(),
-    };
-    for fold in 0..folds {
+    let groups = (0..folds).map(move |fold| {
         let held: Vec<(usize, usize)> = all
             .iter()
             .enumerate()
@@ -82,8 +77,7 @@ pub fn self_test(kb: &KnowledgeBase, exact: bool) -> anyhow::Result<SelfTest> {
             .collect();
         let mut reduced = kb.clone();
         reduced.translations.clear();
-        for faq in reduced.faqs.iter_mut().enumerate() {
-            let (f, faq) = faq;
+        for (f, faq) in reduced.faqs.iter_mut().enumerate() {
             let mut q = 0;
             faq.questions.retain(|_| {
                 let keep = !held.contains(&(f, q));
@@ -91,13 +85,35 @@ pub fn self_test(kb: &KnowledgeBase, exact: bool) -> anyhow::Result<SelfTest> {
                 keep
             });
         }
+        (reduced, held)
+    });
+    (folds, groups)
+}
+
+/// Whether `decision` finds `faq`: answers it or offers it first.
+pub(crate) fn finds(decision: &Decision, faq: &FaqId) -> bool {
+    decision.answered_faq() == Some(faq)
+        || matches!(decision, Decision::Clarify { options, .. } if options.first() == Some(faq))
+}
+
+/// Runs the self-test; `exact` forces leave-one-out whatever the size (slow on large bases).
+pub fn self_test(kb: &KnowledgeBase, exact: bool) -> anyhow::Result<SelfTest> {
+    let (folds, groups) = held_out(kb, exact);
+    let mut result = SelfTest {
+        phrasings: 0,
+        found: 0,
+        method: String::new(),
+        misses: Vec::new(),
+        confusions: BTreeMap::new(),
+    };
+    for (reduced, held) in groups {
         let matcher = Matcher::build(reduced)?;
         for (f, q) in held {
+            result.phrasings += 1;
             let faq = &kb.faqs[f];
             let phrasing = &faq.questions[q];
             let turn = matcher.decide(&Memory::default(), phrasing);
-            let offered_first = matches!(&turn.decision, Decision::Clarify { options, .. } if options.first() == Some(&faq.id));
-            if turn.decision.answered_faq() == Some(&faq.id) || offered_first {
+            if finds(&turn.decision, &faq.id) {
                 result.found += 1;
                 continue;
             }
@@ -120,6 +136,11 @@ pub fn self_test(kb: &KnowledgeBase, exact: bool) -> anyhow::Result<SelfTest> {
             });
         }
     }
+    result.method = if folds == result.phrasings {
+        "leave-one-out".into()
+    } else {
+        format!("{folds}-fold")
+    };
     result
         .misses
         .sort_by(|a, b| a.faq.cmp(&b.faq).then(a.phrasing.cmp(&b.phrasing)));
@@ -331,7 +352,7 @@ pub fn run_cases(matcher: &Matcher, cases: &[Case]) -> CaseReport {
 }
 
 /// Whether `decision` is what `expect` asks for.
-fn met(expect: &Expect, decision: &Decision) -> bool {
+pub(crate) fn met(expect: &Expect, decision: &Decision) -> bool {
     match (expect, decision) {
         (Expect::Faq(id), Decision::Handoff { reason }) => {
             *reason == crate::matcher::HandoffReason::Faq(id.clone())

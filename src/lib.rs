@@ -74,6 +74,7 @@ pub(crate) mod export;
 pub(crate) mod http;
 pub mod identity;
 pub(crate) mod kb_test;
+pub(crate) mod kb_tune;
 pub mod knowledge_base;
 pub(crate) mod limits;
 pub mod matcher;

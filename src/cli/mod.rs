@@ -192,6 +192,18 @@ pub enum KbCommand {
         #[arg(long)]
         exact: bool,
     },
+    /// Thresholds that fit this knowledge base: from the editors' test cases (those expecting
+    /// an FAQ, and off-topic ones expecting `fallback`), the curve of right answers against
+    /// declined off-topic messages, and the chosen point (`--write` puts it in rules.toml).
+    Tune {
+        #[arg(default_value = DEFAULT_KB_DIR)]
+        dir: PathBuf,
+        /// Write the chosen thresholds into rules.toml's [policy].
+        #[arg(long)]
+        write: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Turn a labelled CSV (`text,label`) into a knowledge base: one FAQ per label.
     Import {
         #[arg(long)]
@@ -214,6 +226,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Chat { kb, explain } => chat(&kb, explain),
         Command::Kb(KbCommand::Check { dir }) => check(&dir),
         Command::Kb(KbCommand::Test { dir, json, exact }) => test(&dir, json, exact),
+        Command::Kb(KbCommand::Tune { dir, write, json }) => tune(&dir, write, json),
         Command::Kb(KbCommand::Import {
             csv,
             out,
@@ -298,13 +311,17 @@ fn check(dir: &Path) -> anyhow::Result<ExitCode> {
     let phrasings: usize = kb.faqs.iter().map(|f| f.questions.len()).sum();
     let rules = kb.rules.rules.len();
     let cases = match kb_test::load_cases(dir, &kb) {
-        Ok(cases) => cases.len(),
+        Ok(cases) => cases,
         Err(problems) => {
             print_problems(dir, &problems);
             eprintln!("{}: test cases have errors", dir.display());
             return Ok(ExitCode::from(1));
         }
     };
+    if let Some(why) = crate::kb_tune::too_few(&cases) {
+        eprintln!("warning: tests: {why}");
+    }
+    let cases = cases.len();
     let matcher = Matcher::build(kb)?;
     let overlaps = kb_test::overlaps(&matcher);
     for (faq, phrasing, other) in &overlaps {
@@ -317,6 +334,60 @@ fn check(dir: &Path) -> anyhow::Result<ExitCode> {
         dir.display(),
         overlaps.len()
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn tune(dir: &Path, write: bool, json: bool) -> anyhow::Result<ExitCode> {
+    let Some(kb) = load_reporting(dir) else {
+        return Ok(ExitCode::from(1));
+    };
+    let cases = match kb_test::load_cases(dir, &kb) {
+        Ok(cases) => cases,
+        Err(problems) => {
+            print_problems(dir, &problems);
+            return Ok(ExitCode::from(1));
+        }
+    };
+    if let Some(why) = crate::kb_tune::too_few(&cases) {
+        eprintln!("{}: {why}", dir.display());
+        return Ok(ExitCode::from(2));
+    }
+    let t = crate::kb_tune::tune(kb, &cases)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&t)?);
+    } else {
+        println!(
+            "{} in-scope and {} off-topic test cases\n\nanswer_confidence  in-scope right  off-topic declined",
+            t.in_scope, t.off_topic
+        );
+        let row = |p: &crate::kb_tune::Point, note: &str| {
+            println!(
+                "{:>17.2}  {:>14.3}  {:>18.3}{note}",
+                p.answer_confidence, p.in_scope_right, p.off_topic_declined
+            );
+        };
+        for p in t.curve.iter().step_by(5) {
+            row(p, "");
+        }
+        println!();
+        row(&t.current, "   <- now");
+        row(&t.chosen, "   <- chosen");
+        if !t.meets_decline_target {
+            println!(
+                "no threshold declines {:.0}% of the off-topic cases: the chosen one balances the two",
+                crate::kb_tune::DECLINE_TARGET * 100.0
+            );
+        }
+    }
+    if write {
+        crate::kb_tune::write(dir, &t.chosen)?;
+        eprintln!(
+            "wrote answer_confidence = {:.2}, clarify_confidence = {:.2} to {}",
+            t.chosen.answer_confidence,
+            t.chosen.clarify_confidence,
+            dir.join("rules.toml").display()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -434,6 +505,13 @@ fn import(csv: &Path, out: &Path, per_label: Option<usize>) -> anyhow::Result<Ex
         imported.phrasings,
         out.join("faq").display()
     );
+    if imported.off_topic > 0 {
+        println!(
+            "wrote {} off-topic rows (label `oos`) as `fallback` cases to {} (for `kb tune`)",
+            imported.off_topic,
+            out.join("tests/off-topic.csv").display()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

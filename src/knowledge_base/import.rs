@@ -61,10 +61,13 @@ struct FrontMatter<'a> {
 pub struct Imported {
     pub faqs: usize,
     pub phrasings: usize,
+    /// Rows labelled `oos`, written as `fallback` test cases (what `kb tune` declines).
+    pub off_topic: usize,
 }
 
 /// Writes `out/faq/<id>.md` for every label of `rows`, with at most `per_label` phrasings each
-/// (the first ones in file order; duplicates skipped).
+/// (the first ones in file order; duplicates skipped). Rows labelled `oos` (messages the
+/// knowledge base must not answer) become `out/tests/off-topic.csv`, `fallback` test cases.
 pub fn import(
     rows: &[LabelledRow],
     out: &Path,
@@ -72,7 +75,15 @@ pub fn import(
 ) -> anyhow::Result<Imported> {
     let mut order: Vec<FaqId> = Vec::new();
     let mut by_label: HashMap<FaqId, (String, Vec<&str>)> = HashMap::new();
+    let mut off_topic: Vec<&str> = Vec::new();
     for row in rows {
+        if row.label == crate::eval::OUT_OF_SCOPE {
+            let text = row.text.trim();
+            if !text.is_empty() && !off_topic.contains(&text) {
+                off_topic.push(text);
+            }
+            continue;
+        }
         let id = label_to_id(&row.label)
             .with_context(|| format!("label `{}` cannot become an FAQ id", row.label))?;
         let entry = by_label.entry(id.clone()).or_insert_with(|| {
@@ -108,9 +119,23 @@ pub fn import(
         let path = faq_dir.join(format!("{id}.md"));
         std::fs::write(&path, body).with_context(|| format!("cannot write {}", path.display()))?;
     }
+    if !off_topic.is_empty() {
+        let tests = out.join("tests");
+        std::fs::create_dir_all(&tests)
+            .with_context(|| format!("cannot create {}", tests.display()))?;
+        let path = tests.join("off-topic.csv");
+        let mut w = csv::Writer::from_path(&path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        w.write_record(["text", "expect"])?;
+        for text in &off_topic {
+            w.write_record([*text, "fallback"])?;
+        }
+        w.flush()?;
+    }
     Ok(Imported {
         faqs: order.len(),
         phrasings,
+        off_topic: off_topic.len(),
     })
 }
 

@@ -321,6 +321,15 @@ impl Matcher {
             .unwrap_or(self)
     }
 
+    /// Sets the answer and clarify thresholds of every language (`kb tune` tries many).
+    pub fn set_thresholds(&mut self, answer: f32, clarify: f32) {
+        self.kb.rules.policy.answer_confidence = answer;
+        self.kb.rules.policy.clarify_confidence = clarify;
+        for t in &mut self.translations {
+            t.set_thresholds(answer, clarify);
+        }
+    }
+
     pub fn knowledge_base(&self) -> &KnowledgeBase {
         &self.kb
     }
