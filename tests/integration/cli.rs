@@ -751,3 +751,125 @@ fn a_damaged_database_stops_the_server_at_start_with_the_way_to_recover() {
         "says how to recover: {said}"
     );
 }
+
+#[test]
+fn kb_import_keeps_off_topic_rows_as_cases_and_kb_tune_writes_thresholds_that_decline_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("labelled.csv");
+    let mut rows = String::from("text,label\n");
+    for (label, texts) in [
+        (
+            "track_order",
+            [
+                "where is my order",
+                "track my parcel",
+                "has my order shipped",
+                "when does my package arrive",
+                "order status please",
+                "where is my delivery",
+            ],
+        ),
+        (
+            "refund",
+            [
+                "i want a refund",
+                "give me my money back",
+                "refund my purchase",
+                "how do i get a refund",
+                "money back please",
+                "refund for my order",
+            ],
+        ),
+        (
+            "reset_password",
+            [
+                "i forgot my password",
+                "reset my password",
+                "cannot log in password",
+                "change my password",
+                "lost password help",
+                "password reset link",
+            ],
+        ),
+    ] {
+        for t in texts {
+            rows.push_str(&format!("{t},{label}\n"));
+        }
+    }
+    let off_topic = [
+        "what is the weather today",
+        "tell me a joke",
+        "who won the match",
+        "capital of france",
+        "recommend a movie",
+        "how tall is everest",
+        "play some jazz",
+        "what time is it in tokyo",
+        "best pizza nearby",
+        "how do i bake bread",
+        "translate cat into german",
+        "how old is the moon",
+        "sing me a song",
+        "what is love",
+        "book a flight",
+        "fix my car",
+        "learn guitar fast",
+        "calories in an apple",
+        "is it going to rain",
+        "news headlines today",
+        "stock price of apple",
+        "who is the president",
+    ];
+    for t in off_topic {
+        rows.push_str(&format!("{t},oos\n"));
+    }
+    std::fs::write(&csv, rows).unwrap();
+    let kb = dir.path().join("kb");
+    let import = frontdesk(&[
+        "kb",
+        "import",
+        "--csv",
+        csv.to_str().unwrap(),
+        "--out",
+        kb.to_str().unwrap(),
+    ]);
+    assert!(import.status.success(), "{}", text(&import.stderr));
+    assert!(
+        text(&import.stdout).contains("wrote 22 off-topic rows"),
+        "{}",
+        text(&import.stdout)
+    );
+    let cases = std::fs::read_to_string(kb.join("tests/off-topic.csv")).unwrap();
+    assert!(cases.contains("tell me a joke,fallback"), "{cases}");
+
+    let tune = frontdesk(&["kb", "tune", kb.to_str().unwrap(), "--json", "--write"]);
+    assert!(tune.status.success(), "{}", text(&tune.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&tune.stdout).unwrap();
+    assert_eq!(report["off_topic"], 22);
+    assert!(
+        report["chosen"]["off_topic_declined"].as_f64().unwrap() >= 0.75,
+        "{report:#}"
+    );
+    let rules = std::fs::read_to_string(kb.join("rules.toml")).unwrap();
+    let chosen = report["chosen"]["answer_confidence"].as_f64().unwrap();
+    assert!(
+        rules.contains(&format!(
+            "answer_confidence = {}",
+            (chosen * 100.0).round() / 100.0
+        )),
+        "{rules}"
+    );
+    // The knowledge base still loads with what was written.
+    let check = frontdesk(&["kb", "check", kb.to_str().unwrap()]);
+    assert!(check.status.success(), "{}", text(&check.stderr));
+
+    // With too few off-topic cases, tune says why and writes nothing.
+    std::fs::remove_file(kb.join("tests/off-topic.csv")).unwrap();
+    let refused = frontdesk(&["kb", "tune", kb.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        text(&refused.stderr).contains("0 off-topic test cases"),
+        "{}",
+        text(&refused.stderr)
+    );
+}
