@@ -337,16 +337,21 @@ fn check(dir: &Path) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn tune(dir: &Path, write: bool, json: bool) -> anyhow::Result<ExitCode> {
-    let Some(kb) = load_reporting(dir) else {
-        return Ok(ExitCode::from(1));
-    };
-    let cases = match kb_test::load_cases(dir, &kb) {
-        Ok(cases) => cases,
+/// The knowledge base in `dir` and its test cases, or `None` once their problems are printed.
+fn load_with_cases(dir: &Path) -> Option<(KnowledgeBase, Vec<kb_test::Case>)> {
+    let kb = load_reporting(dir)?;
+    match kb_test::load_cases(dir, &kb) {
+        Ok(cases) => Some((kb, cases)),
         Err(problems) => {
             print_problems(dir, &problems);
-            return Ok(ExitCode::from(1));
+            None
         }
+    }
+}
+
+fn tune(dir: &Path, write: bool, json: bool) -> anyhow::Result<ExitCode> {
+    let Some((kb, cases)) = load_with_cases(dir) else {
+        return Ok(ExitCode::from(1));
     };
     if let Some(why) = crate::kb_tune::too_few(&cases) {
         eprintln!("{}: {why}", dir.display());
@@ -392,15 +397,8 @@ fn tune(dir: &Path, write: bool, json: bool) -> anyhow::Result<ExitCode> {
 }
 
 fn test(dir: &Path, json: bool, exact: bool) -> anyhow::Result<ExitCode> {
-    let Some(kb) = load_reporting(dir) else {
+    let Some((kb, cases)) = load_with_cases(dir) else {
         return Ok(ExitCode::from(1));
-    };
-    let cases = match kb_test::load_cases(dir, &kb) {
-        Ok(cases) => cases,
-        Err(problems) => {
-            print_problems(dir, &problems);
-            return Ok(ExitCode::from(1));
-        }
     };
     // The phrasings of each language, held out in turn and found by that language's matcher.
     let mut reports = Vec::new();
