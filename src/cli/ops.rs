@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::agents::{Admin, Roster};
+use crate::agents::{Admin, Agent, Roster};
 use crate::analytics::{Report, report};
 use crate::config::{Settings, StoreKind};
 use crate::store::now_ms;
@@ -232,7 +232,7 @@ pub fn run_forget(visitor: &str, dry_run: bool, source: &StoreArgs) -> anyhow::R
 }
 
 pub fn add_admin(id: String, name: String, file: &Path) -> anyhow::Result<ExitCode> {
-    let password = super::read_password(&id)?;
+    let password = read_password(&id)?;
     Roster::add_admin(
         file,
         Admin {
@@ -279,7 +279,7 @@ pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 fn sign_in(server: &str, admin: &str) -> anyhow::Result<String> {
     let password = match std::env::var("FRONTDESK_ADMIN_PASSWORD") {
         Ok(p) => p,
-        Err(_) => super::read_password(admin)?,
+        Err(_) => read_password(admin)?,
     };
     let response = ureq::post(format!("{}/api/admin/login", server.trim_end_matches('/')))
         .config()
@@ -385,6 +385,45 @@ pub fn render(r: &Report, since: &str) -> String {
         let _ = writeln!(out, "  {name}: {text}");
     }
     out
+}
+
+pub(super) fn add_agent(
+    id: String,
+    name: String,
+    capacity: usize,
+    teams: Vec<String>,
+    file: &Path,
+) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(capacity >= 1, "capacity must be at least 1");
+    let password = read_password(&id)?;
+    Roster::add(
+        file,
+        Agent {
+            id: id.clone(),
+            name,
+            password_hash: crate::agents::hash_password(&password)?,
+            capacity,
+            teams,
+        },
+    )?;
+    println!("added agent `{id}` to {}", file.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A password from the first line of standard input (prompting on a terminal).
+pub(super) fn read_password(id: &str) -> anyhow::Result<String> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        eprint!("password for {id}: ");
+    }
+    let mut password = String::new();
+    std::io::stdin().read_line(&mut password)?;
+    let password = password.trim_end_matches(['\r', '\n']).to_owned();
+    anyhow::ensure!(
+        password.chars().count() >= 8,
+        "the password needs at least 8 characters"
+    );
+    Ok(password)
 }
 
 #[cfg(test)]
