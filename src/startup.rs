@@ -119,7 +119,13 @@ impl Application {
         let new_conversations = Allowance::per_minute(settings.conversations_per_minute);
         let visitor_messages = Allowance::per_second(settings.rate_per_second, settings.rate_burst);
         let webhooks = conversations.webhooks.clone();
+        let connections = Arc::new(tokio::sync::Semaphore::new(
+            settings
+                .max_connections
+                .min(tokio::sync::Semaphore::MAX_PERMITS),
+        ));
         let state = web::Data::new(AppState {
+            connections,
             identity,
             reloader,
             settings,

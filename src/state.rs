@@ -28,6 +28,9 @@ pub struct AppState {
     pub identity: Option<IdentitySecret>,
     /// Reloads the knowledge base (file watcher, `POST /api/kb/reload`) and knows its status.
     pub reloader: Arc<Reloader>,
+    /// Room for visitor sockets on this node (`max_connections`): a permit is taken at the
+    /// handshake and held by the session, so simultaneous handshakes cannot all see room.
+    pub connections: Arc<tokio::sync::Semaphore>,
     /// Visitor sockets open per client address.
     pub sockets: Arc<SocketCounts>,
     /// Agent consoles open on this node, per agent: closing one of two keeps the agent online.

@@ -255,11 +255,11 @@ async fn visitor_socket(
     if !origin_allowed(&req, &state.settings) {
         return Ok(HttpResponse::Forbidden().body("this origin may not open the chat socket"));
     }
-    if state.conversations.metrics.open_sockets.get() as usize >= state.settings.max_connections {
+    let Ok(room) = state.connections.clone().try_acquire_owned() else {
         return Ok(
             HttpResponse::ServiceUnavailable().body("too many open chats; try again shortly")
         );
-    }
+    };
     let address = client::limited_address(&req, &state.settings);
     let slot = match address {
         Some(address) => {
@@ -278,6 +278,7 @@ async fn visitor_socket(
     let peer = crate::session::visitor::Peer {
         address,
         _slot: slot,
+        _room: room,
     };
     actix_web::rt::spawn(crate::session::visitor::run(state, session, stream, peer));
     Ok(response)

@@ -142,6 +142,43 @@ async fn connections_over_the_limit_are_refused_with_503() {
 }
 
 #[actix_web::test]
+async fn the_connection_cap_holds_when_many_visitors_arrive_at_once() {
+    // The cap is taken at the handshake: many handshakes at the same moment cannot all see
+    // room before any of their sessions has started.
+    let app = spawn_app_with(|s| {
+        s.max_connections = 3;
+        s.connections_per_address = 1_000;
+    })
+    .await;
+    let attempts = (0..40).map(|_| Visitor::connect(&app, None));
+    let results = futures_util::future::join_all(attempts).await;
+    let open: Vec<_> = results.iter().filter(|r| r.is_ok()).collect();
+    let refused = results
+        .iter()
+        .filter(|r| {
+            matches!(r, Err(tokio_tungstenite::tungstenite::Error::Http(response)) if response.status() == 503)
+        })
+        .count();
+    assert!(
+        open.len() <= 3,
+        "{} sockets open over a cap of 3",
+        open.len()
+    );
+    assert_eq!(open.len() + refused, 40, "every other attempt is told 503");
+    drop(results);
+    // Closed sockets give their room back.
+    let mut back = None;
+    for _ in 0..50 {
+        if let Ok(v) = Visitor::connect(&app, None).await {
+            back = Some(v);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(back.is_some(), "room again after the others closed");
+}
+
+#[actix_web::test]
 async fn readyz_says_not_ready_when_the_database_cannot_be_used() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("frontdesk.db");

@@ -59,6 +59,8 @@ struct Bound {
 pub struct Peer {
     pub address: Option<IpAddr>,
     pub _slot: Option<Slot>,
+    /// This socket's room under `max_connections`, given back when the session ends.
+    pub _room: tokio::sync::OwnedSemaphorePermit,
 }
 
 /// What handling a frame needs: the shared state and the socket to answer on.
