@@ -8,16 +8,13 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use super::agent::{Account, Login, LoginLimiter, html_page, json_error, sign_in};
+use super::login::{ADMIN_COOKIE, Account, Login, LoginLimiter, html_page, json_error, sign_in};
 use super::period::Period;
 use crate::agents::Admin;
 use crate::state::AppState;
 use crate::store::now_ms;
 
 static ADMIN_PAGE: &str = include_str!("../../widget/admin.html");
-
-/// The admin session cookie's name.
-pub const ADMIN_COOKIE: &str = "frontdesk_admin";
 
 pub async fn admin_page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     if session_admin(&req, &state).await.is_none() {

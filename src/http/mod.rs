@@ -7,10 +7,11 @@ mod agent;
 pub mod api;
 pub(crate) mod client;
 mod frame_limit;
+mod login;
 pub mod pages;
 mod period;
 
-pub use agent::LoginLimiter;
+pub use login::LoginLimiter;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
