@@ -143,24 +143,23 @@ pub fn tune(kb: KnowledgeBase, cases: &[Case]) -> anyhow::Result<Tuning> {
     let current = point(0);
     let curve: Vec<Point> = (1..thresholds.len()).map(point).collect();
     // The best sum of the two shares (a right answer and a declined off-topic message count
-    // the same) among the points that decline enough; the lower threshold on a tie.
-    let sum = |p: &Point| p.in_scope_right + p.off_topic_declined;
-    let best = |points: &mut dyn Iterator<Item = &Point>| {
-        points
-            .fold(None::<&Point>, |best, p| match best {
-                Some(b) if sum(b) >= sum(p) => Some(b),
-                _ => Some(p),
-            })
-            .cloned()
+    // the same) among the points that decline enough; the lower threshold on a tie. When none
+    // declines enough, the best sum of all.
+    let enough: Vec<&Point> = curve
+        .iter()
+        .filter(|p| p.off_topic_declined >= DECLINE_TARGET)
+        .collect();
+    let pool = if enough.is_empty() {
+        curve.iter().collect()
+    } else {
+        enough
     };
-    let chosen = best(
-        &mut curve
-            .iter()
-            .filter(|p| p.off_topic_declined >= DECLINE_TARGET),
-    )
-    // Nothing declines enough: the best balance of the two.
-    .or_else(|| best(&mut curve.iter()))
-    .expect("the curve has points");
+    let sum = |p: &Point| p.in_scope_right + p.off_topic_declined;
+    let chosen = pool
+        .into_iter()
+        .reduce(|best, p| if sum(p) > sum(best) { p } else { best })
+        .expect("the curve has points")
+        .clone();
     Ok(Tuning {
         in_scope: in_scope_total,
         off_topic: off_topic.len(),

@@ -149,8 +149,9 @@ impl Dictionary {
         self.position(word).map_or(0, |at| self.words[at].1)
     }
 
-    /// Real words that `variants` (the message's word with up to two letters deleted) could
-    /// come from, with their frequency: candidates, still to be checked for their distance.
+    /// Real words that `variants` (the message's word with letters deleted) could come from:
+    /// each variant is a word or a word with one letter deleted. With their frequency;
+    /// candidates, still to be checked for their distance.
     pub fn candidates<'q>(
         &self,
         variants: impl IntoIterator<Item = &'q String>,

@@ -76,6 +76,16 @@ pub struct Turn {
     pub memory: Memory,
 }
 
+/// What one half of a two-question message asks: its FAQ, whether it was answered (not only
+/// offered in a "did you mean"), the other options, and the explanation.
+struct Half {
+    faq: FaqId,
+    answered: bool,
+    others: Vec<FaqId>,
+    offer_human: bool,
+    explanation: Explanation,
+}
+
 /// Words of a half that can be a question on its own.
 const MIN_HALF_WORDS: usize = 3;
 
@@ -570,28 +580,35 @@ impl Matcher {
         let Some((a, b)) = split_in_two(text, self.language()) else {
             return whole;
         };
-        // What a half asks: its FAQ, whether it was answered (not only offered), the other
-        // options, and the explanation.
         let served = |part: &str| {
-            let mut x = Explanation::default();
+            let mut explanation = Explanation::default();
             let analyzed = self.normalizer.analyze(part, Some(&self.speller));
-            match self.faq_decision(&analyzed, &mut x) {
+            match self.faq_decision(&analyzed, &mut explanation) {
                 Decision::Answer {
-                    source: Source::Faq(id),
+                    source: Source::Faq(faq),
                     options,
                     offer_human,
-                } => Some((id, true, options, offer_human, x)),
-                Decision::Clarify { mut options, .. } if !options.is_empty() => {
-                    let top = options.remove(0);
-                    Some((top, false, options, false, x))
-                }
+                } => Some(Half {
+                    faq,
+                    answered: true,
+                    others: options,
+                    offer_human,
+                    explanation,
+                }),
+                Decision::Clarify { mut options, .. } if !options.is_empty() => Some(Half {
+                    faq: options.remove(0),
+                    answered: false,
+                    others: options,
+                    offer_human: false,
+                    explanation,
+                }),
                 _ => None,
             }
         };
         let (Some(first), Some(second)) = (served(a), served(b)) else {
             return whole;
         };
-        if first.0 == second.0 || !(first.1 || second.1) {
+        if first.faq == second.faq || !(first.answered || second.answered) {
             return whole;
         }
         let halves = Some(vec![a.to_owned(), b.to_owned()]);
@@ -600,14 +617,14 @@ impl Matcher {
                 source: Source::Faq(id),
                 options,
                 offer_human,
-            } if id == first.0 || id == second.0 => {
-                let other = if id == first.0 { second } else { first };
-                (id, (other.0, other.1, other.2), options, offer_human)
+            } if id == first.faq || id == second.faq => {
+                let other = if id == first.faq { second } else { first };
+                (id, other, options, offer_human)
             }
             // The whole message is confidently about something else: that stands.
             Decision::Answer { .. } => return whole,
             _ => {
-                let (sure, other) = if first.1 {
+                let (sure, other) = if first.answered {
                     (first, second)
                 } else {
                     (second, first)
@@ -615,17 +632,16 @@ impl Matcher {
                 let corrections = std::mem::take(&mut explanation.corrections);
                 *explanation = Explanation {
                     corrections,
-                    ..sure.4
+                    ..sure.explanation
                 };
-                (sure.0, (other.0, other.1, other.2), sure.2, sure.3)
+                (sure.faq, other, sure.others, sure.offer_human)
             }
         };
         explanation.split = halves;
         // The other half's FAQ first; if it was only a "did you mean", its other choices next.
-        let (offered, offered_sure, offered_others) = offered;
-        let mut options = vec![offered.clone()];
-        if !offered_sure {
-            options.extend(offered_others);
+        let mut options = vec![offered.faq];
+        if !offered.answered {
+            options.extend(offered.others);
         }
         options.extend(related);
         options.retain(|o| *o != answered);

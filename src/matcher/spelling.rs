@@ -112,11 +112,11 @@ impl Speller {
                 if real && !(candidate.starts_with(word) || word.starts_with(candidate.as_str())) {
                     continue;
                 }
-                if let Some(rank) = rank(word, candidate, limit, slips_only, true, freq)
-                    && best.as_ref().is_none_or(|(b, _)| rank < *b)
-                {
-                    best = Some((rank, candidate.as_str()));
-                }
+                keep_better(
+                    &mut best,
+                    rank(word, candidate, limit, slips_only, true, freq),
+                    candidate,
+                );
             }
         }
         if real {
@@ -130,16 +130,26 @@ impl Speller {
         if let Some(dictionary) = self.dictionary
             && kb_distance.is_none_or(|d| d > 1)
         {
-            let near = variants(word, 1);
-            for (candidate, freq) in dictionary.candidates(&near) {
-                if let Some(rank) = rank(word, candidate, 1, slips_only, false, freq)
-                    && best.as_ref().is_none_or(|(b, _)| rank < *b)
-                {
-                    best = Some((rank, candidate));
-                }
+            // The word with at most one letter deleted (of the variants made above).
+            let near = query.iter().filter(|v| v.chars().count() + 1 >= len);
+            for (candidate, freq) in dictionary.candidates(near) {
+                keep_better(
+                    &mut best,
+                    rank(word, candidate, 1, slips_only, false, freq),
+                    candidate,
+                );
             }
         }
         best.map(|(_, w)| w)
+    }
+}
+
+/// `candidate` in place of `best` when it ranks better.
+fn keep_better<'a>(best: &mut Option<(Rank, &'a str)>, rank: Option<Rank>, candidate: &'a str) {
+    if let Some(rank) = rank
+        && best.as_ref().is_none_or(|(b, _)| rank < *b)
+    {
+        *best = Some((rank, candidate));
     }
 }
 
