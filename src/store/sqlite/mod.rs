@@ -18,6 +18,7 @@
 //! what they change is what the server reads next.
 
 mod check;
+mod live;
 pub(crate) mod lock;
 mod schema;
 mod writer;
@@ -30,7 +31,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-use self::writer::{Effects, Writer};
+use self::live::{Known, Live, Row};
+use self::writer::{Effects, Tx, Writer};
 use super::bus::{Bus, LocalBus};
 use super::presence::{LocalPresence, PresenceBoard};
 use super::{
@@ -76,6 +78,8 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: Writer,
     readers: Mutex<Vec<Connection>>,
+    /// Conversations as last committed by this process's writer (`live.rs`).
+    live: Arc<Live>,
     bus: Arc<LocalBus>,
     /// Agents' presence: ephemeral on purpose (see the module doc).
     presence: LocalPresence,
@@ -136,9 +140,16 @@ impl SqliteStore {
         schema::migrate(&mut conn).with_context(|| format!("{}", path.display()))?;
         check::after_migrate(&conn, path)?;
         let bus = Arc::new(LocalBus::default());
+        let live = Arc::new(Live::default());
+        // Checkpoints run on their own connection (see `writer.rs`); the writer's own, at a
+        // large log, only if they fall behind. Without that connection the writer does them.
+        let checkpoints = Connection::open(path).and_then(|c| configure(&c).map(|()| c));
+        let backstop = if checkpoints.is_ok() { 16_000 } else { 1_000 };
+        conn.pragma_update(None, "wal_autocheckpoint", backstop)?;
         Ok(SqliteStore {
             path: path.to_owned(),
-            writer: Writer::start(conn, bus.clone())?,
+            writer: Writer::start(conn, checkpoints.ok(), bus.clone(), live.clone())?,
+            live,
             readers: Mutex::default(),
             presence: LocalPresence::new(bus.clone()),
             bus,
@@ -230,8 +241,8 @@ fn to_json(value: &impl serde::Serialize) -> StoreResult<String> {
     serde_json::to_string(value).map_err(|e| corrupt("cannot encode a record", e))
 }
 
-/// The conversation and its place in line, if it exists.
-fn load(
+/// The conversation and its place in line, if it exists, as the database has it.
+fn read_row(
     conn: &Connection,
     id: &ConversationId,
 ) -> StoreResult<Option<(Conversation, Option<u64>)>> {
@@ -246,17 +257,29 @@ fn load(
         .transpose()
 }
 
-fn load_existing(
-    conn: &Connection,
-    id: &ConversationId,
-) -> StoreResult<(Conversation, Option<u64>)> {
-    load(conn, id)?.ok_or_else(|| StoreError::NotFound(id.clone()))
+/// The conversation and its place in line, for a step that changes it: from the live
+/// conversations when they have it (no read, no parse), else from the database.
+fn load_existing(tx: &mut Tx<'_>, id: &ConversationId) -> StoreResult<(Conversation, Option<u64>)> {
+    match tx.known(id) {
+        Known::Kept(row) => Ok((row.conversation.clone(), row.ticket)),
+        Known::Erased => Err(StoreError::NotFound(id.clone())),
+        Known::Dropped => read_row(tx, id)?.ok_or_else(|| StoreError::NotFound(id.clone())),
+    }
 }
 
-/// Writes `c` (record and look-up columns) and its place in line. The look-up columns are
-/// indexed: they are written only when they changed (most steps change only the record), so a
-/// message does not rewrite five index entries.
-fn save(conn: &Connection, c: &Conversation, ticket: Option<u64>) -> StoreResult<()> {
+/// Writes `c` (record and look-up columns) and its place in line, and keeps it live. The
+/// look-up columns are indexed: they are written only when they changed (most steps change only
+/// the record), so a message does not rewrite five index entries.
+fn save(tx: &mut Tx<'_>, c: &Conversation, ticket: Option<u64>) -> StoreResult<()> {
+    write_row(tx, c, ticket)?;
+    tx.keep(Row {
+        conversation: c.clone(),
+        ticket,
+    });
+    Ok(())
+}
+
+fn write_row(conn: &Connection, c: &Conversation, ticket: Option<u64>) -> StoreResult<()> {
     let record = to_json(c)?;
     conn.prepare_cached("UPDATE conversations SET record = ?2, updated = ?3 WHERE id = ?1")
         .and_then(|mut s| s.execute(params![c.id.as_str(), record, c.updated as i64]))
@@ -353,7 +376,7 @@ fn given(conn: &Connection, agent: &str, now: u64) -> StoreResult<()> {
 /// Numbers `body` as `c`'s next item, stores it (under `client_key`, if any) and the record,
 /// and queues its publication. An offline message joins the follow-up list.
 fn append_to(
-    conn: &Connection,
+    conn: &mut Tx<'_>,
     c: &mut Conversation,
     ticket: Option<u64>,
     body: EventBody,
@@ -425,6 +448,10 @@ impl Store for SqliteStore {
                     ])
                 })
                 .map_err(db_error)?;
+                conn.keep(Row {
+                    conversation: c,
+                    ticket: None,
+                });
                 Ok(((), Effects::default()))
             })
             .await?;
@@ -466,7 +493,10 @@ impl Store for SqliteStore {
     }
 
     async fn get(&self, id: &ConversationId) -> StoreResult<Option<Conversation>> {
-        Ok(self.read(|conn| load(conn, id))?.map(|(c, _)| c))
+        if let Some(row) = self.live.get(id) {
+            return Ok(Some(row.conversation.clone()));
+        }
+        Ok(self.read(|conn| read_row(conn, id))?.map(|(c, _)| c))
     }
 
     async fn append(&self, id: &ConversationId, body: EventBody) -> StoreResult<Event> {
@@ -963,6 +993,7 @@ impl Store for SqliteStore {
                             .execute([id.as_str()])
                     })
                     .map_err(db_error)?;
+                conn.erased(&id);
                 if ticket.is_some() || agent.is_some() || follow_up.is_some() {
                     effects.routing();
                 }
@@ -980,7 +1011,8 @@ impl Store for SqliteStore {
 pub(crate) mod tests {
     use std::sync::Arc;
 
-    use super::SqliteStore;
+    use super::writer::Effects;
+    use super::{SqliteStore, StoreError, StoreResult, load_existing, save};
     use crate::store::Store;
 
     /// A store on a fresh database file. The folder is leaked on purpose: it must outlive the
@@ -1039,6 +1071,7 @@ pub(crate) mod tests {
             .create(crate::store::VisitorInfo::default(), None)
             .await
             .unwrap();
+        drop(store);
         let other = rusqlite::Connection::open(&file).unwrap();
         other
             .execute(
@@ -1046,10 +1079,78 @@ pub(crate) mod tests {
                 [],
             )
             .unwrap();
+        let store = SqliteStore::open(&file).unwrap();
         assert!(matches!(
             store.get(&c.id).await,
             Err(crate::store::StoreError::Corrupt(_))
         ));
+    }
+
+    #[tokio::test]
+    async fn what_another_process_erases_is_gone_for_the_server_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("frontdesk.db");
+        let server = SqliteStore::open(&file).unwrap();
+        let visitor = crate::store::VisitorInfo::default;
+        let (idle, _) = server.create(visitor(), None).await.unwrap();
+        let (busy, _) = server.create(visitor(), None).await.unwrap();
+        let hello = crate::conversation::EventBody::VisitorMessage {
+            text: "hello".into(),
+            client_id: "c1".into(),
+        };
+        server.append(&busy.id, hello.clone()).await.unwrap();
+        assert!(server.get(&idle.id).await.unwrap().is_some());
+        // `frontdesk forget` in another process, while the server keeps both live.
+        let cli = SqliteStore::open(&file).unwrap();
+        assert!(cli.delete(&idle.id).await.unwrap());
+        assert!(cli.delete(&busy.id).await.unwrap());
+        drop(cli);
+        // The next write sees it at once.
+        assert!(matches!(
+            server.append(&busy.id, hello).await,
+            Err(StoreError::NotFound(_))
+        ));
+        // A read without writes in between, within the idle check.
+        let gone = async {
+            while server.get(&idle.id).await.unwrap().is_some() {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(5), gone)
+            .await
+            .expect("the server stops showing an erased conversation within the idle check");
+    }
+
+    #[tokio::test]
+    async fn a_step_that_fails_leaves_the_live_conversation_as_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let server = SqliteStore::open(&dir.path().join("frontdesk.db")).unwrap();
+        let (c, _) = server
+            .create(crate::store::VisitorInfo::default(), None)
+            .await
+            .unwrap();
+        let id = c.id.clone();
+        let failed = server
+            .writer
+            .step(move |tx| -> StoreResult<((), Effects)> {
+                let (mut c, ticket) = load_existing(tx, &id)?;
+                c.last_seq = 41;
+                save(tx, &c, ticket)?;
+                Err(StoreError::Unavailable(
+                    "the step gives up after saving".into(),
+                ))
+            })
+            .await;
+        assert!(failed.is_err());
+        let id = c.id.clone();
+        let seq = server
+            .writer
+            .step(move |tx| Ok((load_existing(tx, &id)?.0.last_seq, Effects::default())))
+            .await
+            .unwrap();
+        assert_eq!(seq, 0, "the next step starts from what was committed");
+        assert_eq!(server.get(&c.id).await.unwrap().unwrap().last_seq, 0);
+        assert_eq!(server.live.len(), 1);
     }
 
     #[tokio::test]

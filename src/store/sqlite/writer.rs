@@ -8,17 +8,26 @@
 //! change is on disk, subscribers never see an event that a crash could take back, and under load
 //! many visitors share one fsync instead of queueing for one each.
 //!
+//! The thread also keeps the live conversations (`live.rs`): a step reads a conversation through
+//! its `Tx`, which looks in the step's, the group's and the committed changes before the
+//! database, and the group's changes become the committed ones only after the commit. Another
+//! process's commit (seen at the start of each group, and once a second when idle) empties them.
+//!
 //! Why a thread and not a task: rusqlite's calls block (an fsync can take milliseconds), and a
 //! blocked runtime worker would stall every socket on it. The queue to the thread is a bounded
 //! tokio channel, so a burst waits in `send().await` instead of growing memory.
+
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration;
 
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::super::bus::LocalBus;
 use super::super::{Signal, StoreError, StoreResult};
-use crate::conversation::ConversationId;
-use std::sync::Arc;
+use super::live::{Known, Live, Pending, Row};
+use crate::conversation::{ConversationId, ConversationState};
 
 /// Steps that may wait for the writer at once; more wait in `send().await`.
 const QUEUE: usize = 4096;
@@ -52,12 +61,81 @@ impl Effects {
     }
 }
 
+/// How often an idle writer looks for another process's commit.
+const IDLE_CHECK: Duration = Duration::from_secs(1);
+/// How often committed pages are copied from the log into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// What a step runs on: the transaction's connection (through `Deref`) and the live
+/// conversations as this step would see them.
+pub(super) struct Tx<'a> {
+    conn: &'a Connection,
+    live: &'a Live,
+    /// What the steps before this one in the group changed.
+    group: &'a Pending,
+    /// What this step changed so far.
+    step: Pending,
+}
+
+impl Deref for Tx<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+impl Tx<'_> {
+    /// What the live layers know of `id`; `Dropped` when none of them has it.
+    pub(super) fn known(&self, id: &ConversationId) -> Known {
+        match self.step.get(id).or_else(|| self.group.get(id)) {
+            Some(known) => known.clone(),
+            None => self.live.get(id).map_or(Known::Dropped, Known::Kept),
+        }
+    }
+
+    /// The row this step wrote: kept for the next turn unless the conversation is closed.
+    pub(super) fn keep(&mut self, row: Row) {
+        let id = row.conversation.id.clone();
+        let known = if row.conversation.state == ConversationState::Closed {
+            Known::Dropped
+        } else {
+            Known::Kept(Arc::new(row))
+        };
+        self.step.insert(id, known);
+    }
+
+    /// This step erased `id`.
+    pub(super) fn erased(&mut self, id: &ConversationId) {
+        self.step.insert(id.clone(), Known::Erased);
+    }
+}
+
 /// One step, run on the writer thread inside its savepoint; `run` returns how to finish it once
 /// the group's commit succeeded (`Ok`) or failed (`Err`, with why).
 trait Step: Send {
-    fn run(self: Box<Self>, conn: &mut Connection) -> Finish;
+    fn run(self: Box<Self>, conn: &mut Connection, live: &Live, group: &mut Pending) -> Finish;
     /// The step could not run at all (no transaction could be started).
     fn refuse(self: Box<Self>, why: String);
+    /// False for the idle writer's look for other processes' commits: nothing to run.
+    fn writes(&self) -> bool {
+        true
+    }
+}
+
+/// Sent when the writer is idle, so it looks at `data_version` once a second.
+struct Check;
+
+impl Step for Check {
+    fn run(self: Box<Self>, _: &mut Connection, _: &Live, _: &mut Pending) -> Finish {
+        Box::new(|_| {})
+    }
+
+    fn refuse(self: Box<Self>, _: String) {}
+
+    fn writes(&self) -> bool {
+        false
+    }
 }
 
 type Finish = Box<dyn FnOnce(Result<(), String>) + Send>;
@@ -70,12 +148,15 @@ struct Job<F, T> {
 
 impl<F, T> Step for Job<F, T>
 where
-    F: FnOnce(&Connection) -> StoreResult<(T, Effects)> + Send + 'static,
+    F: FnOnce(&mut Tx<'_>) -> StoreResult<(T, Effects)> + Send + 'static,
     T: Send + 'static,
 {
-    fn run(self: Box<Self>, conn: &mut Connection) -> Finish {
+    fn run(self: Box<Self>, conn: &mut Connection, live: &Live, group: &mut Pending) -> Finish {
         let Job { f, reply, bus } = *self;
-        let outcome = in_savepoint(conn, f);
+        let outcome = in_savepoint(conn, live, group, f).map(|(value, effects, changed)| {
+            group.extend(changed);
+            (value, effects)
+        });
         Box::new(move |committed| {
             let result = match (outcome, committed) {
                 (Ok((value, effects)), Ok(())) => {
@@ -103,12 +184,42 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    /// Starts the thread on `conn` (already migrated and configured).
-    pub(super) fn start(conn: Connection, bus: Arc<LocalBus>) -> std::io::Result<Writer> {
+    /// Starts the thread on `conn` (already migrated and configured), keeping the committed
+    /// live conversations in `live`.
+    pub(super) fn start(
+        conn: Connection,
+        checkpoints: Option<Connection>,
+        bus: Arc<LocalBus>,
+        live: Arc<Live>,
+    ) -> std::io::Result<Writer> {
         let (steps, rx) = mpsc::channel(QUEUE);
         std::thread::Builder::new()
             .name("frontdesk-sqlite-writer".into())
-            .spawn(move || run(conn, rx))?;
+            .spawn(move || run(conn, rx, &live))?;
+        // The idle check holds no handle: the writer still stops when the store is dropped.
+        let idle = steps.downgrade();
+        std::thread::Builder::new()
+            .name("frontdesk-sqlite-watch".into())
+            .spawn(move || {
+                let mut last_check = std::time::Instant::now();
+                loop {
+                    std::thread::sleep(CHECKPOINT_EVERY);
+                    let Some(steps) = idle.upgrade() else { break };
+                    // Copies committed pages into the database file beside the writer, so the
+                    // writer's commits never wait for it.
+                    if let Some(conn) = &checkpoints
+                        && let Err(e) =
+                            conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                    {
+                        tracing::debug!(error = %e, "sqlite: a background checkpoint failed");
+                    }
+                    if last_check.elapsed() >= IDLE_CHECK {
+                        last_check = std::time::Instant::now();
+                        // A full queue means the writer is busy: it checks at every group.
+                        let _ = steps.try_send(Box::new(Check));
+                    }
+                }
+            })?;
         Ok(Writer { steps, bus })
     }
 
@@ -116,7 +227,7 @@ impl Writer {
     /// what to publish; an `Err` from `f` rolls back that step alone.
     pub(super) async fn step<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Connection) -> StoreResult<(T, Effects)> + Send + 'static,
+        f: impl FnOnce(&mut Tx<'_>) -> StoreResult<(T, Effects)> + Send + 'static,
     ) -> StoreResult<T> {
         let (reply, answer) = oneshot::channel();
         let job = Job {
@@ -136,18 +247,43 @@ fn stopped() -> StoreError {
     StoreError::Unavailable("the database writer stopped".into())
 }
 
+/// Runs `f` in its own savepoint; returns its result with the live conversations it changed.
 fn in_savepoint<T>(
     conn: &mut Connection,
-    f: impl FnOnce(&Connection) -> StoreResult<(T, Effects)>,
-) -> StoreResult<(T, Effects)> {
+    live: &Live,
+    group: &Pending,
+    f: impl FnOnce(&mut Tx<'_>) -> StoreResult<(T, Effects)>,
+) -> StoreResult<(T, Effects, Pending)> {
     let savepoint = conn.savepoint().map_err(super::db_error)?;
-    let outcome = f(&savepoint)?;
-    // Dropping an uncommitted savepoint (the `?` above) rolls it back.
+    let mut tx = Tx {
+        conn: &savepoint,
+        live,
+        group,
+        step: Pending::new(),
+    };
+    let (value, effects) = f(&mut tx)?;
+    let changed = tx.step;
+    // Dropping an uncommitted savepoint (the `?` above) rolls it back, and its changes to the
+    // live conversations with it.
     savepoint.commit().map_err(super::db_error)?;
-    Ok(outcome)
+    Ok((value, effects, changed))
 }
 
-fn run(mut conn: Connection, mut steps: mpsc::Receiver<Box<dyn Step>>) {
+/// SQLite's count of other connections' commits to the file.
+fn data_version(conn: &Connection) -> Option<i64> {
+    conn.query_row("PRAGMA data_version", [], |r| r.get(0)).ok()
+}
+
+fn run(mut conn: Connection, mut steps: mpsc::Receiver<Box<dyn Step>>, live: &Live) {
+    let mut seen = data_version(&conn);
+    // Another process committed since we last looked: what we keep may be out of date.
+    let mut look = |conn: &Connection| {
+        let now = data_version(conn);
+        if now != seen || now.is_none() {
+            live.clear();
+            seen = now;
+        }
+    };
     while let Some(first) = steps.blocking_recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -156,6 +292,10 @@ fn run(mut conn: Connection, mut steps: mpsc::Receiver<Box<dyn Step>>) {
                 Err(_) => break,
             }
         }
+        if !group.iter().any(|step| step.writes()) {
+            look(&conn);
+            continue;
+        }
         if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
             tracing::error!(error = %e, "sqlite: cannot start a transaction");
             for step in group {
@@ -163,12 +303,22 @@ fn run(mut conn: Connection, mut steps: mpsc::Receiver<Box<dyn Step>>) {
             }
             continue;
         }
-        let finishes: Vec<Finish> = group.into_iter().map(|step| step.run(&mut conn)).collect();
+        // Under the write lock: nobody else can commit until this group has.
+        look(&conn);
+        let mut changed = Pending::new();
+        let finishes: Vec<Finish> = group
+            .into_iter()
+            .map(|step| step.run(&mut conn, live, &mut changed))
+            .collect();
         let committed = conn.execute_batch("COMMIT").map_err(|e| {
             tracing::error!(error = %e, "sqlite: commit failed; the group is rolled back");
             let _ = conn.execute_batch("ROLLBACK");
             format!("the commit failed: {e}")
         });
+        if committed.is_ok() {
+            // Before anyone is answered: a caller's next read sees its own change.
+            live.commit(changed);
+        }
         for finish in finishes {
             finish(committed.clone());
         }

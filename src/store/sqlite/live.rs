@@ -1,0 +1,94 @@
+//! Live conversations kept in memory, as committed, by the process that owns the writes: a turn
+//! starts from here instead of reading and parsing the conversation's row twice (once for the
+//! decision, once inside the write step).
+//!
+//! Three layers, each a step further from the disk: the step's own changes (dropped with its
+//! savepoint when it fails), the group's changes (the steps before it in the same transaction,
+//! dropped when the commit fails) and the committed conversations (shared with readers, moved in
+//! only after the commit is on disk, so no reader sees what a crash could take back). Any layer
+//! may lack a conversation: then the row is read. The committed layer is bounded (least recently
+//! used goes first) and emptied whenever another process (`frontdesk forget`, `accounts`)
+//! committed to the file, as `PRAGMA data_version` tells the writer.
+
+use std::collections::HashMap;
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use lru::LruCache;
+
+use crate::conversation::{Conversation, ConversationId};
+
+/// Conversations kept at most: about 1.5 KiB each. Closed ones are not kept.
+const CAPACITY: usize = 10_000;
+
+/// A conversation's row as the store needs it: the record and its place in line.
+#[derive(Debug, Clone)]
+pub(super) struct Row {
+    pub(super) conversation: Conversation,
+    pub(super) ticket: Option<u64>,
+}
+
+/// A layer's knowledge of one conversation.
+#[derive(Debug, Clone)]
+pub(super) enum Known {
+    /// Its row as written.
+    Kept(Arc<Row>),
+    /// Erased: it no longer exists.
+    Erased,
+    /// Written but not kept (a closed conversation): read it from the database.
+    Dropped,
+}
+
+/// Changes not yet committed, by conversation.
+pub(super) type Pending = HashMap<ConversationId, Known>;
+
+/// The committed layer, shared by the writer thread and every reader.
+pub(super) struct Live {
+    committed: Mutex<LruCache<ConversationId, Arc<Row>>>,
+}
+
+impl Default for Live {
+    fn default() -> Live {
+        let capacity = NonZeroUsize::new(CAPACITY).expect("a non-zero capacity");
+        Live {
+            committed: Mutex::new(LruCache::new(capacity)),
+        }
+    }
+}
+
+impl Live {
+    fn committed(&self) -> MutexGuard<'_, LruCache<ConversationId, Arc<Row>>> {
+        // Every change under the lock is one call: a panic leaves a usable cache.
+        self.committed.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The committed row, if it is kept.
+    pub(super) fn get(&self, id: &ConversationId) -> Option<Arc<Row>> {
+        self.committed().get(id).cloned()
+    }
+
+    /// A group's changes, once they are on disk.
+    pub(super) fn commit(&self, group: Pending) {
+        let mut committed = self.committed();
+        for (id, known) in group {
+            match known {
+                Known::Kept(row) => {
+                    committed.put(id, row);
+                }
+                Known::Erased | Known::Dropped => {
+                    committed.pop(&id);
+                }
+            }
+        }
+    }
+
+    /// Forgets everything: another process changed the file.
+    pub(super) fn clear(&self) {
+        self.committed().clear();
+    }
+
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.committed().len()
+    }
+}
