@@ -14,9 +14,9 @@ use std::time::Instant;
 
 use arc_swap::ArcSwap;
 use frontdesk::conversation::{EventBody, Notice, Turn};
-use frontdesk::store::{
-    MemoryStore, RedisStore, SqliteStore, Store, VisitorInfo, VisitorKey, now_ms,
-};
+use frontdesk::conversation::{VisitorInfo, VisitorKey, now_ms};
+use frontdesk::ports::Store;
+use frontdesk::store::{MemoryStore, RedisStore, SqliteStore};
 
 fn bot(decision: &str) -> EventBody {
     EventBody::BotAnswer {

@@ -214,7 +214,7 @@ pub fn add_demo_logins(roster: &mut Roster, keep: Option<&Path>) -> anyhow::Resu
     };
     let mut logins = Vec::new();
     let mut made = false;
-    let new_password = || crate::store::random_secret()[..16].to_owned();
+    let new_password = || crate::conversation::random_secret()[..16].to_owned();
     if roster.agents.is_empty() {
         let existing = kept.agents.iter().find(|a| a.id == "demo").cloned();
         let (agent, password) = match existing {
@@ -337,7 +337,7 @@ static HASH_MEMORY: std::sync::Mutex<Vec<Vec<Block>>> = std::sync::Mutex::new(Ve
 
 /// An argon2 hash of a random string nobody knows: checked when the id is unknown.
 static DUMMY_HASH: LazyLock<String> =
-    LazyLock::new(|| hash_password(&crate::store::random_secret()).unwrap_or_default());
+    LazyLock::new(|| hash_password(&crate::conversation::random_secret()).unwrap_or_default());
 
 #[cfg(test)]
 mod tests {

@@ -5,6 +5,8 @@
 //! from the field. Every setting is listed with its default in the README (a test checks).
 
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
 
 use anyhow::Context;
 use documented::DocumentedFields;
@@ -95,9 +97,9 @@ pub struct Settings {
     pub retention_days: u64,
     /// What to redact from visitor messages before they are stored or shown to agents: any of
     /// `email`, `phone`, `card` (Luhn-checked card numbers).
-    pub redact: Vec<crate::privacy::Redact>,
+    pub redact: Vec<Redact>,
     /// Where to POST conversation events (see docs/operations.md).
-    pub webhooks: Vec<crate::webhooks::WebhookConfig>,
+    pub webhooks: Vec<WebhookConfig>,
 }
 
 impl Default for Settings {
@@ -128,14 +130,14 @@ impl Default for Settings {
             agents_file: PathBuf::from("agents.toml"),
             auto_assign: true,
             assign_timeout_seconds: 90,
-            reoffer_after_seconds: crate::routing::plan::REOFFER_AFTER.as_secs(),
+            reoffer_after_seconds: REOFFER_AFTER.as_secs(),
             presence_ttl_seconds: 20,
             agent_session_hours: 12,
             identity_secret: None,
             require_identity: false,
             watch_knowledge_base: true,
             retention_days: 30,
-            redact: vec![crate::privacy::Redact::Card],
+            redact: vec![Redact::Card],
             webhooks: Vec::new(),
         }
     }
@@ -307,7 +309,7 @@ impl Settings {
 
     /// The SQLite store's database file.
     pub fn database_file(&self) -> PathBuf {
-        self.data_dir.join(crate::store::DATABASE_FILE)
+        self.data_dir.join(DATABASE_FILE)
     }
 
     /// Defaults, then the settings file, then flags/environment.
@@ -389,6 +391,91 @@ fn is_origin(text: &str) -> bool {
     url::Url::parse(text).is_ok_and(|u| {
         matches!(u.scheme(), "http" | "https") && u.origin().ascii_serialization() == text
     })
+}
+
+// ---- value types the settings hold (owned here: config imports nothing of the crate) ----
+
+/// The database file's name inside the data directory.
+pub const DATABASE_FILE: &str = "frontdesk.db";
+
+/// How long a chat one agent let go waits for someone else before it is offered back to that
+/// agent (when nobody else eligible has room). Long enough for a colleague to come back from a
+/// call, short enough that a visitor is never left behind by a router's memory.
+pub const REOFFER_AFTER: Duration = Duration::from_secs(30);
+
+/// A kind of personal data to redact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Redact {
+    /// `name@domain.tld` -> `[email]`.
+    Email,
+    /// 9 to 15 digits (a longer run is not a phone number), optionally with `+`, spaces, dots,
+    /// dashes, parentheses -> `[phone]`.
+    Phone,
+    /// 13 to 19 digits (spaces or dashes between) that pass the Luhn check -> `[card]`.
+    Card,
+}
+
+impl FromStr for Redact {
+    type Err = anyhow::Error;
+
+    fn from_str(s: &str) -> anyhow::Result<Redact> {
+        match s {
+            "email" => Ok(Redact::Email),
+            "phone" => Ok(Redact::Phone),
+            "card" => Ok(Redact::Card),
+            other => anyhow::bail!("cannot redact `{other}`: use email, phone or card"),
+        }
+    }
+}
+
+/// One configured endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    pub url: String,
+    /// Signs every delivery (`X-Frontdesk-Signature`); at least 16 characters.
+    pub secret: String,
+    /// Which events to send; empty = all.
+    #[serde(default)]
+    pub events: Vec<HookEvent>,
+    /// Attempts per delivery (the first plus retries).
+    #[serde(default = "default_attempts")]
+    pub max_attempts: u32,
+    /// The first retry waits this long; each next one twice as long (plus jitter).
+    #[serde(default = "default_backoff")]
+    pub backoff_ms: u64,
+}
+
+fn default_attempts() -> u32 {
+    6
+}
+
+fn default_backoff() -> u64 {
+    1000
+}
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HookEvent {
+    HandedOff,
+    Assigned,
+    Closed,
+    Rated,
+    OfflineMessage,
+}
+
+impl HookEvent {
+    pub fn name(self) -> &'static str {
+        match self {
+            HookEvent::HandedOff => "handed_off",
+            HookEvent::Assigned => "assigned",
+            HookEvent::Closed => "closed",
+            HookEvent::Rated => "rated",
+            HookEvent::OfflineMessage => "offline_message",
+        }
+    }
 }
 
 #[cfg(test)]
@@ -495,10 +582,7 @@ mod tests {
         assert!(s.trust_proxy);
         assert_eq!(s.identity_secret.as_deref(), Some("1234567890123456789"));
         assert_eq!(s.store, Some(StoreKind::Memory));
-        assert_eq!(
-            s.redact,
-            vec![crate::privacy::Redact::Email, crate::privacy::Redact::Phone]
-        );
+        assert_eq!(s.redact, vec![Redact::Email, Redact::Phone]);
         assert!(s.allowed_origins.is_empty());
         let err = Settings::load(&ServeArgs::default().with("port", "eighty")).unwrap_err();
         assert!(

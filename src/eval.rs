@@ -7,11 +7,10 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+pub use crate::knowledge_base::import::OUT_OF_SCOPE;
 use crate::knowledge_base::import::{LabelledRow, label_to_id};
 use crate::matcher::{Decision, Matcher, Memory};
 
-/// The label of out-of-scope cases.
-pub const OUT_OF_SCOPE: &str = "oos";
 /// Labels listed in the report's worst-labels table.
 const WORST_LABELS: usize = 10;
 

@@ -6,8 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::conversation::{Conversation, ConversationId, VisitorKey, now_ms};
 use crate::conversation::{ConversationState, Event, EventBody, VisitorInfo};
-use crate::store::{Conversation, ConversationId, Store, StoreResult, VisitorKey, now_ms};
+use crate::ports::{Store, StoreResult};
 
 /// A conversation as integrations see it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]

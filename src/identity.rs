@@ -7,7 +7,7 @@
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-use crate::store::VisitorKey;
+use crate::conversation::VisitorKey;
 
 type HmacSha256 = Hmac<Sha256>;
 

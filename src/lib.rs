@@ -79,6 +79,7 @@ pub mod knowledge_base;
 pub(crate) mod limits;
 pub mod matcher;
 pub mod metrics;
+pub mod ports;
 pub mod privacy;
 pub(crate) mod protocol;
 pub mod reload;

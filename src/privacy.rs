@@ -4,40 +4,16 @@
 //! (`frontdesk forget`).
 
 use std::borrow::Cow;
-use std::str::FromStr;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use regex::{Captures, Regex};
 use serde::{Deserialize, Serialize};
 
-use crate::store::{Store, StoreResult, VisitorKey, now_ms};
+use crate::conversation::{VisitorKey, now_ms};
+use crate::ports::{Store, StoreResult};
 
-/// A kind of personal data to redact.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Redact {
-    /// `name@domain.tld` -> `[email]`.
-    Email,
-    /// 9 to 15 digits (a longer run is not a phone number), optionally with `+`, spaces, dots,
-    /// dashes, parentheses -> `[phone]`.
-    Phone,
-    /// 13 to 19 digits (spaces or dashes between) that pass the Luhn check -> `[card]`.
-    Card,
-}
-
-impl FromStr for Redact {
-    type Err = anyhow::Error;
-
-    fn from_str(s: &str) -> anyhow::Result<Redact> {
-        match s {
-            "email" => Ok(Redact::Email),
-            "phone" => Ok(Redact::Phone),
-            "card" => Ok(Redact::Card),
-            other => anyhow::bail!("cannot redact `{other}`: use email, phone or card"),
-        }
-    }
-}
+pub use crate::config::Redact;
 
 static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b")
@@ -149,7 +125,7 @@ pub async fn find_visitor(
 ) -> StoreResult<Result<Vec<Found>, String>> {
     use crate::conversation::EventBody;
     let raw = raw.trim();
-    let mut ids: Vec<crate::store::ConversationId> = Vec::new();
+    let mut ids: Vec<crate::conversation::ConversationId> = Vec::new();
     if raw.contains('@') {
         let wanted = raw.to_lowercase();
         let mut keys = Vec::new();

@@ -7,11 +7,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::conversation::VisitorInfo;
 use crate::conversation::{
     ConversationState, Event, HeldAnswer, QueueReason, QueueStatus, ReasonKind,
 };
 use crate::knowledge_base::CannedReply;
-use crate::store::{Presence, VisitorInfo};
+use crate::ports::Presence;
 
 /// Bumped on any incompatible change to a frame.
 pub const PROTOCOL_VERSION: u32 = 1;

@@ -16,10 +16,10 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
+use crate::conversation::now_ms;
 use crate::knowledge_base::{self, Problem};
 use crate::matcher::Matcher;
 use crate::metrics::Metrics;
-use crate::store::now_ms;
 
 /// How long the watcher waits for a burst of file events (an editor's save, a `git pull`) to
 /// settle before reloading once.

@@ -12,7 +12,7 @@ use arc_swap::ArcSwap;
 use tokio::sync::{broadcast, watch};
 
 use crate::agents::Roster;
-use crate::config::Settings;
+use crate::config::{Settings, StoreKind};
 use crate::conversation::Conversations;
 use crate::http::LoginLimiter;
 use crate::identity::IdentitySecret;
@@ -20,10 +20,11 @@ use crate::knowledge_base::Loaded;
 use crate::limits::Allowance;
 use crate::matcher::Matcher;
 use crate::metrics::Metrics;
+use crate::ports::Store;
 use crate::reload::Reloader;
 use crate::routing::Router;
 use crate::state::AppState;
-use crate::store::Store;
+use crate::store;
 use crate::webhooks::Webhooks;
 
 /// How long sessions get to send their close frames before the server stops listening to them.
@@ -182,4 +183,40 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// Opens the store `settings` choose (`store`, `data_dir`, `redis_url`): what `serve`,
+/// `report`, `forget` and `backup` all use. Returns it with one line saying what it is and where
+/// its data lives, for the startup log.
+pub async fn open_store(settings: &Settings) -> anyhow::Result<(Arc<dyn Store>, String)> {
+    use anyhow::Context;
+    Ok(match settings.store_kind() {
+        StoreKind::Memory => (
+            Arc::new(store::MemoryStore::new()),
+            "store: in memory: every conversation, login and report is forgotten when this \
+             process stops (for tests and throwaway demos; the default store keeps them)"
+                .to_owned(),
+        ),
+        StoreKind::Sqlite => {
+            let path = settings.database_file();
+            let store = store::SqliteStore::open(&path)?;
+            let line = format!(
+                "store: SQLite database {} (kept across restarts; back it up with `frontdesk \
+                 backup FILE`)",
+                path.display()
+            );
+            (Arc::new(store), line)
+        }
+        StoreKind::Redis => {
+            let url = settings
+                .redis_url
+                .as_deref()
+                .context("the Redis store needs redis_url (or REDIS_URL)")?;
+            let store = store::RedisStore::connect(url, &settings.redis_prefix)
+                .await
+                .with_context(|| format!("cannot use Redis at {url}"))?;
+            let line = format!("store: Redis at {url} (prefix `{}`)", settings.redis_prefix);
+            (Arc::new(store), line)
+        }
+    })
 }

@@ -11,12 +11,12 @@ use tokio::sync::{broadcast, watch};
 
 use crate::agents::Roster;
 use crate::config::Settings;
+use crate::conversation::ConversationId;
 use crate::conversation::Conversations;
 use crate::identity::IdentitySecret;
 use crate::limits::{Allowance, SocketCounts};
 use crate::reload::Reloader;
 use crate::routing::board::BoardWatch;
-use crate::store::ConversationId;
 
 /// Shared by every request and session.
 pub struct AppState {

@@ -18,13 +18,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hmac::{Hmac, KeyInit, Mac};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::Sha256;
 use tokio::sync::{Semaphore, mpsc, watch};
 
+use crate::conversation::{ConversationId, now_ms, random_secret};
 use crate::export::ConversationRecord;
 use crate::metrics::Metrics;
-use crate::store::{ConversationId, Store, now_ms, random_secret};
+use crate::ports::Store;
 
 /// Events waiting for delivery before new ones are dropped.
 const QUEUE: usize = 4096;
@@ -33,54 +34,7 @@ const IN_FLIGHT: usize = 16;
 /// How long one attempt may take.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// One configured endpoint.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WebhookConfig {
-    pub url: String,
-    /// Signs every delivery (`X-Frontdesk-Signature`); at least 16 characters.
-    pub secret: String,
-    /// Which events to send; empty = all.
-    #[serde(default)]
-    pub events: Vec<HookEvent>,
-    /// Attempts per delivery (the first plus retries).
-    #[serde(default = "default_attempts")]
-    pub max_attempts: u32,
-    /// The first retry waits this long; each next one twice as long (plus jitter).
-    #[serde(default = "default_backoff")]
-    pub backoff_ms: u64,
-}
-
-fn default_attempts() -> u32 {
-    6
-}
-
-fn default_backoff() -> u64 {
-    1000
-}
-
-/// What happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HookEvent {
-    HandedOff,
-    Assigned,
-    Closed,
-    Rated,
-    OfflineMessage,
-}
-
-impl HookEvent {
-    pub fn name(self) -> &'static str {
-        match self {
-            HookEvent::HandedOff => "handed_off",
-            HookEvent::Assigned => "assigned",
-            HookEvent::Closed => "closed",
-            HookEvent::Rated => "rated",
-            HookEvent::OfflineMessage => "offline_message",
-        }
-    }
-}
+pub use crate::config::{HookEvent, WebhookConfig};
 
 /// An event waiting for delivery.
 #[derive(Debug, Clone)]

@@ -10,8 +10,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
+use crate::conversation::Conversation;
 use crate::conversation::{AnswerKind, Event, EventBody, Notice, QueueReason};
-use crate::store::{Conversation, Store, StoreResult};
+use crate::ports::{Store, StoreResult};
 
 mod questions;
 #[cfg(test)]
@@ -130,7 +131,7 @@ pub async fn gather(store: &dyn Store, from: u64, to: u64) -> StoreResult<Vec<Re
                     conversation,
                     events: events.into_iter().map(for_reports).collect(),
                 })),
-                Err(crate::store::StoreError::NotFound(_)) => Ok(None),
+                Err(crate::ports::StoreError::NotFound(_)) => Ok(None),
                 Err(e) => Err(e),
             }
         })

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use super::*;
+use crate::conversation::{ConversationId, VisitorInfo, VisitorKey};
 use crate::knowledge_base::FaqId;
 use crate::matcher::{Candidate, Explanation};
-use crate::store::{ConversationId, VisitorInfo, VisitorKey};
 
 const S: u64 = 1000;
 /// The period starts here.

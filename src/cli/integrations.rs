@@ -11,8 +11,9 @@ use anyhow::Context;
 
 use super::ops::{StoreArgs, Target, parse_since, runtime};
 use crate::config::StoreKind;
+use crate::conversation::now_ms;
 use crate::export::{CSV_HEADER, Filter, csv_rows};
-use crate::store::{Store, now_ms};
+use crate::ports::Store;
 use crate::tokens::{Scope, issue};
 
 /// Conversations read per step of an export (each with its events).
@@ -70,7 +71,7 @@ async fn open(
         }
         Err(e) => return Err(e),
     };
-    Ok(crate::store::open(&settings).await?.0)
+    Ok(crate::startup::open_store(&settings).await?.0)
 }
 
 pub fn run_token(command: TokenCommand) -> anyhow::Result<ExitCode> {

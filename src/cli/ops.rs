@@ -13,7 +13,7 @@ use anyhow::Context;
 use crate::agents::{Admin, Agent, Roster};
 use crate::analytics::{Report, report};
 use crate::config::{Settings, StoreKind};
-use crate::store::now_ms;
+use crate::conversation::now_ms;
 
 /// Where `report` and `forget` find the conversations: the flags and variables here, else the
 /// server's settings file (`redis_url`, `redis_prefix`, `identity_secret`).
@@ -124,7 +124,7 @@ pub fn run_report(
                 .ok()
                 .and_then(|loaded| crate::matcher::Matcher::build(loaded.kb).ok());
             let records = runtime()?.block_on(async {
-                let (store, _) = crate::store::open(&settings).await?;
+                let (store, _) = crate::startup::open_store(&settings).await?;
                 anyhow::Ok(crate::analytics::gather(store.as_ref(), from, to).await?)
             })?;
             match &matcher {
@@ -163,7 +163,7 @@ pub fn run_forget(visitor: &str, dry_run: bool, source: &StoreArgs) -> anyhow::R
         Target::Store(settings) => {
             let secret = secret.map(|s| crate::identity::IdentitySecret::new(&s));
             runtime()?.block_on(async {
-                let (store, _) = crate::store::open(&settings).await?;
+                let (store, _) = crate::startup::open_store(&settings).await?;
                 let found = crate::privacy::find_visitor(store.as_ref(), visitor, secret.as_ref())
                     .await?
                     .map_err(anyhow::Error::msg)?;
@@ -171,7 +171,7 @@ pub fn run_forget(visitor: &str, dry_run: bool, source: &StoreArgs) -> anyhow::R
                 if !dry_run {
                     for id in found
                         .iter()
-                        .filter_map(|f| crate::store::ConversationId::parse(&f.conversation))
+                        .filter_map(|f| crate::conversation::ConversationId::parse(&f.conversation))
                     {
                         erased += usize::from(store.delete(&id).await?);
                     }

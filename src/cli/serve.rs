@@ -35,7 +35,7 @@ pub(super) fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         .then(|| settings.data_dir.join(crate::agents::DEMO_LOGINS_FILE));
     let demo = crate::agents::add_demo_logins(&mut roster, keep.as_deref())?;
     actix_web::rt::System::new().block_on(async move {
-        let (store, described) = crate::store::open(&settings).await?;
+        let (store, described) = crate::startup::open_store(&settings).await?;
         println!("{described}");
         let faqs = loaded.kb.faqs.len();
         let app = crate::startup::Application::build(settings.clone(), loaded, store, roster)?;

@@ -11,7 +11,8 @@ use super::texts::BotTexts;
 use super::turn::{Side, client_key};
 use super::{AnswerKind, Conversation, ConversationState, EventBody, Notice, QueueReason};
 use crate::agents::Agent;
-use crate::store::{Appended, Claim, ConversationId, Presence, StoreError, StoreResult};
+use crate::conversation::{Claim, ConversationId};
+use crate::ports::{Appended, Presence, StoreError, StoreResult};
 use crate::webhooks::HookEvent;
 
 /// Where a waiting visitor stands.

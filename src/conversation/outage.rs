@@ -7,9 +7,10 @@ use serde::Serialize;
 
 use super::service::{Conversations, Decided, answer_content};
 use super::{AnswerKind, EventBody, FALLBACK_TEXT, QueueReason, Turn, TurnOutcome, clarify_text};
+use crate::conversation::ConversationId;
 use crate::knowledge_base::render_markdown;
 use crate::matcher::{Decision, Memory};
-use crate::store::{ConversationId, StoreResult};
+use crate::ports::StoreResult;
 
 const HELD_HANDOFF_TEXT: &str = "I'll connect you with a person as soon as our system is back \
      (a few moments, usually). Your messages are kept.";

@@ -12,11 +12,12 @@ use arc_swap::ArcSwap;
 use super::texts;
 use super::{AnswerKind, ChoiceItem, EventBody};
 use super::{Conversation, QueueReason, Turn, TurnOutcome};
+use crate::conversation::ConversationId;
 use crate::knowledge_base::{FaqId, HandoffMode, KnowledgeBase, render_markdown};
 use crate::matcher::{Decision, Explanation, HandoffReason, Matcher, Source};
 use crate::metrics::Metrics;
+use crate::ports::{Store, StoreError, StoreResult};
 use crate::privacy::{Redact, redact};
-use crate::store::{ConversationId, Store, StoreError, StoreResult};
 use crate::webhooks::{HookEvent, Webhooks};
 
 /// What the bot asks when it is not sure (in English): "Did you mean ...?" with one option,
@@ -110,7 +111,10 @@ impl Conversations {
         Ok(erased)
     }
 
-    pub async fn forget_visitor(&self, key: &crate::store::VisitorKey) -> StoreResult<usize> {
+    pub async fn forget_visitor(
+        &self,
+        key: &crate::conversation::VisitorKey,
+    ) -> StoreResult<usize> {
         let erased = crate::privacy::forget_visitor(self.store.as_ref(), key).await?;
         self.metrics
             .erased

@@ -11,8 +11,8 @@ use serde::Deserialize;
 use super::login::{ADMIN_COOKIE, Account, Login, LoginLimiter, html_page, json_error, sign_in};
 use super::period::Period;
 use crate::agents::Admin;
+use crate::conversation::now_ms;
 use crate::state::AppState;
-use crate::store::now_ms;
 
 static ADMIN_PAGE: &str = include_str!("../../widget/admin.html");
 
@@ -132,7 +132,7 @@ pub async fn forget(
         return unauthorized();
     };
     let store = state.conversations.store.as_ref();
-    let unavailable = |e: crate::store::StoreError| {
+    let unavailable = |e: crate::ports::StoreError| {
         json_error(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
@@ -151,7 +151,7 @@ pub async fn forget(
     }
     let ids: Vec<_> = found
         .iter()
-        .filter_map(|f| crate::store::ConversationId::parse(&f.conversation))
+        .filter_map(|f| crate::conversation::ConversationId::parse(&f.conversation))
         .collect();
     match state.conversations.erase(&ids).await {
         Ok(erased) => {
@@ -172,7 +172,7 @@ pub async fn conversation(
     if session_admin(&req, &state).await.is_none() {
         return unauthorized();
     }
-    let Some(id) = crate::store::ConversationId::parse(&id) else {
+    let Some(id) = crate::conversation::ConversationId::parse(&id) else {
         return json_error(StatusCode::NOT_FOUND, "not_found", "no such conversation");
     };
     let store = state.conversations.store.as_ref();
@@ -181,7 +181,7 @@ pub async fn conversation(
             return Ok(None);
         };
         let events = store.events_after(&id, 0).await?;
-        Ok::<_, crate::store::StoreError>(Some((c, events)))
+        Ok::<_, crate::ports::StoreError>(Some((c, events)))
     };
     match read.await {
         Ok(Some((c, events))) => HttpResponse::Ok().json(serde_json::json!({

@@ -8,8 +8,8 @@ use actix_web::cookie::Cookie;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::login::{Account, Login, LoginLimiter, SESSION_COOKIE, html_page, json_error, sign_in};
+use crate::ports::Presence;
 use crate::state::AppState;
-use crate::store::Presence;
 
 static CONSOLE_PAGE: &str = include_str!("../../widget/console.html");
 

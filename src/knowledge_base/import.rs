@@ -5,6 +5,9 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+/// The label of out-of-scope cases (messages the knowledge base must not answer).
+pub const OUT_OF_SCOPE: &str = "oos";
+
 use anyhow::Context;
 use serde::Serialize;
 
@@ -77,7 +80,7 @@ pub fn import(
     let mut by_label: HashMap<FaqId, (String, Vec<&str>)> = HashMap::new();
     let mut off_topic: Vec<&str> = Vec::new();
     for row in rows {
-        if row.label == crate::eval::OUT_OF_SCOPE {
+        if row.label == OUT_OF_SCOPE {
             let text = row.text.trim();
             if !text.is_empty() && !off_topic.contains(&text) {
                 off_topic.push(text);

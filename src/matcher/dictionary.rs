@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 
 use rustc_hash::FxBuildHasher;
 
-use super::normalize::fold;
+use super::fold::fold;
 
 /// Bits of a packed index entry that hold the word's position; the rest hold the hash.
 const POSITION_BITS: u32 = 20;

@@ -11,6 +11,7 @@ mod dictionary;
 mod embedding;
 mod faq_index;
 mod faq_scorer;
+mod fold;
 pub(crate) mod frustration;
 mod handoff;
 mod language;

@@ -5,11 +5,9 @@
 
 use rustc_hash::FxHashMap as HashMap;
 
-use rust_stemmers::{Algorithm, Stemmer};
-use unicode_normalization::UnicodeNormalization;
-use unicode_normalization::char::is_combining_mark;
-
+pub use super::fold::fold;
 use super::spelling::Speller;
+use rust_stemmers::{Algorithm, Stemmer};
 
 /// The term that stands for any number of 4 or more digits (order numbers, phone numbers).
 pub const NUMBER_TERM: &str = "#num";
@@ -119,18 +117,6 @@ pub(crate) const STOPWORDS: &[&str] = &[
     "evening",
     "good",
 ];
-
-/// Lowercases, removes accents and unifies apostrophes: "Où est ma COMMANDE’s" -> "ou est ma commande's".
-pub fn fold(text: &str) -> String {
-    text.nfkd()
-        .filter(|c| !is_combining_mark(*c))
-        .flat_map(char::to_lowercase)
-        .map(|c| match c {
-            '\u{2018}' | '\u{2019}' | '\u{02bc}' | '`' | '\u{00b4}' => '\'',
-            c => c,
-        })
-        .collect()
-}
 
 /// Splits folded text into words, expanding English contractions ("can't" -> "can not",
 /// "I'm" -> "i am", "order's" -> "order").

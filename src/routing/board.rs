@@ -25,8 +25,9 @@ use crate::agents::{Agent, Roster};
 use crate::conversation::{
     Conversation, EventBody, QueueReason, QueueStatus, Staffing, wait_estimate,
 };
+use crate::conversation::{ConversationId, now_ms};
+use crate::ports::{AgentState, Presence, Store, StoreError};
 use crate::protocol::{AgentServerFrame, ChatItem, Colleague, LeftMessage, QueueItem, Reason};
-use crate::store::{AgentState, ConversationId, Presence, Store, StoreError, now_ms};
 
 /// Queue entries a console is sent (the rest are counted by position).
 const QUEUE_SHOWN: usize = 100;

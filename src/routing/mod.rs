@@ -9,7 +9,7 @@
 //!    remembers who let them go, with when,
 //! 3. with auto-assign on, offers each waiting conversation, in order, to an eligible agent
 //!    (`plan.rs`: least loaded first, someone other than who let it go, back to them after
-//!    `plan::REOFFER_AFTER` when nobody else has room).
+//!    `crate::config::REOFFER_AFTER` when nobody else has room).
 //!
 //! The decisions are the pure functions of `plan.rs` over what a round read and the time it
 //! was given; `Router::round` only reads and applies them, so the simulation
@@ -32,8 +32,9 @@ use tokio::sync::watch;
 
 use self::plan::{Declines, Seat, Waiting};
 use crate::agents::Roster;
+use crate::conversation::{ConversationId, now_ms};
 use crate::conversation::{Conversations, Outcome, QueueReason};
-use crate::store::{AgentState, ConversationId, Presence, StoreResult, now_ms};
+use crate::ports::{AgentState, Presence, StoreResult};
 
 /// How often the router looks even when nothing signalled a change (expired presence and
 /// unanswered assignments change nothing in the store by themselves).
@@ -46,7 +47,7 @@ pub struct Router {
     pub assign_timeout: Duration,
     /// How long an agent may be gone before their chats go back to the queue.
     pub presence_ttl: Duration,
-    /// How long a chat an agent let go waits for someone else (`plan::REOFFER_AFTER`).
+    /// How long a chat an agent let go waits for someone else (`crate::config::REOFFER_AFTER`).
     pub reoffer_after: Duration,
 }
 

@@ -18,13 +18,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::agents::Roster;
+use crate::conversation::ConversationId;
 use crate::conversation::QueueReason;
-use crate::store::{AgentState, ConversationId, Presence};
-
-/// How long a chat one agent let go waits for someone else before it is offered back to that
-/// agent (when nobody else eligible has room). Long enough for a colleague to come back from a
-/// call, short enough that a visitor is never left behind by a router's memory.
-pub(crate) const REOFFER_AFTER: Duration = Duration::from_secs(30);
+use crate::ports::{AgentState, Presence};
 
 /// An agent as the router sees them in one round.
 #[derive(Debug, Clone, PartialEq)]
@@ -188,6 +184,7 @@ pub(crate) fn offers(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::REOFFER_AFTER;
 
     fn seat(id: &str, load: usize, capacity: usize) -> Seat {
         Seat {

@@ -34,11 +34,12 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use super::Router;
 use super::plan::{self, Declines, Seat, Waiting};
 use crate::agents::{Agent, Roster};
+use crate::conversation::{ConversationId, VisitorInfo, now_ms};
 use crate::conversation::{ConversationState, Conversations, EventBody, Notice, QueueReason};
 use crate::knowledge_base::KnowledgeBase;
 use crate::matcher::Matcher;
 use crate::metrics::Metrics;
-use crate::store::{ConversationId, Presence, Store, VisitorInfo, now_ms};
+use crate::ports::{Presence, Store};
 use crate::webhooks::Webhooks;
 
 const TEAMS: [&str; 2] = ["billing", "sales"];
@@ -353,7 +354,7 @@ impl Model {
             &before,
             &self.declines,
             now,
-            plan::REOFFER_AFTER,
+            crate::config::REOFFER_AFTER,
         );
         for (id, agent) in &made {
             let a: usize = agent[1..].parse().expect("agent ids are a<n>");
@@ -393,7 +394,7 @@ impl Model {
             &place,
             &self.declines,
             now,
-            plan::REOFFER_AFTER,
+            crate::config::REOFFER_AFTER,
         )?;
         Ok(())
     }
@@ -417,7 +418,7 @@ fn the_router_keeps_its_invariants_over_thousands_of_random_schedules() {
             for p in &mut model.presence {
                 *p = Presence::Online;
             }
-            model.now += plan::REOFFER_AFTER.as_millis() as u64;
+            model.now += crate::config::REOFFER_AFTER.as_millis() as u64;
             model.round().map_err(TestCaseError::fail)?;
             Ok(())
         })
@@ -438,7 +439,7 @@ fn a_chat_the_only_agent_let_go_is_offered_back_to_them_in_the_model() {
     model.now += TIMEOUT.as_millis() as u64;
     model.round().unwrap();
     assert!(matches!(model.chats[0].state, State::Queued), "taken back");
-    model.now += plan::REOFFER_AFTER.as_millis() as u64;
+    model.now += crate::config::REOFFER_AFTER.as_millis() as u64;
     model.round().unwrap();
     assert!(
         matches!(model.chats[0].state, State::Assigned { agent: 0, .. }),
@@ -499,7 +500,7 @@ fn router(store: Arc<dyn Store>, roster: Arc<Roster>) -> Router {
         auto_assign: true,
         assign_timeout: real(TIMEOUT),
         presence_ttl: Duration::from_secs(3600),
-        reoffer_after: real(plan::REOFFER_AFTER),
+        reoffer_after: real(crate::config::REOFFER_AFTER),
     }
 }
 
@@ -514,7 +515,7 @@ async fn run_on_store(
     let store = nodes[0].conversations.store.clone();
     let mut declines: Vec<Declines> = nodes.iter().map(|_| Declines::default()).collect();
     let mut created = Vec::new();
-    let e = |e: crate::store::StoreError| e.to_string();
+    let e = |e: crate::ports::StoreError| e.to_string();
     for (step, op) in ops.iter().enumerate() {
         match *op {
             Op::Arrive { team } => {
@@ -603,7 +604,7 @@ async fn check_store_round(
     declines: &Declines,
     now: u64,
 ) -> Result<(), String> {
-    let e = |e: crate::store::StoreError| e.to_string();
+    let e = |e: crate::ports::StoreError| e.to_string();
     let agents = store.agents().await.map_err(e)?;
     let seats = node.seats(&agents);
     let queue = store.queue().await.map_err(e)?;
@@ -666,7 +667,7 @@ async fn check_store_round(
 
 /// (e): the notices of a log, replayed, are legal moves ending in the store's state.
 async fn check_log(store: &Arc<dyn Store>, id: &ConversationId) -> Result<(), String> {
-    let e = |e: crate::store::StoreError| e.to_string();
+    let e = |e: crate::ports::StoreError| e.to_string();
     let c = store
         .get(id)
         .await

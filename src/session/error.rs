@@ -3,8 +3,8 @@
 //! its client), or the socket is gone.
 
 use super::values::Refusal;
+use crate::ports::StoreError;
 use crate::protocol::ErrorCode;
-use crate::store::StoreError;
 
 /// The socket is gone (the client closed it or the connection broke): a normal end; the
 /// socket's loop stops.

@@ -4,8 +4,8 @@
 
 use std::borrow::Cow;
 
+use crate::conversation::ConversationId;
 use crate::protocol::ErrorCode;
-use crate::store::ConversationId;
 
 /// Why a frame is refused, as the client is told.
 #[derive(Debug, Clone, PartialEq)]

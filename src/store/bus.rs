@@ -1,5 +1,5 @@
 //! The fan-out seam (`Bus`): who watches a conversation's new events and typing, and who watches
-//! routing changes. Every store has one (`Store::bus`), kept apart from the durable data: nothing
+//! routing changes. Every store has one (`Store::bus`; the trait is `ports::Bus`), kept apart from the durable data: nothing
 //! on it is stored.
 //!
 //! `LocalBus` is the one implementation inside a process: a broadcast channel per conversation
@@ -21,8 +21,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 use tokio::sync::{broadcast, watch};
 
-use super::{Signal, StoreResult};
 use crate::conversation::ConversationId;
+use crate::ports::{Bus, Signal, StoreResult};
 
 /// Signals buffered per subscriber before it lags. Small on purpose: a broadcast channel
 /// allocates all its slots up front, and a lagging socket catches up from the log
@@ -32,20 +32,6 @@ pub(crate) const BUS_CAPACITY: usize = 8;
 
 /// Channels nobody listens to that may wait for a sweep beyond those listened to.
 const SWEEP_FLOOR: usize = 256;
-
-/// Signals about conversations, not stored.
-#[async_trait]
-pub trait Bus: Send + Sync {
-    /// Signals on `id`'s bus from now on. A slow receiver lags (and must catch up with
-    /// `events_after`); it never slows the store.
-    fn subscribe(&self, id: &ConversationId) -> broadcast::Receiver<Arc<Signal>>;
-    /// Tells `id`'s subscribers that someone is typing: the visitor (`agent: None`) or the named
-    /// agent. Not logged.
-    async fn typing(&self, id: &ConversationId, agent: Option<&str>) -> StoreResult<()>;
-    /// A counter that changes whenever the queue, an assignment, a follow-up or an agent's
-    /// presence changes, on any node sharing this store.
-    fn watch_routing(&self) -> watch::Receiver<u64>;
-}
 
 #[async_trait]
 impl Bus for LocalBus {

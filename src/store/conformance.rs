@@ -7,11 +7,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::conversation::{Claim, ConversationId, Token, VisitorInfo};
 use crate::conversation::{ConversationState, EventBody, Notice, QueueReason, Turn, TurnOutcome};
 use crate::matcher::Memory;
-use crate::store::{
-    Appended, Claim, ConversationId, Presence, Signal, Store, StoreError, Token, VisitorInfo,
-};
+use crate::ports::{Appended, Presence, Signal, Store, StoreError};
 
 /// The longest any conformance step may wait for the store.
 const WAIT: Duration = Duration::from_secs(5);
@@ -188,19 +187,22 @@ pub async fn transitions_are_compare_and_set_and_follow_the_state_machine(store:
 }
 
 /// 1-based place in the queue, if queued.
-async fn position(store: &Arc<dyn Store>, id: &crate::store::ConversationId) -> Option<usize> {
+async fn position(
+    store: &Arc<dyn Store>,
+    id: &crate::conversation::ConversationId,
+) -> Option<usize> {
     let queue = store.queue().await.unwrap();
     queue.iter().position(|q| q == id).map(|i| i + 1)
 }
 
-async fn queued(store: &Arc<dyn Store>) -> crate::store::ConversationId {
+async fn queued(store: &Arc<dyn Store>) -> crate::conversation::ConversationId {
     let (c, _) = store.create(VisitorInfo::default(), None).await.unwrap();
     enqueue(store, &c.id).await;
     c.id
 }
 
 /// Bot -> Queued (the visitor asked), which must succeed.
-async fn enqueue(store: &Arc<dyn Store>, id: &crate::store::ConversationId) {
+async fn enqueue(store: &Arc<dyn Store>, id: &crate::conversation::ConversationId) {
     assert!(
         store
             .transition(
@@ -430,7 +432,7 @@ pub async fn presence_expires_without_a_heartbeat(store: Arc<dyn Store>) {
         .set("bob", Presence::Away, Duration::from_secs(30))
         .await
         .unwrap();
-    let presence = |agents: Vec<crate::store::AgentState>| {
+    let presence = |agents: Vec<crate::ports::AgentState>| {
         agents
             .into_iter()
             .map(|a| (a.id, a.presence))
@@ -493,7 +495,7 @@ pub async fn agent_sessions_resolve_until_ended_or_expired(store: Arc<dyn Store>
 }
 
 pub async fn a_visitor_key_links_that_visitors_conversations_only(store: Arc<dyn Store>) {
-    let key = crate::store::VisitorKey::random();
+    let key = crate::conversation::VisitorKey::random();
     let (first, _) = store
         .create(VisitorInfo::default(), Some(key.clone()))
         .await
@@ -501,7 +503,7 @@ pub async fn a_visitor_key_links_that_visitors_conversations_only(store: Arc<dyn
     let (_other, _) = store
         .create(
             VisitorInfo::default(),
-            Some(crate::store::VisitorKey::random()),
+            Some(crate::conversation::VisitorKey::random()),
         )
         .await
         .unwrap();
@@ -574,7 +576,7 @@ pub async fn memory_is_kept_with_the_conversation(store: Arc<dyn Store>) {
 }
 
 pub async fn an_unknown_conversation_is_a_not_found_error(store: Arc<dyn Store>) {
-    let missing = crate::store::ConversationId::random();
+    let missing = crate::conversation::ConversationId::random();
     assert!(matches!(
         store.append(&missing, notice(1)).await,
         Err(StoreError::NotFound(_))
@@ -584,11 +586,11 @@ pub async fn an_unknown_conversation_is_a_not_found_error(store: Arc<dyn Store>)
 }
 
 pub async fn conversations_are_listed_by_creation_time(store: Arc<dyn Store>) {
-    let before = crate::store::now_ms();
+    let before = crate::conversation::now_ms();
     let (a, _) = store.create(VisitorInfo::default(), None).await.unwrap();
     tokio::time::sleep(Duration::from_millis(3)).await;
     let (b, _) = store.create(VisitorInfo::default(), None).await.unwrap();
-    let after = crate::store::now_ms() + 1;
+    let after = crate::conversation::now_ms() + 1;
     let all = store.conversations_created(before, after).await.unwrap();
     assert_eq!(all, vec![a.id.clone(), b.id.clone()], "oldest first");
     assert_eq!(
@@ -607,7 +609,7 @@ pub async fn conversations_are_listed_by_creation_time(store: Arc<dyn Store>) {
 }
 
 pub async fn delete_erases_every_trace_of_one_conversation_only(store: Arc<dyn Store>) {
-    use crate::store::VisitorKey;
+    use crate::conversation::VisitorKey;
     let key = VisitorKey::random();
     let (gone, token) = store
         .create(VisitorInfo::default(), Some(key.clone()))
@@ -642,7 +644,7 @@ pub async fn delete_erases_every_trace_of_one_conversation_only(store: Arc<dyn S
         store.claim(&gone.id, "erin", 3).await.unwrap(),
         Claim::Claimed
     );
-    let t0 = crate::store::now_ms();
+    let t0 = crate::conversation::now_ms();
     store
         .presence()
         .set("erin", Presence::Online, Duration::from_secs(30))
@@ -692,7 +694,7 @@ pub async fn inactive_conversations_are_found_by_last_activity(store: Arc<dyn St
     let (idle, _) = store.create(VisitorInfo::default(), None).await.unwrap();
     let (busy, _) = store.create(VisitorInfo::default(), None).await.unwrap();
     tokio::time::sleep(Duration::from_millis(5)).await;
-    let cut = crate::store::now_ms();
+    let cut = crate::conversation::now_ms();
     tokio::time::sleep(Duration::from_millis(5)).await;
     store.append(&busy.id, notice(1)).await.unwrap();
     let inactive = store.inactive_before(cut).await.unwrap();
@@ -722,7 +724,7 @@ pub async fn retention_erases_only_conversations_idle_past_it(store: Arc<dyn Sto
 }
 
 pub async fn forget_erases_one_visitor_and_nothing_else(store: Arc<dyn Store>) {
-    use crate::store::VisitorKey;
+    use crate::conversation::VisitorKey;
     let (gone, kept) = (VisitorKey::random(), VisitorKey::random());
     let mut theirs = Vec::new();
     for _ in 0..2 {

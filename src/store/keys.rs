@@ -25,7 +25,7 @@
 //! channels: {p}:bus:{id} (a conversation's signals), {p}:routing (queue/agents changed)
 //! ```
 
-use crate::store::{ConversationId, VisitorKey};
+use crate::conversation::{ConversationId, VisitorKey};
 
 #[derive(Debug, Clone)]
 pub(crate) struct Keys {

@@ -10,14 +10,17 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use super::bus::{Bus, LocalBus};
-use super::presence::{LocalPresence, PresenceBoard};
-use super::{
-    Appended, AssignedChat, Claim, Conversation, ConversationId, Signal, Store, StoreError,
-    StoreResult, Token, VisitorInfo, VisitorKey, Workload, now_ms, random_secret,
-};
+use super::bus::LocalBus;
+use super::presence::LocalPresence;
 use crate::conversation::bookkeeping::{self, Transition};
+use crate::conversation::{
+    Claim, Conversation, ConversationId, Token, VisitorInfo, VisitorKey, now_ms, random_secret,
+};
 use crate::conversation::{ConversationState, Event, EventBody, Notice, Turn, TurnOutcome};
+use crate::ports::{
+    Appended, AssignedChat, Bus, ConversationLog, Logins, PresenceBoard, Queue, Reports, Signal,
+    Store, StoreError, StoreResult, Tokens, Workload,
+};
 use crate::tokens::ApiToken;
 
 struct Entry {
@@ -113,7 +116,7 @@ fn give(state: &mut State, agent: &str, id: &ConversationId, now: u64) {
 }
 
 #[async_trait]
-impl Store for MemoryStore {
+impl ConversationLog for MemoryStore {
     async fn create(
         &self,
         visitor: VisitorInfo,
@@ -139,11 +142,9 @@ impl Store for MemoryStore {
         );
         Ok((conversation, token))
     }
-
     async fn visitor_conversations(&self, key: &VisitorKey) -> StoreResult<Vec<ConversationId>> {
         Ok(self.lock().visitors.get(key).cloned().unwrap_or_default())
     }
-
     async fn resume(&self, token: &Token) -> StoreResult<Option<Conversation>> {
         let state = self.lock();
         Ok(state
@@ -152,7 +153,6 @@ impl Store for MemoryStore {
             .filter(|e| e.token.matches(token))
             .map(|e| e.conversation.clone()))
     }
-
     async fn get(&self, id: &ConversationId) -> StoreResult<Option<Conversation>> {
         Ok(self
             .lock()
@@ -160,7 +160,6 @@ impl Store for MemoryStore {
             .get(id)
             .map(|e| e.conversation.clone()))
     }
-
     async fn append(&self, id: &ConversationId, body: EventBody) -> StoreResult<Event> {
         let offline = matches!(body, EventBody::OfflineMessage { .. });
         let event = {
@@ -176,7 +175,6 @@ impl Store for MemoryStore {
         }
         Ok(event)
     }
-
     async fn append_once(
         &self,
         id: &ConversationId,
@@ -203,7 +201,6 @@ impl Store for MemoryStore {
         }
         Ok(Some(Appended::New(event)))
     }
-
     async fn turn(&self, id: &ConversationId, turn: Turn) -> StoreResult<TurnOutcome> {
         let (outcome, routing) = {
             let mut guard = self.lock();
@@ -246,7 +243,6 @@ impl Store for MemoryStore {
         }
         Ok(outcome)
     }
-
     async fn events_after(&self, id: &ConversationId, after: u64) -> StoreResult<Vec<Event>> {
         let mut state = self.lock();
         let entry = entry(&mut state, id)?;
@@ -254,7 +250,6 @@ impl Store for MemoryStore {
         let start = (after as usize).min(entry.log.len());
         Ok(entry.log[start..].to_vec())
     }
-
     async fn transition(
         &self,
         id: &ConversationId,
@@ -299,7 +294,6 @@ impl Store for MemoryStore {
         self.routing_changed();
         Ok(true)
     }
-
     async fn claim(&self, id: &ConversationId, agent: &str, capacity: usize) -> StoreResult<Claim> {
         {
             let mut guard = self.lock();
@@ -321,7 +315,6 @@ impl Store for MemoryStore {
         self.routing_changed();
         Ok(Claim::Claimed)
     }
-
     async fn transfer(
         &self,
         id: &ConversationId,
@@ -347,34 +340,9 @@ impl Store for MemoryStore {
         self.routing_changed();
         Ok(Claim::Claimed)
     }
-
-    async fn queue(&self) -> StoreResult<Vec<ConversationId>> {
-        Ok(self.lock().queue.values().cloned().collect())
-    }
-
-    async fn average_wait(&self) -> StoreResult<Option<u64>> {
-        let state = self.lock();
-        let n = state.waits.len() as u64;
-        Ok((n > 0).then(|| state.waits.iter().sum::<u64>() / n))
-    }
-
-    async fn workloads(&self) -> StoreResult<Vec<Workload>> {
-        let state = self.lock();
-        Ok(state
-            .agents
-            .iter()
-            .map(|(id, a)| Workload {
-                id: id.clone(),
-                chats: a.chats.clone(),
-                last_assigned: a.last_assigned,
-            })
-            .collect())
-    }
-
     async fn follow_ups(&self) -> StoreResult<Vec<ConversationId>> {
         Ok(self.lock().follow_ups.clone())
     }
-
     async fn mark_followed_up(&self, id: &ConversationId) -> StoreResult<()> {
         {
             let mut state = self.lock();
@@ -384,89 +352,6 @@ impl Store for MemoryStore {
         self.routing_changed();
         Ok(())
     }
-
-    async fn create_session(&self, agent: &str, ttl: Duration) -> StoreResult<String> {
-        let secret = random_secret();
-        let mut state = self.lock();
-        let now = Instant::now();
-        state.sessions.retain(|_, (_, expires)| *expires > now);
-        state
-            .sessions
-            .insert(secret.clone(), (agent.to_owned(), now + ttl));
-        Ok(secret)
-    }
-
-    async fn session_agent(&self, secret: &str) -> StoreResult<Option<String>> {
-        let state = self.lock();
-        Ok(state
-            .sessions
-            .get(secret)
-            .filter(|(_, expires)| *expires > Instant::now())
-            .map(|(agent, _)| agent.clone()))
-    }
-
-    async fn end_session(&self, secret: &str) -> StoreResult<()> {
-        self.lock().sessions.remove(secret);
-        Ok(())
-    }
-
-    async fn add_token(&self, token: ApiToken) -> StoreResult<bool> {
-        let mut state = self.lock();
-        if state.tokens.contains_key(&token.name) {
-            return Ok(false);
-        }
-        state.tokens.insert(token.name.clone(), token);
-        Ok(true)
-    }
-
-    async fn token_by_hash(&self, hash: &str) -> StoreResult<Option<ApiToken>> {
-        let state = self.lock();
-        Ok(state.tokens.values().find(|t| t.hash == hash).cloned())
-    }
-
-    async fn tokens(&self) -> StoreResult<Vec<ApiToken>> {
-        Ok(self.lock().tokens.values().cloned().collect())
-    }
-
-    async fn revoke_token(&self, name: &str) -> StoreResult<bool> {
-        Ok(self.lock().tokens.remove(name).is_some())
-    }
-
-    fn bus(&self) -> &dyn Bus {
-        self.bus.as_ref()
-    }
-
-    fn presence(&self) -> &dyn PresenceBoard {
-        &self.presence
-    }
-
-    async fn ping(&self) -> StoreResult<()> {
-        Ok(())
-    }
-
-    async fn conversations_created(&self, from: u64, to: u64) -> StoreResult<Vec<ConversationId>> {
-        let state = self.lock();
-        let mut found: Vec<(u64, ConversationId)> = state
-            .conversations
-            .values()
-            .map(|e| &e.conversation)
-            .filter(|c| (from..to).contains(&c.created))
-            .map(|c| (c.created, c.id.clone()))
-            .collect();
-        found.sort();
-        Ok(found.into_iter().map(|(_, id)| id).collect())
-    }
-
-    async fn inactive_before(&self, before: u64) -> StoreResult<Vec<ConversationId>> {
-        let state = self.lock();
-        Ok(state
-            .conversations
-            .values()
-            .filter(|e| e.conversation.updated < before)
-            .map(|e| e.conversation.id.clone())
-            .collect())
-    }
-
     async fn delete(&self, id: &ConversationId) -> StoreResult<bool> {
         let routing = {
             let mut state = self.lock();
@@ -502,6 +387,116 @@ impl Store for MemoryStore {
             self.routing_changed();
         }
         Ok(true)
+    }
+}
+
+#[async_trait]
+impl Queue for MemoryStore {
+    async fn queue(&self) -> StoreResult<Vec<ConversationId>> {
+        Ok(self.lock().queue.values().cloned().collect())
+    }
+    async fn average_wait(&self) -> StoreResult<Option<u64>> {
+        let state = self.lock();
+        let n = state.waits.len() as u64;
+        Ok((n > 0).then(|| state.waits.iter().sum::<u64>() / n))
+    }
+    async fn workloads(&self) -> StoreResult<Vec<Workload>> {
+        let state = self.lock();
+        Ok(state
+            .agents
+            .iter()
+            .map(|(id, a)| Workload {
+                id: id.clone(),
+                chats: a.chats.clone(),
+                last_assigned: a.last_assigned,
+            })
+            .collect())
+    }
+}
+
+#[async_trait]
+impl Logins for MemoryStore {
+    async fn create_session(&self, agent: &str, ttl: Duration) -> StoreResult<String> {
+        let secret = random_secret();
+        let mut state = self.lock();
+        let now = Instant::now();
+        state.sessions.retain(|_, (_, expires)| *expires > now);
+        state
+            .sessions
+            .insert(secret.clone(), (agent.to_owned(), now + ttl));
+        Ok(secret)
+    }
+    async fn session_agent(&self, secret: &str) -> StoreResult<Option<String>> {
+        let state = self.lock();
+        Ok(state
+            .sessions
+            .get(secret)
+            .filter(|(_, expires)| *expires > Instant::now())
+            .map(|(agent, _)| agent.clone()))
+    }
+    async fn end_session(&self, secret: &str) -> StoreResult<()> {
+        self.lock().sessions.remove(secret);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Tokens for MemoryStore {
+    async fn add_token(&self, token: ApiToken) -> StoreResult<bool> {
+        let mut state = self.lock();
+        if state.tokens.contains_key(&token.name) {
+            return Ok(false);
+        }
+        state.tokens.insert(token.name.clone(), token);
+        Ok(true)
+    }
+    async fn token_by_hash(&self, hash: &str) -> StoreResult<Option<ApiToken>> {
+        let state = self.lock();
+        Ok(state.tokens.values().find(|t| t.hash == hash).cloned())
+    }
+    async fn tokens(&self) -> StoreResult<Vec<ApiToken>> {
+        Ok(self.lock().tokens.values().cloned().collect())
+    }
+    async fn revoke_token(&self, name: &str) -> StoreResult<bool> {
+        Ok(self.lock().tokens.remove(name).is_some())
+    }
+}
+
+#[async_trait]
+impl Reports for MemoryStore {
+    async fn conversations_created(&self, from: u64, to: u64) -> StoreResult<Vec<ConversationId>> {
+        let state = self.lock();
+        let mut found: Vec<(u64, ConversationId)> = state
+            .conversations
+            .values()
+            .map(|e| &e.conversation)
+            .filter(|c| (from..to).contains(&c.created))
+            .map(|c| (c.created, c.id.clone()))
+            .collect();
+        found.sort();
+        Ok(found.into_iter().map(|(_, id)| id).collect())
+    }
+    async fn inactive_before(&self, before: u64) -> StoreResult<Vec<ConversationId>> {
+        let state = self.lock();
+        Ok(state
+            .conversations
+            .values()
+            .filter(|e| e.conversation.updated < before)
+            .map(|e| e.conversation.id.clone())
+            .collect())
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    fn bus(&self) -> &dyn Bus {
+        self.bus.as_ref()
+    }
+    fn presence(&self) -> &dyn PresenceBoard {
+        &self.presence
+    }
+    async fn ping(&self) -> StoreResult<()> {
+        Ok(())
     }
 }
 

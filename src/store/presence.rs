@@ -13,17 +13,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use super::bus::LocalBus;
-use super::{Presence, StoreResult};
-
-/// Agents' presence, shared by every node of a store.
-#[async_trait]
-pub trait PresenceBoard: Send + Sync {
-    /// Sets an agent's presence; it falls back to `Offline` if not renewed within `ttl`. A
-    /// change is a routing change (`Bus::watch_routing`).
-    async fn set(&self, agent: &str, presence: Presence, ttl: Duration) -> StoreResult<()>;
-    /// Every agent that has set a presence, as it is now (`Offline` once expired), by id.
-    async fn all(&self) -> StoreResult<BTreeMap<String, Presence>>;
-}
+use crate::ports::{Presence, PresenceBoard, StoreResult};
 
 /// Presence in this process's memory.
 pub(crate) struct LocalPresence {

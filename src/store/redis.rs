@@ -22,15 +22,17 @@ use redis::{AsyncCommands, Script};
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
-use super::bus::{Bus, LocalBus};
+use super::bus::LocalBus;
 use super::keys::Keys;
-use super::presence::PresenceBoard;
-use super::{
-    Appended, AssignedChat, Claim, Conversation, ConversationId, Presence, Signal, Store,
-    StoreError, StoreResult, Token, VisitorInfo, VisitorKey, Workload, now_ms, random_secret,
-};
 use crate::conversation::bookkeeping::RECENT_WAITS;
+use crate::conversation::{
+    Claim, Conversation, ConversationId, Token, VisitorInfo, VisitorKey, now_ms, random_secret,
+};
 use crate::conversation::{ConversationState, Event, EventBody, Notice, Turn, TurnOutcome};
+use crate::ports::{
+    Appended, AssignedChat, Bus, ConversationLog, Logins, Presence, PresenceBoard, Queue, Reports,
+    Signal, Store, StoreError, StoreResult, Tokens, Workload,
+};
 use crate::tokens::ApiToken;
 
 /// How long one command may take before it counts as an outage.
@@ -441,7 +443,7 @@ async fn listen(
 }
 
 #[async_trait]
-impl Store for RedisStore {
+impl ConversationLog for RedisStore {
     async fn create(
         &self,
         visitor: VisitorInfo,
@@ -481,11 +483,9 @@ impl Store for RedisStore {
             .map_err(unavailable)?;
         Ok((conversation, token))
     }
-
     async fn visitor_conversations(&self, key: &VisitorKey) -> StoreResult<Vec<ConversationId>> {
         self.ids_in(self.keys.visitor(key)).await
     }
-
     async fn resume(&self, token: &Token) -> StoreResult<Option<Conversation>> {
         let h: HashMap<String, String> = self
             .con()
@@ -500,7 +500,6 @@ impl Store for RedisStore {
         }
         conversation_from(&token.conversation, h)
     }
-
     async fn get(&self, id: &ConversationId) -> StoreResult<Option<Conversation>> {
         let h: HashMap<String, String> = self
             .con()
@@ -509,14 +508,12 @@ impl Store for RedisStore {
             .map_err(unavailable)?;
         conversation_from(id, h)
     }
-
     async fn append(&self, id: &ConversationId, body: EventBody) -> StoreResult<Event> {
         match self.append_body(id, &body, "", "").await? {
             Some(Appended::New(event)) => Ok(event),
             _ => Err(StoreError::Unavailable("append stored nothing".into())),
         }
     }
-
     async fn append_once(
         &self,
         id: &ConversationId,
@@ -527,7 +524,6 @@ impl Store for RedisStore {
         self.append_body(id, &body, client_key.unwrap_or(""), owner.unwrap_or(""))
             .await
     }
-
     async fn turn(&self, id: &ConversationId, turn: Turn) -> StoreResult<TurnOutcome> {
         let (visitor, key) = match &turn.visitor {
             Some((body, key)) => (json(body)?, key.clone().unwrap_or_default()),
@@ -593,7 +589,6 @@ impl Store for RedisStore {
             other => Err(StoreError::Corrupt(format!("turn.lua returned {other:?}"))),
         }
     }
-
     async fn events_after(&self, id: &ConversationId, after: u64) -> StoreResult<Vec<Event>> {
         let mut con = self.con();
         let (exists, raw): (bool, Vec<String>) = redis::pipe()
@@ -611,7 +606,6 @@ impl Store for RedisStore {
         }
         raw.iter().map(|r| parse_event(r)).collect()
     }
-
     async fn transition(
         &self,
         id: &ConversationId,
@@ -664,11 +658,9 @@ impl Store for RedisStore {
             _ => Ok(false),
         }
     }
-
     async fn claim(&self, id: &ConversationId, agent: &str, capacity: usize) -> StoreResult<Claim> {
         self.claim_script(id, agent, capacity, "").await
     }
-
     async fn transfer(
         &self,
         id: &ConversationId,
@@ -681,11 +673,52 @@ impl Store for RedisStore {
         }
         self.claim_script(id, to, capacity, from).await
     }
+    async fn follow_ups(&self) -> StoreResult<Vec<ConversationId>> {
+        self.ids_in(self.keys.follow_ups()).await
+    }
+    async fn mark_followed_up(&self, id: &ConversationId) -> StoreResult<()> {
+        let mut con = self.con();
+        let exists: bool = con.exists(self.keys.conv(id)).await.map_err(unavailable)?;
+        if !exists {
+            return Err(StoreError::NotFound(id.clone()));
+        }
+        let () = redis::pipe()
+            .hset(self.keys.conv(id), "follow_up", "0")
+            .ignore()
+            .zrem(self.keys.follow_ups(), id.as_str())
+            .ignore()
+            .publish(self.keys.routing(), "1")
+            .ignore()
+            .query_async(&mut con)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+    async fn delete(&self, id: &ConversationId) -> StoreResult<bool> {
+        let done: i64 = self
+            .scripts
+            .delete
+            .key(self.keys.conv(id))
+            .key(self.keys.log(id))
+            .key(self.keys.client_ids(id))
+            .key(self.keys.queue())
+            .key(self.keys.follow_ups())
+            .key(self.keys.conversations())
+            .arg(id.as_str())
+            .arg(self.keys.prefix())
+            .arg(self.keys.routing())
+            .invoke_async(&mut self.con())
+            .await
+            .map_err(unavailable)?;
+        Ok(done == 1)
+    }
+}
 
+#[async_trait]
+impl Queue for RedisStore {
     async fn queue(&self) -> StoreResult<Vec<ConversationId>> {
         self.ids_in(self.keys.queue()).await
     }
-
     async fn average_wait(&self) -> StoreResult<Option<u64>> {
         let waits: Vec<u64> = self
             .con()
@@ -695,7 +728,6 @@ impl Store for RedisStore {
         let n = waits.len() as u64;
         Ok((n > 0).then(|| waits.iter().sum::<u64>() / n))
     }
-
     async fn workloads(&self) -> StoreResult<Vec<Workload>> {
         let mut con = self.con();
         let ids: Vec<String> = con
@@ -732,30 +764,10 @@ impl Store for RedisStore {
             })
             .collect())
     }
+}
 
-    async fn follow_ups(&self) -> StoreResult<Vec<ConversationId>> {
-        self.ids_in(self.keys.follow_ups()).await
-    }
-
-    async fn mark_followed_up(&self, id: &ConversationId) -> StoreResult<()> {
-        let mut con = self.con();
-        let exists: bool = con.exists(self.keys.conv(id)).await.map_err(unavailable)?;
-        if !exists {
-            return Err(StoreError::NotFound(id.clone()));
-        }
-        let () = redis::pipe()
-            .hset(self.keys.conv(id), "follow_up", "0")
-            .ignore()
-            .zrem(self.keys.follow_ups(), id.as_str())
-            .ignore()
-            .publish(self.keys.routing(), "1")
-            .ignore()
-            .query_async(&mut con)
-            .await
-            .map_err(unavailable)?;
-        Ok(())
-    }
-
+#[async_trait]
+impl Logins for RedisStore {
     async fn create_session(&self, agent: &str, ttl: Duration) -> StoreResult<String> {
         let secret = random_secret();
         let () = self
@@ -769,7 +781,6 @@ impl Store for RedisStore {
             .map_err(unavailable)?;
         Ok(secret)
     }
-
     async fn session_agent(&self, secret: &str) -> StoreResult<Option<String>> {
         if !secret.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Ok(None);
@@ -779,14 +790,16 @@ impl Store for RedisStore {
             .await
             .map_err(unavailable)
     }
-
     async fn end_session(&self, secret: &str) -> StoreResult<()> {
         self.con()
             .del(self.keys.session(secret))
             .await
             .map_err(unavailable)
     }
+}
 
+#[async_trait]
+impl Tokens for RedisStore {
     async fn add_token(&self, token: ApiToken) -> StoreResult<bool> {
         let record = serde_json::to_string(&token).map_err(|e| corrupt_token(&e))?;
         let mut con = self.con();
@@ -804,7 +817,6 @@ impl Store for RedisStore {
         }
         Ok(added)
     }
-
     async fn token_by_hash(&self, hash: &str) -> StoreResult<Option<ApiToken>> {
         let mut con = self.con();
         let name: Option<String> = con
@@ -820,7 +832,6 @@ impl Store for RedisStore {
         // A revoked name may have been given to a new token: only the same hash counts.
         Ok(token.filter(|t| t.hash == hash))
     }
-
     async fn tokens(&self) -> StoreResult<Vec<ApiToken>> {
         let records: BTreeMap<String, String> = self
             .con()
@@ -829,7 +840,6 @@ impl Store for RedisStore {
             .map_err(unavailable)?;
         records.values().map(|r| read_token(r)).collect()
     }
-
     async fn revoke_token(&self, name: &str) -> StoreResult<bool> {
         let mut con = self.con();
         let record: Option<String> = con
@@ -851,23 +861,10 @@ impl Store for RedisStore {
             .map_err(unavailable)?;
         Ok(true)
     }
+}
 
-    fn bus(&self) -> &dyn Bus {
-        &self.bus
-    }
-
-    fn presence(&self) -> &dyn PresenceBoard {
-        &self.presence
-    }
-
-    async fn ping(&self) -> StoreResult<()> {
-        redis::cmd("PING")
-            .query_async::<String>(&mut self.con())
-            .await
-            .map(drop)
-            .map_err(unavailable)
-    }
-
+#[async_trait]
+impl Reports for RedisStore {
     async fn conversations_created(&self, from: u64, to: u64) -> StoreResult<Vec<ConversationId>> {
         // `(to` = exclusive upper bound.
         let ids: Vec<String> = self
@@ -880,7 +877,6 @@ impl Store for RedisStore {
             .filter_map(|i| ConversationId::parse(i))
             .collect())
     }
-
     async fn inactive_before(&self, before: u64) -> StoreResult<Vec<ConversationId>> {
         // Created before the cut-off, then checked for later activity one batch at a time.
         let old = self.conversations_created(0, before).await?;
@@ -904,24 +900,22 @@ impl Store for RedisStore {
         }
         Ok(inactive)
     }
+}
 
-    async fn delete(&self, id: &ConversationId) -> StoreResult<bool> {
-        let done: i64 = self
-            .scripts
-            .delete
-            .key(self.keys.conv(id))
-            .key(self.keys.log(id))
-            .key(self.keys.client_ids(id))
-            .key(self.keys.queue())
-            .key(self.keys.follow_ups())
-            .key(self.keys.conversations())
-            .arg(id.as_str())
-            .arg(self.keys.prefix())
-            .arg(self.keys.routing())
-            .invoke_async(&mut self.con())
+#[async_trait]
+impl Store for RedisStore {
+    fn bus(&self) -> &dyn Bus {
+        &self.bus
+    }
+    fn presence(&self) -> &dyn PresenceBoard {
+        &self.presence
+    }
+    async fn ping(&self) -> StoreResult<()> {
+        redis::cmd("PING")
+            .query_async::<String>(&mut self.con())
             .await
-            .map_err(unavailable)?;
-        Ok(done == 1)
+            .map(drop)
+            .map_err(unavailable)
     }
 }
 
@@ -930,7 +924,7 @@ pub(crate) mod tests {
     use std::sync::Arc;
 
     use super::RedisStore;
-    use crate::store::Store;
+    use crate::ports::{ConversationLog, Store};
 
     /// The Redis the tests use: `FRONTDESK_TEST_REDIS_URL`, or the one `scripts/test` starts.
     pub fn test_redis_url() -> String {
@@ -956,10 +950,10 @@ pub(crate) mod tests {
     }
 
     /// A fresh store with one new conversation.
-    async fn fresh_with_a_conversation() -> (RedisStore, crate::store::ConversationId) {
+    async fn fresh_with_a_conversation() -> (RedisStore, crate::conversation::ConversationId) {
         let store = fresh_redis().await;
         let (c, _) = store
-            .create(crate::store::VisitorInfo::default(), None)
+            .create(crate::conversation::VisitorInfo::default(), None)
             .await
             .unwrap();
         (store, c.id)
@@ -1000,7 +994,7 @@ pub(crate) mod tests {
                 .unwrap();
         assert!(matches!(
             store.get(&id).await,
-            Err(crate::store::StoreError::Corrupt(_))
+            Err(crate::ports::StoreError::Corrupt(_))
         ));
     }
 }

@@ -375,14 +375,14 @@ fn agent_add_hashes_the_password_from_stdin_and_refuses_duplicates() {
 /// Two conversations for the report and forget tests: one of `key`'s visitor that the bot could
 /// not answer, and one of another visitor that it answered. Their ids, in that order.
 async fn one_missed_one_answered(
-    store: &dyn frontdesk::store::Store,
-    key: &frontdesk::store::VisitorKey,
+    store: &dyn frontdesk::ports::Store,
+    key: &frontdesk::conversation::VisitorKey,
 ) -> (
-    frontdesk::store::ConversationId,
-    frontdesk::store::ConversationId,
+    frontdesk::conversation::ConversationId,
+    frontdesk::conversation::ConversationId,
 ) {
+    use frontdesk::conversation::VisitorInfo;
     use frontdesk::conversation::{EventBody, Turn};
-    use frontdesk::store::VisitorInfo;
     let bot = |decision: &str| EventBody::BotAnswer {
         decision: serde_json::from_value(serde_json::json!(decision)).expect("a known answer kind"),
         html: String::new(),
@@ -414,7 +414,9 @@ async fn one_missed_one_answered(
 
 #[tokio::test]
 async fn report_and_forget_read_the_shared_redis_store() {
-    use frontdesk::store::{RedisStore, Store, VisitorKey};
+    use frontdesk::conversation::VisitorKey;
+    use frontdesk::ports::{ConversationLog, Tokens};
+    use frontdesk::store::RedisStore;
     let url = std::env::var("FRONTDESK_TEST_REDIS_URL")
         .unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     let prefix = format!("fdtest:{:016x}", rand::random::<u64>());
@@ -509,7 +511,9 @@ async fn report_and_forget_read_the_shared_redis_store() {
 #[tokio::test]
 async fn report_forget_and_backup_work_on_the_database_file_while_the_server_has_it_open() {
     use frontdesk::conversation::Turn;
-    use frontdesk::store::{SqliteStore, Store, VisitorKey};
+    use frontdesk::conversation::VisitorKey;
+    use frontdesk::ports::ConversationLog;
+    use frontdesk::store::SqliteStore;
     let data = tempfile::tempdir().unwrap();
     let dir = data.path().to_str().unwrap();
     // The server's store: open (with its writer) for the whole test, as a running server's is.
@@ -545,7 +549,7 @@ async fn report_forget_and_backup_work_on_the_database_file_while_the_server_has
     // An erasure request arrives with an e-mail: the conversation where Ada left it is found
     // (in any case), listed first with --dry-run (nothing erased), then erased; others stay.
     let (ada, _) = store
-        .create(frontdesk::store::VisitorInfo::default(), None)
+        .create(frontdesk::conversation::VisitorInfo::default(), None)
         .await
         .unwrap();
     let ada = ada.id;
@@ -601,7 +605,9 @@ async fn report_forget_and_backup_work_on_the_database_file_while_the_server_has
 
 #[tokio::test]
 async fn tokens_and_exports_work_on_the_database_file_while_the_server_has_it_open() {
-    use frontdesk::store::{SqliteStore, Store, VisitorKey};
+    use frontdesk::conversation::VisitorKey;
+    use frontdesk::ports::Tokens;
+    use frontdesk::store::SqliteStore;
     let data = tempfile::tempdir().unwrap();
     let dir = data.path().to_str().unwrap();
     let store = SqliteStore::open(&data.path().join("frontdesk.db")).unwrap();

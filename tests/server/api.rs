@@ -5,7 +5,8 @@
 
 use std::sync::Arc;
 
-use frontdesk::store::{Store, VisitorInfo, now_ms};
+use frontdesk::conversation::{VisitorInfo, now_ms};
+use frontdesk::ports::Store;
 use frontdesk::tokens::{Scope, issue};
 use reqwest::StatusCode;
 use serde_json::{Value, json};

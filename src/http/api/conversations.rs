@@ -15,11 +15,12 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{ApiError, Caller, json};
 use crate::agents::Agent;
+use crate::conversation::{ConversationId, VisitorKey, now_ms};
 use crate::conversation::{ConversationState, Outcome};
 use crate::export::{ConversationRecord, Cursor, Filter};
+use crate::ports::Presence;
 use crate::session::values::{ClientId, MessageText, Refusal};
 use crate::state::AppState;
-use crate::store::{ConversationId, Presence, VisitorKey, now_ms};
 use crate::tokens::Scope;
 
 /// Chats an integration agent may hold at once.

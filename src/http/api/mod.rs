@@ -26,8 +26,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, ResponseBuilder};
 use utoipa_actix_web::AppExt;
 
+use crate::ports::StoreError;
 use crate::state::AppState;
-use crate::store::StoreError;
 use crate::tokens::{ApiToken, Scope};
 
 /// Where the API lives.

@@ -12,11 +12,12 @@ use utoipa::ToSchema;
 
 use super::{ApiError, Caller, json};
 use crate::analytics::{QuestionGroup, Report};
+use crate::conversation::{VisitorKey, now_ms};
 use crate::export::VisitorBundle;
 use crate::http::period::Period;
+use crate::ports::Presence;
 use crate::reload::{KbStatus, ReloadOutcome};
 use crate::state::AppState;
-use crate::store::{Presence, VisitorKey, now_ms};
 use crate::tokens::Scope;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -110,7 +111,7 @@ async fn agents(caller: Caller, state: web::Data<AppState>) -> Result<HttpRespon
     let mut known = state.conversations.store.agents().await?;
     for agent in &state.roster.agents {
         if !known.iter().any(|a| a.id == agent.id) {
-            known.push(crate::store::AgentState {
+            known.push(crate::ports::AgentState {
                 id: agent.id.clone(),
                 presence: Presence::Offline,
                 chats: Vec::new(),

@@ -7,12 +7,13 @@ use std::collections::VecDeque;
 
 use super::{Console, Ctx};
 use crate::agents::Agent;
+use crate::conversation::ConversationId;
 use crate::conversation::{Outcome, QueueReason};
+use crate::ports::{Presence, StoreError, StoreResult};
 use crate::protocol::{AgentFrame, ErrorCode};
 use crate::session::error::{Handled, SessionError};
 use crate::session::values::{ClientId, MessageText, Refusal, conversation};
 use crate::state::AppState;
-use crate::store::{ConversationId, Presence, StoreError, StoreResult};
 
 /// Longest reply or note, in bytes.
 pub(crate) const MAX_TEXT: usize = 4000;

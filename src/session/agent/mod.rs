@@ -30,13 +30,14 @@ use super::guard::{FrameGuard, Incoming, Limits};
 use super::values::Refusal;
 use crate::agents::Agent;
 use crate::conversation::EventBody;
+use crate::conversation::{Conversation, ConversationId};
+use crate::ports::{Presence, Signal, StoreError};
 use crate::protocol::{
     AgentServerFrame, ChatItem, EarlierConversation, ErrorCode, PROTOCOL_VERSION, Reason,
     parse_agent_frame,
 };
 use crate::routing::board::{Board, chat_item, colleague, first_message};
 use crate::state::AppState;
-use crate::store::{Conversation, ConversationId, Presence, Signal, StoreError};
 
 /// Conversations one console may watch at once (its own chats plus opened ones).
 const MAX_WATCHED: usize = 200;

@@ -5,10 +5,10 @@
 
 use super::{Bound, Ctx};
 use crate::conversation::{Conversations, Held, MessageOutcome};
+use crate::ports::StoreError;
 use crate::protocol::{ErrorCode, Hello, ServerFrame, VisitorFrame};
 use crate::session::error::{Handled, SessionError};
 use crate::session::values::{ClientId, Email, MessageText, Refusal, Score};
-use crate::store::StoreError;
 
 /// Items held during an outage, at most, per socket; past this the visitor is asked to wait.
 const MAX_HELD: usize = 50;

@@ -3,9 +3,10 @@
 
 use super::{Bound, Ctx, Peer};
 use crate::conversation::ConversationState;
+use crate::conversation::{Token, VisitorInfo, VisitorKey};
+use crate::ports::{Store, StoreResult};
 use crate::protocol::{ErrorCode, Hello, PROTOCOL_VERSION, ServerFrame};
 use crate::session::error::{Handled, SessionError};
-use crate::store::{Store, StoreResult, Token, VisitorInfo, VisitorKey};
 
 /// Binds the socket to a resumed or new conversation and replays what the client missed. A
 /// refused identity claim is told; when chatting needs one, the socket stays unbound and the

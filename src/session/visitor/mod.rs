@@ -24,12 +24,13 @@ use self::command::Command;
 use super::error::{Gone, Sent, SessionError};
 use super::guard::{FrameGuard, Incoming, Limits};
 use super::values::Refusal;
+use crate::conversation::ConversationId;
 use crate::conversation::{EventBody, Held, Notice, QueueStatus};
 use crate::limits::Slot;
+use crate::ports::{Signal, StoreError};
 use crate::protocol::{ErrorCode, ServerFrame, parse_visitor_frame};
 use crate::routing::board::Board;
 use crate::state::AppState;
-use crate::store::{ConversationId, Signal, StoreError};
 
 /// How often held items (from a store outage) are retried.
 const HELD_RETRY: Duration = Duration::from_secs(1);

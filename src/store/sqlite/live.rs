@@ -1,11 +1,11 @@
-//! Live conversations kept in memory, as committed, by the process that owns the writes: a turn
-//! starts from here instead of reading and parsing the conversation's row twice (once for the
-//! decision, once inside the write step).
+//! Live conversations kept in memory, as committed, by the writer thread: a write step starts
+//! from here instead of reading and parsing the conversation's row.
 //!
 //! Three layers, each a step further from the disk: the step's own changes (dropped with its
 //! savepoint when it fails), the group's changes (the steps before it in the same transaction,
-//! dropped when the commit fails) and the committed conversations (shared with readers, moved in
-//! only after the commit is on disk, so no reader sees what a crash could take back). Any layer
+//! dropped when the commit fails) and the committed conversations (moved in only after the
+//! commit is on disk). Readers do not use them: another process may have changed a row since the
+//! writer last looked, and a read must see that at once. Any layer
 //! may lack a conversation: then the row is read. The committed layer is bounded (least recently
 //! used goes first) and emptied whenever another process (`frontdesk forget`, `accounts`)
 //! committed to the file, as `PRAGMA data_version` tells the writer.
@@ -42,7 +42,7 @@ pub(super) enum Known {
 /// Changes not yet committed, by conversation.
 pub(super) type Pending = HashMap<ConversationId, Known>;
 
-/// The committed layer, shared by the writer thread and every reader.
+/// The committed layer.
 pub(super) struct Live {
     committed: Mutex<LruCache<ConversationId, Arc<Row>>>,
 }
@@ -85,10 +85,5 @@ impl Live {
     /// Forgets everything: another process changed the file.
     pub(super) fn clear(&self) {
         self.committed().clear();
-    }
-
-    #[cfg(test)]
-    pub(super) fn len(&self) -> usize {
-        self.committed().len()
     }
 }

@@ -11,7 +11,10 @@
 //! The thread also keeps the live conversations (`live.rs`): a step reads a conversation through
 //! its `Tx`, which looks in the step's, the group's and the committed changes before the
 //! database, and the group's changes become the committed ones only after the commit. Another
-//! process's commit (seen at the start of each group, and once a second when idle) empties them.
+//! process's commit (seen under the write lock at the start of each group) empties them.
+//!
+//! A second thread copies committed pages from the log into the database file (a PASSIVE
+//! checkpoint every 250 ms on its own connection), so the writer's commits do not stop for it.
 //!
 //! Why a thread and not a task: rusqlite's calls block (an fsync can take milliseconds), and a
 //! blocked runtime worker would stall every socket on it. The queue to the thread is a bounded
@@ -25,9 +28,9 @@ use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::super::bus::LocalBus;
-use super::super::{Signal, StoreError, StoreResult};
 use super::live::{Known, Live, Pending, Row};
 use crate::conversation::{ConversationId, ConversationState};
+use crate::ports::{Signal, StoreError, StoreResult};
 
 /// Steps that may wait for the writer at once; more wait in `send().await`.
 const QUEUE: usize = 4096;
@@ -61,8 +64,6 @@ impl Effects {
     }
 }
 
-/// How often an idle writer looks for another process's commit.
-const IDLE_CHECK: Duration = Duration::from_secs(1);
 /// How often committed pages are copied from the log into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
@@ -117,25 +118,6 @@ trait Step: Send {
     fn run(self: Box<Self>, conn: &mut Connection, live: &Live, group: &mut Pending) -> Finish;
     /// The step could not run at all (no transaction could be started).
     fn refuse(self: Box<Self>, why: String);
-    /// False for the idle writer's look for other processes' commits: nothing to run.
-    fn writes(&self) -> bool {
-        true
-    }
-}
-
-/// Sent when the writer is idle, so it looks at `data_version` once a second.
-struct Check;
-
-impl Step for Check {
-    fn run(self: Box<Self>, _: &mut Connection, _: &Live, _: &mut Pending) -> Finish {
-        Box::new(|_| {})
-    }
-
-    fn refuse(self: Box<Self>, _: String) {}
-
-    fn writes(&self) -> bool {
-        false
-    }
 }
 
 type Finish = Box<dyn FnOnce(Result<(), String>) + Send>;
@@ -184,42 +166,34 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    /// Starts the thread on `conn` (already migrated and configured), keeping the committed
-    /// live conversations in `live`.
+    /// Starts the thread on `conn` (already migrated and configured), and the checkpoints on
+    /// `checkpoints` (without it, SQLite's own at commit).
     pub(super) fn start(
         conn: Connection,
         checkpoints: Option<Connection>,
         bus: Arc<LocalBus>,
-        live: Arc<Live>,
     ) -> std::io::Result<Writer> {
+        let live = Live::default();
         let (steps, rx) = mpsc::channel(QUEUE);
         std::thread::Builder::new()
             .name("frontdesk-sqlite-writer".into())
             .spawn(move || run(conn, rx, &live))?;
-        // The idle check holds no handle: the writer still stops when the store is dropped.
-        let idle = steps.downgrade();
-        std::thread::Builder::new()
-            .name("frontdesk-sqlite-watch".into())
-            .spawn(move || {
-                let mut last_check = std::time::Instant::now();
-                loop {
-                    std::thread::sleep(CHECKPOINT_EVERY);
-                    let Some(steps) = idle.upgrade() else { break };
-                    // Copies committed pages into the database file beside the writer, so the
-                    // writer's commits never wait for it.
-                    if let Some(conn) = &checkpoints
-                        && let Err(e) =
+        // The checkpoints hold no handle: the writer still stops when the store is dropped.
+        let alive = steps.downgrade();
+        if let Some(conn) = checkpoints {
+            std::thread::Builder::new()
+                .name("frontdesk-sqlite-checkpoint".into())
+                .spawn(move || {
+                    while alive.upgrade().is_some() {
+                        std::thread::sleep(CHECKPOINT_EVERY);
+                        if let Err(e) =
                             conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
-                    {
-                        tracing::debug!(error = %e, "sqlite: a background checkpoint failed");
+                        {
+                            tracing::debug!(error = %e, "sqlite: a background checkpoint failed");
+                        }
                     }
-                    if last_check.elapsed() >= IDLE_CHECK {
-                        last_check = std::time::Instant::now();
-                        // A full queue means the writer is busy: it checks at every group.
-                        let _ = steps.try_send(Box::new(Check));
-                    }
-                }
-            })?;
+                })?;
+        }
         Ok(Writer { steps, bus })
     }
 
@@ -291,10 +265,6 @@ fn run(mut conn: Connection, mut steps: mpsc::Receiver<Box<dyn Step>>, live: &Li
                 Ok(step) => group.push(step),
                 Err(_) => break,
             }
-        }
-        if !group.iter().any(|step| step.writes()) {
-            look(&conn);
-            continue;
         }
         if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
             tracing::error!(error = %e, "sqlite: cannot start a transaction");
