@@ -10,6 +10,7 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::{App, HttpServer, web};
 use arc_swap::ArcSwap;
 use tokio::sync::{broadcast, watch};
+use tokio_util::task::TaskTracker;
 
 use crate::agents::Roster;
 use crate::config::{Settings, StoreKind};
@@ -27,8 +28,9 @@ use crate::state::AppState;
 use crate::store;
 use crate::webhooks::Webhooks;
 
-/// How long sessions get to send their close frames before the server stops listening to them.
-const CLOSE_GRACE: Duration = Duration::from_millis(300);
+/// How long sessions and background tasks get to finish once told to stop (they finish in
+/// milliseconds; this bounds a stuck one).
+const TASKS_GRACE: Duration = Duration::from_secs(5);
 /// How long actix waits for connections to finish after that.
 const SHUTDOWN_TIMEOUT_SECONDS: u64 = 5;
 /// How long a shutdown waits for queued webhook deliveries.
@@ -46,16 +48,35 @@ pub struct Shutdown {
     signal: Arc<watch::Sender<bool>>,
     server: ServerHandle,
     webhooks: Webhooks,
+    tasks: TaskTracker,
 }
 
 impl Shutdown {
+    /// The one way the server stops: every session closes its socket with 1001 and every
+    /// background task ends (each awaited), then the listener and the open requests, then the
+    /// webhooks they queued are delivered.
     pub async fn shutdown(&self) {
-        // Sessions close with 1001 ("going away") on this signal.
+        // Sessions close with 1001 ("going away") on this signal; the router, the board, the
+        // retention and the reload watch end on it.
         self.signal.send_replace(true);
-        tokio::time::sleep(CLOSE_GRACE).await;
+        self.tasks.close();
+        if tokio::time::timeout(TASKS_GRACE, self.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                left = self.tasks.len(),
+                "shutdown: tasks still running after {TASKS_GRACE:?}; stopping without them"
+            );
+        }
         // No request runs any more: deliver the webhooks they queued, within a deadline.
         self.server.stop(true).await;
         self.webhooks.finish(WEBHOOK_DRAIN).await;
+    }
+
+    /// Tasks of the server still running (0 once `shutdown` returned).
+    pub fn tasks_running(&self) -> usize {
+        self.tasks.len()
     }
 }
 
@@ -77,6 +98,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let (signal, shutdown_rx) = watch::channel(false);
         let metrics = Arc::new(Metrics::new());
+        let tasks = TaskTracker::new();
         let conversations = Conversations {
             webhooks: Webhooks::start(settings.webhooks.clone(), metrics.clone(), store.clone()),
             store,
@@ -85,12 +107,12 @@ impl Application {
             redact: settings.redact.clone().into(),
         };
         if settings.retention_days > 0 {
-            actix_web::rt::spawn(crate::privacy::retention_task(
+            actix_web::rt::spawn(tasks.track_future(crate::privacy::retention_task(
                 conversations.store.clone(),
                 Duration::from_secs(settings.retention_days * 86_400),
                 conversations.metrics.clone(),
                 shutdown_rx.clone(),
-            ));
+            )));
         }
         let roster = Arc::new(roster);
         let router = Router {
@@ -101,11 +123,12 @@ impl Application {
             presence_ttl: Duration::from_secs(settings.presence_ttl_seconds),
             reoffer_after: Duration::from_secs(settings.reoffer_after_seconds),
         };
-        actix_web::rt::spawn(router.run(shutdown_rx.clone()));
+        actix_web::rt::spawn(tasks.track_future(router.run(shutdown_rx.clone())));
         let board = crate::routing::board::start(
             conversations.store.clone(),
             roster.clone(),
             shutdown_rx.clone(),
+            &tasks,
         );
         let reloader = Arc::new(Reloader::new(
             settings.knowledge_base.clone(),
@@ -114,7 +137,7 @@ impl Application {
             conversations.metrics.clone(),
         ));
         if settings.watch_knowledge_base {
-            actix_web::rt::spawn(reloader.clone().watch(shutdown_rx.clone()));
+            actix_web::rt::spawn(tasks.track_future(reloader.clone().watch(shutdown_rx.clone())));
         }
         let identity = settings.identity_secret.as_deref().map(IdentitySecret::new);
         let new_conversations = Allowance::per_minute(settings.conversations_per_minute);
@@ -140,6 +163,7 @@ impl Application {
             board,
             ended_sessions: broadcast::channel(16).0,
             shutdown: shutdown_rx,
+            tasks: tasks.clone(),
         });
         // Logins are limited apart from the rest of the state: only the login routes use it.
         let login_limiter = web::Data::new(LoginLimiter::default());
@@ -164,6 +188,7 @@ impl Application {
             signal: Arc::new(signal),
             server: server.handle(),
             webhooks,
+            tasks,
         };
         Ok(Application {
             port,

@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use tokio::sync::{broadcast, watch};
+use tokio_util::task::TaskTracker;
 
 use crate::agents::Roster;
 use crate::config::Settings;
@@ -47,4 +48,7 @@ pub struct AppState {
     pub ended_sessions: broadcast::Sender<Arc<str>>,
     /// Flips to `true` once, when the server shuts down; every session watches it.
     pub shutdown: watch::Receiver<bool>,
+    /// Every task the server starts (sessions, router, board, retention, reloads): a shutdown
+    /// waits for all of them.
+    pub tasks: TaskTracker,
 }

@@ -102,8 +102,9 @@ pub async fn agent_socket(
         .cookie(SESSION_COOKIE)
         .map(|c| c.value().to_owned())
         .unwrap_or_default();
-    actix_web::rt::spawn(crate::session::agent::run(
+    let tasks = state.tasks.clone();
+    actix_web::rt::spawn(tasks.track_future(crate::session::agent::run(
         state, agent, signed_in, session, stream,
-    ));
+    )));
     Ok(response)
 }

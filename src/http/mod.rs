@@ -281,7 +281,10 @@ async fn visitor_socket(
         _slot: slot,
         _room: room,
     };
-    actix_web::rt::spawn(crate::session::visitor::run(state, session, stream, peer));
+    let tasks = state.tasks.clone();
+    actix_web::rt::spawn(
+        tasks.track_future(crate::session::visitor::run(state, session, stream, peer)),
+    );
     Ok(response)
 }
 

@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use bytestring::ByteString;
 use tokio::sync::watch;
+use tokio_util::task::TaskTracker;
 
 use super::plan::{self, Seat};
 use crate::agents::{Agent, Roster};
@@ -106,14 +107,16 @@ impl View {
     }
 }
 
-/// Starts the board's task; it ends with `shutdown`, or when the store's routing watch closes.
+/// Starts the board's task on `tasks`; it ends with `shutdown`, or when the store's routing
+/// watch closes.
 pub fn start(
     store: Arc<dyn Store>,
     roster: Arc<Roster>,
     shutdown: watch::Receiver<bool>,
+    tasks: &TaskTracker,
 ) -> BoardWatch {
     let (board, watch) = watch::channel(Arc::new(Board::Pending));
-    actix_web::rt::spawn(run(store, roster, board, shutdown));
+    actix_web::rt::spawn(tasks.track_future(run(store, roster, board, shutdown)));
     watch
 }
 

@@ -117,6 +117,30 @@ async fn shutdown_closes_every_socket_with_1001() {
 }
 
 #[actix_web::test]
+async fn a_shutdown_returns_once_every_session_and_background_task_has_ended() {
+    // Retention and the reload watch on: their tasks must end too.
+    let app = spawn_app_with(|s| {
+        s.retention_days = 30;
+        s.watch_knowledge_base = true;
+    })
+    .await;
+    let mut visitor = app.visitor().await;
+    let mut console = app.agent("ann").await;
+    let shutdown = app.shutdown_handle();
+    assert!(
+        shutdown.tasks_running() >= 5,
+        "sessions, router, board, retention and reload run: {}",
+        shutdown.tasks_running()
+    );
+    tokio::time::timeout(std::time::Duration::from_secs(10), shutdown.shutdown())
+        .await
+        .expect("the shutdown ends in time");
+    assert_eq!(shutdown.tasks_running(), 0, "nothing left running");
+    assert_eq!(visitor.closed().await, Some(1001));
+    assert_eq!(console.closed().await, Some(1001));
+}
+
+#[actix_web::test]
 async fn a_socket_that_stops_answering_pings_is_closed_as_idle() {
     let app = spawn_app_with(|s| {
         s.heartbeat_seconds = 1;
