@@ -76,9 +76,9 @@ import { $, clear, el, languageName, reasonText, signIn } from "./common.js";
       query = `days=${encodeURIComponent(days)}`;
     }
     const mine = ++loads;
-    return api(`/api/admin/report?${query}`).then((/** @type {{ ok: boolean, body: Schemas["AdminReport"] & { message?: string } }} */ res) => {
+    return api(`/api/admin/report?${query}`).then((/** @type {{ ok: boolean, body: Schemas["AdminReport"] & { detail?: string } }} */ res) => {
       if (mine !== loads) return; // a newer period was asked for meanwhile
-      if (!res.ok) throw new Error(res.body.message || "cannot load the report");
+      if (!res.ok) throw new Error(res.body.detail || "cannot load the report");
       renderKb(res.body.knowledge_base);
       render(res.body.report);
       document.body.setAttribute("data-loaded", String(Date.now()));
@@ -162,7 +162,7 @@ import { $, clear, el, languageName, reasonText, signIn } from "./common.js";
     found = null;
     $("forget-found").classList.add("hidden");
     forgetCall(visitor, true).then(res => {
-      if (!res.ok) { $("forget-result").textContent = res.body.message; return; }
+      if (!res.ok) { $("forget-result").textContent = res.body.detail; return; }
       /** @type {{ conversation: string, created: number, first_message: string | null, events: number, email: string | null }[]} */
       const list = res.body.conversations;
       $("forget-result").textContent = list.length ? `${list.length} conversation(s) of ${visitor}:` : `No conversations found for ${visitor}.`;
@@ -185,7 +185,7 @@ import { $, clear, el, languageName, reasonText, signIn } from "./common.js";
     const visitor = found;
     if (!visitor || !confirm(`Erase every conversation of ${visitor}? This cannot be undone.`)) return;
     forgetCall(visitor, false).then(res => {
-      $("forget-result").textContent = res.ok ? `Erased ${res.body.erased} conversation(s) of ${visitor}.` : res.body.message;
+      $("forget-result").textContent = res.ok ? `Erased ${res.body.erased} conversation(s) of ${visitor}.` : res.body.detail;
       if (res.ok) { found = null; $("forget-found").classList.add("hidden"); load(); }
     });
   });
@@ -247,7 +247,7 @@ import { $, clear, el, languageName, reasonText, signIn } from "./common.js";
       tr.append(when, first, where);
       body.appendChild(tr);
       api(`/api/admin/conversations/${encodeURIComponent(id)}`).then(res => {
-        if (!res.ok) { when.textContent = ""; first.textContent = res.body.message || "cannot read it"; return; }
+        if (!res.ok) { when.textContent = ""; first.textContent = res.body.detail || "cannot read it"; return; }
         const c = res.body;
         when.textContent = new Date(c.created).toLocaleString();
         const said = c.events.find(e => e.kind === "visitor_message" || e.kind === "offline_message");

@@ -94,7 +94,7 @@ export function signIn(form, endpoint) {
         });
         const body = await answer.json();
         if (answer.ok) signedIn(body);
-        else error.textContent = body.message || "Sign in failed";
+        else error.textContent = body.detail || "Sign in failed";
       } catch {
         error.textContent = "The server cannot be reached";
       }

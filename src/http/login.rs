@@ -157,12 +157,13 @@ impl Account {
     }
 }
 
+/// A staff route's refusal: the API's problem details (`api::problem`).
 pub(super) fn json_error(
     status: actix_web::http::StatusCode,
     code: &str,
     message: &str,
 ) -> HttpResponse {
-    HttpResponse::build(status).json(serde_json::json!({"error": code, "message": message}))
+    super::api::problem(status, code, message)
 }
 
 /// Checks the password (rate limited per id and per address) and starts a session.

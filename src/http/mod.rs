@@ -35,6 +35,19 @@ static WIDGET_JS: &str = include_str!("../../widget/widget.js");
 pub(crate) const TRANSPORT_FRAME_LIMIT: usize = 64 * 1024;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    use actix_web::http::StatusCode;
+    // The staff pages' bodies and queries are refused in the API's shape too (the API's scope
+    // sets its own).
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(64 * 1024)
+            .error_handler(|e, _| {
+                api::ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", e.to_string()).into()
+            }),
+    )
+    .app_data(web::QueryConfig::default().error_handler(|e, _| {
+        api::ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.to_string()).into()
+    }));
     cfg.route("/", web::get().to(demo_page))
         .route("/widget.js", web::get().to(widget_js))
         .route("/widget/{name}", web::get().to(pages::widget_module))

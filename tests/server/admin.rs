@@ -180,6 +180,41 @@ async fn admin_pages_and_apis_refuse_agents_and_anonymous_users() {
     }
 }
 
+#[actix_web::test]
+async fn staff_routes_refuse_in_the_same_shape_as_the_api() {
+    let app = spawn_app_with(|_| {}).await;
+    let admin = app.admin_login().await;
+    let wrong = json!({"id": "max", "password": "not-it"});
+    let (status, _, login) = app.post("/api/admin/login", &wrong, None).await;
+    let (anonymous, report) = app.get("/api/admin/report").await;
+    let (bad, period) = app.get_as("/api/admin/report?days=0", Some(&admin)).await;
+    let (missing, conversation) = app
+        .get_as("/api/admin/conversations/nope", Some(&admin))
+        .await;
+    let (_, api) = app.get("/api/v1/conversations").await;
+    for (status, body, code) in [
+        (status, login, "bad_credentials"),
+        (anonymous, report, "unauthorized"),
+        (bad, period, "bad_period"),
+        (missing, conversation, "not_found"),
+        (401, api, "unauthorized"),
+    ] {
+        let problem: Value = serde_json::from_str(&body).expect("a JSON refusal");
+        assert_eq!(problem["status"], status, "{body}");
+        assert_eq!(problem["code"], code, "{body}");
+        assert_eq!(
+            problem["type"],
+            format!("urn:frontdesk:problem:{code}"),
+            "{body}"
+        );
+        assert!(
+            problem["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{body}"
+        );
+        assert!(problem["title"].is_string(), "{body}");
+    }
+}
+
 /// Visitor `v` answers "Was this helpful?" on `answer` and sees it stored.
 async fn feedback(v: &mut Visitor, answer: &Value, helpful: bool) {
     v.send(json!({"type": "feedback", "seq": answer["seq"], "helpful": helpful}))

@@ -210,21 +210,32 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let body = Problem {
-            kind: format!("urn:frontdesk:problem:{}", self.code),
-            title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
-            status: self.status.as_u16(),
-            detail: self.detail.clone(),
-            code: self.code.to_owned(),
-        };
-        let mut response = HttpResponse::build(self.status);
-        response.content_type(PROBLEM_JSON);
+        let mut response = problem(self.status, self.code, &self.detail);
         if self.status == StatusCode::UNAUTHORIZED {
-            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            // The API's credentials are Bearer tokens (the staff pages' are cookies).
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
         }
-        // Serialising our own problem type cannot fail.
-        response.body(serde_json::to_string(&body).unwrap_or_default())
+        response
     }
+}
+
+/// The one shape of every refusal over HTTP, the API's and the staff pages' alike: RFC 9457
+/// problem details with our stable `code`.
+pub fn problem(status: StatusCode, code: &str, detail: &str) -> HttpResponse {
+    let body = Problem {
+        kind: format!("urn:frontdesk:problem:{code}"),
+        title: status.canonical_reason().unwrap_or("Error").to_owned(),
+        status: status.as_u16(),
+        detail: detail.to_owned(),
+        code: code.to_owned(),
+    };
+    // Serialising our own problem type cannot fail.
+    HttpResponse::build(status)
+        .content_type(PROBLEM_JSON)
+        .body(serde_json::to_string(&body).unwrap_or_default())
 }
 
 impl From<crate::http::period::BadPeriod> for ApiError {
