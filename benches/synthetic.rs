@@ -154,7 +154,13 @@ pub fn knowledge_base(faqs: usize, phrasings: usize) -> KnowledgeBase {
 }
 
 /// Messages to decide on: phrasings' frames with the topic words of some FAQ, plus noise.
+#[allow(dead_code)] // Used by `matcher.rs`, not by `scale.rs`.
 pub fn messages(count: usize) -> Vec<String> {
+    messages_over(count, 1_000)
+}
+
+/// `messages`, naming FAQs among the first `faqs`.
+pub fn messages_over(count: usize, faqs: usize) -> Vec<String> {
     let mut rng = Lcg(7);
     (0..count)
         .map(|i| {
@@ -164,7 +170,7 @@ pub fn messages(count: usize) -> Vec<String> {
                 .replace("{b}", rng.pick(NOUNS))
                 .replace("{c}", rng.pick(QUALIFIERS));
             if i % 3 == 0 {
-                format!("{msg} model{}", i % 1000)
+                format!("{msg} model{}", i % faqs)
             } else {
                 msg
             }

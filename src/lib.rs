@@ -14,10 +14,12 @@
 //!   items of its event log, the bookkeeping of every change as pure functions (numbering, queue
 //!   places, claims, turns), and every operation on a conversation (the bot's turn, handoff,
 //!   agent actions, answering during an outage).
-//! - [`store`]: the `Store` trait (conversations, logs, queue, agents' presence and load, login
-//!   sessions, fan-out) and `store::open`; the SQLite backend (the default: one database file,
-//!   group commit), the Redis backend (several nodes), the memory backend (tests), the local
-//!   fan-out bus, and the conformance tests all three run.
+//! - [`ports`]: what the domain needs from storage, declared by it and split by concern
+//!   (`ConversationLog`, `Queue`, `Logins`, `Tokens`, `Reports`, the `Bus` and `PresenceBoard`
+//!   seams), joined as `Store`.
+//! - [`store`]: the backends that implement the ports: SQLite (the default: one database file,
+//!   group commit), Redis (several nodes), memory (tests), the local fan-out bus, and the
+//!   conformance tests all three run; `startup::open_store` picks one.
 //! - [`identity`]: verifying a site's visitor ids (HMAC-SHA256 with a shared secret).
 //! - [`agents`]: the agent roster (`agents.toml`, argon2 password hashes, capacity, teams).
 //! - [`routing`]: the router task (requeue on disconnect or no answer, auto-assign), its decisions
