@@ -202,41 +202,29 @@ impl Conversations {
 
     /// An agent takes a waiting conversation (by hand or by the router).
     pub async fn claim(&self, id: &ConversationId, agent: &Agent) -> StoreResult<Outcome> {
-        let claim = self.store.claim(id, &agent.id, agent.capacity).await?;
+        let claim = self
+            .store
+            .claim(id, &agent.id, agent.capacity, Some(joined(agent)))
+            .await?;
         if claim == Claim::Claimed {
             self.metrics.assignments.inc();
         }
-        self.assigned(claim, id, agent).await
+        Ok(self.assigned(claim, id, agent))
     }
 
-    /// Tells the visitor who joined, if `claim` gave them the conversation.
-    async fn assigned(
-        &self,
-        claim: Claim,
-        id: &ConversationId,
-        agent: &Agent,
-    ) -> StoreResult<Outcome> {
+    /// What a claim or a transfer came to; the visitor was told who joined in the same step.
+    fn assigned(&self, claim: Claim, id: &ConversationId, agent: &Agent) -> Outcome {
         match claim {
             Claim::Claimed => {}
-            Claim::Gone => return Ok(Outcome::NotYours),
-            Claim::AtCapacity => return Ok(Outcome::AtCapacity),
+            Claim::Gone => return Outcome::NotYours,
+            Claim::AtCapacity => return Outcome::AtCapacity,
         }
         self.webhooks.emit(
             HookEvent::Assigned,
             id,
             serde_json::json!({"agent": agent.id, "agent_name": agent.name}),
         );
-        self.store
-            .append(
-                id,
-                EventBody::Notice {
-                    notice: Notice::Assigned {
-                        agent: agent.name.clone(),
-                    },
-                },
-            )
-            .await
-            .map(|_| Outcome::Done)
+        Outcome::Done
     }
 
     /// The owning agent writes to the visitor. A resend with the same `client_id` stores
@@ -318,9 +306,9 @@ impl Conversations {
     ) -> StoreResult<Outcome> {
         let claim = self
             .store
-            .transfer(id, &from.id, &to.id, to.capacity)
+            .transfer(id, &from.id, &to.id, to.capacity, Some(joined(to)))
             .await?;
-        self.assigned(claim, id, to).await
+        Ok(self.assigned(claim, id, to))
     }
 
     /// Back into the queue at its original place, for a team or whoever is next (`reason`:
@@ -402,5 +390,12 @@ impl Conversations {
             .transition(id, ConversationState::Assigned, to, agent, Some(notice))
             .await?;
         Ok(moved.into())
+    }
+}
+
+/// The notice that tells the visitor who joined.
+fn joined(agent: &Agent) -> Notice {
+    Notice::Assigned {
+        agent: agent.name.clone(),
     }
 }

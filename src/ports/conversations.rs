@@ -78,15 +78,24 @@ pub trait ConversationLog: Send + Sync + 'static {
         notice: Option<Notice>,
     ) -> StoreResult<bool>;
     /// `Queued -> Assigned` to `agent`, if it is still queued and the agent has fewer than
-    /// `capacity` conversations. Records the wait for the estimate.
-    async fn claim(&self, id: &ConversationId, agent: &str, capacity: usize) -> StoreResult<Claim>;
-    /// Hands an assigned conversation from `from` straight to `to` (if `to` has room).
+    /// `capacity` conversations. Records the wait for the estimate. `notice` (who joined) is
+    /// appended in the same atomic step, only when the claim succeeds.
+    async fn claim(
+        &self,
+        id: &ConversationId,
+        agent: &str,
+        capacity: usize,
+        notice: Option<Notice>,
+    ) -> StoreResult<Claim>;
+    /// Hands an assigned conversation from `from` straight to `to` (if `to` has room), with
+    /// `notice` appended in the same atomic step.
     async fn transfer(
         &self,
         id: &ConversationId,
         from: &str,
         to: &str,
         capacity: usize,
+        notice: Option<Notice>,
     ) -> StoreResult<Claim>;
     /// Conversations with an offline message not yet followed up.
     async fn follow_ups(&self) -> StoreResult<Vec<ConversationId>>;

@@ -223,7 +223,12 @@ pub async fn only_one_of_many_concurrent_claims_wins(store: Arc<dyn Store>) {
         .map(|n| {
             let store = store.clone();
             let id = id.clone();
-            tokio::spawn(async move { store.claim(&id, &format!("agent-{n}"), 5).await.unwrap() })
+            tokio::spawn(async move {
+                store
+                    .claim(&id, &format!("agent-{n}"), 5, None)
+                    .await
+                    .unwrap()
+            })
         })
         .collect();
     let mut wins = 0;
@@ -256,7 +261,10 @@ pub async fn the_queue_keeps_arrival_order_and_a_requeue_keeps_its_place(store: 
         vec![a.clone(), b.clone(), c.clone()]
     );
     assert_eq!(position(&store, &c).await, Some(3));
-    assert_eq!(store.claim(&a, "ann", 2).await.unwrap(), Claim::Claimed);
+    assert_eq!(
+        store.claim(&a, "ann", 2, None).await.unwrap(),
+        Claim::Claimed
+    );
     assert_eq!(position(&store, &b).await, Some(1));
     assert_eq!(position(&store, &a).await, None);
     // Ann leaves: the conversation goes back to where it stood, ahead of b and c.
@@ -309,9 +317,42 @@ pub async fn the_queue_keeps_arrival_order_and_a_requeue_keeps_its_place(store: 
 pub async fn capacity_ownership_and_transfers_are_enforced(store: Arc<dyn Store>) {
     let a = queued(&store).await;
     let b = queued(&store).await;
-    assert_eq!(store.claim(&a, "ann", 1).await.unwrap(), Claim::Claimed);
-    assert_eq!(store.claim(&b, "ann", 1).await.unwrap(), Claim::AtCapacity);
-    assert_eq!(store.claim(&a, "bob", 1).await.unwrap(), Claim::Gone);
+    let joined = |name: &str| Some(Notice::Assigned { agent: name.into() });
+    // Who joined is in the log in the claim's own step; a refused claim writes nothing.
+    let logged = async |id: &ConversationId| store.events_after(id, 0).await.unwrap();
+    let (a_before, b_before) = (logged(&a).await.len(), logged(&b).await.len());
+    assert_eq!(
+        store.claim(&a, "ann", 1, joined("Ann")).await.unwrap(),
+        Claim::Claimed
+    );
+    let a_log = logged(&a).await;
+    assert_eq!(a_log.len(), a_before + 1);
+    assert_eq!(
+        a_log.last().unwrap().body,
+        EventBody::Notice {
+            notice: Notice::Assigned {
+                agent: "Ann".into()
+            }
+        }
+    );
+    assert_eq!(
+        store.get(&a).await.unwrap().unwrap().last_seq,
+        a_log.last().unwrap().seq
+    );
+    assert_eq!(
+        store.claim(&b, "ann", 1, joined("Ann")).await.unwrap(),
+        Claim::AtCapacity
+    );
+    assert_eq!(
+        store.claim(&a, "bob", 1, joined("Bob")).await.unwrap(),
+        Claim::Gone
+    );
+    assert_eq!(
+        logged(&b).await.len(),
+        b_before,
+        "a refused claim says nothing"
+    );
+    assert_eq!(logged(&a).await.len(), a_before + 1);
     assert!(
         !store
             .transition(
@@ -326,17 +367,40 @@ pub async fn capacity_ownership_and_transfers_are_enforced(store: Arc<dyn Store>
         "only the owner hands back"
     );
     assert_eq!(
-        store.transfer(&a, "bob", "cid", 1).await.unwrap(),
+        store
+            .transfer(&a, "bob", "cid", 1, joined("Cid"))
+            .await
+            .unwrap(),
         Claim::Gone
     );
-    assert_eq!(store.claim(&b, "bob", 1).await.unwrap(), Claim::Claimed);
     assert_eq!(
-        store.transfer(&a, "ann", "bob", 1).await.unwrap(),
+        logged(&a).await.len(),
+        a_before + 1,
+        "a refused transfer says nothing"
+    );
+    assert_eq!(
+        store.claim(&b, "bob", 1, None).await.unwrap(),
+        Claim::Claimed
+    );
+    assert_eq!(
+        store.transfer(&a, "ann", "bob", 1, None).await.unwrap(),
         Claim::AtCapacity
     );
     assert_eq!(
-        store.transfer(&a, "ann", "cid", 1).await.unwrap(),
+        store
+            .transfer(&a, "ann", "cid", 1, joined("Cid"))
+            .await
+            .unwrap(),
         Claim::Claimed
+    );
+    assert_eq!(
+        logged(&a).await.last().unwrap().body,
+        EventBody::Notice {
+            notice: Notice::Assigned {
+                agent: "Cid".into()
+            }
+        },
+        "who joined, in the transfer's own step"
     );
     let c = store.get(&a).await.unwrap().unwrap();
     assert_eq!(c.agent.as_deref(), Some("cid"));
@@ -641,7 +705,7 @@ pub async fn delete_erases_every_trace_of_one_conversation_only(store: Arc<dyn S
         enqueue(&store, &c.id).await;
     }
     assert_eq!(
-        store.claim(&gone.id, "erin", 3).await.unwrap(),
+        store.claim(&gone.id, "erin", 3, None).await.unwrap(),
         Claim::Claimed
     );
     let t0 = crate::conversation::now_ms();

@@ -294,7 +294,13 @@ impl ConversationLog for MemoryStore {
         self.routing_changed();
         Ok(true)
     }
-    async fn claim(&self, id: &ConversationId, agent: &str, capacity: usize) -> StoreResult<Claim> {
+    async fn claim(
+        &self,
+        id: &ConversationId,
+        agent: &str,
+        capacity: usize,
+        notice: Option<Notice>,
+    ) -> StoreResult<Claim> {
         {
             let mut guard = self.lock();
             let state = &mut *guard;
@@ -305,6 +311,9 @@ impl ConversationLog for MemoryStore {
                 Ok(waited) => waited,
                 Err(refused) => return Ok(refused),
             };
+            if let Some(notice) = notice {
+                self.push(e, EventBody::Notice { notice });
+            }
             // The ticket stays with the conversation: a requeue takes back its place.
             if let Some(t) = e.ticket {
                 state.queue.remove(&t);
@@ -321,6 +330,7 @@ impl ConversationLog for MemoryStore {
         from: &str,
         to: &str,
         capacity: usize,
+        notice: Option<Notice>,
     ) -> StoreResult<Claim> {
         {
             let mut guard = self.lock();
@@ -331,6 +341,9 @@ impl ConversationLog for MemoryStore {
             let moved = bookkeeping::transfer(&mut e.conversation, from, to, load, capacity, now);
             if moved != Claim::Claimed {
                 return Ok(moved);
+            }
+            if let Some(notice) = notice {
+                self.push(e, EventBody::Notice { notice });
             }
             if let Some(a) = state.agents.get_mut(from) {
                 a.chats.retain(|c| &c.id != id);

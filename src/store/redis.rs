@@ -291,7 +291,12 @@ impl RedisStore {
         agent: &str,
         capacity: usize,
         from: &str,
+        notice: Option<Notice>,
     ) -> StoreResult<Claim> {
+        let notice = match notice {
+            Some(notice) => json(&EventBody::Notice { notice })?,
+            None => String::new(),
+        };
         let code: i64 = self
             .scripts
             .claim
@@ -299,6 +304,7 @@ impl RedisStore {
             .key(self.keys.queue())
             .key(self.keys.waits())
             .key(self.keys.agents())
+            .key(self.keys.log(id))
             .arg(agent)
             .arg(capacity)
             .arg(now_ms())
@@ -307,6 +313,8 @@ impl RedisStore {
             .arg(self.keys.routing())
             .arg(from)
             .arg(RECENT_WAITS)
+            .arg(notice)
+            .arg(self.keys.bus(id))
             .invoke_async(&mut self.con())
             .await
             .map_err(unavailable)?;
@@ -658,8 +666,14 @@ impl ConversationLog for RedisStore {
             _ => Ok(false),
         }
     }
-    async fn claim(&self, id: &ConversationId, agent: &str, capacity: usize) -> StoreResult<Claim> {
-        self.claim_script(id, agent, capacity, "").await
+    async fn claim(
+        &self,
+        id: &ConversationId,
+        agent: &str,
+        capacity: usize,
+        notice: Option<Notice>,
+    ) -> StoreResult<Claim> {
+        self.claim_script(id, agent, capacity, "", notice).await
     }
     async fn transfer(
         &self,
@@ -667,11 +681,12 @@ impl ConversationLog for RedisStore {
         from: &str,
         to: &str,
         capacity: usize,
+        notice: Option<Notice>,
     ) -> StoreResult<Claim> {
         if from.is_empty() {
             return Ok(Claim::Gone);
         }
-        self.claim_script(id, to, capacity, from).await
+        self.claim_script(id, to, capacity, from, notice).await
     }
     async fn follow_ups(&self) -> StoreResult<Vec<ConversationId>> {
         self.ids_in(self.keys.follow_ups()).await

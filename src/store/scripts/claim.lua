@@ -1,7 +1,9 @@
 -- Gives a conversation to an agent: a claim from the queue, or a transfer from another agent.
--- KEYS: conv, queue, waits, agents
+-- With a notice (who joined), appends it to the log in the same step, as transition.lua does.
+-- KEYS: conv, queue, waits, agents, log
 -- ARGV: agent, capacity, now ms, conversation id, key prefix, routing channel,
---       from agent ('' = a claim from the queue), how many recent waits to keep
+--       from agent ('' = a claim from the queue), how many recent waits to keep,
+--       notice body JSON ('' = none), bus channel
 -- Returns: -1 no such conversation, 0 gone (not queued / not the from agent's), 1 claimed,
 --          2 the agent is at capacity.
 local c = KEYS[1]
@@ -28,5 +30,12 @@ redis.call('HSET', c, 'state', 'assigned', 'agent', agent, 'assigned_at', now, '
 redis.call('ZADD', chats, now, id)
 redis.call('SADD', KEYS[4], agent)
 redis.call('HSET', prefix .. ':agent:' .. agent, 'last_assigned', now)
+if ARGV[9] ~= '' then
+  local seq = redis.call('LLEN', KEYS[5]) + 1
+  local event = '{"seq":' .. seq .. ',"at":' .. now .. ',' .. string.sub(ARGV[9], 2)
+  redis.call('RPUSH', KEYS[5], event)
+  redis.call('HSET', c, 'last_seq', seq)
+  redis.call('PUBLISH', ARGV[10], '{"signal":"event",' .. string.sub(event, 2))
+end
 redis.call('PUBLISH', ARGV[6], '1')
 return 1

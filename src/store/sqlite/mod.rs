@@ -651,7 +651,13 @@ impl ConversationLog for SqliteStore {
             })
             .await
     }
-    async fn claim(&self, id: &ConversationId, agent: &str, capacity: usize) -> StoreResult<Claim> {
+    async fn claim(
+        &self,
+        id: &ConversationId,
+        agent: &str,
+        capacity: usize,
+        notice: Option<Notice>,
+    ) -> StoreResult<Claim> {
         let id = id.clone();
         let agent = agent.to_owned();
         self.writer
@@ -665,7 +671,13 @@ impl ConversationLog for SqliteStore {
                     Err(refused) => return Ok((refused, effects)),
                 };
                 // The ticket stays with the conversation: a requeue takes back its place.
-                save(conn, &c, ticket)?;
+                match notice {
+                    Some(notice) => {
+                        let body = EventBody::Notice { notice };
+                        append_to(conn, &mut c, ticket, body, None, &mut effects)?;
+                    }
+                    None => save(conn, &c, ticket)?,
+                }
                 given(conn, &agent, now)?;
                 conn.prepare_cached("INSERT INTO waits (ms) VALUES (?1)")
                     .and_then(|mut s| s.execute([waited as i64]))
@@ -687,6 +699,7 @@ impl ConversationLog for SqliteStore {
         from: &str,
         to: &str,
         capacity: usize,
+        notice: Option<Notice>,
     ) -> StoreResult<Claim> {
         let id = id.clone();
         let (from, to) = (from.to_owned(), to.to_owned());
@@ -698,7 +711,13 @@ impl ConversationLog for SqliteStore {
                 let load = load_of(conn, &to)?;
                 let moved = bookkeeping::transfer(&mut c, &from, &to, load, capacity, now);
                 if moved == Claim::Claimed {
-                    save(conn, &c, ticket)?;
+                    match notice {
+                        Some(notice) => {
+                            let body = EventBody::Notice { notice };
+                            append_to(conn, &mut c, ticket, body, None, &mut effects)?;
+                        }
+                        None => save(conn, &c, ticket)?,
+                    }
                     given(conn, &to, now)?;
                     effects.routing();
                 }
