@@ -99,24 +99,26 @@ impl Application {
         let (signal, shutdown_rx) = watch::channel(false);
         let metrics = Arc::new(Metrics::new());
         let tasks = TaskTracker::new();
-        let conversations = Conversations {
-            webhooks: Webhooks::start(settings.webhooks.clone(), metrics.clone(), store.clone()),
-            store,
-            matcher: matcher.clone(),
-            metrics,
-            redact: settings.redact.clone().into(),
-        };
+        let webhooks = Webhooks::start(settings.webhooks.clone(), metrics.clone(), store.clone());
+        let conversations = Conversations::new(
+            store.clone(),
+            matcher.clone(),
+            metrics.clone(),
+            settings.redact.clone().into(),
+            webhooks.clone(),
+        );
         if settings.retention_days > 0 {
             actix_web::rt::spawn(tasks.track_future(crate::privacy::retention_task(
-                conversations.store.clone(),
+                store.clone(),
                 Duration::from_secs(settings.retention_days * 86_400),
-                conversations.metrics.clone(),
+                metrics.clone(),
                 shutdown_rx.clone(),
             )));
         }
         let roster = Arc::new(roster);
         let router = Router {
             conversations: conversations.clone(),
+            store: store.clone(),
             roster: roster.clone(),
             auto_assign: settings.auto_assign,
             assign_timeout: Duration::from_secs(settings.assign_timeout_seconds),
@@ -125,16 +127,16 @@ impl Application {
         };
         actix_web::rt::spawn(tasks.track_future(router.run(shutdown_rx.clone())));
         let board = crate::routing::board::start(
-            conversations.store.clone(),
+            store.clone(),
             roster.clone(),
             shutdown_rx.clone(),
             &tasks,
         );
         let reloader = Arc::new(Reloader::new(
             settings.knowledge_base.clone(),
-            matcher,
+            matcher.clone(),
             warnings,
-            conversations.metrics.clone(),
+            metrics.clone(),
         ));
         if settings.watch_knowledge_base {
             actix_web::rt::spawn(tasks.track_future(reloader.clone().watch(shutdown_rx.clone())));
@@ -142,7 +144,6 @@ impl Application {
         let identity = settings.identity_secret.as_deref().map(IdentitySecret::new);
         let new_conversations = Allowance::per_minute(settings.conversations_per_minute);
         let visitor_messages = Allowance::per_second(settings.rate_per_second, settings.rate_burst);
-        let webhooks = conversations.webhooks.clone();
         let connections = Arc::new(tokio::sync::Semaphore::new(
             settings
                 .max_connections
@@ -154,6 +155,9 @@ impl Application {
             reloader,
             settings,
             conversations,
+            store,
+            matcher,
+            metrics,
             roster,
             sockets: Arc::default(),
             consoles: Arc::default(),

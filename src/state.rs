@@ -7,6 +7,8 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
+
 use tokio::sync::{broadcast, watch};
 use tokio_util::task::TaskTracker;
 
@@ -16,6 +18,9 @@ use crate::conversation::ConversationId;
 use crate::conversation::Conversations;
 use crate::identity::IdentitySecret;
 use crate::limits::{Allowance, SocketCounts};
+use crate::matcher::Matcher;
+use crate::metrics::Metrics;
+use crate::ports::Store;
 use crate::reload::Reloader;
 use crate::routing::board::BoardWatch;
 
@@ -23,6 +28,12 @@ use crate::routing::board::BoardWatch;
 pub struct AppState {
     pub settings: Settings,
     pub conversations: Conversations,
+    /// The store, for what is not a conversation operation: logins, tokens, reports, the
+    /// bus and presence seams, reads for the API and the admin pages.
+    pub store: Arc<dyn Store>,
+    /// The live matcher (swapped whole on a reload).
+    pub matcher: Arc<ArcSwap<Matcher>>,
+    pub metrics: Arc<Metrics>,
     /// Who may log in to the agent console.
     pub roster: Arc<Roster>,
     /// Verifies visitor ids, when a secret is configured.

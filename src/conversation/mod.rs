@@ -21,7 +21,7 @@ pub use model::{
     now_ms, random_secret,
 };
 pub use outage::{Held, HeldAnswer};
-pub use service::{Conversations, MessageOutcome};
+pub use service::{Conversations, MessageOutcome, Opened};
 pub(crate) use service::{FALLBACK_OFFER_TEXT, FALLBACK_TEXT, clarify_text};
 pub use turn::{Side, Turn, TurnOutcome, client_key};
 

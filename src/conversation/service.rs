@@ -12,7 +12,7 @@ use arc_swap::ArcSwap;
 use super::texts;
 use super::{AnswerKind, ChoiceItem, EventBody};
 use super::{Conversation, QueueReason, Turn, TurnOutcome};
-use crate::conversation::ConversationId;
+use crate::conversation::{ConversationId, Token, VisitorInfo, VisitorKey};
 use crate::knowledge_base::{FaqId, HandoffMode, KnowledgeBase, render_markdown};
 use crate::matcher::{Decision, Explanation, HandoffReason, Matcher, Source};
 use crate::metrics::Metrics;
@@ -31,13 +31,24 @@ pub(crate) const FALLBACK_OFFER_TEXT: &str = texts::EN.fallback_offer;
 /// Domain operations on conversations, shared by every session.
 #[derive(Clone)]
 pub struct Conversations {
-    pub store: Arc<dyn Store>,
+    pub(super) store: Arc<dyn Store>,
     /// Swapped whole when the knowledge base reloads; never locked per message.
-    pub matcher: Arc<ArcSwap<Matcher>>,
-    pub metrics: Arc<Metrics>,
+    pub(super) matcher: Arc<ArcSwap<Matcher>>,
+    pub(super) metrics: Arc<Metrics>,
     /// Personal data removed from visitor text before it is stored.
-    pub redact: Arc<[Redact]>,
-    pub webhooks: Webhooks,
+    pub(super) redact: Arc<[Redact]>,
+    pub(super) webhooks: Webhooks,
+}
+
+/// How a visitor's `hello` found its conversation.
+pub enum Opened {
+    /// The token's conversation, theirs.
+    Resumed(Conversation, Token),
+    /// A token that opens nothing for this visitor (unknown, erased, or a verified visitor's
+    /// conversation presented by someone else): they may start a new one.
+    Unknown,
+    /// No token: they may start a new one.
+    Fresh,
 }
 
 /// What became of a visitor message.
@@ -93,6 +104,74 @@ pub(super) struct Decided {
 }
 
 impl Conversations {
+    pub fn new(
+        store: Arc<dyn Store>,
+        matcher: Arc<ArcSwap<Matcher>>,
+        metrics: Arc<Metrics>,
+        redact: Arc<[Redact]>,
+        webhooks: Webhooks,
+    ) -> Conversations {
+        Conversations {
+            store,
+            matcher,
+            metrics,
+            redact,
+            webhooks,
+        }
+    }
+
+    /// The conversation `token` resumes for `visitor`: a verified visitor's conversation
+    /// resumes only for that same visitor (another person signed in on this browser starts
+    /// afresh).
+    pub async fn resume(&self, token: Option<Token>, visitor: &VisitorInfo) -> StoreResult<Opened> {
+        let Some(token) = token else {
+            return Ok(Opened::Fresh);
+        };
+        Ok(match self.store.resume(&token).await? {
+            Some(c) if c.visitor.user_id.is_some() && c.visitor.user_id != visitor.user_id => {
+                Opened::Unknown
+            }
+            Some(c) => Opened::Resumed(c, token),
+            None => Opened::Unknown,
+        })
+    }
+
+    /// Starts a conversation for `visitor`, linked to their earlier ones by `key`. A guest's key
+    /// is theirs only if no verified visitor's conversations carry it; a visitor without one
+    /// gets a new key, so their next conversation joins this one.
+    pub async fn start(
+        &self,
+        visitor: VisitorInfo,
+        key: Option<VisitorKey>,
+    ) -> StoreResult<(Conversation, Token)> {
+        let own_key = match key {
+            Some(key) if visitor.user_id.is_none() => {
+                (!self.belongs_to_a_verified_visitor(&key).await?).then_some(key)
+            }
+            other => other,
+        };
+        let key = own_key.unwrap_or_else(VisitorKey::random);
+        self.store.create(visitor, Some(key)).await
+    }
+
+    /// Whether the conversations started with `key` are a verified visitor's.
+    async fn belongs_to_a_verified_visitor(&self, key: &VisitorKey) -> StoreResult<bool> {
+        let Some(first) = self
+            .store
+            .visitor_conversations(key)
+            .await?
+            .into_iter()
+            .next()
+        else {
+            return Ok(false);
+        };
+        Ok(self
+            .store
+            .get(&first)
+            .await?
+            .is_some_and(|c| c.visitor.user_id.is_some()))
+    }
+
     /// Erases every conversation of one visitor (an erasure request) and counts them in
     /// `frontdesk_conversations_erased_total{why="forget"}`; returns how many.
     /// Erases the conversations `ids` (those an admin found for one visitor), counted as
@@ -536,5 +615,71 @@ pub(super) fn bot_text(
         faq: None,
         explanation,
         lang: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arc_swap::ArcSwap;
+
+    use super::{Conversations, Opened};
+    use crate::conversation::{VisitorInfo, VisitorKey};
+    use crate::knowledge_base::KnowledgeBase;
+    use crate::matcher::Matcher;
+    use crate::metrics::Metrics;
+    use crate::store::MemoryStore;
+    use crate::webhooks::Webhooks;
+
+    fn conversations() -> Conversations {
+        let matcher = Matcher::build(KnowledgeBase::default()).expect("an empty matcher builds");
+        Conversations::new(
+            Arc::new(MemoryStore::new()),
+            Arc::new(ArcSwap::from_pointee(matcher)),
+            Arc::new(Metrics::new()),
+            Arc::new([]),
+            Webhooks::default(),
+        )
+    }
+
+    fn visitor(user_id: Option<&str>) -> VisitorInfo {
+        VisitorInfo {
+            user_id: user_id.map(str::to_owned),
+            ..VisitorInfo::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_verified_visitors_conversation_resumes_only_for_them() {
+        let c = conversations();
+        let (theirs, token) = c.start(visitor(Some("u-1")), None).await.unwrap();
+        let opened = c.resume(Some(token.clone()), &visitor(Some("u-1"))).await;
+        assert!(matches!(opened, Ok(Opened::Resumed(found, _)) if found.id == theirs.id));
+        for someone_else in [visitor(None), visitor(Some("u-2"))] {
+            let opened = c.resume(Some(token.clone()), &someone_else).await;
+            assert!(matches!(opened, Ok(Opened::Unknown)));
+        }
+        assert!(matches!(
+            c.resume(None, &visitor(None)).await,
+            Ok(Opened::Fresh)
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_guest_cannot_join_a_verified_visitors_conversations_by_their_key() {
+        let c = conversations();
+        let key = VisitorKey::random();
+        let (verified, _) = c
+            .start(visitor(Some("u-1")), Some(key.clone()))
+            .await
+            .unwrap();
+        assert_eq!(verified.visitor_key.as_ref(), Some(&key));
+        let (guest, _) = c.start(visitor(None), Some(key.clone())).await.unwrap();
+        assert!(guest.visitor_key.is_some() && guest.visitor_key.as_ref() != Some(&key));
+        // A guest's own key links their conversations.
+        let own = VisitorKey::random();
+        let (first, _) = c.start(visitor(None), Some(own.clone())).await.unwrap();
+        assert_eq!(first.visitor_key.as_ref(), Some(&own));
     }
 }

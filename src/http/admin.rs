@@ -40,7 +40,7 @@ pub async fn login(
 
 pub async fn logout(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     if let Some(cookie) = req.cookie(ADMIN_COOKIE) {
-        let _ = state.conversations.store.end_session(cookie.value()).await;
+        let _ = state.store.end_session(cookie.value()).await;
     }
     let mut gone = Cookie::build(ADMIN_COOKIE, "").path("/").finish();
     gone.make_removal();
@@ -67,12 +67,7 @@ fn unauthorized() -> HttpResponse {
 /// The admin of a request, if its admin cookie holds a live admin session.
 async fn session_admin(req: &HttpRequest, state: &AppState) -> Option<Admin> {
     let cookie = req.cookie(ADMIN_COOKIE)?;
-    let who = state
-        .conversations
-        .store
-        .session_agent(cookie.value())
-        .await
-        .ok()??;
+    let who = state.store.session_agent(cookie.value()).await.ok()??;
     state.roster.admin(who.strip_prefix("admin:")?).cloned()
 }
 
@@ -96,8 +91,8 @@ pub async fn report(
         Ok(range) => range,
         Err(bad) => return json_error(StatusCode::BAD_REQUEST, bad.code, &bad.message),
     };
-    let store = state.conversations.store.as_ref();
-    let matcher = state.conversations.matcher.load();
+    let store = state.store.as_ref();
+    let matcher = state.matcher.load();
     match crate::analytics::period_report(store, &matcher, from, to).await {
         Ok(report) => HttpResponse::Ok().json(AdminReport {
             report,
@@ -131,7 +126,7 @@ pub async fn forget(
     let Some(admin) = session_admin(&req, &state).await else {
         return unauthorized();
     };
-    let store = state.conversations.store.as_ref();
+    let store = state.store.as_ref();
     let unavailable = |e: crate::ports::StoreError| {
         json_error(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -175,7 +170,7 @@ pub async fn conversation(
     let Some(id) = crate::conversation::ConversationId::parse(&id) else {
         return json_error(StatusCode::NOT_FOUND, "not_found", "no such conversation");
     };
-    let store = state.conversations.store.as_ref();
+    let store = state.store.as_ref();
     let read = async {
         let Some(c) = store.get(&id).await? else {
             return Ok(None);

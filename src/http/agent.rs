@@ -56,7 +56,7 @@ pub async fn login(
 
 pub async fn logout(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     if let Some(cookie) = req.cookie(SESSION_COOKIE) {
-        let store = &state.conversations.store;
+        let store = &state.store;
         if let Ok(Some(agent)) = store.session_agent(cookie.value()).await {
             // Logging out is leaving: chats go back to the queue on the router's next round.
             let _ = store
@@ -76,12 +76,7 @@ pub async fn logout(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
 /// The logged-in agent of a request, if its cookie holds a live session of a known agent.
 pub async fn session_agent(req: &HttpRequest, state: &AppState) -> Option<crate::agents::Agent> {
     let cookie = req.cookie(SESSION_COOKIE)?;
-    let id = state
-        .conversations
-        .store
-        .session_agent(cookie.value())
-        .await
-        .ok()??;
+    let id = state.store.session_agent(cookie.value()).await.ok()??;
     state.roster.get(&id).cloned()
 }
 

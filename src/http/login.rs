@@ -222,7 +222,6 @@ pub(super) async fn sign_in(
     };
     let ttl = Duration::from_secs(state.settings.agent_session_hours * 3600);
     match state
-        .conversations
         .store
         .create_session(&account.session_identity(&id), ttl)
         .await

@@ -234,7 +234,7 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
             detail.push_str(&line);
         }
     }
-    match state.conversations.store.ping().await {
+    match state.store.ping().await {
         Ok(()) => HttpResponse::Ok().body(format!("ready\n{detail}")),
         Err(e) => {
             HttpResponse::ServiceUnavailable().body(format!("store unavailable: {e}\n{detail}"))
@@ -258,7 +258,7 @@ async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.conversations.metrics.render())
+        .body(state.metrics.render())
 }
 
 async fn visitor_socket(

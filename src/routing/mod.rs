@@ -34,7 +34,7 @@ use self::plan::{Declines, Seat, Waiting};
 use crate::agents::Roster;
 use crate::conversation::{ConversationId, now_ms};
 use crate::conversation::{Conversations, Outcome, QueueReason};
-use crate::ports::{AgentState, Presence, StoreResult};
+use crate::ports::{AgentState, Presence, Store, StoreResult};
 
 /// How often the router looks even when nothing signalled a change (expired presence and
 /// unanswered assignments change nothing in the store by themselves).
@@ -42,6 +42,8 @@ const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 pub struct Router {
     pub conversations: Conversations,
+    /// The queue, loads, presence and the routing watch it reads each round.
+    pub store: Arc<dyn Store>,
     pub roster: Arc<Roster>,
     pub auto_assign: bool,
     pub assign_timeout: Duration,
@@ -54,7 +56,7 @@ pub struct Router {
 impl Router {
     /// Runs until `shutdown` flips.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        let mut changes = self.conversations.store.bus().watch_routing();
+        let mut changes = self.store.bus().watch_routing();
         let mut sweep = tokio::time::interval(SWEEP_EVERY);
         sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut declines = Declines::default();
@@ -81,7 +83,7 @@ impl Router {
         now: u64,
         in_grace: bool,
     ) -> StoreResult<()> {
-        let store = &self.conversations.store;
+        let store = &self.store;
         let mut agents = store.agents().await?;
         let mut requeued = false;
         for agent in &agents {

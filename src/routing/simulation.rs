@@ -484,18 +484,19 @@ fn roster(specs: &[AgentSpec]) -> Roster {
 
 fn conversations(store: Arc<dyn Store>) -> Conversations {
     let matcher = Matcher::build(KnowledgeBase::default()).expect("an empty matcher builds");
-    Conversations {
+    Conversations::new(
         store,
-        matcher: Arc::new(ArcSwap::from_pointee(matcher)),
-        metrics: Arc::new(Metrics::new()),
-        redact: Arc::new([]),
-        webhooks: Webhooks::default(),
-    }
+        Arc::new(ArcSwap::from_pointee(matcher)),
+        Arc::new(Metrics::new()),
+        Arc::new([]),
+        Webhooks::default(),
+    )
 }
 
 fn router(store: Arc<dyn Store>, roster: Arc<Roster>) -> Router {
     Router {
-        conversations: conversations(store),
+        conversations: conversations(store.clone()),
+        store,
         roster,
         auto_assign: true,
         assign_timeout: real(TIMEOUT),
@@ -512,7 +513,7 @@ async fn run_on_store(
     ops: &[Op],
     pick_node: &[usize],
 ) -> Result<(), String> {
-    let store = nodes[0].conversations.store.clone();
+    let store = nodes[0].store.clone();
     let mut declines: Vec<Declines> = nodes.iter().map(|_| Declines::default()).collect();
     let mut created = Vec::new();
     let e = |e: crate::ports::StoreError| e.to_string();

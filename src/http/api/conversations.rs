@@ -133,7 +133,7 @@ async fn list(
         agent: empty(q.agent),
         team: empty(q.team),
     };
-    let store = state.conversations.store.as_ref();
+    let store = state.store.as_ref();
     let page = crate::export::page(store, &filter, after.as_ref(), limit, false).await?;
     Ok(json(
         StatusCode::OK,
@@ -313,7 +313,7 @@ pub(super) fn conversation_id(raw: &str) -> Result<ConversationId, ApiError> {
 }
 
 async fn record(state: &AppState, id: &ConversationId) -> Result<ConversationRecord, ApiError> {
-    crate::export::conversation(state.conversations.store.as_ref(), id)
+    crate::export::conversation(state.store.as_ref(), id)
         .await?
         .ok_or_else(|| ApiError::not_found("conversation"))
 }
@@ -327,7 +327,7 @@ async fn acting(
 ) -> Result<(Agent, ConversationId), ApiError> {
     caller.require(Scope::Write)?;
     let id = conversation_id(raw_id)?;
-    let store = state.conversations.store.as_ref();
+    let store = state.store.as_ref();
     if store.get(&id).await?.is_none() {
         return Err(ApiError::not_found("conversation"));
     }

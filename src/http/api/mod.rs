@@ -383,7 +383,6 @@ impl FromRequest for Caller {
                 return Err(failed("that is not an API token"));
             }
             let token = state
-                .conversations
                 .store
                 .token_by_hash(&crate::tokens::hash(given))
                 .await?

@@ -52,7 +52,7 @@ pub struct Waiting {
 #[get("/queue")]
 async fn queue(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Read)?;
-    let store = state.conversations.store.as_ref();
+    let store = state.store.as_ref();
     let mut waiting = Vec::new();
     for id in store.queue().await? {
         let Some(c) = store.get(&id).await? else {
@@ -108,7 +108,7 @@ impl From<Presence> for PresenceView {
 #[get("/agents")]
 async fn agents(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Read)?;
-    let mut known = state.conversations.store.agents().await?;
+    let mut known = state.store.agents().await?;
     for agent in &state.roster.agents {
         if !known.iter().any(|a| a.id == agent.id) {
             known.push(crate::ports::AgentState {
@@ -139,8 +139,8 @@ async fn agents(caller: Caller, state: web::Data<AppState>) -> Result<HttpRespon
 
 async fn report(state: &AppState, period: &Period) -> Result<Report, ApiError> {
     let (from, to) = period.range(now_ms())?;
-    let matcher = state.conversations.matcher.load();
-    let store = state.conversations.store.as_ref();
+    let matcher = state.matcher.load();
+    let store = state.store.as_ref();
     Ok(crate::analytics::period_report(store, &matcher, from, to).await?)
 }
 
@@ -238,7 +238,7 @@ async fn export_visitor(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Admin)?;
     let key = visitor_key_with(&visitor, state.identity.as_ref())?;
-    let bundle = crate::export::visitor_bundle(state.conversations.store.as_ref(), &key).await?;
+    let bundle = crate::export::visitor_bundle(state.store.as_ref(), &key).await?;
     tracing::info!(token = %caller.0.name, conversations = bundle.conversations.len(), "exported a visitor's data");
     Ok(json(StatusCode::OK, &bundle))
 }
@@ -303,7 +303,6 @@ async fn presence(
     };
     let ttl = Duration::from_secs(state.settings.presence_ttl_seconds);
     state
-        .conversations
         .store
         .presence()
         .set(&caller.0.name, presence, ttl)

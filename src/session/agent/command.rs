@@ -208,7 +208,7 @@ async fn typing(ctx: &mut Ctx<'_>, console: &Console, id: &ConversationId) -> Ha
             "that chat is not assigned to you",
         ));
     }
-    let bus = ctx.state.conversations.store.bus();
+    let bus = ctx.state.store.bus();
     // Typing is a hint: a failed one is not worth an error.
     let _ = bus.typing(id, Some(&console.agent.name)).await;
     Ok(())

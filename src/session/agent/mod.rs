@@ -87,7 +87,7 @@ pub async fn run(
     mut stream: AggregatedMessageStream,
 ) {
     let settings = &state.settings;
-    let metrics = &state.conversations.metrics;
+    let metrics = &state.metrics;
     metrics.agent_sockets.inc();
     // Held while this console is open (no limit per agent).
     let open_console = state.consoles.take(agent.id.clone(), usize::MAX);
@@ -126,13 +126,7 @@ pub async fn run(
         v: PROTOCOL_VERSION,
         agent: colleague(&console.agent, Presence::Online, 0),
         assign_timeout_seconds: state.settings.assign_timeout_seconds,
-        canned: state
-            .conversations
-            .matcher
-            .load()
-            .knowledge_base()
-            .canned
-            .clone(),
+        canned: state.matcher.load().knowledge_base().canned.clone(),
     };
     // Online before the welcome: a console that says it is connected can be handed chats.
     let shown = board.borrow_and_update().clone();
@@ -190,7 +184,7 @@ pub async fn run(
                 }
                 // Signed out on another node, or the session expired: a failed read (store
                 // outage) keeps the console.
-                if matches!(state.conversations.store.session_agent(&signed_in).await, Ok(None)) {
+                if matches!(state.store.session_agent(&signed_in).await, Ok(None)) {
                     break Some(signed_out());
                 }
                 alive = ctx.session.ping(b"").await.is_ok();
@@ -218,7 +212,7 @@ pub async fn run(
     };
     if let Some(presence) = leaving {
         let ttl = Duration::from_secs(state.settings.presence_ttl_seconds);
-        let board = state.conversations.store.presence();
+        let board = state.store.presence();
         if let Err(e) = board.set(&console.agent.id, presence, ttl).await {
             tracing::warn!(agent = %console.agent.id, error = %e, "cannot mark a closed console away");
         }
@@ -244,7 +238,6 @@ fn signed_out() -> CloseReason {
 
 async fn set_presence(state: &AppState, console: &Console) -> Result<(), StoreError> {
     state
-        .conversations
         .store
         .presence()
         .set(
@@ -435,7 +428,7 @@ async fn chat_items(
     let mut chats = Vec::new();
     for id in mine {
         if !headers.contains_key(id)
-            && let Some(c) = state.conversations.store.get(id).await?
+            && let Some(c) = state.store.get(id).await?
         {
             headers.insert(id.clone(), chat_item(&c));
         }
@@ -482,7 +475,7 @@ async fn watch(
             "too many open conversations",
         ));
     }
-    let store = ctx.state.conversations.store.clone();
+    let store = ctx.state.store.clone();
     // Subscribe before reading the log, so nothing appended in between is missed.
     let bus = BroadcastStream::new(store.bus().subscribe(id));
     let Some(conversation) = store.get(id).await? else {
@@ -533,7 +526,7 @@ async fn earlier_conversations(
     let Some(key) = &conversation.visitor_key else {
         return Ok(Vec::new());
     };
-    let store = &state.conversations.store;
+    let store = &state.store;
     let mut earlier = Vec::new();
     for id in store.visitor_conversations(key).await?.iter().rev() {
         if id == &conversation.id {
@@ -563,13 +556,7 @@ async fn catch_up(ctx: &mut Ctx<'_>, console: &mut Console, id: &ConversationId)
     let Some(w) = console.watched.get_mut(id) else {
         return Ok(());
     };
-    let events = match ctx
-        .state
-        .conversations
-        .store
-        .events_after(id, w.last_sent)
-        .await
-    {
+    let events = match ctx.state.store.events_after(id, w.last_sent).await {
         Ok(events) => events,
         Err(e) => {
             tracing::warn!(conv = %id, error = %e, "cannot read the log to catch up");

@@ -77,7 +77,7 @@ pub(super) async fn apply(ctx: &mut Ctx<'_>, b: &mut Bound, command: Command) ->
             "this socket already said hello",
         )),
         Command::Say { text, client_id } => say(ctx, b, text, client_id).await,
-        Command::Typing => Ok(conversations.store.bus().typing(&b.id, None).await?),
+        Command::Typing => Ok(ctx.state.store.bus().typing(&b.id, None).await?),
         Command::Choose { option } => match conversations.choose(&b.id, &option).await? {
             true => Ok(()),
             false => Err(SessionError::refused(ErrorCode::Invalid, "unknown option")),

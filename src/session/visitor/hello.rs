@@ -2,9 +2,7 @@
 //! which conversation the socket binds to, resumed by token or new, then what the client missed.
 
 use super::{Bound, Ctx, Peer};
-use crate::conversation::ConversationState;
-use crate::conversation::{Token, VisitorInfo, VisitorKey};
-use crate::ports::{Store, StoreResult};
+use crate::conversation::{ConversationState, Opened, Token, VisitorInfo, VisitorKey};
 use crate::protocol::{ErrorCode, Hello, PROTOCOL_VERSION, ServerFrame};
 use crate::session::error::{Handled, SessionError};
 
@@ -41,26 +39,13 @@ pub(super) async fn start(
         locale: hello.locale,
         tz: hello.tz,
     };
-    let store = ctx.state.conversations.store.clone();
-    let resumed = match hello.token.as_deref().and_then(Token::parse) {
-        Some(token) => match store.resume(&token).await? {
-            // A verified visitor's conversation resumes only for that same visitor (another
-            // person signed in on this browser starts afresh).
-            Some(conversation)
-                if conversation.visitor.user_id.is_some()
-                    && conversation.visitor.user_id != visitor.user_id =>
-            {
-                None
-            }
-            Some(conversation) => Some((conversation, token)),
-            None => None,
-        },
-        None => None,
-    };
-    let was_resumed = resumed.is_some();
-    let (conversation, token) = match resumed {
-        Some(found) => found,
-        None => {
+    let conversations = &ctx.state.conversations;
+    let token = hello.token.as_deref().and_then(Token::parse);
+    let opened = conversations.resume(token, &visitor).await?;
+    let was_resumed = matches!(opened, Opened::Resumed(..));
+    let (conversation, token) = match opened {
+        Opened::Resumed(conversation, token) => (conversation, token),
+        Opened::Unknown | Opened::Fresh => {
             if hello.token.is_some() {
                 ctx.error(
                     ErrorCode::UnknownToken,
@@ -77,20 +62,14 @@ pub(super) async fn start(
                     "too many new conversations from your address; wait a minute",
                 ));
             }
-            // A guest's key is theirs only if no verified visitor's conversations carry it.
-            let own_key = match visitor_key.clone() {
-                Some(key) if visitor.user_id.is_none() => {
-                    (!belongs_to_a_verified_visitor(store.as_ref(), &key).await?).then_some(key)
-                }
-                other => other,
-            };
-            // A visitor without a key gets one: their next conversation joins this one.
-            let key = own_key.unwrap_or_else(VisitorKey::random);
-            store.create(visitor, Some(key)).await?
+            ctx.state
+                .conversations
+                .start(visitor, visitor_key.clone())
+                .await?
         }
     };
     // Subscribe before reading the log, so nothing appended in between is missed.
-    let bus = store.bus().subscribe(&conversation.id);
+    let bus = ctx.state.store.bus().subscribe(&conversation.id);
     ctx.send(&ServerFrame::Welcome {
         v: PROTOCOL_VERSION,
         token: token.expose(),
@@ -107,7 +86,6 @@ pub(super) async fn start(
             .map(|k| k.as_str().to_owned()),
         language: Some(
             ctx.state
-                .conversations
                 .matcher
                 .load()
                 .for_language(conversation.memory.language.as_deref())
@@ -173,15 +151,4 @@ fn identify(
         )),
         (Some(_), None) => Ok(None),
     }
-}
-
-/// Whether the conversations started with `key` are a verified visitor's.
-async fn belongs_to_a_verified_visitor(store: &dyn Store, key: &VisitorKey) -> StoreResult<bool> {
-    let Some(first) = store.visitor_conversations(key).await?.into_iter().next() else {
-        return Ok(false);
-    };
-    Ok(store
-        .get(&first)
-        .await?
-        .is_some_and(|c| c.visitor.user_id.is_some()))
 }

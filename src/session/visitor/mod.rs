@@ -89,7 +89,6 @@ impl Ctx<'_> {
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default();
         self.state
-            .conversations
             .metrics
             .frame_errors
             .with_label_values(&[&label])
@@ -110,7 +109,7 @@ pub async fn run(
     peer: Peer,
 ) {
     let settings = &state.settings;
-    let metrics = &state.conversations.metrics;
+    let metrics = &state.metrics;
     metrics.open_sockets.inc();
     let mut bound: Option<Bound> = None;
     let mut guard = FrameGuard::new(Limits {
@@ -313,13 +312,7 @@ async fn forward(
 
 /// Sends everything after `last_sent` from the log.
 async fn catch_up(ctx: &mut Ctx<'_>, b: &mut Bound) -> Sent {
-    let events = match ctx
-        .state
-        .conversations
-        .store
-        .events_after(&b.id, b.last_sent)
-        .await
-    {
+    let events = match ctx.state.store.events_after(&b.id, b.last_sent).await {
         Ok(events) => events,
         Err(e) => {
             tracing::warn!(conv = %b.id, error = %e, "cannot read the log to catch up");
