@@ -43,7 +43,7 @@ pub struct Conversations {
 /// How a visitor's `hello` found its conversation.
 pub enum Opened {
     /// The token's conversation, theirs.
-    Resumed(Conversation, Token),
+    Resumed(Box<Conversation>, Token),
     /// A token that opens nothing for this visitor (unknown, erased, or a verified visitor's
     /// conversation presented by someone else): they may start a new one.
     Unknown,
@@ -131,7 +131,7 @@ impl Conversations {
             Some(c) if c.visitor.user_id.is_some() && c.visitor.user_id != visitor.user_id => {
                 Opened::Unknown
             }
-            Some(c) => Opened::Resumed(c, token),
+            Some(c) => Opened::Resumed(Box::new(c), token),
             None => Opened::Unknown,
         })
     }

@@ -44,7 +44,7 @@ pub(super) async fn start(
     let opened = conversations.resume(token, &visitor).await?;
     let was_resumed = matches!(opened, Opened::Resumed(..));
     let (conversation, token) = match opened {
-        Opened::Resumed(conversation, token) => (conversation, token),
+        Opened::Resumed(conversation, token) => (*conversation, token),
         Opened::Unknown | Opened::Fresh => {
             if hello.token.is_some() {
                 ctx.error(
