@@ -18,31 +18,7 @@ use frontdesk::matcher::{Matcher, Memory};
 const LATENCY_SAMPLES: usize = 20_000;
 
 fn percentiles(name: &str, matcher: &Matcher, messages: &[String]) {
-    let memory = Memory::default();
-    // Warm up caches and the lazily parsed embedding table.
-    for m in messages.iter().take(500) {
-        black_box(matcher.decide(&memory, m));
-    }
-    let mut micros: Vec<f64> = messages
-        .iter()
-        .cycle()
-        .take(LATENCY_SAMPLES)
-        .map(|m| {
-            let start = Instant::now();
-            black_box(matcher.decide(&memory, m));
-            start.elapsed().as_secs_f64() * 1e6
-        })
-        .collect();
-    micros.sort_by(f64::total_cmp);
-    let p = |q: f64| frontdesk::eval::percentile(&micros, q);
-    println!(
-        "decide latency [{name}]: p50 {:.1} us, p90 {:.1} us, p99 {:.1} us, max {:.1} us ({} messages)",
-        p(0.5),
-        p(0.9),
-        p(0.99),
-        micros.last().copied().unwrap_or(0.0),
-        micros.len()
-    );
+    synthetic::decide_percentiles(name, matcher, messages, LATENCY_SAMPLES);
 }
 
 fn bench(c: &mut Criterion) {

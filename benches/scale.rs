@@ -28,29 +28,8 @@ fn memory_mib(field: &str) -> f64 {
 fn decide_percentiles(faqs: usize) {
     let matcher = Matcher::build(synthetic::knowledge_base(faqs, 10)).expect("builds");
     let messages = synthetic::messages_over(LATENCY_SAMPLES, faqs);
-    let memory = Memory::default();
-    for m in messages.iter().take(500) {
-        black_box(matcher.decide(&memory, m));
-    }
-    let mut micros: Vec<f64> = messages
-        .iter()
-        .map(|m| {
-            let start = Instant::now();
-            black_box(matcher.decide(&memory, m));
-            start.elapsed().as_secs_f64() * 1e6
-        })
-        .collect();
-    micros.sort_by(f64::total_cmp);
-    let p = |q: f64| frontdesk::eval::percentile(&micros, q);
-    println!(
-        "decide latency [synthetic {faqs} FAQs x 10]: p50 {:.1} us, p90 {:.1} us, p99 {:.1} us, \
-         max {:.1} us ({} messages)",
-        p(0.5),
-        p(0.9),
-        p(0.99),
-        micros.last().copied().unwrap_or(0.0),
-        micros.len()
-    );
+    let name = format!("synthetic {faqs} FAQs x 10");
+    synthetic::decide_percentiles(&name, &matcher, &messages, LATENCY_SAMPLES);
 }
 
 /// Writes `faqs` FAQs as Markdown files, then loads and builds them as the server does.

@@ -177,3 +177,40 @@ pub fn messages_over(count: usize, faqs: usize) -> Vec<String> {
         })
         .collect()
 }
+
+/// Times `decide()` on each of `messages` (cycled to `samples`) after a warm-up, and prints the
+/// latency percentiles criterion's mean does not show.
+pub fn decide_percentiles(
+    name: &str,
+    matcher: &frontdesk::matcher::Matcher,
+    messages: &[String],
+    samples: usize,
+) {
+    use std::hint::black_box;
+    use std::time::Instant;
+    let memory = frontdesk::matcher::Memory::default();
+    // Warm up caches and the lazily parsed embedding table.
+    for m in messages.iter().take(500) {
+        black_box(matcher.decide(&memory, m));
+    }
+    let mut micros: Vec<f64> = messages
+        .iter()
+        .cycle()
+        .take(samples)
+        .map(|m| {
+            let start = Instant::now();
+            black_box(matcher.decide(&memory, m));
+            start.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    micros.sort_by(f64::total_cmp);
+    let p = |q: f64| frontdesk::eval::percentile(&micros, q);
+    println!(
+        "decide latency [{name}]: p50 {:.1} us, p90 {:.1} us, p99 {:.1} us, max {:.1} us ({} messages)",
+        p(0.5),
+        p(0.9),
+        p(0.99),
+        micros.last().copied().unwrap_or(0.0),
+        micros.len()
+    );
+}
