@@ -5,14 +5,15 @@
 //! savepoint when it fails), the group's changes (the steps before it in the same transaction,
 //! dropped when the commit fails) and the committed conversations (moved in only after the
 //! commit is on disk). Readers do not use them: another process may have changed a row since the
-//! writer last looked, and a read must see that at once. Any layer
-//! may lack a conversation: then the row is read. The committed layer is bounded (least recently
-//! used goes first) and emptied whenever another process (`frontdesk forget`, `accounts`)
-//! committed to the file, as `PRAGMA data_version` tells the writer.
+//! writer last looked, and a read must see that at once. Any layer may lack a conversation: then
+//! the row is read. The committed layer is bounded (least recently used goes first) and emptied
+//! whenever another process (`frontdesk forget`, `accounts`) committed to the file, as `PRAGMA
+//! data_version` tells the writer. Only the writer thread touches it (hence a `RefCell`).
 
+use std::cell::{RefCell, RefMut};
 use std::collections::HashMap;
 use std::num::NonZeroUsize;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use lru::LruCache;
 
@@ -44,22 +45,22 @@ pub(super) type Pending = HashMap<ConversationId, Known>;
 
 /// The committed layer.
 pub(super) struct Live {
-    committed: Mutex<LruCache<ConversationId, Arc<Row>>>,
+    committed: RefCell<LruCache<ConversationId, Arc<Row>>>,
 }
 
 impl Default for Live {
     fn default() -> Live {
         let capacity = NonZeroUsize::new(CAPACITY).expect("a non-zero capacity");
         Live {
-            committed: Mutex::new(LruCache::new(capacity)),
+            committed: RefCell::new(LruCache::new(capacity)),
         }
     }
 }
 
 impl Live {
-    fn committed(&self) -> MutexGuard<'_, LruCache<ConversationId, Arc<Row>>> {
-        // Every change under the lock is one call: a panic leaves a usable cache.
-        self.committed.lock().unwrap_or_else(|p| p.into_inner())
+    fn committed(&self) -> RefMut<'_, LruCache<ConversationId, Arc<Row>>> {
+        // Each use is one call that returns before the next borrow.
+        self.committed.borrow_mut()
     }
 
     /// The committed row, if it is kept.

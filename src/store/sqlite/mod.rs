@@ -14,8 +14,9 @@
 //! anyway) and the fan-out bus (`bus.rs`), both in this process's memory.
 //!
 //! Other processes (`frontdesk report`, `forget`, `backup`) may open the same file while the
-//! server runs: SQLite's locking keeps each step atomic, and this store caches no rows, so
-//! what they change is what the server reads next.
+//! server runs: SQLite's locking keeps each step atomic, reads always go to the file, and the
+//! writer's live rows (`live.rs`) are forgotten as soon as another process has committed, so
+//! what they change is what the server reads and writes next.
 
 mod check;
 mod live;
