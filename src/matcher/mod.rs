@@ -278,15 +278,17 @@ impl Matcher {
             &h.negation,
         ];
         let shorthand = kb.shorthand.iter().flat_map(|(from, to)| [from, to]);
-        let mut lexicon: Vec<String> = own_phrasings
+        // Deduplicated as it is gathered: every word of every phrasing is millions of words at
+        // 100,000 FAQs, and sorting them all before the dedup was a tenth of the build.
+        let unique: HashSet<String> = own_phrasings
             .chain(rule_phrases)
             .chain(asking.into_iter().flatten())
             .chain(shorthand)
             .flat_map(|t| normalize::words(&normalize::fold(t)))
             .chain(normalizer.stopwords().map(str::to_owned))
             .collect();
+        let mut lexicon: Vec<String> = unique.into_iter().collect();
         lexicon.sort_unstable();
-        lexicon.dedup();
         let chooser = (!translations.is_empty()).then(|| {
             let own = language::Lexicon::new(kb.language(), lexicon.iter().cloned());
             let others = translations
