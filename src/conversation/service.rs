@@ -44,8 +44,8 @@ pub struct Conversations {
 pub enum Opened {
     /// The token's conversation, theirs.
     Resumed(Box<Conversation>, Token),
-    /// A token that opens nothing for this visitor (unknown, erased, or a verified visitor's
-    /// conversation presented by someone else): they may start a new one.
+    /// A token that opens nothing for this visitor (malformed, unknown, erased, or a verified
+    /// visitor's conversation presented by someone else): they are told, and may start anew.
     Unknown,
     /// No token: they may start a new one.
     Fresh,
@@ -120,12 +120,15 @@ impl Conversations {
         }
     }
 
-    /// The conversation `token` resumes for `visitor`: a verified visitor's conversation
-    /// resumes only for that same visitor (another person signed in on this browser starts
-    /// afresh).
-    pub async fn resume(&self, token: Option<Token>, visitor: &VisitorInfo) -> StoreResult<Opened> {
-        let Some(token) = token else {
+    /// The conversation `token` (as the client sent it) resumes for `visitor`: a verified
+    /// visitor's conversation resumes only for that same visitor (another person signed in on
+    /// this browser starts afresh).
+    pub async fn resume(&self, token: Option<&str>, visitor: &VisitorInfo) -> StoreResult<Opened> {
+        let Some(sent) = token else {
             return Ok(Opened::Fresh);
+        };
+        let Some(token) = Token::parse(sent) else {
+            return Ok(Opened::Unknown);
         };
         Ok(match self.store.resume(&token).await? {
             Some(c) if c.visitor.user_id.is_some() && c.visitor.user_id != visitor.user_id => {
@@ -172,8 +175,6 @@ impl Conversations {
             .is_some_and(|c| c.visitor.user_id.is_some()))
     }
 
-    /// Erases every conversation of one visitor (an erasure request) and counts them in
-    /// `frontdesk_conversations_erased_total{why="forget"}`; returns how many.
     /// Erases the conversations `ids` (those an admin found for one visitor), counted as
     /// erased on request.
     pub async fn erase(&self, ids: &[ConversationId]) -> StoreResult<usize> {
@@ -190,6 +191,8 @@ impl Conversations {
         Ok(erased)
     }
 
+    /// Erases every conversation of one visitor (an erasure request) and counts them in
+    /// `frontdesk_conversations_erased_total{why="forget"}`; returns how many.
     pub async fn forget_visitor(
         &self,
         key: &crate::conversation::VisitorKey,
@@ -654,12 +657,17 @@ mod tests {
     async fn a_verified_visitors_conversation_resumes_only_for_them() {
         let c = conversations();
         let (theirs, token) = c.start(visitor(Some("u-1")), None).await.unwrap();
-        let opened = c.resume(Some(token.clone()), &visitor(Some("u-1"))).await;
+        let sent = token.expose();
+        let opened = c.resume(Some(sent.as_str()), &visitor(Some("u-1"))).await;
         assert!(matches!(opened, Ok(Opened::Resumed(found, _)) if found.id == theirs.id));
         for someone_else in [visitor(None), visitor(Some("u-2"))] {
-            let opened = c.resume(Some(token.clone()), &someone_else).await;
+            let opened = c.resume(Some(sent.as_str()), &someone_else).await;
             assert!(matches!(opened, Ok(Opened::Unknown)));
         }
+        assert!(matches!(
+            c.resume(Some("not-a-token"), &visitor(None)).await,
+            Ok(Opened::Unknown)
+        ));
         assert!(matches!(
             c.resume(None, &visitor(None)).await,
             Ok(Opened::Fresh)

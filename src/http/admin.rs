@@ -8,7 +8,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use super::login::{ADMIN_COOKIE, Account, Login, LoginLimiter, html_page, json_error, sign_in};
+use super::api::problem;
+use super::login::{ADMIN_COOKIE, Account, Login, LoginLimiter, html_page, sign_in};
 use super::period::Period;
 use crate::agents::Admin;
 use crate::conversation::now_ms;
@@ -57,7 +58,7 @@ pub async fn me(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
 }
 
 fn unauthorized() -> HttpResponse {
-    json_error(
+    problem(
         StatusCode::UNAUTHORIZED,
         "unauthorized",
         "sign in as an admin first",
@@ -89,7 +90,7 @@ pub async fn report(
     }
     let (from, to) = match period.range(now_ms()) {
         Ok(range) => range,
-        Err(bad) => return json_error(StatusCode::BAD_REQUEST, bad.code, &bad.message),
+        Err(bad) => return problem(StatusCode::BAD_REQUEST, bad.code, &bad.message),
     };
     let store = state.store.as_ref();
     let matcher = state.matcher.load();
@@ -98,7 +99,7 @@ pub async fn report(
             report,
             knowledge_base: (*state.reloader.status()).clone(),
         }),
-        Err(e) => json_error(
+        Err(e) => problem(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
             &format!("cannot read conversations: {e}"),
@@ -128,19 +129,18 @@ pub async fn forget(
     };
     let store = state.store.as_ref();
     let unavailable = |e: crate::ports::StoreError| {
-        json_error(
+        problem(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
             &format!("cannot look up or erase now: {e}"),
         )
     };
-    let found = match crate::privacy::find_visitor(store, &body.visitor, state.identity.as_ref())
-        .await
-    {
-        Ok(Ok(found)) => found,
-        Ok(Err(message)) => return json_error(StatusCode::BAD_REQUEST, "bad_visitor", &message),
-        Err(e) => return unavailable(e),
-    };
+    let found =
+        match crate::privacy::find_visitor(store, &body.visitor, state.identity.as_ref()).await {
+            Ok(Ok(found)) => found,
+            Ok(Err(message)) => return problem(StatusCode::BAD_REQUEST, "bad_visitor", &message),
+            Err(e) => return unavailable(e),
+        };
     if body.preview {
         return HttpResponse::Ok().json(serde_json::json!({"conversations": found}));
     }
@@ -168,7 +168,7 @@ pub async fn conversation(
         return unauthorized();
     }
     let Some(id) = crate::conversation::ConversationId::parse(&id) else {
-        return json_error(StatusCode::NOT_FOUND, "not_found", "no such conversation");
+        return problem(StatusCode::NOT_FOUND, "not_found", "no such conversation");
     };
     let store = state.store.as_ref();
     let read = async {
@@ -189,12 +189,12 @@ pub async fn conversation(
             "language": c.memory.language,
             "events": events,
         })),
-        Ok(None) => json_error(
+        Ok(None) => problem(
             StatusCode::NOT_FOUND,
             "not_found",
             "no such conversation (erased, or past retention)",
         ),
-        Err(e) => json_error(
+        Err(e) => problem(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
             &format!("cannot read the conversation: {e}"),

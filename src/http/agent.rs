@@ -7,7 +7,8 @@ use std::time::Duration;
 use actix_web::cookie::Cookie;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::login::{Account, Login, LoginLimiter, SESSION_COOKIE, html_page, json_error, sign_in};
+use super::api::problem;
+use super::login::{Account, Login, LoginLimiter, SESSION_COOKIE, html_page, sign_in};
 use crate::ports::Presence;
 use crate::state::AppState;
 
@@ -37,7 +38,7 @@ pub async fn me(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
         Some(agent) => {
             HttpResponse::Ok().json(serde_json::json!({"id": agent.id, "name": agent.name}))
         }
-        None => json_error(
+        None => problem(
             actix_web::http::StatusCode::UNAUTHORIZED,
             "unauthorized",
             "log in first",
@@ -86,7 +87,7 @@ pub async fn agent_socket(
     state: web::Data<AppState>,
 ) -> actix_web::Result<HttpResponse> {
     let Some(agent) = session_agent(&req, &state).await else {
-        return Ok(json_error(
+        return Ok(problem(
             actix_web::http::StatusCode::UNAUTHORIZED,
             "unauthorized",
             "log in first",

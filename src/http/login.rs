@@ -12,6 +12,7 @@ use actix_web::cookie::{Cookie, SameSite};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
+use super::api::problem;
 use crate::state::AppState;
 
 /// The admins' session cookie's name.
@@ -157,15 +158,6 @@ impl Account {
     }
 }
 
-/// A staff route's refusal: the API's problem details (`api::problem`).
-pub(super) fn json_error(
-    status: actix_web::http::StatusCode,
-    code: &str,
-    message: &str,
-) -> HttpResponse {
-    super::api::problem(status, code, message)
-}
-
 /// Checks the password (rate limited per id and per address) and starts a session.
 pub(super) async fn sign_in(
     req: HttpRequest,
@@ -181,7 +173,7 @@ pub(super) async fn sign_in(
         format!("id:{}", account.session_identity(&body.id)),
         address.map(|a| format!("ip:{a}")),
     ) else {
-        return json_error(
+        return problem(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
             "too many failed logins; wait a minute and try again",
@@ -189,7 +181,7 @@ pub(super) async fn sign_in(
     };
     let Ok(Ok(_turn)) = tokio::time::timeout(HASHING_WAIT, limiter.hashing.acquire()).await else {
         attempt.not_a_failure();
-        return json_error(
+        return problem(
             StatusCode::SERVICE_UNAVAILABLE,
             "busy",
             "too many logins at once; try again shortly",
@@ -214,7 +206,7 @@ pub(super) async fn sign_in(
     }
     drop(attempt);
     let Some((id, name)) = verified else {
-        return json_error(
+        return problem(
             StatusCode::UNAUTHORIZED,
             "bad_credentials",
             "wrong name or password",
@@ -243,7 +235,7 @@ pub(super) async fn sign_in(
         }
         Err(e) => {
             tracing::error!(error = %e, "cannot store a login session");
-            json_error(
+            problem(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
                 "cannot log in right now; try again shortly",

@@ -2,7 +2,7 @@
 //! which conversation the socket binds to, resumed by token or new, then what the client missed.
 
 use super::{Bound, Ctx, Peer};
-use crate::conversation::{ConversationState, Opened, Token, VisitorInfo, VisitorKey};
+use crate::conversation::{ConversationState, Opened, VisitorInfo, VisitorKey};
 use crate::protocol::{ErrorCode, Hello, PROTOCOL_VERSION, ServerFrame};
 use crate::session::error::{Handled, SessionError};
 
@@ -40,13 +40,14 @@ pub(super) async fn start(
         tz: hello.tz,
     };
     let conversations = &ctx.state.conversations;
-    let token = hello.token.as_deref().and_then(Token::parse);
-    let opened = conversations.resume(token, &visitor).await?;
+    let opened = conversations
+        .resume(hello.token.as_deref(), &visitor)
+        .await?;
     let was_resumed = matches!(opened, Opened::Resumed(..));
     let (conversation, token) = match opened {
         Opened::Resumed(conversation, token) => (*conversation, token),
         Opened::Unknown | Opened::Fresh => {
-            if hello.token.is_some() {
+            if matches!(opened, Opened::Unknown) {
                 ctx.error(
                     ErrorCode::UnknownToken,
                     "that conversation was not found; a new one starts",
