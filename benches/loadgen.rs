@@ -3,13 +3,14 @@
 //! again), against the real `frontdesk serve` process, once on the SQLite store (the default, a
 //! fresh database in a temporary folder) and once on the memory store; then the same load
 //! against a bare actix-ws echo endpoint (this binary, `--echo-server`), so every run shows our
-//! ceiling on the same stack and machine. `--idle N` instead opens N idle visitor sockets and
+//! ceiling on the same stack and machine (with `--redis URL`, also on that Redis, under a fresh
+//! key prefix). `--idle N` instead opens N idle visitor sockets and
 //! reports the server's resident memory per socket, on both stores. `--conversations N` starts N
 //! conversations one after another (40 at a time), each saying `--messages M` (default 0) and
 //! leaving, and reports the server's memory after them and after a minute idle: what a
 //! conversation that is over still costs.
 //!
-//!     cargo bench --bench loadgen -- --visitors 100 --seconds 10
+//!     cargo bench --bench loadgen -- --visitors 100 --seconds 10 [--redis redis://127.0.0.1:6379]
 //!     cargo bench --bench loadgen -- --idle 10000
 //!     cargo bench --bench loadgen -- --conversations 20000 --messages 20 [--store sqlite]
 //!
@@ -69,6 +70,22 @@ fn main() {
         results.push(runtime.block_on(run_load(bot_port, visitors, seconds, Mode::Bot)));
         drop(bot);
     }
+    let redis = common::arg("--redis").map(|url| {
+        let prefix = format!("loadgen:{:016x}", rand::random::<u64>());
+        let (bot, bot_port) = common::spawn_frontdesk(&[
+            "--store",
+            "redis",
+            "--redis-url",
+            &url,
+            "--redis-prefix",
+            &prefix,
+            "--max-connections",
+            &(visitors + 10).to_string(),
+        ]);
+        let result = runtime.block_on(run_load(bot_port, visitors, seconds, Mode::Bot));
+        drop(bot);
+        result
+    });
     let (mut echo, echo_port) = spawn_echo();
     let echo_result = runtime.block_on(run_load(echo_port, visitors, seconds, Mode::Echo));
     let _ = echo.kill();
@@ -77,6 +94,14 @@ fn main() {
     sqlite.print("bot, sqlite");
     memory.print("bot, memory");
     echo_result.print("actix-ws echo");
+    if let Some(redis) = &redis {
+        redis.print("bot, redis");
+        println!(
+            "ratios: replies/s redis/memory = {:.2}, p99 redis/memory = {:.2}",
+            redis.per_second() / memory.per_second(),
+            redis.percentile(0.99) / memory.percentile(0.99),
+        );
+    }
     println!(
         "ratios: replies/s sqlite/memory = {:.2}, p99 sqlite/memory = {:.2}; replies/s \
          memory/echo = {:.2}, p99 memory/echo = {:.2}",

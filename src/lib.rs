@@ -59,7 +59,7 @@
 //! visitor frame --protocol--> session --Conversations--> read snapshot -> matcher -> store.turn (one step) --bus--> every socket
 //! store (SQLite): one writer thread, each change a savepoint, the group committed with one fsync, then answered and published
 //! handoff: Bot --transition--> Queued --claim (agent / router)--> Assigned --> Bot | Queued | Closed
-//! store (Redis): Lua script = one atomic step, PUBLISH inside it --> each node's listener --> local bus
+//! store (Redis): read -> bookkeeping (Rust) -> check-and-write (one script, PUBLISH inside) --> each node's listener --> local bus
 //! agent frame --protocol--> session::agent --Conversations--> store --routing watch--> router, and each node's board --> every console and waiting visitor
 //! file change --watcher--> reload: load + build (blocking thread) --ArcSwap--> next decide() | errors --> /admin, /readyz
 //! store --gather--> analytics::report --> /admin, `frontdesk report`;  handoff/claim/close/rate --> webhooks queue --> POST

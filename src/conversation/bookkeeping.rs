@@ -1,8 +1,9 @@
 //! The conversation's bookkeeping as pure functions: what appending an item, a state change, a
-//! claim and a transfer do to the record, to its place in line and to the agents' loads. The
-//! memory and SQLite stores call these inside their one atomic step and only store the result;
-//! the Redis store's Lua scripts (`store/scripts/`) do the same in Redis, pinned by the same
-//! conformance suite.
+//! claim and a transfer do to the record, to its place in line and to the agents' loads. Every
+//! store applies these and only stores the result: memory and SQLite inside their one atomic
+//! step, Redis on what it read, committed by a check-and-write that fails if anything read has
+//! changed since (`store/redis/step.rs`). The conformance suite holds all three to the same
+//! behaviour.
 
 use std::collections::VecDeque;
 
@@ -27,6 +28,11 @@ pub fn record(c: &mut Conversation, body: EventBody, now: u64) -> Event {
         _ => {}
     }
     event
+}
+
+/// Whether `agent` owns `c` now (an agent's reply is stored only then).
+pub fn owns(c: &Conversation, agent: &str) -> bool {
+    c.state == ConversationState::Assigned && c.agent.as_deref() == Some(agent)
 }
 
 /// What a state change did besides the record.

@@ -252,6 +252,89 @@ pub async fn only_one_of_many_concurrent_claims_wins(store: Arc<dyn Store>) {
     assert!(store.queue().await.unwrap().is_empty());
 }
 
+pub async fn an_agent_racing_for_many_conversations_never_passes_capacity(store: Arc<dyn Store>) {
+    let mut ids = Vec::new();
+    for _ in 0..10 {
+        ids.push(queued(&store).await);
+    }
+    let claims: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let (store, id) = (store.clone(), id.clone());
+            tokio::spawn(async move { store.claim(&id, "ann", 3, None).await.unwrap() })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for t in claims {
+        outcomes.push(
+            tokio::time::timeout(WAIT, t)
+                .await
+                .expect("claim finishes")
+                .unwrap(),
+        );
+    }
+    let won = outcomes.iter().filter(|c| **c == Claim::Claimed).count();
+    assert_eq!(won, 3, "{outcomes:?}");
+    assert!(outcomes.iter().all(|c| *c != Claim::Gone), "{outcomes:?}");
+    let agents = store.agents().await.unwrap();
+    let ann = agents
+        .iter()
+        .find(|a| a.id == "ann")
+        .expect("ann has chats");
+    assert_eq!(ann.chats.len(), 3);
+    assert_eq!(store.queue().await.unwrap().len(), 7);
+}
+
+pub async fn racing_handoffs_all_join_the_line_once_each_in_its_own_place(store: Arc<dyn Store>) {
+    let mut ids = Vec::new();
+    for _ in 0..12 {
+        let (c, _) = store.create(VisitorInfo::default(), None).await.unwrap();
+        ids.push(c.id);
+    }
+    let moves: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let (store, id) = (store.clone(), id.clone());
+            tokio::spawn(async move { enqueue(&store, &id).await })
+        })
+        .collect();
+    for t in moves {
+        tokio::time::timeout(WAIT, t)
+            .await
+            .expect("the move finishes")
+            .unwrap();
+    }
+    let line = store.queue().await.unwrap();
+    let mut sorted = line.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 12, "each once: {line:?}");
+    // Everyone served, then every agent leaves (last served first): each goes back to the place
+    // it had, so the line is as it was only if no two shared a place.
+    for (n, id) in line.iter().enumerate() {
+        let agent = format!("agent-{n}");
+        assert_eq!(
+            store.claim(id, &agent, 1, None).await.unwrap(),
+            Claim::Claimed
+        );
+    }
+    for (n, id) in line.iter().enumerate().rev() {
+        let agent = format!("agent-{n}");
+        let back = store
+            .transition(
+                id,
+                ConversationState::Assigned,
+                ConversationState::Queued,
+                Some(&agent),
+                None,
+            )
+            .await
+            .unwrap();
+        assert!(back);
+    }
+    assert_eq!(store.queue().await.unwrap(), line);
+}
+
 pub async fn the_queue_keeps_arrival_order_and_a_requeue_keeps_its_place(store: Arc<dyn Store>) {
     let a = queued(&store).await;
     let b = queued(&store).await;
@@ -1071,6 +1154,8 @@ macro_rules! store_conformance_tests {
             a_turn_that_hands_off_queues_with_its_notice_and_then_the_bot_is_silent,
             racing_a_handoff_and_a_question_never_answers_after_the_queued_notice,
             api_tokens_are_found_by_hash_until_revoked,
+            an_agent_racing_for_many_conversations_never_passes_capacity,
+            racing_handoffs_all_join_the_line_once_each_in_its_own_place,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {

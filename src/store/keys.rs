@@ -1,12 +1,11 @@
 //! Every Redis key and channel name the Redis store uses, built in this one place from the
-//! configured prefix. The Lua scripts get these names as arguments; the only names a script
-//! builds itself are an agent's keys (`agent_chats`, `agent`), from the prefix passed to it,
-//! because the agent is known only inside the script.
+//! configured prefix. The scripts build none: they get every name as a key or an argument.
 //!
 //! ```text
 //! {p}:conv:{id}          HASH   token, state, reason, agent, ticket, enqueued_at, assigned_at,
 //!                               answered, follow_up, visitor (JSON), memory (JSON), last_seq,
-//!                               created, updated, visitor_key
+//!                               created, updated, visitor_key, version (raised by every
+//!                               change: what a step's check-and-write compares)
 //! {p}:conv:{id}:log      LIST   events as JSON; seq n sits at index n - 1
 //! {p}:conv:{id}:cids     HASH   visitor client_id -> seq (resends are not stored twice)
 //! {p}:queue              ZSET   conversation id -> ticket (arrival order; kept on requeue)
@@ -37,10 +36,6 @@ impl Keys {
         Keys {
             prefix: prefix.to_owned(),
         }
-    }
-
-    pub fn prefix(&self) -> &str {
-        &self.prefix
     }
 
     pub fn conv(&self, id: &ConversationId) -> String {

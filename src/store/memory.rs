@@ -188,11 +188,7 @@ impl ConversationLog for MemoryStore {
         if let Some(&seq) = client_key.and_then(|k| e.client_ids.get(k)) {
             return Ok(Some(Appended::Duplicate { seq }));
         }
-        let owns = owner.is_none_or(|agent| {
-            e.conversation.state == ConversationState::Assigned
-                && e.conversation.agent.as_deref() == Some(agent)
-        });
-        if !owns {
+        if !owner.is_none_or(|agent| bookkeeping::owns(&e.conversation, agent)) {
             return Ok(None);
         }
         let event = self.push(e, body);

@@ -523,10 +523,10 @@ impl ConversationLog for SqliteStore {
                 {
                     return Ok((Some(Appended::Duplicate { seq }), effects));
                 }
-                let owns = owner.as_deref().is_none_or(|agent| {
-                    c.state == ConversationState::Assigned && c.agent.as_deref() == Some(agent)
-                });
-                if !owns {
+                if !owner
+                    .as_deref()
+                    .is_none_or(|agent| bookkeeping::owns(&c, agent))
+                {
                     return Ok((None, effects));
                 }
                 let event = append_to(

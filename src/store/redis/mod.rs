@@ -1,8 +1,10 @@
 //! The Redis store: conversations, logs, the queue, agents and sessions in one Redis that several
-//! `frontdesk` processes share (key names: `keys.rs`). Claim, transfer, transitions and appends
-//! are Lua scripts (`scripts/*.lua`), so each is one atomic step however many nodes race.
+//! `frontdesk` processes share (key names: `keys.rs`). Every change to a conversation is read,
+//! decided by `conversation::bookkeeping` and committed by one check-and-write script that
+//! refuses if anything read changed meanwhile (`step.rs`), so each is one atomic step however
+//! many nodes race, with the rules in Rust only.
 //!
-//! Fan-out: every append publishes the event on the conversation's channel inside its script, and
+//! Fan-out: every commit publishes its events on the conversation's channel inside the script, and
 //! routing changes on one channel. One listener task per process holds a pub/sub connection and
 //! hands what arrives to local broadcast channels, one per conversation someone here watches
 //! (the hub). If that connection drops, the listener reconnects with backoff and tells every local
@@ -22,9 +24,12 @@ use redis::{AsyncCommands, Script};
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
+mod step;
+
+use self::step::{Read, Step};
 use super::bus::LocalBus;
 use super::keys::Keys;
-use crate::conversation::bookkeeping::RECENT_WAITS;
+use crate::conversation::bookkeeping::{self, RECENT_WAITS, Transition};
 use crate::conversation::{
     Claim, Conversation, ConversationId, Token, VisitorInfo, VisitorKey, now_ms, random_secret,
 };
@@ -38,6 +43,8 @@ use crate::tokens::ApiToken;
 /// How long one command may take before it counts as an outage.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// How many times a step reads and decides again while others change what it read.
+const STEP_ATTEMPTS: usize = 100;
 /// The listener's reconnect backoff: from the first to the longest pause.
 const LISTEN_RETRY_MIN: Duration = Duration::from_millis(100);
 const LISTEN_RETRY_MAX: Duration = Duration::from_secs(2);
@@ -52,6 +59,11 @@ fn corrupt_token(e: &serde_json::Error) -> StoreError {
 
 fn unavailable(e: redis::RedisError) -> StoreError {
     StoreError::Unavailable(e.to_string())
+}
+
+/// A reply that is not what was asked for.
+fn unreadable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(format!("unexpected reply from redis: {e}"))
 }
 
 /// Redis's fan-out: signals arrive through this process's pub/sub listener (`hub`); typing is
@@ -147,11 +159,8 @@ impl PresenceBoard for RedisPresence {
 }
 
 struct Scripts {
-    append: Script,
-    transition: Script,
-    claim: Script,
-    delete: Script,
-    turn: Script,
+    /// The one check-and-write every conversation change goes through (`step.rs`).
+    commit: Script,
 }
 
 /// The Redis `Store`.
@@ -212,11 +221,7 @@ impl RedisStore {
             con,
             keys,
             scripts: Scripts {
-                append: Script::new(include_str!("scripts/append.lua")),
-                transition: Script::new(include_str!("scripts/transition.lua")),
-                claim: Script::new(include_str!("scripts/claim.lua")),
-                delete: Script::new(include_str!("scripts/delete.lua")),
-                turn: Script::new(include_str!("scripts/turn.lua")),
+                commit: Script::new(include_str!("scripts/commit.lua")),
             },
             listener,
         })
@@ -236,95 +241,118 @@ impl RedisStore {
         self.con.clone()
     }
 
-    /// Runs append.lua: `None` when `owner` is given and does not own the conversation.
-    async fn append_body(
+    /// Reads the conversation for a step, with `extra` commands in the same round trip (their
+    /// replies follow).
+    async fn read(
         &self,
         id: &ConversationId,
-        body: &EventBody,
-        client_id: &str,
-        owner: &str,
-    ) -> StoreResult<Option<Appended>> {
-        let body =
-            serde_json::to_string(body).map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        let reply: redis::Value = self
-            .scripts
-            .append
-            .key(self.keys.conv(id))
-            .key(self.keys.log(id))
-            .key(self.keys.client_ids(id))
-            .key(self.keys.follow_ups())
-            .arg(body)
-            .arg(now_ms())
-            .arg(client_id)
-            .arg(self.keys.bus(id))
-            .arg(self.keys.routing())
-            .arg(id.as_str())
-            .arg(owner)
-            .invoke_async(&mut self.con())
+        extra: &[redis::Cmd],
+    ) -> StoreResult<(Option<Read>, Vec<redis::Value>)> {
+        let mut pipe = redis::pipe();
+        pipe.hgetall(self.keys.conv(id));
+        for cmd in extra {
+            pipe.add_command(cmd.clone());
+        }
+        let mut replies: Vec<redis::Value> = pipe
+            .query_async(&mut self.con())
             .await
             .map_err(unavailable)?;
-        match reply {
-            redis::Value::Int(-2) => Ok(None),
-            redis::Value::Int(_) => Err(StoreError::NotFound(id.clone())),
-            other => match redis::from_redis_value::<Vec<redis::Value>>(other) {
-                Ok(parts) => match parts.as_slice() {
-                    [_, _, redis::Value::BulkString(event)] => Ok(Some(Appended::New(
-                        parse_event(&String::from_utf8_lossy(event))?,
-                    ))),
-                    [_, redis::Value::Int(seq)] => {
-                        Ok(Some(Appended::Duplicate { seq: *seq as u64 }))
-                    }
-                    _ => Err(StoreError::Unavailable(
-                        "unexpected reply from append".into(),
-                    )),
-                },
-                Err(e) => Err(StoreError::Unavailable(format!(
-                    "unexpected reply from append: {e}"
-                ))),
-            },
+        if replies.is_empty() {
+            return Err(StoreError::Unavailable("no reply to a read".into()));
         }
+        let raw: HashMap<String, String> =
+            redis::from_redis_value(replies.remove(0)).map_err(unreadable)?;
+        Ok((Read::parse(id, raw)?, replies))
     }
 
-    async fn claim_script(
+    /// One change to a conversation (see `step.rs`): reads it with `extra`, lets `decide` apply
+    /// the rules, and commits what it decided; reads and decides again while someone else
+    /// changed what it read in between.
+    async fn step<T>(
         &self,
         id: &ConversationId,
-        agent: &str,
-        capacity: usize,
-        from: &str,
-        notice: Option<Notice>,
-    ) -> StoreResult<Claim> {
-        let notice = match notice {
-            Some(notice) => json(&EventBody::Notice { notice })?,
-            None => String::new(),
-        };
-        let code: i64 = self
-            .scripts
-            .claim
-            .key(self.keys.conv(id))
-            .key(self.keys.queue())
-            .key(self.keys.waits())
-            .key(self.keys.agents())
-            .key(self.keys.log(id))
-            .arg(agent)
-            .arg(capacity)
-            .arg(now_ms())
-            .arg(id.as_str())
-            .arg(self.keys.prefix())
-            .arg(self.keys.routing())
-            .arg(from)
-            .arg(RECENT_WAITS)
-            .arg(notice)
-            .arg(self.keys.bus(id))
-            .invoke_async(&mut self.con())
-            .await
-            .map_err(unavailable)?;
-        match code {
-            -1 => Err(StoreError::NotFound(id.clone())),
-            1 => Ok(Claim::Claimed),
-            2 => Ok(Claim::AtCapacity),
-            _ => Ok(Claim::Gone),
+        extra: &[redis::Cmd],
+        mut decide: impl FnMut(Option<Read>, Vec<redis::Value>) -> StoreResult<Decided<T>>,
+    ) -> StoreResult<T> {
+        for _ in 0..STEP_ATTEMPTS {
+            let (read, replies) = self.read(id, extra).await?;
+            let (step, outcome) = match decide(read, replies)? {
+                Decided::Done(outcome) => return Ok(outcome),
+                Decided::Commit(step, outcome) => (step, outcome),
+            };
+            let mut invocation = self.scripts.commit.prepare_invoke();
+            for key in step.keys() {
+                invocation.key(key);
+            }
+            let written: i64 = invocation
+                .arg(step.encode()?)
+                .invoke_async(&mut self.con())
+                .await
+                .map_err(unavailable)?;
+            if written == 1 {
+                return Ok(outcome);
+            }
+            tokio::task::yield_now().await;
+        }
+        Err(StoreError::Unavailable(format!(
+            "conversation {id} kept changing while being written ({STEP_ATTEMPTS} attempts)"
+        )))
+    }
+}
+
+impl RedisStore {
+    /// When the move took a new place at the back of the line (`ticket` is `next`, not the one
+    /// it had), the step also takes that number from the counter, if the counter is still at
+    /// `counter` (two handoffs racing: one reads again).
+    fn take_ticket(
+        &self,
+        step: &mut Step,
+        counter: Option<&str>,
+        had: Option<u64>,
+        ticket: Option<u64>,
+        next: u64,
+    ) {
+        if ticket == Some(next) && had != Some(next) {
+            step.check("GET", self.keys.tickets(), &[], counter.unwrap_or(""));
+            step.write("SET", Some(self.keys.tickets()), [next]);
         }
     }
+}
+
+/// What a step decided: nothing to write (the answer is in what was read), or a commit.
+enum Decided<T> {
+    Done(T),
+    Commit(Step, T),
+}
+
+/// `read`, or `NotFound`.
+fn found(id: &ConversationId, read: Option<Read>) -> StoreResult<Read> {
+    read.ok_or_else(|| StoreError::NotFound(id.clone()))
+}
+
+/// The ticket a newcomer to the line gets, after the counter's `last`.
+fn next_ticket(last: Option<&str>) -> StoreResult<u64> {
+    let last = last
+        .map(|t| t.parse::<u64>())
+        .transpose()
+        .map_err(|_| StoreError::Corrupt("the ticket counter is not a number".into()))?;
+    Ok(last.unwrap_or(0) + 1)
+}
+
+/// The notice, if any, recorded in `after`'s log.
+fn notice_event(after: &mut Conversation, notice: Option<&Notice>, now: u64) -> Vec<Event> {
+    notice
+        .map(|n| bookkeeping::record(after, EventBody::Notice { notice: n.clone() }, now))
+        .into_iter()
+        .collect()
+}
+
+/// A reply read as `T` (a pipeline's extra reply).
+fn reply<T: redis::FromRedisValue>(replies: &[redis::Value], at: usize) -> StoreResult<T> {
+    let value = replies
+        .get(at)
+        .ok_or_else(|| StoreError::Unavailable("a read lost a reply".into()))?;
+    redis::from_redis_value(value.clone()).map_err(unreadable)
 }
 
 fn json(value: &impl serde::Serialize) -> StoreResult<String> {
@@ -349,7 +377,7 @@ fn presence_name(p: Presence) -> &'static str {
 /// replaced by a default.
 fn conversation_from(
     id: &ConversationId,
-    h: HashMap<String, String>,
+    h: &HashMap<String, String>,
 ) -> StoreResult<Option<Conversation>> {
     if h.is_empty() {
         return Ok(None);
@@ -506,7 +534,7 @@ impl ConversationLog for RedisStore {
         if !stored.is_some_and(|s| s.matches(token)) {
             return Ok(None);
         }
-        conversation_from(&token.conversation, h)
+        conversation_from(&token.conversation, &h)
     }
     async fn get(&self, id: &ConversationId) -> StoreResult<Option<Conversation>> {
         let h: HashMap<String, String> = self
@@ -514,10 +542,10 @@ impl ConversationLog for RedisStore {
             .hgetall(self.keys.conv(id))
             .await
             .map_err(unavailable)?;
-        conversation_from(id, h)
+        conversation_from(id, &h)
     }
     async fn append(&self, id: &ConversationId, body: EventBody) -> StoreResult<Event> {
-        match self.append_body(id, &body, "", "").await? {
+        match self.append_once(id, body, None, None).await? {
             Some(Appended::New(event)) => Ok(event),
             _ => Err(StoreError::Unavailable("append stored nothing".into())),
         }
@@ -529,73 +557,97 @@ impl ConversationLog for RedisStore {
         client_key: Option<&str>,
         owner: Option<&str>,
     ) -> StoreResult<Option<Appended>> {
-        self.append_body(id, &body, client_key.unwrap_or(""), owner.unwrap_or(""))
-            .await
+        let extra: Vec<redis::Cmd> = client_key
+            .map(|key| redis::Cmd::hget(self.keys.client_ids(id), key))
+            .into_iter()
+            .collect();
+        self.step(id, &extra, |read, replies| {
+            let read = found(id, read)?;
+            if client_key.is_some()
+                && let Some(seq) = reply::<Option<u64>>(&replies, 0)?
+            {
+                return Ok(Decided::Done(Some(Appended::Duplicate { seq })));
+            }
+            if !owner.is_none_or(|agent| bookkeeping::owns(&read.conversation, agent)) {
+                return Ok(Decided::Done(None));
+            }
+            let now = now_ms();
+            let mut after = read.conversation.clone();
+            let event = bookkeeping::record(&mut after, body.clone(), now);
+            let mut step = Step::change(
+                &self.keys,
+                &read,
+                &after,
+                read.ticket,
+                std::slice::from_ref(&event),
+                now,
+            )?;
+            if let Some(key) = client_key {
+                step.write(
+                    "HSET",
+                    Some(self.keys.client_ids(id)),
+                    [key.to_owned(), event.seq.to_string()],
+                );
+            }
+            Ok(Decided::Commit(step, Some(Appended::New(event))))
+        })
+        .await
     }
     async fn turn(&self, id: &ConversationId, turn: Turn) -> StoreResult<TurnOutcome> {
-        let (visitor, key) = match &turn.visitor {
-            Some((body, key)) => (json(body)?, key.clone().unwrap_or_default()),
-            None => (String::new(), String::new()),
-        };
-        let memory = match &turn.memory {
-            Some(memory) => json(memory)?,
-            None => String::new(),
-        };
-        let (reason, notice) = match &turn.handoff {
-            Some(reason) => (reason.to_string(), json(&Turn::queued_notice(reason))?),
-            None => (String::new(), String::new()),
-        };
-        let mut invocation = self.scripts.turn.prepare_invoke();
-        invocation
-            .key(self.keys.conv(id))
-            .key(self.keys.log(id))
-            .key(self.keys.client_ids(id))
-            .key(self.keys.queue())
-            .key(self.keys.tickets())
-            .arg(now_ms())
-            .arg(key)
-            .arg(visitor)
-            .arg(turn.expected_seq.map(|s| s.to_string()).unwrap_or_default())
-            .arg(memory)
-            .arg(reason)
-            .arg(notice)
-            .arg(self.keys.bus(id))
-            .arg(self.keys.routing())
-            .arg(id.as_str());
-        for body in &turn.bot {
-            invocation.arg(json(body)?);
+        let key = turn.visitor.as_ref().and_then(|(_, key)| key.clone());
+        // Visitors' keys were stored without their `visitor:` namespace before it existed
+        // (agents' always had `agent:`): a resend across the upgrade finds the old one.
+        let legacy = key
+            .as_deref()
+            .and_then(|k| k.strip_prefix("visitor:"))
+            .filter(|k| !k.starts_with("agent:"));
+        let mut extra = vec![redis::Cmd::get(self.keys.tickets())];
+        for k in key.iter().map(String::as_str).chain(legacy) {
+            extra.push(redis::Cmd::hget(self.keys.client_ids(id), k));
         }
-        let reply: redis::Value = invocation
-            .invoke_async(&mut self.con())
-            .await
-            .map_err(unavailable)?;
-        let parts = match reply {
-            redis::Value::Int(_) => return Err(StoreError::NotFound(id.clone())),
-            other => redis::from_redis_value::<Vec<redis::Value>>(other)
-                .map_err(|e| StoreError::Corrupt(format!("turn.lua returned {e}")))?,
-        };
-        let int = |v: &redis::Value| matches!(v, redis::Value::Int(1));
-        match parts.as_slice() {
-            [redis::Value::Int(0), redis::Value::Int(seq)] => {
-                Ok(TurnOutcome::Duplicate { seq: *seq as u64 })
+        self.step(id, &extra, |read, replies| {
+            let read = found(id, read)?;
+            let counter: Option<String> = reply(&replies, 0)?;
+            let seen = (1..replies.len())
+                .map(|at| reply::<Option<u64>>(&replies, at))
+                .collect::<StoreResult<Vec<_>>>()?
+                .into_iter()
+                .flatten()
+                .next();
+            let next_ticket = next_ticket(counter.as_deref())?;
+            let now = now_ms();
+            let mut after = read.conversation.clone();
+            let (outcome, moved) = bookkeeping::turn(
+                &mut after,
+                read.ticket,
+                turn.clone(),
+                seen,
+                next_ticket,
+                now,
+            );
+            let TurnOutcome::Done { events, .. } = &outcome else {
+                return Ok(Decided::Done(outcome));
+            };
+            let ticket = moved.as_ref().map_or(read.ticket, |m| m.ticket);
+            let mut step = Step::change(&self.keys, &read, &after, ticket, events, now)?;
+            // With a key, the first event is the visitor's item.
+            if let (Some(key), Some(first)) = (&key, events.first()) {
+                step.write(
+                    "HSET",
+                    Some(self.keys.client_ids(id)),
+                    [key.clone(), first.seq.to_string()],
+                );
             }
-            [redis::Value::Int(2)] => Ok(TurnOutcome::Conflict),
-            [redis::Value::Int(1), answered, handed_off, events @ ..] => {
-                let events = events
-                    .iter()
-                    .map(|e| match e {
-                        redis::Value::BulkString(raw) => parse_event(&String::from_utf8_lossy(raw)),
-                        other => Err(StoreError::Corrupt(format!("turn.lua returned {other:?}"))),
-                    })
-                    .collect::<StoreResult<Vec<Event>>>()?;
-                Ok(TurnOutcome::Done {
-                    events,
-                    bot_answered: int(answered),
-                    handed_off: int(handed_off),
-                })
-            }
-            other => Err(StoreError::Corrupt(format!("turn.lua returned {other:?}"))),
-        }
+            self.take_ticket(
+                &mut step,
+                counter.as_deref(),
+                read.ticket,
+                ticket,
+                next_ticket,
+            );
+            Ok(Decided::Commit(step, outcome))
+        })
+        .await
     }
     async fn events_after(&self, id: &ConversationId, after: u64) -> StoreResult<Vec<Event>> {
         let mut con = self.con();
@@ -622,49 +674,36 @@ impl ConversationLog for RedisStore {
         agent: Option<&str>,
         notice: Option<Notice>,
     ) -> StoreResult<bool> {
-        // What the notice says becomes the record's reason or resolution (as in
-        // `bookkeeping::transition`).
-        let (reason, resolution) = match &notice {
-            Some(Notice::Queued { reason }) => (reason.to_string(), String::new()),
-            Some(Notice::Closed { resolution }) => {
-                (String::new(), resolution.clone().unwrap_or_default())
-            }
-            _ => (String::new(), String::new()),
-        };
-        let notice = match notice {
-            Some(notice) => serde_json::to_string(&EventBody::Notice { notice })
-                .map_err(|e| StoreError::Unavailable(e.to_string()))?,
-            None => String::new(),
-        };
-        if !from.can_become(to) || to == ConversationState::Assigned {
-            return Ok(false);
-        }
-        let code: i64 = self
-            .scripts
-            .transition
-            .key(self.keys.conv(id))
-            .key(self.keys.queue())
-            .key(self.keys.tickets())
-            .key(self.keys.log(id))
-            .arg(from.name())
-            .arg(to.name())
-            .arg(reason)
-            .arg(agent.unwrap_or_default())
-            .arg(now_ms())
-            .arg(id.as_str())
-            .arg(self.keys.prefix())
-            .arg(self.keys.routing())
-            .arg(notice)
-            .arg(self.keys.bus(id))
-            .arg(resolution)
-            .invoke_async(&mut self.con())
-            .await
-            .map_err(unavailable)?;
-        match code {
-            -1 => Err(StoreError::NotFound(id.clone())),
-            1 => Ok(true),
-            _ => Ok(false),
-        }
+        let extra = [redis::Cmd::get(self.keys.tickets())];
+        self.step(id, &extra, |read, replies| {
+            let read = found(id, read)?;
+            let counter: Option<String> = reply(&replies, 0)?;
+            let next_ticket = next_ticket(counter.as_deref())?;
+            let now = now_ms();
+            let mut after = read.conversation.clone();
+            let t = Transition { from, to, agent };
+            let Some(moved) = bookkeeping::transition(
+                &mut after,
+                read.ticket,
+                t,
+                notice.as_ref(),
+                next_ticket,
+                now,
+            ) else {
+                return Ok(Decided::Done(false));
+            };
+            let events = notice_event(&mut after, notice.as_ref(), now);
+            let mut step = Step::change(&self.keys, &read, &after, moved.ticket, &events, now)?;
+            self.take_ticket(
+                &mut step,
+                counter.as_deref(),
+                read.ticket,
+                moved.ticket,
+                next_ticket,
+            );
+            Ok(Decided::Commit(step, true))
+        })
+        .await
     }
     async fn claim(
         &self,
@@ -673,7 +712,30 @@ impl ConversationLog for RedisStore {
         capacity: usize,
         notice: Option<Notice>,
     ) -> StoreResult<Claim> {
-        self.claim_script(id, agent, capacity, "", notice).await
+        let extra = [redis::Cmd::zcard(self.keys.agent_chats(agent))];
+        self.step(id, &extra, |read, replies| {
+            let read = found(id, read)?;
+            let load: usize = reply(&replies, 0)?;
+            let now = now_ms();
+            let mut after = read.conversation.clone();
+            let waited = match bookkeeping::claim(&mut after, agent, load, capacity, now) {
+                Ok(waited) => waited,
+                Err(refused) => return Ok(Decided::Done(refused)),
+            };
+            let events = notice_event(&mut after, notice.as_ref(), now);
+            // The ticket stays with the conversation: a requeue takes back its place.
+            let mut step = Step::change(&self.keys, &read, &after, read.ticket, &events, now)?;
+            step.check(
+                "ZCARD",
+                self.keys.agent_chats(agent),
+                &[],
+                &load.to_string(),
+            );
+            step.write("LPUSH", Some(self.keys.waits()), [waited]);
+            step.write("LTRIM", Some(self.keys.waits()), [0, RECENT_WAITS - 1]);
+            Ok(Decided::Commit(step, Claim::Claimed))
+        })
+        .await
     }
     async fn transfer(
         &self,
@@ -683,49 +745,42 @@ impl ConversationLog for RedisStore {
         capacity: usize,
         notice: Option<Notice>,
     ) -> StoreResult<Claim> {
-        if from.is_empty() {
-            return Ok(Claim::Gone);
-        }
-        self.claim_script(id, to, capacity, from, notice).await
+        let extra = [redis::Cmd::zcard(self.keys.agent_chats(to))];
+        self.step(id, &extra, |read, replies| {
+            let read = found(id, read)?;
+            let load: usize = reply(&replies, 0)?;
+            let now = now_ms();
+            let mut after = read.conversation.clone();
+            let moved = bookkeeping::transfer(&mut after, from, to, load, capacity, now);
+            if moved != Claim::Claimed {
+                return Ok(Decided::Done(moved));
+            }
+            let events = notice_event(&mut after, notice.as_ref(), now);
+            let mut step = Step::change(&self.keys, &read, &after, read.ticket, &events, now)?;
+            step.check("ZCARD", self.keys.agent_chats(to), &[], &load.to_string());
+            Ok(Decided::Commit(step, Claim::Claimed))
+        })
+        .await
     }
     async fn follow_ups(&self) -> StoreResult<Vec<ConversationId>> {
         self.ids_in(self.keys.follow_ups()).await
     }
     async fn mark_followed_up(&self, id: &ConversationId) -> StoreResult<()> {
-        let mut con = self.con();
-        let exists: bool = con.exists(self.keys.conv(id)).await.map_err(unavailable)?;
-        if !exists {
-            return Err(StoreError::NotFound(id.clone()));
-        }
-        let () = redis::pipe()
-            .hset(self.keys.conv(id), "follow_up", "0")
-            .ignore()
-            .zrem(self.keys.follow_ups(), id.as_str())
-            .ignore()
-            .publish(self.keys.routing(), "1")
-            .ignore()
-            .query_async(&mut con)
-            .await
-            .map_err(unavailable)?;
-        Ok(())
+        self.step(id, &[], |read, _| {
+            let read = found(id, read)?;
+            let mut after = read.conversation.clone();
+            after.needs_follow_up = false;
+            let step = Step::change(&self.keys, &read, &after, read.ticket, &[], now_ms())?;
+            Ok(Decided::Commit(step, ()))
+        })
+        .await
     }
     async fn delete(&self, id: &ConversationId) -> StoreResult<bool> {
-        let done: i64 = self
-            .scripts
-            .delete
-            .key(self.keys.conv(id))
-            .key(self.keys.log(id))
-            .key(self.keys.client_ids(id))
-            .key(self.keys.queue())
-            .key(self.keys.follow_ups())
-            .key(self.keys.conversations())
-            .arg(id.as_str())
-            .arg(self.keys.prefix())
-            .arg(self.keys.routing())
-            .invoke_async(&mut self.con())
-            .await
-            .map_err(unavailable)?;
-        Ok(done == 1)
+        self.step(id, &[], |read, _| match read {
+            None => Ok(Decided::Done(false)),
+            Some(read) => Ok(Decided::Commit(Step::erase(&self.keys, &read), true)),
+        })
+        .await
     }
 }
 
@@ -953,9 +1008,13 @@ pub(crate) mod tests {
     }
 
     async fn fresh_redis() -> RedisStore {
-        let prefix = format!("fdtest:{:016x}", rand::random::<u64>());
+        node(&format!("fdtest:{:016x}", rand::random::<u64>())).await
+    }
+
+    /// A store on the test Redis under `prefix`: two with one prefix are two nodes.
+    async fn node(prefix: &str) -> RedisStore {
         let url = test_redis_url();
-        match RedisStore::connect(&url, &prefix).await {
+        match RedisStore::connect(&url, prefix).await {
             Ok(store) => store,
             Err(e) => panic!(
                 "these tests need a real redis-server at {url} (scripts/test starts one; or set \
@@ -1011,5 +1070,51 @@ pub(crate) mod tests {
             store.get(&id).await,
             Err(crate::ports::StoreError::Corrupt(_))
         ));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_nodes_racing_handoffs_never_share_a_place_in_line() {
+        use crate::conversation::{ConversationState, Notice, QueueReason};
+        let prefix = format!("fdtest:{:016x}", rand::random::<u64>());
+        let nodes = [Arc::new(node(&prefix).await), Arc::new(node(&prefix).await)];
+        let mut moves = Vec::new();
+        for n in 0..16 {
+            let store = nodes[n % 2].clone();
+            let (c, _) = store
+                .create(crate::conversation::VisitorInfo::default(), None)
+                .await
+                .unwrap();
+            moves.push(tokio::spawn(async move {
+                let notice = Notice::Queued {
+                    reason: QueueReason::VisitorAsked,
+                };
+                let step = (ConversationState::Bot, ConversationState::Queued);
+                assert!(
+                    store
+                        .transition(&c.id, step.0, step.1, None, Some(notice))
+                        .await
+                        .unwrap()
+                );
+                c.id
+            }));
+        }
+        let mut tickets = Vec::new();
+        for m in moves {
+            let id = tokio::time::timeout(std::time::Duration::from_secs(5), m)
+                .await
+                .expect("the move finishes")
+                .unwrap();
+            let ticket: u64 =
+                redis::AsyncCommands::hget(&mut nodes[0].con(), nodes[0].keys.conv(&id), "ticket")
+                    .await
+                    .unwrap();
+            tickets.push(ticket);
+        }
+        tickets.sort_unstable();
+        assert_eq!(
+            tickets,
+            (1..=16).collect::<Vec<u64>>(),
+            "one place each, none skipped"
+        );
     }
 }
