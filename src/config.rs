@@ -100,6 +100,17 @@ pub struct Settings {
     pub redact: Vec<Redact>,
     /// Where to POST conversation events (see docs/operations.md).
     pub webhooks: Vec<WebhookConfig>,
+    /// Where attachments are kept: unset = the folder `attachments` in `data_dir`;
+    /// `s3://bucket/prefix` = an S3-compatible bucket (several nodes), with the usual `AWS_*`
+    /// variables for credentials, region and endpoint (`AWS_ENDPOINT_URL` for MinIO and others).
+    pub attachments_url: Option<String>,
+    /// Largest attachment accepted, in bytes (0 turns attachments off).
+    pub attachment_max_bytes: usize,
+    /// What visitors and agents may send, decided from the file's content: any of `image`
+    /// (JPEG, PNG, GIF, WebP; re-encoded without metadata), `pdf`, `text`.
+    pub attachment_types: Vec<FileKind>,
+    /// Attachments one conversation may send per minute (visitor and agents together).
+    pub attachments_per_minute: u32,
 }
 
 impl Default for Settings {
@@ -139,6 +150,10 @@ impl Default for Settings {
             retention_days: 30,
             redact: vec![Redact::Card],
             webhooks: Vec::new(),
+            attachments_url: None,
+            attachment_max_bytes: 10 * 1024 * 1024,
+            attachment_types: vec![FileKind::Image, FileKind::Pdf, FileKind::Text],
+            attachments_per_minute: 10,
         }
     }
 }
@@ -425,6 +440,26 @@ impl FromStr for Redact {
             "phone" => Ok(Redact::Phone),
             "card" => Ok(Redact::Card),
             other => anyhow::bail!("cannot redact `{other}`: use email, phone or card"),
+        }
+    }
+}
+
+/// A kind of file attachments may be (decided from the content).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileKind {
+    Image,
+    Pdf,
+    Text,
+}
+
+impl FileKind {
+    /// As people read it.
+    pub fn label(self) -> &'static str {
+        match self {
+            FileKind::Image => "image",
+            FileKind::Pdf => "PDF",
+            FileKind::Text => "plain text",
         }
     }
 }

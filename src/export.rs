@@ -276,6 +276,14 @@ pub fn csv_rows(record: &ConversationRecord) -> Vec<[String; 9]> {
         .collect()
 }
 
+/// A file as a spreadsheet cell: its name, type, size and id.
+fn file_line(file: &crate::conversation::Attachment) -> String {
+    format!(
+        "{} ({}, {} bytes, attachment {})",
+        file.name, file.content_type, file.size, file.id
+    )
+}
+
 /// An event's kind, who wrote it and its text, flattened for a spreadsheet.
 fn describe(body: &EventBody) -> (&'static str, String, String) {
     match body {
@@ -283,6 +291,8 @@ fn describe(body: &EventBody) -> (&'static str, String, String) {
             ("visitor_message", "visitor".into(), text.clone())
         }
         EventBody::BotAnswer { text, .. } => ("bot_answer", "bot".into(), text.clone()),
+        EventBody::VisitorFile { file, .. } => ("visitor_file", "visitor".into(), file_line(file)),
+        EventBody::AgentFile { agent, file, .. } => ("agent_file", agent.clone(), file_line(file)),
         EventBody::VisitorChoice { title, .. } => {
             ("visitor_choice", "visitor".into(), title.clone())
         }

@@ -68,6 +68,7 @@
 
 pub mod agents;
 pub mod analytics;
+pub mod attachments;
 pub mod cli;
 pub mod config;
 pub mod conversation;

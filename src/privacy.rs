@@ -213,10 +213,12 @@ pub fn visitor_key_of(
 /// How often the retention sweep runs.
 const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 
-/// Runs the retention sweep now and then every hour until shutdown. Every node may run it: a
+/// Runs the retention sweep (and erases the attachments of conversations that are gone) now and
+/// then every hour until shutdown. Every node may run it: a
 /// conversation erased twice is erased once.
 pub async fn retention_task(
     store: Arc<dyn Store>,
+    attachments: Arc<crate::attachments::Attachments>,
     retention: Duration,
     metrics: Arc<crate::metrics::Metrics>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
@@ -232,6 +234,12 @@ pub async fn retention_task(
                 tracing::info!(erased = n, "retention: erased expired conversations")
             }
             Err(e) => tracing::warn!(error = %e, "retention sweep failed; retrying next round"),
+        }
+        // Files of conversations erased here, by `frontdesk forget` or on another node.
+        match attachments.sweep(store.as_ref()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(conversations = n, "retention: erased their attachments"),
+            Err(e) => tracing::warn!(error = %e, "attachment sweep failed; retrying next round"),
         }
         tokio::select! {
             _ = tokio::time::sleep(SWEEP_EVERY) => {}

@@ -107,9 +107,11 @@ impl Application {
             settings.redact.clone().into(),
             webhooks.clone(),
         );
+        let attachments = Arc::new(crate::attachments::Attachments::open(&settings)?);
         if settings.retention_days > 0 {
             actix_web::rt::spawn(tasks.track_future(crate::privacy::retention_task(
                 store.clone(),
+                attachments.clone(),
                 Duration::from_secs(settings.retention_days * 86_400),
                 metrics.clone(),
                 shutdown_rx.clone(),
@@ -150,6 +152,7 @@ impl Application {
                 .min(tokio::sync::Semaphore::MAX_PERMITS),
         ));
         let state = web::Data::new(AppState {
+            attachments,
             connections,
             identity,
             reloader,

@@ -55,6 +55,8 @@ pub struct AppState {
     pub visitor_messages: Allowance<ConversationId>,
     /// The routing state (queue, follow-ups, team), read once per change for every socket.
     pub board: BoardWatch,
+    /// Files sent in conversations: where they are kept and the site's limits.
+    pub attachments: Arc<crate::attachments::Attachments>,
     /// Agent and admin sessions ended on this node (logout): consoles signed in with one close.
     pub ended_sessions: broadcast::Sender<Arc<str>>,
     /// Flips to `true` once, when the server shuts down; every session watches it.

@@ -23,7 +23,7 @@ pub fn record(c: &mut Conversation, body: EventBody, now: u64) -> Event {
     c.last_seq = event.seq;
     c.updated = now;
     match &event.body {
-        EventBody::AgentMessage { .. } => c.agent_answered = true,
+        EventBody::AgentMessage { .. } | EventBody::AgentFile { .. } => c.agent_answered = true,
         EventBody::OfflineMessage { .. } => c.needs_follow_up = true,
         _ => {}
     }

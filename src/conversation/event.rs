@@ -47,12 +47,39 @@ pub enum AnswerKind {
     Notice,
 }
 
+/// A file in a conversation. The bytes are in the attachment store under the conversation and
+/// `id` (random, 128 bits: not guessable); the log holds only this.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Attachment {
+    pub id: String,
+    /// The sender's file name, cleaned for display (no path, no control characters).
+    pub name: String,
+    /// Decided from the content (`image/jpeg`, `image/png`, `application/pdf`, `text/plain`).
+    pub content_type: String,
+    /// Bytes, as kept (an image after re-encoding).
+    pub size: u64,
+    /// SHA-256 of the bytes kept, hex.
+    pub sha256: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EventBody {
     VisitorMessage {
         text: String,
         client_id: String,
+    },
+    /// A file the visitor sent.
+    VisitorFile {
+        file: Attachment,
+        client_id: String,
+    },
+    /// A file an agent sent to the visitor.
+    AgentFile {
+        agent: String,
+        file: Attachment,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
     },
     /// The bot's reply: an answer, a clarify question, or a fallback.
     BotAnswer {

@@ -3,6 +3,7 @@
 //! note, transfer, hand back, close, follow up). Each action is one atomic store step, then the
 //! log items that tell everyone what happened. Only the owning agent can write as agent.
 
+use crate::conversation::Attachment;
 use jiff::Timestamp;
 use serde::Serialize;
 
@@ -251,6 +252,31 @@ impl Conversations {
             None => Ok(Outcome::NotYours),
             Some(stored) => self.same_text(id, stored, &text).await,
         }
+    }
+
+    /// The owning agent sends a file (already kept by `attachments`); ids as for `agent_reply`
+    /// (a resend stores nothing).
+    pub async fn agent_file(
+        &self,
+        id: &ConversationId,
+        agent: &Agent,
+        file: Attachment,
+        client_id: Option<String>,
+    ) -> StoreResult<Outcome> {
+        let key = client_id.as_deref().map(|c| author_key(agent, c));
+        let body = EventBody::AgentFile {
+            agent: agent.name.clone(),
+            file,
+            client_id,
+        };
+        let stored = self
+            .store
+            .append_once(id, body, key.as_deref(), Some(&agent.id))
+            .await?;
+        Ok(match stored {
+            None => Outcome::NotYours,
+            Some(_) => Outcome::Done,
+        })
     }
 
     /// An internal note: any agent may leave one; the visitor never sees it. Ids as for

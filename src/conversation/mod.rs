@@ -14,7 +14,7 @@ mod service;
 mod texts;
 mod turn;
 
-pub use event::{AnswerKind, ChoiceItem, Event, EventBody, Notice};
+pub use event::{AnswerKind, Attachment, ChoiceItem, Event, EventBody, Notice};
 pub use handoff::{Outcome, QueueStatus, Staffing, wait_estimate};
 pub use model::{
     Claim, Conversation, ConversationId, QueueReason, ReasonKind, Token, VisitorInfo, VisitorKey,

@@ -4,6 +4,7 @@
 //! Every item is appended to the store (which numbers it and fans it out) before anyone sees it;
 //! the bot answers only while the conversation is in `Bot`.
 
+use crate::conversation::{Attachment, Side, client_key};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -322,6 +323,44 @@ impl Conversations {
                 }
                 Ok(MessageOutcome::Stored)
             }
+            TurnOutcome::Conflict => unreachable!("take_turn retries conflicts"),
+        }
+    }
+
+    /// A file the visitor sent (already kept by `attachments`), stored once per `client_id`.
+    /// While the bot has the conversation it says, in the same step, that it cannot open files
+    /// and offers a person: a file is a strong sign a person is needed.
+    pub async fn visitor_file(
+        &self,
+        id: &ConversationId,
+        file: Attachment,
+        client_id: String,
+    ) -> StoreResult<MessageOutcome> {
+        let outcome = self
+            .take_turn(id, async |conversation| {
+                let body = EventBody::VisitorFile {
+                    file: file.clone(),
+                    client_id: client_id.clone(),
+                };
+                let mut decided = Decided {
+                    turn: Turn {
+                        visitor: Some((body, Some(client_key(Side::Visitor, &client_id)))),
+                        ..Turn::default()
+                    },
+                    ..Decided::default()
+                };
+                if conversation.state.bot_answers() {
+                    let lang = self.language_of(conversation.memory.language.as_deref());
+                    let text = texts::for_language(&lang).cannot_read_files;
+                    let reply = bot_text(AnswerKind::Fallback, text, Vec::new(), true, None);
+                    decided.turn.bot.push(in_language(reply, &lang));
+                }
+                Ok(decided)
+            })
+            .await?;
+        match outcome {
+            TurnOutcome::Duplicate { seq } => Ok(MessageOutcome::Duplicate { seq }),
+            TurnOutcome::Done { .. } => Ok(MessageOutcome::Stored),
             TurnOutcome::Conflict => unreachable!("take_turn retries conflicts"),
         }
     }

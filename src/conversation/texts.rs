@@ -17,6 +17,8 @@ pub(crate) struct BotTexts {
     pub away: &'static str,
     /// `{position}` in line (the estimate is the status line's, counting down).
     pub connecting: &'static str,
+    /// The visitor sent a file while the bot has the conversation.
+    pub cannot_read_files: &'static str,
 }
 
 pub(crate) const EN: BotTexts = BotTexts {
@@ -32,6 +34,7 @@ pub(crate) const EN: BotTexts = BotTexts {
            back; I'm still here to help in the meantime.",
     connecting: "I'm connecting you with a person. You are number {position} in line. Keep \
                  this window open or come back later: your conversation is saved.",
+    cannot_read_files: "I can't open files, but a person from our team can. Would you like to talk to a person?",
 };
 
 const DE: BotTexts = BotTexts {
@@ -49,6 +52,7 @@ const DE: BotTexts = BotTexts {
     connecting: "Ich verbinde Sie mit einem Menschen. Sie sind Nummer {position} in der \
                  Warteschlange. Lassen Sie dieses Fenster offen oder kommen Sie später \
                  wieder: Ihr Gespräch ist gespeichert.",
+    cannot_read_files: "Dateien kann ich nicht öffnen, ein Mensch aus unserem Team aber schon. Möchten Sie mit einem Menschen sprechen?",
 };
 
 const ES: BotTexts = BotTexts {
@@ -65,6 +69,7 @@ const ES: BotTexts = BotTexts {
            responderemos; mientras tanto sigo aquí para ayudarte.",
     connecting: "Te estoy pasando con una persona. Eres el número {position} en la cola. \
                  Deja esta ventana abierta o vuelve más tarde: tu conversación está guardada.",
+    cannot_read_files: "No puedo abrir archivos, pero una persona de nuestro equipo sí. ¿Quieres hablar con una persona?",
 };
 
 const FR: BotTexts = BotTexts {
@@ -82,6 +87,7 @@ const FR: BotTexts = BotTexts {
     connecting: "Je vous mets en relation avec une personne. Vous êtes numéro {position} dans la \
                  file. Gardez cette fenêtre ouverte ou revenez plus tard : votre \
                  conversation est enregistrée.",
+    cannot_read_files: "Je ne peux pas ouvrir les fichiers, mais une personne de notre équipe le peut. Voulez-vous parler à une personne ?",
 };
 
 const NL: BotTexts = BotTexts {
@@ -97,6 +103,7 @@ const NL: BotTexts = BotTexts {
            help u intussen graag verder.",
     connecting: "Ik verbind u met een medewerker. U bent nummer {position} in de rij. \
                  Houd dit venster open of kom later terug: uw gesprek is bewaard.",
+    cannot_read_files: "Ik kan geen bestanden openen, maar iemand van ons team wel. Wilt u met een medewerker praten?",
 };
 
 /// The bot's sentences in language `code` (English for a language without a table).

@@ -66,7 +66,7 @@ fn unauthorized() -> HttpResponse {
 }
 
 /// The admin of a request, if its admin cookie holds a live admin session.
-async fn session_admin(req: &HttpRequest, state: &AppState) -> Option<Admin> {
+pub(super) async fn session_admin(req: &HttpRequest, state: &AppState) -> Option<Admin> {
     let cookie = req.cookie(ADMIN_COOKIE)?;
     let who = state.store.session_agent(cookie.value()).await.ok()??;
     state.roster.admin(who.strip_prefix("admin:")?).cloned()
@@ -150,6 +150,12 @@ pub async fn forget(
         .collect();
     match state.conversations.erase(&ids).await {
         Ok(erased) => {
+            for id in &ids {
+                // A file left behind goes with the next retention sweep.
+                if let Err(e) = state.attachments.erase(id).await {
+                    tracing::warn!(conv = %id, error = %e, "cannot erase attachments yet");
+                }
+            }
             tracing::info!(admin = %admin.id, erased, "erased a visitor's conversations");
             HttpResponse::Ok().json(serde_json::json!({"erased": erased}))
         }

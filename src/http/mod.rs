@@ -6,6 +6,7 @@ mod admin;
 mod agent;
 pub mod api;
 pub(crate) mod client;
+mod files;
 mod frame_limit;
 mod login;
 pub mod pages;
@@ -74,6 +75,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/api/admin/conversations/{id}",
             web::get().to(admin::conversation),
+        )
+        .route("/api/files", web::post().to(files::upload))
+        .route(
+            "/api/files",
+            web::method(Method::OPTIONS).to(files::preflight),
+        )
+        .route(
+            "/api/files/{conversation}/{file}",
+            web::get().to(files::download),
+        )
+        .route(
+            "/api/files/{conversation}/{file}",
+            web::method(Method::OPTIONS).to(files::preflight),
         )
         .route("/api/kb", web::get().to(admin::kb_status))
         .route("/api/kb/reload", web::post().to(admin::kb_reload))

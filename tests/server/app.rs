@@ -23,7 +23,7 @@ pub const WAIT: Duration = Duration::from_secs(10);
 /// The tests' HTTP client (reqwest): every request has `WAIT` to answer; redirects are
 /// answers to check, not to follow. One per request: each test runs its own runtime, and a
 /// pooled connection must not outlive the runtime that opened it.
-fn http() -> reqwest::Client {
+pub fn http() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(WAIT)
         .redirect(reqwest::redirect::Policy::none())
@@ -110,6 +110,8 @@ fn test_settings(configure: impl FnOnce(&mut Settings)) -> Settings {
         assign_timeout_seconds: 60,
         // Tests hand the server its knowledge base; the reload tests point it at a copy.
         watch_knowledge_base: false,
+        // Attachments are kept in data_dir: never the working directory's.
+        data_dir: tempfile::tempdir().expect("a temporary folder").keep(),
         ..Settings::default()
     };
     configure(&mut settings);

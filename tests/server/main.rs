@@ -25,6 +25,7 @@ mod app;
 mod bad_input;
 mod chat;
 mod durability;
+mod files;
 mod handoff;
 mod hostile;
 mod identity;

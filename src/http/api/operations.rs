@@ -264,6 +264,10 @@ async fn erase_visitor(
     caller.require(Scope::Admin)?;
     let key = visitor_key_with(&visitor, state.identity.as_ref())?;
     let erased = state.conversations.forget_visitor(&key).await?;
+    if let Err(e) = state.attachments.sweep(state.store.as_ref()).await {
+        // What is left goes with the next retention sweep.
+        tracing::warn!(error = %e, "cannot erase the visitor's attachments yet");
+    }
     tracing::info!(token = %caller.0.name, erased, "erased a visitor's conversations");
     Ok(json(StatusCode::OK, &Erased { erased }))
 }

@@ -1,0 +1,318 @@
+//! Attachments over HTTP. `POST /api/files` takes one file as the request body (its name in
+//! `?name=`, a `client_id` so a retry is stored once): from the visitor with their resume token
+//! (`Authorization: Bearer <token>`), or from the signed-in agent who owns `?conversation=`.
+//! `GET /api/files/{conversation}/{file}` gives it back to that conversation's visitor (the same
+//! token) and to signed-in agents and admins, with headers that keep a browser from running it.
+//! The widget calls both from the site's origin: `origin_allowed` decides, as for `/ws`.
+
+use actix_web::http::{Method, StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::StreamExt;
+use serde::Deserialize;
+
+use super::api::problem;
+use crate::attachments::NotKept;
+use crate::conversation::{Attachment, ConversationId, EventBody, MessageOutcome, Outcome, Token};
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+pub struct Upload {
+    /// The agent's conversation (a visitor's comes from their token).
+    conversation: Option<String>,
+    name: String,
+    client_id: String,
+}
+
+/// Who is asking.
+enum Caller {
+    Visitor(ConversationId),
+    Agent(crate::agents::Agent),
+    Admin,
+}
+
+async fn caller(req: &HttpRequest, state: &AppState) -> Option<Caller> {
+    if let Some(raw) = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "))
+    {
+        let token = Token::parse(raw.trim())?;
+        let c = state.store.resume(&token).await.ok()??;
+        return Some(Caller::Visitor(c.id));
+    }
+    if let Some(agent) = super::agent::session_agent(req, state).await {
+        return Some(Caller::Agent(agent));
+    }
+    super::admin::session_admin(req, state)
+        .await
+        .map(|_| Caller::Admin)
+}
+
+/// The CORS headers for a caller on the site's origin (none for other origins: the browser then
+/// refuses to hand the answer to the page).
+fn cors(req: &HttpRequest, state: &AppState, mut res: HttpResponse) -> HttpResponse {
+    if let Some(origin) = req.headers().get(header::ORIGIN).cloned()
+        && super::origin_allowed(req, &state.settings)
+    {
+        let h = res.headers_mut();
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        h.insert(header::VARY, header::HeaderValue::from_static("Origin"));
+        if req.method() == Method::OPTIONS {
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                header::HeaderValue::from_static("GET, POST"),
+            );
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                header::HeaderValue::from_static("authorization, content-type"),
+            );
+            h.insert(
+                header::ACCESS_CONTROL_MAX_AGE,
+                header::HeaderValue::from_static("600"),
+            );
+        }
+    }
+    res
+}
+
+/// The preflight of a cross-origin upload or download.
+pub async fn preflight(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    cors(&req, &state, HttpResponse::NoContent().finish())
+}
+
+pub async fn upload(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<Upload>,
+    body: web::Payload,
+) -> HttpResponse {
+    let res = upload_inner(&req, &state, query.into_inner(), body).await;
+    cors(&req, &state, res)
+}
+
+async fn upload_inner(
+    req: &HttpRequest,
+    state: &AppState,
+    query: Upload,
+    mut body: web::Payload,
+) -> HttpResponse {
+    let files = &state.attachments;
+    if files.max_bytes == 0 {
+        return problem(
+            StatusCode::FORBIDDEN,
+            "attachments_off",
+            "this site does not accept files",
+        );
+    }
+    let Some(who) = caller(req, state).await else {
+        return problem(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "send the conversation's token (Authorization: Bearer) or sign in as its agent",
+        );
+    };
+    let id = match (&who, query.conversation.as_deref()) {
+        (Caller::Visitor(id), _) => id.clone(),
+        (Caller::Agent(_), Some(raw)) => match ConversationId::parse(raw) {
+            Some(id) => id,
+            None => return problem(StatusCode::NOT_FOUND, "not_found", "no such conversation"),
+        },
+        (Caller::Agent(_), None) => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "conversation_missing",
+                "name the conversation: ?conversation=",
+            );
+        }
+        (Caller::Admin, _) => {
+            return problem(
+                StatusCode::FORBIDDEN,
+                "not_an_agent",
+                "files are sent by the conversation's visitor or its agent",
+            );
+        }
+    };
+    if query.client_id.is_empty() || query.client_id.len() > 64 {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "bad_client_id",
+            "client_id: 1 to 64 characters",
+        );
+    }
+    let too_large = || {
+        problem(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            &format!(
+                "files up to {} are accepted",
+                crate::attachments::human_size(files.max_bytes)
+            ),
+        )
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > files.max_bytes) {
+        return too_large();
+    }
+    let mut bytes = Vec::with_capacity(declared.unwrap_or(0));
+    while let Some(chunk) = body.next().await {
+        let Ok(chunk) = chunk else {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "upload_broken",
+                "the upload ended before the whole file arrived; send it again",
+            );
+        };
+        if bytes.len() + chunk.len() > files.max_bytes {
+            return too_large();
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    if !files.allow(&id) {
+        return problem(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_files",
+            "too many files in a minute; wait a little and send it again",
+        );
+    }
+    let file = match files.keep(&id, &query.name, &bytes).await {
+        Ok(file) => file,
+        Err(NotKept::Refused(r)) => {
+            return problem(StatusCode::UNSUPPORTED_MEDIA_TYPE, r.code, &r.detail);
+        }
+        Err(NotKept::Unavailable(e)) => {
+            tracing::warn!(conv = %id, error = %e, "cannot keep an attachment");
+            return problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage_unavailable",
+                "the file could not be saved; send it again in a moment",
+            );
+        }
+    };
+    let stored = match who {
+        Caller::Visitor(_) => state
+            .conversations
+            .visitor_file(&id, file.clone(), query.client_id)
+            .await
+            .map(|o| matches!(o, MessageOutcome::Stored | MessageOutcome::Duplicate { .. })),
+        Caller::Agent(agent) => state
+            .conversations
+            .agent_file(&id, &agent, file.clone(), Some(query.client_id))
+            .await
+            .map(|o| o == Outcome::Done),
+        Caller::Admin => Ok(false),
+    };
+    match stored {
+        Ok(true) => HttpResponse::Created().json(file),
+        Ok(false) => problem(
+            StatusCode::CONFLICT,
+            "not_yours",
+            "this conversation is not assigned to you",
+        ),
+        Err(crate::ports::StoreError::NotFound(_)) => {
+            problem(StatusCode::NOT_FOUND, "not_found", "no such conversation")
+        }
+        Err(e) => {
+            tracing::warn!(conv = %id, error = %e, "cannot log an attachment");
+            problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+                "the file could not be saved; send it again in a moment",
+            )
+        }
+    }
+}
+
+pub async fn download(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> HttpResponse {
+    let (conversation, file) = path.into_inner();
+    let res = download_inner(&req, &state, &conversation, &file).await;
+    cors(&req, &state, res)
+}
+
+async fn download_inner(
+    req: &HttpRequest,
+    state: &AppState,
+    conversation: &str,
+    file: &str,
+) -> HttpResponse {
+    let missing = || problem(StatusCode::NOT_FOUND, "not_found", "no such file");
+    let Some(id) = ConversationId::parse(conversation) else {
+        return missing();
+    };
+    match caller(req, state).await {
+        Some(Caller::Visitor(own)) if own == id => {}
+        Some(Caller::Agent(_) | Caller::Admin) => {}
+        // Another conversation's file is as absent as one that never was.
+        Some(Caller::Visitor(_)) => return missing(),
+        None => {
+            return problem(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "send the conversation's token (Authorization: Bearer) or sign in",
+            );
+        }
+    }
+    let Some(meta) = find(state, &id, file).await else {
+        return missing();
+    };
+    let bytes = match state.attachments.read(&id, &meta).await {
+        Ok(bytes) => bytes,
+        Err(object_store::Error::NotFound { .. }) => return missing(),
+        Err(e) => {
+            tracing::warn!(conv = %id, error = %e, "cannot read an attachment");
+            return problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage_unavailable",
+                "the file cannot be read now; try again in a moment",
+            );
+        }
+    };
+    file_response(&meta, bytes)
+}
+
+/// The file `file` as the conversation's log describes it.
+async fn find(state: &AppState, id: &ConversationId, file: &str) -> Option<Attachment> {
+    let events = state.store.events_after(id, 0).await.ok()?;
+    events.into_iter().find_map(|e| match e.body {
+        EventBody::VisitorFile { file: f, .. } | EventBody::AgentFile { file: f, .. }
+            if f.id == file =>
+        {
+            Some(f)
+        }
+        _ => None,
+    })
+}
+
+/// The bytes with headers that keep them inert: the type decided at upload, `nosniff`, a CSP
+/// that allows nothing to run, and `attachment` for everything but the re-encoded images.
+pub fn file_response(meta: &Attachment, bytes: bytes::Bytes) -> HttpResponse {
+    let inline = meta.content_type.starts_with("image/");
+    let disposition = format!(
+        "{}; filename=\"{}\"; filename*=UTF-8''{}",
+        if inline { "inline" } else { "attachment" },
+        meta.name
+            .chars()
+            .map(|c| if c.is_ascii() && c != '\\' { c } else { '_' })
+            .collect::<String>(),
+        percent_encoding::utf8_percent_encode(&meta.name, percent_encoding::NON_ALPHANUMERIC)
+    );
+    HttpResponse::Ok()
+        .content_type(meta.content_type.as_str())
+        .insert_header((header::CONTENT_DISPOSITION, disposition))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; img-src 'self'; sandbox",
+        ))
+        .insert_header((header::CACHE_CONTROL, "private, max-age=3600"))
+        .insert_header(("Cross-Origin-Resource-Policy", "cross-origin"))
+        .body(bytes)
+}
