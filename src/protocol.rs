@@ -113,6 +113,13 @@ pub enum ServerFrame {
         /// The longest `message` frame this server accepts, in bytes of its JSON: a widget
         /// shows how much is left as a visitor nears it, instead of a refusal after sending.
         max_frame_bytes: usize,
+        /// The largest file the visitor may send (`POST /api/files`), in bytes; 0: none.
+        #[serde(default)]
+        max_file_bytes: usize,
+        /// The file types accepted, as MIME types (a file input's `accept`). The server decides
+        /// from the content again.
+        #[serde(default)]
+        file_types: Vec<String>,
     },
     /// One item of the conversation's log, in `seq` order, exactly once per socket.
     Event(Event),
@@ -556,10 +563,12 @@ mod tests {
             agent: None,
             agent_answered: false,
             max_frame_bytes: 4096,
+            max_file_bytes: 0,
+            file_types: Vec::new(),
         };
         assert_eq!(
             serde_json::to_string(&welcome).unwrap(),
-            r#"{"type":"welcome","v":1,"token":"t","conversation":"c","state":"bot","resumed":false,"language":"es","max_frame_bytes":4096}"#
+            r#"{"type":"welcome","v":1,"token":"t","conversation":"c","state":"bot","resumed":false,"language":"es","max_frame_bytes":4096,"max_file_bytes":0,"file_types":[]}"#
         );
         let event = ServerFrame::Event(Event {
             seq: 3,

@@ -54,6 +54,13 @@ export function wireComposer() {
     }
     if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); submit(); }
   });
+  $("attachbtn").onclick = () => { $("attach").click(); };
+  $("attach").onchange = () => {
+    const input = /** @type {HTMLInputElement} */ ($("attach"));
+    const file = input.files && input.files[0];
+    input.value = "";
+    if (file && state.current) sendFile(state.current, file);
+  };
   $("composer").onsubmit = e => { e.preventDefault(); submit(); };
   $("asnote").onchange = function () { $("composer").classList.toggle("note", this.checked); };
   function submit() {
@@ -68,4 +75,28 @@ export function wireComposer() {
     text.value = "";
     renderChat();
   }
+}
+
+/**
+ * Sends `file` to the visitor of `conversation` (the server checks the type from the content
+ * and re-encodes images), saying how far it got and, if refused, why.
+ * @param {string} conversation @param {File} file
+ */
+function sendFile(conversation, file) {
+  const status = $("filestatus");
+  status.className = "";
+  status.textContent = `Sending ${file.name}…`;
+  const id = Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
+  const xhr = new XMLHttpRequest();
+  xhr.open("POST", `/api/files?conversation=${encodeURIComponent(conversation)}&name=${encodeURIComponent(file.name)}&client_id=${id}`);
+  xhr.upload.onprogress = e => { if (e.total) status.textContent = `Sending ${file.name}… ${Math.round(e.loaded / e.total * 100)}%`; };
+  xhr.onload = () => {
+    if (xhr.status === 201) { status.textContent = ""; return; }
+    let why = `the server answered ${xhr.status}`;
+    try { why = JSON.parse(xhr.responseText).detail || why; } catch { /* not JSON */ }
+    status.className = "bad";
+    status.textContent = `${file.name} was not sent: ${why}`;
+  };
+  xhr.onerror = () => { status.className = "bad"; status.textContent = `${file.name} was not sent: no connection. Try again.`; };
+  xhr.send(file);
 }

@@ -26,6 +26,26 @@ function explainLine(x) {
 }
 
 /**
+ * A file of conversation `conversation`: an image as a thumbnail that opens full size, anything
+ * else as a named link with its size (the console's own origin: the session cookie goes along).
+ * @param {string} conversation @param {Schemas["Attachment"]} file
+ */
+export function fileLink(conversation, file) {
+  const url = `/api/files/${encodeURIComponent(conversation)}/${encodeURIComponent(file.id)}`;
+  const a = el("a", "file", `${file.name} (${Math.ceil(file.size / 1024)} KB)`);
+  a.href = url;
+  a.target = "_blank";
+  a.rel = "noopener";
+  if (file.content_type.startsWith("image/")) {
+    const img = el("img", "thumb");
+    img.src = url;
+    img.alt = file.name;
+    a.prepend(img, el("br"));
+  }
+  return a;
+}
+
+/**
  * A line of the transcript: who, when, what.
  * @param {"visitor" | "bot" | "note" | "agent"} cls
  * @param {string} who
@@ -64,6 +84,16 @@ const RENDER = {
   visitor_message(e) {
     const { d, body } = said("visitor", "Visitor", e.at);
     body.textContent = e.text;
+    return d;
+  },
+  visitor_file(e, c) {
+    const { d, body } = said("visitor", "Visitor", e.at);
+    body.appendChild(fileLink(c.id, e.file));
+    return d;
+  },
+  agent_file(e, c) {
+    const { d, body } = said("agent", e.agent, e.at);
+    body.appendChild(fileLink(c.id, e.file));
     return d;
   },
   visitor_choice(e) {

@@ -2,6 +2,7 @@
 // The chat widget's composer: the text box (Enter sends, Shift+Enter a new line), how much more
 // fits in one message as the visitor nears the limit, the box growing with the text, the typing
 // signal, and a sent message shown as pending until the server confirms it.
+import { sendChosen } from "./widget-files.js";
 import { pump } from "./widget-outbox.js";
 import { row, toEnd, ui } from "./widget-panel.js";
 import { ctx, persist } from "./widget-state.js";
@@ -34,6 +35,7 @@ function showRoom() {
   input.style.height = `${Math.max(46, input.scrollHeight)}px`;
 }
 function submit() {
+  sendChosen();
   const text = ui.input.value.trim();
   if (!text) return;
   if (roomLeft().over) { showRoom(); return; }

@@ -29,7 +29,10 @@ export function build() {
     `<div class="head"><div class="who"><div class="title"></div><div class="status" role="status"></div></div>` +
     `<button class="human" type="button"></button><button class="x" type="button">×</button></div>` +
     `<div class="log" role="log" aria-live="polite"></div><div class="typing" aria-live="polite"></div>` +
-    `<form class="compose"><label class="sr" for="fd-in"></label><textarea id="fd-in" rows="1"></textarea>` +
+    `<form class="compose"><div class="chosen" hidden></div><button type="button" class="clip" hidden>` +
+    `<svg width="20" height="20" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" aria-hidden="true">` +
+    `<path d="M21 11l-8.5 8.5a5 5 0 0 1-7-7L14 4a3.5 3.5 0 0 1 5 5l-8.5 8.5a2 2 0 0 1-3-3L15 7"/></svg></button>` +
+    `<input type="file" class="file" hidden><label class="sr" for="fd-in"></label><textarea id="fd-in" rows="1"></textarea>` +
     `<button type="submit"></button><div class="left" aria-live="polite"></div></form></div>`;
   /** @param {string} s */
   const $ = s => root.querySelector(s);
@@ -56,7 +59,8 @@ function label() {
   ui.$(".x").setAttribute("aria-label", T.close);
   ui.$("label").textContent = T.placeholder;
   ui.input.placeholder = T.placeholder;
-  ui.$(".compose button").textContent = T.send;
+  ui.$(".compose button[type=submit]").textContent = T.send;
+  ui.$(".clip").setAttribute("aria-label", T.attach);
   showUnread();
 }
 /** Follows the conversation's language, when the widget has texts for it. @param {string | null | undefined} code */

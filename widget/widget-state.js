@@ -37,6 +37,8 @@ export const ctx = {
   unread: 0,
   /** The largest frame the server accepts (told in `welcome`). */
   maxFrame: 4096,
+  /** Files the visitor may send: the largest, in bytes (0: none), and the MIME types (told in `welcome`). */
+  files: { max: 0, types: /** @type {string[]} */ ([]) },
   // While waiting for a person: the place and estimate last told, when they were told, and when
   // the wait began (the queued notice's time), so the status line moves on between changes.
   /** @type {{ position: number, eta: number | null | undefined, nobody: boolean, deadline: number | null } | null} */

@@ -127,6 +127,13 @@ export function stylesheet(side) {
       max-height: 40vh; overflow-y: auto;
     }
     .compose textarea:focus-visible { outline-offset: -3px; }
+    .chosen { flex-basis: 100%; display: flex; align-items: center; gap: 6px; padding: 6px 12px 0; font-size: 13px; }
+    .chosen[hidden], .clip[hidden] { display: none; }
+    .compose .chosen button { border: 1px solid #ccc; border-radius: 50%; min-width: 28px; min-height: 28px; background: #fff; cursor: pointer; }
+    .compose .clip { padding: 0 4px 0 10px; font-weight: normal; }
+    .thumb { display: block; max-width: 100%; max-height: 180px; border-radius: 6px; }
+    .msg progress { display: block; width: 100%; margin-top: 4px; }
+    .msg .retry { margin-top: 6px; padding: 4px 10px; border: 1px solid currentColor; border-radius: 12px; background: #fff; color: #222; cursor: pointer; }
     .left { flex-basis: 100%; font-size: 12px; color: #555; padding: 0 12px 6px; }
     .left.over { color: #b3261e; font-weight: 600; }
     .left:empty { display: none; }

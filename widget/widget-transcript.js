@@ -2,6 +2,7 @@
 // How each event of the conversation shows to the visitor: their messages, the bot's answers
 // (with options, "Talk to a person" and the helpful vote), a person's replies, and the notices
 // of where they stand (waiting, who has it, back with the assistant, closed).
+import { showFile } from "./widget-files.js";
 import { feedback, offlineForm, ratingForm, voted } from "./widget-forms.js";
 import { confirmed } from "./widget-outbox.js";
 import { arrived, buttons, newTab, notice, row, showAgent, speak, toEnd, ui, withBot } from "./widget-panel.js";
@@ -31,6 +32,11 @@ const shown = {
     row("me", e.at).textContent = e.text;
   },
   visitor_choice(e) { row("me", e.at).textContent = e.title; },
+  visitor_file(e) { showFile(row("me", e.at), e.file); },
+  agent_file(e) {
+    showFile(row("agent", e.at, e.agent), e.file);
+    arrived(e.seq);
+  },
   agent_message(e) {
     row("agent", e.at, e.agent).textContent = e.text;
     if (ctx.agentName && !ctx.agentSpoke) { ctx.agentSpoke = true; showAgent(); }

@@ -78,6 +78,19 @@ impl Attachments {
         }
     }
 
+    /// The accepted types as MIME types (what a browser's file input filters by).
+    pub fn mime_types(&self) -> Vec<String> {
+        self.kinds
+            .iter()
+            .flat_map(|k| match k {
+                FileKind::Image => &["image/jpeg", "image/png", "image/gif", "image/webp"][..],
+                FileKind::Pdf => &["application/pdf"][..],
+                FileKind::Text => &["text/plain"][..],
+            })
+            .map(|m| (*m).to_owned())
+            .collect()
+    }
+
     /// Whether `conversation` may send one more file this minute.
     pub fn allow(&self, conversation: &ConversationId) -> bool {
         self.per_minute.allow(conversation)

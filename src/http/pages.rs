@@ -86,6 +86,10 @@ static WIDGET_FILES: &[(&str, &str)] = &[
         "widget-forms.js",
         include_str!("../../widget/widget-forms.js"),
     ),
+    (
+        "widget-files.js",
+        include_str!("../../widget/widget-files.js"),
+    ),
 ];
 
 /// `/widget/{name}`: one of the widget's modules, or 404.

@@ -130,6 +130,24 @@ export interface components {
          * @enum {string}
          */
         AnswerKind: "answer" | "clarify" | "fallback" | "handoff" | "offline" | "notice";
+        /**
+         * @description A file in a conversation. The bytes are in the attachment store under the conversation and
+         *     `id` (random, 128 bits: not guessable); the log holds only this.
+         */
+        Attachment: {
+            /** @description Decided from the content (`image/jpeg`, `image/png`, `application/pdf`, `text/plain`). */
+            content_type: string;
+            id: string;
+            /** @description The sender's file name, cleaned for display (no path, no control characters). */
+            name: string;
+            /** @description SHA-256 of the bytes kept, hex. */
+            sha256: string;
+            /**
+             * Format: int64
+             * @description Bytes, as kept (an image after re-encoding).
+             */
+            size: number;
+        };
         /** @description An average over some number of cases (`None` without cases). */
         Average: {
             count: number;
@@ -275,6 +293,17 @@ export interface components {
             /** @enum {string} */
             kind: "visitor_message";
             text: string;
+        } | {
+            client_id: string;
+            file: components["schemas"]["Attachment"];
+            /** @enum {string} */
+            kind: "visitor_file";
+        } | {
+            agent: string;
+            client_id?: string | null;
+            file: components["schemas"]["Attachment"];
+            /** @enum {string} */
+            kind: "agent_file";
         } | {
             decision: components["schemas"]["AnswerKind"];
             explanation?: components["schemas"]["Explanation"] | null;
@@ -639,10 +668,17 @@ export interface components {
             agent_answered?: boolean;
             conversation: string;
             /**
+             * @description The file types accepted, as MIME types (a file input's `accept`). The server decides
+             *     from the content again.
+             */
+            file_types?: string[];
+            /**
              * @description The conversation's language (one of the knowledge base's, two letters): the widget
              *     shows its own texts in it.
              */
             language?: string | null;
+            /** @description The largest file the visitor may send (`POST /api/files`), in bytes; 0: none. */
+            max_file_bytes?: number;
             /**
              * @description The longest `message` frame this server accepts, in bytes of its JSON: a widget
              *     shows how much is left as a visitor nears it, instead of a refusal after sending.

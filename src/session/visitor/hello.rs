@@ -106,6 +106,8 @@ pub(super) async fn start(
             }),
         agent_answered: conversation.agent_answered,
         max_frame_bytes: ctx.state.settings.max_frame_bytes,
+        max_file_bytes: ctx.state.attachments.max_bytes,
+        file_types: ctx.state.attachments.mime_types(),
     })
     .await?;
     let mut b = Bound {
