@@ -46,12 +46,18 @@ impl Attachments {
     /// The attachment store `settings` name (the folder is created if missing).
     pub fn open(settings: &Settings) -> anyhow::Result<Attachments> {
         let objects: Arc<dyn ObjectStore> = match settings.attachments_url.as_deref() {
-            Some(url) if url.starts_with("s3://") => Arc::new(
-                object_store::aws::AmazonS3Builder::from_env()
+            Some(url) if url.starts_with("s3://") => {
+                let bucket = object_store::aws::AmazonS3Builder::from_env()
                     .with_url(url)
                     .build()
-                    .with_context(|| format!("attachments_url `{url}`"))?,
-            ),
+                    .with_context(|| format!("attachments_url `{url}`"))?;
+                // The builder takes the bucket from the URL; the path under it is ours.
+                let under = url["s3://".len()..].split_once('/').map_or("", |(_, p)| p);
+                match under.trim_matches('/') {
+                    "" => Arc::new(bucket),
+                    prefix => Arc::new(object_store::prefix::PrefixStore::new(bucket, prefix)),
+                }
+            }
             Some(other) => anyhow::bail!(
                 "attachments_url `{other}`: use s3://bucket/prefix, or leave it unset for a \
                  folder in data_dir"

@@ -392,3 +392,97 @@ async fn erasing_a_visitor_erases_their_files() {
     assert_eq!(left.len(), 1, "{left:?}");
     assert!(left[0].starts_with(&keep.conversation), "{left:?}");
 }
+
+/// The S3-compatible server `scripts/test` starts (moto): its endpoint. The store reads it, and
+/// the credentials, from the usual `AWS_*` variables.
+fn s3_endpoint() -> String {
+    match std::env::var("AWS_ENDPOINT") {
+        Ok(url) => url,
+        Err(_) => panic!(
+            "this test needs an S3-compatible server: scripts/test starts moto and sets \
+             AWS_ENDPOINT, AWS_ALLOW_HTTP, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION"
+        ),
+    }
+}
+
+#[actix_web::test]
+async fn two_nodes_share_files_through_an_s3_bucket() {
+    use crate::app::{fresh_prefix, redis_store, redis_url, sample_kb, spawn_app_on};
+    let endpoint = s3_endpoint();
+    let bucket = format!("fdtest-{:016x}", rand::random::<u64>());
+    let made = http()
+        .put(format!("{endpoint}/{bucket}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        made.status().is_success(),
+        "the bucket is created: {}",
+        made.status()
+    );
+    let (url, prefix) = (redis_url(), fresh_prefix());
+    let node = |dir: PathBuf| {
+        let s3 = format!("s3://{bucket}/files");
+        move |s: &mut frontdesk::config::Settings| {
+            s.data_dir = dir;
+            s.attachments_url = Some(s3);
+        }
+    };
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = spawn_app_on(
+        redis_store(&url, &prefix).await,
+        sample_kb(),
+        node(dir_a.path().into()),
+    )
+    .await;
+    let b = spawn_app_on(
+        redis_store(&url, &prefix).await,
+        sample_kb(),
+        node(dir_b.path().into()),
+    )
+    .await;
+
+    let mut ann = b.agent("ann").await;
+    let mut v = a.waiting_visitor().await;
+    ann.act("claim", &v.conversation, json!({})).await;
+    v.notice("assigned").await;
+    let sent = upload(
+        &a,
+        "name=parcel.png&client_id=s3-1",
+        Auth::Token(&v.token),
+        png(),
+    )
+    .await;
+    assert_eq!(sent.status, 201, "{}", sent.body);
+    let event = ann
+        .event(&v.conversation, |e| e["kind"] == "visitor_file")
+        .await;
+    let path = format!(
+        "/api/files/{}/{}",
+        v.conversation,
+        event["file"]["id"].as_str().unwrap()
+    );
+    let got = download(&b, &path, Auth::Cookie(&ann.cookie)).await;
+    assert_eq!(got.status(), 200, "node B reads what node A kept");
+    assert!(image::load_from_memory(&got.bytes().await.unwrap()).is_ok());
+    assert!(
+        kept(dir_a.path()).is_empty() && kept(dir_b.path()).is_empty(),
+        "nothing on local disk"
+    );
+
+    // The agent on B answers with a PDF; the visitor on A opens it.
+    let query = format!(
+        "conversation={}&name=label.pdf&client_id=s3-2",
+        v.conversation
+    );
+    let back = upload(&b, &query, Auth::Cookie(&ann.cookie), PDF.to_vec()).await;
+    assert_eq!(back.status, 201, "{}", back.body);
+    let event = v.until(|f| f["kind"] == "agent_file").await;
+    let path = format!(
+        "/api/files/{}/{}",
+        v.conversation,
+        event["file"]["id"].as_str().unwrap()
+    );
+    let got = download(&a, &path, Auth::Token(&v.token)).await;
+    assert_eq!(got.bytes().await.unwrap().as_ref(), PDF);
+}
