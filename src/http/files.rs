@@ -95,7 +95,7 @@ async fn upload_inner(
     req: &HttpRequest,
     state: &AppState,
     query: Upload,
-    mut body: web::Payload,
+    body: web::Payload,
 ) -> HttpResponse {
     let files = &state.attachments;
     if files.max_bytes == 0 {
@@ -140,58 +140,13 @@ async fn upload_inner(
             "client_id: 1 to 64 characters",
         );
     }
-    let too_large = || {
-        problem(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            &format!(
-                "files up to {} are accepted",
-                crate::attachments::human_size(files.max_bytes)
-            ),
-        )
+    let bytes = match receive(req, body, files.max_bytes).await {
+        Ok(bytes) => bytes,
+        Err(refusal) => return refusal,
     };
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > files.max_bytes) {
-        return too_large();
-    }
-    let mut bytes = Vec::with_capacity(declared.unwrap_or(0));
-    while let Some(chunk) = body.next().await {
-        let Ok(chunk) = chunk else {
-            return problem(
-                StatusCode::BAD_REQUEST,
-                "upload_broken",
-                "the upload ended before the whole file arrived; send it again",
-            );
-        };
-        if bytes.len() + chunk.len() > files.max_bytes {
-            return too_large();
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    if !files.allow(&id) {
-        return problem(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_files",
-            "too many files in a minute; wait a little and send it again",
-        );
-    }
-    let file = match files.keep(&id, &query.name, &bytes).await {
+    let file = match keep(state, &id, &query.name, &bytes).await {
         Ok(file) => file,
-        Err(NotKept::Refused(r)) => {
-            return problem(StatusCode::UNSUPPORTED_MEDIA_TYPE, r.code, &r.detail);
-        }
-        Err(NotKept::Unavailable(e)) => {
-            tracing::warn!(conv = %id, error = %e, "cannot keep an attachment");
-            return problem(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "storage_unavailable",
-                "the file could not be saved; send it again in a moment",
-            );
-        }
+        Err(refusal) => return refusal,
     };
     let stored = match who {
         Caller::Visitor(_) => state
@@ -222,6 +177,120 @@ async fn upload_inner(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "store_unavailable",
                 "the file could not be saved; send it again in a moment",
+            )
+        }
+    }
+}
+
+/// The request's body, up to `max` bytes (413 past it, 400 if the upload broke off).
+pub(super) async fn receive(
+    req: &HttpRequest,
+    mut body: web::Payload,
+    max: usize,
+) -> Result<Vec<u8>, HttpResponse> {
+    let too_large = || {
+        problem(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            &format!(
+                "files up to {} are accepted",
+                crate::attachments::human_size(max)
+            ),
+        )
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::with_capacity(declared.unwrap_or(0).min(max));
+    while let Some(chunk) = body.next().await {
+        let Ok(chunk) = chunk else {
+            return Err(problem(
+                StatusCode::BAD_REQUEST,
+                "upload_broken",
+                "the upload ended before the whole file arrived; send it again",
+            ));
+        };
+        if bytes.len() + chunk.len() > max {
+            return Err(too_large());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
+/// Checks and keeps a file for conversation `id` (within its per-minute allowance).
+pub(super) async fn keep(
+    state: &AppState,
+    id: &ConversationId,
+    name: &str,
+    bytes: &[u8],
+) -> Result<Attachment, HttpResponse> {
+    if !state.attachments.allow(id) {
+        return Err(problem(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_files",
+            "too many files in a minute; wait a little and send it again",
+        ));
+    }
+    match state.attachments.keep(id, name, bytes).await {
+        Ok(file) => Ok(file),
+        Err(NotKept::Refused(r)) => Err(problem(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            r.code,
+            &r.detail,
+        )),
+        Err(NotKept::Unavailable(e)) => {
+            tracing::warn!(conv = %id, error = %e, "cannot keep an attachment");
+            Err(problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage_unavailable",
+                "the file could not be saved; send it again in a moment",
+            ))
+        }
+    }
+}
+
+/// The files of conversation `id`'s log: each with its event (who sent it, when).
+pub(super) async fn files_of(
+    state: &AppState,
+    id: &ConversationId,
+) -> crate::ports::StoreResult<Vec<(crate::conversation::Event, Attachment)>> {
+    let events = state.store.events_after(id, 0).await?;
+    Ok(events
+        .into_iter()
+        .filter_map(|e| match &e.body {
+            EventBody::VisitorFile { file, .. } | EventBody::AgentFile { file, .. } => {
+                let file = file.clone();
+                Some((e, file))
+            }
+            _ => None,
+        })
+        .collect())
+}
+
+/// The bytes of `file` in conversation `id`, as `file_response` serves them (404 when gone).
+pub(super) async fn serve(state: &AppState, id: &ConversationId, file: &str) -> HttpResponse {
+    let missing = || problem(StatusCode::NOT_FOUND, "not_found", "no such file");
+    let Ok(files) = files_of(state, id).await else {
+        return missing();
+    };
+    let Some((_, meta)) = files.into_iter().find(|(_, f)| f.id == file) else {
+        return missing();
+    };
+    match state.attachments.read(id, &meta).await {
+        Ok(bytes) => file_response(&meta, bytes),
+        Err(object_store::Error::NotFound { .. }) => missing(),
+        Err(e) => {
+            tracing::warn!(conv = %id, error = %e, "cannot read an attachment");
+            problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage_unavailable",
+                "the file cannot be read now; try again in a moment",
             )
         }
     }
@@ -260,35 +329,7 @@ async fn download_inner(
             );
         }
     }
-    let Some(meta) = find(state, &id, file).await else {
-        return missing();
-    };
-    let bytes = match state.attachments.read(&id, &meta).await {
-        Ok(bytes) => bytes,
-        Err(object_store::Error::NotFound { .. }) => return missing(),
-        Err(e) => {
-            tracing::warn!(conv = %id, error = %e, "cannot read an attachment");
-            return problem(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "storage_unavailable",
-                "the file cannot be read now; try again in a moment",
-            );
-        }
-    };
-    file_response(&meta, bytes)
-}
-
-/// The file `file` as the conversation's log describes it.
-async fn find(state: &AppState, id: &ConversationId, file: &str) -> Option<Attachment> {
-    let events = state.store.events_after(id, 0).await.ok()?;
-    events.into_iter().find_map(|e| match e.body {
-        EventBody::VisitorFile { file: f, .. } | EventBody::AgentFile { file: f, .. }
-            if f.id == file =>
-        {
-            Some(f)
-        }
-        _ => None,
-    })
+    serve(state, &id, file).await
 }
 
 /// The bytes with headers that keep them inert: the type decided at upload, `nosniff`, a CSP

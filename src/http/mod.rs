@@ -6,7 +6,7 @@ mod admin;
 mod agent;
 pub mod api;
 pub(crate) mod client;
-mod files;
+pub(crate) mod files;
 mod frame_limit;
 mod login;
 pub mod pages;

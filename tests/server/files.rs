@@ -486,3 +486,86 @@ async fn two_nodes_share_files_through_an_s3_bucket() {
     let got = download(&a, &path, Auth::Token(&v.token)).await;
     assert_eq!(got.bytes().await.unwrap().as_ref(), PDF);
 }
+
+#[actix_web::test]
+async fn the_api_lists_downloads_and_sends_files_within_its_scopes() {
+    use frontdesk::tokens::{Scope, issue};
+    let store = crate::app::sqlite_store();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_owned();
+    let app = crate::app::spawn_app_on(store.clone(), crate::app::sample_kb(), move |s| {
+        s.data_dir = data;
+    })
+    .await;
+    let mut tokens = Vec::new();
+    for (name, scopes) in [
+        ("bi", &[Scope::Read][..]),
+        ("crm", &[Scope::Read, Scope::Write][..]),
+    ] {
+        let (record, token) = issue(name, scopes, frontdesk::conversation::now_ms()).unwrap();
+        assert!(store.add_token(record).await.unwrap());
+        tokens.push(token);
+    }
+    let (reader, writer) = (&tokens[0], &tokens[1]);
+    // Someone is online, so the visitor waits in line (instead of the offline form).
+    let _ann = app.agent("ann").await;
+    let mut v = app.waiting_visitor().await;
+    let sent = upload(
+        &app,
+        "name=parcel.png&client_id=p",
+        Auth::Token(&v.token),
+        png(),
+    )
+    .await;
+    assert_eq!(sent.status, 201);
+    let base = format!(
+        "http://127.0.0.1:{}/api/v1/conversations/{}",
+        app.port, v.conversation
+    );
+
+    let listed: Value = http()
+        .get(format!("{base}/files"))
+        .bearer_auth(reader)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed[0]["from"], "visitor", "{listed}");
+    assert_eq!(listed[0]["name"], "parcel.png");
+    let id = listed[0]["id"].as_str().unwrap();
+    let got = http()
+        .get(format!("{base}/files/{id}"))
+        .bearer_auth(reader)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.status(), 200);
+    assert_eq!(got.headers()["x-content-type-options"], "nosniff");
+
+    let send = |token: &str| {
+        http()
+            .post(format!("{base}/files?name=label.pdf&client_id=api-1"))
+            .bearer_auth(token.to_owned())
+            .body(PDF.to_vec())
+            .send()
+    };
+    assert_eq!(
+        send(reader).await.unwrap().status(),
+        403,
+        "reading is not writing"
+    );
+    assert_eq!(send(writer).await.unwrap().status(), 409, "not claimed yet");
+    let claimed = http()
+        .post(format!("{base}/claim"))
+        .bearer_auth(writer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(claimed.status(), 200);
+    let response = send(writer).await.unwrap();
+    assert_eq!(response.status(), 201);
+    let event = v.until(|f| f["kind"] == "agent_file").await;
+    assert_eq!(event["file"]["name"], "label.pdf");
+}

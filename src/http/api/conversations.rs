@@ -320,7 +320,7 @@ async fn record(state: &AppState, id: &ConversationId) -> Result<ConversationRec
 
 /// The agent a write-scoped token acts as, and the conversation (which must exist); renews
 /// the integration's presence.
-async fn acting(
+pub(super) async fn acting(
     caller: &Caller,
     state: &AppState,
     raw_id: &str,

@@ -9,6 +9,7 @@
 //! `Conversations`, under the same rules as the console (ownership, atomic claims).
 
 mod conversations;
+mod files;
 mod operations;
 
 use std::sync::LazyLock;
@@ -61,6 +62,7 @@ pub fn scope() -> utoipa_actix_web::scope::Scope<
         .wrap(actix_web::middleware::from_fn(log_request))
         .configure(conversations::routes)
         .configure(operations::routes)
+        .configure(files::routes)
         .default_service(web::to(no_such_route))
 }
 
