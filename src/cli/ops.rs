@@ -266,6 +266,18 @@ pub fn run_backup(to: &Path, source: &StoreArgs) -> anyhow::Result<ExitCode> {
     let from = settings.database_file();
     crate::store::backup(&from, to)?;
     println!("backed up {} to {}", from.display(), to.display());
+    // Attachments are files, not rows: they are backed up apart.
+    match &settings.attachments_url {
+        None => println!(
+            "attachments are files in {}: copy that folder too (e.g. rsync -a), after the \
+             database, so every file the copy names is there",
+            settings.data_dir.join("attachments").display()
+        ),
+        Some(url) => println!(
+            "attachments are in {url}: back them up with the bucket's own tools (versioning or \
+             replication)"
+        ),
+    }
     Ok(ExitCode::SUCCESS)
 }
 
