@@ -213,6 +213,19 @@ pub struct VisitorBundle {
     /// When this export was made, ms.
     pub exported_at: u64,
     pub conversations: Vec<ConversationRecord>,
+    /// The files in those conversations, with their bytes (the API's export adds them).
+    #[serde(default)]
+    pub files: Vec<BundledFile>,
+}
+
+/// One attachment of an access export: which conversation, what it is, and its bytes.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct BundledFile {
+    pub conversation: String,
+    #[serde(flatten)]
+    pub file: crate::conversation::Attachment,
+    /// The bytes as kept, base64 (standard alphabet, padded).
+    pub base64: String,
 }
 
 pub async fn visitor_bundle(store: &dyn Store, key: &VisitorKey) -> StoreResult<VisitorBundle> {
@@ -233,6 +246,7 @@ pub async fn visitor_bundle(store: &dyn Store, key: &VisitorKey) -> StoreResult<
         visitor_key: key.as_str().to_owned(),
         exported_at: now_ms(),
         conversations,
+        files: Vec::new(),
     })
 }
 

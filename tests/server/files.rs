@@ -501,6 +501,7 @@ async fn the_api_lists_downloads_and_sends_files_within_its_scopes() {
     for (name, scopes) in [
         ("bi", &[Scope::Read][..]),
         ("crm", &[Scope::Read, Scope::Write][..]),
+        ("dpo", &[Scope::Admin][..]),
     ] {
         let (record, token) = issue(name, scopes, frontdesk::conversation::now_ms()).unwrap();
         assert!(store.add_token(record).await.unwrap());
@@ -568,4 +569,26 @@ async fn the_api_lists_downloads_and_sends_files_within_its_scopes() {
     assert_eq!(response.status(), 201);
     let event = v.until(|f| f["kind"] == "agent_file").await;
     assert_eq!(event["file"]["name"], "label.pdf");
+
+    // The visitor's access export carries both files, bytes included.
+    let export: Value = http()
+        .get(format!(
+            "http://127.0.0.1:{}/api/v1/visitors/{}",
+            app.port, v.visitor_key
+        ))
+        .bearer_auth(&tokens[2])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let files = export["files"].as_array().expect("files in the export");
+    let names: Vec<&str> = files.iter().map(|f| f["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["parcel.png", "label.pdf"], "{export}");
+    use base64::Engine;
+    let pdf = base64::engine::general_purpose::STANDARD
+        .decode(files[1]["base64"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(pdf, PDF);
 }

@@ -238,9 +238,49 @@ async fn export_visitor(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Admin)?;
     let key = visitor_key_with(&visitor, state.identity.as_ref())?;
-    let bundle = crate::export::visitor_bundle(state.store.as_ref(), &key).await?;
+    let mut bundle = crate::export::visitor_bundle(state.store.as_ref(), &key).await?;
+    bundle.files = bundled_files(&state, &bundle).await?;
     tracing::info!(token = %caller.0.name, conversations = bundle.conversations.len(), "exported a visitor's data");
     Ok(json(StatusCode::OK, &bundle))
+}
+
+/// The files of the bundle's conversations, with their bytes.
+async fn bundled_files(
+    state: &AppState,
+    bundle: &crate::export::VisitorBundle,
+) -> Result<Vec<crate::export::BundledFile>, ApiError> {
+    use base64::Engine;
+    let mut files = Vec::new();
+    for record in &bundle.conversations {
+        for event in record.events.iter().flatten() {
+            let (crate::conversation::EventBody::VisitorFile { file, .. }
+            | crate::conversation::EventBody::AgentFile { file, .. }) = &event.body
+            else {
+                continue;
+            };
+            let Some(id) = crate::conversation::ConversationId::parse(&record.id) else {
+                continue;
+            };
+            let bytes = match state.attachments.read(&id, file).await {
+                Ok(bytes) => bytes,
+                // Erased meanwhile, or never kept: the transcript still names it.
+                Err(object_store::Error::NotFound { .. }) => continue,
+                Err(e) => {
+                    return Err(ApiError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "storage_unavailable",
+                        format!("the visitor's files cannot be read now: {e}"),
+                    ));
+                }
+            };
+            files.push(crate::export::BundledFile {
+                conversation: record.id.clone(),
+                file: file.clone(),
+                base64: base64::engine::general_purpose::STANDARD.encode(&bytes),
+            });
+        }
+    }
+    Ok(files)
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
