@@ -368,3 +368,55 @@ async fn racing_tabs_on_redis() {
     )
     .await;
 }
+
+/// An upload under way when the server is killed is not in the conversation after the restart,
+/// leaves no file behind, and goes through when the visitor sends it again.
+#[actix_web::test]
+async fn a_server_killed_mid_upload_shows_no_file_and_keeps_none() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().unwrap();
+    let first = ServerProcess::start(dir.path());
+    let v = first.app().visitor().await;
+    let mut socket = tokio::net::TcpStream::connect(("127.0.0.1", first.port))
+        .await
+        .unwrap();
+    let head = format!(
+        "POST /api/files?name=notes.txt&client_id=up-1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+         Authorization: Bearer {}\r\nContent-Length: 20000\r\n\r\n",
+        v.token
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    socket.write_all(&[b'a'; 9_000]).await.unwrap();
+    socket.flush().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    first.kill();
+    drop(socket);
+
+    let second = ServerProcess::start(dir.path());
+    let app = second.app();
+    let files = || {
+        std::fs::read_dir(dir.path().join("data").join("attachments"))
+            .map(|d| d.flatten().count())
+            .unwrap_or(0)
+    };
+    assert_eq!(files(), 0, "no partial file left");
+    let (_, log) = app.transcript(&v.token).await;
+    assert!(!log.iter().any(|e| e["kind"] == "visitor_file"), "{log:?}");
+    let sent = crate::app::http()
+        .post(format!(
+            "http://127.0.0.1:{}/api/files?name=notes.txt&client_id=up-1",
+            second.port
+        ))
+        .bearer_auth(&v.token)
+        .body(vec![b'a'; 20_000])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 201, "sent again after the restart");
+    let (_, log) = app.transcript(&v.token).await;
+    assert_eq!(
+        log.iter().filter(|e| e["kind"] == "visitor_file").count(),
+        1
+    );
+    assert_eq!(files(), 1, "one conversation folder with the file");
+}
