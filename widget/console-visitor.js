@@ -1,8 +1,10 @@
 // @ts-check
 // The agent console's visitor panel: what is known of the visitor of the open conversation
 // (name, e-mail, verified id, page, time zone, language), the key their conversations are
-// linked by (with Copy, for access and erasure requests), and their earlier conversations.
+// linked by (with Copy, for access and erasure requests), the files of this conversation, and
+// their earlier conversations.
 import { $, el, languageName } from "./common.js";
+import { fileLink } from "./console-transcript.js";
 
 /** @typedef {import("./console-state.js").Conv} Conv */
 
@@ -37,6 +39,13 @@ export function renderVisitor(c, offline, open) {
     };
     const dd = el("dd"); dd.append(key, " ", copy);
     v.append(el("dt", null, "Visitor key (for access and erasure requests)"), dd);
+  }
+  // The files of this conversation, both ways, oldest first.
+  const files = Object.values(c.events).flatMap(ev => (ev.kind === "visitor_file" || ev.kind === "agent_file" ? [ev] : []));
+  if (files.length) {
+    const dd = el("dd", "files");
+    files.forEach(f => { dd.append(fileLink(c.id, f.file), el("br")); });
+    v.append(el("dt", null, `Files (${files.length})`), dd);
   }
   const e = $("earlier"); e.innerHTML = "";
   if (!c.earlier.length) e.appendChild(el("div", "empty", "None."));

@@ -27,6 +27,8 @@ use crate::ports::Store;
 /// Where files are kept, and the site's limits.
 pub struct Attachments {
     objects: Arc<dyn ObjectStore>,
+    /// The folder, when files are kept in one (its emptied subfolders are removed).
+    folder: Option<std::path::PathBuf>,
     /// Largest file accepted (0: attachments are off).
     pub max_bytes: usize,
     pub kinds: Vec<FileKind>,
@@ -69,12 +71,21 @@ impl Attachments {
                 Arc::new(object_store::local::LocalFileSystem::new_with_prefix(&dir)?)
             }
         };
-        Ok(Attachments::new(objects, settings))
+        let folder = settings
+            .attachments_url
+            .is_none()
+            .then(|| settings.data_dir.join("attachments"));
+        Ok(Attachments::new(objects, folder, settings))
     }
 
-    fn new(objects: Arc<dyn ObjectStore>, settings: &Settings) -> Attachments {
+    fn new(
+        objects: Arc<dyn ObjectStore>,
+        folder: Option<std::path::PathBuf>,
+        settings: &Settings,
+    ) -> Attachments {
         Attachments {
             objects,
+            folder,
             max_bytes: settings.attachment_max_bytes,
             kinds: settings.attachment_types.clone(),
             per_minute: Allowance::new(
@@ -168,6 +179,10 @@ impl Attachments {
                 Err(e) => return Err(e),
             }
         }
+        if let Some(folder) = &self.folder {
+            // A bucket has no folders; a disk does, and an empty one would be listed again.
+            let _ = std::fs::remove_dir(folder.join(conversation.as_str()));
+        }
         Ok(n)
     }
 
@@ -183,8 +198,7 @@ impl Attachments {
             else {
                 continue;
             };
-            if store.get(&id).await?.is_none() {
-                self.erase(&id).await?;
+            if store.get(&id).await?.is_none() && self.erase(&id).await? > 0 {
                 erased += 1;
             }
         }
@@ -215,5 +229,40 @@ pub fn human_size(bytes: usize) -> String {
         format!("{} MB", bytes / (1024 * 1024))
     } else {
         format!("{} KB", bytes.div_ceil(1024))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conversation::VisitorInfo;
+    use crate::ports::ConversationLog;
+
+    #[tokio::test]
+    async fn a_sweep_erases_the_files_of_conversations_erased_elsewhere_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings {
+            data_dir: dir.path().to_owned(),
+            ..Settings::default()
+        };
+        let files = Attachments::open(&settings).unwrap();
+        let store = crate::store::MemoryStore::new();
+        let (kept, _) = store.create(VisitorInfo::default(), None).await.unwrap();
+        let (gone, _) = store.create(VisitorInfo::default(), None).await.unwrap();
+        for c in [&kept, &gone] {
+            files.keep(&c.id, "note.txt", b"order 7").await.unwrap();
+        }
+        assert_eq!(files.all().await.unwrap().len(), 2);
+        // As `frontdesk forget` or retention on another node does: the store only.
+        assert!(store.delete(&gone.id).await.unwrap());
+        assert_eq!(files.sweep(&store).await.unwrap(), 1);
+        let left = files.all().await.unwrap();
+        assert_eq!(left.len(), 1);
+        assert!(left[0].starts_with(kept.id.as_str()), "{left:?}");
+        assert_eq!(
+            files.sweep(&store).await.unwrap(),
+            0,
+            "nothing more to erase"
+        );
     }
 }

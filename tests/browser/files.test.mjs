@@ -65,6 +65,21 @@ test("a visitor sends a photo with the paperclip, sees it as a thumbnail, and th
     await offer.waitFor();
     await offer.locator("button", { hasText: "Talk to a person" }).waitFor();
 
+    // A slow upload shows its progress bar and Cancel; cancelled, its bubble goes without a
+    // complaint. (The route holds the request and then drops it: what a server does with an
+    // upload cut off half way is tested in tests/server.)
+    await page.route("**/api/files?**", async route => { await new Promise(r => setTimeout(r, 1500)); await route.abort().catch(() => {}); });
+    await page.locator(".file").setInputFiles({ name: "slow.png", mimeType: "image/png", buffer: PNG });
+    await page.locator(".compose button[type=submit]").click();
+    const uploading = page.locator(".pending .msg", { hasText: "slow.png" });
+    await uploading.locator("progress").waitFor({ state: "visible" });
+    await uploading.locator("button", { hasText: "Cancel" }).click();
+    await uploading.waitFor({ state: "detached" });
+    await page.waitForTimeout(2000); // the held request has been dropped by now
+    await page.unroute("**/api/files?**");
+    assert.equal(await page.locator(".failed", { hasText: "slow.png" }).count(), 0, "cancelled is not failed");
+    assert.equal(await page.locator(".me img.thumb").count(), 1, "only the first photo was sent");
+
     // Dropped on the panel: the same preview.
     await pasteOrDrop(page, "drop", { name: "label.pdf", mimeType: "application/pdf", buffer: PDF });
     await chosen.waitFor({ state: "visible" });
@@ -107,6 +122,10 @@ test("the agent sees the visitor's photo in the console and sends a PDF the visi
     await link.click();
     assert.equal((await download).suggestedFilename(), "return-label.pdf");
     await console_.locator("#log .ev.agent a", { hasText: "return-label.pdf" }).waitFor();
+    // The visitor panel lists the conversation's files, both ways.
+    await console_.locator("#visitor dt", { hasText: "Files (2)" }).waitFor();
+    const listed = (await console_.locator("#visitor .files a").allInnerTexts()).map(t => t.trim());
+    assert.deepEqual(listed, ["broken-lamp.png (1 KB)", "return-label.pdf (1 KB)"]);
     await console_.screenshot({ path: join(SHOTS, "console-files.png") });
     assert.deepEqual(await seriousViolations(console_), []);
   } finally {

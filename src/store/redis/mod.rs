@@ -319,6 +319,41 @@ impl RedisStore {
     }
 }
 
+impl RedisStore {
+    /// Gives `id` to `agent` as `rule` decides on the record and the agent's load (a claim, with
+    /// the wait it records, or a transfer); the load is checked again in the same commit.
+    async fn give(
+        &self,
+        id: &ConversationId,
+        agent: &str,
+        notice: Option<Notice>,
+        rule: impl Fn(&mut Conversation, usize, u64) -> Result<Option<u64>, Claim>,
+    ) -> StoreResult<Claim> {
+        let chats = self.keys.agent_chats(agent);
+        let extra = [redis::Cmd::zcard(&chats)];
+        self.step(id, &extra, |read, replies| {
+            let read = found(id, read)?;
+            let load: usize = reply(&replies, 0)?;
+            let now = now_ms();
+            let mut after = read.conversation.clone();
+            let waited = match rule(&mut after, load, now) {
+                Ok(waited) => waited,
+                Err(refused) => return Ok(Decided::Done(refused)),
+            };
+            let events = notice_event(&mut after, notice.as_ref(), now);
+            // The ticket stays with the conversation: a requeue takes back its place.
+            let mut step = Step::change(&self.keys, &read, &after, read.ticket, &events, now)?;
+            step.check("ZCARD", chats.clone(), &[], &load.to_string());
+            if let Some(waited) = waited {
+                step.write("LPUSH", Some(self.keys.waits()), [waited]);
+                step.write("LTRIM", Some(self.keys.waits()), [0, RECENT_WAITS - 1]);
+            }
+            Ok(Decided::Commit(step, Claim::Claimed))
+        })
+        .await
+    }
+}
+
 /// What a step decided: nothing to write (the answer is in what was read), or a commit.
 enum Decided<T> {
     Done(T),
@@ -712,28 +747,8 @@ impl ConversationLog for RedisStore {
         capacity: usize,
         notice: Option<Notice>,
     ) -> StoreResult<Claim> {
-        let extra = [redis::Cmd::zcard(self.keys.agent_chats(agent))];
-        self.step(id, &extra, |read, replies| {
-            let read = found(id, read)?;
-            let load: usize = reply(&replies, 0)?;
-            let now = now_ms();
-            let mut after = read.conversation.clone();
-            let waited = match bookkeeping::claim(&mut after, agent, load, capacity, now) {
-                Ok(waited) => waited,
-                Err(refused) => return Ok(Decided::Done(refused)),
-            };
-            let events = notice_event(&mut after, notice.as_ref(), now);
-            // The ticket stays with the conversation: a requeue takes back its place.
-            let mut step = Step::change(&self.keys, &read, &after, read.ticket, &events, now)?;
-            step.check(
-                "ZCARD",
-                self.keys.agent_chats(agent),
-                &[],
-                &load.to_string(),
-            );
-            step.write("LPUSH", Some(self.keys.waits()), [waited]);
-            step.write("LTRIM", Some(self.keys.waits()), [0, RECENT_WAITS - 1]);
-            Ok(Decided::Commit(step, Claim::Claimed))
+        self.give(id, agent, notice, |c, load, now| {
+            bookkeeping::claim(c, agent, load, capacity, now).map(Some)
         })
         .await
     }
@@ -745,20 +760,11 @@ impl ConversationLog for RedisStore {
         capacity: usize,
         notice: Option<Notice>,
     ) -> StoreResult<Claim> {
-        let extra = [redis::Cmd::zcard(self.keys.agent_chats(to))];
-        self.step(id, &extra, |read, replies| {
-            let read = found(id, read)?;
-            let load: usize = reply(&replies, 0)?;
-            let now = now_ms();
-            let mut after = read.conversation.clone();
-            let moved = bookkeeping::transfer(&mut after, from, to, load, capacity, now);
-            if moved != Claim::Claimed {
-                return Ok(Decided::Done(moved));
+        self.give(id, to, notice, |c, load, now| {
+            match bookkeeping::transfer(c, from, to, load, capacity, now) {
+                Claim::Claimed => Ok(None),
+                refused => Err(refused),
             }
-            let events = notice_event(&mut after, notice.as_ref(), now);
-            let mut step = Step::change(&self.keys, &read, &after, read.ticket, &events, now)?;
-            step.check("ZCARD", self.keys.agent_chats(to), &[], &load.to_string());
-            Ok(Decided::Commit(step, Claim::Claimed))
         })
         .await
     }
