@@ -7,12 +7,11 @@
 
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
-use futures_util::StreamExt;
 use serde::Deserialize;
 
 use super::api::problem;
-use crate::attachments::NotKept;
-use crate::conversation::{Attachment, ConversationId, EventBody, MessageOutcome, Outcome, Token};
+use super::file_transfer::{self, Refused};
+use crate::conversation::{ConversationId, MessageOutcome, Outcome, Token};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -140,13 +139,13 @@ async fn upload_inner(
             "client_id: 1 to 64 characters",
         );
     }
-    let bytes = match receive(req, body, files.max_bytes).await {
+    let bytes = match file_transfer::receive(req, body, files.max_bytes).await {
         Ok(bytes) => bytes,
-        Err(refusal) => return refusal,
+        Err(refusal) => return answer(refusal),
     };
-    let file = match keep(state, &id, &query.name, &bytes).await {
+    let file = match file_transfer::keep(state, &id, &query.name, &bytes).await {
         Ok(file) => file,
-        Err(refusal) => return refusal,
+        Err(refusal) => return answer(refusal),
     };
     let stored = match who {
         Caller::Visitor(_) => state
@@ -177,120 +176,6 @@ async fn upload_inner(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "store_unavailable",
                 "the file could not be saved; send it again in a moment",
-            )
-        }
-    }
-}
-
-/// The request's body, up to `max` bytes (413 past it, 400 if the upload broke off).
-pub(super) async fn receive(
-    req: &HttpRequest,
-    mut body: web::Payload,
-    max: usize,
-) -> Result<Vec<u8>, HttpResponse> {
-    let too_large = || {
-        problem(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            &format!(
-                "files up to {} are accepted",
-                crate::attachments::human_size(max)
-            ),
-        )
-    };
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > max) {
-        return Err(too_large());
-    }
-    let mut bytes = Vec::with_capacity(declared.unwrap_or(0).min(max));
-    while let Some(chunk) = body.next().await {
-        let Ok(chunk) = chunk else {
-            return Err(problem(
-                StatusCode::BAD_REQUEST,
-                "upload_broken",
-                "the upload ended before the whole file arrived; send it again",
-            ));
-        };
-        if bytes.len() + chunk.len() > max {
-            return Err(too_large());
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    Ok(bytes)
-}
-
-/// Checks and keeps a file for conversation `id` (within its per-minute allowance).
-pub(super) async fn keep(
-    state: &AppState,
-    id: &ConversationId,
-    name: &str,
-    bytes: &[u8],
-) -> Result<Attachment, HttpResponse> {
-    if !state.attachments.allow(id) {
-        return Err(problem(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_files",
-            "too many files in a minute; wait a little and send it again",
-        ));
-    }
-    match state.attachments.keep(id, name, bytes).await {
-        Ok(file) => Ok(file),
-        Err(NotKept::Refused(r)) => Err(problem(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            r.code,
-            &r.detail,
-        )),
-        Err(NotKept::Unavailable(e)) => {
-            tracing::warn!(conv = %id, error = %e, "cannot keep an attachment");
-            Err(problem(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "storage_unavailable",
-                "the file could not be saved; send it again in a moment",
-            ))
-        }
-    }
-}
-
-/// The files of conversation `id`'s log: each with its event (who sent it, when).
-pub(super) async fn files_of(
-    state: &AppState,
-    id: &ConversationId,
-) -> crate::ports::StoreResult<Vec<(crate::conversation::Event, Attachment)>> {
-    let events = state.store.events_after(id, 0).await?;
-    Ok(events
-        .into_iter()
-        .filter_map(|e| match &e.body {
-            EventBody::VisitorFile { file, .. } | EventBody::AgentFile { file, .. } => {
-                let file = file.clone();
-                Some((e, file))
-            }
-            _ => None,
-        })
-        .collect())
-}
-
-/// The bytes of `file` in conversation `id`, as `file_response` serves them (404 when gone).
-pub(super) async fn serve(state: &AppState, id: &ConversationId, file: &str) -> HttpResponse {
-    let missing = || problem(StatusCode::NOT_FOUND, "not_found", "no such file");
-    let Ok(files) = files_of(state, id).await else {
-        return missing();
-    };
-    let Some((_, meta)) = files.into_iter().find(|(_, f)| f.id == file) else {
-        return missing();
-    };
-    match state.attachments.read(id, &meta).await {
-        Ok(bytes) => file_response(&meta, bytes),
-        Err(object_store::Error::NotFound { .. }) => missing(),
-        Err(e) => {
-            tracing::warn!(conv = %id, error = %e, "cannot read an attachment");
-            problem(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "storage_unavailable",
-                "the file cannot be read now; try again in a moment",
             )
         }
     }
@@ -329,31 +214,12 @@ async fn download_inner(
             );
         }
     }
-    serve(state, &id, file).await
+    file_transfer::serve(state, &id, file)
+        .await
+        .unwrap_or_else(answer)
 }
 
-/// The bytes with headers that keep them inert: the type decided at upload, `nosniff`, a CSP
-/// that allows nothing to run, and `attachment` for everything but the re-encoded images.
-pub fn file_response(meta: &Attachment, bytes: bytes::Bytes) -> HttpResponse {
-    let inline = meta.content_type.starts_with("image/");
-    let disposition = format!(
-        "{}; filename=\"{}\"; filename*=UTF-8''{}",
-        if inline { "inline" } else { "attachment" },
-        meta.name
-            .chars()
-            .map(|c| if c.is_ascii() && c != '\\' { c } else { '_' })
-            .collect::<String>(),
-        percent_encoding::utf8_percent_encode(&meta.name, percent_encoding::NON_ALPHANUMERIC)
-    );
-    HttpResponse::Ok()
-        .content_type(meta.content_type.as_str())
-        .insert_header((header::CONTENT_DISPOSITION, disposition))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header((
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; img-src 'self'; sandbox",
-        ))
-        .insert_header((header::CACHE_CONTROL, "private, max-age=3600"))
-        .insert_header(("Cross-Origin-Resource-Policy", "cross-origin"))
-        .body(bytes)
+/// A refusal as the widget and the console read it.
+fn answer(r: Refused) -> HttpResponse {
+    problem(r.status, r.code, &r.detail)
 }

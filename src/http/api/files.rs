@@ -10,9 +10,14 @@ use utoipa::{IntoParams, ToSchema};
 use super::conversations::{acting, conversation_id};
 use super::{ApiError, Caller, json, problem};
 use crate::conversation::{Attachment, EventBody, Outcome};
-use crate::http::files;
+use crate::http::file_transfer::{self as files, Refused};
 use crate::state::AppState;
 use crate::tokens::Scope;
+
+/// A refusal in the API's problem shape.
+fn refusal(r: Refused) -> ApiError {
+    ApiError::new(r.status, r.code, r.detail)
+}
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list).service(download).service(send);
@@ -80,7 +85,7 @@ async fn download(
     caller.require(Scope::Read)?;
     let (id, file) = path.into_inner();
     let id = conversation_id(&id)?;
-    Ok(files::serve(&state, &id, &file).await)
+    files::serve(&state, &id, &file).await.map_err(refusal)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -132,14 +137,12 @@ async fn send(
             "this site does not accept files",
         ));
     }
-    let bytes = match files::receive(&req, body, state.attachments.max_bytes).await {
-        Ok(bytes) => bytes,
-        Err(refusal) => return Ok(refusal),
-    };
-    let file = match files::keep(&state, &id, &name, &bytes).await {
-        Ok(file) => file,
-        Err(refusal) => return Ok(refusal),
-    };
+    let bytes = files::receive(&req, body, state.attachments.max_bytes)
+        .await
+        .map_err(refusal)?;
+    let file = files::keep(&state, &id, &name, &bytes)
+        .await
+        .map_err(refusal)?;
     match state
         .conversations
         .agent_file(&id, &agent, file.clone(), Some(client_id))
