@@ -118,7 +118,7 @@ impl Attachments {
         &self,
         conversation: &ConversationId,
         name: &str,
-        bytes: &[u8],
+        bytes: Vec<u8>,
     ) -> Result<Attachment, NotKept> {
         if bytes.len() > self.max_bytes {
             return Err(NotKept::Refused(Refused {
@@ -126,14 +126,13 @@ impl Attachments {
                 detail: format!("files up to {} are accepted", human_size(self.max_bytes)),
             }));
         }
-        let kinds = self.kinds.clone();
-        let name_for_log = name;
-        let (raw, name) = (bytes.to_vec(), name.to_owned());
+        let (kinds, claimed) = (self.kinds.clone(), name.to_owned());
         // Decoding and re-encoding an image is CPU work: off the async threads.
-        let accepted = tokio::task::spawn_blocking(move || check::inspect(&raw, &name, &kinds))
-            .await
-            .map_err(|e| NotKept::Unavailable(e.to_string()))?
-            .map_err(NotKept::Refused)?;
+        let accepted =
+            tokio::task::spawn_blocking(move || check::inspect(&bytes, &claimed, &kinds))
+                .await
+                .map_err(|e| NotKept::Unavailable(e.to_string()))?
+                .map_err(NotKept::Refused)?;
         let id = random_secret();
         let sha256 = hex::encode(sha2::Sha256::digest(&accepted.bytes));
         let size = accepted.bytes.len() as u64;
@@ -143,7 +142,7 @@ impl Attachments {
             .map_err(|e| NotKept::Unavailable(e.to_string()))?;
         Ok(Attachment {
             id,
-            name: clean_name(name_for_log),
+            name: clean_name(name),
             content_type: accepted.content_type.to_owned(),
             size,
             sha256,
@@ -205,8 +204,9 @@ impl Attachments {
         Ok(erased)
     }
 
-    /// Every file kept, for tests and `frontdesk backup`'s advice: `(conversation, id)`.
-    pub async fn all(&self) -> object_store::Result<Vec<String>> {
+    /// Every file kept, as `conversation/id` paths, sorted.
+    #[cfg(test)]
+    async fn all(&self) -> object_store::Result<Vec<String>> {
         self.objects
             .list(None)
             .map_ok(|meta| meta.location.to_string())
@@ -250,7 +250,10 @@ mod tests {
         let (kept, _) = store.create(VisitorInfo::default(), None).await.unwrap();
         let (gone, _) = store.create(VisitorInfo::default(), None).await.unwrap();
         for c in [&kept, &gone] {
-            files.keep(&c.id, "note.txt", b"order 7").await.unwrap();
+            files
+                .keep(&c.id, "note.txt", b"order 7".to_vec())
+                .await
+                .unwrap();
         }
         assert_eq!(files.all().await.unwrap().len(), 2);
         // As `frontdesk forget` or retention on another node does: the store only.

@@ -73,7 +73,7 @@ pub async fn keep(
     state: &AppState,
     id: &ConversationId,
     name: &str,
-    bytes: &[u8],
+    bytes: Vec<u8>,
 ) -> Result<Attachment, Refused> {
     if !state.attachments.allow(id) {
         return Err(refused(

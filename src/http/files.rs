@@ -143,7 +143,7 @@ async fn upload_inner(
         Ok(bytes) => bytes,
         Err(refusal) => return answer(refusal),
     };
-    let file = match file_transfer::keep(state, &id, &query.name, &bytes).await {
+    let file = match file_transfer::keep(state, &id, &query.name, bytes).await {
         Ok(file) => file,
         Err(refusal) => return answer(refusal),
     };

@@ -140,7 +140,7 @@ async fn send(
     let bytes = files::receive(&req, body, state.attachments.max_bytes)
         .await
         .map_err(refusal)?;
-    let file = files::keep(&state, &id, &name, &bytes)
+    let file = files::keep(&state, &id, &name, bytes)
         .await
         .map_err(refusal)?;
     match state
