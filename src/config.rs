@@ -111,6 +111,9 @@ pub struct Settings {
     pub attachment_types: Vec<FileKind>,
     /// Attachments one conversation may send per minute (visitor and agents together).
     pub attachments_per_minute: u32,
+    /// What an editor's fix in /admin does: `files` writes the Markdown files and reloads;
+    /// `off` writes nothing and offers each fix as a patch (a knowledge base kept in git).
+    pub kb_writes: WriteMode,
 }
 
 impl Default for Settings {
@@ -154,6 +157,7 @@ impl Default for Settings {
             attachment_max_bytes: 10 * 1024 * 1024,
             attachment_types: vec![FileKind::Image, FileKind::Pdf, FileKind::Text],
             attachments_per_minute: 10,
+            kb_writes: WriteMode::Files,
         }
     }
 }
@@ -442,6 +446,18 @@ impl FromStr for Redact {
             other => anyhow::bail!("cannot redact `{other}`: use email, phone or card"),
         }
     }
+}
+
+/// What `/admin` does with an editor's fix to the knowledge base.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WriteMode {
+    /// Write the Markdown files and reload.
+    #[default]
+    Files,
+    /// Write nothing: each fix is offered as a patch (`git apply`) for a knowledge base kept in
+    /// git and deployed by CI.
+    Off,
 }
 
 /// A kind of file attachments may be (decided from the content).

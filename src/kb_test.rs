@@ -19,8 +19,9 @@ const MAX_LEAVE_ONE_OUT: usize = 100;
 const FOLDS: usize = 10;
 
 /// A phrasing that did not find its FAQ.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Miss {
+    #[schema(value_type = String)]
     pub faq: FaqId,
     pub phrasing: String,
     /// What the matcher did instead, as a test case's `expect` names it: "other-faq",
@@ -29,7 +30,7 @@ pub struct Miss {
     pub explanation: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SelfTest {
     pub phrasings: usize,
     pub found: usize,
@@ -145,6 +146,87 @@ pub fn self_test(kb: &KnowledgeBase, exact: bool) -> anyhow::Result<SelfTest> {
         .misses
         .sort_by(|a, b| a.faq.cmp(&b.faq).then(a.phrasing.cmp(&b.phrasing)));
     Ok(result)
+}
+
+/// The self-test of one FAQ: each of its phrasings held out alone (leave-one-out), the others
+/// and every other FAQ indexed. What an editor's change to that FAQ did, in a second.
+pub fn self_test_faq(kb: &KnowledgeBase, id: &FaqId) -> anyhow::Result<SelfTest> {
+    let mut result = SelfTest {
+        phrasings: 0,
+        found: 0,
+        method: "leave-one-out".into(),
+        misses: Vec::new(),
+        confusions: BTreeMap::new(),
+    };
+    let Some(f) = kb.faqs.iter().position(|faq| &faq.id == id) else {
+        return Ok(result);
+    };
+    let faq = &kb.faqs[f];
+    for (q, phrasing) in faq.questions.iter().enumerate() {
+        let mut reduced = kb.clone();
+        reduced.translations.clear();
+        reduced.faqs[f].questions.remove(q);
+        let turn = Matcher::build(reduced)?.decide(&Memory::default(), phrasing);
+        result.phrasings += 1;
+        if finds(&turn.decision, id) {
+            result.found += 1;
+            continue;
+        }
+        if let Decision::Answer {
+            source: Source::Faq(other),
+            ..
+        } = &turn.decision
+        {
+            *result
+                .confusions
+                .entry(format!("{id} -> {other}"))
+                .or_default() += 1;
+        }
+        result.misses.push(Miss {
+            faq: id.clone(),
+            phrasing: phrasing.clone(),
+            outcome: outcome(&turn.decision),
+            explanation: turn.explanation.summary(),
+        });
+    }
+    Ok(result)
+}
+
+/// The whole editors' suite, as `frontdesk kb test` runs it: every language's phrasings held
+/// out, and the test cases.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Suite {
+    /// Per language (the default first): its phrasings' self-test.
+    pub phrasings: Vec<LanguageSelfTest>,
+    pub cases: CaseReport,
+    /// The default language's phrasings all find their FAQ and no case fails (a translation's
+    /// few phrasings are a hint, not a gate).
+    pub passed: bool,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LanguageSelfTest {
+    pub language: String,
+    #[serde(flatten)]
+    pub test: SelfTest,
+}
+
+/// Runs the suite on `kb` (with its test cases).
+pub fn suite(kb: &KnowledgeBase, cases: &[Case], exact: bool) -> anyhow::Result<Suite> {
+    let mut phrasings = Vec::new();
+    for language in std::iter::once(kb).chain(&kb.translations) {
+        phrasings.push(LanguageSelfTest {
+            language: language.language().to_owned(),
+            test: self_test(language, exact)?,
+        });
+    }
+    let cases = run_cases(&Matcher::build(kb.clone())?, cases);
+    let passed = phrasings[0].test.passed() && cases.misses.is_empty();
+    Ok(Suite {
+        phrasings,
+        cases,
+        passed,
+    })
 }
 
 /// Phrasings that, with everything indexed, score best for another FAQ: the two FAQs overlap.
@@ -284,7 +366,7 @@ fn expectation(raw: &str, kb: &KnowledgeBase) -> Result<Expect, String> {
 }
 
 /// A case the bot got wrong.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CaseMiss {
     pub file: String,
     pub line: usize,
@@ -294,11 +376,12 @@ pub struct CaseMiss {
     pub explanation: String,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct CaseReport {
     pub cases: usize,
     pub passed: usize,
     /// Per file: (passed, cases).
+    #[schema(value_type = Object)]
     pub per_file: BTreeMap<String, (usize, usize)>,
     /// Cases that fail: `kb test` fails.
     pub misses: Vec<CaseMiss>,
@@ -369,7 +452,7 @@ pub(crate) fn met(expect: &Expect, decision: &Decision) -> bool {
 }
 
 /// A decision in the words of `expect`.
-fn outcome(decision: &Decision) -> String {
+pub(crate) fn outcome(decision: &Decision) -> String {
     match decision {
         Decision::Answer {
             source: Source::Faq(id),

@@ -49,6 +49,9 @@
 //! - [`metrics`]: Prometheus counters and histograms (all listed in docs/operations.md).
 //! - [`eval`]: accuracy, coverage and latency on labelled CSV cases (`frontdesk eval`).
 //! - [`kb_test`]: the knowledge base's self-test (`frontdesk kb test`) and overlap warnings.
+//! - [`kb_writes`]: editors' fixes from `/admin` and the API (a phrasing, a new FAQ, an off-topic
+//!   case, a dismissal): planned against the files, staged and loaded in a copy, written
+//!   atomically, logged in the store, reloaded and checked; or offered as a patch.
 //! - [`cli`]: the `frontdesk` command line.
 //!
 //! # Data flow
@@ -61,6 +64,7 @@
 //! handoff: Bot --transition--> Queued --claim (agent / router)--> Assigned --> Bot | Queued | Closed
 //! store (Redis): read -> bookkeeping (Rust) -> check-and-write (one script, PUBLISH inside) --> each node's listener --> local bus
 //! agent frame --protocol--> session::agent --Conversations--> store --routing watch--> router, and each node's board --> every console and waiting visitor
+//! editor's fix --kb_writes--> stage + load (copy) --> write (temp + rename) --> store.record_edit --> reload --bus--> other nodes reload
 //! file change --watcher--> reload: load + build (blocking thread) --ArcSwap--> next decide() | errors --> /admin, /readyz
 //! store --gather--> analytics::report --> /admin, `frontdesk report`;  handoff/claim/close/rate --> webhooks queue --> POST
 //! integration --Bearer token--> http::api --Conversations (same rules as the console)--> store;  store --export--> API, webhooks, `frontdesk export`
@@ -78,6 +82,7 @@ pub(crate) mod http;
 pub mod identity;
 pub(crate) mod kb_test;
 pub(crate) mod kb_tune;
+pub mod kb_writes;
 pub mod knowledge_base;
 pub(crate) mod limits;
 pub mod matcher;

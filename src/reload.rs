@@ -102,6 +102,11 @@ impl Reloader {
         }
     }
 
+    /// The serving matcher.
+    pub fn matcher(&self) -> Arc<Matcher> {
+        self.matcher.load_full()
+    }
+
     pub fn status(&self) -> Arc<KbStatus> {
         self.status.load_full()
     }
@@ -180,6 +185,29 @@ impl Reloader {
             ok,
             changed,
             status,
+        }
+    }
+
+    /// Reloads whenever `changes` moves (another node's editor wrote the shared folder, see
+    /// `Bus::watch_knowledge_base`), until `shutdown` flips.
+    pub async fn follow(
+        self: Arc<Self>,
+        mut changes: tokio::sync::watch::Receiver<u64>,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) {
+        loop {
+            tokio::select! {
+                changed = changes.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    let outcome = self.reload().await;
+                    if outcome.changed {
+                        tracing::info!(ok = outcome.ok, "reloaded after another node's change");
+                    }
+                }
+                _ = shutdown.changed() => return,
+            }
         }
     }
 

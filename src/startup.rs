@@ -143,6 +143,20 @@ impl Application {
         if settings.watch_knowledge_base {
             actix_web::rt::spawn(tasks.track_future(reloader.clone().watch(shutdown_rx.clone())));
         }
+        // Another node's editor changed the files (a shared folder): reload here too.
+        actix_web::rt::spawn(
+            tasks.track_future(
+                reloader
+                    .clone()
+                    .follow(store.bus().watch_knowledge_base(), shutdown_rx.clone()),
+            ),
+        );
+        let kb_writes = Arc::new(crate::kb_writes::KbWrites::new(
+            settings.knowledge_base.clone(),
+            settings.kb_writes,
+            reloader.clone(),
+            store.clone(),
+        ));
         let identity = settings.identity_secret.as_deref().map(IdentitySecret::new);
         let new_conversations = Allowance::per_minute(settings.conversations_per_minute);
         let visitor_messages = Allowance::per_second(settings.rate_per_second, settings.rate_burst);
@@ -156,6 +170,7 @@ impl Application {
             connections,
             identity,
             reloader,
+            kb_writes,
             settings,
             conversations,
             store,

@@ -40,6 +40,8 @@ pub struct AppState {
     pub identity: Option<IdentitySecret>,
     /// Reloads the knowledge base (file watcher, `POST /api/kb/reload`) and knows its status.
     pub reloader: Arc<Reloader>,
+    /// Editors' fixes to the knowledge base's files (`/admin`, the API).
+    pub kb_writes: Arc<crate::kb_writes::KbWrites>,
     /// Room for visitor sockets on this node (`max_connections`): a permit is taken at the
     /// handshake and held by the session, so simultaneous handshakes cannot all see room.
     pub connections: Arc<tokio::sync::Semaphore>,

@@ -319,7 +319,7 @@ fn json_len(text: &str) -> usize {
 }
 
 /// Splits `+++\n<front>\n+++\n<body>`; `None` when the delimiters are missing.
-fn split_front_matter(source: &str) -> Option<(&str, &str)> {
+pub(crate) fn split_front_matter(source: &str) -> Option<(&str, &str)> {
     let rest = source
         .strip_prefix("+++\n")
         .or_else(|| source.strip_prefix("+++\r\n"))?;

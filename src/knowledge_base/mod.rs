@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use size::Budget;
 
 pub use canned::{CannedReply, CannedTranslation};
+pub(crate) use faq::split_front_matter;
 pub use faq::{Faq, FaqId, HandoffMode, render_markdown};
 pub use hours::Hours;
 pub use languages::Languages;
@@ -525,6 +526,12 @@ fn faq_files(faq_dir: &Path, problems: &mut Vec<Problem>) -> Vec<PathBuf> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    /// `text` parsed as the FAQ file `faq/<id>.md` (it must parse).
+    pub(crate) fn parse_faq(id: &str, text: &str) -> Faq {
+        let file = format!("faq/{id}.md");
+        faq::parse(Path::new(&file), text).expect("a valid FAQ").0
+    }
 
     /// Writes `text` to `dir/rel`, creating folders: a knowledge base file for a test.
     pub(crate) fn write(dir: &Path, rel: &str, text: &str) {

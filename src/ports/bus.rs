@@ -1,5 +1,5 @@
 //! The fan-out seam: who watches a conversation's new events and typing, and who watches
-//! routing changes. Nothing on it is stored; each backend has one (`Store::bus`).
+//! routing and knowledge-base changes. Nothing on it is stored; each backend has one (`Store::bus`).
 
 use std::sync::Arc;
 
@@ -34,4 +34,10 @@ pub trait Bus: Send + Sync {
     /// A counter that changes whenever the queue, an assignment, a follow-up or an agent's
     /// presence changes, on any node sharing this store.
     fn watch_routing(&self) -> watch::Receiver<u64>;
+    /// Tells every node sharing this store that the knowledge base's files changed (an editor's
+    /// fix from /admin): each one reloads from its folder.
+    async fn knowledge_base_changed(&self) -> StoreResult<()>;
+    /// A counter that changes whenever some node says the knowledge base changed (or signals
+    /// may have been missed).
+    fn watch_knowledge_base(&self) -> watch::Receiver<u64>;
 }

@@ -1,5 +1,5 @@
 //! The fan-out seam (`Bus`): who watches a conversation's new events and typing, and who watches
-//! routing changes. Every store has one (`Store::bus`; the trait is `ports::Bus`), kept apart from the durable data: nothing
+//! routing and knowledge-base changes. Every store has one (`Store::bus`; the trait is `ports::Bus`), kept apart from the durable data: nothing
 //! on it is stored.
 //!
 //! `LocalBus` is the one implementation inside a process: a broadcast channel per conversation
@@ -57,11 +57,21 @@ impl Bus for LocalBus {
     fn watch_routing(&self) -> watch::Receiver<u64> {
         self.routing.subscribe()
     }
+
+    async fn knowledge_base_changed(&self) -> StoreResult<()> {
+        self.knowledge_base_changed_here();
+        Ok(())
+    }
+
+    fn watch_knowledge_base(&self) -> watch::Receiver<u64> {
+        self.knowledge_base.subscribe()
+    }
 }
 
 pub(crate) struct LocalBus {
     buses: Mutex<Buses>,
     routing: watch::Sender<u64>,
+    knowledge_base: watch::Sender<u64>,
 }
 
 /// The channels, and the size at which `subscribe` next sweeps out those nobody listens to.
@@ -78,6 +88,7 @@ impl Default for LocalBus {
                 sweep_at: SWEEP_FLOOR,
             }),
             routing: watch::channel(0).0,
+            knowledge_base: watch::channel(0).0,
         }
     }
 }
@@ -107,8 +118,13 @@ impl LocalBus {
         self.routing.send_modify(|n| *n += 1);
     }
 
+    /// Some node said the knowledge base changed.
+    pub(crate) fn knowledge_base_changed_here(&self) {
+        self.knowledge_base.send_modify(|n| *n += 1);
+    }
+
     /// Signals may have been missed (Redis's pub/sub reconnected): everyone catches up from the
-    /// log, and routing is re-read.
+    /// log, routing is re-read and the knowledge base reloaded (unchanged files cost a hash).
     pub(crate) fn resync(&self) {
         let mut buses = self.buses();
         buses.map.retain(|_, bus| bus.receiver_count() > 0);
@@ -117,6 +133,7 @@ impl LocalBus {
         }
         drop(buses);
         self.routing_changed();
+        self.knowledge_base_changed_here();
     }
 }
 

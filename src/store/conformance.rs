@@ -1123,6 +1123,43 @@ pub async fn api_tokens_are_found_by_hash_until_revoked(store: Arc<dyn Store>) {
     );
 }
 
+pub async fn the_editors_record_keeps_the_newest_first_up_to_its_limit(store: Arc<dyn Store>) {
+    use crate::ports::{EDITS_KEPT, EditAction, FileChange, KbEdit};
+    let edit = |n: usize| KbEdit {
+        at: n as u64,
+        who: "admin:erin".into(),
+        action: if n % 2 == 0 {
+            EditAction::Phrasing
+        } else {
+            EditAction::Dismiss
+        },
+        question: format!("question {n}"),
+        faq: (n % 2 == 0).then(|| "track-order".to_owned()),
+        files: vec![FileChange {
+            file: "faq/orders/track-order.md".into(),
+            diff: format!("+  \"question {n}\",\n"),
+        }],
+    };
+    assert!(store.edits(10).await.unwrap().is_empty());
+    store.record_edit(edit(1)).await.unwrap();
+    store.record_edit(edit(2)).await.unwrap();
+    assert_eq!(
+        store.edits(10).await.unwrap(),
+        vec![edit(2), edit(1)],
+        "newest first, read back whole"
+    );
+    assert_eq!(store.edits(1).await.unwrap(), vec![edit(2)]);
+    assert!(store.edits(0).await.unwrap().is_empty());
+    // Past the limit, the oldest go.
+    for n in 3..=EDITS_KEPT + 2 {
+        store.record_edit(edit(n)).await.unwrap();
+    }
+    let all = store.edits(EDITS_KEPT + 10).await.unwrap();
+    assert_eq!(all.len(), EDITS_KEPT);
+    assert_eq!(all[0], edit(EDITS_KEPT + 2));
+    assert_eq!(all[EDITS_KEPT - 1], edit(3), "the two oldest were dropped");
+}
+
 /// Generates one `#[tokio::test]` per conformance check for the store built by the future
 /// `$make` (an `Arc<dyn Store>`; each test gets a fresh one).
 #[macro_export]
@@ -1156,6 +1193,7 @@ macro_rules! store_conformance_tests {
             api_tokens_are_found_by_hash_until_revoked,
             an_agent_racing_for_many_conversations_never_passes_capacity,
             racing_handoffs_all_join_the_line_once_each_in_its_own_place,
+            the_editors_record_keeps_the_newest_first_up_to_its_limit,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {

@@ -86,6 +86,11 @@ impl Keys {
         format!("{}:tokens", self.prefix)
     }
 
+    /// The editors' record: a list, newest first.
+    pub fn kb_edits(&self) -> String {
+        format!("{}:kb_edits", self.prefix)
+    }
+
     pub fn token_hashes(&self) -> String {
         format!("{}:token_hashes", self.prefix)
     }
@@ -121,6 +126,11 @@ impl Keys {
 
     pub fn routing(&self) -> String {
         format!("{}:routing", self.prefix)
+    }
+
+    /// The channel on which a node says the knowledge base's files changed.
+    pub fn knowledge_base(&self) -> String {
+        format!("{}:kb_changed", self.prefix)
     }
 }
 

@@ -18,8 +18,8 @@ use crate::conversation::{
 };
 use crate::conversation::{ConversationState, Event, EventBody, Notice, Turn, TurnOutcome};
 use crate::ports::{
-    Appended, AssignedChat, Bus, ConversationLog, Logins, PresenceBoard, Queue, Reports, Signal,
-    Store, StoreError, StoreResult, Tokens, Workload,
+    Appended, AssignedChat, Bus, ConversationLog, EDITS_KEPT, Edits, KbEdit, Logins, PresenceBoard,
+    Queue, Reports, Signal, Store, StoreError, StoreResult, Tokens, Workload,
 };
 use crate::tokens::ApiToken;
 
@@ -50,6 +50,8 @@ struct State {
     /// API tokens by name.
     tokens: BTreeMap<String, ApiToken>,
     visitors: HashMap<VisitorKey, Vec<ConversationId>>,
+    /// The editors' record, oldest first.
+    edits: VecDeque<KbEdit>,
 }
 
 /// The in-memory `Store`.
@@ -468,6 +470,28 @@ impl Tokens for MemoryStore {
     }
     async fn revoke_token(&self, name: &str) -> StoreResult<bool> {
         Ok(self.lock().tokens.remove(name).is_some())
+    }
+}
+
+#[async_trait]
+impl Edits for MemoryStore {
+    async fn record_edit(&self, edit: KbEdit) -> StoreResult<()> {
+        let mut state = self.lock();
+        state.edits.push_back(edit);
+        while state.edits.len() > EDITS_KEPT {
+            state.edits.pop_front();
+        }
+        Ok(())
+    }
+    async fn edits(&self, limit: usize) -> StoreResult<Vec<KbEdit>> {
+        Ok(self
+            .lock()
+            .edits
+            .iter()
+            .rev()
+            .take(limit)
+            .cloned()
+            .collect())
     }
 }
 

@@ -35,8 +35,8 @@ use crate::conversation::{
 };
 use crate::conversation::{ConversationState, Event, EventBody, Notice, Turn, TurnOutcome};
 use crate::ports::{
-    Appended, AssignedChat, Bus, ConversationLog, Logins, Presence, PresenceBoard, Queue, Reports,
-    Signal, Store, StoreError, StoreResult, Tokens, Workload,
+    Appended, AssignedChat, Bus, ConversationLog, EDITS_KEPT, Edits, KbEdit, Logins, Presence,
+    PresenceBoard, Queue, Reports, Signal, Store, StoreError, StoreResult, Tokens, Workload,
 };
 use crate::tokens::ApiToken;
 
@@ -94,6 +94,19 @@ impl Bus for RedisBus {
 
     fn watch_routing(&self) -> watch::Receiver<u64> {
         self.hub.watch_routing()
+    }
+
+    async fn knowledge_base_changed(&self) -> StoreResult<()> {
+        // Every node's listener (this one's too) hears it.
+        self.con
+            .clone()
+            .publish(self.keys.knowledge_base(), "changed")
+            .await
+            .map_err(unavailable)
+    }
+
+    fn watch_knowledge_base(&self) -> watch::Receiver<u64> {
+        self.hub.watch_knowledge_base()
     }
 }
 
@@ -474,6 +487,7 @@ async fn listen(
             let mut pubsub = client.get_async_pubsub().await?;
             pubsub.psubscribe(keys.bus_pattern()).await?;
             pubsub.subscribe(keys.routing()).await?;
+            pubsub.subscribe(keys.knowledge_base()).await?;
             Ok::<_, redis::RedisError>(pubsub)
         };
         match tokio::time::timeout(RESPONSE_TIMEOUT, subscribed).await {
@@ -489,11 +503,14 @@ async fn listen(
                     hub.resync();
                 }
                 let routing = keys.routing();
+                let knowledge_base = keys.knowledge_base();
                 let mut messages = pubsub.on_message();
                 while let Some(msg) = messages.next().await {
                     let channel = msg.get_channel_name();
                     if channel == routing {
                         hub.routing_changed();
+                    } else if channel == knowledge_base {
+                        hub.knowledge_base_changed_here();
                     } else if let Some(id) = keys.bus_conversation(channel) {
                         match serde_json::from_slice::<Signal>(msg.get_payload_bytes()) {
                             Ok(signal) => hub.publish(&id, signal),
@@ -871,6 +888,39 @@ impl Logins for RedisStore {
             .del(self.keys.session(secret))
             .await
             .map_err(unavailable)
+    }
+}
+
+#[async_trait]
+impl Edits for RedisStore {
+    async fn record_edit(&self, edit: KbEdit) -> StoreResult<()> {
+        let record =
+            serde_json::to_string(&edit).map_err(|e| StoreError::Corrupt(format!("edit: {e}")))?;
+        let key = self.keys.kb_edits();
+        let () = redis::pipe()
+            .atomic()
+            .lpush(&key, record)
+            .ignore()
+            .ltrim(&key, 0, EDITS_KEPT as isize - 1)
+            .ignore()
+            .query_async(&mut self.con())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+    async fn edits(&self, limit: usize) -> StoreResult<Vec<KbEdit>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let records: Vec<String> = self
+            .con()
+            .lrange(self.keys.kb_edits(), 0, limit as isize - 1)
+            .await
+            .map_err(unavailable)?;
+        records
+            .iter()
+            .map(|r| serde_json::from_str(r).map_err(|e| StoreError::Corrupt(format!("edit: {e}"))))
+            .collect()
     }
 }
 

@@ -42,8 +42,8 @@ use crate::conversation::{
     TurnOutcome, VisitorInfo, VisitorKey, now_ms, random_secret,
 };
 use crate::ports::{
-    Appended, AssignedChat, Bus, ConversationLog, Logins, PresenceBoard, Queue, Reports, Signal,
-    Store, StoreError, StoreResult, Tokens, Workload,
+    Appended, AssignedChat, Bus, ConversationLog, EDITS_KEPT, Edits, KbEdit, Logins, PresenceBoard,
+    Queue, Reports, Signal, Store, StoreError, StoreResult, Tokens, Workload,
 };
 use crate::tokens::ApiToken;
 
@@ -958,6 +958,40 @@ impl Tokens for SqliteStore {
 }
 
 #[async_trait]
+impl Edits for SqliteStore {
+    async fn record_edit(&self, edit: KbEdit) -> StoreResult<()> {
+        let record = serde_json::to_string(&edit).map_err(|e| corrupt("edit", e))?;
+        self.writer
+            .step(move |conn| {
+                conn.prepare_cached("INSERT INTO kb_edits (at, record) VALUES (?1, ?2)")
+                    .and_then(|mut s| s.execute(params![edit.at as i64, record]))
+                    .and_then(|_| {
+                        conn.prepare_cached(
+                            "DELETE FROM kb_edits WHERE n <= (SELECT MAX(n) FROM kb_edits) - ?1",
+                        )?
+                        .execute([EDITS_KEPT as i64])
+                    })
+                    .map_err(db_error)?;
+                Ok(((), Effects::default()))
+            })
+            .await
+    }
+    async fn edits(&self, limit: usize) -> StoreResult<Vec<KbEdit>> {
+        self.read(|conn| {
+            conn.prepare_cached("SELECT record FROM kb_edits ORDER BY n DESC LIMIT ?1")
+                .and_then(|mut s| {
+                    s.query_map([limit as i64], |r| r.get::<_, String>(0))?
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .map_err(db_error)?
+                .iter()
+                .map(|r| serde_json::from_str(r).map_err(|e| corrupt("edit", e)))
+                .collect()
+        })
+    }
+}
+
+#[async_trait]
 impl Reports for SqliteStore {
     async fn conversations_created(&self, from: u64, to: u64) -> StoreResult<Vec<ConversationId>> {
         self.read(|conn| {
@@ -998,6 +1032,7 @@ impl Store for SqliteStore {
                 "counters",
                 "sessions",
                 "api_tokens",
+                "kb_edits",
             ] {
                 conn.prepare(&format!("SELECT 1 FROM {table} LIMIT 1"))
                     .and_then(|mut s| s.exists([]))

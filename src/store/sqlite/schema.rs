@@ -88,6 +88,15 @@ const MIGRATIONS: &[&str] = &[
         created INTEGER NOT NULL
     ) WITHOUT ROWID;
     ",
+    // 5: the editors' record (knowledge-base changes made from /admin, dismissed questions),
+    // newest last, each a JSON record.
+    "
+    CREATE TABLE kb_edits (
+        n INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        record TEXT NOT NULL
+    );
+    ",
 ];
 
 /// The schema version this binary writes.
