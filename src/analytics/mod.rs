@@ -43,7 +43,29 @@ pub async fn period_report(
     // The semaphore is never closed.
     let _turn = REPORTS.acquire().await.ok();
     let records = gather(store, from, to).await?;
-    Ok(report_for(&records, from, to, matcher))
+    let mut report = report_for(&records, from, to, matcher);
+    // Questions an editor dismissed are not listed again.
+    let dismissed: std::collections::HashSet<String> = store
+        .edits(crate::ports::EDITS_KEPT)
+        .await?
+        .into_iter()
+        .filter(|e| e.action == crate::ports::EditAction::Dismiss)
+        .map(|e| same_question(&e.question))
+        .collect();
+    if !dismissed.is_empty() {
+        report
+            .unanswered
+            .retain(|g| !dismissed.contains(&same_question(&g.question)));
+    }
+    Ok(report)
+}
+
+/// A question as dismissals compare it: case and spacing aside.
+fn same_question(text: &str) -> String {
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
 }
 
 /// The definitions shown next to the numbers.
@@ -146,6 +168,7 @@ pub async fn gather(store: &dyn Store, from: u64, to: u64) -> StoreResult<Vec<Re
 fn for_reports(mut event: Event) -> Event {
     match &mut event.body {
         EventBody::BotAnswer {
+            decision,
             html,
             text,
             options,
@@ -154,7 +177,12 @@ fn for_reports(mut event: Event) -> Event {
         } => {
             *html = String::new();
             *text = String::new();
-            *options = Vec::new();
+            // A "which one?"'s options count as offers of those FAQs: their ids stay.
+            if *decision == AnswerKind::Clarify {
+                options.iter_mut().for_each(|o| o.title = String::new());
+            } else {
+                *options = Vec::new();
+            }
             if let Some(x) = explanation.as_mut() {
                 *x = std::sync::Arc::new(crate::matcher::Explanation {
                     rule: x.rule.clone(),
@@ -255,18 +283,51 @@ pub struct QuestionGroup {
     pub closest_file: Option<String>,
     /// When the last one was asked (ms).
     pub last_asked: u64,
+    /// What the bot does with the question now (filled in by the server, in a test case's
+    /// words: an FAQ id, `fallback`, `clarify (a | b)`...): a fixed question shows it.
+    #[serde(default)]
+    pub now: Option<String>,
     /// The conversations it was asked in (the first `BEHIND_KEPT`): a manager opens them to
     /// check what the number means.
     #[serde(default)]
     pub conversations: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+/// What one FAQ did in a period, in one language.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FaqFeedback {
     pub faq: String,
+    /// The language it answered in (two letters), when the knowledge base has several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// Times the bot answered with it.
     pub answered: usize,
+    /// Times it was one of the options of a "which one do you mean?".
+    #[serde(default)]
+    pub clarified: usize,
     pub helpful: usize,
     pub not_helpful: usize,
+    /// helpful / (helpful + not helpful), when anyone voted.
+    #[serde(default)]
+    pub helpful_share: Option<f64>,
+    /// Conversations handed to a person after it answered in them.
+    #[serde(default)]
+    pub handoffs_after: usize,
+    /// The messages that reached it, most frequent first (a few): a wrong match shows here.
+    #[serde(default)]
+    pub messages: Vec<String>,
+    /// The conversations behind each number (the first `BEHIND_KEPT`): `answered`,
+    /// `clarified`, `not_helpful`, `handoffs_after`.
+    #[serde(default)]
+    pub conversations: BTreeMap<String, Vec<String>>,
+    /// Its title, folder under `faq/` and file in the serving knowledge base (filled in by the
+    /// server; absent for an FAQ that is gone).
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub file: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -398,13 +459,33 @@ pub fn report_for(
     let words_of =
         |text: &str, language: Option<&str>| matcher.for_language(language).content_terms(text);
     let mut report = report_grouped_by(records, from, to, &words_of);
-    let kb = matcher.knowledge_base();
     for group in &mut report.unanswered {
+        let kb = matcher
+            .for_language(group.language.as_deref())
+            .knowledge_base();
         group.closest_file = group
             .closest_faq
             .as_deref()
-            .and_then(|id| kb.faqs.iter().find(|f| f.id.as_str() == id))
-            .map(|f| f.file.display().to_string());
+            .and_then(|id| {
+                kb.faqs
+                    .iter()
+                    .find(|f| f.id.as_str() == id && !f.untranslated)
+            })
+            .map(|f| f.file.to_string_lossy().replace('\\', "/"));
+        let turn = matcher.decide(&crate::matcher::Memory::default(), &group.question);
+        group.now = Some(crate::kb_test::outcome(&turn.decision));
+    }
+    for row in &mut report.faq_feedback {
+        let kb = matcher
+            .for_language(row.language.as_deref())
+            .knowledge_base();
+        if let Some(f) = kb.faqs.iter().find(|f| f.id.as_str() == row.faq) {
+            let file = f.file.to_string_lossy().replace('\\', "/");
+            let inner = file.strip_prefix("faq/").unwrap_or(&file);
+            row.category = Some(inner.rsplit_once('/').map_or("", |(c, _)| c).to_owned());
+            row.title = Some(f.title.clone());
+            row.file = Some(file);
+        }
     }
     report
 }

@@ -270,6 +270,7 @@ pub(super) fn unanswered(
                 closest_confidence: best_faq.as_ref().map(|(_, (_, c))| *c),
                 closest_faq: best_faq.map(|(f, _)| f),
                 closest_file: None,
+                now: None,
                 last_asked: g.misses.iter().map(|m| m.at).max().unwrap_or(0),
                 conversations: {
                     let mut ids: Vec<String> =
@@ -302,44 +303,129 @@ fn shortened(text: &str) -> String {
     format!("{}…", cut[..at_word.unwrap_or(cut.len())].trim_end())
 }
 
-/// Per FAQ: how often the bot answered with it, and the "Was this helpful?" votes on those answers.
+/// Messages kept per FAQ (the most frequent wordings that reached it).
+const MESSAGES_PER_FAQ: usize = 5;
+
+/// Per FAQ and language: how often the bot answered with it or offered it in a "which one?",
+/// the "Was this helpful?" votes on those answers, the conversations handed to a person after
+/// it, and the messages that reached it (to spot wrong matches). Each number keeps the
+/// conversations behind it.
 pub(super) fn faq_feedback(records: &[&Record]) -> Vec<FaqFeedback> {
-    let mut by_faq: BTreeMap<String, FaqFeedback> = BTreeMap::new();
+    #[derive(Default)]
+    struct Tally {
+        answered: usize,
+        clarified: usize,
+        helpful: usize,
+        not_helpful: usize,
+        handoffs_after: usize,
+        messages: HashMap<String, usize>,
+        behind: BTreeMap<String, Vec<String>>,
+    }
+    let mut by_faq: BTreeMap<(String, Option<String>), Tally> = BTreeMap::new();
     for r in records {
-        let answers: HashMap<u64, String> = (0..r.events.len())
-            .filter_map(|i| answered_faq(&r.events, i).map(|f| (r.events[i].seq, f)))
-            .collect();
-        for faq in answers.values() {
-            by_faq
-                .entry(faq.clone())
-                .or_insert_with(|| FaqFeedback {
-                    faq: faq.clone(),
-                    answered: 0,
-                    helpful: 0,
-                    not_helpful: 0,
-                })
-                .answered += 1;
-        }
-        for e in &r.events {
-            if let EventBody::Feedback {
-                answer_seq,
-                helpful,
-            } = e.body
-                && let Some(f) = answers.get(&answer_seq).and_then(|f| by_faq.get_mut(f))
-            {
-                if helpful {
-                    f.helpful += 1;
-                } else {
-                    f.not_helpful += 1;
+        let conversation = r.conversation.id.to_string();
+        let note = |t: &mut Tally, what: &str| {
+            let ids = t.behind.entry(what.to_owned()).or_default();
+            if ids.last() != Some(&conversation) && ids.len() < super::BEHIND_KEPT {
+                ids.push(conversation.clone());
+            }
+        };
+        // Answers by seq (for the votes), and the FAQs answered so far (for a later handoff).
+        let mut answers: HashMap<u64, (String, Option<String>)> = HashMap::new();
+        let mut answered_so_far: Vec<(String, Option<String>)> = Vec::new();
+        let mut handed_after: HashSet<(String, Option<String>)> = HashSet::new();
+        let mut asked: Option<&str> = None;
+        for (i, e) in r.events.iter().enumerate() {
+            match &e.body {
+                EventBody::VisitorMessage { text, .. } => asked = Some(text),
+                EventBody::VisitorChoice { title, .. } => asked = Some(title),
+                EventBody::BotAnswer {
+                    decision: AnswerKind::Clarify,
+                    options,
+                    ..
+                } => {
+                    let lang = language_of(&e.body);
+                    for o in options {
+                        let t = by_faq.entry((o.id.clone(), lang.clone())).or_default();
+                        t.clarified += 1;
+                        note(t, "clarified");
+                    }
                 }
+                EventBody::BotAnswer { .. } => {
+                    let Some(faq) = answered_faq(&r.events, i) else {
+                        continue;
+                    };
+                    let key = (faq, language_of(&e.body));
+                    let t = by_faq.entry(key.clone()).or_default();
+                    t.answered += 1;
+                    note(t, "answered");
+                    if let Some(text) = asked.take() {
+                        *t.messages.entry(shortened(text.trim())).or_default() += 1;
+                    }
+                    answers.insert(e.seq, key.clone());
+                    answered_so_far.push(key);
+                }
+                EventBody::Feedback {
+                    answer_seq,
+                    helpful,
+                } => {
+                    if let Some(t) = answers.get(answer_seq).and_then(|k| by_faq.get_mut(k)) {
+                        if *helpful {
+                            t.helpful += 1;
+                        } else {
+                            t.not_helpful += 1;
+                            note(t, "not_helpful");
+                        }
+                    }
+                }
+                EventBody::Notice {
+                    notice: Notice::Queued { .. },
+                } => {
+                    for key in answered_so_far.drain(..) {
+                        if handed_after.insert(key.clone())
+                            && let Some(t) = by_faq.get_mut(&key)
+                        {
+                            t.handoffs_after += 1;
+                            note(t, "handoffs_after");
+                        }
+                    }
+                }
+                _ => {}
             }
         }
     }
-    let mut out: Vec<FaqFeedback> = by_faq.into_values().collect();
+    let mut out: Vec<FaqFeedback> = by_faq
+        .into_iter()
+        .map(|((faq, language), t)| {
+            let mut messages: Vec<(String, usize)> = t.messages.into_iter().collect();
+            messages.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            let votes = t.helpful + t.not_helpful;
+            FaqFeedback {
+                faq,
+                language,
+                answered: t.answered,
+                clarified: t.clarified,
+                helpful: t.helpful,
+                not_helpful: t.not_helpful,
+                helpful_share: (votes > 0).then(|| t.helpful as f64 / votes as f64),
+                handoffs_after: t.handoffs_after,
+                messages: messages
+                    .into_iter()
+                    .take(MESSAGES_PER_FAQ)
+                    .map(|(m, _)| m)
+                    .collect(),
+                conversations: t.behind,
+                title: None,
+                category: None,
+                file: None,
+            }
+        })
+        .collect();
     out.sort_by(|a, b| {
         b.not_helpful
             .cmp(&a.not_helpful)
             .then_with(|| b.answered.cmp(&a.answered))
+            .then_with(|| a.faq.cmp(&b.faq))
     });
     out
 }

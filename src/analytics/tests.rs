@@ -268,32 +268,72 @@ fn similar_misses_are_grouped_with_their_closest_faq() {
 }
 
 #[test]
-fn feedback_is_counted_per_faq() {
-    let r = report(&scripted(), T, T + 7 * 24 * 3600 * S);
-    let get = |id: &str| r.faq_feedback.iter().find(|f| f.faq == id).cloned();
+fn each_faq_shows_what_it_did_with_the_conversations_behind_each_number() {
+    let mut records = scripted();
+    // C9: answered with refund-status, then unsure between returns and refund-status, then
+    // frustrated: handed off after refund-status answered.
+    let mut clarify = bot("clarify", None);
+    if let EventBody::BotAnswer { options, .. } = &mut clarify {
+        *options = ["returns", "refund-status"]
+            .iter()
+            .map(|id| crate::conversation::ChoiceItem {
+                id: (*id).into(),
+                title: format!("About {id}"),
+            })
+            .collect();
+    }
+    records.push(record(
+        T,
+        "9",
+        vec![
+            (0, says("my refund has not arrived")),
+            (S, bot("answer", Some(("refund-status", 0.8)))),
+            (2 * S, says("refund or return?")),
+            (3 * S, clarify),
+            (4 * S, queued("frustrated")),
+        ],
+    ));
+    let c9 = records.last().unwrap().conversation.id.to_string();
+    let c3 = records[2].conversation.id.to_string();
+    let r = report(&records, T, T + 7 * 24 * 3600 * S);
+    let get = |id: &str| {
+        r.faq_feedback
+            .iter()
+            .find(|f| f.faq == id)
+            .cloned()
+            .unwrap()
+    };
     assert_eq!(
         r.faq_feedback[0].faq, "returns",
         "the most \"not helpful\" first"
     );
+    let returns = get("returns");
     assert_eq!(
-        get("returns"),
-        Some(FaqFeedback {
-            faq: "returns".into(),
-            answered: 1,
-            helpful: 0,
-            not_helpful: 1
-        })
+        (
+            returns.answered,
+            returns.clarified,
+            returns.helpful,
+            returns.not_helpful,
+            returns.handoffs_after
+        ),
+        (1, 1, 0, 1, 0)
     );
+    assert_eq!(returns.helpful_share, Some(0.0));
+    assert_eq!(returns.messages, vec!["can I return shoes"]);
+    assert_eq!(returns.conversations["not_helpful"], vec![c3]);
+    assert_eq!(returns.conversations["clarified"], vec![c9.clone()]);
+    let refund = get("refund-status");
     assert_eq!(
-        get("shipping-times"),
-        Some(FaqFeedback {
-            faq: "shipping-times".into(),
-            answered: 1,
-            helpful: 1,
-            not_helpful: 0
-        })
+        (refund.answered, refund.clarified, refund.handoffs_after),
+        (2, 1, 1)
     );
-    assert_eq!(get("refund-status").unwrap().answered, 1);
+    assert_eq!(refund.conversations["handoffs_after"], vec![c9]);
+    assert_eq!(
+        refund.messages,
+        vec!["my refund has not arrived", "refund please"]
+    );
+    assert_eq!(get("shipping-times").helpful_share, Some(1.0));
+    assert_eq!(get("shipping-times").handoffs_after, 0);
 }
 
 #[test]

@@ -6,6 +6,7 @@ mod admin;
 mod agent;
 pub mod api;
 pub(crate) mod client;
+mod editors;
 mod file_transfer;
 mod files;
 mod frame_limit;
@@ -90,6 +91,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/api/files/{conversation}/{file}",
             web::method(Method::OPTIONS).to(files::preflight),
         )
+        .route("/api/admin/kb/try", web::post().to(editors::try_it))
+        .route("/api/admin/kb/faqs", web::get().to(editors::faqs))
+        .route("/api/admin/kb/fixes", web::post().to(editors::fix))
+        .route("/api/admin/kb/preview", web::post().to(editors::preview))
+        .route("/api/admin/kb/test", web::post().to(editors::test))
+        .route("/api/admin/kb/changes", web::get().to(editors::changes))
         .route("/api/kb", web::get().to(admin::kb_status))
         .route("/api/kb/reload", web::post().to(admin::kb_reload))
         .route("/api/v1/openapi.json", web::get().to(api::openapi_json))

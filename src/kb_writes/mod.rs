@@ -102,6 +102,22 @@ pub enum FixError {
     Store(#[from] StoreError),
 }
 
+impl FixError {
+    /// The HTTP status and our error code for it.
+    pub fn status_and_code(&self) -> (u16, &'static str) {
+        match self {
+            FixError::Invalid(_) => (400, "invalid_fix"),
+            FixError::NoSuchFaq(_) => (404, "no_such_faq"),
+            FixError::ChangedOnDisk(_) => (409, "changed_on_disk"),
+            FixError::Exists(_) => (409, "exists"),
+            FixError::AlreadyThere(_) => (409, "already_there"),
+            FixError::WouldBreak(_) => (422, "would_break"),
+            FixError::Io(_) => (500, "cannot_write"),
+            FixError::Store(_) => (503, "unavailable"),
+        }
+    }
+}
+
 impl From<std::io::Error> for FixError {
     fn from(e: std::io::Error) -> FixError {
         FixError::Io(e.to_string())
@@ -124,6 +140,46 @@ struct Plan {
     faq: Option<FaqId>,
     language: Option<String>,
     writes: Vec<Write>,
+}
+
+/// Longest message the try box runs (a visitor's message limit is far below).
+pub const MAX_TRY_CHARS: usize = 2_000;
+/// Changes listed at most.
+pub const MAX_CHANGES: usize = 200;
+
+/// A message to try.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TryMessage {
+    /// As a visitor would type it (any language the knowledge base has).
+    pub text: String,
+}
+
+impl TryMessage {
+    /// The text, or why it cannot be tried.
+    pub fn checked(&self) -> Result<&str, &'static str> {
+        let text = self.text.trim();
+        if text.is_empty() {
+            Err("type a question to try")
+        } else if text.chars().count() > MAX_TRY_CHARS {
+            Err("at most 2,000 characters")
+        } else {
+            Ok(text)
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ChangesQuery {
+    /// How many, newest first (at most 200; 50 when absent).
+    pub limit: Option<usize>,
+}
+
+impl ChangesQuery {
+    pub fn limit(&self) -> usize {
+        self.limit.unwrap_or(50).min(MAX_CHANGES)
+    }
 }
 
 /// What the bot does with a message, explained.
@@ -236,6 +292,13 @@ pub struct FaqEntry {
     pub version: String,
 }
 
+/// The FAQs to pick from, and what a fix does on this server.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FaqList {
+    pub writes: WriteMode,
+    pub faqs: Vec<FaqEntry>,
+}
+
 /// Editors' writes to one knowledge base folder.
 pub struct KbWrites {
     dir: PathBuf,
@@ -265,12 +328,15 @@ impl KbWrites {
         }
     }
 
-    pub fn mode(&self) -> WriteMode {
-        self.mode
+    /// Every FAQ of every language, with its file's version, by language then id.
+    pub async fn faqs(&self) -> FaqList {
+        FaqList {
+            writes: self.mode,
+            faqs: self.entries().await,
+        }
     }
 
-    /// Every FAQ of every language, with its file's version, by language then id.
-    pub async fn faqs(&self) -> Vec<FaqEntry> {
+    async fn entries(&self) -> Vec<FaqEntry> {
         let matcher = self.reloader.matcher();
         let dir = self.dir.clone();
         let listed = tokio::task::spawn_blocking(move || {

@@ -83,7 +83,7 @@ async fn a_phrasing_is_written_into_the_faq_logged_reloaded_and_answers_the_ques
         "the bot missed it before: {before:?}"
     );
 
-    let listed = writes.faqs().await;
+    let listed = writes.faqs().await.faqs;
     let invoice = listed.iter().find(|f| f.id == "invoice").unwrap();
     assert_eq!(invoice.file, "faq/payments/invoice.md");
     assert_eq!(invoice.category, "payments");

@@ -3,7 +3,6 @@
 //! on both stores, redaction before anyone sees a message, and webhooks that are signed, retried
 //! and never hold up a chat.
 
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,34 +11,12 @@ use frontdesk::store::MemoryStore;
 use serde_json::{Value, json};
 
 use crate::app::{
-    TestApp, Visitor, WAIT, fresh_prefix, redis_store, redis_url, sample_kb, spawn_app_on,
+    TestApp, Visitor, WAIT, fresh_prefix, kb_copy, redis_store, redis_url, sample_kb, spawn_app_on,
     spawn_app_with,
 };
 
-/// A copy of the sample knowledge base without business hours (tests run at any hour).
-fn kb_copy() -> tempfile::TempDir {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge_base");
-    let dir = tempfile::tempdir().unwrap();
-    copy_dir(&src, dir.path());
-    std::fs::remove_file(dir.path().join("hours.toml")).unwrap();
-    dir
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 /// Polls the knowledge-base status until `done` holds (every wait has a timeout).
-async fn kb_status_until(app: &TestApp, cookie: &str, done: impl Fn(&Value) -> bool) -> Value {
+pub async fn kb_status_until(app: &TestApp, cookie: &str, done: impl Fn(&Value) -> bool) -> Value {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let (status, body) = app.get_as("/api/kb", Some(cookie)).await;

@@ -79,6 +79,28 @@ pub fn sample_kb() -> KnowledgeBase {
     kb
 }
 
+/// A copy of the sample knowledge base without business hours (tests run at any hour).
+pub fn kb_copy() -> tempfile::TempDir {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge_base");
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&src, dir.path());
+    std::fs::remove_file(dir.path().join("hours.toml")).unwrap();
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
 /// The Redis the tests use: `FRONTDESK_TEST_REDIS_URL`, or the one `scripts/test` starts.
 pub fn redis_url() -> String {
     std::env::var("FRONTDESK_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())

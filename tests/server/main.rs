@@ -14,6 +14,8 @@
 //! - `identity` (Redis): verified visitor ids, forged ones, `require_identity`.
 //! - `nodes` (Redis): two nodes, a node dying, business hours, a Redis outage.
 //! - `admin` (both stores): hot reload, `/admin` access, KPIs, redaction, webhooks.
+//! - `editors`: the editors' loop: try, a miss made a phrasing and answered at once, conflicts,
+//!   patch mode, dismissals, the suite from the page, the API, a fix reaching another node.
 //! - `api`: the integration API with a real HTTP client: tokens, scopes, pages, acting as an
 //!   agent, a visitor's export and erasure.
 //! - `languages`: visitors answered in their language (locale, detection, fallbacks).
@@ -25,6 +27,7 @@ mod app;
 mod bad_input;
 mod chat;
 mod durability;
+mod editors;
 mod files;
 mod handoff;
 mod hostile;

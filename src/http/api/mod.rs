@@ -10,6 +10,7 @@
 
 mod conversations;
 mod files;
+mod knowledge_base;
 mod operations;
 
 use std::sync::LazyLock;
@@ -63,6 +64,7 @@ pub fn scope() -> utoipa_actix_web::scope::Scope<
         .configure(conversations::routes)
         .configure(operations::routes)
         .configure(files::routes)
+        .configure(knowledge_base::routes)
         .default_service(web::to(no_such_route))
 }
 
