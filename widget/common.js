@@ -101,3 +101,21 @@ export function signIn(form, endpoint) {
     };
   });
 }
+
+/**
+ * One line on why the bot said this: which FAQ or rule, how sure, the words, the runner-up.
+ * @param {Schemas["Explanation"]} x
+ */
+export function explainLine(x) {
+  if (x.asked_for_person) return `Asked for a person (\u201c${x.asked_for_person}\u201d)`;
+  if (x.rule) return `Rule ${x.rule[0]} (\u201c${x.rule[1]}\u201d)`;
+  const c = x.candidates || [];
+  if (!c.length) return "No FAQ came close";
+  let line = `FAQ ${c[0].faq} · ${Math.round(c[0].confidence * 100)}% sure`;
+  if (x.matched_terms && x.matched_terms.length) line += ` · matched: ${x.matched_terms.join(", ")}`;
+  if (c[1] && c[1].confidence >= 0.05) line += ` · runner-up: ${c[1].faq} ${Math.round(c[1].confidence * 100)}%`;
+  if (x.split) line += ` · two questions: \u201c${x.split.join("\u201d + \u201c")}\u201d (the other offered)`;
+  if (x.corrections && x.corrections.length) line += ` · read ${x.corrections.map(p => `${p[0]} as ${p[1]}`).join(", ")}`;
+  if (x.language) line += ` · read in ${languageName(x.language.code)}`;
+  return line;
+}

@@ -48,6 +48,11 @@ static FILES: &[(&str, &str, &str)] = &[
         include_str!("../../widget/console-composer.js"),
     ),
     ("admin.js", JS, include_str!("../../widget/admin.js")),
+    (
+        "admin-editors.js",
+        JS,
+        include_str!("../../widget/admin-editors.js"),
+    ),
 ];
 
 /// The widget's modules, loaded by `/widget.js` from `/widget/<name>` (on the sites' pages, so
@@ -128,7 +133,13 @@ pub(crate) async fn file(name: web::Path<String>) -> HttpResponse {
         ServerFrame,
         AgentFrame,
         AgentServerFrame,
-        super::admin::AdminReport
+        super::admin::AdminReport,
+        crate::kb_writes::Tried,
+        crate::kb_writes::Applied,
+        crate::kb_writes::FaqList,
+        crate::kb_writes::Preview,
+        crate::kb_test::Suite,
+        crate::ports::KbEdit
     ))
 )]
 struct PagesSchema;

@@ -130,6 +130,20 @@ export interface components {
          * @enum {string}
          */
         AnswerKind: "answer" | "clarify" | "fallback" | "handoff" | "offline" | "notice";
+        /** @description The outcome of a fix. */
+        Applied: {
+            /** @description Each file's diff (paths relative to the knowledge base). */
+            files: components["schemas"]["FileChange"][];
+            /** @description `files` (written and reloaded) or `off` (nothing written: apply `patch`). */
+            mode: components["schemas"]["WriteMode"];
+            /**
+             * @description Every diff in one patch, paths relative to the repository holding the knowledge base
+             *     (or its parent folder): `git apply` it there.
+             */
+            patch: string;
+            reload?: components["schemas"]["ReloadOutcome"] | null;
+            verdict?: components["schemas"]["Verdict"] | null;
+        };
         /**
          * @description A file in a conversation. The bytes are in the attachment store under the conversation and
          *     `id` (random, 128 bits: not guessable); the log holds only this.
@@ -195,6 +209,27 @@ export interface components {
             language: string;
             text: string;
             title: string;
+        };
+        /** @description A case the bot got wrong. */
+        CaseMiss: {
+            expected: string;
+            explanation: string;
+            file: string;
+            got: string;
+            line: number;
+            text: string;
+        };
+        CaseReport: {
+            cases: number;
+            /** @description `todo:` cases that still fail (known misses). */
+            known_misses: components["schemas"]["CaseMiss"][];
+            /** @description Cases that fail: `kb test` fails. */
+            misses: components["schemas"]["CaseMiss"][];
+            /** @description `todo:` cases that pass now: drop their `todo:`. */
+            now_passing: components["schemas"]["CaseMiss"][];
+            passed: number;
+            /** @description Per file: (passed, cases). */
+            per_file: Record<string, never>;
         };
         /** @description A conversation an agent works on (or looks at). */
         ChatItem: {
@@ -270,6 +305,11 @@ export interface components {
             resolution?: string | null;
             state: components["schemas"]["ConversationState"];
         };
+        /**
+         * @description What an editor did.
+         * @enum {string}
+         */
+        EditAction: "phrasing" | "new_faq" | "off_topic" | "dismiss";
         /**
          * @description Stable error codes: clients switch on these; `message` is for people.
          * @enum {string}
@@ -399,11 +439,67 @@ export interface components {
              */
             split?: string[] | null;
         };
+        /** @description An FAQ as the picker lists it. */
+        FaqEntry: {
+            /** @description The folder under `faq/` (empty at the top). */
+            category: string;
+            /** @description Relative to the knowledge base. */
+            file: string;
+            id: string;
+            language: string;
+            questions: string[];
+            title: string;
+            /** @description The file's version (SHA-256 of its bytes, 16 hex digits): send it back with a fix. */
+            version: string;
+        };
+        /** @description What one FAQ did in a period, in one language. */
         FaqFeedback: {
+            /** @description Times the bot answered with it. */
             answered: number;
+            category?: string | null;
+            /** @description Times it was one of the options of a "which one do you mean?". */
+            clarified?: number;
+            /**
+             * @description The conversations behind each number (the first `BEHIND_KEPT`): `answered`,
+             *     `clarified`, `not_helpful`, `handoffs_after`.
+             */
+            conversations?: {
+                [key: string]: string[];
+            };
             faq: string;
+            file?: string | null;
+            /** @description Conversations handed to a person after it answered in them. */
+            handoffs_after?: number;
             helpful: number;
+            /**
+             * Format: double
+             * @description helpful / (helpful + not helpful), when anyone voted.
+             */
+            helpful_share?: number | null;
+            /** @description The language it answered in (two letters), when the knowledge base has several. */
+            language?: string | null;
+            /** @description The messages that reached it, most frequent first (a few): a wrong match shows here. */
+            messages?: string[];
             not_helpful: number;
+            /**
+             * @description Its title, folder under `faq/` and file in the serving knowledge base (filled in by the
+             *     server; absent for an FAQ that is gone).
+             */
+            title?: string | null;
+        };
+        /** @description The FAQs to pick from, and what a fix does on this server. */
+        FaqList: {
+            faqs: components["schemas"]["FaqEntry"][];
+            writes: components["schemas"]["WriteMode"];
+        };
+        /**
+         * @description One file an edit changed, as a unified diff (`a/` and `b/` paths relative to the knowledge
+         *     base folder).
+         */
+        FileChange: {
+            diff: string;
+            /** @description Relative to the knowledge base folder (`faq/orders/track-order.md`). */
+            file: string;
         };
         /** @description The bot's answer given without the store. */
         HeldAnswer: {
@@ -431,6 +527,23 @@ export interface components {
             v?: number | null;
             /** @description The key from an earlier `welcome`: links this visitor's conversations for agents. */
             visitor_key?: string | null;
+        };
+        /** @description One entry of the editors' record. */
+        KbEdit: {
+            action: components["schemas"]["EditAction"];
+            /**
+             * Format: int64
+             * @description When (ms since the epoch).
+             */
+            at: number;
+            /** @description The FAQ it went to (phrasing, new FAQ). */
+            faq?: string | null;
+            /** @description The files written (none for a dismissal). */
+            files?: components["schemas"]["FileChange"][];
+            /** @description The visitor's question the edit was about. */
+            question: string;
+            /** @description The admin (`admin:<id>`) or API token (`token:<name>`) that made it. */
+            who: string;
         };
         /** @description What is loaded and how the last attempt went. */
         KbStatus: {
@@ -496,12 +609,26 @@ export interface components {
              */
             known: number;
         };
+        LanguageSelfTest: components["schemas"]["SelfTest"] & {
+            language: string;
+        };
         /** @description A message a visitor left with the offline form: their e-mail, the text and when (ms). */
         LeftMessage: {
             /** Format: int64 */
             at: number;
             email: string;
             text: string;
+        };
+        /** @description A phrasing that did not find its FAQ. */
+        Miss: {
+            explanation: string;
+            faq: string;
+            /**
+             * @description What the matcher did instead, as a test case's `expect` names it: "other-faq",
+             *     "clarify (a | b)", "fallback", "handoff (...)".
+             */
+            outcome: string;
+            phrasing: string;
         };
         /**
          * @description A notice as it is written (on the wire, in the store): a queued notice's reason also comes
@@ -538,6 +665,16 @@ export interface components {
          * @enum {string}
          */
         Presence: "online" | "away" | "offline";
+        /** @description What a pending fix would change in the editors' suite. */
+        Preview: {
+            after: components["schemas"]["Suite"];
+            before: components["schemas"]["Suite"];
+            /** @description Cases and phrasings that pass now and would fail. */
+            breaks: string[];
+            files: components["schemas"]["FileChange"][];
+            /** @description Cases and phrasings that fail now and would pass. */
+            fixes: string[];
+        };
         /** @description One problem, located as precisely as the loader can. */
         Problem: {
             /** @description The field (TOML key) at fault, when there is one. */
@@ -583,6 +720,11 @@ export interface components {
              * @description When the last one was asked (ms).
              */
             last_asked: number;
+            /**
+             * @description What the bot does with the question now (filled in by the server, in a test case's
+             *     words: an FAQ id, `fallback`, `clarify (a | b)`...): a fixed question shows it.
+             */
+            now?: string | null;
             /** @description The most frequent wording. */
             question: string;
         };
@@ -636,6 +778,16 @@ export interface components {
          * @enum {string}
          */
         ReasonKind: "visitor_asked" | "frustrated" | "repeated_misses" | "rule" | "faq" | "team" | "transfer" | "agent_left" | "not_answered";
+        /** @description The outcome of one reload. */
+        ReloadOutcome: {
+            /**
+             * @description Whether the files differed from the serving knowledge base (an unchanged folder is not
+             *     rebuilt).
+             */
+            changed: boolean;
+            ok: boolean;
+            status: components["schemas"]["KbStatus"];
+        };
         Report: {
             /**
              * @description The conversations behind each number (the first `BEHIND_KEPT` of each), so every number
@@ -657,6 +809,17 @@ export interface components {
             /** Format: int64 */
             to: number;
             unanswered: components["schemas"]["QuestionGroup"][];
+        };
+        SelfTest: {
+            /** @description (expected FAQ, answered FAQ) -> count, for the confusions that happened. */
+            confusions: {
+                [key: string]: number;
+            };
+            found: number;
+            /** @description "leave-one-out" or "10-fold". */
+            method: string;
+            misses: components["schemas"]["Miss"][];
+            phrasings: number;
         };
         /** @description What the server sends to a visitor. */
         ServerFrame: {
@@ -771,6 +934,55 @@ export interface components {
             /** Format: float */
             weight: number;
         };
+        /**
+         * @description The whole editors' suite, as `frontdesk kb test` runs it: every language's phrasings held
+         *     out, and the test cases.
+         */
+        Suite: {
+            cases: components["schemas"]["CaseReport"];
+            /**
+             * @description The default language's phrasings all find their FAQ and no case fails (a translation's
+             *     few phrasings are a hint, not a gate).
+             */
+            passed: boolean;
+            /** @description Per language (the default first): its phrasings' self-test. */
+            phrasings: components["schemas"]["LanguageSelfTest"][];
+        };
+        /** @description What the bot does with a message, explained. */
+        Tried: {
+            /** @description The answer's text, when it answered. */
+            answer?: string | null;
+            /**
+             * Format: float
+             * @description The policy's thresholds in the language it was read in: answered at or above
+             *     `answer_confidence`, asked which one at or above `clarify_confidence`.
+             */
+            answer_confidence: number;
+            /** Format: float */
+            clarify_confidence: number;
+            /** @description `answer`, `clarify`, `fallback` or `handoff`. */
+            decision: string;
+            explanation: components["schemas"]["Explanation"];
+            /**
+             * @description In a test case's words: the FAQ id, `rule:<id>`, `clarify (a | b)`, `fallback`,
+             *     `handoff (...)`.
+             */
+            outcome: string;
+            /** @description The one line agents read. */
+            summary: string;
+        };
+        /** @description What a written fix did, checked at once. */
+        Verdict: {
+            case_misses: components["schemas"]["CaseMiss"][];
+            cases: number;
+            /** @description The editors' test cases (all of them). */
+            cases_passed: number;
+            faq_test?: components["schemas"]["SelfTest"] | null;
+            /** @description Whether that is what the fix wanted (the FAQ found, or `fallback` for off-topic). */
+            fixed: boolean;
+            /** @description What the bot does with the question now. */
+            question: components["schemas"]["Tried"];
+        };
         /** @description What a visitor's client sends. */
         VisitorFrame: (components["schemas"]["Hello"] & {
             /** @enum {string} */
@@ -818,6 +1030,11 @@ export interface components {
             /** @description The site's id for this visitor, only when verified (see `identity`). */
             user_id?: string | null;
         };
+        /**
+         * @description What `/admin` does with an editor's fix to the knowledge base.
+         * @enum {string}
+         */
+        WriteMode: "files" | "off";
     };
     responses: never;
     parameters: never;
