@@ -210,6 +210,27 @@ mod tests {
         assert_eq!(loaded.questions.last().unwrap(), "x y z");
     }
 
+    proptest::proptest! {
+        /// Whatever a visitor typed (quotes, backslashes, `+++`, `#`, any script), it comes back
+        /// as the FAQ's last phrasing, and the rest of the file is untouched: one line added.
+        #[test]
+        fn any_question_is_added_as_one_line_and_reads_back_as_typed(
+            question in "[^\\p{Cc}]{1,80}"
+        ) {
+            proptest::prop_assume!(question.trim() == question && !question.is_empty());
+            proptest::prop_assume!(!same(&question, "where is my invoice") && !same(&question, "I need an invoice"));
+            let after = add_phrasing(FAQ, &question).unwrap();
+            let faq = crate::knowledge_base::tests::parse_faq("invoice", &after);
+            proptest::prop_assert_eq!(faq.questions.last().unwrap(), &question);
+            proptest::prop_assert_eq!(faq.questions.len(), 3);
+            let d = diff("faq/invoice.md", Some(FAQ), &after);
+            let added: Vec<&str> = d.lines().filter(|l| l.starts_with('+') && !l.starts_with("+++")).collect();
+            let removed = d.lines().filter(|l| l.starts_with('-') && !l.starts_with("---")).count();
+            proptest::prop_assert_eq!(added.len(), 1, "{}", d);
+            proptest::prop_assert_eq!(removed, 0, "{}", d);
+        }
+    }
+
     #[test]
     fn a_phrasing_already_there_or_a_file_without_questions_is_refused() {
         assert_eq!(

@@ -1128,13 +1128,13 @@ pub async fn the_editors_record_keeps_the_newest_first_up_to_its_limit(store: Ar
     let edit = |n: usize| KbEdit {
         at: n as u64,
         who: "admin:erin".into(),
-        action: if n % 2 == 0 {
+        action: if n.is_multiple_of(2) {
             EditAction::Phrasing
         } else {
             EditAction::Dismiss
         },
         question: format!("question {n}"),
-        faq: (n % 2 == 0).then(|| "track-order".to_owned()),
+        faq: n.is_multiple_of(2).then(|| "track-order".to_owned()),
         files: vec![FileChange {
             file: "faq/orders/track-order.md".into(),
             diff: format!("+  \"question {n}\",\n"),
