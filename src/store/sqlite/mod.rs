@@ -1204,7 +1204,8 @@ pub(crate) mod tests {
         conn.execute(v1, [back.id.as_str(), "bot", "handed_back"])
             .unwrap();
         // Version 1 had none of the later tables.
-        conn.execute_batch("DROP TABLE api_tokens; DROP TABLE kb_edits").unwrap();
+        conn.execute_batch("DROP TABLE api_tokens; DROP TABLE kb_edits")
+            .unwrap();
         conn.pragma_update(None, "user_version", 1).unwrap();
         drop(conn);
         let store = SqliteStore::open(&file).unwrap();
@@ -1238,7 +1239,8 @@ pub(crate) mod tests {
         )
         .unwrap();
         // Version 2 had none of the later tables.
-        conn.execute_batch("DROP TABLE api_tokens; DROP TABLE kb_edits").unwrap();
+        conn.execute_batch("DROP TABLE api_tokens; DROP TABLE kb_edits")
+            .unwrap();
         conn.pragma_update(None, "user_version", 2).unwrap();
         drop(conn);
         let store = SqliteStore::open(&file).unwrap();
