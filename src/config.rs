@@ -114,6 +114,17 @@ pub struct Settings {
     /// What an editor's fix in /admin does: `files` writes the Markdown files and reloads;
     /// `off` writes nothing and offers each fix as a patch (a knowledge base kept in git).
     pub kb_writes: WriteMode,
+    /// The SMTP server mail goes through: `smtp://host:25`, `smtps://user:pass@host:465`,
+    /// `smtp://user:pass@host:587?tls=required`; unset = no e-mail.
+    pub smtp_url: Option<String>,
+    /// The sender of every mail, e.g. `Larkspur Support <support@larkspur.example>` (needed
+    /// with `smtp_url`).
+    pub mail_from: Option<String>,
+    /// Where each offline message is announced by e-mail (with `smtp_url`); unset = no notes.
+    pub team_email: Option<String>,
+    /// Seconds before a mail the SMTP server did not take is tried again; each next pause is
+    /// twice as long, up to an hour, 8 attempts in all.
+    pub mail_retry_seconds: u64,
 }
 
 impl Default for Settings {
@@ -158,6 +169,10 @@ impl Default for Settings {
             attachment_types: vec![FileKind::Image, FileKind::Pdf, FileKind::Text],
             attachments_per_minute: 10,
             kb_writes: WriteMode::Files,
+            smtp_url: None,
+            mail_from: None,
+            team_email: None,
+            mail_retry_seconds: 30,
         }
     }
 }
@@ -381,6 +396,14 @@ impl Settings {
         anyhow::ensure!(
             s.max_frame_bytes >= 16,
             "max_frame_bytes must be at least 16"
+        );
+        anyhow::ensure!(
+            s.smtp_url.is_none() || s.mail_from.is_some(),
+            "smtp_url needs mail_from (the sender, e.g. `Support <support@shop.example>`)"
+        );
+        anyhow::ensure!(
+            s.team_email.is_none() || s.smtp_url.is_some(),
+            "team_email needs smtp_url (the SMTP server to send through)"
         );
         for origin in &s.allowed_origins {
             anyhow::ensure!(

@@ -52,6 +52,8 @@
 //! - [`kb_writes`]: editors' fixes from `/admin` and the API (a phrasing, a new FAQ, an off-topic
 //!   case, a dismissal): planned against the files, staged and loaded in a copy, written
 //!   atomically, logged in the store, reloaded and checked; or offered as a patch.
+//! - [`mail`]: e-mail through the store's outbox (queued once per cause, leased, sent with
+//!   `lettre`, retried with growing pauses): today the team's note about each offline message.
 //! - [`cli`]: the `frontdesk` command line.
 //!
 //! # Data flow
@@ -85,6 +87,7 @@ pub(crate) mod kb_tune;
 pub mod kb_writes;
 pub mod knowledge_base;
 pub(crate) mod limits;
+pub mod mail;
 pub mod matcher;
 pub mod metrics;
 pub mod ports;

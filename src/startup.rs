@@ -157,6 +157,22 @@ impl Application {
             reloader.clone(),
             store.clone(),
         ));
+        let postbox = match &settings.smtp_url {
+            Some(url) => {
+                let (postbox, mailer) =
+                    crate::mail::start(store.clone(), url, mail_settings(&settings)?)?;
+                actix_web::rt::spawn(tasks.track_future(mailer.run(shutdown_rx.clone())));
+                // Notes a crash kept from being queued (the others are known by their keys).
+                let sweep = postbox.clone();
+                actix_web::rt::spawn(tasks.track_future(async move {
+                    if let Err(e) = sweep.sweep_follow_ups().await {
+                        tracing::warn!(error = %e, "cannot check the follow-ups' e-mail notes");
+                    }
+                }));
+                Some(postbox)
+            }
+            None => None,
+        };
         let identity = settings.identity_secret.as_deref().map(IdentitySecret::new);
         let new_conversations = Allowance::per_minute(settings.conversations_per_minute);
         let visitor_messages = Allowance::per_second(settings.rate_per_second, settings.rate_burst);
@@ -171,6 +187,7 @@ impl Application {
             identity,
             reloader,
             kb_writes,
+            postbox,
             settings,
             conversations,
             store,
@@ -230,6 +247,28 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// The mail settings, checked: the sender and the team's address must be addresses.
+fn mail_settings(settings: &Settings) -> anyhow::Result<crate::mail::MailSettings> {
+    use anyhow::Context;
+    let from = settings
+        .mail_from
+        .as_deref()
+        .context("smtp_url needs mail_from")?
+        .parse()
+        .context("mail_from is not an address (`Name <name@domain>` or `name@domain`)")?;
+    let team = settings
+        .team_email
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .context("team_email is not an address")?;
+    Ok(crate::mail::MailSettings {
+        from,
+        team,
+        first_retry: Duration::from_secs(settings.mail_retry_seconds.max(1)),
+    })
 }
 
 /// Opens the store `settings` choose (`store`, `data_dir`, `redis_url`): what `serve`,

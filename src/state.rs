@@ -40,6 +40,8 @@ pub struct AppState {
     pub identity: Option<IdentitySecret>,
     /// Reloads the knowledge base (file watcher, `POST /api/kb/reload`) and knows its status.
     pub reloader: Arc<Reloader>,
+    /// Queues e-mail (with `smtp_url`; `None` = e-mail is not set up).
+    pub postbox: Option<crate::mail::Postbox>,
     /// Editors' fixes to the knowledge base's files (`/admin`, the API).
     pub kb_writes: Arc<crate::kb_writes::KbWrites>,
     /// Room for visitor sockets on this node (`max_connections`): a permit is taken at the

@@ -531,6 +531,30 @@ import { fixButton, startEditors } from "./admin-editors.js";
   }
   ["faqs-language", "faqs-category", "faqs-sort"].forEach(id => $(id).addEventListener("change", renderFaqRows));
 
+  // ---- e-mail -------------------------------------------------------------------------------
+  /** Whether e-mail is set up, and the newest mails with where each stands. */
+  function loadOutbox() {
+    return api("/api/admin/outbox").then((/** @type {{ ok: boolean, body: Schemas["OutboxView"] & { detail?: string } }} */ res) => {
+      const note = $("mail-note");
+      const body = $("mail-list");
+      clear(body);
+      if (!res.ok) { note.textContent = res.body.detail || "Cannot read the outbox."; return; }
+      const { configured, mails } = res.body;
+      note.textContent = !configured
+        ? "E-mail is not set up (smtp_url, mail_from): offline messages are answered from your own mail program, and no note goes to the team."
+        : mails.length ? "The newest mails: each is kept until the SMTP server takes it, and tried again while it does not." : "E-mail is set up; nothing sent yet.";
+      $("mail-table").classList.toggle("hidden", !mails.length);
+      mails.forEach(m => {
+        const tr = el("tr");
+        const state = el("td");
+        state.appendChild(el("span", { "class": `tag ${m.state}` }, m.state));
+        tr.append(el("td", null, new Date(m.queued_at).toLocaleString()), el("td", null, m.mail.to), el("td", { "class": "question" }, m.mail.subject),
+          state, el("td", { "class": "num" }, String(m.attempts)), el("td", { "class": "examples" }, m.last_error || ""));
+        body.appendChild(tr);
+      });
+    });
+  }
+
   // ---- start --------------------------------------------------------------------------------
   function start(me) {
     $("me").textContent = me.name;
@@ -538,6 +562,7 @@ import { fixButton, startEditors } from "./admin-editors.js";
     $("app").classList.remove("hidden");
     load().catch(e => { if (e.message !== "signed out") alert(e.message); });
     startEditors(api, () => { load(); });
+    loadOutbox();
   }
 
   fetch("/api/admin/me").then(r => {

@@ -11,7 +11,7 @@ use std::time::Instant;
 use arc_swap::ArcSwap;
 
 use super::texts;
-use super::{AnswerKind, ChoiceItem, EventBody};
+use super::{AnswerKind, ChoiceItem, Event, EventBody};
 use super::{Conversation, QueueReason, Turn, TurnOutcome};
 use crate::conversation::{ConversationId, Token, VisitorInfo, VisitorKey};
 use crate::knowledge_base::{FaqId, HandoffMode, KnowledgeBase, render_markdown};
@@ -485,16 +485,18 @@ impl Conversations {
         Ok(())
     }
 
-    /// The offline form: kept in the log for agents, acknowledged to the visitor.
+    /// The offline form: kept in the log for agents, acknowledged to the visitor. Returns the
+    /// stored message.
     pub async fn leave_message(
         &self,
         id: &ConversationId,
         email: String,
         text: String,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<Event> {
         // The e-mail stays: it is how the team writes back.
         let text = redact(&text, &self.redact).into_owned();
-        self.store
+        let stored = self
+            .store
             .append(
                 id,
                 EventBody::OfflineMessage {
@@ -517,10 +519,8 @@ impl Conversations {
             false,
             None,
         );
-        self.store
-            .append(id, in_language(thanks, &lang))
-            .await
-            .map(drop)
+        self.store.append(id, in_language(thanks, &lang)).await?;
+        Ok(stored)
     }
 
     /// Adds the bot's side of `decision` to the turn (and a handoff, if it is one).

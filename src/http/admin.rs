@@ -230,3 +230,32 @@ pub async fn kb_reload(req: HttpRequest, state: web::Data<AppState>) -> HttpResp
     };
     HttpResponse::build(status).json(outcome)
 }
+
+/// What /admin shows of e-mail: whether it is set up, and the newest mails with their state.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct OutboxView {
+    /// `smtp_url` is set.
+    pub configured: bool,
+    pub mails: Vec<crate::ports::OutboxEntry>,
+}
+
+/// Mails shown on /admin.
+const OUTBOX_SHOWN: usize = 50;
+
+/// `GET /api/admin/outbox`: the newest mails (sent, retrying with the server's answer, failed).
+pub async fn outbox(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if session_admin(&req, &state).await.is_none() {
+        return unauthorized();
+    }
+    match state.store.mails(OUTBOX_SHOWN).await {
+        Ok(mails) => HttpResponse::Ok().json(OutboxView {
+            configured: state.postbox.is_some(),
+            mails,
+        }),
+        Err(e) => problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            &format!("cannot read the outbox: {e}"),
+        ),
+    }
+}

@@ -74,6 +74,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/admin/logout", web::post().to(admin::logout))
         .route("/api/admin/report", web::get().to(admin::report))
         .route("/api/admin/forget", web::post().to(admin::forget))
+        .route("/api/admin/outbox", web::get().to(admin::outbox))
         .route(
             "/api/admin/conversations/{id}",
             web::get().to(admin::conversation),

@@ -139,7 +139,8 @@ pub(crate) async fn file(name: web::Path<String>) -> HttpResponse {
         crate::kb_writes::FaqList,
         crate::kb_writes::Preview,
         crate::kb_test::Suite,
-        crate::ports::KbEdit
+        crate::ports::KbEdit,
+        super::admin::OutboxView
     ))
 )]
 struct PagesSchema;

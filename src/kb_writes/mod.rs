@@ -39,7 +39,8 @@ pub const FIXES_FILE: &str = "tests/fixes.csv";
 /// A visitor's question kept in a fix: longer ones are not questions an FAQ should learn.
 const MAX_QUESTION_CHARS: usize = 500;
 const MAX_TITLE_CHARS: usize = 200;
-const MAX_ANSWER_CHARS: usize = 20_000;
+/// At most 4,000 characters: within the knowledge base's 16 KB per answer whatever the script.
+const MAX_ANSWER_CHARS: usize = 4_000;
 const MAX_PHRASINGS: usize = 50;
 
 /// What an editor does with a question.
@@ -48,6 +49,11 @@ const MAX_PHRASINGS: usize = 50;
 pub enum Fix {
     /// Add the question as a phrasing of an existing FAQ.
     Phrasing {
+        #[schema(
+            min_length = 1,
+            max_length = 500,
+            pattern = "^[^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f]*\\S[^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f]*$"
+        )]
         question: String,
         faq: String,
         /// The FAQ's language (two letters); its default language when absent.
@@ -59,23 +65,80 @@ pub enum Fix {
     },
     /// Write a new FAQ answering the question.
     NewFaq {
+        #[schema(
+            min_length = 1,
+            max_length = 500,
+            pattern = "^[^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f]*\\S[^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f]*$"
+        )]
         question: String,
+        /// The file name: lowercase letters, digits, `-` and `_`.
+        #[schema(pattern = "^[a-z0-9][a-z0-9_-]{0,79}$")]
         id: String,
+        #[schema(
+            min_length = 1,
+            max_length = 200,
+            pattern = "^[^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f]*\\S[^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f]*$"
+        )]
         title: String,
+        /// Markdown.
+        #[schema(
+            min_length = 1,
+            max_length = 4000,
+            pattern = "^[^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f]*\\S[^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f]*$"
+        )]
         answer: String,
         /// More phrasings besides the question.
         #[serde(default)]
-        questions: Vec<String>,
+        #[schema(max_items = 50, inline)]
+        questions: Vec<Phrasing>,
         /// The folder under `faq/` (also its tag): `orders`, `payments`...
+        #[schema(pattern = "^[a-z0-9_-]{1,60}$")]
         category: String,
         #[serde(default)]
         language: Option<String>,
     },
     /// The bot must not answer this: an editors' `fallback` test case.
-    OffTopic { question: String },
+    OffTopic {
+        #[schema(
+            min_length = 1,
+            max_length = 500,
+            pattern = "^[^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f]*\\S[^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f]*$"
+        )]
+        question: String,
+    },
     /// Not worth a change: hidden from the unanswered list.
-    Dismiss { question: String },
+    Dismiss {
+        #[schema(
+            min_length = 1,
+            max_length = 500,
+            pattern = "^[^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f]*\\S[^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f]*$"
+        )]
+        question: String,
+    },
 }
+
+/// A phrasing as visitors type it: at least one visible character, no control characters, at
+/// most 500 characters (the schema says so; `question_of` checks it).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Phrasing(pub String);
+
+/// The shape of a question, a title or a phrasing in the API's document.
+const TEXT_PATTERN: &str =
+    "^[^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f]*\\S[^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f]*$";
+
+impl utoipa::PartialSchema for Phrasing {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .min_length(Some(1))
+            .max_length(Some(MAX_QUESTION_CHARS))
+            .pattern(Some(TEXT_PATTERN))
+            .into()
+    }
+}
+
+impl ToSchema for Phrasing {}
 
 /// Why a fix is refused.
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +147,13 @@ pub enum FixError {
     Invalid(String),
     #[error("no FAQ `{0}` in that language")]
     NoSuchFaq(String),
+    #[error("{0}")]
+    NoSuchLanguage(String),
+    #[error(
+        "the default language has no FAQ `{0}`: a `{1}` FAQ translates one of the default \
+         language, so write that one first"
+    )]
+    NotInDefault(String, String),
     #[error(
         "{0} changed on disk since you opened it (another editor, or a deploy): nothing was \
          written; open it again and redo the change"
@@ -108,6 +178,8 @@ impl FixError {
         match self {
             FixError::Invalid(_) => (400, "invalid_fix"),
             FixError::NoSuchFaq(_) => (404, "no_such_faq"),
+            FixError::NoSuchLanguage(_) => (404, "no_such_language"),
+            FixError::NotInDefault(..) => (404, "no_such_faq"),
             FixError::ChangedOnDisk(_) => (409, "changed_on_disk"),
             FixError::Exists(_) => (409, "exists"),
             FixError::AlreadyThere(_) => (409, "already_there"),
@@ -152,6 +224,7 @@ pub const MAX_CHANGES: usize = 200;
 #[serde(deny_unknown_fields)]
 pub struct TryMessage {
     /// As a visitor would type it (any language the knowledge base has).
+    #[schema(min_length = 1, max_length = 2000, pattern = "\\S")]
     pub text: String,
 }
 
@@ -565,7 +638,7 @@ fn language_of(matcher: &Matcher, raw: Option<&str>) -> Result<String, FixError>
     if matcher.languages().contains(&code.as_str()) {
         Ok(code)
     } else {
-        Err(FixError::Invalid(format!(
+        Err(FixError::NoSuchLanguage(format!(
             "the knowledge base has no language `{code}` (it has {})",
             matcher.languages().join(", ")
         )))
@@ -676,26 +749,34 @@ fn plan(dir: &Path, matcher: &Matcher, fix: Fix) -> Result<Plan, FixError> {
                 )));
             }
             let mut phrasings = vec![question.clone()];
-            for q in &questions {
+            for Phrasing(q) in &questions {
                 let q = question_of(q, "phrasing")?;
                 if !phrasings.iter().any(|p| p.eq_ignore_ascii_case(&q)) {
                     phrasings.push(q);
                 }
             }
             let default = matcher.language() == language;
-            let taken = matcher.knowledge_base().faq(&id).is_some()
-                || matcher
+            let in_default = matcher.knowledge_base().faq(&id).is_some();
+            // A translation translates an FAQ of the default language, once.
+            if !default && !in_default {
+                return Err(FixError::NotInDefault(id.to_string(), language));
+            }
+            let taken = if default {
+                in_default
+            } else {
+                matcher
                     .for_language(Some(&language))
                     .knowledge_base()
                     .faq(&id)
-                    .is_some_and(|f| !f.untranslated);
+                    .is_some_and(|f| !f.untranslated)
+            };
             let name = if default {
                 format!("{id}.md")
             } else {
                 format!("{id}.{language}.md")
             };
             let rel = format!("faq/{category}/{name}");
-            if (default && taken) || dir.join(&rel).exists() {
+            if taken || dir.join(&rel).exists() {
                 return Err(FixError::Exists(format!("FAQ `{id}`")));
             }
             let after = text::new_faq(&text::Draft {

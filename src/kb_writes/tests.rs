@@ -238,8 +238,8 @@ async fn a_new_faq_is_a_new_file_in_its_category_and_answers_at_once() {
                 title: "Do you sell gift vouchers?".into(),
                 answer: "Yes: from 10 to 200 euros, under **Gifts**.".into(),
                 questions: vec![
-                    "can I buy a gift voucher".into(),
-                    "gift voucher for a friend".into(),
+                    Phrasing("can I buy a gift voucher".into()),
+                    Phrasing("gift voucher for a friend".into()),
                 ],
                 category: "payments".into(),
                 language: None,

@@ -9,6 +9,7 @@
 //! - `Logins` and `Tokens` (`access.rs`): agents' login sessions and the API's tokens (by hash);
 //! - `Reports` (`reports.rs`): which conversations a period or a retention cut-off covers;
 //! - `Edits` (`edits.rs`): the editors' record of knowledge-base changes and dismissed questions;
+//! - `Outbox` (`outbox.rs`): e-mails to send, kept until an SMTP server took them;
 //! - `Bus` (`bus.rs`): the fan-out seam, watchers of conversations and of routing (nothing on
 //!   it is stored).
 //!
@@ -19,6 +20,7 @@ mod access;
 mod bus;
 mod conversations;
 mod edits;
+mod outbox;
 mod queue;
 mod reports;
 
@@ -30,6 +32,7 @@ pub use access::{Logins, Tokens};
 pub use bus::{Bus, Signal};
 pub use conversations::{Appended, ConversationLog};
 pub use edits::{EDITS_KEPT, EditAction, Edits, FileChange, KbEdit};
+pub use outbox::{Attempt, MAILS_KEPT, Mail, MailState, Outbox, OutboxEntry};
 pub use queue::{AgentState, AssignedChat, Presence, PresenceBoard, Queue, Workload};
 pub use reports::Reports;
 
@@ -51,7 +54,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Everything a process keeps, one handle for all of it (`Arc<dyn Store>`).
 #[async_trait]
-pub trait Store: ConversationLog + Queue + Logins + Tokens + Reports + Edits {
+pub trait Store: ConversationLog + Queue + Logins + Tokens + Reports + Edits + Outbox {
     /// Every agent with a presence or a workload, by id: presence from the presence seam, load
     /// from the store.
     async fn agents(&self) -> StoreResult<Vec<AgentState>> {

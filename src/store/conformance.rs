@@ -1160,6 +1160,109 @@ pub async fn the_editors_record_keeps_the_newest_first_up_to_its_limit(store: Ar
     assert_eq!(all[EDITS_KEPT - 1], edit(3), "the two oldest were dropped");
 }
 
+pub async fn a_mail_is_queued_once_leased_to_one_worker_and_retried_until_sent(
+    store: Arc<dyn Store>,
+) {
+    use crate::ports::{Attempt, Mail, MailState};
+    let mail = |key: &str| Mail {
+        key: key.into(),
+        to: "team@larkspur.example".into(),
+        subject: format!("About {key}"),
+        text: "Hello".into(),
+        conversation: None,
+        automatic: true,
+    };
+    assert!(store.queue_mail(mail("a"), 1_000).await.unwrap());
+    assert!(
+        !store.queue_mail(mail("a"), 1_001).await.unwrap(),
+        "one per key"
+    );
+    assert!(store.queue_mail(mail("b"), 1_002).await.unwrap());
+    assert!(
+        store.lease_mails(999, 60_000, 10).await.unwrap().is_empty(),
+        "not due yet"
+    );
+
+    // Leased: nobody else gets them until the lease ends.
+    let leased = store.lease_mails(2_000, 60_000, 10).await.unwrap();
+    let keys: Vec<&str> = leased.iter().map(|e| e.mail.key.as_str()).collect();
+    assert_eq!(keys, vec!["a", "b"], "oldest first");
+    assert_eq!(leased[0].mail, mail("a"));
+    assert!(
+        store
+            .lease_mails(3_000, 60_000, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // One sent, one to retry; the retry is due again at its time, the sent one never.
+    store
+        .record_attempt("a", Attempt::Sent, 4_000)
+        .await
+        .unwrap();
+    let retry = Attempt::Retry {
+        at: 10_000,
+        error: "connection refused".into(),
+    };
+    store.record_attempt("b", retry, 4_000).await.unwrap();
+    assert!(
+        store
+            .lease_mails(9_999, 60_000, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = store.lease_mails(10_000, 60_000, 10).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].mail.key, "b");
+    assert_eq!(again[0].state, MailState::Retrying);
+    assert_eq!(again[0].attempts, 1);
+    assert_eq!(again[0].last_error.as_deref(), Some("connection refused"));
+    // A lease that ends without a record (a worker that died) makes it due again.
+    let after_lease = store.lease_mails(70_001, 60_000, 10).await.unwrap();
+    assert_eq!(after_lease.len(), 1, "due again once the lease ended");
+    let failed = Attempt::Failed {
+        error: "550 no such user".into(),
+    };
+    store.record_attempt("b", failed, 71_000).await.unwrap();
+    assert!(
+        !store.queue_mail(mail("a"), 72_000).await.unwrap(),
+        "a sent key stays known"
+    );
+    assert!(
+        store
+            .lease_mails(1_000_000, 60_000, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let listed = store.mails(10).await.unwrap();
+    let states: Vec<(&str, MailState, u32)> = listed
+        .iter()
+        .map(|e| (e.mail.key.as_str(), e.state, e.attempts))
+        .collect();
+    assert_eq!(
+        states,
+        vec![("b", MailState::Failed, 2), ("a", MailState::Sent, 1)],
+        "newest first"
+    );
+    assert_eq!(listed[0].last_error.as_deref(), Some("550 no such user"));
+    // A late record for a finished mail changes nothing.
+    store
+        .record_attempt(
+            "a",
+            Attempt::Failed {
+                error: "late".into(),
+            },
+            80_000,
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.mails(10).await.unwrap()[1].state, MailState::Sent);
+}
+
 /// Generates one `#[tokio::test]` per conformance check for the store built by the future
 /// `$make` (an `Arc<dyn Store>`; each test gets a fresh one).
 #[macro_export]
@@ -1194,6 +1297,7 @@ macro_rules! store_conformance_tests {
             an_agent_racing_for_many_conversations_never_passes_capacity,
             racing_handoffs_all_join_the_line_once_each_in_its_own_place,
             the_editors_record_keeps_the_newest_first_up_to_its_limit,
+            a_mail_is_queued_once_leased_to_one_worker_and_retried_until_sent,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {

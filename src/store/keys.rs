@@ -86,6 +86,21 @@ impl Keys {
         format!("{}:tokens", self.prefix)
     }
 
+    /// The mail outbox: key -> entry (JSON).
+    pub fn outbox(&self) -> String {
+        format!("{}:outbox", self.prefix)
+    }
+
+    /// Pending mails by due time.
+    pub fn outbox_due(&self) -> String {
+        format!("{}:outbox_due", self.prefix)
+    }
+
+    /// Every kept mail by the time it was queued.
+    pub fn outbox_order(&self) -> String {
+        format!("{}:outbox_order", self.prefix)
+    }
+
     /// The editors' record: a list, newest first.
     pub fn kb_edits(&self) -> String {
         format!("{}:kb_edits", self.prefix)

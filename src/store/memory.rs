@@ -18,8 +18,9 @@ use crate::conversation::{
 };
 use crate::conversation::{ConversationState, Event, EventBody, Notice, Turn, TurnOutcome};
 use crate::ports::{
-    Appended, AssignedChat, Bus, ConversationLog, EDITS_KEPT, Edits, KbEdit, Logins, PresenceBoard,
-    Queue, Reports, Signal, Store, StoreError, StoreResult, Tokens, Workload,
+    Appended, AssignedChat, Attempt, Bus, ConversationLog, EDITS_KEPT, Edits, KbEdit, Logins,
+    MAILS_KEPT, Mail, Outbox, OutboxEntry, PresenceBoard, Queue, Reports, Signal, Store,
+    StoreError, StoreResult, Tokens, Workload,
 };
 use crate::tokens::ApiToken;
 
@@ -52,6 +53,8 @@ struct State {
     visitors: HashMap<VisitorKey, Vec<ConversationId>>,
     /// The editors' record, oldest first.
     edits: VecDeque<KbEdit>,
+    /// The mail outbox, oldest first.
+    outbox: Vec<OutboxEntry>,
 }
 
 /// The in-memory `Store`.
@@ -487,6 +490,63 @@ impl Edits for MemoryStore {
         Ok(self
             .lock()
             .edits
+            .iter()
+            .rev()
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+}
+
+#[async_trait]
+impl Outbox for MemoryStore {
+    async fn queue_mail(&self, mail: Mail, now: u64) -> StoreResult<bool> {
+        let mut state = self.lock();
+        if state.outbox.iter().any(|e| e.mail.key == mail.key) {
+            return Ok(false);
+        }
+        state.outbox.push(OutboxEntry::queued(mail, now));
+        Ok(true)
+    }
+    async fn lease_mails(
+        &self,
+        now: u64,
+        lease_ms: u64,
+        limit: usize,
+    ) -> StoreResult<Vec<OutboxEntry>> {
+        let mut state = self.lock();
+        let mut due: Vec<&mut OutboxEntry> = state
+            .outbox
+            .iter_mut()
+            .filter(|e| e.state.pending() && e.next_at <= now)
+            .collect();
+        due.sort_by_key(|e| e.next_at);
+        Ok(due
+            .into_iter()
+            .take(limit)
+            .map(|e| {
+                e.next_at = now + lease_ms;
+                e.clone()
+            })
+            .collect())
+    }
+    async fn record_attempt(&self, key: &str, attempt: Attempt, now: u64) -> StoreResult<()> {
+        let mut state = self.lock();
+        if let Some(e) = state.outbox.iter_mut().find(|e| e.mail.key == key) {
+            e.record(attempt, now);
+        }
+        let finished = state.outbox.iter().filter(|e| !e.state.pending()).count();
+        if finished > MAILS_KEPT
+            && let Some(oldest) = state.outbox.iter().position(|e| !e.state.pending())
+        {
+            state.outbox.remove(oldest);
+        }
+        Ok(())
+    }
+    async fn mails(&self, limit: usize) -> StoreResult<Vec<OutboxEntry>> {
+        Ok(self
+            .lock()
+            .outbox
             .iter()
             .rev()
             .take(limit)

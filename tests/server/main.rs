@@ -33,6 +33,7 @@ mod handoff;
 mod hostile;
 mod identity;
 mod languages;
+mod mail;
 mod nodes;
 mod operations;
 mod resume;

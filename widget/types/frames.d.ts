@@ -619,6 +619,24 @@ export interface components {
             email: string;
             text: string;
         };
+        /** @description One e-mail to send. */
+        Mail: {
+            /** @description Sent without a person writing it (`Auto-Submitted: auto-generated`). */
+            automatic: boolean;
+            /** @description The conversation it is about, if any. */
+            conversation?: string | null;
+            /** @description What caused it; queued once per key. */
+            key: string;
+            subject: string;
+            /** @description The plain-text part. */
+            text: string;
+            to: string;
+        };
+        /**
+         * @description Where a mail stands.
+         * @enum {string}
+         */
+        MailState: "queued" | "retrying" | "sent" | "failed";
         /** @description A phrasing that did not find its FAQ. */
         Miss: {
             explanation: string;
@@ -652,6 +670,34 @@ export interface components {
             /** @enum {string} */
             notice: "closed";
             resolution?: string | null;
+        };
+        /** @description A mail and its delivery. */
+        OutboxEntry: {
+            /**
+             * Format: int32
+             * @description Attempts made so far.
+             */
+            attempts: number;
+            /** @description The SMTP server's last answer (or the connection error). */
+            last_error?: string | null;
+            mail: components["schemas"]["Mail"];
+            /**
+             * Format: int64
+             * @description When it is next due (queued, retrying) or when it ended (sent, failed).
+             */
+            next_at: number;
+            /**
+             * Format: int64
+             * @description When it was queued (ms since the epoch).
+             */
+            queued_at: number;
+            state: components["schemas"]["MailState"];
+        };
+        /** @description What /admin shows of e-mail: whether it is set up, and the newest mails with their state. */
+        OutboxView: {
+            /** @description `smtp_url` is set. */
+            configured: boolean;
+            mails: components["schemas"]["OutboxEntry"][];
         };
         /** @description The outcome partition. */
         Outcomes: {

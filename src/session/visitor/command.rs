@@ -4,7 +4,7 @@
 //! item, or start over when the conversation is gone) is decided in `super::report`.
 
 use super::{Bound, Ctx};
-use crate::conversation::{Conversations, Held, MessageOutcome};
+use crate::conversation::{Conversations, EventBody, Held, MessageOutcome};
 use crate::ports::StoreError;
 use crate::protocol::{ErrorCode, Hello, ServerFrame, VisitorFrame};
 use crate::session::error::{Handled, SessionError};
@@ -95,9 +95,24 @@ pub(super) async fn apply(ctx: &mut Ctx<'_>, b: &mut Bound, command: Command) ->
         Command::Rate { score, comment } => {
             Ok(conversations.rate(&b.id, score.get(), comment).await?)
         }
-        Command::LeaveMessage { email, text } => Ok(conversations
-            .leave_message(&b.id, email.into_inner(), text.into_inner())
-            .await?),
+        Command::LeaveMessage { email, text } => {
+            let stored = conversations
+                .leave_message(&b.id, email.into_inner(), text.into_inner())
+                .await?;
+            if let (Some(postbox), EventBody::OfflineMessage { email, text }) =
+                (&ctx.state.postbox, &stored.body)
+            {
+                // The message is stored; a note lost to a crash here is queued by the sweep at
+                // the next start (the note's key is the message's place in the log).
+                if let Err(e) = postbox
+                    .offline_message(&b.id, stored.seq, email, text)
+                    .await
+                {
+                    tracing::warn!(conv = %b.id, error = %e, "cannot queue the team's e-mail note yet");
+                }
+            }
+            Ok(())
+        }
     }
 }
 

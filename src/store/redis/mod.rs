@@ -35,8 +35,9 @@ use crate::conversation::{
 };
 use crate::conversation::{ConversationState, Event, EventBody, Notice, Turn, TurnOutcome};
 use crate::ports::{
-    Appended, AssignedChat, Bus, ConversationLog, EDITS_KEPT, Edits, KbEdit, Logins, Presence,
-    PresenceBoard, Queue, Reports, Signal, Store, StoreError, StoreResult, Tokens, Workload,
+    Appended, AssignedChat, Attempt, Bus, ConversationLog, EDITS_KEPT, Edits, KbEdit, Logins,
+    MAILS_KEPT, Mail, Outbox, OutboxEntry, Presence, PresenceBoard, Queue, Reports, Signal, Store,
+    StoreError, StoreResult, Tokens, Workload,
 };
 use crate::tokens::ApiToken;
 
@@ -174,6 +175,10 @@ impl PresenceBoard for RedisPresence {
 struct Scripts {
     /// The one check-and-write every conversation change goes through (`step.rs`).
     commit: Script,
+    /// Queues a mail unless its key is known (a sent mail must not become due again).
+    queue_mail: Script,
+    /// Takes the due mails and pushes them past their lease, at once.
+    lease_mails: Script,
 }
 
 /// The Redis `Store`.
@@ -235,6 +240,8 @@ impl RedisStore {
             keys,
             scripts: Scripts {
                 commit: Script::new(include_str!("scripts/commit.lua")),
+                queue_mail: Script::new(include_str!("scripts/queue_mail.lua")),
+                lease_mails: Script::new(include_str!("scripts/lease_mails.lua")),
             },
             listener,
         })
@@ -921,6 +928,149 @@ impl Edits for RedisStore {
             .iter()
             .map(|r| serde_json::from_str(r).map_err(|e| StoreError::Corrupt(format!("edit: {e}"))))
             .collect()
+    }
+}
+
+fn read_mail(record: &str) -> StoreResult<OutboxEntry> {
+    serde_json::from_str(record).map_err(|e| StoreError::Corrupt(format!("mail: {e}")))
+}
+
+fn mail_record(e: &OutboxEntry) -> StoreResult<String> {
+    serde_json::to_string(e).map_err(|x| StoreError::Corrupt(format!("mail: {x}")))
+}
+
+#[async_trait]
+impl Outbox for RedisStore {
+    async fn queue_mail(&self, mail: Mail, now: u64) -> StoreResult<bool> {
+        let entry = OutboxEntry::queued(mail, now);
+        let record = mail_record(&entry)?;
+        // Known keys are left alone: a sent mail must not become due again.
+        let added: i64 = self
+            .scripts
+            .queue_mail
+            .key(self.keys.outbox())
+            .key(self.keys.outbox_due())
+            .key(self.keys.outbox_order())
+            .arg(&entry.mail.key)
+            .arg(record)
+            .arg(now)
+            .invoke_async(&mut self.con())
+            .await
+            .map_err(unavailable)?;
+        Ok(added == 1)
+    }
+    async fn lease_mails(
+        &self,
+        now: u64,
+        lease_ms: u64,
+        limit: usize,
+    ) -> StoreResult<Vec<OutboxEntry>> {
+        let mut con = self.con();
+        // Taken and pushed past the lease in one script: a worker on another node sees them
+        // due again only when the lease ends without a record.
+        let leased: Vec<String> = self
+            .scripts
+            .lease_mails
+            .key(self.keys.outbox_due())
+            .arg(now)
+            .arg(now + lease_ms)
+            .arg(limit)
+            .invoke_async(&mut con)
+            .await
+            .map_err(unavailable)?;
+        if leased.is_empty() {
+            return Ok(Vec::new());
+        }
+        let records: Vec<Option<String>> = redis::cmd("HMGET")
+            .arg(self.keys.outbox())
+            .arg(&leased)
+            .query_async(&mut con)
+            .await
+            .map_err(unavailable)?;
+        let mut out = Vec::new();
+        for record in records.iter().flatten() {
+            let mut e = read_mail(record)?;
+            if e.state.pending() {
+                e.next_at = now + lease_ms;
+                out.push(e);
+            }
+        }
+        Ok(out)
+    }
+    async fn record_attempt(&self, key: &str, attempt: Attempt, now: u64) -> StoreResult<()> {
+        let mut con = self.con();
+        let record: Option<String> = con
+            .hget(self.keys.outbox(), key)
+            .await
+            .map_err(unavailable)?;
+        let Some(record) = record else {
+            return Ok(());
+        };
+        let mut e = read_mail(&record)?;
+        e.record(attempt, now);
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .hset(self.keys.outbox(), key, mail_record(&e)?)
+            .ignore();
+        if e.state.pending() {
+            pipe.zadd(self.keys.outbox_due(), key, e.next_at).ignore();
+        } else {
+            pipe.zrem(self.keys.outbox_due(), key).ignore();
+        }
+        let () = pipe.query_async(&mut con).await.map_err(unavailable)?;
+        // Finished mails beyond the newest `MAILS_KEPT` go (pending ones stay).
+        let count: usize = con
+            .zcard(self.keys.outbox_order())
+            .await
+            .map_err(unavailable)?;
+        if count > MAILS_KEPT {
+            let oldest: Vec<String> = con
+                .zrange(
+                    self.keys.outbox_order(),
+                    0,
+                    (count - MAILS_KEPT - 1) as isize,
+                )
+                .await
+                .map_err(unavailable)?;
+            for old in oldest {
+                let record: Option<String> = con
+                    .hget(self.keys.outbox(), &old)
+                    .await
+                    .map_err(unavailable)?;
+                if record.is_some_and(|r| read_mail(&r).is_ok_and(|e| !e.state.pending())) {
+                    let () = redis::pipe()
+                        .atomic()
+                        .hdel(self.keys.outbox(), &old)
+                        .ignore()
+                        .zrem(self.keys.outbox_order(), &old)
+                        .ignore()
+                        .query_async(&mut con)
+                        .await
+                        .map_err(unavailable)?;
+                }
+            }
+        }
+        Ok(())
+    }
+    async fn mails(&self, limit: usize) -> StoreResult<Vec<OutboxEntry>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut con = self.con();
+        let keys: Vec<String> = con
+            .zrevrange(self.keys.outbox_order(), 0, limit as isize - 1)
+            .await
+            .map_err(unavailable)?;
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let records: Vec<Option<String>> = redis::cmd("HMGET")
+            .arg(self.keys.outbox())
+            .arg(&keys)
+            .query_async(&mut con)
+            .await
+            .map_err(unavailable)?;
+        records.iter().flatten().map(|r| read_mail(r)).collect()
     }
 }
 

@@ -42,8 +42,9 @@ use crate::conversation::{
     TurnOutcome, VisitorInfo, VisitorKey, now_ms, random_secret,
 };
 use crate::ports::{
-    Appended, AssignedChat, Bus, ConversationLog, EDITS_KEPT, Edits, KbEdit, Logins, PresenceBoard,
-    Queue, Reports, Signal, Store, StoreError, StoreResult, Tokens, Workload,
+    Appended, AssignedChat, Attempt, Bus, ConversationLog, EDITS_KEPT, Edits, KbEdit, Logins,
+    MAILS_KEPT, Mail, Outbox, OutboxEntry, PresenceBoard, Queue, Reports, Signal, Store,
+    StoreError, StoreResult, Tokens, Workload,
 };
 use crate::tokens::ApiToken;
 
@@ -991,6 +992,113 @@ impl Edits for SqliteStore {
     }
 }
 
+/// Writes an outbox entry back (its state, due time and record).
+fn write_mail(conn: &rusqlite::Connection, e: &OutboxEntry) -> StoreResult<()> {
+    let record = serde_json::to_string(e).map_err(|x| corrupt("mail", x))?;
+    conn.prepare_cached("UPDATE outbox SET pending = ?1, next_at = ?2, record = ?3 WHERE key = ?4")
+        .and_then(|mut s| {
+            s.execute(params![
+                e.state.pending(),
+                e.next_at as i64,
+                record,
+                e.mail.key
+            ])
+        })
+        .map_err(db_error)?;
+    Ok(())
+}
+
+fn read_mail(record: &str) -> StoreResult<OutboxEntry> {
+    serde_json::from_str(record).map_err(|e| corrupt("mail", e))
+}
+
+#[async_trait]
+impl Outbox for SqliteStore {
+    async fn queue_mail(&self, mail: Mail, now: u64) -> StoreResult<bool> {
+        let entry = OutboxEntry::queued(mail, now);
+        let record = serde_json::to_string(&entry).map_err(|e| corrupt("mail", e))?;
+        self.writer
+            .step(move |conn| {
+                let added = conn
+                    .prepare_cached(
+                        "INSERT INTO outbox (key, pending, next_at, record) VALUES (?1, 1, ?2, ?3)
+                         ON CONFLICT (key) DO NOTHING",
+                    )
+                    .and_then(|mut s| s.execute(params![entry.mail.key, now as i64, record]))
+                    .map_err(db_error)?;
+                Ok((added == 1, Effects::default()))
+            })
+            .await
+    }
+    async fn lease_mails(
+        &self,
+        now: u64,
+        lease_ms: u64,
+        limit: usize,
+    ) -> StoreResult<Vec<OutboxEntry>> {
+        self.writer
+            .step(move |conn| {
+                let records: Vec<String> = conn
+                    .prepare_cached(
+                        "SELECT record FROM outbox WHERE pending = 1 AND next_at <= ?1
+                         ORDER BY next_at, n LIMIT ?2",
+                    )
+                    .and_then(|mut s| {
+                        s.query_map(params![now as i64, limit as i64], |r| r.get(0))?
+                            .collect::<Result<Vec<_>, _>>()
+                    })
+                    .map_err(db_error)?;
+                let mut leased = Vec::new();
+                for record in records {
+                    let mut e = read_mail(&record)?;
+                    e.next_at = now + lease_ms;
+                    write_mail(conn, &e)?;
+                    leased.push(e);
+                }
+                Ok((leased, Effects::default()))
+            })
+            .await
+    }
+    async fn record_attempt(&self, key: &str, attempt: Attempt, now: u64) -> StoreResult<()> {
+        let key = key.to_owned();
+        self.writer
+            .step(move |conn| {
+                let record: Option<String> = conn
+                    .prepare_cached("SELECT record FROM outbox WHERE key = ?1")
+                    .and_then(|mut s| s.query_row([&key], |r| r.get(0)).optional())
+                    .map_err(db_error)?;
+                let Some(record) = record else {
+                    return Ok(((), Effects::default()));
+                };
+                let mut e = read_mail(&record)?;
+                e.record(attempt, now);
+                write_mail(conn, &e)?;
+                // Finished mails beyond the newest `MAILS_KEPT` go.
+                conn.prepare_cached(
+                    "DELETE FROM outbox WHERE pending = 0 AND n < (
+                         SELECT n FROM outbox WHERE pending = 0 ORDER BY n DESC LIMIT 1 OFFSET ?1)",
+                )
+                .and_then(|mut s| s.execute([MAILS_KEPT as i64 - 1]))
+                .map_err(db_error)?;
+                Ok(((), Effects::default()))
+            })
+            .await
+    }
+    async fn mails(&self, limit: usize) -> StoreResult<Vec<OutboxEntry>> {
+        self.read(|conn| {
+            conn.prepare_cached("SELECT record FROM outbox ORDER BY n DESC LIMIT ?1")
+                .and_then(|mut s| {
+                    s.query_map([limit as i64], |r| r.get::<_, String>(0))?
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .map_err(db_error)?
+                .iter()
+                .map(|r| read_mail(r))
+                .collect()
+        })
+    }
+}
+
 #[async_trait]
 impl Reports for SqliteStore {
     async fn conversations_created(&self, from: u64, to: u64) -> StoreResult<Vec<ConversationId>> {
@@ -1033,6 +1141,7 @@ impl Store for SqliteStore {
                 "sessions",
                 "api_tokens",
                 "kb_edits",
+                "outbox",
             ] {
                 conn.prepare(&format!("SELECT 1 FROM {table} LIMIT 1"))
                     .and_then(|mut s| s.exists([]))
@@ -1204,7 +1313,7 @@ pub(crate) mod tests {
         conn.execute(v1, [back.id.as_str(), "bot", "handed_back"])
             .unwrap();
         // Version 1 had none of the later tables.
-        conn.execute_batch("DROP TABLE api_tokens; DROP TABLE kb_edits")
+        conn.execute_batch("DROP TABLE api_tokens; DROP TABLE kb_edits; DROP TABLE outbox")
             .unwrap();
         conn.pragma_update(None, "user_version", 1).unwrap();
         drop(conn);
@@ -1239,7 +1348,7 @@ pub(crate) mod tests {
         )
         .unwrap();
         // Version 2 had none of the later tables.
-        conn.execute_batch("DROP TABLE api_tokens; DROP TABLE kb_edits")
+        conn.execute_batch("DROP TABLE api_tokens; DROP TABLE kb_edits; DROP TABLE outbox")
             .unwrap();
         conn.pragma_update(None, "user_version", 2).unwrap();
         drop(conn);

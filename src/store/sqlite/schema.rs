@@ -97,6 +97,17 @@ const MIGRATIONS: &[&str] = &[
         record TEXT NOT NULL
     );
     ",
+    // 6: the mail outbox: one row per mail key (queued once), pending ones by due time.
+    "
+    CREATE TABLE outbox (
+        n INTEGER PRIMARY KEY AUTOINCREMENT,
+        key TEXT NOT NULL UNIQUE,
+        pending INTEGER NOT NULL,
+        next_at INTEGER NOT NULL,
+        record TEXT NOT NULL
+    );
+    CREATE INDEX outbox_due ON outbox (pending, next_at);
+    ",
 ];
 
 /// The schema version this binary writes.
