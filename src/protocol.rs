@@ -229,6 +229,15 @@ pub enum AgentFrame {
     FollowedUp {
         conversation: String,
     },
+    /// Answers an offline message by e-mail (when the server sends mail, `welcome.email`): the
+    /// reply goes into the transcript and out to the address the visitor left, and the
+    /// conversation is followed up. `client_id` as for `reply` (a resend mails once).
+    EmailReply {
+        conversation: String,
+        text: String,
+        #[serde(default)]
+        client_id: Option<String>,
+    },
 }
 
 /// A waiting conversation as the queue list shows it.
@@ -335,6 +344,8 @@ pub enum AgentServerFrame {
         canned: Vec<CannedReply>,
         /// Seconds an agent has to answer an assigned chat before it goes back to the queue.
         assign_timeout_seconds: u64,
+        /// This server sends e-mail: offline messages are answered with `email_reply`.
+        email: bool,
     },
     /// The whole queue, in order, on connect and on every change.
     Queue { items: Vec<QueueItem> },
@@ -401,6 +412,7 @@ const AGENT_TYPES: &[&str] = &[
     "hand_back",
     "close",
     "followed_up",
+    "email_reply",
 ];
 
 /// Why a frame could not be parsed, as the error frame the client gets.

@@ -30,6 +30,7 @@ function showView(view) {
 
 /** Opens conversation `id`: asks the server for what this page has not seen yet. @param {string} id */
 export function openConv(id) {
+  if (state.current !== id) $("email-said").textContent = "";
   state.current = id;
   const c = conv(id);
   c.unread = 0;
@@ -76,10 +77,16 @@ export function renderChat() {
   if (!known.email && offline) known.email = offline.email;
   $("title").textContent = `${who(known)} · ${stateText(h)}`;
   const why = $("why"); why.innerHTML = "";
-  if (offline) {
+  // With e-mail set up, the answer is written here: kept in the transcript and mailed.
+  const byMail = Boolean(offline && state.email);
+  $("email-reply").classList.toggle("hidden", !byMail);
+  if (byMail && offline) {
+    why.textContent = "Offline message · answer it below: it is e-mailed and kept in the transcript";
+    $("email-label").textContent = `Reply by e-mail to ${offline.email}`;
+  } else if (offline) {
     // An offline message: what to do is write back.
     const mail = el("a", null, offline.email); mail.href = `mailto:${offline.email}`;
-    why.append("Offline message · reply by e-mail to ", mail);
+    why.append("Offline message · reply by e-mail to ", mail, " (this server does not send e-mail)");
   } else if (h.reason) {
     why.textContent = `Why the bot let go: ${reasonText(h.reason.kind, h.reason.id)}${(h.frustration ?? 0) > 0 ? ` · frustration ${Number(h.frustration).toFixed(2)}` : ""}`;
   }
@@ -155,7 +162,8 @@ function refusedWriting(o) {
 /** What the server refused, in the words of the action asked. */
 const ASKED = {
   claim: "Not claimed", hand_back: "Not handed back", close: "Not closed", transfer: "Not transferred",
-  followed_up: "Not marked as followed up", open: "Cannot open this conversation"
+  followed_up: "Not marked as followed up", open: "Cannot open this conversation",
+  email_reply: "Not sent by e-mail"
 };
 /**
  * A refusal from the server, shown on what it concerns: the reply, the conversation, or the
@@ -201,6 +209,19 @@ export function act(type, extra) {
 export function wireChat() {
   viewButtons.forEach(b => { b.onclick = () => showView(b.dataset.view || "list"); });
   $("claim").onclick = () => { act("claim"); };
+  $("email-reply").addEventListener("submit", (/** @type {Event} */ ev) => {
+    ev.preventDefault();
+    const text = $("email-text").value.trim();
+    if (!text) { $("email-said").textContent = "Write the answer first."; return; }
+    if (!state.current) return;
+    act("email_reply", { text, client_id: `mail-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}` });
+    $("email-text").value = "";
+    $("email-said").textContent = "Sent: it is in the transcript and on its way by e-mail.";
+    // Answered is followed up (the server marks it so).
+    const h = conv(state.current).header;
+    if (h) h.needs_follow_up = false;
+    renderChat();
+  });
   $("handback").onclick = () => { act("hand_back"); };
   $("close").onclick = () => { act("close", { resolution: $("resolution").value }); };
   // Done at once on screen (the list updates when the server confirms; a refusal is shown).

@@ -30,6 +30,8 @@ export const state = {
   canned: [],
   // Seconds an agent has to answer an assigned chat before it goes back to the queue.
   assignTimeout: 0,
+  // This server sends e-mail: offline messages are answered from the console.
+  email: false,
   /** @type {Schemas["Colleague"][]} */
   team: [],
   /** The open conversation. @type {string | null} */

@@ -44,6 +44,7 @@ const STATE_AFTER = { queued: "queued", assigned: "assigned", back_to_bot: "bot"
 const handlers = {
   welcome(f) {
     state.me = f.agent; state.canned = f.canned || []; state.assignTimeout = f.assign_timeout_seconds;
+    state.email = Boolean(f.email);
     $("me").textContent = f.agent.name;
     state.outbox = saved("outbox", []);
     state.read = saved("read", {});

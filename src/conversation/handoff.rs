@@ -402,6 +402,60 @@ impl Conversations {
         Ok(Outcome::Done)
     }
 
+    /// Answers an offline message by e-mail: the reply goes into the transcript as the agent's
+    /// message (once per client id) and the conversation is followed up; the caller queues the
+    /// mail. `None` when there is no offline message to answer or another agent has the
+    /// conversation. Any agent may, as for `followed_up`.
+    pub async fn email_reply(
+        &self,
+        id: &ConversationId,
+        agent: &Agent,
+        text: String,
+        client_id: Option<String>,
+    ) -> StoreResult<Option<EmailReply>> {
+        let c = self
+            .store
+            .get(id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(id.clone()))?;
+        let someone_elses =
+            c.state == ConversationState::Assigned && c.agent.as_deref() != Some(agent.id.as_str());
+        if someone_elses {
+            return Ok(None);
+        }
+        let log = self.store.events_after(id, 0).await?;
+        let Some((to, asked)) = log.iter().rev().find_map(|e| match &e.body {
+            EventBody::OfflineMessage { email, text } => Some((email.clone(), text.clone())),
+            _ => None,
+        }) else {
+            return Ok(None);
+        };
+        let key = client_id.as_deref().map(|c| author_key(agent, c));
+        let body = EventBody::AgentMessage {
+            agent: agent.name.clone(),
+            text,
+            client_id,
+        };
+        let seq = match self
+            .store
+            .append_once(id, body, key.as_deref(), None)
+            .await?
+        {
+            Some(Appended::New(e)) => e.seq,
+            Some(Appended::Duplicate { seq }) => seq,
+            None => return Ok(None),
+        };
+        if c.needs_follow_up {
+            self.store.mark_followed_up(id).await?;
+        }
+        Ok(Some(EmailReply {
+            to,
+            asked,
+            seq,
+            language: c.memory.language.clone(),
+        }))
+    }
+
     /// Assigned (to `agent`, if given) -> `to`, telling the visitor with `notice` in the same
     /// atomic step (the notice carries the queue reason or the resolution).
     async fn leave_agent(
@@ -424,4 +478,17 @@ fn joined(agent: &Agent) -> Notice {
     Notice::Assigned {
         agent: agent.name.clone(),
     }
+}
+
+/// What an e-mail answer to an offline message needs besides the reply.
+#[derive(Debug, Clone)]
+pub struct EmailReply {
+    /// The address the visitor left.
+    pub to: String,
+    /// What they wrote.
+    pub asked: String,
+    /// The reply's place in the log (the mail's key).
+    pub seq: u64,
+    /// The conversation's language, when known.
+    pub language: Option<String>,
 }

@@ -15,7 +15,7 @@ mod texts;
 mod turn;
 
 pub use event::{AnswerKind, Attachment, ChoiceItem, Event, EventBody, Notice};
-pub use handoff::{Outcome, QueueStatus, Staffing, wait_estimate};
+pub use handoff::{EmailReply, Outcome, QueueStatus, Staffing, wait_estimate};
 pub use model::{
     Claim, Conversation, ConversationId, QueueReason, ReasonKind, Token, VisitorInfo, VisitorKey,
     now_ms, random_secret,

@@ -6,9 +6,10 @@
 //! was not recorded as sent is due again once its lease ends (so a crash between the SMTP
 //! server's "250 OK" and the record sends that mail twice, with the same `Message-ID`).
 //!
-//! Today's cause: a note to the team (`team_email`) for each offline message, queued when the
+//! The causes: a note to the team (`team_email`) for each offline message, queued when the
 //! message is stored and again, idempotently, by a sweep over the follow-ups at start (a crash
-//! between the two steps loses no note).
+//! between the two steps loses no note); and an agent's answer to an offline message, written in
+//! the console, kept in the transcript and mailed to the address the visitor left.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +17,7 @@ use std::time::Duration;
 use lettre::message::{Mailbox, header};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use crate::conversation::{ConversationId, EventBody, now_ms};
+use crate::conversation::{ConversationId, EmailReply, EventBody, now_ms};
 use crate::ports::{Attempt, Mail, OutboxEntry, Store, StoreResult};
 
 /// How long a worker holds a mail it is sending before another may take it.
@@ -79,6 +80,32 @@ impl Postbox {
         Ok(())
     }
 
+    /// Queues an agent's e-mail answer to an offline message (once per reply: its key is the
+    /// reply's place in the log), in the conversation's language, quoting what the visitor
+    /// wrote.
+    pub async fn reply(
+        &self,
+        id: &ConversationId,
+        agent: &str,
+        text: &str,
+        reply: &EmailReply,
+    ) -> StoreResult<()> {
+        let words = ReplyWords::of(reply.language.as_deref());
+        let quoted: String = reply.asked.lines().map(|l| format!("> {l}\n")).collect();
+        let mail = Mail {
+            key: format!("reply:{id}:{}", reply.seq),
+            to: reply.to.clone(),
+            subject: words.subject.to_owned(),
+            text: format!("{text}\n\n{agent}\n\n{}:\n{quoted}", words.yours),
+            conversation: Some(id.to_string()),
+            automatic: false,
+        };
+        if self.store.queue_mail(mail, now_ms()).await? {
+            self.wake.notify_one();
+        }
+        Ok(())
+    }
+
     /// Queues the notes of offline messages still waiting for a follow-up (those a crash kept
     /// from being queued; the others are known by their keys).
     pub async fn sweep_follow_ups(&self) -> StoreResult<usize> {
@@ -95,6 +122,26 @@ impl Postbox {
             }
         }
         Ok(queued)
+    }
+}
+
+/// The words of an answer by e-mail, in the languages the widget speaks (English otherwise).
+struct ReplyWords {
+    subject: &'static str,
+    /// Above the quote of what the visitor wrote.
+    yours: &'static str,
+}
+
+impl ReplyWords {
+    fn of(language: Option<&str>) -> ReplyWords {
+        let (subject, yours) = match language.map(|l| l.split(['-', '_']).next().unwrap_or(l)) {
+            Some("de") => ("Antwort auf Ihre Nachricht", "Ihre Nachricht"),
+            Some("es") => ("Respuesta a tu mensaje", "Tu mensaje"),
+            Some("fr") => ("Réponse à votre message", "Votre message"),
+            Some("nl") => ("Antwoord op uw bericht", "Uw bericht"),
+            _ => ("Reply to your message", "Your message"),
+        };
+        ReplyWords { subject, yours }
     }
 }
 

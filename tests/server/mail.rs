@@ -257,3 +257,98 @@ async fn a_note_still_queued_when_the_server_stops_is_sent_after_it_starts_again
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(smtp.received().len(), 1);
 }
+
+#[actix_web::test]
+async fn an_offline_message_answered_from_the_console_is_mailed_once_and_kept_in_the_transcript() {
+    let smtp = Smtp::start().await;
+    let store = Arc::new(SqliteStore::open(&sqlite_file()).unwrap());
+    let app = spawn_app_on(store, sample_kb(), {
+        let url = smtp.url();
+        move |s| {
+            s.smtp_url = Some(url);
+            s.mail_from = Some("Larkspur Support <support@larkspur.example>".into());
+            s.mail_retry_seconds = 1;
+        }
+    })
+    .await;
+    let mut ann = app.agent("ann").await;
+    let mut v = app.visitor().await;
+    v.send(json!({"type": "leave_message", "email": "ana@example.com", "text": "Wo ist meine Rücksendung?\nBestellung 4471"}))
+        .await;
+    v.until(|f| f["kind"] == "offline_message").await;
+    let id = v.conversation.clone();
+    ann.until(|f| f["type"] == "follow_ups" && f["items"].as_array().unwrap().len() == 1)
+        .await;
+
+    // Answered from the console, sent twice (a reconnect's resend): one mail, one message.
+    ann.act("open", &id, json!({})).await;
+    for _ in 0..2 {
+        ann.act(
+            "email_reply",
+            &id,
+            json!({"text": "Your return arrived on Monday; the refund follows within 5 days.", "client_id": "m-1"}),
+        )
+        .await;
+    }
+    let reply = ann.event(&id, |e| e["kind"] == "agent_message").await;
+    assert_eq!(
+        reply["text"],
+        "Your return arrived on Monday; the refund follows within 5 days."
+    );
+    ann.until(|f| f["type"] == "follow_ups" && f["items"].as_array().unwrap().is_empty())
+        .await;
+    let raw = smtp.until(1).await.remove(0);
+    let mail = mail_parser::MessageParser::default()
+        .parse(raw.as_bytes())
+        .expect("an RFC 5322 message");
+    let to = mail
+        .to()
+        .and_then(|a| a.first())
+        .and_then(|a| a.address())
+        .map(str::to_owned);
+    assert_eq!(to.as_deref(), Some("ana@example.com"));
+    assert!(!raw.contains("Auto-Submitted"), "a person wrote it: {raw}");
+    let body = mail.body_text(0).expect("a text part");
+    assert!(body.contains("the refund follows within 5 days"), "{body}");
+    assert!(
+        body.contains("> Wo ist meine Rücksendung?\n> Bestellung 4471"),
+        "quotes what they wrote: {body}"
+    );
+    assert!(body.contains("Ann"), "signed by the agent: {body}");
+    // The visitor sees the answer in the widget too, and no one else sees their address.
+    let (_, log) = app.transcript(&v.token).await;
+    assert!(log.iter().any(|e| e["kind"] == "agent_message"));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(smtp.received().len(), 1, "a resend mails once");
+}
+
+#[actix_web::test]
+async fn without_smtp_an_email_reply_is_refused_and_the_console_is_told() {
+    let app = spawn_app_on(
+        Arc::new(SqliteStore::open(&sqlite_file()).unwrap()),
+        sample_kb(),
+        |_| {},
+    )
+    .await;
+    let cookie = app.login("ann").await;
+    let mut ann = crate::app::AgentClient::connect(&app, &cookie)
+        .await
+        .unwrap();
+    let welcome = ann.until(|f| f["type"] == "welcome").await;
+    assert_eq!(welcome["email"], false);
+    let id = leave_message(&app, "call me").await;
+    ann.act(
+        "email_reply",
+        &id,
+        json!({"text": "hello", "client_id": "m-1"}),
+    )
+    .await;
+    let refused = ann.until(|f| f["type"] == "error").await;
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not send e-mail"),
+        "{refused}"
+    );
+}

@@ -62,6 +62,12 @@ export interface components {
             conversation: string;
             /** @enum {string} */
             type: "followed_up";
+        } | {
+            client_id?: string | null;
+            conversation: string;
+            text: string;
+            /** @enum {string} */
+            type: "email_reply";
         };
         /** @description What the server sends to the agent console. */
         AgentServerFrame: {
@@ -72,6 +78,8 @@ export interface components {
              */
             assign_timeout_seconds: number;
             canned: components["schemas"]["CannedReply"][];
+            /** @description This server sends e-mail: offline messages are answered with `email_reply`. */
+            email: boolean;
             /** @enum {string} */
             type: "welcome";
             /** Format: int32 */

@@ -28,6 +28,8 @@ pub(super) enum Command {
     Claim(ConversationId),
     HandBack(ConversationId),
     FollowedUp(ConversationId),
+    /// An e-mail answer to an offline message (checked like a reply).
+    EmailReply(Writing),
     Write(Writing),
     Transfer(ConversationId, Target),
     Close(ConversationId, Option<String>),
@@ -70,7 +72,7 @@ impl Command {
     pub(super) fn about(&self) -> About {
         let conversation = match self {
             Command::Presence(_) => return About::default(),
-            Command::Write(w) => return w.about(),
+            Command::Write(w) | Command::EmailReply(w) => return w.about(),
             Command::Open(id, _)
             | Command::Typing(id)
             | Command::Claim(id)
@@ -103,6 +105,11 @@ impl Command {
                 text,
                 client_id,
             } => Command::Write(Writing::parse(&id, text, client_id, true)?),
+            AgentFrame::EmailReply {
+                conversation: id,
+                text,
+                client_id,
+            } => Command::EmailReply(Writing::parse(&id, text, client_id, false)?),
             AgentFrame::Transfer {
                 conversation: id,
                 agent,
@@ -176,6 +183,7 @@ pub(super) async fn apply(ctx: &mut Ctx<'_>, console: &mut Console, command: Com
         Command::Claim(id) => conversations.claim(&id, agent).await?,
         Command::HandBack(id) => conversations.hand_back(&id, agent).await?,
         Command::FollowedUp(id) => conversations.followed_up(&id, agent).await?,
+        Command::EmailReply(w) => return email_reply(ctx.state, agent, w).await,
         Command::Write(writing) => return write_or_hold(ctx.state, console, writing).await,
         Command::Transfer(id, Target::Agent(to)) => match ctx.state.roster.get(&to) {
             Some(to) => conversations.transfer_to_agent(&id, agent, to).await?,
@@ -194,6 +202,28 @@ pub(super) async fn apply(ctx: &mut Ctx<'_>, console: &mut Console, command: Com
         Command::Close(id, resolution) => conversations.close(&id, agent, resolution).await?,
     };
     done(outcome)
+}
+
+/// Answers an offline message by e-mail: into the transcript, then the mail is queued under the
+/// reply's place in the log (a resend finds the same place: one mail).
+async fn email_reply(state: &AppState, agent: &Agent, w: Writing) -> Handled {
+    let Some(postbox) = &state.postbox else {
+        return Err(SessionError::refused(
+            ErrorCode::Invalid,
+            "this server does not send e-mail (smtp_url): write from your mail program",
+        ));
+    };
+    let text = w.text.into_inner();
+    let client_id = w.client_id.map(ClientId::into_inner);
+    let replied = state
+        .conversations
+        .email_reply(&w.id, agent, text.clone(), client_id)
+        .await?;
+    let Some(reply) = replied else {
+        return done(Outcome::NotYours);
+    };
+    postbox.reply(&w.id, &agent.name, &text, &reply).await?;
+    done(Outcome::Done)
 }
 
 /// Only the agent who has the chat types to its visitor.

@@ -127,6 +127,7 @@ pub async fn run(
         agent: colleague(&console.agent, Presence::Online, 0),
         assign_timeout_seconds: state.settings.assign_timeout_seconds,
         canned: state.matcher.load().knowledge_base().canned.clone(),
+        email: state.postbox.is_some(),
     };
     // Online before the welcome: a console that says it is connected can be handed chats.
     let shown = board.borrow_and_update().clone();
