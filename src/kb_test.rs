@@ -45,6 +45,31 @@ impl SelfTest {
     pub fn passed(&self) -> bool {
         self.misses.is_empty()
     }
+
+    /// Counts what the matcher did with `phrasing` of `faq`, held out: found, or a miss (and a
+    /// confusion when another FAQ answered).
+    fn tally(&mut self, faq: &FaqId, phrasing: &str, turn: &crate::matcher::Turn) {
+        if finds(&turn.decision, faq) {
+            self.found += 1;
+            return;
+        }
+        if let Decision::Answer {
+            source: Source::Faq(other),
+            ..
+        } = &turn.decision
+        {
+            *self
+                .confusions
+                .entry(format!("{faq} -> {other}"))
+                .or_default() += 1;
+        }
+        self.misses.push(Miss {
+            faq: faq.clone(),
+            phrasing: phrasing.to_owned(),
+            outcome: outcome(&turn.decision),
+            explanation: turn.explanation.summary(),
+        });
+    }
 }
 
 /// The phrasings of `kb`'s own language (not the default language's FAQs a translation lacks)
@@ -114,27 +139,7 @@ pub fn self_test(kb: &KnowledgeBase, exact: bool) -> anyhow::Result<SelfTest> {
             let faq = &kb.faqs[f];
             let phrasing = &faq.questions[q];
             let turn = matcher.decide(&Memory::default(), phrasing);
-            if finds(&turn.decision, &faq.id) {
-                result.found += 1;
-                continue;
-            }
-            if let Decision::Answer {
-                source: Source::Faq(other),
-                ..
-            } = &turn.decision
-            {
-                *result
-                    .confusions
-                    .entry(format!("{} -> {}", faq.id, other))
-                    .or_default() += 1;
-            }
-            let outcome = outcome(&turn.decision);
-            result.misses.push(Miss {
-                faq: faq.id.clone(),
-                phrasing: phrasing.clone(),
-                outcome,
-                explanation: turn.explanation.summary(),
-            });
+            result.tally(&faq.id, phrasing, &turn);
         }
     }
     result.method = if folds == result.phrasings {
@@ -168,26 +173,7 @@ pub fn self_test_faq(kb: &KnowledgeBase, id: &FaqId) -> anyhow::Result<SelfTest>
         reduced.faqs[f].questions.remove(q);
         let turn = Matcher::build(reduced)?.decide(&Memory::default(), phrasing);
         result.phrasings += 1;
-        if finds(&turn.decision, id) {
-            result.found += 1;
-            continue;
-        }
-        if let Decision::Answer {
-            source: Source::Faq(other),
-            ..
-        } = &turn.decision
-        {
-            *result
-                .confusions
-                .entry(format!("{id} -> {other}"))
-                .or_default() += 1;
-        }
-        result.misses.push(Miss {
-            faq: id.clone(),
-            phrasing: phrasing.clone(),
-            outcome: outcome(&turn.decision),
-            explanation: turn.explanation.summary(),
-        });
+        result.tally(id, phrasing, &turn);
     }
     Ok(result)
 }

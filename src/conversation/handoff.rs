@@ -388,15 +388,9 @@ impl Conversations {
     /// An offline message was answered by e-mail. Any agent may say so while it waits, unless
     /// another agent has the conversation.
     pub async fn followed_up(&self, id: &ConversationId, agent: &Agent) -> StoreResult<Outcome> {
-        let c = self
-            .store
-            .get(id)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(id.clone()))?;
-        let someone_elses =
-            c.state == ConversationState::Assigned && c.agent.as_deref() != Some(agent.id.as_str());
-        if !c.needs_follow_up || someone_elses {
-            return Ok(Outcome::NotYours);
+        match self.not_someone_elses(id, agent).await? {
+            Some(c) if c.needs_follow_up => {}
+            _ => return Ok(Outcome::NotYours),
         }
         self.store.mark_followed_up(id).await?;
         Ok(Outcome::Done)
@@ -413,16 +407,9 @@ impl Conversations {
         text: String,
         client_id: Option<String>,
     ) -> StoreResult<Option<EmailReply>> {
-        let c = self
-            .store
-            .get(id)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(id.clone()))?;
-        let someone_elses =
-            c.state == ConversationState::Assigned && c.agent.as_deref() != Some(agent.id.as_str());
-        if someone_elses {
+        let Some(c) = self.not_someone_elses(id, agent).await? else {
             return Ok(None);
-        }
+        };
         let log = self.store.events_after(id, 0).await?;
         let Some((to, asked)) = log.iter().rev().find_map(|e| match &e.body {
             EventBody::OfflineMessage { email, text } => Some((email.clone(), text.clone())),
@@ -454,6 +441,23 @@ impl Conversations {
             seq,
             language: c.memory.language.clone(),
         }))
+    }
+
+    /// Conversation `id`, unless another agent than `agent` has it (what an offline message's
+    /// follow-up allows: any agent, while no one else is chatting with the visitor).
+    async fn not_someone_elses(
+        &self,
+        id: &ConversationId,
+        agent: &Agent,
+    ) -> StoreResult<Option<Conversation>> {
+        let c = self
+            .store
+            .get(id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(id.clone()))?;
+        let someone_elses =
+            c.state == ConversationState::Assigned && c.agent.as_deref() != Some(agent.id.as_str());
+        Ok((!someone_elses).then_some(c))
     }
 
     /// Assigned (to `agent`, if given) -> `to`, telling the visitor with `notice` in the same

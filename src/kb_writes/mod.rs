@@ -441,14 +441,7 @@ impl KbWrites {
         let _one_at_a_time = self.lock.lock().await;
         let matcher = self.reloader.matcher();
         let plan = plan(&self.dir, &matcher, fix)?;
-        let files: Vec<FileChange> = plan
-            .writes
-            .iter()
-            .map(|w| FileChange {
-                file: w.rel.clone(),
-                diff: text::diff(&w.rel, w.before.as_deref(), &w.after),
-            })
-            .collect();
+        let files = diffs(&plan.writes);
         let patch = patch_of(&self.dir, &plan.writes);
         if plan.writes.is_empty() {
             // A dismissal: only the record.
@@ -536,14 +529,7 @@ impl KbWrites {
         let before = self.suite().await?;
         let matcher = self.reloader.matcher();
         let plan = plan(&self.dir, &matcher, fix)?;
-        let files = plan
-            .writes
-            .iter()
-            .map(|w| FileChange {
-                file: w.rel.clone(),
-                diff: text::diff(&w.rel, w.before.as_deref(), &w.after),
-            })
-            .collect();
+        let files = diffs(&plan.writes);
         let staged = stage(&self.dir, &plan.writes).await?;
         let after = tokio::task::spawn_blocking(move || suite_of(staged.path()))
             .await
@@ -557,6 +543,17 @@ impl KbWrites {
             files,
         })
     }
+}
+
+/// Each write's diff, paths relative to the knowledge base.
+fn diffs(writes: &[Write]) -> Vec<FileChange> {
+    writes
+        .iter()
+        .map(|w| FileChange {
+            file: w.rel.clone(),
+            diff: text::diff(&w.rel, w.before.as_deref(), &w.after),
+        })
+        .collect()
 }
 
 /// The suite of the knowledge base in `dir`.

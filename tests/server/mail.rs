@@ -290,13 +290,25 @@ async fn an_offline_message_answered_from_the_console_is_mailed_once_and_kept_in
         )
         .await;
     }
-    let reply = ann.event(&id, |e| e["kind"] == "agent_message").await;
+    // The reply in the transcript and the follow-up gone, in whichever order they come.
+    let (mut reply, mut followed_up) = (None, false);
+    while reply.is_none() || !followed_up {
+        let f = ann
+            .until(|f| {
+                (f["type"] == "conversation_event" && f["event"]["kind"] == "agent_message")
+                    || (f["type"] == "follow_ups" && f["items"].as_array().unwrap().is_empty())
+            })
+            .await;
+        if f["type"] == "follow_ups" {
+            followed_up = true;
+        } else {
+            reply = Some(f["event"].clone());
+        }
+    }
     assert_eq!(
-        reply["text"],
+        reply.unwrap()["text"],
         "Your return arrived on Monday; the refund follows within 5 days."
     );
-    ann.until(|f| f["type"] == "follow_ups" && f["items"].as_array().unwrap().is_empty())
-        .await;
     let raw = smtp.until(1).await.remove(0);
     let mail = mail_parser::MessageParser::default()
         .parse(raw.as_bytes())
