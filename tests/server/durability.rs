@@ -3,6 +3,7 @@
 //! numbered messages, the process is killed with SIGKILL halfway, and a new process is started
 //! the same way. Every message whose receipt was sent must be there exactly once, every
 //! conversation resumes, the agent's login cookie still works and queued chats keep their places.
+//! A team's e-mail note queued just before a SIGKILL is mailed once after the restart.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -34,6 +35,11 @@ struct ServerProcess {
 
 impl ServerProcess {
     fn start(dir: &Path) -> ServerProcess {
+        ServerProcess::start_with(dir, &[])
+    }
+
+    /// `start`, with these settings in the environment (`FRONTDESK_*`).
+    fn start_with(dir: &Path, env: &[(&str, String)]) -> ServerProcess {
         let kb = dir.join("knowledge_base");
         if !kb.exists() {
             copy_without_hours(
@@ -56,6 +62,7 @@ impl ServerProcess {
             .env_remove("REDIS_URL")
             .env_remove("FRONTDESK_STORE")
             .env_remove("FRONTDESK_DATA_DIR")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -129,9 +136,14 @@ fn copy_without_hours(from: &Path, to: &Path) {
 
 /// The demo agent's password from the first start's banner.
 fn demo_password(banner: &str) -> String {
-    let marker = "sign in as `demo` with the password `";
+    password_of(banner, "demo")
+}
+
+/// The password of demo login `who` (`demo`, `admin`) from the first start's banner.
+fn password_of(banner: &str, who: &str) -> String {
+    let marker = format!("sign in as `{who}` with the password `");
     let start = banner
-        .find(marker)
+        .find(&marker)
         .expect("the first start prints the demo password")
         + marker.len();
     banner[start..]
@@ -419,4 +431,65 @@ async fn a_server_killed_mid_upload_shows_no_file_and_keeps_none() {
         1
     );
     assert_eq!(files(), 1, "one conversation folder with the file");
+}
+
+#[actix_web::test]
+async fn a_note_queued_before_a_kill_9_is_mailed_once_after_the_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let down = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mail_env = |port: u16| {
+        vec![
+            ("FRONTDESK_SMTP_URL", format!("smtp://127.0.0.1:{port}")),
+            (
+                "FRONTDESK_MAIL_FROM",
+                "Larkspur Support <support@larkspur.example>".to_owned(),
+            ),
+            ("FRONTDESK_TEAM_EMAIL", "team@larkspur.example".to_owned()),
+            ("FRONTDESK_MAIL_RETRY_SECONDS", "1".to_owned()),
+        ]
+    };
+    // Nobody takes mail yet: the note can only wait in the outbox.
+    let first = ServerProcess::start_with(dir.path(), &mail_env(down));
+    let mut v = first.app().visitor().await;
+    v.send(json!({"type": "leave_message", "email": "ana@example.com", "text": "Killed right after this"}))
+        .await;
+    v.until(|f| f["kind"] == "offline_message").await;
+    // The note is in the outbox, its first attempt refused: then SIGKILL. (A note whose attempt
+    // is cut off by the kill waits out its 60 s lease; one killed before it was queued is found
+    // again by the sweep at the next start.)
+    let app = first.app();
+    let (status, cookie, body) = app
+        .post(
+            "/api/admin/login",
+            &json!({"id": "admin", "password": password_of(&first.banner, "admin")}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let cookie = cookie.expect("an admin cookie");
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let (_, outbox) = app.get_as("/api/admin/outbox", Some(&cookie)).await;
+        if outbox.contains("\"retrying\"") {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not retrying: {outbox}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    first.kill();
+
+    let smtp = crate::mail::Smtp::start_on(down).await;
+    let _second = ServerProcess::start_with(dir.path(), &mail_env(down));
+    let raw = smtp.until(1).await.remove(0);
+    assert!(raw.contains("Killed right after this"), "{raw}");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(smtp.received().len(), 1, "mailed once");
 }
