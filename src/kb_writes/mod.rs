@@ -45,7 +45,7 @@ const MAX_PHRASINGS: usize = 50;
 
 /// What an editor does with a question.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Fix {
     /// Add the question as a phrasing of an existing FAQ.
     Phrasing {
@@ -55,6 +55,7 @@ pub enum Fix {
             pattern = "^[^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f]*\\S[^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f]*$"
         )]
         question: String,
+        #[schema(pattern = "^[a-z0-9][a-z0-9_-]{0,79}$")]
         faq: String,
         /// The FAQ's language (two letters); its default language when absent.
         #[serde(default)]
@@ -229,13 +230,14 @@ pub struct TryMessage {
 }
 
 impl TryMessage {
-    /// The text, or why it cannot be tried.
+    /// The text, or why it cannot be tried (as the API's schema says).
     pub fn checked(&self) -> Result<&str, &'static str> {
-        let text = self.text.trim();
+        if self.text.chars().count() > MAX_TRY_CHARS {
+            return Err("at most 2,000 characters");
+        }
+        let text = self.text.trim_matches(blank);
         if text.is_empty() {
             Err("type a question to try")
-        } else if text.chars().count() > MAX_TRY_CHARS {
-            Err("at most 2,000 characters")
         } else {
             Ok(text)
         }
@@ -608,19 +610,39 @@ fn category_of(file: &str) -> String {
 
 /// A visitor's question as a fix keeps it: one line, trimmed, no control characters.
 fn question_of(raw: &str, what: &str) -> Result<String, FixError> {
-    let text = raw.split_whitespace().collect::<Vec<_>>().join(" ");
-    if text.is_empty() {
-        return Err(FixError::Invalid(format!("the {what} is empty")));
-    }
-    if text.chars().count() > MAX_QUESTION_CHARS {
+    let text = checked_text(raw, what, MAX_QUESTION_CHARS)?;
+    Ok(text
+        .split(blank)
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" "))
+}
+
+/// Whitespace as the API's schema reads it (ECMAScript's `\s`: Unicode's but U+0085, and the
+/// byte-order mark), so that the server refuses exactly what the schema does.
+fn blank(c: char) -> bool {
+    (c.is_whitespace() && c != '\u{85}') || c == '\u{feff}'
+}
+
+/// `raw`, as the API's schema accepts it (`TEXT_PATTERN`): at most `max` characters, something
+/// besides whitespace, no control characters but line breaks and tabs.
+fn checked_text<'a>(raw: &'a str, what: &str, max: usize) -> Result<&'a str, FixError> {
+    if raw.chars().count() > max {
         return Err(FixError::Invalid(format!(
-            "the {what} is longer than {MAX_QUESTION_CHARS} characters"
+            "the {what} is longer than {max} characters"
         )));
     }
-    if text.chars().any(char::is_control) {
+    if raw
+        .chars()
+        .any(|c| matches!(c, '\0'..='\x08' | '\x0e'..='\x1f' | '\x7f'..='\u{9f}'))
+    {
         return Err(FixError::Invalid(format!(
             "the {what} holds control characters"
         )));
+    }
+    let text = raw.trim_matches(blank);
+    if text.is_empty() {
+        return Err(FixError::Invalid(format!("the {what} is empty")));
     }
     Ok(text)
 }
@@ -674,7 +696,7 @@ fn plan(dir: &Path, matcher: &Matcher, fix: Fix) -> Result<Plan, FixError> {
         } => {
             let question = question_of(&question, "question")?;
             let language = language_of(matcher, language.as_deref())?;
-            let id = FaqId::parse(faq.trim()).map_err(FixError::Invalid)?;
+            let id = FaqId::parse(&faq).map_err(FixError::Invalid)?;
             let kb = matcher.for_language(Some(&language)).knowledge_base();
             let found = kb
                 .faq(&id)
@@ -715,20 +737,10 @@ fn plan(dir: &Path, matcher: &Matcher, fix: Fix) -> Result<Plan, FixError> {
         } => {
             let question = question_of(&question, "question")?;
             let language = language_of(matcher, language.as_deref())?;
-            let id = FaqId::parse(id.trim()).map_err(FixError::Invalid)?;
+            let id = FaqId::parse(&id).map_err(FixError::Invalid)?;
+            checked_text(&title, "title", MAX_TITLE_CHARS)?;
             let title = question_of(&title, "title")?;
-            if title.chars().count() > MAX_TITLE_CHARS {
-                return Err(FixError::Invalid(format!(
-                    "the title is longer than {MAX_TITLE_CHARS} characters"
-                )));
-            }
-            let answer = answer.trim().to_owned();
-            if answer.is_empty() || answer.chars().count() > MAX_ANSWER_CHARS {
-                return Err(FixError::Invalid(format!(
-                    "the answer must have 1 to {MAX_ANSWER_CHARS} characters"
-                )));
-            }
-            let category = category.trim().to_ascii_lowercase();
+            let answer = checked_text(&answer, "answer", MAX_ANSWER_CHARS)?.to_owned();
             let valid_folder = !category.is_empty()
                 && category.len() <= 60
                 && category
