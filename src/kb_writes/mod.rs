@@ -52,7 +52,7 @@ pub enum Fix {
         #[schema(
             min_length = 1,
             max_length = 500,
-            pattern = "^[^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f]*\\S[^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f]*$"
+            pattern = "^[^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f]*[^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f\\s\\ufeff][^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f]*$"
         )]
         question: String,
         #[schema(pattern = "^[a-z0-9][a-z0-9_-]{0,79}$")]
@@ -69,7 +69,7 @@ pub enum Fix {
         #[schema(
             min_length = 1,
             max_length = 500,
-            pattern = "^[^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f]*\\S[^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f]*$"
+            pattern = "^[^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f]*[^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f\\s\\ufeff][^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f]*$"
         )]
         question: String,
         /// The file name: lowercase letters, digits, `-` and `_`.
@@ -78,14 +78,14 @@ pub enum Fix {
         #[schema(
             min_length = 1,
             max_length = 200,
-            pattern = "^[^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f]*\\S[^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f]*$"
+            pattern = "^[^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f]*[^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f\\s\\ufeff][^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f]*$"
         )]
         title: String,
         /// Markdown.
         #[schema(
             min_length = 1,
             max_length = 4000,
-            pattern = "^[^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f]*\\S[^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f]*$"
+            pattern = "^[^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f]*[^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f\\s\\ufeff][^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f]*$"
         )]
         answer: String,
         /// More phrasings besides the question.
@@ -103,7 +103,7 @@ pub enum Fix {
         #[schema(
             min_length = 1,
             max_length = 500,
-            pattern = "^[^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f]*\\S[^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f]*$"
+            pattern = "^[^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f]*[^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f\\s\\ufeff][^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f]*$"
         )]
         question: String,
     },
@@ -112,7 +112,7 @@ pub enum Fix {
         #[schema(
             min_length = 1,
             max_length = 500,
-            pattern = "^[^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f]*\\S[^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f]*$"
+            pattern = "^[^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f]*[^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f\\s\\ufeff][^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f]*$"
         )]
         question: String,
     },
@@ -125,8 +125,7 @@ pub enum Fix {
 pub struct Phrasing(pub String);
 
 /// The shape of a question, a title or a phrasing in the API's document.
-const TEXT_PATTERN: &str =
-    "^[^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f]*\\S[^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f]*$";
+const TEXT_PATTERN: &str = "^[^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f]*[^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f\\s\\ufeff][^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f]*$";
 
 impl utoipa::PartialSchema for Phrasing {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
