@@ -117,3 +117,40 @@ test("an editor turns a missed question into a phrasing in one dialog and the bo
     server.stop();
   }
 });
+
+test("on a 390x844 phone the try box and the fix dialog fit the screen", async () => {
+  const server = await startServer();
+  const visitorContext = await browser.newContext();
+  const phone = await browser.newContext({ bypassCSP: true, viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  try {
+    const widget = await openWidget(visitorContext, server.base);
+    await ask(widget, MISSED);
+    await widget.locator(".bot .msg").nth(0).waitFor();
+    const page = await phone.newPage();
+    page.setDefaultTimeout(WAIT);
+    await page.goto(server.base + "/admin");
+    await page.fill("#login-id", "max");
+    await page.fill("#login-password", "max-password-1");
+    await page.click("#login button");
+    await page.waitForURL(server.base + "/admin");
+    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 390), "the page keeps the phone's width");
+    await page.fill("#try-text", MISSED);
+    await page.click("#try-form button");
+    const tried = page.locator("#try-result .verdict h3");
+    await tried.waitFor();
+    const box = await tried.boundingBox();
+    assert.ok(box.x >= 0 && box.x + box.width <= 390, `the verdict fits the width: ${JSON.stringify(box)}`);
+    const fix = page.locator("#unanswered tr.group", { hasText: MISSED }).getByRole("button", { name: `Fix: ${MISSED}` });
+    await fix.click();
+    const save = page.locator("#fix-save");
+    await save.scrollIntoViewIfNeeded();
+    assert.ok((await visibility(save)).inside, "Save is reachable on the phone");
+    const dialog = await page.locator("#fix").boundingBox();
+    assert.ok(dialog.x >= 0 && dialog.x + dialog.width <= 390, `the dialog fits the width: ${JSON.stringify(dialog)}`);
+    await page.screenshot({ path: join(SHOTS, "admin-phone-fix.png") });
+  } finally {
+    await visitorContext.close();
+    await phone.close();
+    server.stop();
+  }
+});
