@@ -125,6 +125,16 @@ pub struct Settings {
     /// Seconds before a mail the SMTP server did not take is tried again; each next pause is
     /// twice as long, up to an hour, 8 attempts in all.
     pub mail_retry_seconds: u64,
+    /// Minutes a visitor's widget must have been gone before an agent's replies are mailed to
+    /// the address the visitor gave (with `smtp_url`; 0 = at once).
+    pub mail_after_minutes: f64,
+    /// The domain whose mail reaches `frontdesk mail-in` (or `POST /api/mail/inbound`): mails
+    /// to visitors then answer to `reply+<token>@<this>`, and the answers land in the
+    /// conversation. Unset = answers by mail go to `mail_from`.
+    pub mail_reply_domain: Option<String>,
+    /// The shared secret that `POST /api/mail/inbound` (and `frontdesk mail-in`, which posts
+    /// there) must present as `Authorization: Bearer <this>`; unset = the endpoint is off.
+    pub mail_inbound_secret: Option<String>,
 }
 
 impl Default for Settings {
@@ -173,6 +183,9 @@ impl Default for Settings {
             mail_from: None,
             team_email: None,
             mail_retry_seconds: 30,
+            mail_after_minutes: 5.0,
+            mail_reply_domain: None,
+            mail_inbound_secret: None,
         }
     }
 }
@@ -216,7 +229,7 @@ const FILE_ONLY: &[&str] = &["webhooks"];
 /// Settings whose variable is not `FRONTDESK_<NAME>`.
 const ENV_NAMES: &[(&str, &str)] = &[("redis_url", "REDIS_URL")];
 /// Settings whose values `--help` must not print (from the environment).
-const SECRETS: &[&str] = &["identity_secret", "metrics_token"];
+const SECRETS: &[&str] = &["identity_secret", "metrics_token", "mail_inbound_secret"];
 
 /// The settings that flags and variables set, in declaration order.
 fn flag_settings() -> impl Iterator<Item = &'static str> {
@@ -405,6 +418,18 @@ impl Settings {
             s.team_email.is_none() || s.smtp_url.is_some(),
             "team_email needs smtp_url (the SMTP server to send through)"
         );
+        anyhow::ensure!(
+            s.mail_after_minutes.is_finite() && s.mail_after_minutes >= 0.0,
+            "mail_after_minutes must be a number of minutes, 0 or more"
+        );
+        anyhow::ensure!(
+            s.mail_reply_domain.is_none() || s.smtp_url.is_some(),
+            "mail_reply_domain needs smtp_url (the SMTP server to send through)"
+        );
+        anyhow::ensure!(
+            s.mail_inbound_secret.as_ref().is_none_or(|x| x.len() >= 16),
+            "mail_inbound_secret must be at least 16 characters"
+        );
         for origin in &s.allowed_origins {
             anyhow::ensure!(
                 is_origin(origin),
@@ -426,6 +451,28 @@ impl Settings {
         }
         Ok(s)
     }
+}
+
+impl Settings {
+    /// Whether pages at `origin` may hold the widget: localhost on any port (http or https),
+    /// and `allowed_origins`. (A socket's request also allows the server's own origin.)
+    pub fn lists_origin(&self, origin: &str) -> bool {
+        is_localhost(origin) || self.allowed_origins.iter().any(|o| o == origin)
+    }
+}
+
+fn is_localhost(origin: &str) -> bool {
+    let Some(rest) = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+    else {
+        return false;
+    };
+    let host = match rest.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => rest.split(':').next().unwrap_or(""),
+    };
+    matches!(host, "localhost" | "127.0.0.1" | "::1")
 }
 
 /// Whether `text` is a web origin exactly as a browser sends it in `Origin`.
@@ -555,6 +602,17 @@ impl HookEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn localhost_origins_are_recognised_on_any_port() {
+        assert!(is_localhost("http://localhost:3000"));
+        assert!(is_localhost("http://127.0.0.1"));
+        assert!(is_localhost("http://[::1]:8080"));
+        assert!(!is_localhost("http://localhost.evil.example"));
+        assert!(!is_localhost("https://shop.example"));
+        assert!(!is_localhost("file://localhost"));
+        assert!(!is_localhost("chrome-extension://localhost"));
+    }
 
     #[test]
     fn allowed_origins_must_be_origins() {

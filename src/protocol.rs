@@ -51,6 +51,11 @@ pub enum VisitorFrame {
         email: String,
         text: String,
     },
+    /// "E-mail me this conversation": a copy of it so far to `email` (once per conversation
+    /// per hour; only where `welcome` said `mail`).
+    EmailTranscript {
+        email: String,
+    },
 }
 
 /// A `hello`: who the visitor is and which conversation to resume.
@@ -82,6 +87,14 @@ pub struct Hello {
     pub user_id: Option<String>,
     #[serde(default)]
     pub user_hash: Option<String>,
+}
+
+/// What became of a visitor's `email_transcript`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TranscriptOutcome {
+    Queued,
+    TooSoon,
 }
 
 /// What the server sends to a visitor.
@@ -120,6 +133,16 @@ pub enum ServerFrame {
         /// from the content again.
         #[serde(default)]
         file_types: Vec<String>,
+        /// Whether this server sends e-mail: the widget then offers "E-mail me this
+        /// conversation".
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        mail: bool,
+    },
+    /// Answer to `email_transcript`: `queued` (on its way to `email`), or `too_soon` (one was
+    /// sent within the hour).
+    Transcript {
+        email: String,
+        outcome: TranscriptOutcome,
     },
     /// One item of the conversation's log, in `seq` order, exactly once per socket.
     Event(Event),
@@ -577,6 +600,7 @@ mod tests {
             max_frame_bytes: 4096,
             max_file_bytes: 0,
             file_types: Vec::new(),
+            mail: false,
         };
         assert_eq!(
             serde_json::to_string(&welcome).unwrap(),

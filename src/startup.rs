@@ -264,9 +264,13 @@ fn mail_settings(settings: &Settings) -> anyhow::Result<crate::mail::MailSetting
         .map(str::parse)
         .transpose()
         .context("team_email is not an address")?;
+    let listed = settings.clone();
     Ok(crate::mail::MailSettings {
         from,
         team,
+        after: Duration::from_secs_f64(settings.mail_after_minutes.max(0.0) * 60.0),
+        reply_domain: settings.mail_reply_domain.clone(),
+        widget_origins: Arc::new(move |origin| listed.lists_origin(origin)),
         first_retry: Duration::from_secs(settings.mail_retry_seconds.max(1)),
     })
 }

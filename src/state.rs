@@ -69,3 +69,17 @@ pub struct AppState {
     /// waits for all of them.
     pub tasks: TaskTracker,
 }
+
+impl AppState {
+    /// After an agent wrote to the visitor of `id` (a reply or a file): the mail of what the
+    /// visitor has not seen is queued, if mail is sent. The reply is stored whatever happens
+    /// here; a failure is logged.
+    pub async fn agent_wrote(&self, id: &crate::conversation::ConversationId) {
+        let Some(postbox) = &self.postbox else {
+            return;
+        };
+        if let Err(e) = postbox.agent_wrote(id).await {
+            tracing::warn!(conv = %id, error = %e, "cannot queue the mail of unseen replies");
+        }
+    }
+}

@@ -14,7 +14,7 @@
 // handle fails the type check in scripts/test.
 import { fileRules, wireFiles } from "./widget-files.js";
 import { pendingRow, wireComposer } from "./widget-composer.js";
-import { offlineForm } from "./widget-forms.js";
+import { offlineForm, transcriptForm, transcriptRefused, transcriptSent } from "./widget-forms.js";
 import { confirmed, held, refused, restart } from "./widget-outbox.js";
 import { build, newTab, notice, row, setOpen, showAgent, showQueue, showUnread, speak, toEnd, ui, withBot } from "./widget-panel.js";
 import { ctx, load, persist, send } from "./widget-state.js";
@@ -30,8 +30,10 @@ let typingTimer = 0;
 /** Starts the widget of the server at `base` (where widget.js came from). @param {URL} base */
 export function start(base) {
   load(base);
+  followLink();
   build();
   ui.$(".human").onclick = () => { send({ type: "request_human" }); };
+  wireMenu();
   wireComposer();
   wireFiles(base);
   greet();
@@ -39,6 +41,33 @@ export function start(base) {
   showUnread();
   if (ctx.settings.open || ctx.saved.open) setOpen(true, !ctx.settings.open);
   connect(`${(base.protocol === "https:" ? "wss://" : "ws://") + base.host}/ws`);
+}
+
+/**
+ * A link from one of our mails (`#frontdesk=<token>` on the page's address) reopens its
+ * conversation here: the widget resumes it and opens; the token leaves the address bar (so it
+ * is not bookmarked or shared), and the server answers with the conversation's own token.
+ */
+function followLink() {
+  const found = /(?:^#|&)frontdesk=([0-9a-f]+\.[0-9a-f]+\.[0-9a-f]+)/i.exec(location.hash);
+  if (!found) return;
+  ctx.saved.token = found[1];
+  ctx.saved.open = true;
+  ctx.saved.read = 0;
+  persist();
+  history.replaceState(history.state, "", location.pathname + location.search);
+}
+
+/** The header's "⋯" menu: "E-mail me this conversation" (shown when the server sends mail). */
+function wireMenu() {
+  const more = ui.$(".more"), menu = ui.$(".menu"), item = ui.$(".mail-me");
+  /** @param {boolean} open */
+  const show = open => { menu.hidden = !open; more.setAttribute("aria-expanded", String(open)); if (open) item.focus(); };
+  more.onclick = () => { show(menu.hidden); };
+  item.onclick = () => { show(false); transcriptForm(); };
+  menu.addEventListener("keydown", (/** @type {KeyboardEvent} */ e) => {
+    if (e.key === "Escape") { e.stopPropagation(); show(false); more.focus(); }
+  });
 }
 
 function greet() { if (ctx.settings.greeting !== false) notice(ctx.settings.greeting || ctx.T.greeting); }
@@ -52,7 +81,7 @@ function connect(url) {
     /** @type {VisitorFrame} */
     const hello = { type: "hello", token: saved.token, visitor_key: saved.visitor_key,
       user_id: who.id, user_hash: who.hash, name: who.name, email: who.email, last_seq: ctx.lastSeq,
-      page: location.pathname, tz: Intl.DateTimeFormat().resolvedOptions().timeZone,
+      page: location.origin + location.pathname, tz: Intl.DateTimeFormat().resolvedOptions().timeZone,
       locale: ctx.pageLanguage };
     socket.send(JSON.stringify(hello));
   };
@@ -81,6 +110,7 @@ const handlers = {
     retry = 0;
     ctx.maxFrame = f.max_frame_bytes;
     fileRules(f.max_file_bytes || 0, f.file_types || []);
+    ui.$(".more").hidden = !f.mail;
     if (!f.resumed && ctx.lastSeq > 0) {
       // A new conversation (the old one is gone): start the transcript afresh.
       ctx.lastSeq = 0;
@@ -144,8 +174,10 @@ const handlers = {
     newTab(answer);
     toEnd();
   },
+  transcript(f) { transcriptSent(f.email, f.outcome); },
   error(f) {
     console.warn("frontdesk:", f.code, f.message);
+    if (!f.client_id && f.code === "invalid" && transcriptRefused(f.message)) return;
     refused(f);
   }
 };

@@ -1,7 +1,8 @@
 // @ts-check
 // What the visitor fills in, in the transcript: "Was this helpful?" under an answer, the form
-// for a message when nobody can answer now, and the rating once the conversation is closed.
-import { place, toEnd, ui } from "./widget-panel.js";
+// for a message when nobody can answer now, the rating once the conversation is closed, and the
+// address for "E-mail me this conversation".
+import { notice, place, toEnd, ui } from "./widget-panel.js";
 import { ctx, el, send } from "./widget-state.js";
 
 /** One vote per answer: a vote (here or in another tab, before a reload) removes the question. @param {number} seq */
@@ -71,4 +72,39 @@ export function ratingForm() {
     send({ type: "rate", score, comment: c.value || undefined });
   };
   place(f);
+}
+/** "E-mail me this conversation": the address to send it to (the visitor's, when known), in view. */
+export function transcriptForm() {
+  const { T } = ctx;
+  const earlier = ui.log.querySelector(".mail-copy");
+  if (earlier) earlier.remove();
+  const f = el("form", "form mail-copy");
+  f.appendChild(el("div", null, T.emailMe));
+  const email = el("input"); email.type = "email"; email.required = true; email.placeholder = T.email; email.setAttribute("aria-label", T.email);
+  email.value = ctx.who.email || ctx.saved.email || "";
+  const said = el("div", "said"); said.setAttribute("role", "alert");
+  const b = el("button", null, T.send); b.type = "submit";
+  f.append(email, said, b);
+  f.onsubmit = e => {
+    e.preventDefault();
+    ctx.saved.email = email.value;
+    send({ type: "email_transcript", email: email.value });
+  };
+  place(f);
+  toEnd();
+  email.focus();
+}
+/** What became of the request: said where the form was. @param {string} email @param {"queued" | "too_soon"} outcome */
+export function transcriptSent(email, outcome) {
+  const f = ui.log.querySelector(".mail-copy");
+  if (f) f.remove();
+  notice(outcome === "queued" ? ctx.T.mailQueued.replace("{email}", email) : ctx.T.mailSoon, Date.now());
+  toEnd();
+}
+/** A refusal of the request (a bad address, say), said under its field. @param {string} message */
+export function transcriptRefused(message) {
+  const said = ui.log.querySelector(".mail-copy .said");
+  if (!said) return false;
+  said.textContent = message;
+  return true;
 }

@@ -27,7 +27,8 @@ export function build() {
     `<path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z"/></svg><span class="badge" hidden></span></button>` +
     `<div class="panel" role="dialog" aria-modal="false">` +
     `<div class="head"><div class="who"><div class="title"></div><div class="status" role="status"></div></div>` +
-    `<button class="human" type="button"></button><button class="x" type="button">×</button></div>` +
+    `<button class="human" type="button"></button><button class="more" type="button" aria-haspopup="menu" aria-expanded="false" hidden>⋯</button>` +
+    `<button class="x" type="button">×</button><div class="menu" role="menu" hidden><button type="button" role="menuitem" class="mail-me"></button></div></div>` +
     `<div class="log" role="log" aria-live="polite"></div><div class="typing" aria-live="polite"></div>` +
     `<form class="compose"><div class="chosen" hidden></div><button type="button" class="clip" hidden>` +
     `<svg width="20" height="20" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" aria-hidden="true">` +
@@ -57,6 +58,8 @@ function label() {
   ui.panel.setAttribute("aria-label", settings.title || T.title);
   ui.$(".human").textContent = T.human;
   ui.$(".x").setAttribute("aria-label", T.close);
+  ui.$(".more").setAttribute("aria-label", T.more);
+  ui.$(".mail-me").textContent = T.emailMe;
   ui.$("label").textContent = T.placeholder;
   ui.input.placeholder = T.placeholder;
   ui.$(".compose button[type=submit]").textContent = T.send;

@@ -25,7 +25,7 @@ export const ctx = {
   /**
    * Kept across reloads: the resume token and visitor key, messages not yet confirmed (resent
    * with the same client_id: the server never stores one twice), the last seq read, open or not.
-   * @type {{ token?: string, visitor_key?: string, outbox: { type: "message", text: string, client_id: string }[], read?: number, open?: boolean }}
+   * @type {{ token?: string, visitor_key?: string, email?: string, outbox: { type: "message", text: string, client_id: string }[], read?: number, open?: boolean }}
    */
   saved: { outbox: [] },
   /** @type {WebSocket | null} */

@@ -24,7 +24,8 @@ TEXTS.en = {
   inLine: "in line", longer: "taking longer than expected, sorry", waited: "waiting {n} min",
   sentMessage: "Message sent: we'll reply to", about: ", about {n} min",
   typing: "{name} is typing…", stars: "{n} of 5", pickStars: "Choose from 1 to 5 stars first.",
-  charsLeft: "{n} characters left", charsOver: "{n} characters too many: shorten it to send"
+  charsLeft: "{n} characters left", charsOver: "{n} characters too many: shorten it to send",
+  more: "More", emailMe: "E-mail me this conversation", mailQueued: "On its way to {email}.", mailSoon: "This conversation was already e-mailed to you in the last hour."
 };
 TEXTS.de = {
   title: "Hilfe", greeting: "Hallo! Fragen Sie mich alles zu Bestellung, Versand oder Rücksendung.",
@@ -45,7 +46,8 @@ TEXTS.de = {
   inLine: "in der Warteschlange", longer: "dauert länger als erwartet, Entschuldigung", waited: "wartet seit {n} Min.",
   sentMessage: "Nachricht gesendet: wir antworten an", about: ", etwa {n} Min.",
   typing: "{name} schreibt…", stars: "{n} von 5", pickStars: "Wählen Sie zuerst 1 bis 5 Sterne.",
-  charsLeft: "noch {n} Zeichen", charsOver: "{n} Zeichen zu viel: kürzen Sie, um zu senden"
+  charsLeft: "noch {n} Zeichen", charsOver: "{n} Zeichen zu viel: kürzen Sie, um zu senden",
+  more: "Mehr", emailMe: "Dieses Gespräch per E-Mail senden", mailQueued: "Unterwegs an {email}.", mailSoon: "Dieses Gespräch wurde Ihnen in der letzten Stunde schon per E-Mail gesendet."
 };
 TEXTS.es = {
   title: "Ayuda", greeting: "¡Hola! Pregúntame lo que quieras sobre tu pedido, envíos o devoluciones.",
@@ -66,7 +68,8 @@ TEXTS.es = {
   inLine: "en la cola", longer: "tarda más de lo previsto, perdona", waited: "esperando {n} min",
   sentMessage: "Mensaje enviado: te responderemos a", about: ", unos {n} min",
   typing: "{name} está escribiendo…", stars: "{n} de 5", pickStars: "Elige primero de 1 a 5 estrellas.",
-  charsLeft: "quedan {n} caracteres", charsOver: "sobran {n} caracteres: acórtalo para enviarlo"
+  charsLeft: "quedan {n} caracteres", charsOver: "sobran {n} caracteres: acórtalo para enviarlo",
+  more: "Más", emailMe: "Enviarme esta conversación por correo", mailQueued: "En camino a {email}.", mailSoon: "Ya te enviamos esta conversación por correo en la última hora."
 };
 TEXTS.fr = {
   title: "Aide", greeting: "Bonjour ! Posez-moi vos questions sur votre commande, la livraison ou les retours.",
@@ -87,7 +90,8 @@ TEXTS.fr = {
   inLine: "dans la file", longer: "plus long que prévu, désolé", waited: "attente {n} min",
   sentMessage: "Message envoyé : nous répondrons à", about: ", environ {n} min",
   typing: "{name} écrit…", stars: "{n} sur 5", pickStars: "Choisissez d'abord de 1 à 5 étoiles.",
-  charsLeft: "encore {n} caractères", charsOver: "{n} caractères en trop : raccourcissez pour envoyer"
+  charsLeft: "encore {n} caractères", charsOver: "{n} caractères en trop : raccourcissez pour envoyer",
+  more: "Plus", emailMe: "M'envoyer cette conversation par e-mail", mailQueued: "En route vers {email}.", mailSoon: "Cette conversation vous a déjà été envoyée par e-mail dans la dernière heure."
 };
 TEXTS.nl = {
   title: "Hulp", greeting: "Hallo! Vraag me alles over uw bestelling, verzending of retouren.",
@@ -108,7 +112,8 @@ TEXTS.nl = {
   inLine: "in de rij", longer: "duurt langer dan verwacht, sorry", waited: "wacht {n} min",
   sentMessage: "Bericht verstuurd: we antwoorden naar", about: ", ongeveer {n} min",
   typing: "{name} typt…", stars: "{n} van 5", pickStars: "Kies eerst 1 tot 5 sterren.",
-  charsLeft: "nog {n} tekens", charsOver: "{n} tekens te veel: maak het korter om te versturen"
+  charsLeft: "nog {n} tekens", charsOver: "{n} tekens te veel: maak het korter om te versturen",
+  more: "Meer", emailMe: "Dit gesprek naar mij mailen", mailQueued: "Onderweg naar {email}.", mailSoon: "Dit gesprek is het afgelopen uur al naar u gemaild."
 };
 
 /** The first language of `tag` ("es-MX" -> "es") that the widget has texts for, else English. @param {string | null | undefined} tag */

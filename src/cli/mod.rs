@@ -1,7 +1,7 @@
 //! The `frontdesk` command line (clap): the command tree and where each command runs. `serve`
 //! (the default) in `serve`; `chat` and `ask` in `chat`; `kb check | test | tune | import` and
 //! `eval` in `kb`; `agent add`, `admin add`, `report`, `forget`, `backup` in `ops`; `token add |
-//! list | revoke` and `export` in `integrations`.
+//! list | revoke` and `export` in `integrations`; `mail-in` in `mail`.
 //! Each command prints for a person by default; `--json` where a machine reads the result.
 //! Exit status: 0 success, 1 the check or test found errors, 2 the command could not run.
 
@@ -15,6 +15,7 @@ use crate::config::ServeArgs;
 mod chat;
 mod integrations;
 mod kb;
+mod mail;
 mod ops;
 mod serve;
 
@@ -120,6 +121,27 @@ pub enum Command {
     /// document, components only): for authors of other clients; the pages' types are generated
     /// from it.
     Schema,
+    /// Hand one mail on standard input (an answer to a reply address) to the running server,
+    /// as an MTA's pipe delivers it. Exit status for the MTA: 0 taken or dropped, 67 bounce
+    /// (the reason on standard error), 75 try again later.
+    MailIn {
+        /// The server to hand it to.
+        #[arg(
+            long,
+            env = "FRONTDESK_MAIL_IN_URL",
+            default_value = "http://127.0.0.1:8080"
+        )]
+        url: String,
+        /// The server's `mail_inbound_secret`.
+        #[arg(long, env = "FRONTDESK_MAIL_INBOUND_SECRET", hide_env_values = true)]
+        secret: Option<String>,
+        /// A file whose first line is the secret (kept out of the process list).
+        #[arg(long, conflicts_with = "secret")]
+        secret_file: Option<PathBuf>,
+        /// The envelope recipient (Postfix: `${recipient}`), when the MTA gives it.
+        #[arg(long)]
+        recipient: Option<String>,
+    },
     /// Ask the bot: print its decision and explanation for each message (one conversation).
     Ask {
         #[arg(long, default_value = DEFAULT_KB_DIR)]
@@ -237,6 +259,13 @@ pub fn run(cli: Cli) -> ExitCode {
             details,
         } => kb::run_eval(&kb, &cases, json, details.as_deref()),
         Command::Ask { kb, messages } => chat::ask(&kb, &messages),
+        Command::MailIn {
+            url,
+            secret,
+            secret_file,
+            recipient,
+        } => mail::secret(secret, secret_file.as_deref())
+            .and_then(|secret| mail::mail_in(&url, &secret, recipient.as_deref())),
         Command::Schema => {
             println!("{}", crate::http::pages::schema());
             Ok(ExitCode::SUCCESS)

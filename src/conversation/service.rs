@@ -17,7 +17,7 @@ use crate::conversation::{ConversationId, Token, VisitorInfo, VisitorKey};
 use crate::knowledge_base::{FaqId, HandoffMode, KnowledgeBase, render_markdown};
 use crate::matcher::{Decision, Explanation, HandoffReason, Matcher, Source};
 use crate::metrics::Metrics;
-use crate::ports::{Store, StoreError, StoreResult};
+use crate::ports::{Appended, Store, StoreError, StoreResult};
 use crate::privacy::{Redact, redact};
 use crate::webhooks::{HookEvent, Webhooks};
 
@@ -136,6 +136,23 @@ impl Conversations {
                 Opened::Unknown
             }
             Some(c) => Opened::Resumed(Box::new(c), token),
+            None => Opened::Unknown,
+        })
+    }
+
+    /// Opens conversation `id` for a visitor who followed a signed link to it (from a mail):
+    /// with the token that resumes it from then on. A verified visitor's conversation opens
+    /// only for them, as with a token.
+    pub async fn open_by_link(
+        &self,
+        id: &ConversationId,
+        visitor: &VisitorInfo,
+    ) -> StoreResult<Opened> {
+        Ok(match self.store.get_with_token(id).await? {
+            Some((c, _)) if c.visitor.user_id.is_some() && c.visitor.user_id != visitor.user_id => {
+                Opened::Unknown
+            }
+            Some((c, token)) => Opened::Resumed(Box::new(c), token),
             None => Opened::Unknown,
         })
     }
@@ -521,6 +538,48 @@ impl Conversations {
         );
         self.store.append(id, in_language(thanks, &lang)).await?;
         Ok(stored)
+    }
+
+    /// An answer by mail to a mail from this conversation: the files (already kept by
+    /// `attachments`), then the text as a message left for the team (redacted as the visitor's
+    /// words are; followed up like the offline form's), each once per `key` (the mail's): a
+    /// redelivered mail adds nothing. The stored message, or `None` when it was there already.
+    pub async fn answer_by_mail(
+        &self,
+        id: &ConversationId,
+        from: String,
+        text: String,
+        files: Vec<Attachment>,
+        key: &str,
+    ) -> StoreResult<Option<Event>> {
+        for (n, file) in files.into_iter().enumerate() {
+            let client_id = format!("{key}:{n}");
+            let body = EventBody::VisitorFile {
+                file,
+                client_id: client_id.clone(),
+            };
+            self.store
+                .append_once(id, body, Some(&client_key(Side::Visitor, &client_id)), None)
+                .await?;
+        }
+        let text = redact(&text, &self.redact).into_owned();
+        let body = EventBody::OfflineMessage {
+            email: from.clone(),
+            text: text.clone(),
+        };
+        let stored = self
+            .store
+            .append_once(id, body, Some(&client_key(Side::Visitor, key)), None)
+            .await?;
+        let Some(Appended::New(event)) = stored else {
+            return Ok(None);
+        };
+        self.webhooks.emit(
+            HookEvent::OfflineMessage,
+            id,
+            serde_json::json!({"email": from, "text": text, "by_mail": true}),
+        );
+        Ok(Some(event))
     }
 
     /// Adds the bot's side of `decision` to the turn (and a handoff, if it is one).

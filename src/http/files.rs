@@ -153,11 +153,17 @@ async fn upload_inner(
             .visitor_file(&id, file.clone(), query.client_id)
             .await
             .map(|o| matches!(o, MessageOutcome::Stored | MessageOutcome::Duplicate { .. })),
-        Caller::Agent(agent) => state
-            .conversations
-            .agent_file(&id, &agent, file.clone(), Some(query.client_id))
-            .await
-            .map(|o| o == Outcome::Done),
+        Caller::Agent(agent) => {
+            let sent = state
+                .conversations
+                .agent_file(&id, &agent, file.clone(), Some(query.client_id))
+                .await
+                .map(|o| o == Outcome::Done);
+            if matches!(sent, Ok(true)) {
+                state.agent_wrote(&id).await;
+            }
+            sent
+        }
         Caller::Admin => Ok(false),
     };
     match stored {

@@ -11,6 +11,7 @@ mod file_transfer;
 mod files;
 mod frame_limit;
 mod login;
+mod mail_in;
 pub mod pages;
 mod period;
 
@@ -75,6 +76,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/admin/report", web::get().to(admin::report))
         .route("/api/admin/forget", web::post().to(admin::forget))
         .route("/api/admin/outbox", web::get().to(admin::outbox))
+        .service(
+            web::resource("/api/mail/inbound")
+                .app_data(web::PayloadConfig::new(mail_in::MAX_MAIL_BYTES))
+                .route(web::post().to(mail_in::inbound)),
+        )
         .route(
             "/api/admin/conversations/{id}",
             web::get().to(admin::conversation),
@@ -350,37 +356,5 @@ pub(crate) fn origin_allowed(req: &HttpRequest, settings: &Settings) -> bool {
     let Ok(origin) = origin.to_str() else {
         return false;
     };
-    origin == client::own_origin(req, settings.trust_proxy)
-        || is_localhost(origin)
-        || settings.allowed_origins.iter().any(|o| o == origin)
-}
-
-fn is_localhost(origin: &str) -> bool {
-    let Some(rest) = origin
-        .strip_prefix("http://")
-        .or_else(|| origin.strip_prefix("https://"))
-    else {
-        return false;
-    };
-    let host = match rest.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or(""),
-        None => rest.split(':').next().unwrap_or(""),
-    };
-    matches!(host, "localhost" | "127.0.0.1" | "::1")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_localhost;
-
-    #[test]
-    fn localhost_origins_are_recognised_on_any_port() {
-        assert!(is_localhost("http://localhost:3000"));
-        assert!(is_localhost("http://127.0.0.1"));
-        assert!(is_localhost("http://[::1]:8080"));
-        assert!(!is_localhost("http://localhost.evil.example"));
-        assert!(!is_localhost("https://shop.example"));
-        assert!(!is_localhost("file://localhost"));
-        assert!(!is_localhost("chrome-extension://localhost"));
-    }
+    origin == client::own_origin(req, settings.trust_proxy) || settings.lists_origin(origin)
 }

@@ -8,16 +8,30 @@
 //!
 //! The causes: a note to the team (`team_email`) for each offline message, queued when the
 //! message is stored and again, idempotently, by a sweep over the follow-ups at start (a crash
-//! between the two steps loses no note); and an agent's answer to an offline message, written in
-//! the console, kept in the transcript and mailed to the address the visitor left.
+//! between the two steps loses no note); an agent's answer to an offline message, written in
+//! the console, kept in the transcript and mailed to the address the visitor left; the replies
+//! a visitor did not see because their widget was gone (queued when the agent writes, due
+//! `mail_after_minutes` later, written when due from what the visitor has not had, dropped if
+//! they read it in the chat meanwhile); and a transcript the visitor asks for.
+//!
+//! Mails to visitors carry a link that reopens the conversation in the widget and, with
+//! `mail_reply_domain`, answer to a signed reply address (`sign.rs`); answers come back through
+//! `inbound.rs`. Their words are in `compose.rs`, in plain text and simple HTML.
+
+mod compose;
+pub mod inbound;
+pub mod sign;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use lettre::message::{Mailbox, header};
+use lettre::message::{Mailbox, MultiPart, header};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use crate::conversation::{ConversationId, EmailReply, EventBody, now_ms};
+pub use self::compose::Words;
+use self::compose::{Body, transcript};
+use self::sign::{Purpose, Signer};
+use crate::conversation::{Conversation, ConversationId, EmailReply, Event, EventBody, now_ms};
 use crate::ports::{Attempt, Mail, OutboxEntry, Store, StoreResult};
 
 /// How long a worker holds a mail it is sending before another may take it.
@@ -32,6 +46,14 @@ pub const MAX_ATTEMPTS: u32 = 8;
 const MAX_PAUSE: Duration = Duration::from_secs(3600);
 /// How long one SMTP exchange may take.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long a link in a mail reopens its conversation.
+pub const OPEN_LINK_DAYS: u64 = 7;
+/// How long a reply address takes answers.
+pub const REPLY_ADDRESS_DAYS: u64 = 30;
+/// The key prefix of a mail of replies the visitor has not seen (`continuity:<id>:<had>`).
+const CONTINUITY: &str = "continuity:";
+/// One transcript per conversation per clock hour.
+const TRANSCRIPT_WINDOW_MS: u64 = 3_600_000;
 
 /// What the mail settings are, checked.
 #[derive(Clone)]
@@ -41,6 +63,13 @@ pub struct MailSettings {
     pub team: Option<Mailbox>,
     /// The pause before the first retry; each next one doubles (up to an hour).
     pub first_retry: Duration,
+    /// How long a visitor's widget must have been gone before replies are mailed.
+    pub after: Duration,
+    /// Where answers by mail arrive (`reply+<token>@<this>`), if anywhere.
+    pub reply_domain: Option<String>,
+    /// The origins whose pages hold the widget (for links back to the chat): localhost and
+    /// `allowed_origins`.
+    pub widget_origins: Arc<dyn Fn(&str) -> bool + Send + Sync>,
 }
 
 /// Queues mails and wakes this node's worker.
@@ -48,10 +77,49 @@ pub struct MailSettings {
 pub struct Postbox {
     store: Arc<dyn Store>,
     settings: MailSettings,
+    /// Made from the store's mail key when first needed (the same on every node).
+    signer: Arc<tokio::sync::OnceCell<Signer>>,
     wake: Arc<tokio::sync::Notify>,
 }
 
+/// What a transcript request did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TranscriptSent {
+    Queued,
+    /// One was already sent within the hour.
+    TooSoon,
+}
+
+/// A leased mail, ready to send or found not needed.
+enum Prepared {
+    /// Send it; after it is sent, the visitor has had the conversation up to this place.
+    Send(Mail, Option<(ConversationId, u64)>),
+    /// Not needed any more (the visitor saw the replies in the chat, or the conversation was
+    /// erased).
+    Drop,
+}
+
 impl Postbox {
+    /// The signer of links and reply addresses.
+    pub async fn signer(&self) -> StoreResult<&Signer> {
+        self.signer
+            .get_or_try_init(|| async { Ok(Signer::new(self.store.mail_key().await?)) })
+            .await
+    }
+
+    /// The domain answers by mail arrive at, if set.
+    pub fn reply_domain(&self) -> Option<&str> {
+        self.settings.reply_domain.as_deref()
+    }
+
+    async fn queue(&self, mail: Mail, due: u64) -> StoreResult<bool> {
+        let queued = self.store.queue_mail(mail, now_ms(), due).await?;
+        if queued {
+            self.wake.notify_one();
+        }
+        Ok(queued)
+    }
+
     /// Queues the team's note about the offline message at `seq` of `id` (once per message).
     pub async fn offline_message(
         &self,
@@ -71,13 +139,12 @@ impl Postbox {
                 "{email} left a message while nobody could answer:\n\n{text}\n\n\
                  Answer it from the agent console (Follow-ups); the conversation is {id}.\n"
             ),
+            html: None,
+            reply_to: None,
             conversation: Some(id.to_string()),
             automatic: true,
         };
-        if self.store.queue_mail(mail, now_ms()).await? {
-            self.wake.notify_one();
-        }
-        Ok(())
+        self.queue(mail, now_ms()).await.map(drop)
     }
 
     /// Queues an agent's e-mail answer to an offline message (once per reply: its key is the
@@ -90,20 +157,106 @@ impl Postbox {
         text: &str,
         reply: &EmailReply,
     ) -> StoreResult<()> {
-        let words = ReplyWords::of(reply.language.as_deref());
-        let quoted: String = reply.asked.lines().map(|l| format!("> {l}\n")).collect();
+        let words = Words::of(reply.language.as_deref());
+        let mut body = Body::default();
+        body.para(text).para(agent).quote(words.yours, &reply.asked);
+        if self.settings.reply_domain.is_some() {
+            body.para(words.answer_here);
+        }
         let mail = Mail {
             key: format!("reply:{id}:{}", reply.seq),
             to: reply.to.clone(),
-            subject: words.subject.to_owned(),
-            text: format!("{text}\n\n{agent}\n\n{}:\n{quoted}", words.yours),
+            subject: words.reply_subject.to_owned(),
+            text: body.text.clone(),
+            html: Some(body.html_document()),
+            reply_to: self.reply_address(id).await?,
             conversation: Some(id.to_string()),
             automatic: false,
         };
-        if self.store.queue_mail(mail, now_ms()).await? {
-            self.wake.notify_one();
+        self.queue(mail, now_ms()).await.map(drop)
+    }
+
+    /// After an agent wrote to the visitor of `id`: when the visitor gave an address, queues a
+    /// mail of what they have not had yet, due after `mail_after_minutes` (if they read it in
+    /// the chat by then, it is dropped). Replies written while one is pending join it: its key
+    /// is how far the visitor had the conversation.
+    pub async fn agent_wrote(&self, id: &ConversationId) -> StoreResult<()> {
+        let Some(c) = self.store.get(id).await? else {
+            return Ok(());
+        };
+        let had = self.store.delivered(id).await?;
+        if had >= c.last_seq {
+            return Ok(());
         }
-        Ok(())
+        let Some(to) = self.address_of(&c).await? else {
+            return Ok(());
+        };
+        let mail = Mail {
+            key: format!("{CONTINUITY}{id}:{had}"),
+            to,
+            subject: String::new(),
+            text: String::new(),
+            html: None,
+            reply_to: None,
+            conversation: Some(id.to_string()),
+            automatic: false,
+        };
+        let due = now_ms() + self.settings.after.as_millis() as u64;
+        self.queue(mail, due).await.map(drop)
+    }
+
+    /// Mails the visitor of `id` the conversation so far, to `to` or the address they gave;
+    /// once per conversation per clock hour. `None` when there is no address to send it to.
+    pub async fn transcript(
+        &self,
+        id: &ConversationId,
+        to: Option<String>,
+    ) -> StoreResult<Option<TranscriptSent>> {
+        let Some(c) = self.store.get(id).await? else {
+            return Ok(None);
+        };
+        let to = match to {
+            Some(to) => to,
+            None => match self.address_of(&c).await? {
+                Some(to) => to,
+                None => return Ok(None),
+            },
+        };
+        let now = now_ms();
+        let words = Words::of(c.memory.language.as_deref());
+        let log = self.store.events_after(id, 0).await?;
+        let mut body = Body::default();
+        body.para(words.transcript);
+        transcript(&mut body, words, &log);
+        self.links(&mut body, words, &c).await?;
+        let mail = Mail {
+            key: format!("transcript:{id}:{}", now / TRANSCRIPT_WINDOW_MS),
+            to,
+            subject: words.transcript_subject.to_owned(),
+            text: body.text.clone(),
+            html: Some(body.html_document()),
+            reply_to: self.reply_address(id).await?,
+            conversation: Some(id.to_string()),
+            automatic: false,
+        };
+        Ok(Some(if self.queue(mail, now).await? {
+            TranscriptSent::Queued
+        } else {
+            TranscriptSent::TooSoon
+        }))
+    }
+
+    /// The address the visitor of `c` gave: in the widget's `hello` (a pre-chat field or the
+    /// site), else the newest one they left with a message.
+    async fn address_of(&self, c: &Conversation) -> StoreResult<Option<String>> {
+        if let Some(email) = c.visitor.email.as_ref().filter(|e| e.contains('@')) {
+            return Ok(Some(email.clone()));
+        }
+        let log = self.store.events_after(&c.id, 0).await?;
+        Ok(log.iter().rev().find_map(|e| match &e.body {
+            EventBody::OfflineMessage { email, .. } => Some(email.clone()),
+            _ => None,
+        }))
     }
 
     /// Queues the notes of offline messages still waiting for a follow-up (those a crash kept
@@ -123,38 +276,112 @@ impl Postbox {
         }
         Ok(queued)
     }
-}
 
-/// The words of an answer by e-mail, in the languages the widget speaks (English otherwise).
-struct ReplyWords {
-    subject: &'static str,
-    /// Above the quote of what the visitor wrote.
-    yours: &'static str,
-}
-
-impl ReplyWords {
-    fn of(language: Option<&str>) -> ReplyWords {
-        let (subject, yours) = match language.map(|l| l.split(['-', '_']).next().unwrap_or(l)) {
-            Some("de") => ("Antwort auf Ihre Nachricht", "Ihre Nachricht"),
-            Some("es") => ("Respuesta a tu mensaje", "Tu mensaje"),
-            Some("fr") => ("Réponse à votre message", "Votre message"),
-            Some("nl") => ("Antwoord op uw bericht", "Uw bericht"),
-            _ => ("Reply to your message", "Your message"),
+    /// `reply+<token>@<mail_reply_domain>` for conversation `id`, if answers by mail are set up.
+    pub async fn reply_address(&self, id: &ConversationId) -> StoreResult<Option<String>> {
+        let Some(domain) = self.settings.reply_domain.as_deref() else {
+            return Ok(None);
         };
-        ReplyWords { subject, yours }
+        let until = now_ms() / 1000 + REPLY_ADDRESS_DAYS * 86_400;
+        let token = self.signer().await?.token(Purpose::Reply, id, until);
+        Ok(Some(format!("reply+{token}@{domain}")))
     }
+
+    /// The page the visitor of `c` was on, with a link token that reopens the conversation in
+    /// its widget; only for a page whose origin holds the widget (never a link to elsewhere).
+    pub async fn open_link(&self, c: &Conversation) -> StoreResult<Option<String>> {
+        let Some(mut page) = c
+            .visitor
+            .page
+            .as_deref()
+            .and_then(|p| url::Url::parse(p).ok())
+        else {
+            return Ok(None);
+        };
+        if !(self.settings.widget_origins)(&page.origin().ascii_serialization()) {
+            return Ok(None);
+        }
+        let until = now_ms() / 1000 + OPEN_LINK_DAYS * 86_400;
+        let token = self.signer().await?.token(Purpose::Open, &c.id, until);
+        page.set_fragment(Some(&format!("frontdesk={token}")));
+        Ok(Some(page.into()))
+    }
+
+    /// The link back to the chat and the word on answering by mail, when there are.
+    async fn links(&self, body: &mut Body, words: &Words, c: &Conversation) -> StoreResult<()> {
+        if let Some(link) = self.open_link(c).await? {
+            body.link(words.open, &link);
+        }
+        if self.settings.reply_domain.is_some() {
+            body.para(words.answer_here);
+        }
+        Ok(())
+    }
+
+    /// Makes a leased mail ready: a mail of unseen replies is written now, from what the
+    /// visitor has not had yet (dropped when that is nothing); any other is sent as queued.
+    async fn prepare(&self, entry: &OutboxEntry) -> StoreResult<Prepared> {
+        let Some(id) = continuity_of(&entry.mail.key) else {
+            return Ok(Prepared::Send(entry.mail.clone(), None));
+        };
+        let Some(c) = self.store.get(&id).await? else {
+            return Ok(Prepared::Drop);
+        };
+        let had = self.store.delivered(&id).await?;
+        let log = self.store.events_after(&id, had).await?;
+        let replies: Vec<&Event> = log
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e.body,
+                    EventBody::AgentMessage { .. } | EventBody::AgentFile { .. }
+                )
+            })
+            .collect();
+        let Some(last) = replies.last() else {
+            return Ok(Prepared::Drop);
+        };
+        let agent = match &last.body {
+            EventBody::AgentMessage { agent, .. } | EventBody::AgentFile { agent, .. } => agent,
+            _ => "",
+        };
+        let words = Words::of(c.memory.language.as_deref());
+        let mut body = Body::default();
+        body.para(&words.continued.replace("{name}", agent));
+        for reply in &replies {
+            match &reply.body {
+                EventBody::AgentMessage { agent, text, .. } => body.said(agent, text),
+                EventBody::AgentFile { agent, file, .. } => body.said(agent, &file.name),
+                _ => continue,
+            };
+        }
+        self.links(&mut body, words, &c).await?;
+        let mail = Mail {
+            subject: words.continued_subject.replace("{name}", agent),
+            text: body.text.clone(),
+            html: Some(body.html_document()),
+            reply_to: self.reply_address(&id).await?,
+            ..entry.mail.clone()
+        };
+        Ok(Prepared::Send(mail, Some((id, last.seq))))
+    }
+}
+
+/// The conversation a mail of unseen replies is about, from its key.
+fn continuity_of(key: &str) -> Option<ConversationId> {
+    let rest = key.strip_prefix(CONTINUITY)?;
+    ConversationId::parse(rest.split(':').next()?)
 }
 
 /// This node's sender.
 pub struct Mailer {
-    store: Arc<dyn Store>,
+    postbox: Postbox,
     transport: AsyncSmtpTransport<Tokio1Executor>,
-    settings: MailSettings,
-    wake: Arc<tokio::sync::Notify>,
 }
 
 /// Builds the postbox and the worker from `smtp_url` (`smtp://host:port`,
-/// `smtps://user:pass@host:465`, `smtp://host:587?tls=required`).
+/// `smtps://user:pass@host:465`, `smtp://host:587?tls=required`), signing with the store's
+/// mail key.
 pub fn start(
     store: Arc<dyn Store>,
     smtp_url: &str,
@@ -164,21 +391,13 @@ pub fn start(
         .map_err(|e| anyhow::anyhow!("smtp_url: {e}"))?
         .timeout(Some(SMTP_TIMEOUT))
         .build();
-    let wake = Arc::new(tokio::sync::Notify::new());
     let postbox = Postbox {
-        store: store.clone(),
-        settings: settings.clone(),
-        wake: wake.clone(),
+        store,
+        settings,
+        signer: Arc::default(),
+        wake: Arc::new(tokio::sync::Notify::new()),
     };
-    Ok((
-        postbox,
-        Mailer {
-            store,
-            transport,
-            settings,
-            wake,
-        },
-    ))
+    Ok((postbox.clone(), Mailer { postbox, transport }))
 }
 
 /// The pause after `attempts` failed attempts.
@@ -195,7 +414,7 @@ impl Mailer {
                 tracing::warn!(error = %e, "cannot read the mail outbox; trying again");
             }
             tokio::select! {
-                _ = self.wake.notified() => {}
+                _ = self.postbox.wake.notified() => {}
                 _ = tokio::time::sleep(POLL) => {}
                 _ = shutdown.changed() => return,
             }
@@ -204,12 +423,23 @@ impl Mailer {
 
     /// Sends what is due now.
     async fn round(&self) -> StoreResult<()> {
-        let due = self
-            .store
+        let store = &self.postbox.store;
+        let due = store
             .lease_mails(now_ms(), LEASE.as_millis() as u64, BATCH)
             .await?;
         for entry in due {
-            let attempt = self.attempt(&entry).await;
+            let (mail, had) = match self.postbox.prepare(&entry).await? {
+                Prepared::Send(mail, had) => (mail, had),
+                Prepared::Drop => {
+                    tracing::info!(key = %entry.mail.key, "mail not needed: the visitor read the replies");
+                    store.drop_mail(&entry.mail.key).await?;
+                    continue;
+                }
+            };
+            let attempt = self.attempt(&mail, entry.attempts).await;
+            if let (Attempt::Sent, Some((id, seq))) = (&attempt, &had) {
+                store.raise_delivered(id, *seq).await?;
+            }
             match &attempt {
                 Attempt::Sent => tracing::info!(key = %entry.mail.key, "mail sent"),
                 Attempt::Retry { error, .. } => {
@@ -219,15 +449,15 @@ impl Mailer {
                     tracing::warn!(key = %entry.mail.key, %error, "mail given up")
                 }
             }
-            self.store
+            store
                 .record_attempt(&entry.mail.key, attempt, now_ms())
                 .await?;
         }
         Ok(())
     }
 
-    async fn attempt(&self, entry: &OutboxEntry) -> Attempt {
-        let message = match message(&entry.mail, &self.settings.from) {
+    async fn attempt(&self, mail: &Mail, attempts: u32) -> Attempt {
+        let message = match message(mail, &self.postbox.settings.from) {
             Ok(m) => m,
             Err(error) => return Attempt::Failed { error },
         };
@@ -236,20 +466,22 @@ impl Mailer {
             Err(e) if e.is_permanent() => Attempt::Failed {
                 error: e.to_string(),
             },
-            Err(e) if entry.attempts + 1 >= MAX_ATTEMPTS => Attempt::Failed {
+            Err(e) if attempts + 1 >= MAX_ATTEMPTS => Attempt::Failed {
                 error: format!("gave up after {MAX_ATTEMPTS} attempts: {e}"),
             },
             Err(e) => Attempt::Retry {
                 at: now_ms()
-                    + pause_after(self.settings.first_retry, entry.attempts + 1).as_millis() as u64,
+                    + pause_after(self.postbox.settings.first_retry, attempts + 1).as_millis()
+                        as u64,
                 error: e.to_string(),
             },
         }
     }
 }
 
-/// The RFC 5322 message of `mail`: plain text, a `Message-ID` made from its key (the same on
-/// every attempt), `Auto-Submitted` when no person wrote it.
+/// The RFC 5322 message of `mail`: plain text (and HTML beside it, if it has), a `Message-ID`
+/// made from its key (the same on every attempt), `Reply-To` if it has one, `Auto-Submitted`
+/// when no person wrote it.
 pub fn message(mail: &Mail, from: &Mailbox) -> Result<Message, String> {
     let to: Mailbox = mail
         .to
@@ -262,13 +494,25 @@ pub fn message(mail: &Mail, from: &Mailbox) -> Result<Message, String> {
         .to(to)
         .subject(mail.subject.clone())
         .message_id(Some(format!("<{id}@{domain}>")));
+    if let Some(reply_to) = &mail.reply_to {
+        let reply_to: Mailbox = reply_to
+            .parse()
+            .map_err(|e| format!("`{reply_to}` is not an address: {e}"))?;
+        builder = builder.reply_to(reply_to);
+    }
     if mail.automatic {
         builder = builder.header(AutoSubmitted);
     }
-    builder
-        .header(header::ContentType::TEXT_PLAIN)
-        .body(mail.text.clone())
-        .map_err(|e| e.to_string())
+    match &mail.html {
+        Some(html) => builder.multipart(MultiPart::alternative_plain_html(
+            mail.text.clone(),
+            html.clone(),
+        )),
+        None => builder
+            .header(header::ContentType::TEXT_PLAIN)
+            .body(mail.text.clone()),
+    }
+    .map_err(|e| e.to_string())
 }
 
 /// `Auto-Submitted: auto-generated` (RFC 3834): no person wrote it; auto-responders stay quiet.
@@ -308,6 +552,8 @@ mod tests {
             to: "team@larkspur.example".into(),
             subject: "Offline message from a@b.example".into(),
             text: "Hello\n".into(),
+            html: None,
+            reply_to: None,
             conversation: None,
             automatic: true,
         };

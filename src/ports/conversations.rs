@@ -40,6 +40,12 @@ pub trait ConversationLog: Send + Sync + 'static {
     /// The conversation a token resumes, if the token is valid.
     async fn resume(&self, token: &Token) -> StoreResult<Option<Conversation>>;
     async fn get(&self, id: &ConversationId) -> StoreResult<Option<Conversation>>;
+    /// The conversation `id` and the token that resumes it: for a visitor who proved it is
+    /// theirs another way (a signed link from a mail).
+    async fn get_with_token(
+        &self,
+        id: &ConversationId,
+    ) -> StoreResult<Option<(Conversation, Token)>>;
     /// Appends an item with the next sequence number and publishes it to subscribers. An
     /// `AgentMessage` marks the assignment answered; an `OfflineMessage` marks the conversation
     /// as needing a follow-up.

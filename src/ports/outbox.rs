@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::StoreResult;
+use crate::conversation::ConversationId;
 
 /// Mails kept once sent or failed (the newest); older ones are dropped as new ones come.
 pub const MAILS_KEPT: usize = 1_000;
@@ -21,6 +22,12 @@ pub struct Mail {
     pub subject: String,
     /// The plain-text part.
     pub text: String,
+    /// The HTML part, if any (the same words).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub html: Option<String>,
+    /// Where answers go (`Reply-To`), if not to the sender.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
     /// The conversation it is about, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conversation: Option<String>,
@@ -75,8 +82,8 @@ pub enum Attempt {
 /// The mail outbox.
 #[async_trait]
 pub trait Outbox: Send + Sync + 'static {
-    /// Queues `mail` at `now`, due at once; false (and nothing changed) when its key is known.
-    async fn queue_mail(&self, mail: Mail, now: u64) -> StoreResult<bool>;
+    /// Queues `mail` at `now`, due at `due`; false (and nothing changed) when its key is known.
+    async fn queue_mail(&self, mail: Mail, now: u64, due: u64) -> StoreResult<bool>;
     /// Up to `limit` mails due at `now` (queued or retrying), each leased until `now + lease_ms`
     /// (its `next_at`), so that no other worker takes it meanwhile. Oldest due first.
     async fn lease_mails(
@@ -87,8 +94,19 @@ pub trait Outbox: Send + Sync + 'static {
     ) -> StoreResult<Vec<OutboxEntry>>;
     /// Records an attempt at the mail `key` (a key not in the outbox is ignored).
     async fn record_attempt(&self, key: &str, attempt: Attempt, now: u64) -> StoreResult<()>;
+    /// Removes the mail `key` (one found not needed when it came due: the visitor read the
+    /// replies in the chat meanwhile). Its key may be queued again.
+    async fn drop_mail(&self, key: &str) -> StoreResult<()>;
     /// The newest `limit` mails, whatever their state.
     async fn mails(&self, limit: usize) -> StoreResult<Vec<OutboxEntry>>;
+    /// The key this deployment signs mail links and reply addresses with: 32 random bytes made
+    /// by the first node that asks, the same on every node after.
+    async fn mail_key(&self) -> StoreResult<Vec<u8>>;
+    /// Raises how far the visitor of `id` has had the conversation (in the chat, or by mail) to
+    /// `seq`; a lower `seq` changes nothing.
+    async fn raise_delivered(&self, id: &ConversationId, seq: u64) -> StoreResult<()>;
+    /// How far the visitor of `id` has had the conversation (0: nothing recorded).
+    async fn delivered(&self, id: &ConversationId) -> StoreResult<u64>;
 }
 
 impl MailState {
@@ -99,14 +117,14 @@ impl MailState {
 }
 
 impl OutboxEntry {
-    /// `mail` queued at `now`, due at once.
-    pub fn queued(mail: Mail, now: u64) -> OutboxEntry {
+    /// `mail` queued at `now`, due at `due`.
+    pub fn queued(mail: Mail, now: u64, due: u64) -> OutboxEntry {
         OutboxEntry {
             mail,
             state: MailState::Queued,
             attempts: 0,
             queued_at: now,
-            next_at: now,
+            next_at: due,
             last_error: None,
         }
     }

@@ -36,6 +36,12 @@ pub async fn creates_and_resumes_conversations(store: Arc<dyn Store>) {
     let (a, token_a) = store.create(visitor.clone(), None).await.unwrap();
     let (b, token_b) = store.create(VisitorInfo::default(), None).await.unwrap();
     assert_ne!(a.id, b.id);
+    let (with, its_token) = store.get_with_token(&a.id).await.unwrap().unwrap();
+    assert_eq!(with.id, a.id);
+    assert!(its_token.matches(&token_a), "the token that resumes it");
+    assert!(!its_token.matches(&token_b));
+    let unknown = crate::conversation::ConversationId::random();
+    assert!(store.get_with_token(&unknown).await.unwrap().is_none());
     assert_eq!(a.state, ConversationState::Bot);
     assert_eq!(a.last_seq, 0);
     let resumed = store
@@ -1169,15 +1175,17 @@ pub async fn a_mail_is_queued_once_leased_to_one_worker_and_retried_until_sent(
         to: "team@larkspur.example".into(),
         subject: format!("About {key}"),
         text: "Hello".into(),
+        html: None,
+        reply_to: None,
         conversation: None,
         automatic: true,
     };
-    assert!(store.queue_mail(mail("a"), 1_000).await.unwrap());
+    assert!(store.queue_mail(mail("a"), 1_000, 1_000).await.unwrap());
     assert!(
-        !store.queue_mail(mail("a"), 1_001).await.unwrap(),
+        !store.queue_mail(mail("a"), 1_001, 1_001).await.unwrap(),
         "one per key"
     );
-    assert!(store.queue_mail(mail("b"), 1_002).await.unwrap());
+    assert!(store.queue_mail(mail("b"), 1_002, 1_002).await.unwrap());
     assert!(
         store.lease_mails(999, 60_000, 10).await.unwrap().is_empty(),
         "not due yet"
@@ -1227,7 +1235,7 @@ pub async fn a_mail_is_queued_once_leased_to_one_worker_and_retried_until_sent(
     };
     store.record_attempt("b", failed, 71_000).await.unwrap();
     assert!(
-        !store.queue_mail(mail("a"), 72_000).await.unwrap(),
+        !store.queue_mail(mail("a"), 72_000, 72_000).await.unwrap(),
         "a sent key stays known"
     );
     assert!(
@@ -1261,6 +1269,99 @@ pub async fn a_mail_is_queued_once_leased_to_one_worker_and_retried_until_sent(
         .await
         .unwrap();
     assert_eq!(store.mails(10).await.unwrap()[1].state, MailState::Sent);
+}
+
+pub async fn a_mail_due_later_waits_a_dropped_one_goes_and_the_delivered_mark_only_rises(
+    store: Arc<dyn Store>,
+) {
+    use crate::ports::Mail;
+    let mail = Mail {
+        key: "later".into(),
+        to: "visitor@larkspur.example".into(),
+        subject: "Replies".into(),
+        text: String::new(),
+        html: None,
+        reply_to: None,
+        conversation: None,
+        automatic: false,
+    };
+    assert!(
+        store
+            .queue_mail(mail.clone(), 1_000, 300_000)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .lease_mails(299_999, 60_000, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not due before its time"
+    );
+    let due = store.lease_mails(300_000, 60_000, 10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].queued_at, 1_000);
+    store.drop_mail("later").await.unwrap();
+    assert!(
+        store.mails(10).await.unwrap().is_empty(),
+        "gone from the list"
+    );
+    assert!(
+        store
+            .lease_mails(10_000_000, 60_000, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "and never due again"
+    );
+    assert!(
+        store.queue_mail(mail, 400_000, 400_000).await.unwrap(),
+        "its key may be queued again"
+    );
+    store.drop_mail("unknown").await.unwrap();
+
+    // A message left by mail, appended once per key, waits for a follow-up like any other.
+    let (c, _) = store.create(VisitorInfo::default(), None).await.unwrap();
+    let by_mail = || EventBody::OfflineMessage {
+        email: "ana@example.com".into(),
+        text: "Thanks, and the size?".into(),
+    };
+    let first = store
+        .append_once(&c.id, by_mail(), Some("mail:abc"), None)
+        .await
+        .unwrap();
+    let Some(Appended::New(event)) = first else {
+        panic!("stored: {first:?}")
+    };
+    assert!(matches!(
+        store
+            .append_once(&c.id, by_mail(), Some("mail:abc"), None)
+            .await
+            .unwrap(),
+        Some(Appended::Duplicate { seq }) if seq == event.seq
+    ));
+    assert!(store.follow_ups().await.unwrap().contains(&c.id));
+    assert!(store.get(&c.id).await.unwrap().unwrap().needs_follow_up);
+
+    // The mail key: made once, the same for every caller.
+    let key = store.mail_key().await.unwrap();
+    assert_eq!(key.len(), 32);
+    assert_eq!(store.mail_key().await.unwrap(), key);
+
+    // How far a visitor has had the conversation: only rises, per conversation.
+    let (c, _) = store.create(VisitorInfo::default(), None).await.unwrap();
+    let (o, _) = store.create(VisitorInfo::default(), None).await.unwrap();
+    let (id, other) = (c.id, o.id);
+    assert_eq!(store.delivered(&id).await.unwrap(), 0);
+    store.raise_delivered(&id, 5).await.unwrap();
+    store.raise_delivered(&id, 3).await.unwrap();
+    assert_eq!(store.delivered(&id).await.unwrap(), 5);
+    assert_eq!(store.delivered(&other).await.unwrap(), 0);
+    store.raise_delivered(&id, 9).await.unwrap();
+    assert_eq!(store.delivered(&id).await.unwrap(), 9);
+    assert!(store.delete(&id).await.unwrap());
+    assert_eq!(store.delivered(&id).await.unwrap(), 0, "erased with it");
 }
 
 /// Generates one `#[tokio::test]` per conformance check for the store built by the future
@@ -1298,6 +1399,7 @@ macro_rules! store_conformance_tests {
             racing_handoffs_all_join_the_line_once_each_in_its_own_place,
             the_editors_record_keeps_the_newest_first_up_to_its_limit,
             a_mail_is_queued_once_leased_to_one_worker_and_retried_until_sent,
+            a_mail_due_later_waits_a_dropped_one_goes_and_the_delivered_mark_only_rises,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {

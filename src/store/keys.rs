@@ -101,6 +101,16 @@ impl Keys {
         format!("{}:outbox_order", self.prefix)
     }
 
+    /// The key mail links and reply addresses are signed with (made once).
+    pub fn mail_key(&self) -> String {
+        format!("{}:mail_key", self.prefix)
+    }
+
+    /// How far each conversation's visitor has had it: conversation ids scored by `seq`.
+    pub fn delivered(&self) -> String {
+        format!("{}:delivered", self.prefix)
+    }
+
     /// The editors' record: a list, newest first.
     pub fn kb_edits(&self) -> String {
         format!("{}:kb_edits", self.prefix)

@@ -55,6 +55,10 @@ struct State {
     edits: VecDeque<KbEdit>,
     /// The mail outbox, oldest first.
     outbox: Vec<OutboxEntry>,
+    /// How far each conversation's visitor has had it.
+    delivered: HashMap<ConversationId, u64>,
+    /// The mail key, once made.
+    mail_key: Option<Vec<u8>>,
 }
 
 /// The in-memory `Store`.
@@ -165,6 +169,16 @@ impl ConversationLog for MemoryStore {
             .get(id)
             .map(|e| e.conversation.clone()))
     }
+    async fn get_with_token(
+        &self,
+        id: &ConversationId,
+    ) -> StoreResult<Option<(Conversation, Token)>> {
+        Ok(self
+            .lock()
+            .conversations
+            .get(id)
+            .map(|e| (e.conversation.clone(), e.token.clone())))
+    }
     async fn append(&self, id: &ConversationId, body: EventBody) -> StoreResult<Event> {
         let offline = matches!(body, EventBody::OfflineMessage { .. });
         let event = {
@@ -187,18 +201,28 @@ impl ConversationLog for MemoryStore {
         client_key: Option<&str>,
         owner: Option<&str>,
     ) -> StoreResult<Option<Appended>> {
-        let mut state = self.lock();
-        let e = entry(&mut state, id)?;
-        // A resend of a stored message is a duplicate even after the chat moved on.
-        if let Some(&seq) = client_key.and_then(|k| e.client_ids.get(k)) {
-            return Ok(Some(Appended::Duplicate { seq }));
-        }
-        if !owner.is_none_or(|agent| bookkeeping::owns(&e.conversation, agent)) {
-            return Ok(None);
-        }
-        let event = self.push(e, body);
-        if let Some(key) = client_key {
-            e.client_ids.insert(key.to_owned(), event.seq);
+        let offline = matches!(body, EventBody::OfflineMessage { .. });
+        let event = {
+            let mut state = self.lock();
+            let e = entry(&mut state, id)?;
+            // A resend of a stored message is a duplicate even after the chat moved on.
+            if let Some(&seq) = client_key.and_then(|k| e.client_ids.get(k)) {
+                return Ok(Some(Appended::Duplicate { seq }));
+            }
+            if !owner.is_none_or(|agent| bookkeeping::owns(&e.conversation, agent)) {
+                return Ok(None);
+            }
+            let event = self.push(e, body);
+            if let Some(key) = client_key {
+                e.client_ids.insert(key.to_owned(), event.seq);
+            }
+            if offline && !state.follow_ups.contains(id) {
+                state.follow_ups.push(id.clone());
+            }
+            event
+        };
+        if offline {
+            self.routing_changed();
         }
         Ok(Some(Appended::New(event)))
     }
@@ -372,6 +396,7 @@ impl ConversationLog for MemoryStore {
             let Some(e) = state.conversations.remove(id) else {
                 return Ok(false);
             };
+            state.delivered.remove(id);
             if let Some(ticket) = e.ticket {
                 state.queue.remove(&ticket);
             }
@@ -500,12 +525,12 @@ impl Edits for MemoryStore {
 
 #[async_trait]
 impl Outbox for MemoryStore {
-    async fn queue_mail(&self, mail: Mail, now: u64) -> StoreResult<bool> {
+    async fn queue_mail(&self, mail: Mail, now: u64, due: u64) -> StoreResult<bool> {
         let mut state = self.lock();
         if state.outbox.iter().any(|e| e.mail.key == mail.key) {
             return Ok(false);
         }
-        state.outbox.push(OutboxEntry::queued(mail, now));
+        state.outbox.push(OutboxEntry::queued(mail, now, due));
         Ok(true)
     }
     async fn lease_mails(
@@ -552,6 +577,26 @@ impl Outbox for MemoryStore {
             .take(limit)
             .cloned()
             .collect())
+    }
+    async fn drop_mail(&self, key: &str) -> StoreResult<()> {
+        self.lock().outbox.retain(|e| e.mail.key != key);
+        Ok(())
+    }
+    async fn mail_key(&self) -> StoreResult<Vec<u8>> {
+        Ok(self
+            .lock()
+            .mail_key
+            .get_or_insert_with(|| rand::random::<[u8; 32]>().to_vec())
+            .clone())
+    }
+    async fn raise_delivered(&self, id: &ConversationId, seq: u64) -> StoreResult<()> {
+        let mut state = self.lock();
+        let at = state.delivered.entry(id.clone()).or_default();
+        *at = (*at).max(seq);
+        Ok(())
+    }
+    async fn delivered(&self, id: &ConversationId) -> StoreResult<u64> {
+        Ok(self.lock().delivered.get(id).copied().unwrap_or(0))
     }
 }
 

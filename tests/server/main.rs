@@ -19,6 +19,9 @@
 //! - `api`: the integration API with a real HTTP client: tokens, scopes, pages, acting as an
 //!   agent, a visitor's export and erasure.
 //! - `languages`: visitors answered in their language (locale, detection, fallbacks).
+//! - `mail` and `mail_back`: e-mail through a real SMTP server: team notes, the outbox, answers
+//!   from the console; replies mailed to a visitor who left, their answer by mail (`mail-in`),
+//!   forged and expired reply addresses, automatic mail, transcripts.
 //! - `hostile`: raw sockets: oversized frame headers, connection slots, floods of hellos.
 
 mod admin;
@@ -34,6 +37,7 @@ mod hostile;
 mod identity;
 mod languages;
 mod mail;
+mod mail_back;
 mod nodes;
 mod operations;
 mod resume;

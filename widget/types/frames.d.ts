@@ -633,8 +633,12 @@ export interface components {
             automatic: boolean;
             /** @description The conversation it is about, if any. */
             conversation?: string | null;
+            /** @description The HTML part, if any (the same words). */
+            html?: string | null;
             /** @description What caused it; queued once per key. */
             key: string;
+            /** @description Where answers go (`Reply-To`), if not to the sender. */
+            reply_to?: string | null;
             subject: string;
             /** @description The plain-text part. */
             text: string;
@@ -894,6 +898,11 @@ export interface components {
              *     shows its own texts in it.
              */
             language?: string | null;
+            /**
+             * @description Whether this server sends e-mail: the widget then offers "E-mail me this
+             *     conversation".
+             */
+            mail?: boolean;
             /** @description The largest file the visitor may send (`POST /api/files`), in bytes; 0: none. */
             max_file_bytes?: number;
             /**
@@ -914,6 +923,11 @@ export interface components {
              *     conversations are then shown to agents with this one.
              */
             visitor_key?: string | null;
+        } | {
+            email: string;
+            outcome: components["schemas"]["TranscriptOutcome"];
+            /** @enum {string} */
+            type: "transcript";
         } | (components["schemas"]["Event"] & {
             /** @enum {string} */
             type: "event";
@@ -1002,6 +1016,11 @@ export interface components {
             /** @description Per language (the default first): its phrasings' self-test. */
             phrasings: components["schemas"]["LanguageSelfTest"][];
         };
+        /**
+         * @description What became of a visitor's `email_transcript`.
+         * @enum {string}
+         */
+        TranscriptOutcome: "queued" | "too_soon";
         /** @description What the bot does with a message, explained. */
         Tried: {
             /** @description The answer's text, when it answered. */
@@ -1073,6 +1092,10 @@ export interface components {
             text: string;
             /** @enum {string} */
             type: "leave_message";
+        } | {
+            email: string;
+            /** @enum {string} */
+            type: "email_transcript";
         };
         /** @description What the visitor told us about themselves in `hello`. */
         VisitorInfo: {

@@ -226,6 +226,9 @@ async fn reply(
         .conversations
         .agent_reply(&id, &agent, text, client_id)
         .await?;
+    if outcome == Outcome::Done {
+        state.agent_wrote(&id).await;
+    }
     done(&state, &id, outcome).await
 }
 

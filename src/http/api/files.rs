@@ -148,7 +148,10 @@ async fn send(
         .agent_file(&id, &agent, file.clone(), Some(client_id))
         .await?
     {
-        Outcome::Done => Ok(json(StatusCode::CREATED, &file)),
+        Outcome::Done => {
+            state.agent_wrote(&id).await;
+            Ok(json(StatusCode::CREATED, &file))
+        }
         _ => Err(ApiError::new(
             StatusCode::CONFLICT,
             "not_yours",

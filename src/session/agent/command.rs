@@ -223,6 +223,8 @@ async fn email_reply(state: &AppState, agent: &Agent, w: Writing) -> Handled {
         return done(Outcome::NotYours);
     };
     postbox.reply(&w.id, &agent.name, &text, &reply).await?;
+    // The visitor has it by mail: no mail of unseen replies repeats it.
+    state.store.raise_delivered(&w.id, reply.seq).await?;
     done(Outcome::Done)
 }
 
@@ -279,12 +281,15 @@ async fn write(state: &AppState, agent: &Agent, w: &Writing) -> StoreResult<Outc
     let client_id = w.client_id.clone().map(ClientId::into_inner);
     let conversations = &state.conversations;
     if w.note {
-        conversations.note(&w.id, agent, text, client_id).await
-    } else {
-        conversations
-            .agent_reply(&w.id, agent, text, client_id)
-            .await
+        return conversations.note(&w.id, agent, text, client_id).await;
     }
+    let outcome = conversations
+        .agent_reply(&w.id, agent, text, client_id)
+        .await?;
+    if outcome == Outcome::Done {
+        state.agent_wrote(&w.id).await;
+    }
+    Ok(outcome)
 }
 
 /// Stores a reply or note now, or, while the store is down (or earlier ones wait), holds it to

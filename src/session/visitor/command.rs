@@ -5,8 +5,9 @@
 
 use super::{Bound, Ctx};
 use crate::conversation::{Conversations, EventBody, Held, MessageOutcome};
+use crate::mail::TranscriptSent;
 use crate::ports::StoreError;
-use crate::protocol::{ErrorCode, Hello, ServerFrame, VisitorFrame};
+use crate::protocol::{ErrorCode, Hello, ServerFrame, TranscriptOutcome, VisitorFrame};
 use crate::session::error::{Handled, SessionError};
 use crate::session::values::{ClientId, Email, MessageText, Refusal, Score};
 
@@ -36,6 +37,9 @@ pub(super) enum Command {
         email: Email,
         text: MessageText,
     },
+    EmailTranscript {
+        email: Email,
+    },
 }
 
 impl Command {
@@ -63,6 +67,9 @@ impl Command {
                         "an e-mail address and a message are needed",
                     )
                 })?,
+            },
+            VisitorFrame::EmailTranscript { email } => Command::EmailTranscript {
+                email: Email::parse(email)?,
             },
         })
     }
@@ -95,6 +102,7 @@ pub(super) async fn apply(ctx: &mut Ctx<'_>, b: &mut Bound, command: Command) ->
         Command::Rate { score, comment } => {
             Ok(conversations.rate(&b.id, score.get(), comment).await?)
         }
+        Command::EmailTranscript { email } => email_transcript(ctx, b, email).await,
         Command::LeaveMessage { email, text } => {
             let stored = conversations
                 .leave_message(&b.id, email.into_inner(), text.into_inner())
@@ -114,6 +122,25 @@ pub(super) async fn apply(ctx: &mut Ctx<'_>, b: &mut Bound, command: Command) ->
             Ok(())
         }
     }
+}
+
+/// Mails the conversation so far to the visitor, once per hour.
+async fn email_transcript(ctx: &mut Ctx<'_>, b: &Bound, email: Email) -> Handled {
+    let Some(postbox) = &ctx.state.postbox else {
+        return Err(SessionError::refused(
+            ErrorCode::Invalid,
+            "this site does not send e-mail",
+        ));
+    };
+    let email = email.into_inner();
+    let outcome = match postbox.transcript(&b.id, Some(email.clone())).await? {
+        Some(TranscriptSent::Queued) => TranscriptOutcome::Queued,
+        Some(TranscriptSent::TooSoon) => TranscriptOutcome::TooSoon,
+        None => return Err(StoreError::NotFound(b.id.clone()).into()),
+    };
+    ctx.send(&ServerFrame::Transcript { email, outcome })
+        .await?;
+    Ok(())
 }
 
 /// A visitor message: stored and answered, acknowledged again if it is a resend, or held while

@@ -2,7 +2,11 @@
 //! which conversation the socket binds to, resumed by token or new, then what the client missed.
 
 use super::{Bound, Ctx, Peer};
-use crate::conversation::{ConversationState, Opened, VisitorInfo, VisitorKey};
+use crate::conversation::{
+    ConversationId, ConversationState, Opened, VisitorInfo, VisitorKey, now_ms,
+};
+use crate::mail::sign::{Purpose, TokenError};
+use crate::ports::StoreResult;
 use crate::protocol::{ErrorCode, Hello, PROTOCOL_VERSION, ServerFrame};
 use crate::session::error::{Handled, SessionError};
 
@@ -40,9 +44,23 @@ pub(super) async fn start(
         tz: hello.tz,
     };
     let conversations = &ctx.state.conversations;
-    let opened = conversations
-        .resume(hello.token.as_deref(), &visitor)
-        .await?;
+    let opened = match link(ctx, hello.token.as_deref()).await? {
+        Some(Ok(id)) => conversations.open_by_link(&id, &visitor).await?,
+        Some(Err(e)) => {
+            tracing::info!(error = %e, "a link to a conversation was refused");
+            ctx.error(
+                ErrorCode::UnknownToken,
+                &format!("that link does not open a conversation ({e}); a new one starts"),
+            )
+            .await?;
+            Opened::Fresh
+        }
+        None => {
+            conversations
+                .resume(hello.token.as_deref(), &visitor)
+                .await?
+        }
+    };
     let was_resumed = matches!(opened, Opened::Resumed(..));
     let (conversation, token) = match opened {
         Opened::Resumed(conversation, token) => (*conversation, token),
@@ -108,6 +126,7 @@ pub(super) async fn start(
         max_frame_bytes: ctx.state.settings.max_frame_bytes,
         max_file_bytes: ctx.state.attachments.max_bytes,
         file_types: ctx.state.attachments.mime_types(),
+        mail: ctx.state.postbox.is_some(),
     })
     .await?;
     let mut b = Bound {
@@ -127,6 +146,23 @@ pub(super) async fn start(
     super::catch_up(ctx, &mut b).await?;
     *bound = Some(b);
     Ok(super::tell_queue_status(ctx, bound).await?)
+}
+
+/// The conversation a link from a mail opens (`<id>.<expiry>.<tag>`, as the widget found it in
+/// the page's address), checked; `None` when `token` is not a link (a resume token, or no
+/// mail on this server).
+async fn link(
+    ctx: &Ctx<'_>,
+    token: Option<&str>,
+) -> StoreResult<Option<Result<ConversationId, TokenError>>> {
+    let (Some(postbox), Some(token)) = (&ctx.state.postbox, token) else {
+        return Ok(None);
+    };
+    if token.matches('.').count() != 2 {
+        return Ok(None);
+    }
+    let signer = postbox.signer().await?;
+    Ok(Some(signer.check(Purpose::Open, token, now_ms() / 1000)))
 }
 
 /// Checks a `hello`'s identity claim: the verified id (or none). `Err` says why the claim was

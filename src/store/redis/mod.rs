@@ -595,6 +595,21 @@ impl ConversationLog for RedisStore {
         }
         conversation_from(&token.conversation, &h)
     }
+    async fn get_with_token(
+        &self,
+        id: &ConversationId,
+    ) -> StoreResult<Option<(Conversation, Token)>> {
+        let h: HashMap<String, String> = self
+            .con()
+            .hgetall(self.keys.conv(id))
+            .await
+            .map_err(unavailable)?;
+        let Some(secret) = h.get("token") else {
+            return Ok(None);
+        };
+        let token = Token::from_parts(id.clone(), secret.clone());
+        Ok(conversation_from(id, &h)?.map(|c| (c, token)))
+    }
     async fn get(&self, id: &ConversationId) -> StoreResult<Option<Conversation>> {
         let h: HashMap<String, String> = self
             .con()
@@ -806,11 +821,18 @@ impl ConversationLog for RedisStore {
         .await
     }
     async fn delete(&self, id: &ConversationId) -> StoreResult<bool> {
-        self.step(id, &[], |read, _| match read {
-            None => Ok(Decided::Done(false)),
-            Some(read) => Ok(Decided::Commit(Step::erase(&self.keys, &read), true)),
-        })
-        .await
+        let deleted = self
+            .step(id, &[], |read, _| match read {
+                None => Ok(Decided::Done(false)),
+                Some(read) => Ok(Decided::Commit(Step::erase(&self.keys, &read), true)),
+            })
+            .await?;
+        let () = self
+            .con()
+            .zrem(self.keys.delivered(), id.as_str())
+            .await
+            .map_err(unavailable)?;
+        Ok(deleted)
     }
 }
 
@@ -941,8 +963,8 @@ fn mail_record(e: &OutboxEntry) -> StoreResult<String> {
 
 #[async_trait]
 impl Outbox for RedisStore {
-    async fn queue_mail(&self, mail: Mail, now: u64) -> StoreResult<bool> {
-        let entry = OutboxEntry::queued(mail, now);
+    async fn queue_mail(&self, mail: Mail, now: u64, due: u64) -> StoreResult<bool> {
+        let entry = OutboxEntry::queued(mail, now, due);
         let record = mail_record(&entry)?;
         // Known keys are left alone: a sent mail must not become due again.
         let added: i64 = self
@@ -954,6 +976,7 @@ impl Outbox for RedisStore {
             .arg(&entry.mail.key)
             .arg(record)
             .arg(now)
+            .arg(due)
             .invoke_async(&mut self.con())
             .await
             .map_err(unavailable)?;
@@ -1071,6 +1094,50 @@ impl Outbox for RedisStore {
             .await
             .map_err(unavailable)?;
         records.iter().flatten().map(|r| read_mail(r)).collect()
+    }
+    async fn drop_mail(&self, key: &str) -> StoreResult<()> {
+        let () = redis::pipe()
+            .atomic()
+            .hdel(self.keys.outbox(), key)
+            .ignore()
+            .zrem(self.keys.outbox_due(), key)
+            .ignore()
+            .zrem(self.keys.outbox_order(), key)
+            .ignore()
+            .query_async(&mut self.con())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+    async fn mail_key(&self) -> StoreResult<Vec<u8>> {
+        let mut con = self.con();
+        let made = rand::random::<[u8; 32]>().to_vec();
+        // The first node's key wins; every node reads that one.
+        let _: bool = con
+            .set_nx(self.keys.mail_key(), made)
+            .await
+            .map_err(unavailable)?;
+        con.get(self.keys.mail_key()).await.map_err(unavailable)
+    }
+    async fn raise_delivered(&self, id: &ConversationId, seq: u64) -> StoreResult<()> {
+        let () = redis::cmd("ZADD")
+            .arg(self.keys.delivered())
+            .arg("GT")
+            .arg(seq)
+            .arg(id.as_str())
+            .query_async(&mut self.con())
+            .await
+            .map(|_: i64| ())
+            .map_err(unavailable)?;
+        Ok(())
+    }
+    async fn delivered(&self, id: &ConversationId) -> StoreResult<u64> {
+        let seq: Option<u64> = self
+            .con()
+            .zscore(self.keys.delivered(), id.as_str())
+            .await
+            .map_err(unavailable)?;
+        Ok(seq.unwrap_or(0))
     }
 }
 

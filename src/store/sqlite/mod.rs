@@ -465,6 +465,26 @@ impl ConversationLog for SqliteStore {
             )
         })
     }
+    async fn get_with_token(
+        &self,
+        id: &ConversationId,
+    ) -> StoreResult<Option<(Conversation, Token)>> {
+        let row: Option<(String, String)> = self.read(|conn| {
+            conn.prepare_cached("SELECT secret, record FROM conversations WHERE id = ?1")
+                .and_then(|mut s| {
+                    s.query_row([id.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .optional()
+                })
+                .map_err(db_error)
+        })?;
+        row.map(|(secret, record)| {
+            Ok((
+                parse_conversation(&record)?,
+                Token::from_parts(id.clone(), secret),
+            ))
+        })
+        .transpose()
+    }
     async fn resume(&self, token: &Token) -> StoreResult<Option<Conversation>> {
         let row: Option<(String, String)> = self.read(|conn| {
             conn.prepare_cached("SELECT secret, record FROM conversations WHERE id = ?1")
@@ -776,6 +796,10 @@ impl ConversationLog for SqliteStore {
                         conn.prepare_cached("DELETE FROM conversations WHERE id = ?1")?
                             .execute([id.as_str()])
                     })
+                    .and_then(|_| {
+                        conn.prepare_cached("DELETE FROM delivered WHERE conversation = ?1")?
+                            .execute([id.as_str()])
+                    })
                     .map_err(db_error)?;
                 conn.erased(&id);
                 if ticket.is_some() || agent.is_some() || follow_up.is_some() {
@@ -1014,8 +1038,8 @@ fn read_mail(record: &str) -> StoreResult<OutboxEntry> {
 
 #[async_trait]
 impl Outbox for SqliteStore {
-    async fn queue_mail(&self, mail: Mail, now: u64) -> StoreResult<bool> {
-        let entry = OutboxEntry::queued(mail, now);
+    async fn queue_mail(&self, mail: Mail, now: u64, due: u64) -> StoreResult<bool> {
+        let entry = OutboxEntry::queued(mail, now, due);
         let record = serde_json::to_string(&entry).map_err(|e| corrupt("mail", e))?;
         self.writer
             .step(move |conn| {
@@ -1024,7 +1048,7 @@ impl Outbox for SqliteStore {
                         "INSERT INTO outbox (key, pending, next_at, record) VALUES (?1, 1, ?2, ?3)
                          ON CONFLICT (key) DO NOTHING",
                     )
-                    .and_then(|mut s| s.execute(params![entry.mail.key, now as i64, record]))
+                    .and_then(|mut s| s.execute(params![entry.mail.key, due as i64, record]))
                     .map_err(db_error)?;
                 Ok((added == 1, Effects::default()))
             })
@@ -1097,6 +1121,59 @@ impl Outbox for SqliteStore {
                 .collect()
         })
     }
+    async fn drop_mail(&self, key: &str) -> StoreResult<()> {
+        let key = key.to_owned();
+        self.writer
+            .step(move |conn| {
+                conn.prepare_cached("DELETE FROM outbox WHERE key = ?1")
+                    .and_then(|mut s| s.execute([&key]))
+                    .map_err(db_error)?;
+                Ok(((), Effects::default()))
+            })
+            .await
+    }
+    async fn mail_key(&self) -> StoreResult<Vec<u8>> {
+        let made = rand::random::<[u8; 32]>().to_vec();
+        self.writer
+            .step(move |conn| {
+                conn.prepare_cached(
+                    "INSERT INTO secrets (name, value) VALUES ('mail', ?1)
+                     ON CONFLICT (name) DO NOTHING",
+                )
+                .and_then(|mut s| s.execute([&made]))
+                .map_err(db_error)?;
+                let key: Vec<u8> = conn
+                    .prepare_cached("SELECT value FROM secrets WHERE name = 'mail'")
+                    .and_then(|mut s| s.query_row([], |r| r.get(0)))
+                    .map_err(db_error)?;
+                Ok((key, Effects::default()))
+            })
+            .await
+    }
+    async fn raise_delivered(&self, id: &ConversationId, seq: u64) -> StoreResult<()> {
+        let id = id.to_string();
+        self.writer
+            .step(move |conn| {
+                conn.prepare_cached(
+                    "INSERT INTO delivered (conversation, seq) VALUES (?1, ?2)
+                     ON CONFLICT (conversation) DO UPDATE SET seq = max(seq, excluded.seq)",
+                )
+                .and_then(|mut s| s.execute(params![id, seq as i64]))
+                .map_err(db_error)?;
+                Ok(((), Effects::default()))
+            })
+            .await
+    }
+    async fn delivered(&self, id: &ConversationId) -> StoreResult<u64> {
+        let id = id.to_string();
+        self.read(move |conn| {
+            let seq: Option<i64> = conn
+                .prepare_cached("SELECT seq FROM delivered WHERE conversation = ?1")
+                .and_then(|mut s| s.query_row([&id], |r| r.get(0)).optional())
+                .map_err(db_error)?;
+            Ok(seq.unwrap_or(0) as u64)
+        })
+    }
 }
 
 #[async_trait]
@@ -1142,6 +1219,8 @@ impl Store for SqliteStore {
                 "api_tokens",
                 "kb_edits",
                 "outbox",
+                "secrets",
+                "delivered",
             ] {
                 conn.prepare(&format!("SELECT 1 FROM {table} LIMIT 1"))
                     .and_then(|mut s| s.exists([]))
@@ -1313,7 +1392,7 @@ pub(crate) mod tests {
         conn.execute(v1, [back.id.as_str(), "bot", "handed_back"])
             .unwrap();
         // Version 1 had none of the later tables.
-        conn.execute_batch("DROP TABLE api_tokens; DROP TABLE kb_edits; DROP TABLE outbox")
+        conn.execute_batch("DROP TABLE api_tokens; DROP TABLE kb_edits; DROP TABLE outbox; DROP TABLE secrets; DROP TABLE delivered")
             .unwrap();
         conn.pragma_update(None, "user_version", 1).unwrap();
         drop(conn);
@@ -1348,7 +1427,7 @@ pub(crate) mod tests {
         )
         .unwrap();
         // Version 2 had none of the later tables.
-        conn.execute_batch("DROP TABLE api_tokens; DROP TABLE kb_edits; DROP TABLE outbox")
+        conn.execute_batch("DROP TABLE api_tokens; DROP TABLE kb_edits; DROP TABLE outbox; DROP TABLE secrets; DROP TABLE delivered")
             .unwrap();
         conn.pragma_update(None, "user_version", 2).unwrap();
         drop(conn);

@@ -108,6 +108,18 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX outbox_due ON outbox (pending, next_at);
     ",
+    // 7: secrets the store makes once (the mail key), and how far each conversation's visitor
+    // has had it (in the chat or by mail).
+    "
+    CREATE TABLE secrets (
+        name TEXT PRIMARY KEY NOT NULL,
+        value BLOB NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE delivered (
+        conversation TEXT PRIMARY KEY NOT NULL,
+        seq INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    ",
 ];
 
 /// The schema version this binary writes.
