@@ -194,7 +194,8 @@ impl Postbox {
         let mail = Mail {
             key: format!("{CONTINUITY}{id}:{had}"),
             to,
-            subject: String::new(),
+            // What /admin shows until it is written, when due, in the visitor's language.
+            subject: "Replies not yet seen in the chat".into(),
             text: String::new(),
             html: None,
             reply_to: None,
