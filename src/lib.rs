@@ -53,7 +53,9 @@
 //!   case, a dismissal): planned against the files, staged and loaded in a copy, written
 //!   atomically, logged in the store, reloaded and checked; or offered as a patch.
 //! - [`mail`]: e-mail through the store's outbox (queued once per cause, leased, sent with
-//!   `lettre`, retried with growing pauses): today the team's note about each offline message.
+//!   `lettre`, retried with growing pauses): the team's notes, answers to offline messages,
+//!   replies a visitor missed (with a signed link back), transcripts; answers by mail read back
+//!   into their conversation (signed reply addresses, quoted history cut).
 //! - [`cli`]: the `frontdesk` command line.
 //!
 //! # Data flow

@@ -93,7 +93,7 @@ pub enum TranscriptSent {
 /// A leased mail, ready to send or found not needed.
 enum Prepared {
     /// Send it; after it is sent, the visitor has had the conversation up to this place.
-    Send(Mail, Option<(ConversationId, u64)>),
+    Send(Box<Mail>, Option<(ConversationId, u64)>),
     /// Not needed any more (the visitor saw the replies in the chat, or the conversation was
     /// erased).
     Drop,
@@ -323,7 +323,7 @@ impl Postbox {
     /// visitor has not had yet (dropped when that is nothing); any other is sent as queued.
     async fn prepare(&self, entry: &OutboxEntry) -> StoreResult<Prepared> {
         let Some(id) = continuity_of(&entry.mail.key) else {
-            return Ok(Prepared::Send(entry.mail.clone(), None));
+            return Ok(Prepared::Send(Box::new(entry.mail.clone()), None));
         };
         let Some(c) = self.store.get(&id).await? else {
             return Ok(Prepared::Drop);
@@ -364,7 +364,7 @@ impl Postbox {
             reply_to: self.reply_address(&id).await?,
             ..entry.mail.clone()
         };
-        Ok(Prepared::Send(mail, Some((id, last.seq))))
+        Ok(Prepared::Send(Box::new(mail), Some((id, last.seq))))
     }
 }
 
