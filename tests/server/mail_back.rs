@@ -406,3 +406,52 @@ async fn a_visitor_gets_the_conversation_by_mail_once_an_hour() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(smtp.received().len(), 1, "once an hour");
 }
+
+#[actix_web::test]
+async fn files_in_an_answer_by_mail_follow_the_attachment_rules() {
+    use base64::Engine;
+    let smtp = Smtp::start().await;
+    let (app, store) = spawn_mailing(&smtp, 5.0).await;
+    let (v, _ann) = chatting(&app).await;
+    let id = ConversationId::parse(&v.conversation).unwrap();
+    let signer = Signer::new(store.mail_key().await.unwrap());
+    let to = format!(
+        "reply+{}@{DOMAIN}",
+        signer.token(Purpose::Reply, &id, u64::from(u32::MAX))
+    );
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+    let exe = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00PE\x00\x00";
+    let raw = format!(
+        "From: ana@example.com\r\nTo: {to}\r\nSubject: Re: receipt\r\nMessage-ID: <files-1@example.com>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"m\"\r\n\r\n\
+         --m\r\nContent-Type: text/plain\r\n\r\nHere is the receipt.\r\n\
+         --m\r\nContent-Type: application/pdf; name=\"receipt.pdf\"\r\n\
+         Content-Disposition: attachment; filename=\"receipt.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n\
+         --m\r\nContent-Type: application/octet-stream; name=\"setup.exe\"\r\n\
+         Content-Disposition: attachment; filename=\"setup.exe\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n\
+         --m--\r\n",
+        b64(pdf),
+        b64(exe)
+    );
+    let (status, body) = post_mail(&app, &raw, SECRET).await;
+    assert_eq!(
+        (status, body["outcome"].as_str()),
+        (200, Some("added")),
+        "{body}"
+    );
+    let (_, log) = app.transcript(&v.token).await;
+    let files: Vec<&Value> = log.iter().filter(|e| e["kind"] == "visitor_file").collect();
+    assert_eq!(files.len(), 1, "the PDF only: {log:?}");
+    assert_eq!(files[0]["file"]["name"], "receipt.pdf");
+    assert_eq!(files[0]["file"]["content_type"], "application/pdf");
+    let message = log
+        .iter()
+        .find(|e| e["kind"] == "offline_message")
+        .expect("the text");
+    let text = message["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("Here is the receipt.\n[setup.exe: not kept"),
+        "the refused file is named, not silently lost: {text}"
+    );
+}
