@@ -56,6 +56,11 @@ pub enum VisitorFrame {
     EmailTranscript {
         email: String,
     },
+    /// The widget has shown everything up to `seq` (an agent's reply among it): that need not be
+    /// mailed to the visitor.
+    Seen {
+        seq: u64,
+    },
 }
 
 /// A `hello`: who the visitor is and which conversation to resume.

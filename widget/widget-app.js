@@ -26,6 +26,17 @@ import { render } from "./widget-transcript.js";
 
 let retry = 0;
 let typingTimer = 0;
+let seenTimer = 0;
+
+/**
+ * Tells the server an agent's words reached this page (up to `seq`), so they are not mailed to
+ * the visitor as missed; one frame for a burst (a replay after a reload).
+ * @param {number} seq
+ */
+function shown(seq) {
+  clearTimeout(seenTimer);
+  seenTimer = setTimeout(() => { send({ type: "seen", seq }); }, 300);
+}
 
 /** Starts the widget of the server at `base` (where widget.js came from). @param {URL} base */
 export function start(base) {
@@ -139,6 +150,7 @@ const handlers = {
     ctx.lastSeq = f.seq;
     ui.typing.textContent = "";
     render(f);
+    if (f.kind === "agent_message" || f.kind === "agent_file") shown(f.seq);
   },
   ack(f) { confirmed(f.client_id); },
   queue(f) {

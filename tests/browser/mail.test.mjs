@@ -150,12 +150,18 @@ test("a reply the visitor missed is mailed, and the mail's link reopens the conv
     assert.match(copy, /^Subject: Your conversation with us$/m);
     assert.match(copy, /where is my refund/);
 
+    // A reply the visitor sees in the widget is not mailed (the widget says it showed it).
+    await ann.send({ type: "reply", conversation: id, text: "One moment, I am checking.", client_id: "r-0" });
+    await page.locator(".agent .msg", { hasText: "One moment, I am checking." }).waitFor();
+    await page.waitForTimeout(1000);
+
     // The visitor closes the tab; Ann answers.
     await page.close();
     await ann.send({ type: "reply", conversation: id, text: "Your refund left our bank today.", client_id: "r-1" });
     const missed = (await mails(smtp, 2))[1];
     assert.match(missed, /^Subject: Ann replied to you$/m);
     assert.match(missed, /Your refund left our bank today\./);
+    assert.doesNotMatch(missed, /One moment/, "what the visitor saw is not in it");
     assert.match(missed, /^Reply-To: reply\+[0-9a-f.]+@in\.larkspur\.example$/m);
     const link = missed.match(/Continue the conversation: (\S+)/)[1];
     assert.ok(link.startsWith(server.base + "/#frontdesk=" + id + "."), link);

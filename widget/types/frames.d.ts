@@ -1096,6 +1096,11 @@ export interface components {
             email: string;
             /** @enum {string} */
             type: "email_transcript";
+        } | {
+            /** Format: int64 */
+            seq: number;
+            /** @enum {string} */
+            type: "seen";
         };
         /** @description What the visitor told us about themselves in `hello`. */
         VisitorInfo: {

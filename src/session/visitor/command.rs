@@ -40,6 +40,7 @@ pub(super) enum Command {
     EmailTranscript {
         email: Email,
     },
+    Seen(u64),
 }
 
 impl Command {
@@ -71,6 +72,7 @@ impl Command {
             VisitorFrame::EmailTranscript { email } => Command::EmailTranscript {
                 email: Email::parse(email)?,
             },
+            VisitorFrame::Seen { seq } => Command::Seen(seq),
         })
     }
 }
@@ -103,6 +105,7 @@ pub(super) async fn apply(ctx: &mut Ctx<'_>, b: &mut Bound, command: Command) ->
             Ok(conversations.rate(&b.id, score.get(), comment).await?)
         }
         Command::EmailTranscript { email } => email_transcript(ctx, b, email).await,
+        Command::Seen(seq) => seen(ctx, b, seq).await,
         Command::LeaveMessage { email, text } => {
             let stored = conversations
                 .leave_message(&b.id, email.into_inner(), text.into_inner())
@@ -122,6 +125,18 @@ pub(super) async fn apply(ctx: &mut Ctx<'_>, b: &mut Bound, command: Command) ->
             Ok(())
         }
     }
+}
+
+/// Records how far the visitor's widget has shown the conversation (never past what this socket
+/// sent): the replies up to there are not mailed. Only where mail is sent, and only forward.
+async fn seen(ctx: &mut Ctx<'_>, b: &mut Bound, seq: u64) -> Handled {
+    let seq = seq.min(b.last_sent);
+    if ctx.state.postbox.is_none() || seq <= b.seen {
+        return Ok(());
+    }
+    ctx.state.store.raise_delivered(&b.id, seq).await?;
+    b.seen = seq;
+    Ok(())
 }
 
 /// Mails the conversation so far to the visitor, once per hour.

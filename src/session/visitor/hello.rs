@@ -138,6 +138,7 @@ pub(super) async fn start(
         } else {
             0
         },
+        seen: 0,
         queued: conversation.state == ConversationState::Queued,
         told: None,
         held: Default::default(),

@@ -44,6 +44,8 @@ struct Bound {
     bus: broadcast::Receiver<Arc<Signal>>,
     /// Highest `seq` sent on this socket.
     last_sent: u64,
+    /// Highest `seq` the widget said it has shown (`seen`), as recorded.
+    seen: u64,
     /// Whether the conversation waits in the queue (from the events this socket has seen).
     queued: bool,
     /// The last queue status sent, so only changes are sent.
@@ -290,9 +292,6 @@ async fn forward(
                     if let Some(visible) = event.for_visitor() {
                         ctx.send(&ServerFrame::Event(visible)).await?;
                     }
-                    if from_agent(&event.body) {
-                        had(ctx, b).await;
-                    }
                 }
                 if b.queued {
                     return tell_queue_status(ctx, bound).await;
@@ -322,39 +321,14 @@ async fn catch_up(ctx: &mut Ctx<'_>, b: &mut Bound) -> Sent {
             return Ok(());
         }
     };
-    let mut replies = false;
     for event in events {
         b.last_sent = event.seq;
         note_state(b, &event.body);
-        replies |= from_agent(&event.body);
         if let Some(visible) = event.for_visitor() {
             ctx.send(&ServerFrame::Event(visible)).await?;
         }
     }
-    if replies {
-        had(ctx, b).await;
-    }
     Ok(())
-}
-
-/// Whether an item is an agent's words to the visitor (what is mailed if they miss it).
-fn from_agent(body: &EventBody) -> bool {
-    matches!(
-        body,
-        EventBody::AgentMessage { .. } | EventBody::AgentFile { .. }
-    )
-}
-
-/// Records that an agent's words reached the visitor's widget (up to what this socket sent), so
-/// that no mail repeats them. Only where mail is sent; a failure is logged (a mail may then
-/// repeat what the visitor saw).
-async fn had(ctx: &Ctx<'_>, b: &Bound) {
-    if ctx.state.postbox.is_none() {
-        return;
-    }
-    if let Err(e) = ctx.state.store.raise_delivered(&b.id, b.last_sent).await {
-        tracing::warn!(conv = %b.id, error = %e, "cannot record what the visitor has seen");
-    }
 }
 
 fn is_lost(bound: &Option<Bound>) -> bool {
