@@ -10,7 +10,6 @@ use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
-use subtle::ConstantTimeEq;
 
 use super::api::problem;
 use super::file_transfer;
@@ -41,13 +40,7 @@ pub async fn inbound(
             "answers by mail are not taken here (mail_inbound_secret is not set)",
         );
     };
-    let given = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    if !bool::from(given.as_bytes().ct_eq(secret.as_bytes())) {
+    if !super::bearer_is(&req, secret) {
         tracing::warn!(
             peer = ?req.peer_addr(),
             "inbound mail refused: wrong or missing mail_inbound_secret"

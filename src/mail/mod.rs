@@ -163,16 +163,10 @@ impl Postbox {
         if self.settings.reply_domain.is_some() {
             body.para(words.answer_here);
         }
-        let mail = Mail {
-            key: format!("reply:{id}:{}", reply.seq),
-            to: reply.to.clone(),
-            subject: words.reply_subject.to_owned(),
-            text: body.text.clone(),
-            html: Some(body.html_document()),
-            reply_to: self.reply_address(id).await?,
-            conversation: Some(id.to_string()),
-            automatic: false,
-        };
+        let key = format!("reply:{id}:{}", reply.seq);
+        let mail = self
+            .to_visitor(id, key, reply.to.clone(), words.reply_subject, &body, false)
+            .await?;
         self.queue(mail, now_ms()).await.map(drop)
     }
 
@@ -230,16 +224,11 @@ impl Postbox {
         body.para(words.transcript);
         transcript(&mut body, words, &log);
         self.links(&mut body, words, &c).await?;
-        let mail = Mail {
-            key: format!("transcript:{id}:{}", now / TRANSCRIPT_WINDOW_MS),
-            to,
-            subject: words.transcript_subject.to_owned(),
-            text: body.text.clone(),
-            html: Some(body.html_document()),
-            reply_to: self.reply_address(id).await?,
-            conversation: Some(id.to_string()),
-            automatic: false,
-        };
+        let key = format!("transcript:{id}:{}", now / TRANSCRIPT_WINDOW_MS);
+        // Sent by the server on request, not written by a person: auto-responders stay quiet.
+        let mail = self
+            .to_visitor(id, key, to, words.transcript_subject, &body, true)
+            .await?;
         Ok(Some(if self.queue(mail, now).await? {
             TranscriptSent::Queued
         } else {
@@ -258,6 +247,29 @@ impl Postbox {
             EventBody::OfflineMessage { email, .. } => Some(email.clone()),
             _ => None,
         }))
+    }
+
+    /// A mail to the visitor of `id`: `body` in plain text and HTML, answering to the
+    /// conversation's reply address (when answers by mail are set up).
+    async fn to_visitor(
+        &self,
+        id: &ConversationId,
+        key: String,
+        to: String,
+        subject: &str,
+        body: &Body,
+        automatic: bool,
+    ) -> StoreResult<Mail> {
+        Ok(Mail {
+            key,
+            to,
+            subject: subject.to_owned(),
+            text: body.text.clone(),
+            html: Some(body.html_document()),
+            reply_to: self.reply_address(id).await?,
+            conversation: Some(id.to_string()),
+            automatic,
+        })
     }
 
     /// Queues the notes of offline messages still waiting for a follow-up (those a crash kept
@@ -357,13 +369,11 @@ impl Postbox {
             };
         }
         self.links(&mut body, words, &c).await?;
-        let mail = Mail {
-            subject: words.continued_subject.replace("{name}", agent),
-            text: body.text.clone(),
-            html: Some(body.html_document()),
-            reply_to: self.reply_address(&id).await?,
-            ..entry.mail.clone()
-        };
+        let subject = words.continued_subject.replace("{name}", agent);
+        let (key, to) = (entry.mail.key.clone(), entry.mail.to.clone());
+        let mail = self
+            .to_visitor(&id, key, to, &subject, &body, false)
+            .await?;
         Ok(Prepared::Send(Box::new(mail), Some((id, last.seq))))
     }
 }

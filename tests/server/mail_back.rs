@@ -392,6 +392,10 @@ async fn a_visitor_gets_the_conversation_by_mail_once_an_hour() {
     let mail = parse(&raw);
     assert_eq!(address(mail.to()), "ana@example.com");
     assert_eq!(mail.subject(), Some("Your conversation with us"));
+    assert!(
+        raw.contains("Auto-Submitted: auto-generated"),
+        "sent on request, not by a person: {raw}"
+    );
     let text = mail.body_text(0).unwrap().replace("\r\n", "\n");
     assert!(
         text.contains("You:\nhow long does delivery take") && text.contains("Assistant:"),
