@@ -192,3 +192,43 @@ test("a reply the visitor missed is mailed, and the mail's link reopens the conv
     smtp.stop();
   }
 });
+
+test("on a phone the console's e-mail answer to an offline message is in view and sends", async () => {
+  const port = await freePort();
+  const smtp = await smtpServer(port);
+  const server = await startServer(["--smtp-url", `smtp://127.0.0.1:${port}`, "--mail-from", "Larkspur Support <support@larkspur.example>"]);
+  const context = await browser.newContext();
+  const phoneContext = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, bypassCSP: true });
+  try {
+    const page = await openWidget(context, server.base);
+    await page.locator(".human").click();
+    const form = page.locator("form.offline");
+    await form.waitFor();
+    await form.locator("input").fill("ana@example.com");
+    await form.locator("textarea").fill("Do you ship to Norway?");
+    await form.locator("button").click();
+    await page.locator(".notice", { hasText: "Message sent" }).waitFor();
+
+    const phone = await consolePage(phoneContext, server.base, "ann");
+    await phone.locator("#followups .item").first().click();
+    const text = phone.locator("#email-text");
+    await text.waitFor();
+    assert.ok((await visibility(phone.locator("#email-label"))).inside, "whom it goes to is in view");
+    assert.ok((await visibility(text)).inside, "the answer box is in view");
+    const width = await phone.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 390, `the console is no wider than the phone: ${width}px`);
+    await text.fill("Yes, in 3-5 working days.");
+    const send = phone.locator("#email-reply button[type=submit]");
+    assert.ok((await visibility(send)).inside, "Send by e-mail is in view");
+    await send.click();
+    await phone.locator("#email-said", { hasText: "on its way" }).waitFor();
+    await phone.screenshot({ path: join(SHOTS, "console-email-reply-phone.png") });
+    const [mail] = await mails(smtp, 1);
+    assert.match(mail, /Yes, in 3-5 working days\./);
+  } finally {
+    await context.close();
+    await phoneContext.close();
+    server.stop();
+    smtp.stop();
+  }
+});
