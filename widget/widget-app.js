@@ -28,11 +28,7 @@ let retry = 0;
 let typingTimer = 0;
 let seenTimer = 0;
 
-/**
- * Tells the server an agent's words reached this page (up to `seq`), so they are not mailed to
- * the visitor as missed; one frame for a burst (a replay after a reload).
- * @param {number} seq
- */
+/** An agent's words up to `seq` are shown: not to be mailed as missed (one frame a burst). @param {number} seq */
 function shown(seq) {
   clearTimeout(seenTimer);
   seenTimer = setTimeout(() => { send({ type: "seen", seq }); }, 300);
@@ -54,11 +50,7 @@ export function start(base) {
   connect(`${(base.protocol === "https:" ? "wss://" : "ws://") + base.host}/ws`);
 }
 
-/**
- * A link from one of our mails (`#frontdesk=<token>` on the page's address) reopens its
- * conversation here: the widget resumes it and opens; the token leaves the address bar (so it
- * is not bookmarked or shared), and the server answers with the conversation's own token.
- */
+/** A mail's link (`#frontdesk=<token>`) reopens its conversation; the token leaves the address bar. */
 function followLink() {
   const found = /(?:^#|&)frontdesk=([0-9a-f]+\.[0-9a-f]+\.[0-9a-f]+)/i.exec(location.hash);
   if (!found) return;
@@ -69,11 +61,11 @@ function followLink() {
   history.replaceState(history.state, "", location.pathname + location.search);
 }
 
-/** The header's "⋯" menu: "E-mail me this conversation" (shown when the server sends mail). */
+/** The header's menu: "E-mail me this conversation". */
 function wireMenu() {
   const more = ui.$(".more"), menu = ui.$(".menu"), item = ui.$(".mail-me");
   /** @param {boolean} open */
-  const show = open => { menu.hidden = !open; more.setAttribute("aria-expanded", String(open)); if (open) item.focus(); };
+  const show = open => { menu.hidden = !open; more.setAttribute("aria-expanded", `${open}`); if (open) item.focus(); };
   more.onclick = () => { show(menu.hidden); };
   item.onclick = () => { show(false); transcriptForm(); };
   menu.addEventListener("keydown", (/** @type {KeyboardEvent} */ e) => {

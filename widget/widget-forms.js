@@ -1,7 +1,6 @@
 // @ts-check
 // What the visitor fills in, in the transcript: "Was this helpful?" under an answer, the form
-// for a message when nobody can answer now, the rating once the conversation is closed, and the
-// address for "E-mail me this conversation".
+// for a message when nobody can answer now, the rating, the address for a transcript.
 import { notice, place, toEnd, ui } from "./widget-panel.js";
 import { ctx, el, send } from "./widget-state.js";
 
@@ -73,7 +72,7 @@ export function ratingForm() {
   };
   place(f);
 }
-/** "E-mail me this conversation": the address to send it to (the visitor's, when known), in view. */
+/** "E-mail me this conversation": to which address. */
 export function transcriptForm() {
   const { T } = ctx;
   const earlier = ui.log.querySelector(".mail-copy");
@@ -94,14 +93,14 @@ export function transcriptForm() {
   toEnd();
   email.focus();
 }
-/** What became of the request: said where the form was. @param {string} email @param {"queued" | "too_soon"} outcome */
+/** @param {string} email @param {"queued" | "too_soon"} outcome */
 export function transcriptSent(email, outcome) {
   const f = ui.log.querySelector(".mail-copy");
   if (f) f.remove();
   notice(outcome === "queued" ? ctx.T.mailQueued.replace("{email}", email) : ctx.T.mailSoon, Date.now());
   toEnd();
 }
-/** A refusal of the request (a bad address, say), said under its field. @param {string} message */
+/** A refusal (a bad address), under the field. @param {string} message */
 export function transcriptRefused(message) {
   const said = ui.log.querySelector(".mail-copy .said");
   if (!said) return false;

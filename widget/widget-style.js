@@ -82,16 +82,10 @@ export function stylesheet(side) {
     }
     .x { border: 0 !important; font-size: 20px !important; line-height: 1; padding: 2px 6px !important; }
     .head { position: relative; }
-    .head .more[hidden], .menu[hidden] { display: none; }
-    .menu {
-      position: absolute; top: 100%; right: 8px; z-index: 2; background: #fff; color: #222;
-      border: 1px solid #ccc; border-radius: 8px; box-shadow: 0 2px 10px rgba(0,0,0,.2); padding: 4px;
-    }
-    .head .menu button {
-      display: block; width: 100%; text-align: left; border: 0; border-radius: 6px; color: #222;
-      padding: 8px 10px; font-size: 14px; background: none;
-    }
-    .head .menu button:hover, .head .menu button:focus { background: #eee; }
+    .head [hidden] { display: none; }
+    .menu { position: absolute; top: 100%; right: 8px; z-index: 2; background: #fff; border: 1px solid #ccc; border-radius: 8px; padding: 4px; }
+    .head .menu button { border: 0; color: #222; padding: 8px 10px; font-size: 14px; }
+    .head .menu button:focus { background: #eee; }
     .log { flex: 1; overflow-y: auto; padding: 12px; background: #f7f7f5; }
     .row { display: flex; flex-direction: column; margin: 6px 0; }
     .row.me { align-items: flex-end; }

@@ -139,6 +139,8 @@ test("a reply the visitor missed is mailed, and the mail's link reopens the conv
     const item = page.locator(".menu [role=menuitem]");
     await item.waitFor();
     assert.equal(await item.evaluate((n) => n === n.getRootNode().activeElement), true, "the menu's item has the focus");
+    assert.ok((await visibility(item)).inside, "the menu's item is in view");
+    await page.screenshot({ path: join(SHOTS, "widget-menu.png") });
     await page.keyboard.press("Enter");
     const field = page.locator("form.mail-copy input");
     assert.equal(await field.inputValue(), "ana@example.com", "the address the site gave");
