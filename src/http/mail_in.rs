@@ -51,10 +51,11 @@ pub async fn inbound(
             "send mail_inbound_secret as Authorization: Bearer",
         );
     }
-    let (Some(postbox), Some(domain)) = (
-        &state.postbox,
-        state.postbox.as_ref().and_then(|p| p.reply_domain()),
-    ) else {
+    let Some((postbox, domain)) = state
+        .postbox
+        .as_ref()
+        .and_then(|p| Some((p, p.reply_domain()?)))
+    else {
         return problem(
             StatusCode::SERVICE_UNAVAILABLE,
             "mail_off",
@@ -89,10 +90,11 @@ pub async fn inbound(
             Err(refusal) => not_kept.push(format!("[{name}: not kept, {}]", refusal.detail)),
         }
     }
-    let mut text = answer.text;
-    for line in not_kept {
-        text = format!("{text}\n{line}").trim().to_owned();
-    }
+    let mut text = std::iter::once(answer.text)
+        .chain(not_kept)
+        .filter(|t| !t.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n");
     if text.is_empty() {
         text = files
             .iter()
